@@ -1,0 +1,161 @@
+"""Token and cost totals, and the per-model price table they are priced with."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+__all__ = ["DEFAULT_PRICES", "ModelPrice", "RunUsage", "price_for"]
+
+
+@dataclass(frozen=True)
+class ModelPrice:
+    """USD per million tokens. Cache writes cost more than input; cache reads much less.
+
+    Attributes:
+        input: Uncached input tokens.
+        output: Output tokens (thinking included).
+        cache_write_5m: Tokens written to the 5-minute cache (1.25x input by default).
+        cache_write_1h: Tokens written to the 1-hour cache (2x input by default).
+        cache_read: Tokens read from the cache (0.1x input by default).
+    """
+
+    input: float
+    output: float
+    cache_write_5m: float
+    cache_write_1h: float
+    cache_read: float
+
+    @classmethod
+    def from_base(cls, input: float, output: float) -> ModelPrice:
+        """The usual multipliers applied to an input and an output price."""
+        return cls(input, output, input * 1.25, input * 2.0, input * 0.1)
+
+
+# Public list prices (USD / MTok) by model family; a model id matches the longest prefix.
+# Override per agent with `prices=`; an unknown model is priced at zero and says so in `unpriced`.
+DEFAULT_PRICES: dict[str, ModelPrice] = {
+    "claude-opus-4-5": ModelPrice.from_base(5.0, 25.0),
+    "claude-opus-4-6": ModelPrice.from_base(5.0, 25.0),
+    "claude-opus-4-7": ModelPrice.from_base(5.0, 25.0),
+    "claude-opus-4-8": ModelPrice.from_base(5.0, 25.0),
+    "claude-opus-5": ModelPrice.from_base(5.0, 25.0),
+    "claude-opus-4": ModelPrice.from_base(15.0, 75.0),
+    "claude-sonnet": ModelPrice.from_base(3.0, 15.0),
+    "claude-3-7-sonnet": ModelPrice.from_base(3.0, 15.0),
+    "claude-3-5-sonnet": ModelPrice.from_base(3.0, 15.0),
+    "claude-haiku-4": ModelPrice.from_base(1.0, 5.0),
+    "claude-3-5-haiku": ModelPrice.from_base(0.8, 4.0),
+    "claude-3-haiku": ModelPrice.from_base(0.25, 1.25),
+}
+
+
+def price_for(model: str, prices: dict[str, ModelPrice] | None = None) -> ModelPrice | None:
+    """The price of `model`: the entry with the longest matching prefix, or None."""
+    table = DEFAULT_PRICES if prices is None else prices
+    best: str | None = None
+    for prefix in table:
+        if model.startswith(prefix) and (best is None or len(prefix) > len(best)):
+            best = prefix
+    return table[best] if best is not None else None
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) else 0
+
+
+@dataclass(frozen=True)
+class RunUsage:
+    """Totals over any number of model calls. Immutable: `add` returns a new value.
+
+    Attributes:
+        requests: Model calls counted.
+        input_tokens: Uncached input tokens.
+        output_tokens: Output tokens.
+        cache_creation_input_tokens: Tokens written to the cache.
+        cache_read_input_tokens: Tokens read from the cache.
+        cost_usd: Cost at the prices in force when each call was added.
+        unpriced: Models seen that had no price (their calls add no cost).
+    """
+
+    requests: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_creation_input_tokens: int = 0
+    cache_read_input_tokens: int = 0
+    cost_usd: float = 0.0
+    unpriced: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def total_tokens(self) -> int:
+        """Every input token (cached or not) plus output tokens."""
+        return (
+            self.input_tokens
+            + self.cache_creation_input_tokens
+            + self.cache_read_input_tokens
+            + self.output_tokens
+        )
+
+    def add(
+        self,
+        usage: dict[str, Any],
+        model: str,
+        *,
+        prices: dict[str, ModelPrice] | None = None,
+        discount: float = 1.0,
+    ) -> RunUsage:
+        """These totals plus one response's `usage` dict, priced for `model`.
+
+        Args:
+            usage: The `usage` object of a message, as JSON.
+            model: The model that produced it (for pricing).
+            prices: A price table to use instead of `DEFAULT_PRICES`.
+            discount: A factor on the cost (0.5 for the Batches API).
+        """
+        inp = _int(usage.get("input_tokens"))
+        out = _int(usage.get("output_tokens"))
+        write = _int(usage.get("cache_creation_input_tokens"))
+        read = _int(usage.get("cache_read_input_tokens"))
+        price = price_for(model, prices)
+        cost = 0.0
+        unpriced = self.unpriced
+        if price is None:
+            unpriced = unpriced | {model}
+        else:
+            creation = usage.get("cache_creation")
+            write_1h = (
+                _int(creation.get("ephemeral_1h_input_tokens")) if isinstance(creation, dict) else 0
+            )
+            write_5m = write - write_1h
+            cost = (
+                (
+                    inp * price.input
+                    + out * price.output
+                    + write_5m * price.cache_write_5m
+                    + write_1h * price.cache_write_1h
+                    + read * price.cache_read
+                )
+                / 1_000_000
+                * discount
+            )
+        return replace(
+            self,
+            requests=self.requests + 1,
+            input_tokens=self.input_tokens + inp,
+            output_tokens=self.output_tokens + out,
+            cache_creation_input_tokens=self.cache_creation_input_tokens + write,
+            cache_read_input_tokens=self.cache_read_input_tokens + read,
+            cost_usd=self.cost_usd + cost,
+            unpriced=unpriced,
+        )
+
+    def __add__(self, other: RunUsage) -> RunUsage:
+        return RunUsage(
+            self.requests + other.requests,
+            self.input_tokens + other.input_tokens,
+            self.output_tokens + other.output_tokens,
+            self.cache_creation_input_tokens + other.cache_creation_input_tokens,
+            self.cache_read_input_tokens + other.cache_read_input_tokens,
+            self.cost_usd + other.cost_usd,
+            self.unpriced | other.unpriced,
+        )
