@@ -1,0 +1,400 @@
+"""Preflight: each rule with a failing and a passing body, in the API's own words."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from recordings import RECORDINGS_DIR
+
+from agentkit._exceptions import RequestValidationError
+from agentkit._preflight import _RULES, check_request, preflight_problems
+
+RECORDINGS = RECORDINGS_DIR / "cases"
+DOCS = "https://docs.claude.com/en/docs/build-with-claude/extended-thinking"
+
+
+def body(*messages: dict[str, Any], **params: Any) -> dict[str, Any]:
+    return {"model": "claude-sonnet-4-5", "max_tokens": 4096, "messages": list(messages), **params}
+
+
+def user(*content: Any) -> dict[str, Any]:
+    return {
+        "role": "user",
+        "content": content[0]
+        if len(content) == 1 and isinstance(content[0], str)
+        else list(content),
+    }
+
+
+def assistant(*content: Any) -> dict[str, Any]:
+    return {
+        "role": "assistant",
+        "content": content[0]
+        if len(content) == 1 and isinstance(content[0], str)
+        else list(content),
+    }
+
+
+def text(t: str, **extra: Any) -> dict[str, Any]:
+    return {"type": "text", "text": t, **extra}
+
+
+def call(tool_id: str) -> dict[str, Any]:
+    return {"type": "tool_use", "id": tool_id, "name": "get_weather", "input": {"city": "Paris"}}
+
+
+def result(tool_id: str, **extra: Any) -> dict[str, Any]:
+    return {"type": "tool_result", "tool_use_id": tool_id, "content": "sunny", **extra}
+
+
+THINK = {"type": "thinking", "thinking": "Let me think.", "signature": "EqQBCkYIB"}
+REDACTED = {"type": "redacted_thinking", "data": "EmwKAhgBEgy3va3pzix"}
+ON = {"type": "enabled", "budget_tokens": 2048}
+EPHEMERAL = {"type": "ephemeral"}
+HOUR = {"type": "ephemeral", "ttl": "1h"}
+
+# name -> (failing body, passing body, the exact message expected for the failing body)
+CASES: dict[str, tuple[dict[str, Any], dict[str, Any], str]] = {
+    "model required": (
+        {"max_tokens": 5, "messages": [user("hi")]},
+        body(user("hi")),
+        "model: Field required",
+    ),
+    "max_tokens required": (
+        {"model": "m", "messages": [user("hi")]},
+        body(user("hi")),
+        "max_tokens: Field required",
+    ),
+    "messages required": (
+        {"model": "m", "max_tokens": 5},
+        body(user("hi")),
+        "messages: Field required",
+    ),
+    "at least one message": (
+        body(),
+        body(user("hi")),
+        "messages: at least one message is required",
+    ),
+    "first message is user": (
+        body(assistant("Hello"), user("hi")),
+        body(user("hi"), assistant("Hello"), user("hi")),
+        'messages: first message must use the "user" role',
+    ),
+    "role literal": (
+        body(user("hi"), {"role": "robot", "content": "beep"}),
+        body(user("hi"), assistant("beep")),
+        "messages.1.role: Input should be 'user' or 'assistant'",
+    ),
+    "empty content": (
+        body(user("hi"), {"role": "assistant", "content": []}, user("again")),
+        body(
+            user("hi"), {"role": "assistant", "content": []}
+        ),  # the optional final assistant message may be empty
+        "messages.1: all messages must have non-empty content except for the optional final "
+        "assistant message",
+    ),
+    "empty string content": (
+        body(user("")),
+        body(user("x")),
+        "messages.0: all messages must have non-empty content except for the optional final "
+        "assistant message",
+    ),
+    "empty text block": (
+        body(user(text("a"), text(""))),
+        body(user(text("a"), text("b"))),
+        "messages: text content blocks must be non-empty",
+    ),
+    "whitespace text block": (
+        body(user(text("  \n"))),
+        body(user(text(" x "))),
+        "messages: text content blocks must contain non-whitespace text",
+    ),
+    "empty system text": (
+        body(user("hi"), system=[text("")]),
+        body(user("hi"), system=[text("be brief")]),
+        "system: text content blocks must be non-empty",
+    ),
+    "trailing whitespace in prefill": (
+        body(user("hi"), assistant("The answer is ")),
+        body(user("hi"), assistant("The answer is")),
+        "messages: final assistant content cannot end with trailing whitespace",
+    ),
+    "tool_use answered in the next message": (
+        body(
+            user("weather?"),
+            assistant(text("Checking."), call("toolu_1"), call("toolu_2")),
+            user(result("toolu_1")),
+        ),
+        body(
+            user("weather?"),
+            assistant(text("Checking."), call("toolu_1"), call("toolu_2")),
+            user(result("toolu_1"), result("toolu_2")),
+        ),
+        "messages.1: `tool_use` ids were found without `tool_result` blocks immediately after: "
+        "toolu_2. Each `tool_use` block must have a corresponding `tool_result` block in the next "
+        "message.",
+    ),
+    "tool_result answers the previous message": (
+        body(
+            user("weather?"),
+            assistant(call("toolu_1")),
+            user(result("toolu_1")),
+            assistant("Sunny."),
+            user(result("toolu_1")),
+        ),
+        body(
+            user("weather?"),
+            assistant(call("toolu_1")),
+            user(result("toolu_1")),
+            assistant("Sunny."),
+            user("thanks"),
+        ),
+        "messages.4.content.0: unexpected `tool_use_id` found in `tool_result` blocks: toolu_1. "
+        "Each `tool_result` block must have a corresponding `tool_use` block in the previous "
+        "message.",
+    ),
+    "tool_result before other content": (
+        body(user("weather?"), assistant(call("toolu_1")), user(text("here:"), result("toolu_1"))),
+        body(user("weather?"), assistant(call("toolu_1")), user(result("toolu_1"), text("and?"))),
+        _RULES["tool_result_first*"].format(i=2, k=0),
+    ),
+    "tool_use ids unique": (
+        body(
+            user("a"),
+            assistant(call("toolu_1")),
+            user(result("toolu_1")),
+            assistant(call("toolu_1")),
+            user(result("toolu_1")),
+        ),
+        body(
+            user("a"),
+            assistant(call("toolu_1")),
+            user(result("toolu_1")),
+            assistant(call("toolu_2")),
+            user(result("toolu_2")),
+        ),
+        "messages.3.content.0: `tool_use` ids must be unique",
+    ),
+    "tool_use id pattern": (
+        body(user("a"), assistant(call("call 1")), user(result("call 1"))),
+        body(user("a"), assistant(call("call_1")), user(result("call_1"))),
+        "messages.1.content.0.tool_use.id: String should match pattern '^[a-zA-Z0-9_-]+$'",
+    ),
+    "thinking first in the final assistant turn": (
+        body(
+            user("a"),
+            assistant(text("Let me check."), call("toolu_1")),
+            user(result("toolu_1")),
+            thinking=ON,
+        ),
+        body(
+            user("a"),
+            assistant(THINK, text("Let me check."), call("toolu_1")),
+            user(result("toolu_1")),
+            thinking=ON,
+        ),
+        "messages.1.content.0.type: Expected `thinking` or `redacted_thinking`, but found `text`. "
+        "When `thinking` is enabled, a final `assistant` message must start with a thinking block "
+        "(preceeding the lastmost set of `tool_use` and `tool_result` blocks). We recommend you "
+        "include thinking blocks from previous turns. To avoid this requirement, disable "
+        f"`thinking`. Please consult our documentation at {DOCS}",
+    ),
+    "thinking first in any assistant message that has thinking": (
+        body(user("a"), assistant(text("x"), THINK, text("y")), user("b")),
+        body(user("a"), assistant(REDACTED, THINK, text("y")), user("b")),
+        "messages.1.content.0: If an assistant message contains any thinking blocks, the first "
+        "block must be thinking or redacted_thinking. Found text.",
+    ),
+    "no thinking in a final prefill when thinking is off": (
+        body(user("a"), assistant(THINK, text("So"))),
+        body(user("a"), assistant(THINK, text("So")), thinking=ON),
+        "messages.1.content.0: When thinking is disabled, an `assistant` message in the final "
+        "position cannot contain `thinking`. To use thinking blocks, enable `thinking` in your "
+        "request.",
+    ),
+    "thinking is not the last block of a prefill": (
+        body(user("a"), assistant(THINK), thinking=ON),
+        body(user("a"), assistant(THINK, text("So")), thinking=ON),
+        "messages.1: The final block in an assistant message cannot be `thinking`.",
+    ),
+    "thinking budget minimum": (
+        body(user("a"), thinking={"type": "enabled", "budget_tokens": 1000}),
+        body(user("a"), thinking={"type": "enabled", "budget_tokens": 1024}),
+        "thinking.enabled.budget_tokens: Input should be greater than or equal to 1024",
+    ),
+    "thinking budget below max_tokens": (
+        body(user("a"), thinking={"type": "enabled", "budget_tokens": 4096}),
+        body(user("a"), thinking={"type": "enabled", "budget_tokens": 4095}),
+        f"`max_tokens` must be greater than `thinking.budget_tokens`. Please consult our "
+        f"documentation at {DOCS}#max-tokens-and-context-window-size",
+    ),
+    "no forced tool use with thinking": (
+        body(user("a"), thinking=ON, tool_choice={"type": "any"}),
+        body(user("a"), thinking=ON, tool_choice={"type": "auto"}),
+        "Thinking may not be enabled when tool_choice forces tool use.",
+    ),
+    "temperature 1 with thinking": (
+        body(user("a"), thinking=ON, temperature=0.2),
+        body(user("a"), thinking=ON, temperature=1),
+        f"`temperature` may only be set to 1 when thinking is enabled. Please consult our "
+        f"documentation at {DOCS}#important-considerations-when-using-extended-thinking",
+    ),
+    "no cache_control on thinking": (
+        body(user("a"), assistant({**THINK, "cache_control": EPHEMERAL}, text("b")), user("c")),
+        body(user("a"), assistant(THINK, text("b", cache_control=EPHEMERAL)), user("c")),
+        _RULES["thinking_cache_control*"].format(i=1, k=0, type="thinking"),
+    ),
+    "at most 4 breakpoints": (
+        body(
+            user(text("1", cache_control=EPHEMERAL), text("2", cache_control=EPHEMERAL)),
+            assistant(text("3", cache_control=EPHEMERAL)),
+            user(text("4", cache_control=EPHEMERAL)),
+            cache_control=EPHEMERAL,  # automatic caching takes a slot too
+        ),
+        body(
+            user(text("1", cache_control=EPHEMERAL), text("2", cache_control=EPHEMERAL)),
+            assistant(text("3", cache_control=EPHEMERAL)),
+            user(text("4", cache_control=EPHEMERAL)),
+        ),
+        "A maximum of 4 blocks with cache_control may be provided. Found 5.",
+    ),
+    "1h never after 5m": (
+        body(user(text("a", cache_control=HOUR)), system=[text("s", cache_control=EPHEMERAL)]),
+        body(user(text("a", cache_control=EPHEMERAL)), system=[text("s", cache_control=HOUR)]),
+        "messages.0.content.0.cache_control.ttl: a ttl='1h' cache_control block must not come "
+        "after a ttl='5m' cache_control block. Note that blocks are processed in the following "
+        "order: `tools`, `system`, `messages`.",
+    ),
+    "top-level 1h after a 5m block": (
+        body(user(text("a", cache_control=EPHEMERAL)), cache_control=HOUR),
+        body(user(text("a", cache_control=HOUR)), cache_control=EPHEMERAL),
+        "cache_control.ttl: a ttl='1h' cache_control block must not come after a ttl='5m' "
+        "cache_control block. Note that blocks are processed in the following order: `tools`, "
+        "`system`, `messages`.",
+    ),
+    "ttl values": (
+        body(user(text("a", cache_control={"type": "ephemeral", "ttl": "10m"}))),
+        body(user(text("a", cache_control={"type": "ephemeral", "ttl": "5m"}))),
+        "messages.0.content.0.cache_control.ttl: Input should be '5m' or '1h'",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_rule_fails_then_passes(name: str) -> None:
+    failing, passing, expected = CASES[name]
+    assert preflight_problems(failing) == [expected]
+    assert preflight_problems(passing) == []
+
+
+def test_every_rule_is_exercised() -> None:
+    produced = {p for failing, _, _ in CASES.values() for p in preflight_problems(failing)}
+    templates = set(_RULES)
+    hit = {k for k in templates if any(_matches(_RULES[k], p) for p in produced)}
+    assert hit == templates
+
+
+def _matches(template: str, problem: str) -> bool:
+    fixed = [part for part in template.replace("}", "{").split("{")[::2] if part]
+    return all(part in problem for part in fixed)
+
+
+def test_check_request_raises_with_every_problem() -> None:
+    bad = body(assistant("x "), thinking={"type": "enabled", "budget_tokens": 10})
+    with pytest.raises(RequestValidationError) as info:
+        check_request(bad)
+    assert info.value.problems == preflight_problems(bad)
+    assert len(info.value.problems) == 3
+    check_request(body(user("fine")))
+
+
+def test_consecutive_same_role_messages_are_merged_like_the_api() -> None:
+    # Recorded 400 (tools-400-tool-result-without-tool-use): two user messages are one turn, so
+    # the orphan tool_result is content 1 of message 0.
+    recorded = json.loads(
+        (RECORDINGS / "tools-400-tool-result-without-tool-use/response.json").read_text()
+    )
+    request = json.loads(
+        (RECORDINGS / "tools-400-tool-result-without-tool-use/request.json").read_text()
+    )
+    assert preflight_problems(request["body"]) == [recorded["body"]["error"]["message"]]
+
+
+def test_every_recorded_successful_request_passes() -> None:
+    checked = 0
+    for case in sorted(RECORDINGS.iterdir()):
+        request_file = case / "request.json"
+        if not request_file.exists():
+            continue
+        request = json.loads(request_file.read_text())
+        status = json.loads((case / "response.json").read_text()).get("status")
+        payload = request.get("body")
+        if isinstance(payload, str):
+            try:
+                payload = json.loads(payload)
+            except ValueError:
+                continue
+        if not isinstance(payload, dict) or "messages" not in payload or status != 200:
+            continue
+        count_tokens = "count_tokens" in str(request.get("path") or request.get("url"))
+        assert preflight_problems(payload, count_tokens=count_tokens) == [], case.name
+        checked += 1
+    assert checked > 40
+
+
+def test_blocks_before_the_latest_compaction_are_ignored() -> None:
+    compaction = {"type": "compaction", "content": "Summary so far."}
+    # Before the compaction: an unanswered tool_use and a thinking-first violation. Ignored.
+    history = body(
+        user("a"),
+        assistant(text("x"), THINK, call("toolu_1")),
+        user("b"),
+        assistant(compaction, text("Hello")),
+        user("What did I ask?"),
+    )
+    assert preflight_problems(history) == []
+    # The same problems after the compaction block are reported.
+    after = body(
+        user("a"),
+        assistant(compaction, text("Hello")),
+        user("b"),
+        assistant(text("x"), THINK, call("toolu_1")),
+        user("c"),
+    )
+    assert len(preflight_problems(after)) == 2
+    # A request view that starts at the compaction message may open with the assistant turn.
+    assert preflight_problems(body(assistant(compaction, text("Hi")), user("more"))) == []
+
+
+def test_cache_control_before_the_compaction_does_not_count() -> None:
+    compaction = {"type": "compaction", "content": "Summary so far."}
+    marked = [text(str(i), cache_control=EPHEMERAL) for i in range(4)]
+    history = body(
+        user(*marked), assistant(compaction, text("ok")), user(text("q", cache_control=EPHEMERAL))
+    )
+    assert preflight_problems(history) == []
+
+
+def test_interleaved_thinking_beta_lifts_the_budget_rule() -> None:
+    big = body(user("a"), thinking={"type": "enabled", "budget_tokens": 8000})
+    assert preflight_problems(big) != []
+    assert preflight_problems(big, betas=["interleaved-thinking-2025-05-14"]) == []
+
+
+def test_unknown_blocks_and_server_tools_pass() -> None:
+    server = {
+        "type": "server_tool_use",
+        "id": "srvtoolu_1",
+        "name": "web_search",
+        "input": {"q": "x"},
+    }
+    found = {"type": "web_search_tool_result", "tool_use_id": "srvtoolu_1", "content": []}
+    future = {"type": "block_from_the_future", "payload": {"a": 1}}
+    assert (
+        preflight_problems(
+            body(user("a"), assistant(server, found, future, text("done")), user("b"))
+        )
+        == []
+    )
