@@ -1,0 +1,443 @@
+"""`Client` and `AsyncClient`: the two thin I/O shells that send what `_base` builds.
+
+Each has one retry loop (`_send`), one dispatch on the response mode (`_call`), and the resources
+(`messages`, `models`, `beta.files` ...) built over them. Every rule lives in `_base` and `_retry`.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import httpx
+from typing_extensions import Self
+
+from ._base import (
+    DEFAULT_LIMITS,
+    BaseClient,
+    ClientConfig,
+    RequestSpec,
+    parse_body,
+    resolve_config,
+    response_mode,
+    status_error,
+    to_timeout,
+    transport_error,
+)
+from ._retry import RetryPolicy
+from ._types import TimeoutTypes
+
+if TYPE_CHECKING:
+    from ._messages import AsyncMessages, Messages
+    from ._resources import AsyncModels, Models
+
+__all__ = ["AsyncClient", "Client"]
+
+T = TypeVar("T")
+
+_UNSET: Any = object()
+
+
+class _ClientMixin(BaseClient):
+    """Construction and `with_options`, the same for both shells."""
+
+    def _setup(
+        self,
+        *,
+        api_key: str | None,
+        auth_token: str | None,
+        base_url: str | None,
+        api_version: str | None,
+        default_headers: Mapping[str, str] | None,
+        timeout: TimeoutTypes,
+        max_retries: int | None,
+        retry: RetryPolicy | None,
+        require_auth: bool = True,
+    ) -> None:
+        self._init_base(
+            resolve_config(
+                api_key=api_key,
+                auth_token=auth_token,
+                base_url=base_url,
+                api_version=api_version,
+                default_headers=default_headers,
+                timeout=timeout,
+                max_retries=max_retries,
+                retry=retry,
+                require_auth=require_auth,
+            )
+        )
+
+    def with_options(
+        self,
+        *,
+        timeout: TimeoutTypes = _UNSET,
+        max_retries: int | None = None,
+        retry: RetryPolicy | None = None,
+        default_headers: Mapping[str, str] | None = None,
+        base_url: str | None = None,
+    ) -> Self:
+        """A copy with other settings that shares this client's connection pool.
+
+        Args:
+            timeout: The new default timeout.
+            max_retries: The new default retry count.
+            retry: A new retry policy.
+            default_headers: Headers merged over the current defaults.
+            base_url: Another base URL.
+
+        Returns:
+            The new client; closing it does not close the shared pool.
+        """
+        config = self._config
+        policy = retry or config.retry
+        if max_retries is not None:
+            from dataclasses import replace
+
+            policy = replace(policy, max_retries=max_retries)
+        new_config = ClientConfig(
+            api_key=config.api_key,
+            auth_token=config.auth_token,
+            base_url=(base_url or config.base_url).rstrip("/"),
+            api_version=config.api_version,
+            default_headers={**config.default_headers, **(default_headers or {})},
+            timeout=config.timeout if timeout is _UNSET else to_timeout(timeout),
+            retry=policy,
+        )
+        clone = copy.copy(self)
+        clone._config = new_config
+        clone._owns_http = False
+        clone._build_resources()
+        return clone
+
+    def _build_resources(self) -> None:
+        raise NotImplementedError
+
+
+class Client(_ClientMixin):
+    """A synchronous client for the Claude API.
+
+    Args:
+        api_key: Defaults to `ANTHROPIC_API_KEY`, read when the client is built.
+        auth_token: A bearer token, used when there is no API key (`ANTHROPIC_AUTH_TOKEN`).
+        base_url: Defaults to `ANTHROPIC_BASE_URL`, else `https://api.anthropic.com`.
+        api_version: The `anthropic-version` header (default `2023-06-01`).
+        default_headers: Headers sent with every request.
+        timeout: Seconds or an `httpx.Timeout` (default 600 s, 5 s to connect).
+        max_retries: Retries of a failed request (default 2).
+        retry: A full `RetryPolicy` (backoff, retry-after cap ...).
+        http_client: Your own `httpx.Client` (proxies, transports); you close it.
+
+    Raises:
+        ConfigurationError: when no API key or token is given or found.
+    """
+
+    messages: Messages
+    models: Models
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        auth_token: str | None = None,
+        base_url: str | None = None,
+        api_version: str | None = None,
+        default_headers: Mapping[str, str] | None = None,
+        timeout: TimeoutTypes = None,
+        max_retries: int | None = None,
+        retry: RetryPolicy | None = None,
+        http_client: httpx.Client | None = None,
+    ) -> None:
+        self._setup(
+            api_key=api_key,
+            auth_token=auth_token,
+            base_url=base_url,
+            api_version=api_version,
+            default_headers=default_headers,
+            timeout=timeout,
+            max_retries=max_retries,
+            retry=retry,
+        )
+        self._http = http_client or httpx.Client(limits=DEFAULT_LIMITS, follow_redirects=True)
+        self._owns_http = http_client is None
+        self._build_resources()
+
+    def _build_resources(self) -> None:
+        from ._messages import Messages
+        from ._resources import Models
+
+        self.messages = Messages(self)
+        self.models = Models(self)
+
+    # -- I/O ---------------------------------------------------------------------------------
+
+    def _send(self, spec: RequestSpec, *, stream: bool = False) -> httpx.Response:
+        """Send with retries; return a 2xx response (unread when `stream`), else raise."""
+        for attempt in self._config.retry.retrying(self._retry_count(spec)):
+            with attempt:
+                retries_taken = attempt.retry_state.attempt_number - 1
+                request = self._build_request(spec, retries_taken)
+                try:
+                    response = self._http.send(request, stream=True)
+                except httpx.TransportError as exc:
+                    raise transport_error(exc, request) from exc
+                if response.is_error:
+                    try:
+                        response.read()
+                    except httpx.TransportError as exc:
+                        raise transport_error(exc, request) from exc
+                    finally:
+                        response.close()
+                    raise status_error(response)
+                if not stream:
+                    try:
+                        response.read()
+                    except httpx.TransportError as exc:
+                        raise transport_error(exc, request) from exc
+                    finally:
+                        response.close()
+        return response
+
+    def _call(self, spec: RequestSpec) -> Any:
+        """Send `spec` and return what the response mode asks for."""
+        mode = response_mode.get()
+        if mode == "parsed":
+            response = self._send(spec, stream=spec.stream)
+            return (
+                spec.parse(response)
+                if spec.stream and spec.parse
+                else parse_body(response, spec.parse)
+            )
+        from ._response import APIResponse
+
+        response = self._send(spec, stream=spec.stream or mode == "stream")
+        if spec.stream:
+            assert spec.parse is not None
+            return APIResponse(response, spec.parse)
+        return APIResponse(response, lambda r: parse_body(_read(r), spec.parse))
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: object = None,
+        query: Mapping[str, object] | None = None,
+        headers: Mapping[str, str | None] | None = None,
+        timeout: TimeoutTypes = None,
+        max_retries: int | None = None,
+    ) -> Any:
+        """Call any endpoint, with the client's auth, retries and errors; returns the JSON body.
+
+        Args:
+            method: The HTTP method.
+            path: A path below the base URL (`/v1/...`) or a full URL.
+            body: A JSON body.
+            query: Query parameters.
+            headers: Extra headers.
+            timeout: A timeout for this request.
+            max_retries: Retries for this request.
+        """
+        return self._call(
+            RequestSpec(method, path, body, query, headers or {}, None, timeout, max_retries)
+        )
+
+    def get(self, path: str, **kwargs: Any) -> Any:
+        """`request("GET", path, ...)`."""
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> Any:
+        """`request("POST", path, ...)`."""
+        return self.request("POST", path, **kwargs)
+
+    def put(self, path: str, **kwargs: Any) -> Any:
+        """`request("PUT", path, ...)`."""
+        return self.request("PUT", path, **kwargs)
+
+    def patch(self, path: str, **kwargs: Any) -> Any:
+        """`request("PATCH", path, ...)`."""
+        return self.request("PATCH", path, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> Any:
+        """`request("DELETE", path, ...)`."""
+        return self.request("DELETE", path, **kwargs)
+
+    def close(self) -> None:
+        """Close the connection pool (only if this client created it)."""
+        if self._owns_http:
+            self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class AsyncClient(_ClientMixin):
+    """An asynchronous client for the Claude API; the same interface as `Client`, awaited.
+
+    Args:
+        api_key: Defaults to `ANTHROPIC_API_KEY`, read when the client is built.
+        auth_token: A bearer token, used when there is no API key (`ANTHROPIC_AUTH_TOKEN`).
+        base_url: Defaults to `ANTHROPIC_BASE_URL`, else `https://api.anthropic.com`.
+        api_version: The `anthropic-version` header (default `2023-06-01`).
+        default_headers: Headers sent with every request.
+        timeout: Seconds or an `httpx.Timeout` (default 600 s, 5 s to connect).
+        max_retries: Retries of a failed request (default 2).
+        retry: A full `RetryPolicy`.
+        http_client: Your own `httpx.AsyncClient` (e.g. `DefaultAioHttpClient()`); you close it.
+
+    Raises:
+        ConfigurationError: when no API key or token is given or found.
+    """
+
+    messages: AsyncMessages
+    models: AsyncModels
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        auth_token: str | None = None,
+        base_url: str | None = None,
+        api_version: str | None = None,
+        default_headers: Mapping[str, str] | None = None,
+        timeout: TimeoutTypes = None,
+        max_retries: int | None = None,
+        retry: RetryPolicy | None = None,
+        http_client: httpx.AsyncClient | None = None,
+    ) -> None:
+        self._setup(
+            api_key=api_key,
+            auth_token=auth_token,
+            base_url=base_url,
+            api_version=api_version,
+            default_headers=default_headers,
+            timeout=timeout,
+            max_retries=max_retries,
+            retry=retry,
+        )
+        self._http = http_client or httpx.AsyncClient(limits=DEFAULT_LIMITS, follow_redirects=True)
+        self._owns_http = http_client is None
+        self._build_resources()
+
+    def _build_resources(self) -> None:
+        from ._messages import AsyncMessages
+        from ._resources import AsyncModels
+
+        self.messages = AsyncMessages(self)
+        self.models = AsyncModels(self)
+
+    async def _send(self, spec: RequestSpec, *, stream: bool = False) -> httpx.Response:
+        """Send with retries; return a 2xx response (unread when `stream`), else raise."""
+        async for attempt in self._config.retry.async_retrying(self._retry_count(spec)):
+            with attempt:
+                retries_taken = attempt.retry_state.attempt_number - 1
+                request = self._build_request(spec, retries_taken)
+                try:
+                    response = await self._http.send(request, stream=True)
+                except httpx.TransportError as exc:
+                    raise transport_error(exc, request) from exc
+                if response.is_error or not stream:
+                    try:
+                        await response.aread()
+                    except httpx.TransportError as exc:
+                        raise transport_error(exc, request) from exc
+                    finally:
+                        await response.aclose()
+                    if response.is_error:
+                        raise status_error(response)
+        return response
+
+    async def _call(self, spec: RequestSpec) -> Any:
+        """Send `spec` and return what the response mode asks for."""
+        mode = response_mode.get()
+        if mode == "parsed":
+            response = await self._send(spec, stream=spec.stream)
+            return (
+                spec.parse(response)
+                if spec.stream and spec.parse
+                else parse_body(response, spec.parse)
+            )
+        from ._response import AsyncAPIResponse
+
+        response = await self._send(spec, stream=spec.stream or mode == "stream")
+        if spec.stream:
+            assert spec.parse is not None
+            return AsyncAPIResponse(response, spec.parse)
+        return AsyncAPIResponse(response, lambda r: parse_body(r, spec.parse))
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: object = None,
+        query: Mapping[str, object] | None = None,
+        headers: Mapping[str, str | None] | None = None,
+        timeout: TimeoutTypes = None,
+        max_retries: int | None = None,
+    ) -> Any:
+        """Call any endpoint, with the client's auth, retries and errors; returns the JSON body.
+
+        Args:
+            method: The HTTP method.
+            path: A path below the base URL (`/v1/...`) or a full URL.
+            body: A JSON body.
+            query: Query parameters.
+            headers: Extra headers.
+            timeout: A timeout for this request.
+            max_retries: Retries for this request.
+        """
+        return await self._call(
+            RequestSpec(method, path, body, query, headers or {}, None, timeout, max_retries)
+        )
+
+    async def get(self, path: str, **kwargs: Any) -> Any:
+        """`request("GET", path, ...)`."""
+        return await self.request("GET", path, **kwargs)
+
+    async def post(self, path: str, **kwargs: Any) -> Any:
+        """`request("POST", path, ...)`."""
+        return await self.request("POST", path, **kwargs)
+
+    async def put(self, path: str, **kwargs: Any) -> Any:
+        """`request("PUT", path, ...)`."""
+        return await self.request("PUT", path, **kwargs)
+
+    async def patch(self, path: str, **kwargs: Any) -> Any:
+        """`request("PATCH", path, ...)`."""
+        return await self.request("PATCH", path, **kwargs)
+
+    async def delete(self, path: str, **kwargs: Any) -> Any:
+        """`request("DELETE", path, ...)`."""
+        return await self.request("DELETE", path, **kwargs)
+
+    async def close(self) -> None:
+        """Close the connection pool (only if this client created it)."""
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+
+def _read(response: httpx.Response) -> httpx.Response:
+    response.read()
+    return response

@@ -1,0 +1,549 @@
+import logging
+from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
+
+import httpx
+import pytest
+import respx
+
+import agentkit
+from agentkit import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    AsyncClient,
+    AuthenticationError,
+    BadRequestError,
+    Client,
+    ConfigurationError,
+    ConflictError,
+    InternalServerError,
+    Message,
+    NotFoundError,
+    OverloadedError,
+    PermissionDeniedError,
+    RateLimitError,
+    RequestTooLargeError,
+    RetryPolicy,
+    UnprocessableEntityError,
+)
+
+BASE = "https://api.anthropic.com"
+KEY = "sk-ant-test-secret-key-123"
+MESSAGE = {
+    "id": "msg_1",
+    "type": "message",
+    "role": "assistant",
+    "model": "claude-haiku-4-5",
+    "content": [{"type": "text", "text": "hi"}],
+    "stop_reason": "end_turn",
+    "stop_sequence": None,
+    "usage": {"input_tokens": 3, "output_tokens": 1},
+}
+PARAMS = {
+    "model": "claude-haiku-4-5",
+    "max_tokens": 64,
+    "messages": [{"role": "user", "content": "hi"}],
+}
+
+
+class SleepRecorder:
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+
+    def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+
+
+def make_client(**kwargs: object) -> tuple[Client, SleepRecorder]:
+    sleeps = SleepRecorder()
+    retry = RetryPolicy(sleep=sleeps, **kwargs.pop("retry_kwargs", {}))  # type: ignore[arg-type]
+    return Client(api_key=KEY, retry=retry, **kwargs), sleeps  # type: ignore[arg-type]
+
+
+def error_body(kind: str, message: str = "nope") -> dict[str, object]:
+    return {"type": "error", "error": {"type": kind, "message": message}, "request_id": "req_body"}
+
+
+def test_api_key_from_env_and_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    monkeypatch.delenv("ANTHROPIC_AUTH_TOKEN", raising=False)
+    with pytest.raises(ConfigurationError, match="ANTHROPIC_API_KEY"):
+        Client()
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "from-env")
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", "http://localhost:9999/")
+    client = Client()
+    assert client._config.api_key == "from-env"
+    assert client.base_url == "http://localhost:9999"
+
+
+def test_import_reads_no_environment_and_loads_nothing_heavy() -> None:
+    import subprocess
+    import sys
+
+    # Fail if code inside the agentkit package reads os.environ while being imported
+    # (the standard library and dependencies may read their own variables).
+    code = (
+        "import os, sys\n"
+        "def check(k):\n"
+        "    f = sys._getframe(2)\n"
+        "    if '/agentkit/' in f.f_code.co_filename: raise SystemExit('agentkit read ' + k)\n"
+        "class Env(dict):\n"
+        "    def __getitem__(self, k): check(k); return dict.__getitem__(self, k)\n"
+        "    def get(self, k, d=None): check(k); return dict.get(self, k, d)\n"
+        "os.environ = Env(os.environ)\n"
+        "import agentkit\n"
+        "heavy = [m for m in sys.modules if m.split('.')[0] in "
+        "('botocore', 'boto3', 'google', 'psycopg', 'temporalio', 'opentelemetry', 'anthropic')]\n"
+        "print(heavy)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+@respx.mock
+def test_request_headers_and_body() -> None:
+    route = respx.post(f"{BASE}/v1/messages").mock(return_value=httpx.Response(200, json=MESSAGE))
+    client, _ = make_client(default_headers={"x-team": "a"})
+    message = client.messages.create(
+        **PARAMS, betas=["b1", "b2"], extra_headers={"x-extra": "1"}, extra_body={"foo": 1}
+    )
+    assert isinstance(message, Message)
+    request = route.calls.last.request
+    assert request.headers["x-api-key"] == KEY
+    assert request.headers["anthropic-version"] == "2023-06-01"
+    assert request.headers["anthropic-beta"] == "b1,b2"
+    assert request.headers["x-team"] == "a"
+    assert request.headers["x-extra"] == "1"
+    assert request.headers["user-agent"].startswith(f"agentkit/{agentkit.__version__}")
+    assert request.headers["content-type"] == "application/json"
+    import json
+
+    assert json.loads(request.content) == {**PARAMS, "foo": 1}
+
+
+@respx.mock
+def test_auth_token_is_bearer() -> None:
+    route = respx.post(f"{BASE}/v1/messages").mock(return_value=httpx.Response(200, json=MESSAGE))
+    client = Client(auth_token="tok-secret")
+    client.messages.create(**PARAMS)
+    headers = route.calls.last.request.headers
+    assert headers["authorization"] == "Bearer tok-secret"
+    assert "x-api-key" not in headers
+
+
+@respx.mock
+def test_request_id_on_message() -> None:
+    respx.post(f"{BASE}/v1/messages").mock(
+        return_value=httpx.Response(200, json=MESSAGE, headers={"request-id": "req_abc"})
+    )
+    client, _ = make_client()
+    assert client.messages.create(**PARAMS).request_id == "req_abc"
+
+
+@pytest.mark.parametrize(
+    ("status", "cls", "kind"),
+    [
+        (400, BadRequestError, "invalid_request_error"),
+        (401, AuthenticationError, "authentication_error"),
+        (403, PermissionDeniedError, "permission_error"),
+        (404, NotFoundError, "not_found_error"),
+        (409, ConflictError, "conflict_error"),
+        (413, RequestTooLargeError, "request_too_large"),
+        (422, UnprocessableEntityError, "invalid_request_error"),
+        (429, RateLimitError, "rate_limit_error"),
+        (500, InternalServerError, "api_error"),
+        (503, InternalServerError, "api_error"),
+        (529, OverloadedError, "overloaded_error"),
+        (418, APIStatusError, "teapot"),
+    ],
+)
+@respx.mock
+def test_status_to_error_class(status: int, cls: type[APIStatusError], kind: str) -> None:
+    respx.post(f"{BASE}/v1/messages").mock(
+        return_value=httpx.Response(
+            status, json=error_body(kind), headers={"request-id": "req_xyz"}
+        )
+    )
+    client, _ = make_client(max_retries=0)
+    with pytest.raises(cls) as info:
+        client.messages.create(**PARAMS)
+    err = info.value
+    assert type(err) is cls
+    assert err.status_code == status
+    assert err.request_id == "req_xyz"
+    assert err.type == kind
+    assert err.body == error_body(kind)
+    assert "nope" in str(err) and "req_xyz" in str(err)
+    assert err.response.status_code == status
+
+
+@respx.mock
+def test_retries_with_backoff_then_success() -> None:
+    route = respx.post(f"{BASE}/v1/messages").mock(
+        side_effect=[
+            httpx.Response(529, json=error_body("overloaded_error")),
+            httpx.Response(500, json=error_body("api_error")),
+            httpx.Response(200, json=MESSAGE),
+        ]
+    )
+    client, sleeps = make_client()
+    assert client.messages.create(**PARAMS).id == "msg_1"
+    assert route.call_count == 3
+    assert 0.375 <= sleeps.waits[0] <= 0.5
+    assert 0.75 <= sleeps.waits[1] <= 1.0
+    retry_counts = [c.request.headers["x-agentkit-retry-count"] for c in route.calls]
+    assert retry_counts == ["0", "1", "2"]
+
+
+@respx.mock
+def test_retries_exhausted_raise_last_error() -> None:
+    route = respx.post(f"{BASE}/v1/messages").mock(
+        return_value=httpx.Response(429, json=error_body("rate_limit_error"))
+    )
+    client, sleeps = make_client(max_retries=3)
+    with pytest.raises(RateLimitError):
+        client.messages.create(**PARAMS)
+    assert route.call_count == 4
+    assert len(sleeps.waits) == 3
+
+
+@respx.mock
+def test_per_request_max_retries() -> None:
+    route = respx.post(f"{BASE}/v1/messages").mock(
+        return_value=httpx.Response(500, json=error_body("api_error"))
+    )
+    client, _ = make_client()
+    with pytest.raises(InternalServerError):
+        client.messages.create(**PARAMS, max_retries=0)
+    assert route.call_count == 1
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({"retry-after-ms": "1500"}, 1.5),
+        ({"retry-after": "7"}, 7.0),
+        ({"retry-after": "120"}, 120.0),  # honoured beyond 60 s (the official SDK drops it)
+        ({"retry-after": "5000"}, 300.0),  # capped at max_retry_after, not ignored
+    ],
+)
+@respx.mock
+def test_retry_after_honoured_and_capped(headers: dict[str, str], expected: float) -> None:
+    respx.post(f"{BASE}/v1/messages").mock(
+        side_effect=[
+            httpx.Response(429, json=error_body("rate_limit_error"), headers=headers),
+            httpx.Response(200, json=MESSAGE),
+        ]
+    )
+    client, sleeps = make_client()
+    client.messages.create(**PARAMS)
+    assert sleeps.waits == [pytest.approx(expected)]
+
+
+@respx.mock
+def test_retry_after_http_date() -> None:
+    when = datetime.now(timezone.utc) + timedelta(seconds=30)
+    respx.post(f"{BASE}/v1/messages").mock(
+        side_effect=[
+            httpx.Response(
+                429,
+                json=error_body("rate_limit_error"),
+                headers={"retry-after": format_datetime(when)},
+            ),
+            httpx.Response(200, json=MESSAGE),
+        ]
+    )
+    client, sleeps = make_client()
+    client.messages.create(**PARAMS)
+    assert 25 <= sleeps.waits[0] <= 30
+
+
+@respx.mock
+def test_x_should_retry_both_ways() -> None:
+    route = respx.post(f"{BASE}/v1/messages").mock(
+        side_effect=[
+            httpx.Response(
+                400, json=error_body("invalid_request_error"), headers={"x-should-retry": "true"}
+            ),
+            httpx.Response(200, json=MESSAGE),
+        ]
+    )
+    client, _ = make_client()
+    client.messages.create(**PARAMS)
+    assert route.call_count == 2
+
+    route2 = respx.post(f"{BASE}/v1/messages/count_tokens").mock(
+        return_value=httpx.Response(
+            503, json=error_body("api_error"), headers={"x-should-retry": "false"}
+        )
+    )
+    with pytest.raises(InternalServerError):
+        client.messages.count_tokens(model="m", messages=[{"role": "user", "content": "x"}])
+    assert route2.call_count == 1
+
+
+@respx.mock
+def test_non_retryable_status_is_not_retried() -> None:
+    route = respx.post(f"{BASE}/v1/messages").mock(
+        return_value=httpx.Response(400, json=error_body("invalid_request_error"))
+    )
+    client, sleeps = make_client()
+    with pytest.raises(BadRequestError):
+        client.messages.create(**PARAMS)
+    assert route.call_count == 1 and sleeps.waits == []
+
+
+@respx.mock
+def test_connection_reset_and_timeout_retried_then_raised() -> None:
+    route = respx.post(f"{BASE}/v1/messages").mock(
+        side_effect=[
+            httpx.ConnectError("reset"),
+            httpx.ReadTimeout("slow"),
+            httpx.ReadTimeout("slow"),
+        ]
+    )
+    client, sleeps = make_client()
+    with pytest.raises(APITimeoutError) as info:
+        client.messages.create(**PARAMS)
+    assert isinstance(info.value, APIConnectionError)
+    assert isinstance(info.value.__cause__, httpx.ReadTimeout)
+    assert route.call_count == 3 and len(sleeps.waits) == 2
+
+
+@respx.mock
+def test_secrets_never_logged_or_shown(caplog: pytest.LogCaptureFixture) -> None:
+    respx.post(f"{BASE}/v1/messages").mock(
+        side_effect=[
+            httpx.Response(529, json=error_body("overloaded_error")),
+            httpx.Response(401, json=error_body("authentication_error", "invalid x-api-key")),
+        ]
+    )
+    client, _ = make_client()
+    with (
+        caplog.at_level(logging.DEBUG, logger="agentkit"),
+        pytest.raises(AuthenticationError) as info,
+    ):
+        client.messages.create(**PARAMS)
+    assert "retrying request (attempt 2 of 3)" in caplog.text
+    assert "x-api-key" in caplog.text  # the header name is logged ...
+    for text in (
+        caplog.text,
+        repr(client),
+        str(info.value),
+        repr(info.value),
+        repr(client._config),
+    ):
+        assert KEY not in text  # ... its value never
+
+
+def test_logging_switched_on_by_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    logger = logging.getLogger("agentkit")
+    saved = (logger.handlers[:], logger.level)
+    logger.handlers.clear()
+    monkeypatch.setenv("AGENTKIT_LOG", "debug")
+    try:
+        Client(api_key=KEY)
+        assert logger.level == logging.DEBUG and logger.handlers
+    finally:
+        logger.handlers[:] = saved[0]
+        logger.setLevel(saved[1])
+
+
+@respx.mock
+def test_with_options_shares_pool_and_overrides() -> None:
+    route = respx.post(f"{BASE}/v1/messages").mock(
+        return_value=httpx.Response(500, json=error_body("api_error"))
+    )
+    client, _ = make_client()
+    other = client.with_options(max_retries=0, timeout=3.0, default_headers={"x-a": "b"})
+    assert other._http is client._http
+    assert other.max_retries == 0 and client.max_retries == 2
+    assert other.timeout.read == 3.0 and client.timeout.read == 600.0
+    with pytest.raises(InternalServerError):
+        other.messages.create(**PARAMS)
+    assert route.call_count == 1
+    assert route.calls.last.request.headers["x-a"] == "b"
+    other.close()
+    assert not client._http.is_closed
+
+
+@respx.mock
+def test_raw_response() -> None:
+    respx.post(f"{BASE}/v1/messages").mock(
+        return_value=httpx.Response(200, json=MESSAGE, headers={"request-id": "req_1", "x-h": "v"})
+    )
+    client, _ = make_client()
+    raw = client.messages.with_raw_response.create(**PARAMS)
+    assert raw.status_code == 200
+    assert raw.headers["x-h"] == "v"
+    assert raw.request_id == "req_1"
+    message = raw.parse()
+    assert isinstance(message, Message) and message.request_id == "req_1"
+
+
+@respx.mock
+def test_streaming_response_reads_on_demand() -> None:
+    respx.post(f"{BASE}/v1/messages").mock(return_value=httpx.Response(200, json=MESSAGE))
+    client, _ = make_client()
+    with client.messages.with_streaming_response.create(**PARAMS) as response:
+        assert not response.http_response.is_stream_consumed
+        chunks = b"".join(response.iter_bytes())
+    assert b'"msg_1"' in chunks
+    assert response.http_response.is_closed
+
+
+def test_long_request_guard() -> None:
+    client, _ = make_client()
+    with pytest.raises(ConfigurationError, match="stream"):
+        client.messages.create(**{**PARAMS, "max_tokens": 21_334})
+
+
+@respx.mock
+def test_long_request_guard_off_with_explicit_timeout() -> None:
+    respx.post(f"{BASE}/v1/messages").mock(return_value=httpx.Response(200, json=MESSAGE))
+    client, _ = make_client()
+    client.messages.create(**{**PARAMS, "max_tokens": 21_333})
+    client.messages.create(**{**PARAMS, "max_tokens": 64_000}, timeout=900)
+
+
+def _model_page(ids: list[str], has_more: bool) -> dict[str, object]:
+    return {
+        "data": [
+            {"id": i, "type": "model", "display_name": i, "created_at": "2025-01-01T00:00:00Z"}
+            for i in ids
+        ],
+        "has_more": has_more,
+        "first_id": ids[0],
+        "last_id": ids[-1],
+    }
+
+
+@respx.mock
+def test_models_pagination_sync() -> None:
+    route = respx.get(f"{BASE}/v1/models").mock(
+        side_effect=[
+            httpx.Response(200, json=_model_page(["a", "b"], True)),
+            httpx.Response(200, json=_model_page(["c", "d"], True)),
+            httpx.Response(200, json=_model_page(["e"], False)),
+        ]
+    )
+    client, _ = make_client()
+    page = client.models.list(limit=2)
+    assert [m.id for m in page.data] == ["a", "b"]
+    assert page.has_next_page()
+    assert [m.id for m in page] == ["a", "b", "c", "d", "e"]
+    queries = [dict(c.request.url.params) for c in route.calls]
+    assert queries == [
+        {"limit": "2"},
+        {"limit": "2", "after_id": "b"},
+        {"limit": "2", "after_id": "d"},
+    ]
+
+
+@respx.mock
+def test_models_pagination_backwards_and_manual() -> None:
+    route = respx.get(f"{BASE}/v1/models").mock(
+        side_effect=[
+            httpx.Response(200, json=_model_page(["x", "y"], True)),
+            httpx.Response(200, json=_model_page(["v", "w"], False)),
+        ]
+    )
+    client, _ = make_client()
+    page = client.models.list(before_id="z")
+    nxt = page.get_next_page()
+    assert [m.id for m in nxt.data] == ["v", "w"]
+    assert not nxt.has_next_page()
+    assert dict(route.calls.last.request.url.params) == {"before_id": "x"}
+
+
+@respx.mock
+def test_models_retrieve_escapes_id() -> None:
+    route = respx.get(f"{BASE}/v1/models/claude%2Fodd").mock(
+        return_value=httpx.Response(200, json={"id": "claude/odd", "type": "model"})
+    )
+    client, _ = make_client()
+    assert client.models.retrieve("claude/odd").id == "claude/odd"
+    assert route.called
+
+
+@respx.mock
+def test_generic_request_methods() -> None:
+    route = respx.get(f"{BASE}/v1/organizations/me").mock(
+        side_effect=[
+            httpx.Response(500, json=error_body("api_error")),
+            httpx.Response(200, json={"ok": True}),
+        ]
+    )
+    client, _ = make_client()
+    assert client.get("/v1/organizations/me", query={"a": 1}) == {"ok": True}
+    assert route.call_count == 2
+
+
+@respx.mock
+def test_unknown_blocks_and_null_vs_missing() -> None:
+    body = {**MESSAGE, "content": [{"type": "future_block", "x": {"y": [1]}}], "new_field": None}
+    respx.post(f"{BASE}/v1/messages").mock(return_value=httpx.Response(200, json=body))
+    client, _ = make_client()
+    message = client.messages.create(**PARAMS)
+    assert message.to_dict() == body
+    assert agentkit.is_set(message, "stop_sequence") and message.stop_sequence is None
+    assert agentkit.is_set(message, "new_field")
+    assert not agentkit.is_set(message.usage, "cache_read_input_tokens")
+
+
+@respx.mock
+def test_response_validation_error() -> None:
+    respx.post(f"{BASE}/v1/messages").mock(return_value=httpx.Response(200, json={"id": 1}))
+    client, _ = make_client()
+    with pytest.raises(agentkit.APIResponseValidationError):
+        client.messages.create(**PARAMS)
+
+
+# -- async ---------------------------------------------------------------------------------
+
+
+class AsyncSleepRecorder(SleepRecorder):
+    async def __call__(self, seconds: float) -> None:  # type: ignore[override]
+        self.waits.append(seconds)
+
+
+@pytest.mark.anyio
+@respx.mock
+async def test_async_create_retry_and_errors() -> None:
+    route = respx.post(f"{BASE}/v1/messages").mock(
+        side_effect=[
+            httpx.Response(529, json=error_body("overloaded_error"), headers={"retry-after": "2"}),
+            httpx.Response(200, json=MESSAGE, headers={"request-id": "req_a"}),
+        ]
+    )
+    sleeps = AsyncSleepRecorder()
+    async with AsyncClient(api_key=KEY, retry=RetryPolicy(sleep=sleeps)) as client:
+        message = await client.messages.create(**PARAMS)
+    assert message.request_id == "req_a"
+    assert sleeps.waits == [2.0]
+    assert route.call_count == 2
+
+
+@pytest.mark.anyio
+@respx.mock
+async def test_async_errors_raw_and_pages() -> None:
+    respx.post(f"{BASE}/v1/messages").mock(
+        return_value=httpx.Response(404, json=error_body("not_found_error"))
+    )
+    respx.post(f"{BASE}/v1/messages/count_tokens").mock(
+        return_value=httpx.Response(200, json={"input_tokens": 12}, headers={"request-id": "r"})
+    )
+    respx.get(f"{BASE}/v1/models").mock(
+        side_effect=[
+            httpx.Response(200, json=_model_page(["a"], True)),
+            httpx.Response(200, json=_model_page(["b"], False)),
+        ]
+    )
+    client = AsyncClient(api_key=KEY, max_retries=0)
+    with pytest.raises(NotFoundError):
+        await client.messages.create(**PARAMS)
+    raw = await client.messages.with_raw_response.count_tokens(model="m", messages=[])
+    assert raw.request_id == "r" and (await raw.parse()).input_tokens == 12
+    assert [m.id async for m in client.models.list()] == ["a", "b"]
+    await client.close()
