@@ -287,6 +287,14 @@ class BaseClient:
         """Reshape a first-party request for this host (identity for the Claude API)."""
         return spec
 
+    def _auth(self) -> httpx.Auth | None:
+        """Per-attempt request signing or token refresh (SigV4, OAuth); None for header auth.
+
+        An `httpx.Auth` runs on every attempt, so a retried request is signed again, and its
+        `async_auth_flow` can refresh a token without blocking the event loop.
+        """
+        return None
+
     def _stream_decoder(self) -> Callable[[], Any] | None:
         """The factory of the stream framing decoder; None means SSE."""
         return None

@@ -180,7 +180,9 @@ class Client(_ClientMixin):
                 retries_taken = attempt.retry_state.attempt_number - 1
                 request = self._build_request(spec, retries_taken)
                 try:
-                    response = self._http.send(request, stream=True)
+                    response = self._http.send(
+                        request, stream=True, auth=self._auth() or httpx.USE_CLIENT_DEFAULT
+                    )
                 except httpx.TransportError as exc:
                     raise transport_error(exc, request) from exc
                 if response.is_error:
@@ -343,7 +345,9 @@ class AsyncClient(_ClientMixin):
                 retries_taken = attempt.retry_state.attempt_number - 1
                 request = self._build_request(spec, retries_taken)
                 try:
-                    response = await self._http.send(request, stream=True)
+                    response = await self._http.send(
+                        request, stream=True, auth=self._auth() or httpx.USE_CLIENT_DEFAULT
+                    )
                 except httpx.TransportError as exc:
                     raise transport_error(exc, request) from exc
                 if response.is_error or not stream:
