@@ -1,0 +1,54 @@
+"""Test doubles that speak the real Claude wire format: a fake Messages API for your tests.
+
+`FakeClaude` answers `/v1/messages` (JSON and SSE), `count_tokens`, the Models, Message Batches
+and Files APIs from a script of `Reply` / `Fault` items, or in test-model mode without one. It
+validates every request like the real API. Plug it in without a socket (`fake.http_client()`,
+`fake.transport()`, respx) or over real loopback HTTP (`fake.serve()`, `FakeServer`,
+`python -m agentkit.testing.server`). See docs/testing.md.
+"""
+
+from ._builders import (
+    Block,
+    Fault,
+    Reply,
+    ScriptItem,
+    compaction,
+    redacted_thinking,
+    server_tool_result,
+    server_tool_use,
+    text,
+    thinking,
+    tool_use,
+    web_search_result,
+)
+from ._fake import MODELS, FakeClaude
+from ._http import FakeRequest, FakeResponse
+from ._render import render_json, sse_events
+from ._testmodel import arguments_for, testmodel_reply
+from ._transport import FakeTransport
+from .server import FakeServer
+
+__all__ = [
+    "MODELS",
+    "Block",
+    "FakeClaude",
+    "FakeRequest",
+    "FakeResponse",
+    "FakeServer",
+    "FakeTransport",
+    "Fault",
+    "Reply",
+    "ScriptItem",
+    "arguments_for",
+    "compaction",
+    "redacted_thinking",
+    "render_json",
+    "server_tool_result",
+    "server_tool_use",
+    "sse_events",
+    "testmodel_reply",
+    "text",
+    "thinking",
+    "tool_use",
+    "web_search_result",
+]

@@ -1,0 +1,487 @@
+"""`FakeClaude`: the sans-IO fake Messages API (request in, response plan out) and its state.
+
+It holds the script, the request log, the signing secret, the prompt-cache ledger, the batches and
+the files. Every `POST /v1/messages` is validated like the real API (the structural rules come
+from `agentkit._preflight`, the thinking signatures from `_thinking`) before a script item is
+consumed; the adapters (`_transport`, `server`) only move bytes.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from agentkit._preflight import preflight_problems
+
+from ._batches import BatchStore
+from ._builders import Fault, Reply, ScriptItem, as_reply
+from ._files import FileStore, parse_multipart
+from ._http import FakeRequest, FakeResponse, IdMaker, error_response, json_response, page
+from ._render import error_event, sse_events
+from ._testmodel import testmodel_reply
+from ._thinking import ThinkingSigner, redacted_payload, thinking_problems
+from ._tokens import CacheLedger, compaction_view, estimate_tokens
+
+if TYPE_CHECKING:
+    import httpx
+
+    from ._transport import FakeTransport
+    from .server import FakeServer
+
+__all__ = ["DEFAULT_BASE_URL", "FakeClaude", "MODELS"]
+
+DEFAULT_BASE_URL = "https://api.anthropic.com"
+_THINKING = frozenset({"thinking", "redacted_thinking"})
+
+MODELS: tuple[dict[str, Any], ...] = tuple(
+    {
+        "type": "model",
+        "id": model_id,
+        "display_name": name,
+        "created_at": created,
+        "max_input_tokens": 200000,
+        "max_tokens": max_tokens,
+        "capabilities": {
+            "batch": {"supported": True},
+            "citations": {"supported": True},
+            "image_input": {"supported": True},
+            "pdf_input": {"supported": True},
+            "thinking": {"supported": True},
+        },
+    }
+    for model_id, name, created, max_tokens in (
+        ("claude-opus-4-5-20251101", "Claude Opus 4.5", "2025-11-24T00:00:00Z", 64000),
+        ("claude-haiku-4-5-20251001", "Claude Haiku 4.5", "2025-10-15T00:00:00Z", 64000),
+        ("claude-sonnet-4-5-20250929", "Claude Sonnet 4.5", "2025-09-29T00:00:00Z", 64000),
+    )
+)
+"""The model catalog the fake lists, newest first, in the Models API's shape."""
+
+ScriptSource = Iterable[ScriptItem] | Callable[[dict[str, Any]], "Reply | Fault | str"] | None
+
+
+class _RanOut(Exception):
+    pass
+
+
+class FakeClaude:
+    """A fake Claude API that speaks and checks the real wire format.
+
+    Args:
+        script: The replies to give, in order: `Reply`, `Fault`, plain strings (text replies) or
+            callables that receive the request body and return one of those. A single callable
+            answers every request. `None` (the default) is test-model mode: the fake calls every
+            offered tool once, then summarizes the results (see `_testmodel`).
+        batch_delay: Seconds a message batch stays `in_progress` before it is processed.
+        api_key: When set, requests must carry it (`x-api-key` or `Authorization: Bearer`).
+        check_thinking: Reject requests whose thinking blocks the fake did not sign unchanged.
+        secret: The HMAC key for thinking signatures (random by default).
+        seed: Seed for the ids the fake makes (`msg_...`, `toolu_...`, `req_...`).
+        clock: Wall clock for timestamps and the batch delay (inject one to step time).
+    """
+
+    def __init__(
+        self,
+        script: ScriptSource = None,
+        *,
+        batch_delay: float = 0.0,
+        api_key: str | None = None,
+        check_thinking: bool = True,
+        secret: bytes | None = None,
+        seed: int | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._lock = threading.Lock()
+        self._responder: Callable[[dict[str, Any]], Reply | Fault | str] | None = None
+        self._script: deque[ScriptItem] | None = None
+        if callable(script):
+            self._responder = script
+        elif script is not None:
+            self._script = deque(script)
+        self._served = 0
+        self.api_key = api_key
+        self.check_thinking = check_thinking
+        self.requests: list[FakeRequest] = []
+        """Every request received, in order (method, path, query, headers, parsed body)."""
+        self._ids = IdMaker(seed)
+        self._signer = ThinkingSigner(secret or secrets.token_bytes(32))
+        self._emitted: dict[str, tuple[bytes, int]] = {}
+        self._ledger = CacheLedger()
+        self.batches = BatchStore(self._run_batch_request, self._ids, clock, batch_delay)
+        self.files = FileStore(self._ids, clock)
+
+    # ----- script and log -------------------------------------------------------------------
+
+    def add(self, *items: ScriptItem) -> None:
+        """Append script items (this also ends test-model mode)."""
+        with self._lock:
+            if self._script is None:
+                self._script = deque()
+            self._script.extend(items)
+
+    @property
+    def remaining(self) -> int:
+        """Script items not yet consumed (0 in test-model or callable mode)."""
+        return len(self._script or ())
+
+    @property
+    def message_bodies(self) -> list[Any]:
+        """The parsed bodies of every `POST /v1/messages` received, in order."""
+        return [r.body for r in self.requests if r.method == "POST" and r.path == "/v1/messages"]
+
+    @property
+    def submitted_custom_ids(self) -> list[str]:
+        """Every `custom_id` submitted in a message batch, in order, duplicates included."""
+        return list(self.batches.submitted)
+
+    def add_file(
+        self,
+        content: bytes,
+        filename: str,
+        mime_type: str | None = None,
+        *,
+        downloadable: bool = True,
+    ) -> dict[str, Any]:
+        """Store a file as if a tool had created it; returns its metadata object."""
+        with self._lock:
+            return self.files.add(content, filename, mime_type, downloadable=downloadable)
+
+    # ----- adapters -------------------------------------------------------------------------
+
+    def transport(self) -> FakeTransport:
+        """An httpx transport (sync and async) served by this fake."""
+        from ._transport import FakeTransport
+
+        return FakeTransport(self)
+
+    def http_client(self, **kwargs: Any) -> httpx.Client:
+        """An `httpx.Client` wired to this fake, `base_url` set to the API's.
+
+        Use it as `agentkit.Client(api_key="test", http_client=fake.http_client())`.
+        """
+        import httpx
+
+        kwargs.setdefault("base_url", DEFAULT_BASE_URL)
+        return httpx.Client(transport=self.transport(), **kwargs)
+
+    def async_http_client(self, **kwargs: Any) -> httpx.AsyncClient:
+        """An `httpx.AsyncClient` wired to this fake, `base_url` set to the API's."""
+        import httpx
+
+        kwargs.setdefault("base_url", DEFAULT_BASE_URL)
+        return httpx.AsyncClient(transport=self.transport(), **kwargs)
+
+    def serve(self, host: str = "127.0.0.1", port: int = 0) -> FakeServer:
+        """A loopback HTTP server for this fake; use it as a context manager (`.url`)."""
+        from .server import FakeServer
+
+        return FakeServer(self, host=host, port=port)
+
+    # ----- dispatch -------------------------------------------------------------------------
+
+    def handle(self, request: FakeRequest, *, origin: str = DEFAULT_BASE_URL) -> FakeResponse:
+        """Answer one request (thread-safe).
+
+        Args:
+            request: The request.
+            origin: Scheme and host the client used, for URLs in responses (`results_url`).
+        """
+        with self._lock:
+            self.requests.append(request)
+            request_id = self._ids.make("req")
+            if self.api_key is not None and not self._authorized(request.headers):
+                return error_response(401, "authentication_error", "invalid x-api-key", request_id)
+            return self._route(request, request_id, origin)
+
+    def _authorized(self, headers: Mapping[str, str]) -> bool:
+        bearer = headers.get("authorization", "").removeprefix("Bearer ")
+        return self.api_key in (headers.get("x-api-key"), bearer)
+
+    def _route(self, req: FakeRequest, rid: str, origin: str) -> FakeResponse:
+        parts = [p for p in req.path.split("/") if p][1:]  # drop "v1"
+        method = req.method
+        match parts:
+            case ["messages"] if method == "POST":
+                return self._messages(req, rid)
+            case ["messages", "count_tokens"] if method == "POST":
+                return self._count_tokens(req, rid)
+            case ["models"] if method == "GET":
+                return self._page(MODELS, req.query, rid)
+            case ["models", model_id] if method == "GET":
+                found = [m for m in MODELS if m["id"] == model_id]
+                if not found:
+                    return error_response(404, "not_found_error", f"model: {model_id}", rid)
+                return json_response(found[0], rid)
+            case ["messages", "batches", *rest]:
+                return self._batch_route(method, rest, req, rid, origin)
+            case ["files", *rest]:
+                return self._file_route(method, rest, req, rid)
+        return error_response(404, "not_found_error", "Not Found", rid)
+
+    @staticmethod
+    def _page(
+        items: Iterable[Mapping[str, Any]], query: Mapping[str, str], rid: str
+    ) -> FakeResponse:
+        result = page(list(items), query)
+        if isinstance(result, str):
+            return error_response(400, "invalid_request_error", result, rid)
+        return json_response(result, rid)
+
+    # ----- messages -------------------------------------------------------------------------
+
+    def _problems(self, body: Any, headers: Mapping[str, str], *, count: bool = False) -> list[str]:
+        if not isinstance(body, dict):
+            return ["Request body must be a JSON object"]
+        betas = [b.strip() for b in headers.get("anthropic-beta", "").split(",") if b.strip()]
+        problems = preflight_problems(body, betas=betas, count_tokens=count)
+        if self.check_thinking and isinstance(body.get("messages"), list):
+            view = compaction_view(body["messages"])
+            problems += thinking_problems(self._signer, view, self._emitted)
+        return problems
+
+    def _next_item(self, body: dict[str, Any]) -> Reply | Fault:
+        if self._responder is not None:
+            return as_reply(self._responder(body))
+        if self._script is None:
+            return testmodel_reply(body)
+        if not self._script:
+            raise _RanOut(
+                f"agentkit.testing: the fake's script ran out: request #{self._served + 1} has "
+                f"no scripted reply left (the script had {self._served} items). Add replies to "
+                "the script, or pass script=None for test-model mode."
+            )
+        item = self._script.popleft()
+        self._served += 1
+        return as_reply(item(body) if callable(item) else item)
+
+    def _messages(self, req: FakeRequest, rid: str) -> FakeResponse:
+        problems = self._problems(req.body, req.headers)
+        if problems:
+            return error_response(400, "invalid_request_error", problems[0], rid)
+        body: dict[str, Any] = req.body
+        try:
+            item = self._next_item(body)
+        except _RanOut as exc:
+            return error_response(
+                500, "api_error", str(exc), rid, headers=[("x-should-retry", "false")]
+            )
+        stream = body.get("stream") is True
+        if isinstance(item, Reply):
+            return self._reply(item, body, rid, stream)
+        match item.kind:
+            case "status":
+                return error_response(item.status, item.error_type, item.message, rid,
+                                      headers=item.headers)  # fmt: skip
+            case "batch_outcome":
+                message = "Fault.batch_outcome() only applies to requests in a message batch"
+                return error_response(500, "api_error", message, rid)
+            case "stream_error":
+                if not stream:
+                    status = 529 if item.error_type == "overloaded_error" else 500
+                    return error_response(status, item.error_type, item.message, rid)
+                response = self._reply(item.reply or testmodel_reply(body), body, rid, True)
+                response.chunks = [
+                    *response.chunks[: item.after_events],
+                    error_event(item.error_type, item.message),
+                ]
+                return response
+            case "disconnect":
+                response = self._reply(item.reply or testmodel_reply(body), body, rid, stream)
+                size = len(response.body)
+                response.cut_after = size // 2 if item.after_bytes is None else item.after_bytes
+                return response
+            case "slow":
+                response = self._reply(item.reply or testmodel_reply(body), body, rid, stream)
+                response.delay, response.chunk_delay = item.delay, item.chunk_delay
+                return response
+        raise AssertionError(item.kind)  # pragma: no cover - Fault.kind is a closed set
+
+    def _reply(self, reply: Reply, body: dict[str, Any], rid: str, stream: bool) -> FakeResponse:
+        message, partial = self._materialize(reply, body, "standard")
+        if not stream:
+            return json_response(message, rid)
+        headers = [
+            ("content-type", "text/event-stream; charset=utf-8"),
+            ("cache-control", "no-cache"),
+            ("request-id", rid),
+        ]
+        return FakeResponse(200, headers, sse_events(message, partial))
+
+    def _materialize(
+        self, reply: Reply, body: Mapping[str, Any], tier: str
+    ) -> tuple[dict[str, Any], dict[int, str]]:
+        """The full message for a reply: ids assigned, thinking signed, usage estimated."""
+        nonce = self._ids.nonce()
+        count = sum(1 for b in reply.blocks if b.data.get("type") in _THINKING)
+        position = 0
+        content: list[dict[str, Any]] = []
+        partial: dict[int, str] = {}
+        server_id: str | None = None
+        for index, block in enumerate(reply.blocks):
+            data = dict(block.data)
+            kind = data.get("type")
+            if kind in ("tool_use", "server_tool_use"):
+                prefix = "toolu" if kind == "tool_use" else "srvtoolu"
+                data = {"type": kind, "id": data.pop("id", None) or self._ids.make(prefix), **data}
+                if kind == "server_tool_use":
+                    server_id = data["id"]
+            elif isinstance(kind, str) and kind.endswith("_tool_result") and server_id:
+                data = {"type": kind, "tool_use_id": data.pop("tool_use_id", server_id), **data}
+            elif kind == "thinking":
+                if "signature" not in data:
+                    data["signature"] = self._signer.sign(nonce, position, count, data["thinking"])
+                position += 1
+            elif kind == "redacted_thinking":
+                if "data" not in data:
+                    data["data"] = self._signer.sign(
+                        nonce, position, count, redacted_payload(nonce)
+                    )
+                position += 1
+            if block.partial_json is not None:
+                partial[index] = block.partial_json
+            content.append(data)
+        if count:
+            for data in content:
+                if data.get("type") == "tool_use":
+                    self._emitted[str(data["id"])] = (nonce, count)
+        usage = self._ledger.usage(body)
+        usage["output_tokens"] = estimate_tokens(content) if content else 1
+        usage["service_tier"] = tier
+        usage["inference_geo"] = "not_available"
+        searches = [d.get("name") for d in content if d.get("type") == "server_tool_use"]
+        if searches:
+            usage["server_tool_use"] = {
+                "web_search_requests": searches.count("web_search"),
+                "web_fetch_requests": searches.count("web_fetch"),
+            }
+        usage.update(reply.usage)
+        message = {
+            "model": reply.model or str(body.get("model")),
+            "id": self._ids.make("msg"),
+            "type": "message",
+            "role": "assistant",
+            "content": content,
+            "stop_reason": reply.stop_reason,
+            "stop_sequence": reply.stop_sequence,
+            "stop_details": reply.stop_details,
+            "usage": usage,
+            **reply.extra,
+        }
+        return message, partial
+
+    def _count_tokens(self, req: FakeRequest, rid: str) -> FakeResponse:
+        problems = self._problems(req.body, req.headers, count=True)
+        if problems:
+            return error_response(400, "invalid_request_error", problems[0], rid)
+        usage = CacheLedger().usage(req.body)  # a fresh ledger: counting must not warm the cache
+        total = usage["input_tokens"] + usage["cache_creation_input_tokens"]
+        return json_response({"input_tokens": total + usage["cache_read_input_tokens"]}, rid)
+
+    # ----- batches --------------------------------------------------------------------------
+
+    def _run_batch_request(self, params: dict[str, Any]) -> dict[str, Any]:
+        def errored(error_type: str, message: str) -> dict[str, Any]:
+            error = {"type": "error", "error": {"type": error_type, "message": message}}
+            return {"type": "errored", "error": error}
+
+        problems = self._problems(params, {})
+        if problems:
+            return errored("invalid_request_error", problems[0])
+        try:
+            item = self._next_item(params)
+        except _RanOut as exc:
+            return errored("api_error", str(exc))
+        if isinstance(item, Fault):
+            if item.kind == "status":
+                return errored(item.error_type, item.message)
+            if item.kind == "batch_outcome":
+                return {"type": item.outcome}
+            item = item.reply or testmodel_reply(params)
+        message, _ = self._materialize(item, params, "batch")
+        return {"type": "succeeded", "message": message}
+
+    def _batch_route(
+        self, method: str, rest: list[str], req: FakeRequest, rid: str, origin: str
+    ) -> FakeResponse:
+        store = self.batches
+        if not rest:
+            if method == "POST":
+                created = store.create(req.body)
+                if isinstance(created, str):
+                    return error_response(400, "invalid_request_error", created, rid)
+                return json_response(store.describe(created, origin), rid)
+            if method == "GET":
+                listed = store.list_page(req.query, origin)
+                if isinstance(listed, str):
+                    return error_response(400, "invalid_request_error", listed, rid)
+                return json_response(listed, rid)
+            return error_response(405, "invalid_request_error", "Method Not Allowed", rid)
+        batch = store.get(rest[0])
+        if batch is None:
+            return error_response(
+                404, "not_found_error", f"Message Batch {rest[0]} not found.", rid
+            )
+        match (method, rest[1:]):
+            case ("GET", []):
+                return json_response(store.describe(batch, origin), rid)
+            case ("POST", ["cancel"]):
+                store.cancel(batch)
+                return json_response(store.describe(batch, origin), rid)
+            case ("DELETE", []):
+                refused = store.delete(batch)
+                if refused:
+                    return error_response(400, "invalid_request_error", refused, rid)
+                return json_response({"id": batch.id, "type": "message_batch_deleted"}, rid)
+            case ("GET", ["results"]):
+                if batch.results is None:
+                    message = f"Message Batch {batch.id} has no available results."
+                    return error_response(404, "not_found_error", message, rid)
+                headers = [
+                    ("content-type", "application/x-jsonl"),
+                    (
+                        "content-disposition",
+                        f"attachment; filename*=utf-8''{batch.id}_results.jsonl",
+                    ),
+                    ("request-id", rid),
+                ]
+                return FakeResponse(200, headers, store.result_lines(batch))
+        return error_response(404, "not_found_error", "Not Found", rid)
+
+    # ----- files ----------------------------------------------------------------------------
+
+    def _file_route(self, method: str, rest: list[str], req: FakeRequest, rid: str) -> FakeResponse:
+        store = self.files
+        if not rest:
+            if method == "GET":
+                listed = store.list_page(req.query)
+                if isinstance(listed, str):
+                    return error_response(400, "invalid_request_error", listed, rid)
+                return json_response(listed, rid)
+            if method == "POST":
+                parts = parse_multipart(req.headers.get("content-type", ""), req.content)
+                if "file" not in parts:
+                    return error_response(400, "invalid_request_error", "file: Field required", rid)
+                filename, kind, data = parts["file"]
+                meta = store.add(data, filename or "upload", kind, downloadable=False)
+                return json_response(meta, rid)
+            return error_response(405, "invalid_request_error", "Method Not Allowed", rid)
+        stored = store.get(rest[0])
+        if stored is None:
+            return error_response(404, "not_found_error", f"File not found: {rest[0]}", rid)
+        match (method, rest[1:]):
+            case ("GET", []):
+                return json_response(stored.meta, rid)
+            case ("DELETE", []):
+                store.delete(rest[0])
+                return json_response({"id": rest[0], "type": "file_deleted"}, rid)
+            case ("GET", ["content"]):
+                if not stored.meta["downloadable"]:
+                    message = f"File {rest[0]} is not downloadable (uploaded files never are)."
+                    return error_response(400, "invalid_request_error", message, rid)
+                headers = [("content-type", str(stored.meta["mime_type"])), ("request-id", rid)]
+                return FakeResponse(200, headers, [stored.content])
+        return error_response(404, "not_found_error", "Not Found", rid)
