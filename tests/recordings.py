@@ -62,7 +62,8 @@ class Recording:
     @property
     def meta(self) -> dict[str, Any]:
         """`meta.json`: source, fidelity notes, redactions, sequence."""
-        return _read_json(self.path / "meta.json")
+        meta: dict[str, Any] = _read_json(self.path / "meta.json")
+        return meta
 
     @property
     def request(self) -> dict[str, Any] | None:
@@ -73,7 +74,8 @@ class Recording:
     @property
     def response(self) -> dict[str, Any]:
         """`response.json` ({status, status_text, headers, body, body_file?})."""
-        return _read_json(self.path / "response.json")
+        response: dict[str, Any] = _read_json(self.path / "response.json")
+        return response
 
     @property
     def status(self) -> int:
@@ -91,10 +93,10 @@ class Recording:
         """The body exactly as it goes over the wire when replayed."""
         body_file = self.response.get("body_file")
         if body_file:
-            return (self.path / body_file).read_bytes()
+            return (self.path / str(body_file)).read_bytes()
         raw_file = self.response.get("body_raw_file")
         if raw_file:
-            return (self.path / raw_file).read_bytes()
+            return (self.path / str(raw_file)).read_bytes()
         return json.dumps(self.body).encode()
 
     @property
