@@ -408,15 +408,20 @@ class ToolRuntime:
             if len(batch) == 1:
                 await run(batch[0])
                 continue
+            # A failing hook or callback is the caller's error: the first one cancels the
+            # batch and is raised as itself, not wrapped in an exception group.
+            failures: list[Exception] = []
+
             try:
                 async with anyio.create_task_group() as tg:
                     for i in batch:
-                        tg.start_soon(run, i)
+                        tg.start_soon(_guarded, run, i, failures, tg.cancel_scope)
             except BaseExceptionGroup as group:
-                # A failing hook or callback should surface as itself, not wrapped in a group.
                 if len(group.exceptions) == 1:
                     raise group.exceptions[0] from None
                 raise
+            if failures:
+                raise failures[0]
         return [o for o in outcomes if o is not None]
 
     async def _run_one(
@@ -505,6 +510,19 @@ class ToolRuntime:
             message = exception_content(exc)
             return ToolOutcome(call, "error", tool_result(call.id, message, is_error=True), exc)
         return ToolOutcome(call, "ok", tool_result(call.id, content))
+
+
+async def _guarded(
+    run: Callable[[int], Awaitable[None]],
+    i: int,
+    failures: list[Exception],
+    scope: anyio.CancelScope,
+) -> None:
+    try:
+        await run(i)
+    except Exception as exc:
+        failures.append(exc)
+        scope.cancel()
 
 
 def _default_context(call: ToolCall) -> RunContext[Any]:

@@ -700,7 +700,7 @@ class NotAType:
 
 
 def test_definition_error_lists_every_problem() -> None:
-    def bad(*args: int, a, b: NotAType, c: Nope, **kw: int) -> None:  # type: ignore[no-untyped-def]  # noqa: F821
+    def bad(*args: int, a, b: NotAType, c: Nope, **kw: int) -> None:  # type: ignore[no-untyped-def, name-defined]  # noqa: F821
         pass
 
     with pytest.raises(ToolDefinitionError) as info:
