@@ -8,6 +8,7 @@ consumed; the adapters (`_transport`, `server`) only move bytes.
 
 from __future__ import annotations
 
+import json
 import secrets
 import threading
 import time
@@ -104,12 +105,13 @@ class FakeClaude:
             self._script = deque(script)
         self._served = 0
         self.api_key = api_key
+        self.context_window = 200_000
+        """Requests estimated above this many input tokens get the API's "prompt is too long"."""
         self.check_thinking = check_thinking
         self.requests: list[FakeRequest] = []
         """Every request received, in order (method, path, query, headers, parsed body)."""
         self._ids = IdMaker(seed)
         self._signer = ThinkingSigner(secret or secrets.token_bytes(32))
-        self._emitted: dict[str, tuple[bytes, int]] = {}
         self._ledger = CacheLedger()
         self.batches = BatchStore(self._run_batch_request, self._ids, clock, batch_delay)
         self.files = FileStore(self._ids, clock)
@@ -240,7 +242,7 @@ class FakeClaude:
         problems = preflight_problems(body, betas=betas, count_tokens=count)
         if self.check_thinking and isinstance(body.get("messages"), list):
             view = compaction_view(body["messages"])
-            problems += thinking_problems(self._signer, view, self._emitted)
+            problems += thinking_problems(self._signer, view)
         return problems
 
     def _next_item(self, body: dict[str, Any]) -> Reply | Fault:
@@ -263,6 +265,9 @@ class FakeClaude:
         if problems:
             return error_response(400, "invalid_request_error", problems[0], rid)
         body: dict[str, Any] = req.body
+        refused = self._limits(body, rid)
+        if refused is not None:
+            return refused
         try:
             item = self._next_item(body)
         except _RanOut as exc:
@@ -299,6 +304,17 @@ class FakeClaude:
                 response.delay, response.chunk_delay = item.delay, item.chunk_delay
                 return response
         raise AssertionError(item.kind)  # pragma: no cover - Fault.kind is a closed set
+
+    def _limits(self, body: Mapping[str, Any], rid: str) -> FakeResponse | None:
+        """The API's model and context checks (model ids are `claude-...`; 200k-token window)."""
+        model = str(body.get("model"))
+        if not model.startswith("claude-"):
+            return error_response(404, "not_found_error", f"model: {model}", rid)
+        tokens = estimate_tokens({k: body.get(k) for k in ("tools", "system", "messages")})
+        if tokens > self.context_window:
+            message = f"prompt is too long: {tokens} tokens > {self.context_window} maximum"
+            return error_response(400, "invalid_request_error", message, rid)
+        return None
 
     def _reply(self, reply: Reply, body: dict[str, Any], rid: str, stream: bool) -> FakeResponse:
         message, partial = self._materialize(reply, body, "standard")
@@ -344,10 +360,6 @@ class FakeClaude:
             if block.partial_json is not None:
                 partial[index] = block.partial_json
             content.append(data)
-        if count:
-            for data in content:
-                if data.get("type") == "tool_use":
-                    self._emitted[str(data["id"])] = (nonce, count)
         usage = self._ledger.usage(body)
         usage["output_tokens"] = estimate_tokens(content) if content else 1
         usage["service_tier"] = tier
@@ -377,6 +389,9 @@ class FakeClaude:
         problems = self._problems(req.body, req.headers, count=True)
         if problems:
             return error_response(400, "invalid_request_error", problems[0], rid)
+        refused = self._limits(req.body, rid)
+        if refused is not None:
+            return refused
         usage = CacheLedger().usage(req.body)  # a fresh ledger: counting must not warm the cache
         total = usage["input_tokens"] + usage["cache_creation_input_tokens"]
         return json_response({"input_tokens": total + usage["cache_read_input_tokens"]}, rid)
@@ -391,6 +406,10 @@ class FakeClaude:
         problems = self._problems(params, {})
         if problems:
             return errored("invalid_request_error", problems[0])
+        refused = self._limits(params, "")
+        if refused is not None:
+            error = json.loads(refused.body)["error"]
+            return errored(error["type"], error["message"])
         try:
             item = self._next_item(params)
         except _RanOut as exc:

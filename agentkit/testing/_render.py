@@ -113,7 +113,8 @@ def _block_events(
         ("content_block_delta", {"type": "content_block_delta", "index": index, "delta": d})
         for d in deltas
     ]
-    events.append(("content_block_stop", {"type": "content_block_stop", "index": index}))
+    if partial_json is None:  # a tool call cut by max_tokens never gets its stop (recordings)
+        events.append(("content_block_stop", {"type": "content_block_stop", "index": index}))
     return events
 
 

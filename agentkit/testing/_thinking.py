@@ -88,24 +88,23 @@ _MODIFIED = (
 
 
 def thinking_problems(
-    signer: ThinkingSigner,
-    messages: Sequence[tuple[int, Mapping[str, Any]]],
-    emitted: Mapping[str, tuple[bytes, int]],
+    signer: ThinkingSigner, messages: Sequence[tuple[int, Mapping[str, Any]]]
 ) -> list[str]:
     """Problems with the thinking blocks of the assistant messages in a request.
+
+    A response's thinking blocks must come back complete and in order. Dropping all of them is
+    left to the structural rules (with thinking on, the API then wants a thinking block first;
+    with it off, old thinking may go).
 
     Args:
         signer: The fake's signer.
         messages: `(index in the request, message)` for the messages the API looks at (those after
             the latest compaction block).
-        emitted: For each tool_use id the fake issued in a response with thinking blocks, that
-            response's `(nonce, number of thinking blocks)`, to catch thinking that was dropped.
 
     Returns:
         The 400 messages, worded like the API's.
     """
     problems: list[str] = []
-    last_assistant = max((i for i, m in messages if m.get("role") == "assistant"), default=-1)
     for i, message in messages:
         content = message.get("content")
         if message.get("role") != "assistant" or not isinstance(content, list):
@@ -129,10 +128,4 @@ def thinking_problems(
         for nonce, positions in seen.items():
             if len(positions) != counts[nonce]:  # trailing blocks dropped
                 problems.append(_MODIFIED.format(i=i, k=len(content) - 1))
-        if i == last_assistant:
-            for block in content:
-                origin = emitted.get(block.get("id", "")) if isinstance(block, dict) else None
-                if origin is not None and origin[0] not in seen:
-                    problems.append(_MODIFIED.format(i=i, k=0))
-                    break
     return problems
