@@ -397,16 +397,19 @@ class ToolRuntime:
         make_context = context_factory or _default_context
         outcomes: list[ToolOutcome | None] = [None] * len(call_list)
 
-        async def run(i: int) -> None:
-            async with self._slots:  # type: ignore[union-attr]
+        async def run(i: int, limit: bool = True) -> None:
+            if limit:
+                async with self._slots:  # type: ignore[union-attr]
+                    outcome = await self._run_one(call_list[i], make_context, approvals or {})
+            else:
                 outcome = await self._run_one(call_list[i], make_context, approvals or {})
             outcomes[i] = outcome
             if on_outcome is not None:
                 await _maybe_await(on_outcome(outcome))
 
         for batch in _segments(call_list, self.toolset):
-            if len(batch) == 1:
-                await run(batch[0])
+            if len(batch) == 1:  # nothing to run beside it, so no limit to respect
+                await run(batch[0], limit=False)
                 continue
             # A failing hook or callback is the caller's error: the first one cancels the
             # batch and is raised as itself, not wrapped in an exception group.
@@ -483,22 +486,15 @@ class ToolRuntime:
             injected[param] = self._resources[factory]
         args, kwargs = t.schema.bind(arguments, injected)
         timeout = t.timeout if t.timeout is not None else self.default_timeout
-        value: Any = None
         try:
-            with anyio.move_on_after(timeout) as scope:
-                if t.is_async:
-                    value = await t.function(*args, **kwargs)
-                else:
-                    # abandon_on_cancel: a timed-out thread cannot be killed; it finishes
-                    # unobserved while the turn moves on.
-                    value = await anyio.to_thread.run_sync(
-                        functools.partial(t.function, *args, **kwargs),
-                        limiter=self._threads,
-                        abandon_on_cancel=True,
-                    )
-            if scope.cancelled_caught:
-                message = f"Tool {t.name!r} timed out after {timeout:g} seconds."
-                return ToolOutcome(call, "error", tool_result(call.id, message, is_error=True))
+            if timeout is None:
+                value = await self._invoke(t, args, kwargs)
+            else:
+                with anyio.move_on_after(timeout) as scope:
+                    value = await self._invoke(t, args, kwargs)
+                if scope.cancelled_caught:
+                    message = f"Tool {t.name!r} timed out after {timeout:g} seconds."
+                    return ToolOutcome(call, "error", tool_result(call.id, message, is_error=True))
             content = result_content(value)
         except StopRun as exc:
             result = tool_result(call.id, result_content(exc.content))
@@ -510,6 +506,17 @@ class ToolRuntime:
             message = exception_content(exc)
             return ToolOutcome(call, "error", tool_result(call.id, message, is_error=True), exc)
         return ToolOutcome(call, "ok", tool_result(call.id, content))
+
+    async def _invoke(self, t: Tool[..., Any], args: list[Any], kwargs: dict[str, Any]) -> Any:
+        if t.is_async:
+            return await t.function(*args, **kwargs)
+        # abandon_on_cancel: a timed-out thread cannot be killed; it finishes unobserved
+        # while the turn moves on.
+        return await anyio.to_thread.run_sync(
+            functools.partial(t.function, *args, **kwargs),
+            limiter=self._threads,
+            abandon_on_cancel=True,
+        )
 
 
 async def _guarded(

@@ -8,6 +8,7 @@ collected first and raised as one `ToolDefinitionError`, so a developer fixes a 
 
 from __future__ import annotations
 
+import functools
 import inspect
 import json
 import re
@@ -38,19 +39,23 @@ __all__ = ["FunctionSchema", "LintIssue", "function_schema", "strict_schema_prob
 _NAME_RE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 
 # Keywords whose value is a map of name -> subschema, a list of subschemas, or one subschema.
-_SCHEMA_MAPS = ("properties", "$defs", "definitions", "patternProperties", "dependentSchemas")
-_SCHEMA_LISTS = ("anyOf", "allOf", "oneOf", "prefixItems")
-_SCHEMA_ONE = (
-    "items",
-    "additionalProperties",
-    "not",
-    "contains",
-    "if",
-    "then",
-    "else",
-    "propertyNames",
-    "unevaluatedProperties",
-    "unevaluatedItems",
+_SCHEMA_MAPS = frozenset(
+    {"properties", "$defs", "definitions", "patternProperties", "dependentSchemas"}
+)
+_SCHEMA_LISTS = frozenset({"anyOf", "allOf", "oneOf", "prefixItems"})
+_SCHEMA_ONE = frozenset(
+    {
+        "items",
+        "additionalProperties",
+        "not",
+        "contains",
+        "if",
+        "then",
+        "else",
+        "propertyNames",
+        "unevaluatedProperties",
+        "unevaluatedItems",
+    }
 )
 
 # Strict tool use (grammar-constrained sampling) supports a subset of JSON Schema. Constraints
@@ -160,14 +165,15 @@ class FunctionSchema:
         Raises:
             pydantic.ValidationError: The input does not match the schema.
         """
-        instance = self.model.model_validate(arguments)
+        values = self.model.model_validate(arguments).__dict__
+        return {name: values[field_name] for field_name, name in self._fields}
+
+    @functools.cached_property
+    def _fields(self) -> tuple[tuple[str, str], ...]:
         # Fields are named a0, a1, ... (the parameter name is the alias), so a parameter
         # called `json` or `model_config` cannot clash with BaseModel's attributes.
-        values = instance.__dict__
-        return {
-            p.name: values[f"a{i}"]
-            for i, p in enumerate(p for p in self.parameters if p.role == "argument")
-        }
+        arguments = [p.name for p in self.parameters if p.role == "argument"]
+        return tuple((f"a{i}", name) for i, name in enumerate(arguments))
 
     def bind(
         self, arguments: Mapping[str, Any], injected: Mapping[str, Any]
@@ -330,9 +336,13 @@ def _type_hints(
 
 
 def _is_run_context(annotation: Any) -> bool:
+    """`RunContext`, `RunContext[D]`, optionally inside `Annotated` or `... | None`."""
     if typing.get_origin(annotation) is typing.Annotated:
         annotation = annotation.__origin__
-    return annotation is RunContext or typing.get_origin(annotation) is RunContext
+    if annotation is RunContext or typing.get_origin(annotation) is RunContext:
+        return True
+    members = [a for a in typing.get_args(annotation) if a is not type(None)]
+    return _is_nullable(annotation) and len(members) == 1 and _is_run_context(members[0])
 
 
 def _is_nullable(annotation: Any) -> bool:
@@ -432,21 +442,16 @@ def _type_name(annotation: Any) -> str:
 
 def _subschemas(node: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
     """Yield (relative path, subschema) for each direct subschema of a schema node."""
-    for key in _SCHEMA_MAPS:
-        value = node.get(key)
-        if isinstance(value, dict):
+    for key, value in node.items():
+        if key in _SCHEMA_MAPS and isinstance(value, dict):
             for name, sub in value.items():
                 if isinstance(sub, dict):
                     yield f"{key}/{name}", sub
-    for key in _SCHEMA_LISTS:
-        value = node.get(key)
-        if isinstance(value, list):
+        elif key in _SCHEMA_LISTS and isinstance(value, list):
             for i, sub in enumerate(value):
                 if isinstance(sub, dict):
                     yield f"{key}/{i}", sub
-    for key in _SCHEMA_ONE:
-        value = node.get(key)
-        if isinstance(value, dict):
+        elif key in _SCHEMA_ONE and isinstance(value, dict):
             yield key, value
 
 
