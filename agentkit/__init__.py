@@ -1,37 +1,265 @@
-"""agentkit: tool-using agents and multi-turn chat apps on the Claude Messages API."""
+"""agentkit: tool-using agents and multi-turn chat apps on the Claude Messages API.
 
-from ._client import AsyncClient as AsyncClient
-from ._client import Client as Client
-from ._exceptions import *  # noqa: F403
-from ._exceptions import __all__ as _exceptions_all
-from ._models import *  # noqa: F403
-from ._models import __all__ as _models_all
-from ._pagination import AsyncPage as AsyncPage
-from ._pagination import AsyncPager as AsyncPager
-from ._pagination import Page as Page
-from ._response import APIResponse as APIResponse
-from ._response import AsyncAPIResponse as AsyncAPIResponse
-from ._retry import RetryPolicy as RetryPolicy
-from ._usage import DEFAULT_PRICES as DEFAULT_PRICES
-from ._usage import ModelPrice as ModelPrice
-from ._usage import RunUsage as RunUsage
+Everything public is importable from here. Names load on first use (PEP 562), so
+`import agentkit` costs almost nothing and reads no environment; optional integrations live in
+their own modules (`agentkit.stores`, `agentkit.testing`, `agentkit.bedrock`, `agentkit.vertex`,
+`agentkit.foundry`, `agentkit.temporal`) and load only when imported.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from ._version import __version__ as __version__
 
-__all__ = sorted(
-    [
-        *_exceptions_all,
-        *_models_all,
-        "APIResponse",
-        "AsyncAPIResponse",
-        "AsyncClient",
-        "AsyncPage",
-        "AsyncPager",
-        "Client",
-        "DEFAULT_PRICES",
-        "ModelPrice",
-        "Page",
-        "RetryPolicy",
-        "RunUsage",
-        "__version__",
-    ]
-)
+if TYPE_CHECKING:
+    from ._accumulate import CitationEvent as CitationEvent
+    from ._accumulate import CompactionEvent as CompactionEvent
+    from ._accumulate import ContentBlockStartEvent as ContentBlockStartEvent
+    from ._accumulate import ContentBlockStopEvent as ContentBlockStopEvent
+    from ._accumulate import InputJsonEvent as InputJsonEvent
+    from ._accumulate import MessageAccumulator as MessageAccumulator
+    from ._accumulate import MessageDeltaEvent as MessageDeltaEvent
+    from ._accumulate import MessageStartEvent as MessageStartEvent
+    from ._accumulate import MessageStopEvent as MessageStopEvent
+    from ._accumulate import SignatureEvent as SignatureEvent
+    from ._accumulate import StreamEvent as StreamEvent
+    from ._accumulate import TextEvent as TextEvent
+    from ._accumulate import ThinkingEvent as ThinkingEvent
+    from ._accumulate import UnknownEvent as UnknownEvent
+    from ._accumulate import accumulate as accumulate
+    from ._agent import Agent as Agent
+    from ._agent import Hooks as Hooks
+    from ._cache import CachePolicy as CachePolicy
+    from ._client import AsyncClient as AsyncClient
+    from ._client import Client as Client
+    from ._context import RunContext as RunContext
+    from ._conversation import Conversation as Conversation
+    from ._conversation import Entry as Entry
+    from ._events import AgentEvent as AgentEvent
+    from ._events import RunFinished as RunFinished
+    from ._events import RunResult as RunResult
+    from ._events import RunStatus as RunStatus
+    from ._events import TextDelta as TextDelta
+    from ._events import ThinkingDelta as ThinkingDelta
+    from ._events import ToolCallFinished as ToolCallFinished
+    from ._events import ToolCallStarted as ToolCallStarted
+    from ._events import ToolInputDelta as ToolInputDelta
+    from ._events import TurnFinished as TurnFinished
+    from ._exceptions import AgentkitError as AgentkitError
+    from ._exceptions import APIConnectionError as APIConnectionError
+    from ._exceptions import APIError as APIError
+    from ._exceptions import APIResponseValidationError as APIResponseValidationError
+    from ._exceptions import APIStatusError as APIStatusError
+    from ._exceptions import APITimeoutError as APITimeoutError
+    from ._exceptions import AuthenticationError as AuthenticationError
+    from ._exceptions import BadRequestError as BadRequestError
+    from ._exceptions import ConfigurationError as ConfigurationError
+    from ._exceptions import ConflictError as ConflictError
+    from ._exceptions import IncompleteStreamError as IncompleteStreamError
+    from ._exceptions import InternalServerError as InternalServerError
+    from ._exceptions import LimitExceededError as LimitExceededError
+    from ._exceptions import NotFoundError as NotFoundError
+    from ._exceptions import OutputValidationError as OutputValidationError
+    from ._exceptions import OverloadedError as OverloadedError
+    from ._exceptions import PermissionDeniedError as PermissionDeniedError
+    from ._exceptions import RateLimitError as RateLimitError
+    from ._exceptions import RequestTooLargeError as RequestTooLargeError
+    from ._exceptions import RequestValidationError as RequestValidationError
+    from ._exceptions import RunError as RunError
+    from ._exceptions import StoreConflictError as StoreConflictError
+    from ._exceptions import StoreError as StoreError
+    from ._exceptions import StreamError as StreamError
+    from ._exceptions import ToolDefinitionError as ToolDefinitionError
+    from ._exceptions import ToolError as ToolError
+    from ._exceptions import UnexpectedStopError as UnexpectedStopError
+    from ._exceptions import UnprocessableEntityError as UnprocessableEntityError
+    from ._exceptions import make_status_error as make_status_error
+    from ._exceptions import status_error_class as status_error_class
+    from ._execute import Allow as Allow
+    from ._execute import Approval as Approval
+    from ._execute import Defer as Defer
+    from ._execute import Deny as Deny
+    from ._execute import ReplaceInput as ReplaceInput
+    from ._execute import ToolCall as ToolCall
+    from ._execute import ToolOutcome as ToolOutcome
+    from ._execute import ToolRuntime as ToolRuntime
+    from ._execute import tool_result as tool_result
+    from ._loop import STOP_ACTIONS as STOP_ACTIONS
+    from ._loop import Limits as Limits
+    from ._loop import next_action as next_action
+    from ._models import APIModel as APIModel
+    from ._models import CompactionBlock as CompactionBlock
+    from ._models import ContentBlock as ContentBlock
+    from ._models import Message as Message
+    from ._models import MessageTokensCount as MessageTokensCount
+    from ._models import ModelInfo as ModelInfo
+    from ._models import RedactedThinkingBlock as RedactedThinkingBlock
+    from ._models import ServerToolUseBlock as ServerToolUseBlock
+    from ._models import StopReason as StopReason
+    from ._models import TextBlock as TextBlock
+    from ._models import ThinkingBlock as ThinkingBlock
+    from ._models import ToolUseBlock as ToolUseBlock
+    from ._models import UnknownBlock as UnknownBlock
+    from ._models import Usage as Usage
+    from ._models import is_set as is_set
+    from ._pagination import AsyncPage as AsyncPage
+    from ._pagination import AsyncPager as AsyncPager
+    from ._pagination import Page as Page
+    from ._preflight import check_request as check_request
+    from ._preflight import preflight_problems as preflight_problems
+    from ._response import APIResponse as APIResponse
+    from ._response import AsyncAPIResponse as AsyncAPIResponse
+    from ._retry import RetryPolicy as RetryPolicy
+    from ._schema import LintIssue as LintIssue
+    from ._schema import function_schema as function_schema
+    from ._sse import ServerSentEvent as ServerSentEvent
+    from ._sse import SSEDecoder as SSEDecoder
+    from ._streaming import AsyncMessageStream as AsyncMessageStream
+    from ._streaming import AsyncMessageStreamManager as AsyncMessageStreamManager
+    from ._streaming import AsyncStream as AsyncStream
+    from ._streaming import MessageStream as MessageStream
+    from ._streaming import MessageStreamManager as MessageStreamManager
+    from ._streaming import Stream as Stream
+    from ._tools import StopRun as StopRun
+    from ._tools import Tool as Tool
+    from ._tools import Toolset as Toolset
+    from ._tools import tool as tool
+    from ._usage import DEFAULT_PRICES as DEFAULT_PRICES
+    from ._usage import ModelPrice as ModelPrice
+    from ._usage import RunUsage as RunUsage
+
+_LAZY: dict[str, str] = {
+    "CitationEvent": "_accumulate",
+    "CompactionEvent": "_accumulate",
+    "ContentBlockStartEvent": "_accumulate",
+    "ContentBlockStopEvent": "_accumulate",
+    "InputJsonEvent": "_accumulate",
+    "MessageAccumulator": "_accumulate",
+    "MessageDeltaEvent": "_accumulate",
+    "MessageStartEvent": "_accumulate",
+    "MessageStopEvent": "_accumulate",
+    "SignatureEvent": "_accumulate",
+    "StreamEvent": "_accumulate",
+    "TextEvent": "_accumulate",
+    "ThinkingEvent": "_accumulate",
+    "UnknownEvent": "_accumulate",
+    "accumulate": "_accumulate",
+    "Agent": "_agent",
+    "Hooks": "_agent",
+    "CachePolicy": "_cache",
+    "AsyncClient": "_client",
+    "Client": "_client",
+    "RunContext": "_context",
+    "Conversation": "_conversation",
+    "Entry": "_conversation",
+    "AgentEvent": "_events",
+    "RunFinished": "_events",
+    "RunResult": "_events",
+    "RunStatus": "_events",
+    "TextDelta": "_events",
+    "ThinkingDelta": "_events",
+    "ToolCallFinished": "_events",
+    "ToolCallStarted": "_events",
+    "ToolInputDelta": "_events",
+    "TurnFinished": "_events",
+    "APIConnectionError": "_exceptions",
+    "APIError": "_exceptions",
+    "APIResponseValidationError": "_exceptions",
+    "APIStatusError": "_exceptions",
+    "APITimeoutError": "_exceptions",
+    "AgentkitError": "_exceptions",
+    "AuthenticationError": "_exceptions",
+    "BadRequestError": "_exceptions",
+    "ConfigurationError": "_exceptions",
+    "ConflictError": "_exceptions",
+    "IncompleteStreamError": "_exceptions",
+    "InternalServerError": "_exceptions",
+    "LimitExceededError": "_exceptions",
+    "NotFoundError": "_exceptions",
+    "OutputValidationError": "_exceptions",
+    "OverloadedError": "_exceptions",
+    "PermissionDeniedError": "_exceptions",
+    "RateLimitError": "_exceptions",
+    "RequestTooLargeError": "_exceptions",
+    "RequestValidationError": "_exceptions",
+    "RunError": "_exceptions",
+    "StoreConflictError": "_exceptions",
+    "StoreError": "_exceptions",
+    "StreamError": "_exceptions",
+    "ToolDefinitionError": "_exceptions",
+    "ToolError": "_exceptions",
+    "UnexpectedStopError": "_exceptions",
+    "UnprocessableEntityError": "_exceptions",
+    "make_status_error": "_exceptions",
+    "status_error_class": "_exceptions",
+    "Allow": "_execute",
+    "Approval": "_execute",
+    "Defer": "_execute",
+    "Deny": "_execute",
+    "ReplaceInput": "_execute",
+    "ToolCall": "_execute",
+    "ToolOutcome": "_execute",
+    "ToolRuntime": "_execute",
+    "tool_result": "_execute",
+    "Limits": "_loop",
+    "STOP_ACTIONS": "_loop",
+    "next_action": "_loop",
+    "APIModel": "_models",
+    "CompactionBlock": "_models",
+    "ContentBlock": "_models",
+    "Message": "_models",
+    "MessageTokensCount": "_models",
+    "ModelInfo": "_models",
+    "RedactedThinkingBlock": "_models",
+    "ServerToolUseBlock": "_models",
+    "StopReason": "_models",
+    "TextBlock": "_models",
+    "ThinkingBlock": "_models",
+    "ToolUseBlock": "_models",
+    "UnknownBlock": "_models",
+    "Usage": "_models",
+    "is_set": "_models",
+    "AsyncPage": "_pagination",
+    "AsyncPager": "_pagination",
+    "Page": "_pagination",
+    "check_request": "_preflight",
+    "preflight_problems": "_preflight",
+    "APIResponse": "_response",
+    "AsyncAPIResponse": "_response",
+    "RetryPolicy": "_retry",
+    "LintIssue": "_schema",
+    "function_schema": "_schema",
+    "SSEDecoder": "_sse",
+    "ServerSentEvent": "_sse",
+    "AsyncMessageStream": "_streaming",
+    "AsyncMessageStreamManager": "_streaming",
+    "AsyncStream": "_streaming",
+    "MessageStream": "_streaming",
+    "MessageStreamManager": "_streaming",
+    "Stream": "_streaming",
+    "StopRun": "_tools",
+    "Tool": "_tools",
+    "Toolset": "_tools",
+    "tool": "_tools",
+    "DEFAULT_PRICES": "_usage",
+    "ModelPrice": "_usage",
+    "RunUsage": "_usage",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'agentkit' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"agentkit.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+__all__ = sorted([*_LAZY, "__version__"])

@@ -14,6 +14,7 @@ from ._response import APIResponse, AsyncAPIResponse, async_wrap_mode, wrap_mode
 from ._types import CountTokensParams, MessageCreateParams
 
 if TYPE_CHECKING:
+    from ._batches import AsyncBatches, Batches
     from ._client import AsyncClient, Client
     from ._streaming import AsyncMessageStreamManager, AsyncStream, MessageStreamManager, Stream
 
@@ -128,12 +129,21 @@ class Messages:
         from ._streaming import MessageStreamManager
 
         spec = create_spec(self._client, params, stream=True)
-        return MessageStreamManager(lambda: self._client._send(spec, stream=True))
+        factory = self._client._stream_decoder()
+        kwargs = {} if factory is None else {"decoder_factory": factory}
+        return MessageStreamManager(lambda: self._client._send(spec, stream=True), **kwargs)
 
     def count_tokens(self, **params: Unpack[CountTokensParams]) -> MessageTokensCount:
         """Count the input tokens of a request without sending it to the model."""
         result: MessageTokensCount = self._client._call(count_spec(params))
         return result
+
+    @property
+    def batches(self) -> Batches:
+        """`client.messages.batches`: the Message Batches API."""
+        from ._batches import Batches
+
+        return Batches(self._client)
 
     @property
     def with_raw_response(self) -> MessagesWithRawResponse:
@@ -179,12 +189,21 @@ class AsyncMessages:
         from ._streaming import AsyncMessageStreamManager
 
         spec = create_spec(self._client, params, stream=True)
-        return AsyncMessageStreamManager(lambda: self._client._send(spec, stream=True))
+        factory = self._client._stream_decoder()
+        kwargs = {} if factory is None else {"decoder_factory": factory}
+        return AsyncMessageStreamManager(lambda: self._client._send(spec, stream=True), **kwargs)
 
     async def count_tokens(self, **params: Unpack[CountTokensParams]) -> MessageTokensCount:
         """Count the input tokens of a request without sending it to the model."""
         result: MessageTokensCount = await self._client._call(count_spec(params))
         return result
+
+    @property
+    def batches(self) -> AsyncBatches:
+        """`client.messages.batches`: the Message Batches API."""
+        from ._batches import AsyncBatches
+
+        return AsyncBatches(self._client)
 
     @property
     def with_raw_response(self) -> AsyncMessagesWithRawResponse:

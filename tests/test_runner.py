@@ -1,0 +1,436 @@
+"""The runner against the fake Claude: exact request bodies, the stop table, limits, hooks,
+approvals, structured output, and the same result through every driver."""
+
+import json
+import time
+from typing import Any
+
+import anyio
+import pytest
+from pydantic import BaseModel
+
+import agentkit
+from agentkit import LimitExceededError, OutputValidationError
+from agentkit._agent import Agent, Hooks
+from agentkit._context import RunContext
+from agentkit._conversation import Conversation
+from agentkit._events import RunFinished, TextDelta, ToolCallFinished, ToolCallStarted, TurnFinished
+from agentkit._execute import Allow, Deny
+from agentkit._loop import CUT_OFF_RESULT, STOP_ACTIONS, Limits, next_action
+from agentkit._tools import StopRun, tool
+from agentkit.testing import FakeClaude, Reply, thinking
+
+MODEL = "claude-haiku-4-5"
+CALLS: list[str] = []
+
+
+@tool
+def add(a: int, b: int) -> int:
+    """Add two integers."""
+    CALLS.append(f"add({a},{b})")
+    return a + b
+
+
+@tool
+def fail(reason: str) -> str:
+    """Always fails."""
+    raise RuntimeError(reason)
+
+
+@tool
+def slow_sync(n: int) -> int:
+    """Sleeps half a second."""
+    time.sleep(0.5)
+    return n
+
+
+@tool
+async def slow_async(n: int) -> int:
+    """Sleeps half a second (async)."""
+    await anyio.sleep(0.5)
+    return n
+
+
+@tool(requires_approval=True)
+def delete_file(path: str) -> str:
+    """Deletes a file (needs approval)."""
+    CALLS.append(f"delete({path})")
+    return f"deleted {path}"
+
+
+@tool
+def stopper() -> str:
+    """Stops the run."""
+    raise StopRun("stopping now")
+
+
+def make_agent(fake: FakeClaude, *, sync: bool = True, **kwargs: Any) -> Agent[Any, Any]:
+    client: Any
+    if sync:
+        client = agentkit.Client(api_key="test", http_client=fake.http_client())
+    else:
+        client = agentkit.AsyncClient(api_key="test", http_client=fake.async_http_client())
+    kwargs.setdefault("tools", [add, fail, slow_sync, slow_async, delete_file, stopper])
+    return Agent(MODEL, client=client, **kwargs)
+
+
+@pytest.fixture(autouse=True)
+def _reset_calls() -> None:
+    CALLS.clear()
+
+
+def test_stop_table_is_complete_and_unknown_stops() -> None:
+    assert set(STOP_ACTIONS) == {
+        "tool_use", "pause_turn", "compaction", "end_turn", "stop_sequence", "refusal",
+        "model_context_window_exceeded", "max_tokens",
+    }  # fmt: skip
+    assert next_action("tool_use") == "run_tools"
+    assert next_action("pause_turn") == "continue"
+    assert next_action("max_tokens") == "stop"
+    assert next_action("brand_new_reason") == "stop"
+    assert next_action(None) == "stop"
+
+
+def test_tool_loop_exact_request_bodies() -> None:
+    fake = FakeClaude(
+        [
+            Reply(
+                thinking("let me add"),
+                Reply.tool_uses(("add", {"a": 1, "b": 2}), ("fail", {"reason": "boom"})).blocks[0],
+                Reply.tool_uses(("add", {"a": 1, "b": 2}), ("fail", {"reason": "boom"})).blocks[1],
+                stop_reason="tool_use",
+            ),
+            Reply.text("1+2=3, and the other tool failed"),
+        ]
+    )
+    agent = make_agent(fake, system="Be brief.")
+    result = agent.run("add 1 and 2, then fail")
+    assert result.status == "complete"
+    assert result.text == "1+2=3, and the other tool failed"
+    assert result.turns == 2
+    first, second = fake.message_bodies
+    assert first["system"] == "Be brief."
+    assert first["cache_control"] == {"type": "ephemeral"}  # automatic caching by default
+    assert first["messages"] == [
+        {"role": "user", "content": [{"type": "text", "text": "add 1 and 2, then fail"}]}
+    ]
+    assistant = result.new_messages[1]
+    # The assistant turn goes back exactly as received: thinking with its signature first.
+    assert second["messages"][1] == assistant
+    assert assistant["content"][0]["type"] == "thinking" and assistant["content"][0]["signature"]
+    ids = [b["id"] for b in assistant["content"] if b["type"] == "tool_use"]
+    assert second["messages"][2] == {
+        "role": "user",
+        "content": [
+            {"type": "tool_result", "tool_use_id": ids[0], "content": "3", "is_error": False},
+            {
+                "type": "tool_result",
+                "tool_use_id": ids[1],
+                "content": "RuntimeError: boom",
+                "is_error": True,
+            },
+        ],
+    }
+    assert CALLS == ["add(1,2)"]
+
+
+def test_thinking_bytes_echoed_exactly() -> None:
+    fake = FakeClaude(
+        [
+            Reply(
+                thinking("Ünïcödé thought 🙂"),
+                Reply.tool_use("add", {"a": 2, "b": 2}).blocks[0],
+                stop_reason="tool_use",
+            ),
+            Reply.text("4"),
+        ]
+    )
+    agent = make_agent(fake, params={"thinking": {"type": "enabled", "budget_tokens": 1024}})
+    result = agent.run("2+2?")
+    assert result.text == "4"
+    raw_second = fake.requests[-1].raw_body if hasattr(fake.requests[-1], "raw_body") else None
+    sent = fake.message_bodies[1]["messages"][1]["content"][0]
+    assert sent == result.conversation[1].message["content"][0]
+    if raw_second is not None:
+        assert result.conversation[1].raw in raw_second
+
+
+def test_pause_turn_is_sent_back_unchanged() -> None:
+    paused = Reply.pause_turn(Reply.text("searching...").blocks[0])
+    fake = FakeClaude([paused, Reply.text("done")])
+    agent = make_agent(fake)
+    result = agent.run("research")
+    assert result.text == "done" and result.turns == 2
+    second = fake.message_bodies[1]["messages"]
+    assert len(second) == 2 and second[1] == result.new_messages[1]  # no user message added
+
+
+def test_max_tokens_cut_tool_never_runs() -> None:
+    fake = FakeClaude([Reply.max_tokens("about to add", tool=("add", '{"a": 1, "b'))])
+    agent = make_agent(fake)
+    result = agent.run("add")
+    assert result.stop_reason == "max_tokens" and result.status == "complete"
+    assert CALLS == []
+    # The next run answers the cut call with an error result instead of running it.
+    fake.add(Reply.text("ok"))
+    agent.run("try again", conversation=result.conversation)
+    blocks = fake.message_bodies[-1]["messages"][-1]["content"]
+    assert blocks[0]["type"] == "tool_result" and blocks[0]["is_error"] is True
+    assert blocks[0]["content"] == CUT_OFF_RESULT
+    assert blocks[1] == {"type": "text", "text": "try again"}
+    assert CALLS == []
+
+
+def test_max_tokens_continue_option() -> None:
+    fake = FakeClaude([Reply.max_tokens("part one"), Reply.text(" part two")])
+    agent = make_agent(fake, on_max_tokens="continue")
+    result = agent.run("write")
+    assert result.turns == 2 and result.text == " part two"
+
+
+def test_refusal_stops_and_unknown_reason_visible() -> None:
+    fake = FakeClaude([Reply.refusal()])
+    result = make_agent(fake).run("bad")
+    assert result.stop_reason == "refusal" and result.turns == 1
+    fake2 = FakeClaude([Reply(Reply.text("x").blocks[0], stop_reason="brand_new_reason")])
+    result2 = make_agent(fake2).run("hi")
+    assert result2.stop_reason == "brand_new_reason" and result2.turns == 1
+
+
+def test_container_reused() -> None:
+    container = {"id": "container_abc", "expires_at": "2030-01-01T00:00:00Z"}
+    fake = FakeClaude(
+        [
+            Reply(
+                Reply.tool_use("add", {"a": 1, "b": 1}).blocks[0], extra={"container": container}
+            ),
+            Reply.text("2"),
+        ]
+    )
+    make_agent(fake).run("go")
+    assert "container" not in fake.message_bodies[0]
+    assert fake.message_bodies[1]["container"] == "container_abc"
+
+
+def test_tools_of_a_turn_run_concurrently_sync_and_async() -> None:
+    calls = [("slow_sync", {"n": i}) for i in range(3)] + [
+        ("slow_async", {"n": i}) for i in range(3)
+    ]
+    fake = FakeClaude([Reply.tool_uses(*calls), Reply.text("done")])
+    start = time.perf_counter()
+    result = make_agent(fake).run("go")
+    elapsed = time.perf_counter() - start
+    assert elapsed < 0.95, elapsed  # six 0.5 s tools overlapped
+    contents = [b["content"] for b in result.new_messages[2]["content"]]
+    assert contents == ["0", "1", "2", "0", "1", "2"]
+
+    async def main() -> float:
+        fake2 = FakeClaude([Reply.tool_uses(*calls), Reply.text("done")])
+        agent = make_agent(fake2, sync=False)
+        t0 = time.perf_counter()
+        await agent.arun("go")
+        return time.perf_counter() - t0
+
+    assert anyio.run(main) < 0.95
+
+
+def _script() -> list[Any]:
+    return [
+        Reply.tool_uses(("add", {"a": 1, "b": 2}), ("add", {"a": 5, "b": 5})),
+        Reply.text("3 and 10"),
+    ]
+
+
+def _summary(result: agentkit.RunResult) -> tuple[Any, ...]:  # type: ignore[type-arg]
+    def strip(messages: list[dict[str, Any]]) -> list[Any]:
+        return json.loads(json.dumps(messages).replace("toolu_", "id_"))
+
+    return (
+        result.status,
+        result.text,
+        result.turns,
+        result.stop_reason,
+        result.usage.output_tokens,
+        [m["role"] for m in result.new_messages],
+        [
+            [b.get("type") for b in m["content"]]
+            if isinstance(m["content"], list)
+            else m["content"]
+            for m in strip(result.new_messages)
+        ],
+    )
+
+
+def test_same_result_through_every_driver() -> None:
+    sync_result = make_agent(FakeClaude(_script(), seed=1)).run("go")
+    events = list(make_agent(FakeClaude(_script(), seed=1)).stream("go"))
+    stream_result = events[-1].result  # type: ignore[union-attr]
+    assert isinstance(events[-1], RunFinished)
+
+    async def both() -> tuple[Any, list[Any]]:
+        r = await make_agent(FakeClaude(_script(), seed=1), sync=False).arun("go")
+        evs = [e async for e in make_agent(FakeClaude(_script(), seed=1), sync=False).astream("go")]
+        return r, evs
+
+    async_result, async_events = anyio.run(both)
+    assert (
+        _summary(sync_result)
+        == _summary(stream_result)
+        == _summary(async_result)
+        == _summary(async_events[-1].result)
+    )
+    assert sync_result.new_messages == stream_result.new_messages
+    kinds = [type(e) for e in events]
+    assert kinds.count(ToolCallStarted) == 2 and kinds.count(ToolCallFinished) == 2
+    assert kinds.count(TurnFinished) == 2 and TextDelta in kinds
+    assert [type(e) for e in async_events] == kinds
+
+
+def test_max_turns_limit_carries_partial_result() -> None:
+    fake = FakeClaude([Reply.tool_use("add", {"a": 1, "b": 1})] * 5)
+    agent = make_agent(fake, limits=Limits(max_turns=2))
+    with pytest.raises(LimitExceededError) as info:
+        agent.run("loop")
+    assert info.value.limit == "max_turns"
+    partial = info.value.result
+    assert partial.turns == 2 and len(partial.new_messages) == 5
+
+
+def test_token_and_cost_budgets() -> None:
+    fake = FakeClaude([Reply.text("x" * 400)])
+    with pytest.raises(LimitExceededError) as info:
+        make_agent(fake, limits=Limits(max_output_tokens=10)).run("hi")
+    assert info.value.limit == "max_output_tokens"
+    assert info.value.result.message is not None  # the answer is kept
+    fake2 = FakeClaude([Reply.text("hello")])
+    with pytest.raises(LimitExceededError) as info2:
+        make_agent(fake2, limits=Limits(max_cost_usd=1e-9)).run("hi")
+    assert info2.value.limit == "max_cost_usd"
+
+
+def test_consecutive_tool_errors_limit() -> None:
+    fake = FakeClaude([Reply.tool_use("fail", {"reason": "x"})] * 4)
+    with pytest.raises(LimitExceededError) as info:
+        make_agent(fake, limits=Limits(max_consecutive_tool_errors=2)).run("go")
+    assert info.value.limit == "max_consecutive_tool_errors"
+
+
+def test_hooks_change_params_deny_and_see_errors() -> None:
+    seen: list[str] = []
+
+    def before_model(params: dict[str, Any], conversation: Conversation) -> dict[str, Any]:
+        return {**params, "temperature": 0.0}
+
+    def after_model(message: agentkit.Message, conversation: Conversation) -> None:
+        seen.append(message.stop_reason or "")
+
+    def before_tool(call: Any, ctx: RunContext[Any]) -> Any:
+        return Deny("not today") if call.name == "add" else None
+
+    fake = FakeClaude([Reply.tool_use("add", {"a": 1, "b": 1}), Reply.text("fine")])
+    hooks = Hooks(
+        before_model=(before_model,), after_model=(after_model,), before_tool=(before_tool,)
+    )
+    result = make_agent(fake, hooks=hooks).run("go")
+    assert all(b["temperature"] == 0.0 for b in fake.message_bodies)
+    assert seen == ["tool_use", "end_turn"]
+    denied = result.new_messages[2]["content"][0]
+    assert denied["is_error"] is True and denied["content"] == "not today"
+    assert CALLS == []
+
+    errors: list[BaseException] = []
+    fake2 = FakeClaude([agentkit.testing.Fault.server_error(400)])
+    with pytest.raises(agentkit.BadRequestError):
+        make_agent(fake2, hooks=Hooks(on_error=(lambda e, c: errors.append(e),))).run("x")
+    assert len(errors) == 1
+
+
+def test_approval_pause_approve_one_deny_one_resume() -> None:
+    fake = FakeClaude(
+        [
+            Reply.tool_uses(
+                ("delete_file", {"path": "a.txt"}),
+                ("delete_file", {"path": "b.txt"}),
+                ("add", {"a": 2, "b": 3}),
+            ),
+            Reply.text("deleted a, kept b"),
+        ]
+    )
+    agent = make_agent(fake)
+    paused = agent.run("clean up")
+    assert paused.status == "awaiting_approval"
+    assert [c.input["path"] for c in paused.pending] == ["a.txt", "b.txt"]
+    assert CALLS == ["add(2,3)"]  # the tool that needs no approval already ran
+    approvals = {paused.pending[0].id: Allow(), paused.pending[1].id: Deny("user said no")}
+    result = agent.run(conversation=paused.conversation, approvals=approvals)
+    assert result.status == "complete" and result.text == "deleted a, kept b"
+    assert CALLS == ["add(2,3)", "delete(a.txt)"]  # add did not run again
+    results = fake.message_bodies[-1]["messages"][-1]["content"]
+    assert [r["content"] for r in results] == ["deleted a.txt", "user said no", "5"]
+    assert [r["is_error"] for r in results] == [False, True, False]
+
+
+def test_stop_run_from_a_tool() -> None:
+    fake = FakeClaude([Reply.tool_use("stopper", {}), Reply.text("never")])
+    result = make_agent(fake).run("go")
+    assert result.status == "stopped" and fake.remaining == 1
+
+
+class Weather(BaseModel):
+    city: str
+    celsius: float
+
+
+def test_structured_output_with_retry() -> None:
+    fake = FakeClaude(
+        [
+            Reply.tool_use("final_result", {"city": "Paris"}),  # missing field
+            Reply.text("It is sunny."),  # no tool call at all
+            Reply.tool_use("final_result", {"city": "Paris", "celsius": 21.5}),
+        ]
+    )
+    agent = make_agent(fake, tools=[], output_type=Weather, limits=Limits(max_turns=5))
+    result = agent.run("weather in Paris?")
+    assert result.output == Weather(city="Paris", celsius=21.5)
+    tool_def = fake.message_bodies[0]["tools"][0]
+    assert tool_def["name"] == "final_result"
+    assert tool_def["input_schema"]["required"] == ["city", "celsius"]
+    first_result = fake.message_bodies[1]["messages"][-1]["content"][0]
+    assert first_result["is_error"] is True and "celsius" in first_result["content"]
+
+
+def test_structured_output_gives_up() -> None:
+    fake = FakeClaude([Reply.text("no")] * 3)
+    agent = make_agent(fake, tools=[], output_type=Weather)
+    with pytest.raises(OutputValidationError):
+        agent.run("weather?")
+
+
+def test_run_context_reaches_tools() -> None:
+    seen: list[Any] = []
+
+    @tool
+    def whoami(ctx: RunContext[dict[str, str]]) -> str:
+        """Who is asking."""
+        seen.append((ctx.deps["user"], ctx.tool_use_id, ctx.turn, ctx.conversation_id))
+        return ctx.deps["user"]
+
+    fake = FakeClaude([Reply.tool_use("whoami", {}), Reply.text("you are ada")])
+    result = make_agent(fake, tools=[whoami]).run("who am I?", deps={"user": "ada"})
+    assert seen[0][0] == "ada" and seen[0][1].startswith("toolu_") and seen[0][2] == 1
+    assert seen[0][3] == result.conversation.id
+
+
+def test_multi_turn_chat_on_one_conversation() -> None:
+    fake = FakeClaude([Reply.text("hi"), Reply.text("you said hello")])
+    agent = make_agent(fake)
+    first = agent.run("hello")
+    agent.run("what did I say?", conversation=first.conversation)
+    assert len(fake.message_bodies[1]["messages"]) == 3
+    assert len(first.conversation) == 4
+
+
+def test_test_model_mode_exercises_every_tool() -> None:
+    fake = FakeClaude()
+    result = make_agent(fake, tools=[add]).run("anything")
+    assert result.status == "complete" and CALLS and result.turns == 2
