@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import re
+import sys
+import types
+from collections.abc import Coroutine
+from pathlib import Path
 from typing import Any
 
 import pytest
+from typing_extensions import assert_type
 
 from agentkit._context import RunContext
 from agentkit._exceptions import ToolDefinitionError
@@ -188,6 +194,15 @@ def test_methods_are_bound_on_access() -> None:
     assert Counter(0).double(4) == 8 == Counter.double(4)  # type: ignore[call-arg]
 
 
+def test_signatures_survive_for_type_checkers() -> None:
+    # Checked by mypy (`mypy tests/test_tools.py`); at runtime assert_type only returns its value.
+    assert assert_type(add(1, 2), int) == 3
+    assert assert_type(Counter(1).bump(2), int) == 3
+    assert assert_type(Counter.bump(Counter(1), 2), int) == 3
+    coro = assert_type(fetch("u", RunContext(deps=None)), Coroutine[Any, Any, str])
+    coro.close()
+
+
 def test_plain_tool_as_class_attribute_is_not_bound() -> None:
     class Holder:
         adder = add
@@ -222,3 +237,26 @@ def test_toolset_rejects_duplicates_and_junk() -> None:
     junk: Any = 3
     with pytest.raises(ToolDefinitionError):
         Toolset([junk])
+
+
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "tools.md"
+
+
+def doc_blocks() -> list[str]:
+    return re.findall(r"```python\n(.*?)```", DOCS.read_text(encoding="utf-8"), flags=re.DOTALL)
+
+
+def test_docs_have_examples() -> None:
+    assert len(doc_blocks()) >= 10
+
+
+@pytest.mark.parametrize("index", range(len(doc_blocks())))
+def test_docs_examples_run(index: int) -> None:
+    # Each block runs as a module of its own (dataclasses look their module up).
+    module = types.ModuleType(f"docs_tools_{index}")
+    code = compile(doc_blocks()[index], f"docs/tools.md block {index}", "exec", dont_inherit=True)
+    sys.modules[module.__name__] = module
+    try:
+        exec(code, module.__dict__)
+    finally:
+        del sys.modules[module.__name__]
