@@ -383,8 +383,10 @@ class ToolRuntime:
             calls: `ToolCall`s or raw `tool_use` block dicts, in the model's order.
             context_factory: Makes the `RunContext` for a call (the runner fills deps, usage,
                 ids ...); by default a context with `deps=None` naming the call.
-            approvals: Decisions on `requires_approval` calls by `tool_use` id; a call of such a
-                tool without one is deferred (unless a `before_tool` hook allowed it).
+            approvals: A human's decisions on deferred calls, by `tool_use` id. `Deny` refuses
+                the call; `Allow` lets it run even though its tool requires approval or a hook
+                defers it (a hook's `Deny` still wins). A `requires_approval` call with no
+                decision is deferred, unless a `before_tool` hook returns `Allow`.
             on_outcome: Called (sync or async) as each call finishes, before the others do.
 
         Returns:
@@ -446,23 +448,24 @@ class ToolRuntime:
         if t is None:
             content = unknown_tool_content(call.name, self.toolset.names)
             return ToolOutcome(call, "error", tool_result(call.id, content, is_error=True))
-        approved = False
+        # A human's decision (given when the run resumes) settles a deferral, whether the tool
+        # requires approval or a hook deferred the call; a hook's Deny still wins over it.
+        approval = approvals.get(call.id)
+        if isinstance(approval, Deny):
+            return _denied(call, approval.message)
+        approved = isinstance(approval, Allow)
         for hook in self.before_tool:
             decision = await _maybe_await(hook(call, ctx))
             if isinstance(decision, Deny):
                 return _denied(call, decision.message)
-            if isinstance(decision, Defer):
+            if isinstance(decision, Defer) and not approved:
                 return ToolOutcome(call, "deferred", None, reason=decision.reason)
             if isinstance(decision, ReplaceInput):
                 call = ToolCall(call.id, call.name, dict(decision.input), call.block)
             elif isinstance(decision, Allow):
                 approved = True
         if t.requires_approval and not approved:
-            approval = approvals.get(call.id)
-            if isinstance(approval, Deny):
-                return _denied(call, approval.message)
-            if not isinstance(approval, Allow):
-                return ToolOutcome(call, "deferred", None, reason="requires approval")
+            return ToolOutcome(call, "deferred", None, reason="requires approval")
         return await self._execute(t, call, ctx)
 
     async def _execute(

@@ -408,8 +408,9 @@ def _build(
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", PydanticJsonSchemaWarning)
             schema = model.model_json_schema()
-    except (PydanticUserError, TypeError, ValueError, NameError):
+    except (PydanticUserError, TypeError, ValueError, NameError) as whole:
         # Build each parameter alone to name every one that fails.
+        before = len(problems)
         for internal, (annotation, _) in fields.items():
             try:
                 TypeAdapter(annotation).json_schema()
@@ -418,6 +419,8 @@ def _build(
                     f"parameter {field_names[internal]!r}: unsupported type "
                     f"{_type_name(annotation)} ({_why_unsupported(exc)})"
                 )
+        if len(problems) == before:  # each type works alone; say what failed together
+            problems.append(f"cannot build the input schema: {_why_unsupported(whole)}")
         return None, {}
     for w in caught:
         lint.append(LintIssue("schema-warning", str(w.message)))

@@ -513,6 +513,24 @@ async def test_a_hook_can_approve_and_a_hook_deny_beats_approval() -> None:
     assert outcomes[1].result == error("/", "The tool call was denied.")
 
 
+async def test_a_human_decision_settles_a_hook_deferral() -> None:
+    def ask_for_big(call: ToolCall, ctx: RunContext[Any]) -> Any:
+        return Defer("large echo") if len(call.input["text"]) > 3 else None
+
+    runtime = ToolRuntime([echo], before_tool=[ask_for_big])
+    calls = [use("echo", {"text": "long text"}, "a"), use("echo", {"text": "longer text"}, "b")]
+    first = await runtime.run_calls(calls)
+    assert [(o.status, o.reason) for o in first] == [
+        ("deferred", "large echo"),
+        ("deferred", "large echo"),
+    ]
+    resumed = await runtime.run_calls(calls, approvals={"a": Allow(), "b": Deny("Too long.")})
+    assert results(resumed) == [
+        {"type": "tool_result", "tool_use_id": "a", "content": "long text", "is_error": False},
+        error("b", "Too long."),
+    ]
+
+
 async def test_on_outcome_errors_surface_unwrapped() -> None:
     async def journal(outcome: ToolOutcome) -> None:
         raise OSError("disk full")

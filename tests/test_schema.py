@@ -763,6 +763,27 @@ def test_lint_findings() -> None:
     ]
 
 
+class Opaque:
+    def __repr__(self) -> str:
+        return "Opaque()"
+
+
+def test_lint_reports_a_default_left_out_of_the_schema() -> None:
+    def f(x: Any = Opaque()) -> None:  # noqa: B008
+        """Do it.
+
+        Args:
+            x: Anything.
+        """
+
+    fs = function_schema(f)
+    assert fs.input_schema["properties"] == {"x": {"description": "Anything."}}
+    assert [str(i) for i in fs.lint_issues] == [
+        "schema-warning: Default value Opaque() is not JSON serializable; excluding default "
+        "from JSON schema [non-serializable-default]"
+    ]
+
+
 def test_lint_finds_a_leaked_section_header() -> None:
     def f(x: int) -> None:
         pass
