@@ -30,6 +30,7 @@ from ._retry import RetryPolicy
 from ._types import TimeoutTypes
 
 if TYPE_CHECKING:
+    from ._files import AsyncFiles, Files
     from ._messages import AsyncMessages, Messages
     from ._resources import AsyncModels, Models
 
@@ -170,6 +171,13 @@ class Client(_ClientMixin):
 
         self.messages = Messages(self)
         self.models = Models(self)
+
+    @property
+    def files(self) -> Files:
+        """`client.files`: the Files API (beta)."""
+        from ._files import Files
+
+        return Files(self)
 
     # -- I/O ---------------------------------------------------------------------------------
 
@@ -337,6 +345,13 @@ class AsyncClient(_ClientMixin):
 
         self.messages = AsyncMessages(self)
         self.models = AsyncModels(self)
+
+    @property
+    def files(self) -> AsyncFiles:
+        """`client.files`: the Files API (beta)."""
+        from ._files import AsyncFiles
+
+        return AsyncFiles(self)
 
     async def _send(self, spec: RequestSpec, *, stream: bool = False) -> httpx.Response:
         """Send with retries; return a 2xx response (unread when `stream`), else raise."""
