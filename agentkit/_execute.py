@@ -27,12 +27,22 @@ from typing import Any, Literal, TypeAlias
 import anyio
 import anyio.to_thread
 import pydantic
-import pydantic_core
 from typing_extensions import Self
 
 from ._context import RunContext
 from ._exceptions import ToolError
-from ._tools import ResourceFactory, StopRun, Tool, ToolLike, Toolset
+from ._tools import (
+    ResourceFactory,
+    StopRun,
+    Tool,
+    ToolLike,
+    Toolset,
+    exception_content,
+    result_content,
+    tool_result,
+    unknown_tool_content,
+    validation_error_content,
+)
 
 if sys.version_info < (3, 11):  # pragma: no cover - anyio installs the backport there
     from exceptiongroup import BaseExceptionGroup
@@ -52,15 +62,7 @@ __all__ = [
     "ToolCall",
     "ToolOutcome",
     "ToolRuntime",
-    "exception_content",
-    "result_content",
-    "tool_result",
-    "unknown_tool_content",
-    "validation_error_content",
 ]
-
-# Block types a tool_result may carry as content.
-_CONTENT_BLOCK_TYPES = frozenset({"text", "image", "document", "search_result"})
 
 
 @dataclass(frozen=True)
@@ -172,109 +174,6 @@ AfterToolHook: TypeAlias = Callable[
     [ToolCall, ToolOutcome, RunContext[Any]], "ToolOutcome | Awaitable[ToolOutcome | None] | None"
 ]
 OnOutcome: TypeAlias = Callable[[ToolOutcome], "Awaitable[None] | None"]
-
-
-def tool_result(
-    tool_use_id: str, content: str | list[dict[str, Any]] | None, *, is_error: bool = False
-) -> dict[str, Any]:
-    """Build a `tool_result` block.
-
-    Args:
-        tool_use_id: The call's id.
-        content: Text or content blocks; None leaves `content` out (the API allows that).
-        is_error: Tell the model the call failed.
-
-    Returns:
-        The block dict.
-    """
-    block: dict[str, Any] = {"type": "tool_result", "tool_use_id": tool_use_id}
-    if content is not None:
-        block["content"] = content
-    block["is_error"] = is_error
-    return block
-
-
-def result_content(value: object) -> str | list[dict[str, Any]] | None:
-    """Convert a tool's return value into `tool_result` content.
-
-    Args:
-        value: A string (sent as is), a content block dict (`text`, `image`, `document`,
-            `search_result`) or a list of them (sent as blocks), None (no content), or anything
-            else pydantic can serialize: dicts, lists, models, dataclasses ... (sent as JSON text).
-
-    Returns:
-        The content.
-    """
-    if isinstance(value, str):
-        return _valid_text(value)
-    if value is None:
-        return None
-    if _is_content_block(value):
-        return [dict(value)]  # type: ignore[call-overload]
-    if isinstance(value, list) and value and all(_is_content_block(v) for v in value):
-        return [dict(v) for v in value]
-    return _valid_text(pydantic_core.to_json(value, fallback=str).decode())
-
-
-def _is_content_block(value: object) -> bool:
-    return isinstance(value, Mapping) and value.get("type") in _CONTENT_BLOCK_TYPES
-
-
-def _valid_text(text: str) -> str:
-    # A lone surrogate cannot be encoded as UTF-8 and would make the whole request fail.
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return text.encode("utf-8", "replace").decode("utf-8")
-    return text
-
-
-def exception_content(exc: BaseException) -> str:
-    """The text an unexpected exception becomes: its type and message, no traceback.
-
-    Args:
-        exc: The exception.
-
-    Returns:
-        `"<ExcType>: <message>"`, or just the type when the message is empty.
-    """
-    message = str(exc)
-    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
-
-
-def validation_error_content(tool_name: str, error: pydantic.ValidationError) -> str:
-    """The text invalid input becomes: one line per field error, so the model can fix its call.
-
-    The input values are not echoed: the model has them, and they may be large.
-
-    Args:
-        tool_name: The tool.
-        error: Pydantic's error.
-
-    Returns:
-        The message.
-    """
-    lines = [f"Invalid input for tool {tool_name!r}:"]
-    for err in error.errors(include_url=False, include_input=False, include_context=False):
-        loc = ".".join(str(part) for part in err["loc"]) or "(input)"
-        lines.append(f"- {loc}: {err['msg']}")
-    lines.append("Fix the input and call the tool again.")
-    return "\n".join(lines)
-
-
-def unknown_tool_content(name: str, available: Sequence[str]) -> str:
-    """The text a call of an unknown tool becomes.
-
-    Args:
-        name: The name the model used.
-        available: The names of the tools that can run.
-
-    Returns:
-        The message, naming the available tools.
-    """
-    if not available:
-        return f"Unknown tool {name!r}. No tools are available."
-    return f"Unknown tool {name!r}. Available tools: {', '.join(available)}."
 
 
 def _segments(calls: Sequence[ToolCall], toolset: Toolset) -> list[list[int]]:

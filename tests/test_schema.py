@@ -664,6 +664,45 @@ def test_strict_schema_closes_every_object_and_moves_constraints() -> None:
         fs.validate({"n": 11, "word": "ab", "addr": {"street": "s", "zip": "z"}})
 
 
+class Cat(BaseModel):
+    kind: Literal["cat"]
+    lives: int
+
+
+class Dog(BaseModel):
+    kind: Literal["dog"]
+    good: bool
+
+
+def test_strict_turns_discriminated_unions_into_any_of() -> None:
+    def adopt(pet: Annotated[Cat | Dog, Field(discriminator="kind")]) -> None:
+        pass
+
+    loose = function_schema(adopt).input_schema["properties"]["pet"]
+    assert loose == {
+        "discriminator": {
+            "mapping": {"cat": "#/$defs/Cat", "dog": "#/$defs/Dog"},
+            "propertyName": "kind",
+        },
+        "oneOf": [{"$ref": "#/$defs/Cat"}, {"$ref": "#/$defs/Dog"}],
+    }
+    fs = function_schema(adopt, strict=True)
+    assert fs.input_schema["properties"]["pet"] == {
+        "anyOf": [{"$ref": "#/$defs/Cat"}, {"$ref": "#/$defs/Dog"}]
+    }
+    assert fs.input_schema["$defs"]["Dog"] == {
+        "additionalProperties": False,
+        "properties": {"kind": {"const": "dog", "type": "string"}, "good": {"type": "boolean"}},
+        "required": ["kind", "good"],
+        "type": "object",
+    }
+    assert strict_schema_problems(fs.input_schema) == []
+    assert_valid_2020_12(fs.input_schema)
+    assert fs.validate({"pet": {"kind": "dog", "good": True}}) == {
+        "pet": Dog(kind="dog", good=True)
+    }
+
+
 def test_strict_refuses_open_objects_and_recursion() -> None:
     def f(m: dict[str, int], tree: Tree) -> None:
         pass
@@ -843,6 +882,7 @@ def order(
 
 
 ORDER_SCHEMA = function_schema(order)
+ORDER_VALIDATOR = jsonschema.Draft202012Validator(ORDER_SCHEMA.input_schema)
 
 # Values for every parameter, built from the Python types, then sent as JSON.
 arguments = st.fixed_dictionaries(
@@ -867,7 +907,7 @@ arguments = st.fixed_dictionaries(
 @given(arguments)
 def test_round_trip(values: dict[str, Any]) -> None:
     wire = json.loads(pydantic.TypeAdapter(dict[str, Any]).dump_json(values))
-    jsonschema.validate(wire, ORDER_SCHEMA.input_schema, cls=jsonschema.Draft202012Validator)
+    ORDER_VALIDATOR.validate(wire)
     assert ORDER_SCHEMA.validate(wire) == values
 
 
