@@ -28,13 +28,18 @@ __all__ = [
     "CallModel",
     "Commit",
     "Emit",
+    "LimitHit",
     "Limits",
     "LoadJournal",
     "OutputSpec",
     "RunSpec",
     "RunTools",
     "agent_loop",
+    "budget_limit",
     "next_action",
+    "streak_limit",
+    "tool_error_streak",
+    "turn_limit",
 ]
 
 StopAction = Literal["run_tools", "continue", "stop"]
@@ -89,6 +94,54 @@ class Limits:
     max_total_tokens: int | None = None
     max_cost_usd: float | None = None
     max_consecutive_tool_errors: int | None = 5
+
+
+# -- limit decisions (pure; the in-process loop and the Temporal workflow both use them) --------
+
+
+@dataclass(frozen=True, slots=True)
+class LimitHit:
+    """A budget that ran out: the limit's name and the message of the error it raises."""
+
+    name: str
+    message: str
+
+
+def turn_limit(limits: Limits, turns: int) -> LimitHit | None:
+    """The `max_turns` hit before the next model call, if `turns` calls were made already."""
+    if limits.max_turns is not None and turns >= limits.max_turns:
+        return LimitHit("max_turns", f"max_turns of {limits.max_turns} reached")
+    return None
+
+
+def budget_limit(limits: Limits, usage: RunUsage) -> LimitHit | None:
+    """The first token or cost budget that `usage` exceeds, if any."""
+    inputs = usage.input_tokens + usage.cache_creation_input_tokens + usage.cache_read_input_tokens
+    checks = (
+        ("max_input_tokens", limits.max_input_tokens, inputs),
+        ("max_output_tokens", limits.max_output_tokens, usage.output_tokens),
+        ("max_total_tokens", limits.max_total_tokens, usage.total_tokens),
+        ("max_cost_usd", limits.max_cost_usd, usage.cost_usd),
+    )
+    for name, limit, value in checks:
+        if limit is not None and value > limit:
+            return LimitHit(name, f"{name} of {limit} exceeded ({value})")
+    return None
+
+
+def tool_error_streak(streak: int, outcomes: int, errors: int) -> int:
+    """The run of turns whose tool calls all failed, after a turn with these counts."""
+    return streak + 1 if outcomes and errors == outcomes else 0
+
+
+def streak_limit(limits: Limits, streak: int) -> LimitHit | None:
+    """The `max_consecutive_tool_errors` hit by this streak, if any."""
+    bound = limits.max_consecutive_tool_errors
+    if bound is not None and streak > bound:
+        return LimitHit(
+            "max_consecutive_tool_errors", f"every tool call failed in {streak} turns in a row"
+        )
+    return None
 
 
 @dataclass(frozen=True)
@@ -229,22 +282,12 @@ class _State:
             pending=pending or [],
         )
 
+    def check(self, hit: LimitHit | None) -> None:
+        if hit is not None:
+            raise LimitExceededError(hit.name, hit.message, result=self.result())
+
     def check_budgets(self) -> None:
-        limits, usage = self.spec.limits, self.usage
-        inputs = (
-            usage.input_tokens + usage.cache_creation_input_tokens + usage.cache_read_input_tokens
-        )
-        checks = (
-            ("max_input_tokens", limits.max_input_tokens, inputs),
-            ("max_output_tokens", limits.max_output_tokens, usage.output_tokens),
-            ("max_total_tokens", limits.max_total_tokens, usage.total_tokens),
-            ("max_cost_usd", limits.max_cost_usd, usage.cost_usd),
-        )
-        for name, limit, value in checks:
-            if limit is not None and value > limit:
-                raise LimitExceededError(
-                    name, f"{name} of {limit} exceeded ({value})", result=self.result()
-                )
+        self.check(budget_limit(self.spec.limits, self.usage))
 
 
 def agent_loop(
@@ -286,11 +329,7 @@ def agent_loop(
         yield Commit(conversation)
 
     while True:
-        limits = spec.limits
-        if limits.max_turns is not None and state.turns >= limits.max_turns:
-            raise LimitExceededError(
-                "max_turns", f"max_turns of {limits.max_turns} reached", result=state.result()
-            )
+        state.check(turn_limit(spec.limits, state.turns))
         params = dict(spec.params)
         if state.container is not None and "container" not in params:
             params["container"] = state.container
@@ -391,19 +430,13 @@ def _tool_step(
     if output_call is not None:
         results[output_call["id"]] = _check_output(state, output_call)
     message = tool_results_message(calls, results)
-    errors = [o for o in outcomes if o.is_error]
-    state.tool_error_streak = (
-        state.tool_error_streak + 1 if outcomes and len(errors) == len(outcomes) else 0
-    )
-    streak_limit = spec.limits.max_consecutive_tool_errors
-    if streak_limit is not None and state.tool_error_streak > streak_limit:
+    errors = sum(1 for o in outcomes if o.is_error)
+    state.tool_error_streak = tool_error_streak(state.tool_error_streak, len(outcomes), errors)
+    hit = streak_limit(spec.limits, state.tool_error_streak)
+    if hit is not None:
         state.conversation.append(message)
         yield Commit(state.conversation)
-        raise LimitExceededError(
-            "max_consecutive_tool_errors",
-            f"every tool call failed in {state.tool_error_streak} turns in a row",
-            result=state.result(),
-        )
+        state.check(hit)
     if any(o.stop for o in outcomes):
         state.conversation.append(message)
         yield Commit(state.conversation)
