@@ -130,11 +130,27 @@ class _Turn:
     blocks: list[tuple[int, Any]] = field(default_factory=list)
     raw_empty: bool = True
     starts_with_compaction: bool = False
+    _by_type: dict[str, list[tuple[int, dict[str, Any]]]] | None = None
 
-    def typed(self, *types: str) -> Iterator[tuple[int, dict[str, Any]]]:
-        for k, block in self.blocks:
-            if isinstance(block, dict) and block.get("type") in types:
-                yield k, block
+    def typed(self, *types: str) -> list[tuple[int, dict[str, Any]]]:
+        """The blocks of these types, in order (indexed once per turn: the checks ask often)."""
+        by_type = self._by_type
+        if by_type is None:
+            by_type = self._by_type = {}
+            for pair in self.blocks:
+                block = pair[1]
+                if type(block) is dict:
+                    kind = block.get("type")
+                    found = by_type.get(kind)  # type: ignore[arg-type]
+                    if found is None:
+                        by_type[kind] = [pair]  # type: ignore[index]
+                    else:
+                        found.append(pair)
+        if len(types) == 1:
+            return by_type.get(types[0], [])
+        pairs = [pair for t in types for pair in by_type.get(t, ())]
+        pairs.sort(key=lambda pair: pair[0])
+        return pairs
 
 
 def _as_blocks(content: Any) -> list[Any]:
@@ -155,8 +171,7 @@ def _turns(messages: list[Any]) -> list[_Turn]:
         if not turns or turns[-1].role != role:
             turns.append(_Turn(index=len(turns), role=role))
         turn = turns[-1]
-        start = len(turn.blocks)
-        turn.blocks.extend((start + n, b) for n, b in enumerate(blocks))
+        turn.blocks.extend(enumerate(blocks, len(turn.blocks)))
         turn.raw_empty = turn.raw_empty and not blocks
     # The API drops every block before the latest compaction block, so nothing before it can
     # break a rule; the turn holding it is kept from the compaction block on.
@@ -165,6 +180,7 @@ def _turns(messages: list[Any]) -> list[_Turn]:
         if compactions:
             turn.blocks = [(k, b) for k, b in turn.blocks if k >= compactions[-1]]
             turn.starts_with_compaction = True
+            turn._by_type = None
             return turns[turn.index :]
     return turns
 
@@ -343,7 +359,7 @@ def _thinking_problems(body: Mapping[str, Any], turns: list[_Turn]) -> list[str]
             continue
         first = turn.blocks[0][1]
         first_type = first.get("type") if isinstance(first, dict) else None
-        if any(True for _ in turn.typed(*_THINKING_TYPES)) and first_type not in _THINKING_TYPES:
+        if bool(turn.typed(*_THINKING_TYPES)) and first_type not in _THINKING_TYPES:
             problems.append(_rule("thinking_first_any", i=turn.index, found=first_type))
     if final is not None and final.role == "assistant" and final.blocks:
         last = final.blocks[-1][1]
@@ -354,8 +370,8 @@ def _thinking_problems(body: Mapping[str, Any], turns: list[_Turn]) -> list[str]
         # request ends with its tool results (a tool loop counts as one thinking turn).
         if final is not None and final.role == "user" and len(turns) >= 2:
             answered = turns[-2]
-            has_results = any(True for _ in final.typed("tool_result"))
-            has_calls = any(True for _ in answered.typed("tool_use"))
+            has_results = bool(final.typed("tool_result"))
+            has_calls = bool(answered.typed("tool_use"))
             if has_results and has_calls and not answered.starts_with_compaction:
                 first = answered.blocks[0][1]
                 first_type = first.get("type") if isinstance(first, dict) else None
