@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import functools
 import json
+import re
+import sys
+import types
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -532,3 +536,21 @@ async def test_async_results_errors() -> None:
     async with aclient() as ac:
         with pytest.raises(BatchResultsUnavailableError):
             await ac.messages.batches.results(running.body["id"])
+
+
+# -- docs/batches.md -------------------------------------------------------------------------
+
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "batches.md"
+
+
+def test_docs_examples_run_in_order() -> None:
+    blocks = re.findall(r"```python\n(.*?)```", DOC.read_text(encoding="utf-8"), re.S)
+    assert len(blocks) >= 8
+    module = types.ModuleType("docs_batches")
+    sys.modules[module.__name__] = module
+    try:
+        for index, block in enumerate(blocks):
+            exec(compile(block, f"docs/batches.md block {index}", "exec"), module.__dict__)
+    finally:
+        del sys.modules[module.__name__]
