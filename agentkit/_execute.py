@@ -238,9 +238,6 @@ class ToolRuntime:
         self.after_tool = tuple(after_tool)
         self._stack: AsyncExitStack | None = None
         self._resources: dict[ResourceFactory, Any] = {}
-        # Created on first use: anyio primitives belong to the event loop that runs the calls.
-        self._slots: anyio.CapacityLimiter | None = None
-        self._threads: anyio.CapacityLimiter | None = None
 
     async def __aenter__(self) -> Self:
         stack = AsyncExitStack()
@@ -292,18 +289,20 @@ class ToolRuntime:
             One outcome per call, in the order of `calls`.
         """
         call_list = [c if isinstance(c, ToolCall) else ToolCall.from_block(c) for c in calls]
-        if self._slots is None or self._threads is None:
-            self._slots = anyio.CapacityLimiter(self.max_concurrency)
-            self._threads = anyio.CapacityLimiter(self.max_threads)
+        # Made per turn, inside the event loop that runs it: anyio primitives belong to one loop,
+        # and a sync runner may use a new portal (a new loop) for each turn.
+        slots = anyio.CapacityLimiter(self.max_concurrency)
+        threads = anyio.CapacityLimiter(self.max_threads)
+        approvals = approvals or {}
         make_context = context_factory or _default_context
         outcomes: list[ToolOutcome | None] = [None] * len(call_list)
 
         async def run(i: int, limit: bool = True) -> None:
             if limit:
-                async with self._slots:  # type: ignore[union-attr]
-                    outcome = await self._run_one(call_list[i], make_context, approvals or {})
+                async with slots:
+                    outcome = await self._run_one(call_list[i], make_context, approvals, threads)
             else:
-                outcome = await self._run_one(call_list[i], make_context, approvals or {})
+                outcome = await self._run_one(call_list[i], make_context, approvals, threads)
             outcomes[i] = outcome
             if on_outcome is not None:
                 await _maybe_await(on_outcome(outcome))
@@ -329,11 +328,15 @@ class ToolRuntime:
         return [o for o in outcomes if o is not None]
 
     async def _run_one(
-        self, call: ToolCall, make_context: ContextFactory, approvals: Mapping[str, Approval]
+        self,
+        call: ToolCall,
+        make_context: ContextFactory,
+        approvals: Mapping[str, Approval],
+        threads: anyio.CapacityLimiter,
     ) -> ToolOutcome:
         started = time.perf_counter()
         ctx = make_context(call)
-        outcome = await self._decide_and_execute(call, ctx, approvals)
+        outcome = await self._decide_and_execute(call, ctx, approvals, threads)
         for hook in self.after_tool:
             replacement = await _maybe_await(hook(outcome.call, outcome, ctx))
             if replacement is not None:
@@ -341,7 +344,11 @@ class ToolRuntime:
         return _with_duration(outcome, time.perf_counter() - started)
 
     async def _decide_and_execute(
-        self, call: ToolCall, ctx: RunContext[Any], approvals: Mapping[str, Approval]
+        self,
+        call: ToolCall,
+        ctx: RunContext[Any],
+        approvals: Mapping[str, Approval],
+        threads: anyio.CapacityLimiter,
     ) -> ToolOutcome:
         t = self.toolset.get(call.name)
         if t is None:
@@ -365,10 +372,14 @@ class ToolRuntime:
                 approved = True
         if t.requires_approval and not approved:
             return ToolOutcome(call, "deferred", None, reason="requires approval")
-        return await self._execute(t, call, ctx)
+        return await self._execute(t, call, ctx, threads)
 
     async def _execute(
-        self, t: Tool[..., Any], call: ToolCall, ctx: RunContext[Any]
+        self,
+        t: Tool[..., Any],
+        call: ToolCall,
+        ctx: RunContext[Any],
+        threads: anyio.CapacityLimiter,
     ) -> ToolOutcome:
         try:
             arguments = t.schema.validate(call.input)
@@ -390,10 +401,10 @@ class ToolRuntime:
         timeout = t.timeout if t.timeout is not None else self.default_timeout
         try:
             if timeout is None:
-                value = await self._invoke(t, args, kwargs)
+                value = await _invoke(t, args, kwargs, threads)
             else:
                 with anyio.move_on_after(timeout) as scope:
-                    value = await self._invoke(t, args, kwargs)
+                    value = await _invoke(t, args, kwargs, threads)
                 if scope.cancelled_caught:
                     message = f"Tool {t.name!r} timed out after {timeout:g} seconds."
                     return ToolOutcome(call, "error", tool_result(call.id, message, is_error=True))
@@ -409,16 +420,17 @@ class ToolRuntime:
             return ToolOutcome(call, "error", tool_result(call.id, message, is_error=True), exc)
         return ToolOutcome(call, "ok", tool_result(call.id, content))
 
-    async def _invoke(self, t: Tool[..., Any], args: list[Any], kwargs: dict[str, Any]) -> Any:
-        if t.is_async:
-            return await t.function(*args, **kwargs)
-        # abandon_on_cancel: a timed-out thread cannot be killed; it finishes unobserved
-        # while the turn moves on.
-        return await anyio.to_thread.run_sync(
-            functools.partial(t.function, *args, **kwargs),
-            limiter=self._threads,
-            abandon_on_cancel=True,
-        )
+
+async def _invoke(
+    t: Tool[..., Any], args: list[Any], kwargs: dict[str, Any], threads: anyio.CapacityLimiter
+) -> Any:
+    if t.is_async:
+        return await t.function(*args, **kwargs)
+    # abandon_on_cancel: a timed-out thread cannot be killed; it finishes unobserved while the
+    # turn moves on.
+    return await anyio.to_thread.run_sync(
+        functools.partial(t.function, *args, **kwargs), limiter=threads, abandon_on_cancel=True
+    )
 
 
 async def _guarded(

@@ -44,35 +44,16 @@ _SCHEMA_MAPS = frozenset(
 )
 _SCHEMA_LISTS = frozenset({"anyOf", "allOf", "oneOf", "prefixItems"})
 _SCHEMA_ONE = frozenset(
-    {
-        "items",
-        "additionalProperties",
-        "not",
-        "contains",
-        "if",
-        "then",
-        "else",
-        "propertyNames",
-        "unevaluatedProperties",
-        "unevaluatedItems",
-    }
+    "items additionalProperties not contains if then else propertyNames unevaluatedProperties"
+    " unevaluatedItems".split()
 )
 
 # Strict tool use (grammar-constrained sampling) supports a subset of JSON Schema. Constraints
 # outside it are moved into the description, where the model still reads them; validation keeps
 # enforcing them, so a violation becomes an is_error result the model can correct.
-_STRICT_UNSUPPORTED = (
-    "minimum",
-    "maximum",
-    "exclusiveMinimum",
-    "exclusiveMaximum",
-    "multipleOf",
-    "minLength",
-    "maxLength",
-    "maxItems",
-    "uniqueItems",
-    "minProperties",
-    "maxProperties",
+_STRICT_UNSUPPORTED = tuple(
+    "minimum maximum exclusiveMinimum exclusiveMaximum multipleOf minLength maxLength maxItems"
+    " uniqueItems minProperties maxProperties".split()
 )
 _STRICT_FORMATS = frozenset(
     {"date-time", "time", "date", "duration", "email", "hostname", "uri", "ipv4", "ipv6", "uuid"}

@@ -355,11 +355,17 @@ async def test_blocking_portal_drives_it_from_sync_code() -> None:
     runtime = ToolRuntime([ping])
 
     def sync_runner() -> list[ToolOutcome]:
-        with anyio.from_thread.start_blocking_portal() as portal:
-            return portal.call(functools.partial(runtime.run_calls, [use("ping", {})]))
+        # Two turns, each through a new portal (a new event loop), with one runtime.
+        outcomes = []
+        for _ in range(2):
+            with anyio.from_thread.start_blocking_portal() as portal:
+                calls = [use("ping", {}), use("ping", {}, "toolu_2")]
+                outcomes += portal.call(functools.partial(runtime.run_calls, calls))
+        return outcomes
 
-    (outcome,) = await anyio.to_thread.run_sync(sync_runner)
-    assert outcome.result == {
+    outcomes = await anyio.to_thread.run_sync(sync_runner)
+    assert [o.status for o in outcomes] == ["ok"] * 4
+    assert outcomes[0].result == {
         "type": "tool_result",
         "tool_use_id": "toolu_ping",
         "content": "pong",
