@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -308,3 +310,14 @@ def test_entries_index_and_uncommitted() -> None:
     conversation.version = 1
     assert [e.message["content"] for e in conversation.uncommitted] == ["b"]
     assert "messages=2" in repr(conversation)
+
+
+def test_the_docs_page_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # docs/conversations.md promises code that runs: execute its snippets in order.
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    page = (Path(__file__).resolve().parents[1] / "docs" / "conversations.md").read_text()
+    snippets = re.findall(r"```python\n(.*?)```", page, re.S)
+    assert len(snippets) >= 10
+    exec(compile("\n".join(snippets), "docs/conversations.md", "exec"), {})
