@@ -7,6 +7,8 @@ validates every request like the real API. Plug it in without a socket (`fake.ht
 `python -m agentkit.testing.server`). See docs/testing.md.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from ._builders import (
     Block,
     Fault,
@@ -24,9 +26,11 @@ from ._builders import (
 from ._fake import MODELS, FakeClaude
 from ._http import FakeRequest, FakeResponse
 from ._render import render_json, sse_events
-from ._testmodel import arguments_for, testmodel_reply
+from ._testmodel import arguments_for, auto_reply
 from ._transport import FakeTransport
-from .server import FakeServer
+
+if TYPE_CHECKING:
+    from .server import FakeServer
 
 __all__ = [
     "MODELS",
@@ -46,9 +50,19 @@ __all__ = [
     "server_tool_result",
     "server_tool_use",
     "sse_events",
-    "testmodel_reply",
+    "auto_reply",
     "text",
     "thinking",
     "tool_use",
     "web_search_result",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # Imported on first use so that `python -m agentkit.testing.server` does not import the
+    # module twice (runpy warns when the package already imported it).
+    if name == "FakeServer":
+        from .server import FakeServer
+
+        return FakeServer
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -23,7 +23,7 @@ from ._builders import Fault, Reply, ScriptItem, as_reply
 from ._files import FileStore, parse_multipart
 from ._http import FakeRequest, FakeResponse, IdMaker, error_response, json_response, page
 from ._render import error_event, sse_events
-from ._testmodel import testmodel_reply
+from ._testmodel import auto_reply
 from ._thinking import ThinkingSigner, redacted_payload, thinking_problems
 from ._tokens import CacheLedger, compaction_view, estimate_tokens
 
@@ -249,7 +249,7 @@ class FakeClaude:
         if self._responder is not None:
             return as_reply(self._responder(body))
         if self._script is None:
-            return testmodel_reply(body)
+            return auto_reply(body)
         if not self._script:
             raise _RanOut(
                 f"agentkit.testing: the fake's script ran out: request #{self._served + 1} has "
@@ -288,19 +288,19 @@ class FakeClaude:
                 if not stream:
                     status = 529 if item.error_type == "overloaded_error" else 500
                     return error_response(status, item.error_type, item.message, rid)
-                response = self._reply(item.reply or testmodel_reply(body), body, rid, True)
+                response = self._reply(item.reply or auto_reply(body), body, rid, True)
                 response.chunks = [
                     *response.chunks[: item.after_events],
                     error_event(item.error_type, item.message),
                 ]
                 return response
             case "disconnect":
-                response = self._reply(item.reply or testmodel_reply(body), body, rid, stream)
+                response = self._reply(item.reply or auto_reply(body), body, rid, stream)
                 size = len(response.body)
                 response.cut_after = size // 2 if item.after_bytes is None else item.after_bytes
                 return response
             case "slow":
-                response = self._reply(item.reply or testmodel_reply(body), body, rid, stream)
+                response = self._reply(item.reply or auto_reply(body), body, rid, stream)
                 response.delay, response.chunk_delay = item.delay, item.chunk_delay
                 return response
         raise AssertionError(item.kind)  # pragma: no cover - Fault.kind is a closed set
@@ -419,7 +419,7 @@ class FakeClaude:
                 return errored(item.error_type, item.message)
             if item.kind == "batch_outcome":
                 return {"type": item.outcome}
-            item = item.reply or testmodel_reply(params)
+            item = item.reply or auto_reply(params)
         message, _ = self._materialize(item, params, "batch")
         return {"type": "succeeded", "message": message}
 

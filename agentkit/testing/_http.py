@@ -124,7 +124,7 @@ class IdMaker:
 
     def make(self, prefix: str, length: int = 24) -> str:
         """A fresh id: the prefix, then base58 characters."""
-        tail = "".join(self._random.choice(_ALPHABET) for _ in range(length - 2))
+        tail = "".join(self._random.choices(_ALPHABET, k=length - 2))
         return f"{prefix}_01{tail}"
 
     def nonce(self) -> bytes:

@@ -16,7 +16,7 @@ from typing import Any
 from ._builders import Block, Reply, text, thinking, tool_use
 from ._tokens import compaction_view
 
-__all__ = ["arguments_for", "testmodel_reply"]
+__all__ = ["arguments_for", "auto_reply"]
 
 _FORMATS = {
     "date": "2024-01-01",
@@ -141,7 +141,7 @@ def _summary(results: Sequence[Mapping[str, Any]], names: Mapping[str, str]) -> 
     return f"I called {len(results)} tool(s). Results:\n" + "\n".join(lines)
 
 
-def testmodel_reply(body: Mapping[str, Any]) -> Reply:
+def auto_reply(body: Mapping[str, Any]) -> Reply:
     """The test model's reply to a request body (see the module docstring)."""
     view = [m for _, m in compaction_view(body.get("messages") or [])]
     last = view[-1] if view else {}
