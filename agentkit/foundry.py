@@ -1,0 +1,237 @@
+"""`FoundryClient` and `AsyncFoundryClient`: the Claude clients, speaking to Microsoft Foundry.
+
+Foundry serves the first-party wire format (paths, bodies, SSE) under
+`https://{resource}.services.ai.azure.com/anthropic`, so only construction and auth differ: an
+API key (sent as both `api-key`, Azure's header, and `x-api-key`, Anthropic's) or a Microsoft
+Entra ID (Azure AD) token provider, asked on every attempt and sent as a bearer token.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import NoReturn
+
+import httpx
+
+from ._base import DEFAULT_LIMITS
+from ._client import AsyncClient, Client, _ClientMixin
+from ._cloud import BearerAuth, ProviderToken, TokenProvider, Unsupported
+from ._exceptions import ConfigurationError
+from ._messages import AsyncMessages, Messages
+from ._retry import RetryPolicy
+from ._types import TimeoutTypes
+
+__all__ = ["AZURE_AI_SCOPE", "AsyncFoundryClient", "FoundryClient", "foundry_base_url"]
+
+AZURE_AI_SCOPE = "https://ai.azure.com/.default"
+"""The scope to ask Entra ID tokens for, e.g. `get_bearer_token_provider(cred, AZURE_AI_SCOPE)`."""
+
+_HOST = "Microsoft Foundry"
+
+
+def foundry_base_url(resource: str | None, base_url: str | None) -> str:
+    """The base URL from a resource name or an explicit URL (arguments, then
+    `ANTHROPIC_FOUNDRY_RESOURCE` / `ANTHROPIC_FOUNDRY_BASE_URL`).
+
+    Raises:
+        ConfigurationError: neither is set, or both are.
+    """
+    if resource is None and base_url is None:
+        resource = os.environ.get("ANTHROPIC_FOUNDRY_RESOURCE") or None
+        base_url = os.environ.get("ANTHROPIC_FOUNDRY_BASE_URL") or None
+    if resource is not None and base_url is not None:
+        raise ConfigurationError("pass a Foundry resource name or a base_url, not both")
+    if base_url is not None:
+        return base_url.rstrip("/")
+    if resource is None:
+        raise ConfigurationError(
+            "Foundry needs a resource: pass resource=... (the name in "
+            "https://<resource>.services.ai.azure.com) or base_url=..., or set "
+            "ANTHROPIC_FOUNDRY_RESOURCE"
+        )
+    return f"https://{resource}.services.ai.azure.com/anthropic"
+
+
+class _FoundryMixin(_ClientMixin):
+    """Foundry's auth and construction, shared by the sync and async clients."""
+
+    _api_key: str | None
+    _bearer: BearerAuth | None
+
+    def _init_foundry(
+        self,
+        *,
+        resource: str | None,
+        api_key: str | None,
+        azure_ad_token_provider: TokenProvider | None,
+        base_url: str | None,
+        default_headers: Mapping[str, str] | None,
+        timeout: TimeoutTypes,
+        max_retries: int | None,
+        retry: RetryPolicy | None,
+    ) -> None:
+        if api_key is not None and azure_ad_token_provider is not None:
+            raise ConfigurationError("pass api_key or azure_ad_token_provider, not both")
+        if api_key is None and azure_ad_token_provider is None:
+            api_key = os.environ.get("ANTHROPIC_FOUNDRY_API_KEY") or None
+            if api_key is None:
+                raise ConfigurationError(
+                    "Foundry needs credentials: pass api_key=... (or set "
+                    "ANTHROPIC_FOUNDRY_API_KEY) or azure_ad_token_provider=..."
+                )
+        self._api_key = api_key
+        self._bearer = (
+            None
+            if azure_ad_token_provider is None
+            else BearerAuth(ProviderToken(azure_ad_token_provider, what="azure_ad_token_provider"))
+        )
+        self._setup(
+            # "" keeps the first-party ANTHROPIC_API_KEY out: it must never reach Azure.
+            api_key="",
+            auth_token=None,
+            base_url=foundry_base_url(resource, base_url),
+            api_version=None,
+            default_headers=default_headers,
+            timeout=timeout,
+            max_retries=max_retries,
+            retry=retry,
+            require_auth=False,
+        )
+
+    def __repr__(self) -> str:
+        auth = "api_key" if self._api_key else "azure_ad_token_provider"
+        return f"{type(self).__name__}(base_url={self.base_url!r}, auth={auth})"
+
+    def _auth_headers(self) -> dict[str, str]:
+        if self._api_key:
+            return {"api-key": self._api_key, "x-api-key": self._api_key}
+        return {}
+
+    def _auth(self) -> httpx.Auth | None:
+        return self._bearer
+
+    def _mark_unsupported(self) -> None:
+        hint = "Foundry lists its models in the Azure portal and its management API"
+        setattr(self, "models", Unsupported(_HOST, "models", hint))  # noqa: B010
+
+
+def _no_batches() -> ConfigurationError:
+    return ConfigurationError(
+        f"{_HOST} does not offer the message batches API through this client "
+        "(use agentkit.Client with the Claude API)"
+    )
+
+
+class FoundryMessages(Messages):
+    """`client.messages` on Foundry: create, stream, count_tokens."""
+
+    @property
+    def batches(self) -> NoReturn:
+        """Not offered on Foundry."""
+        raise _no_batches()
+
+
+class AsyncFoundryMessages(AsyncMessages):
+    """`client.messages` on Foundry (async)."""
+
+    @property
+    def batches(self) -> NoReturn:
+        """Not offered on Foundry."""
+        raise _no_batches()
+
+
+class FoundryClient(_FoundryMixin, Client):
+    """A synchronous Claude client for Microsoft Foundry; the same interface as `Client`.
+
+    Args:
+        resource: The Foundry resource name; default `ANTHROPIC_FOUNDRY_RESOURCE`.
+        api_key: Default `ANTHROPIC_FOUNDRY_API_KEY` (never `ANTHROPIC_API_KEY`).
+        azure_ad_token_provider: Instead of a key: a callable returning an Entra ID token for
+            `AZURE_AI_SCOPE`, asked on every attempt (it should cache, as azure-identity's
+            `get_bearer_token_provider` does).
+        base_url: Instead of `resource`: the full base URL (`ANTHROPIC_FOUNDRY_BASE_URL`).
+        default_headers: Headers sent with every request.
+        timeout: Seconds or an `httpx.Timeout` (default 600 s, 5 s to connect).
+        max_retries: Retries of a failed request (default 2).
+        retry: A full `RetryPolicy`.
+        http_client: Your own `httpx.Client`; you close it.
+
+    Raises:
+        ConfigurationError: no credentials, or no resource / base URL, or both of a pair.
+    """
+
+    messages: FoundryMessages
+
+    def __init__(
+        self,
+        *,
+        resource: str | None = None,
+        api_key: str | None = None,
+        azure_ad_token_provider: TokenProvider | None = None,
+        base_url: str | None = None,
+        default_headers: Mapping[str, str] | None = None,
+        timeout: TimeoutTypes = None,
+        max_retries: int | None = None,
+        retry: RetryPolicy | None = None,
+        http_client: httpx.Client | None = None,
+    ) -> None:
+        self._init_foundry(
+            resource=resource,
+            api_key=api_key,
+            azure_ad_token_provider=azure_ad_token_provider,
+            base_url=base_url,
+            default_headers=default_headers,
+            timeout=timeout,
+            max_retries=max_retries,
+            retry=retry,
+        )
+        self._http = http_client or httpx.Client(limits=DEFAULT_LIMITS, follow_redirects=True)
+        self._owns_http = http_client is None
+        self._build_resources()
+
+    def _build_resources(self) -> None:
+        super()._build_resources()
+        self.messages = FoundryMessages(self)
+        self._mark_unsupported()
+
+
+class AsyncFoundryClient(_FoundryMixin, AsyncClient):
+    """An asynchronous Claude client for Microsoft Foundry; the same interface as
+    `AsyncClient`. Takes the arguments of `FoundryClient`, with an `httpx.AsyncClient` as
+    `http_client`; `azure_ad_token_provider` may be async.
+    """
+
+    messages: AsyncFoundryMessages
+
+    def __init__(
+        self,
+        *,
+        resource: str | None = None,
+        api_key: str | None = None,
+        azure_ad_token_provider: TokenProvider | None = None,
+        base_url: str | None = None,
+        default_headers: Mapping[str, str] | None = None,
+        timeout: TimeoutTypes = None,
+        max_retries: int | None = None,
+        retry: RetryPolicy | None = None,
+        http_client: httpx.AsyncClient | None = None,
+    ) -> None:
+        self._init_foundry(
+            resource=resource,
+            api_key=api_key,
+            azure_ad_token_provider=azure_ad_token_provider,
+            base_url=base_url,
+            default_headers=default_headers,
+            timeout=timeout,
+            max_retries=max_retries,
+            retry=retry,
+        )
+        self._http = http_client or httpx.AsyncClient(limits=DEFAULT_LIMITS, follow_redirects=True)
+        self._owns_http = http_client is None
+        self._build_resources()
+
+    def _build_resources(self) -> None:
+        super()._build_resources()
+        self.messages = AsyncFoundryMessages(self)
+        self._mark_unsupported()
