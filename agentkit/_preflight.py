@@ -351,36 +351,79 @@ def _tool_problems(turns: list[_Turn]) -> list[str]:
     return problems
 
 
+def _first_block(turn: _Turn) -> tuple[int, Any]:
+    """The first block that counts for thinking placement.
+
+    Whitespace-only text is skipped: the API itself returns adaptive-thinking replies that open
+    with a "\n\n" text block before the thinking block (recording
+    `text-nonstream-adaptive-thinking-leading-text`), so we do not refuse them when sent back.
+    """
+    for k, block in turn.blocks:
+        if isinstance(block, dict) and block.get("type") == "text":
+            text = block.get("text")
+            if isinstance(text, str) and text and not text.strip():
+                continue
+        return k, block
+    return turn.blocks[0]
+
+
+def _turn_opening(turns: list[_Turn]) -> _Turn | None:
+    """The first assistant message of the turn a request ending in tool results continues.
+
+    A tool loop is one assistant turn: walking back over (assistant with tool_use, user with
+    only tool results) pairs reaches the message that opened it. None unless the request ends
+    with tool results.
+    """
+
+    def answers(user: _Turn, assistant: _Turn) -> bool:
+        return (
+            user.role == "user"
+            and assistant.role == "assistant"
+            and bool(user.typed("tool_result"))
+            and bool(assistant.typed("tool_use"))
+        )
+
+    n = len(turns) - 1
+    if n < 1 or not answers(turns[n], turns[n - 1]):
+        return None
+    opening = turns[n - 1]
+    n -= 2
+    # Earlier pairs belong to the same turn while the user side holds tool results only (a
+    # user message with anything else starts a new turn).
+    while n >= 1 and not opening.starts_with_compaction and answers(turns[n], turns[n - 1]):
+        if len(turns[n].typed("tool_result")) != len(turns[n].blocks):
+            break
+        opening = turns[n - 1]
+        n -= 2
+    return opening
+
+
 def _thinking_problems(body: Mapping[str, Any], turns: list[_Turn]) -> list[str]:
     problems: list[str] = []
     final = turns[-1] if turns else None
     for turn in turns:
         if turn.role != "assistant" or turn.starts_with_compaction or not turn.blocks:
             continue
-        first = turn.blocks[0][1]
+        first = _first_block(turn)[1]
         first_type = first.get("type") if isinstance(first, dict) else None
-        if bool(turn.typed(*_THINKING_TYPES)) and first_type not in _THINKING_TYPES:
+        if turn.typed(*_THINKING_TYPES) and first_type not in _THINKING_TYPES:
             problems.append(_rule("thinking_first_any", i=turn.index, found=first_type))
     if final is not None and final.role == "assistant" and final.blocks:
         last = final.blocks[-1][1]
         if isinstance(last, dict) and last.get("type") == "thinking":
             problems.append(_rule("thinking_last_block", i=final.index))
     if _thinking_on(body):
-        # The assistant message holding the lastmost tool_use must open with thinking when the
-        # request ends with its tool results (a tool loop counts as one thinking turn).
-        if final is not None and final.role == "user" and len(turns) >= 2:
-            answered = turns[-2]
-            has_results = bool(final.typed("tool_result"))
-            has_calls = bool(answered.typed("tool_use"))
-            if has_results and has_calls and not answered.starts_with_compaction:
-                first = answered.blocks[0][1]
-                first_type = first.get("type") if isinstance(first, dict) else None
-                if first_type not in _THINKING_TYPES:
-                    problems.append(
-                        _rule("thinking_first_final", i=answered.index, found=first_type)
-                    )
+        # When the request ends with tool results, the assistant turn they belong to must open
+        # with thinking. A tool loop counts as one turn, so only its first message is held to it
+        # (without interleaved thinking the later messages of the loop carry none).
+        opening = _turn_opening(turns)
+        if opening is not None and not opening.starts_with_compaction and opening.blocks:
+            first = _first_block(opening)[1]
+            first_type = first.get("type") if isinstance(first, dict) else None
+            if first_type not in _THINKING_TYPES:
+                problems.append(_rule("thinking_first_final", i=opening.index, found=first_type))
     elif final is not None and final.role == "assistant":
-        thinking = list(final.typed(*_THINKING_TYPES))
+        thinking = final.typed(*_THINKING_TYPES)
         if thinking:
             problems.append(_rule("thinking_disabled_final", i=final.index, k=thinking[0][0]))
     return problems

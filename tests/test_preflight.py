@@ -398,3 +398,34 @@ def test_unknown_blocks_and_server_tools_pass() -> None:
         )
         == []
     )
+
+
+def test_a_tool_loop_is_one_thinking_turn() -> None:
+    loop = [
+        user("weather in two cities?"),
+        assistant(THINK, call("toolu_1")),
+        user(result("toolu_1")),
+        assistant(call("toolu_2")),  # no interleaved thinking: later loop messages carry none
+        user(result("toolu_2")),
+    ]
+    assert preflight_problems(body(*loop, thinking=ON)) == []
+    # The turn's opening message is the one held to the rule, wherever the loop ends.
+    unthinking = [user("q"), assistant(text("Let me see."), call("toolu_1")), *loop[2:]]
+    assert preflight_problems(body(*unthinking, thinking=ON)) == [
+        CASES["thinking first in the final assistant turn"][2]
+    ]
+    # A user message with more than tool results starts a new turn: its reply opens it.
+    new_turn = [
+        user("q"),
+        assistant(text("no thinking"), call("toolu_1")),
+        user(result("toolu_1"), text("also check Rome")),
+        assistant(THINK, call("toolu_2")),
+        user(result("toolu_2")),
+    ]
+    assert preflight_problems(body(*new_turn, thinking=ON)) == []
+
+
+def test_whitespace_text_before_thinking_is_accepted_as_the_api_sends_it() -> None:
+    # Recorded: an adaptive-thinking reply that opens with a "\n\n" text block.
+    leading = assistant(text("\n\n"), THINK, text("Answer."), call("toolu_1"))
+    assert preflight_problems(body(user("q"), leading, user(result("toolu_1")), thinking=ON)) == []
