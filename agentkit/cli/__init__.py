@@ -1,0 +1,304 @@
+"""The `agentkit` command: `demo`, `chat`, `conversations`, `tools lint` and `fake-server`.
+
+Every subcommand reports a failure as one line on stderr and exits with status 1; `--debug`
+shows the traceback instead. Colour appears only on a terminal and never with `NO_COLOR` set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from .._version import __version__
+
+__all__ = ["main"]
+
+_EPILOG = "Without ANTHROPIC_API_KEY, demo and chat run on the built-in fake Claude (offline)."
+
+
+class _UsageError(Exception):
+    """A command line argparse rejected."""
+
+
+class _Parser(argparse.ArgumentParser):
+    # argparse prints the whole usage and exits 2; we want one line and the common exit code.
+    def error(self, message: str) -> NoReturn:
+        raise _UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = _Parser(add_help=False)
+    # SUPPRESS: a subcommand's own default must not overwrite `agentkit --debug demo`.
+    common.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks"
+    )
+    parser = _Parser(
+        prog="agentkit",
+        description="Tool-using agents on the Claude Messages API.",
+        epilog=_EPILOG,
+        parents=[common],
+    )
+    parser.add_argument("--version", action="version", version=f"agentkit {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    def agent_options(p: argparse.ArgumentParser) -> None:
+        from ._demo import DEFAULT_MODEL
+        from ._tools import DEMO_FILES
+
+        p.add_argument("--model", default=DEFAULT_MODEL, help="model id (default: %(default)s)")
+        p.add_argument(
+            "--dir",
+            type=Path,
+            default=DEMO_FILES,
+            help="the one directory the file tools may read (default: sample files)",
+        )
+        p.add_argument(
+            "--thinking", action="store_true", help="enable extended thinking (shown dimmed)"
+        )
+        p.add_argument(
+            "--thinking-budget",
+            type=int,
+            default=2048,
+            metavar="TOKENS",
+            help="thinking budget tokens with --thinking (default: %(default)s)",
+        )
+
+    demo = commands.add_parser(
+        "demo",
+        parents=[common],
+        help="run a tool-using agent once, streaming",
+        description="Run the demo agent (calculator, clock, file reader, flaky fact service) "
+        "once and stream its answer. " + _EPILOG,
+    )
+    demo.add_argument("prompt", nargs="?", help="your question (default: a built-in one)")
+    agent_options(demo)
+
+    chat = commands.add_parser(
+        "chat",
+        parents=[common],
+        help="interactive chat with the demo tools, saved and resumable",
+        description="Chat with the demo agent. Conversations are saved in SQLite; resume one "
+        "with --resume ID. Type /help inside the chat. " + _EPILOG,
+    )
+    chat.add_argument("--db", type=Path, default=None, help="the conversations database file")
+    chat.add_argument("--resume", metavar="ID", default=None, help="continue a saved conversation")
+    agent_options(chat)
+
+    conv = commands.add_parser(
+        "conversations",
+        parents=[common],
+        help="list, show, export or delete saved conversations",
+        description="Inspect the conversations `agentkit chat` saved.",
+    )
+    conv_commands = conv.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
+    conv_common = _Parser(add_help=False, parents=[common])
+    conv_common.add_argument("--db", type=Path, default=None, help="the conversations database")
+    listing = conv_commands.add_parser("list", parents=[conv_common], help="list conversations")
+    listing.add_argument("--limit", type=int, default=None, help="at most this many")
+    for name, text in (("show", "print a conversation"), ("delete", "delete a conversation")):
+        sub = conv_commands.add_parser(name, parents=[conv_common], help=text)
+        sub.add_argument("id", help="the conversation id")
+    export = conv_commands.add_parser(
+        "export", parents=[conv_common], help="write a conversation as JSON"
+    )
+    export.add_argument("id", help="the conversation id")
+    export.add_argument("--jsonl", action="store_true", help="one JSON document per line")
+    export.add_argument("-o", "--output", type=Path, default=None, help="file (default: stdout)")
+
+    tools = commands.add_parser(
+        "tools", parents=[common], help="tool utilities", description="Tool utilities."
+    )
+    tool_commands = tools.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
+    lint = tool_commands.add_parser(
+        "lint",
+        parents=[common],
+        help="print the schema lint of a tool set",
+        description="Print what the model would not be told about your tools (undocumented "
+        "parameters, lost descriptions ...). Exits 1 when there are findings.",
+    )
+    lint.add_argument(
+        "target", help="module:object, the object a tool, a list of tools, a Toolset or an Agent"
+    )
+
+    server = commands.add_parser(
+        "fake-server",
+        parents=[common],
+        help="serve the fake Claude over HTTP",
+        description="Serve the fake Claude API (test-model mode) until interrupted; prints its "
+        "URL. Point a client at it with ANTHROPIC_BASE_URL.",
+    )
+    server.add_argument("--host", default="127.0.0.1", help="interface (default: %(default)s)")
+    server.add_argument("--port", type=int, default=0, help="port; 0 picks a free one")
+    server.add_argument("--api-key", default=None, help="require this API key")
+    server.add_argument("--seed", type=int, default=None, help="seed for the ids it makes")
+    server.add_argument("--batch-delay", type=float, default=0.0, help="seconds per batch")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the `agentkit` command.
+
+    Args:
+        argv: The arguments (without the program name); `sys.argv[1:]` when None.
+
+    Returns:
+        The exit status: 0 on success, 1 on an error, 130 after Ctrl-C.
+    """
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args_list
+    parser = _parser()
+    try:
+        args = parser.parse_args(args_list)
+        if args.command is None:
+            parser.print_help()
+            return 0
+        return _dispatch(args, parser)
+    except SystemExit as exc:  # --help and --version exit through argparse
+        return exc.code if isinstance(exc.code, int) else 0
+    except KeyboardInterrupt:
+        sys.stderr.write("\ninterrupted\n")
+        return 130
+    except BrokenPipeError:
+        # The reader went away (`agentkit demo | head`): stop quietly, and point stdout at
+        # devnull so the interpreter's final flush does not raise again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except Exception as exc:
+        if debug:
+            traceback.print_exc()
+        else:
+            sys.stderr.write(f"agentkit: error: {_describe(exc)}\n")
+        return 1
+
+
+def _describe(exc: BaseException) -> str:
+    """One line for an error: its message, and its type when the message alone is unclear."""
+    if isinstance(exc, _UsageError):
+        return str(exc)
+    message = " ".join(str(exc).split()) or type(exc).__name__
+    from .._exceptions import AgentkitError
+
+    if isinstance(exc, AgentkitError | OSError):
+        return message
+    return f"{type(exc).__name__}: {message}"
+
+
+def _dispatch(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from ._output import Style
+
+    out = sys.stdout
+    style = Style.for_stream(out)
+    if args.command == "demo":
+        from ._demo import run_demo
+
+        return run_demo(
+            args.prompt,
+            model=args.model,
+            root=_directory(args.dir),
+            thinking_budget=args.thinking_budget if args.thinking else None,
+            out=out,
+            style=style,
+        )
+    if args.command == "chat":
+        return _cmd_chat(args, style)
+    if args.command == "conversations":
+        return _cmd_conversations(args, style)
+    if args.command == "tools":
+        if args.action != "lint":
+            raise _UsageError("agentkit tools: choose an action: lint (see agentkit tools --help)")
+        from ._lint import lint_target
+
+        return lint_target(args.target, out, style)
+    if args.command == "fake-server":
+        return _cmd_fake_server(args)
+    parser.print_help()
+    return 1
+
+
+def _directory(path: Path) -> Path:
+    if not path.is_dir():
+        raise NotADirectoryError(f"--dir {path} is not a directory")
+    return path
+
+
+def _cmd_chat(args: argparse.Namespace, style: Any) -> int:
+    from ._backend import connect
+    from ._chat import ChatSession, chat_loop
+    from ._conversations import default_db_path, open_store, render_conversation
+    from ._demo import build_agent
+
+    out = sys.stdout
+    root = _directory(args.dir)
+    db = args.db if args.db is not None else default_db_path()
+    store = open_store(db)
+    with store:
+        conversation = store.load(args.resume) if args.resume else None
+        backend = connect(args.model, "chat")
+        budget = args.thinking_budget if args.thinking else None
+        agent = build_agent(backend, args.model, root=root, thinking_budget=budget)
+        out.write(style.paint(backend.banner, "bold", "yellow" if backend.offline else "green"))
+        out.write("\n")
+        session = ChatSession(agent, store, out, style, conversation)
+        if conversation is not None:
+            out.write(f"resumed conversation {conversation.id} ({len(conversation)} messages)\n")
+            render_conversation(conversation.entries[-4:], out, style)
+        else:
+            out.write(f"conversation {session.conversation.id} (new)\n")
+        out.write(style.paint("type /help for commands, /quit to leave", "dim") + "\n")
+        if sys.stdin.isatty():
+            import readline  # noqa: F401 - line editing and history for input()
+        with backend.client:
+            return chat_loop(session, input, db_label=str(db), echo=not sys.stdin.isatty())
+
+
+def _cmd_conversations(args: argparse.Namespace, style: Any) -> int:
+    from . import _conversations as conv
+
+    if args.action is None:
+        raise _UsageError(
+            "agentkit conversations: choose an action: list, show, export or delete "
+            "(see agentkit conversations --help)"
+        )
+    with conv.open_store(args.db, create=False) as store:
+        if args.action == "list":
+            return conv.list_conversations(store, sys.stdout, style, args.limit)
+        if args.action == "show":
+            return conv.show_conversation(store, args.id, sys.stdout, style)
+        if args.action == "delete":
+            return conv.delete_conversation(store, args.id, sys.stdout)
+        if args.output is not None:
+            with args.output.open("wb") as file:
+                conv.export_conversation(store, args.id, file, jsonl=args.jsonl)
+            sys.stderr.write(f"wrote {args.output}\n")
+            return 0
+        return conv.export_conversation(store, args.id, sys.stdout.buffer, jsonl=args.jsonl)
+
+
+def _cmd_fake_server(args: argparse.Namespace) -> int:
+    from ..testing import FakeClaude, FakeServer
+
+    fake = FakeClaude(batch_delay=args.batch_delay, api_key=args.api_key, seed=args.seed)
+
+    def terminate(*_: Any) -> None:
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, terminate)
+    with FakeServer(fake, host=args.host, port=args.port) as server:
+        print(server.url, flush=True)
+        sys.stderr.write(
+            f"fake Claude (test-model mode) listening; use ANTHROPIC_BASE_URL={server.url} "
+            "and any ANTHROPIC_API_KEY. Ctrl-C stops it.\n"
+        )
+        sys.stderr.flush()
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            pass
+    return 0

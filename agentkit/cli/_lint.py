@@ -1,0 +1,99 @@
+"""`agentkit tools lint module:obj`: load a tool set by name and print its schema lint."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+from .._exceptions import ConfigurationError
+from .._tools import Tool, Toolset
+from ._output import Style
+
+__all__ = ["lint_target", "load_target", "toolset_of"]
+
+
+def load_target(target: str) -> Any:
+    """The object named by `module:attr` (`attr` may be dotted; the module may be a `.py` path).
+
+    The current directory is importable, as with `python -m`.
+
+    Raises:
+        ConfigurationError: The target is malformed or cannot be found.
+    """
+    module_name, sep, attr = target.partition(":")
+    if not sep or not module_name or not attr:
+        raise ConfigurationError(f"expected module:object, got {target!r}")
+    if module_name.endswith(".py") or "/" in module_name:
+        path = Path(module_name)
+        if not path.is_file():
+            raise ConfigurationError(f"no file {module_name}")
+        spec = importlib.util.spec_from_file_location(path.stem, path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[path.stem] = module
+        spec.loader.exec_module(module)
+    else:
+        if "" not in sys.path and str(Path.cwd()) not in sys.path:
+            sys.path.insert(0, str(Path.cwd()))
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            raise ConfigurationError(f"cannot import {module_name!r}: {exc}") from exc
+    obj: Any = module
+    for part in attr.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            raise ConfigurationError(f"{module_name!r} has no attribute {attr!r}") from None
+    return obj
+
+
+def toolset_of(obj: Any) -> Toolset:
+    """A toolset from a tool, a function, a list of them, a `Toolset` or an `Agent`.
+
+    Raises:
+        ConfigurationError: `obj` is none of those.
+    """
+    from .._agent import Agent
+
+    if isinstance(obj, Agent):
+        return obj.toolset
+    if isinstance(obj, Toolset):
+        return obj
+    if isinstance(obj, Tool) or callable(obj):
+        return Toolset([obj])
+    if isinstance(obj, (list, tuple)):
+        return Toolset(obj)
+    raise ConfigurationError(
+        f"{type(obj).__name__} is not a tool, a list of tools, a Toolset or an Agent"
+    )
+
+
+def lint_target(target: str, out: TextIO, style: Style) -> int:
+    """Print every tool's lint findings.
+
+    Returns:
+        0 when no tool has findings, 1 otherwise (like other linters).
+    """
+    toolset = toolset_of(load_target(target))
+    total = 0
+    for item in toolset:
+        issues = item.lint()
+        total += len(issues)
+        if not issues:
+            out.write(f"{style.ok} {item.name}\n")
+            continue
+        out.write(
+            f"{style.fail} {item.name}: {len(issues)} issue{'s' if len(issues) > 1 else ''}\n"
+        )
+        for issue in issues:
+            where = f" ({issue.parameter})" if issue.parameter else ""
+            out.write(f"    {style.paint(issue.code, 'yellow')}{where}: {issue.message}\n")
+    for raw in toolset.raw:
+        out.write(f"- {raw.get('name', raw.get('type'))}: a raw tool definition, not linted\n")
+    summary = f"{len(toolset)} tool{'s' if len(toolset) != 1 else ''}, {total} issue"
+    out.write(summary + ("" if total == 1 else "s") + "\n")
+    return 1 if total else 0
