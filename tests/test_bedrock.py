@@ -29,7 +29,13 @@ from agentkit._exceptions import (
     RateLimitError,
 )
 from agentkit._messages import body_spec
-from agentkit.bedrock import AsyncBedrockClient, BedrockClient
+from agentkit.bedrock import (
+    AnthropicAWSClient,
+    AsyncAnthropicAWSClient,
+    AsyncBedrockClient,
+    BedrockClient,
+    BedrockMantleClient,
+)
 from agentkit.bedrock._sigv4 import AWSCredentials
 
 HOST = "bedrock-runtime.us-west-2.amazonaws.com"
@@ -67,6 +73,10 @@ def _no_ambient_aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         "AWS_SESSION_TOKEN",
         "AWS_BEARER_TOKEN_BEDROCK",
         "ANTHROPIC_BEDROCK_BASE_URL",
+        "ANTHROPIC_BEDROCK_MANTLE_BASE_URL",
+        "ANTHROPIC_AWS_BASE_URL",
+        "ANTHROPIC_AWS_API_KEY",
+        "ANTHROPIC_AWS_WORKSPACE_ID",
         "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
         "AWS_CONTAINER_CREDENTIALS_FULL_URI",
         "AWS_WEB_IDENTITY_TOKEN_FILE",
@@ -557,3 +567,76 @@ def test_with_options_keeps_bedrock_behaviour() -> None:
     request = route.calls.last.request
     assert request.url.path == "/model/anthropic.claude-x/invoke"
     verify_sigv4(request)
+
+
+# -- Bedrock Mantle and Claude Platform on AWS (first-party wire format, AWS auth) -------------
+
+
+@respx.mock
+def test_mantle_speaks_first_party_with_its_own_signing_name() -> None:
+    route = respx.post("https://bedrock-mantle.us-west-2.api.aws/anthropic/v1/messages").mock(
+        return_value=httpx.Response(
+            200, content=RECORDED, headers={"content-type": "text/event-stream"}
+        )
+    )
+    mantle = BedrockMantleClient(
+        region="us-west-2", aws_access_key=KEY_ID, aws_secret_key=SECRET, aws_session_token=TOKEN
+    )
+    with mantle.messages.stream(model="claude-sonnet-4-5", max_tokens=64, messages=HELLO) as s:
+        final = s.get_final_message()
+    assert final.to_dict() == _first_party_final()
+    request = route.calls.last.request
+    assert request.headers["anthropic-version"] == "2023-06-01"
+    assert json.loads(request.content)["model"] == "claude-sonnet-4-5"
+    verify_sigv4(request, service="bedrock-mantle")
+    with pytest.raises(ConfigurationError, match="Mantle does not offer the models API"):
+        mantle.models.list()
+
+
+@respx.mock
+def test_mantle_api_key_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ANTHROPIC_AWS_API_KEY", "mantle-key")
+    route = respx.post(url__regex=r".*").mock(return_value=httpx.Response(200, json=MESSAGE))
+    BedrockMantleClient(region="eu-west-1").messages.create(
+        model="claude-sonnet-4-5", max_tokens=8, messages=HELLO
+    )
+    request = route.calls.last.request
+    assert request.url.host == "bedrock-mantle.eu-west-1.api.aws"
+    assert request.headers["authorization"] == "Bearer mantle-key"
+
+
+@pytest.mark.anyio
+async def test_claude_platform_on_aws_signs_and_names_the_workspace() -> None:
+    with respx.mock:
+        route = respx.post("https://aws-external-anthropic.us-west-2.api.aws/v1/messages").mock(
+            return_value=httpx.Response(200, json=MESSAGE)
+        )
+        platform = AsyncAnthropicAWSClient(
+            workspace_id="wrkspc_01",
+            region="us-west-2",
+            aws_access_key=KEY_ID,
+            aws_secret_key=SECRET,
+            aws_session_token=TOKEN,
+        )
+        await platform.messages.create(model="claude-sonnet-4-5", max_tokens=8, messages=HELLO)
+        await platform.close()
+    request = route.calls.last.request
+    assert request.headers["anthropic-workspace-id"] == "wrkspc_01"
+    verify_sigv4(request, service="aws-external-anthropic")
+
+
+@respx.mock
+def test_claude_platform_on_aws_api_key_and_workspace_required(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with pytest.raises(ConfigurationError, match="needs a workspace"):
+        AnthropicAWSClient(region="us-west-2", api_key="k")
+    monkeypatch.setenv("ANTHROPIC_AWS_WORKSPACE_ID", "wrkspc_env")
+    route = respx.post(url__regex=r".*").mock(return_value=httpx.Response(200, json=MESSAGE))
+    AnthropicAWSClient(region="us-west-2", api_key="platform-key").messages.create(
+        model="claude-sonnet-4-5", max_tokens=8, messages=HELLO
+    )
+    request = route.calls.last.request
+    assert request.headers["x-api-key"] == "platform-key"
+    assert request.headers["anthropic-workspace-id"] == "wrkspc_env"
+    assert "authorization" not in request.headers

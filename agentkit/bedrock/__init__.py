@@ -1,7 +1,24 @@
-"""Claude on Amazon Bedrock: `BedrockClient` / `AsyncBedrockClient` (SigV4 or a Bedrock API key,
-AWS event-stream decoding). SigV4 needs the `bedrock` extra (botocore), imported on first use."""
+"""Claude on Amazon Bedrock (`BedrockClient`: InvokeModel, SigV4 or a Bedrock API key, AWS
+event-stream decoding), plus the first-party API behind AWS auth: Bedrock Mantle
+(`BedrockMantleClient`) and Claude Platform on AWS (`AnthropicAWSClient`). SigV4 needs the
+`bedrock` extra (botocore), imported when the first request is signed."""
 
+from ._aws import (
+    AnthropicAWSClient,
+    AsyncAnthropicAWSClient,
+    AsyncBedrockMantleClient,
+    BedrockMantleClient,
+)
 from ._client import AsyncBedrockClient, BedrockClient
 from ._eventstream import EventStreamDecoder, EventStreamError
 
-__all__ = ["AsyncBedrockClient", "BedrockClient", "EventStreamDecoder", "EventStreamError"]
+__all__ = [
+    "AnthropicAWSClient",
+    "AsyncAnthropicAWSClient",
+    "AsyncBedrockClient",
+    "AsyncBedrockMantleClient",
+    "BedrockClient",
+    "BedrockMantleClient",
+    "EventStreamDecoder",
+    "EventStreamError",
+]
