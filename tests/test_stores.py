@@ -434,3 +434,64 @@ def test_sigkill_while_journaling_parallel_tools_then_resume(
     assert reopened.journaled_tool_results(conversation.id) == {}
     reopened.close()
     store.close()
+
+
+STRESS_WORKER = """
+import sys, threading
+from agentkit._conversation import pending_tool_uses
+from agentkit.stores import PostgresStore, SQLiteStore
+
+kind, target, cid, effects = sys.argv[1:5]
+store = SQLiteStore(target) if kind == "sqlite" else PostgresStore(target)
+conversation = store.load(cid)
+log = open(effects, "a", buffering=1)
+lock = threading.Lock()
+
+def run(call):
+    with lock:
+        log.write(call["id"] + "\\n")
+    result = {"type": "tool_result", "tool_use_id": call["id"], "content": "x" * 2000 + call["id"]}
+    store.journal_tool_result(cid, result, version=conversation.version)
+    print(call["id"], flush=True)
+
+for call in pending_tool_uses(conversation):
+    threading.Thread(target=run, args=(call,)).start()
+"""
+
+
+def test_sigkill_amid_concurrent_journal_writes_leaves_a_consistent_journal(
+    durable: tuple[str, str], tmp_path: Path
+) -> None:
+    kind, target = durable
+    store = _open(kind, target)
+    calls = [
+        {"type": "tool_use", "id": f"toolu_{n:03d}", "name": "w", "input": {}} for n in range(60)
+    ]
+    conversation = Conversation(
+        [{"role": "user", "content": "go"}, {"role": "assistant", "content": calls}], id=_new_id()
+    )
+    store.create(conversation)
+    effects = tmp_path / "effects.txt"
+    worker = _spawn(STRESS_WORKER, kind, target, conversation.id, str(effects))
+    assert worker.stdout is not None
+    seen = [worker.stdout.readline().strip() for _ in range(10)]  # 10 done, the rest in flight
+    os.kill(worker.pid, signal.SIGKILL)
+    worker.communicate(timeout=30)
+    assert all(seen)
+
+    reopened = _open(kind, target)
+    resumed = reopened.load(conversation.id)
+    assert [e.raw for e in resumed] == [e.raw for e in conversation]
+    journaled = reopened.journaled_tool_results(conversation.id)
+    executed = set(effects.read_text().split())
+    assert set(seen) <= set(journaled) <= executed  # acknowledged writes survived the kill
+    for tool_use_id, result in journaled.items():  # and every stored result is whole
+        assert result == {
+            "type": "tool_result",
+            "tool_use_id": tool_use_id,
+            "content": "x" * 2000 + tool_use_id,
+        }
+    missing = missing_tool_uses(pending_tool_uses(resumed), journaled)
+    assert {c["id"] for c in missing} == {c["id"] for c in calls} - set(journaled)
+    reopened.close()
+    store.close()
