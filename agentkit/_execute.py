@@ -207,7 +207,9 @@ class ToolRuntime:
 
     Use it as an async context manager: entering opens every resource declared by the tools
     (`@tool(resources={"db": open_db})`), exiting closes them in reverse order, also when the
-    run fails. A runtime whose tools declare no resources can be used without entering it.
+    run fails. Sync context managers are entered and exited in the event loop's thread, so keep
+    their setup short. A runtime whose tools declare no resources can be used without entering
+    it. A sync runner enters it through its portal (`portal.wrap_async_context_manager`).
 
     Args:
         tools: The run's tools (a `Toolset`, or tools, functions and raw tool dicts).

@@ -106,7 +106,11 @@ class Tool(Generic[P, R]):
         func: Any = self.function
         while isinstance(func, functools.partial):
             func = func.func
-        object.__setattr__(self, "is_async", inspect.iscoroutinefunction(func))
+        # A callable object counts as async when its __call__ is a coroutine function.
+        is_async = inspect.iscoroutinefunction(func) or (
+            not inspect.isroutine(func) and inspect.iscoroutinefunction(type(func).__call__)
+        )
+        object.__setattr__(self, "is_async", is_async)
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
         return self.function(*args, **kwargs)

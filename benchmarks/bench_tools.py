@@ -6,7 +6,7 @@ Run: python benchmarks/bench_tools.py
 from __future__ import annotations
 
 import enum
-import statistics
+import os
 import time
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
@@ -62,14 +62,14 @@ def rich(
 
 
 def per_call(fn: Callable[[], Any], n: int) -> float:
-    """Median seconds per call over 5 rounds of n calls."""
+    """Seconds per call: the best of 5 rounds of n calls (least disturbed by other load)."""
     rounds = []
     for _ in range(5):
         start = time.perf_counter()
         for _ in range(n):
             fn()
         rounds.append((time.perf_counter() - start) / n)
-    return statistics.median(rounds)
+    return min(rounds)
 
 
 async def per_async_call(fn: Callable[[], Any], n: int) -> float:
@@ -79,7 +79,7 @@ async def per_async_call(fn: Callable[[], Any], n: int) -> float:
         for _ in range(n):
             await fn()
         rounds.append((time.perf_counter() - start) / n)
-    return statistics.median(rounds)
+    return min(rounds)
 
 
 def main() -> None:
@@ -135,6 +135,7 @@ def main() -> None:
     anyio.run(dispatch)
 
     width = max(len(label) for label, _ in rows)
+    print(f"load average at the end: {os.getloadavg()[0]:.2f} (other load inflates the figures)")
     print(f"{'measurement':<{width}}  {'time':>10}")
     print(f"{'-' * width}  {'-' * 10}")
     for label, seconds in rows:

@@ -373,6 +373,26 @@ async def test_blocking_portal_drives_it_from_sync_code() -> None:
     }
 
 
+async def test_callable_objects_are_tools() -> None:
+    class Greeter:
+        async def __call__(self, name: str) -> str:
+            """Greet someone."""
+            return f"hello {name}"
+
+    class Shouter:
+        def __call__(self, name: str) -> str:
+            """Shout at someone."""
+            return f"HEY {name.upper()}"
+
+    greet = tool(Greeter(), name="greet")
+    shout = tool(Shouter(), name="shout")
+    assert (greet.is_async, shout.is_async) == (True, False)
+    outcomes = await ToolRuntime([greet, shout]).run_calls(
+        [use("greet", {"name": "ann"}), use("shout", {"name": "bo"})]
+    )
+    assert [o.result["content"] for o in outcomes if o.result] == ["hello ann", "HEY BO"]
+
+
 # --- context ----------------------------------------------------------------------------------
 
 
