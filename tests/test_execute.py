@@ -393,6 +393,35 @@ async def test_callable_objects_are_tools() -> None:
     assert [o.result["content"] for o in outcomes if o.result] == ["hello ann", "HEY BO"]
 
 
+async def test_sync_runner_holds_resources_through_the_portal() -> None:
+    events: list[str] = []
+
+    @asynccontextmanager
+    async def session() -> AsyncIterator[str]:
+        events.append("open")
+        yield "s"
+        events.append("close")
+
+    @tool(resources={"s": session})
+    async def step(s: str, n: int) -> str:
+        """Step."""
+        return f"{s}{n}"
+
+    def sync_run() -> list[Any]:
+        contents = []
+        with anyio.from_thread.start_blocking_portal() as portal:
+            with portal.wrap_async_context_manager(ToolRuntime([step])) as runtime:
+                for n in range(2):
+                    calls = [use("step", {"n": n})]
+                    (o,) = portal.call(functools.partial(runtime.run_calls, calls))
+                    contents.append(o.result["content"])
+                events.append("run done")
+        return contents
+
+    assert await anyio.to_thread.run_sync(sync_run) == ["s0", "s1"]
+    assert events == ["open", "run done", "close"]
+
+
 # --- context ----------------------------------------------------------------------------------
 
 
