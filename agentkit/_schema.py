@@ -216,7 +216,7 @@ def function_schema(
     except (TypeError, ValueError) as exc:
         raise ToolDefinitionError(tool_name, [f"no inspectable signature: {exc}"]) from exc
 
-    doc = docstring_parser.parse(inspect.getdoc(func) or "")
+    doc = _parse_docstring(inspect.getdoc(func) or "", lint)
     doc_params = {p.arg_name: p.description or "" for p in doc.params}
     hints = _type_hints(func, signature, problems)
 
@@ -286,6 +286,17 @@ def function_schema(
         lint_issues=tuple(lint),
         model=model,
     )
+
+
+def _parse_docstring(text: str, lint: list[LintIssue]) -> docstring_parser.Docstring:
+    try:
+        return docstring_parser.parse(text)
+    except docstring_parser.ParseError as exc:
+        # Keep the whole text as the description rather than refuse the tool.
+        lint.append(LintIssue("docstring-unparsed", f"the docstring could not be parsed: {exc}"))
+        doc = docstring_parser.Docstring()
+        doc.short_description = text.strip() or None
+        return doc
 
 
 def _type_hints(

@@ -8,6 +8,7 @@ import json
 from collections.abc import Callable
 from typing import Annotated, Any, Literal, Optional, Union
 
+import docstring_parser
 import jsonschema
 import pydantic
 import pytest
@@ -820,6 +821,29 @@ def test_lint_reports_a_default_left_out_of_the_schema() -> None:
     assert [str(i) for i in fs.lint_issues] == [
         "schema-warning: Default value Opaque() is not JSON serializable; excluding default "
         "from JSON schema [non-serializable-default]"
+    ]
+
+
+def test_an_unparsable_docstring_becomes_the_description(monkeypatch: pytest.MonkeyPatch) -> None:
+    # docstring-parser's auto mode rarely fails; simulate it to check the fallback.
+    def fail(text: str) -> Any:
+        raise docstring_parser.ParseError("bad section")
+
+    monkeypatch.setattr(docstring_parser, "parse", fail)
+
+    def f(x: int) -> None:
+        """Do it.
+
+        Args:
+            x: A number.
+        """
+
+    fs = function_schema(f)
+    assert fs.description == "Do it.\n\nArgs:\n    x: A number."
+    assert [i.code for i in fs.lint_issues] == [
+        "docstring-unparsed",
+        "leaked-section",
+        "undocumented-parameter",
     ]
 
 
