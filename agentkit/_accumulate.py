@@ -22,7 +22,7 @@ why (`max_tokens`), and the runner never executes a call from such a turn. If th
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import httpx
 from pydantic import TypeAdapter, ValidationError
@@ -262,11 +262,12 @@ class MessageAccumulator:
     """Events in, the final `Message` out; optionally a typed event per raw event.
 
     Args:
-        emit: Return a typed event from `feed` (False: return None, for raw speed).
+        emit: What `feed` returns: True, a typed event per event; False, nothing (for raw speed);
+            `"text"`, only the text of each text delta, as a plain string (for `text_stream`).
         response: The HTTP response the events came in, used for the request id of errors.
 
     Attributes:
-        emit: Whether `feed` builds typed events; may be switched at any time.
+        emit: What `feed` returns (see Args); may be switched at any time.
         unparsed_tool_inputs: tool_use id -> raw JSON text of inputs cut off before they were
             complete (their block's `input` is `{}`; see the module docstring).
     """
@@ -282,7 +283,9 @@ class MessageAccumulator:
         "unparsed_tool_inputs",
     )
 
-    def __init__(self, *, emit: bool = True, response: httpx.Response | None = None) -> None:
+    def __init__(
+        self, *, emit: bool | Literal["text"] = True, response: httpx.Response | None = None
+    ) -> None:
         self.emit = emit
         self._response = response
         self._message: dict[str, Any] | None = None
@@ -302,11 +305,12 @@ class MessageAccumulator:
         """True once `message_stop` arrived: the message is complete."""
         return self._stopped
 
-    def feed(self, event: dict[str, Any]) -> StreamEvent | None:
+    def feed(self, event: dict[str, Any]) -> StreamEvent | str | None:
         """Take the next event (the parsed JSON of one SSE `data`).
 
         Returns:
-            The typed event for it, or None when `emit` is off.
+            The typed event for it; None when `emit` is False; with `emit="text"`, the text of a
+            text delta and None for anything else.
 
         Raises:
             StreamError: The event breaks the protocol (out of order, unknown block index,
@@ -315,7 +319,20 @@ class MessageAccumulator:
                 and `partial_message` holds the message so far.
         """
         try:
-            return self._feed(event)
+            kind = event["type"]
+            # Ordered by frequency: deltas are nearly every event of a long answer.
+            if kind == "content_block_delta":
+                return self._delta(event)
+            if kind == "content_block_start":
+                return self._block_start(event)
+            if kind == "content_block_stop":
+                return self._block_stop(event)
+            if kind == "message_delta":
+                return self._message_delta(event)
+            if kind == "message_start":
+                return self._message_start(event)
+            if kind == "message_stop":
+                return self._message_stop(event)
         except (KeyError, TypeError, AttributeError) as exc:
             # A field the protocol promises is missing or has the wrong type.
             raise StreamError(
@@ -323,29 +340,13 @@ class MessageAccumulator:
                 request=self._request(),
                 partial_message=self.snapshot(),
             ) from exc
-
-    def _feed(self, event: dict[str, Any]) -> StreamEvent | None:
-        kind = event.get("type")
-        # Ordered by frequency: deltas are nearly every event of a long answer.
-        if kind == "content_block_delta":
-            return self._delta(event)
-        if kind == "content_block_start":
-            return self._block_start(event)
-        if kind == "content_block_stop":
-            return self._block_stop(event)
-        if kind == "message_delta":
-            return self._message_delta(event)
-        if kind == "message_start":
-            return self._message_start(event)
-        if kind == "message_stop":
-            return self._message_stop(event)
         if kind == "error":
             raise make_status_error(
                 self._response or httpx.Response(200), event, partial_message=self.snapshot()
             )
-        return UnknownEvent(event) if self.emit else None
+        return UnknownEvent(event) if self.emit is True else None
 
-    def _delta(self, event: dict[str, Any]) -> StreamEvent | None:
+    def _delta(self, event: dict[str, Any]) -> StreamEvent | str | None:
         index: Any = event.get("index")
         state = self._open.get(index)
         if state is None:
@@ -358,36 +359,51 @@ class MessageAccumulator:
             if parts is None:
                 parts = state.text = [state.block.get("text") or ""]
             parts.append(text)
-            return TextEvent(index, text, event, parts, len(parts)) if self.emit else None
+            emit = self.emit
+            if emit is True:
+                return TextEvent(index, text, event, parts, len(parts))
+            return text if emit else None  # "text" mode: the delta's text itself
         if kind == "input_json_delta":
             piece = delta["partial_json"]
             parts = state.json
             if parts is None:
                 parts = state.json = []
             parts.append(piece)
-            return InputJsonEvent(index, piece, event, parts, len(parts)) if self.emit else None
+            return (
+                InputJsonEvent(index, piece, event, parts, len(parts))
+                if self.emit is True
+                else None
+            )
         if kind == "thinking_delta":
             text = delta["thinking"]
             parts = state.thinking
             if parts is None:
                 parts = state.thinking = [state.block.get("thinking") or ""]
             parts.append(text)
-            return ThinkingEvent(index, text, event, parts, len(parts)) if self.emit else None
+            return (
+                ThinkingEvent(index, text, event, parts, len(parts)) if self.emit is True else None
+            )
         if kind == "citations_delta":
             citation = delta["citation"]
             cites = state.citations
             if cites is None:
                 cites = state.citations = list(state.block.get("citations") or ())
             cites.append(citation)
-            return CitationEvent(index, citation, event, cites, len(cites)) if self.emit else None
+            return (
+                CitationEvent(index, citation, event, cites, len(cites))
+                if self.emit is True
+                else None
+            )
         if kind == "signature_delta":
             state.block["signature"] = delta["signature"]
-            return SignatureEvent(index, delta["signature"], event) if self.emit else None
+            return SignatureEvent(index, delta["signature"], event) if self.emit is True else None
         if kind == "compaction_delta":
             # The whole summary comes in one delta: every field is assigned.
             state.block.update((k, v) for k, v in delta.items() if k != "type")
-            return CompactionEvent(index, delta.get("content"), event) if self.emit else None
-        return ContentBlockDeltaEvent(index, delta, event) if self.emit else None
+            return (
+                CompactionEvent(index, delta.get("content"), event) if self.emit is True else None
+            )
+        return ContentBlockDeltaEvent(index, delta, event) if self.emit is True else None
 
     def _block_start(self, event: dict[str, Any]) -> StreamEvent | None:
         index = event.get("index")
@@ -398,7 +414,7 @@ class MessageAccumulator:
         block = dict(event["content_block"])
         self._blocks.append(block)
         self._open[index] = _Open(block)
-        return ContentBlockStartEvent(index, block, event) if self.emit else None
+        return ContentBlockStartEvent(index, block, event) if self.emit is True else None
 
     def _block_stop(self, event: dict[str, Any]) -> StreamEvent | None:
         index: Any = event.get("index")
@@ -406,7 +422,7 @@ class MessageAccumulator:
         if state is None:
             raise self._order(event, f"content_block_stop for block {index!r}, which is not open")
         block = self._close(index, state, strict=True)
-        return ContentBlockStopEvent(index, block, event) if self.emit else None
+        return ContentBlockStopEvent(index, block, event) if self.emit is True else None
 
     def _message_start(self, event: dict[str, Any]) -> StreamEvent | None:
         if self._message is not None:
@@ -416,7 +432,7 @@ class MessageAccumulator:
         self._blocks = list(message.get("content") or ())
         message["content"] = self._blocks
         self._message = message
-        return MessageStartEvent(message, event) if self.emit else None
+        return MessageStartEvent(message, event) if self.emit is True else None
 
     def _message_delta(self, event: dict[str, Any]) -> StreamEvent | None:
         message = self._message
@@ -434,7 +450,7 @@ class MessageAccumulator:
         for key, value in event.items():
             if key not in ("type", "delta", "usage"):
                 message[key] = value  # context_management and any later top-level field
-        return MessageDeltaEvent(delta, usage, event) if self.emit else None
+        return MessageDeltaEvent(delta, usage, event) if self.emit is True else None
 
     def _message_stop(self, event: dict[str, Any]) -> StreamEvent | None:
         if self._message is None or self._stopped:
@@ -444,7 +460,7 @@ class MessageAccumulator:
             self._close(index, state, strict=False)
         self._open.clear()
         self._stopped = True
-        return MessageStopEvent(self.message(), event) if self.emit else None
+        return MessageStopEvent(self.message(), event) if self.emit is True else None
 
     def _close(self, index: int, state: _Open, *, strict: bool) -> dict[str, Any]:
         block = state.block

@@ -125,6 +125,21 @@ class _EventCore:
         out: list[Any] = []
         acc = self._acc
         try:
+            if acc is not None:
+                feed = acc.feed
+                for sse in sses:
+                    if sse.event == "ping":
+                        continue
+                    try:
+                        data = from_json(sse.raw)
+                    except ValueError:
+                        data = self._not_json(sse)
+                    if type(data) is not dict:
+                        data = self._not_object(sse, data)
+                    event = feed(data)
+                    if event is not None:
+                        out.append(event)
+                return out
             for sse in sses:
                 if sse.event == "ping":
                     continue
@@ -134,11 +149,6 @@ class _EventCore:
                     data = self._not_json(sse)
                 if type(data) is not dict:
                     data = self._not_object(sse, data)
-                if acc is not None:
-                    event = acc.feed(data)
-                    if event is not None:
-                        out.append(event)
-                    continue
                 kind = data.get("type")
                 if kind == "message_stop":
                     self._stopped = True
@@ -210,17 +220,18 @@ class _SyncShell:
         try:
             try:
                 for chunk in self.response.iter_bytes():
-                    for item in core.feed(chunk):
+                    items = core.feed(chunk)
+                    if items:
                         core.delivered = True
-                        yield item
+                        yield from items
                     if core.failed:
                         raise core.failure()
                 last = core.finish()
             except httpx.RequestError as exc:  # the one boundary for httpx's errors
                 raise core.broken(exc) from exc
-            for item in last:
+            if last:
                 core.delivered = True
-                yield item
+            yield from last
             if core.failed:
                 raise core.failure()
         finally:
@@ -397,16 +408,19 @@ class _AsyncShell:
         try:
             try:
                 async for chunk in self.response.aiter_bytes():
-                    for item in core.feed(chunk):
+                    items = core.feed(chunk)
+                    if items:
                         core.delivered = True
-                        yield item
+                        for item in items:
+                            yield item
                     if core.failed:
                         raise core.failure()
                 last = core.finish()
             except httpx.RequestError as exc:  # the one boundary for httpx's errors
                 raise core.broken(exc) from exc
-            for item in last:
+            if last:
                 core.delivered = True
+            for item in last:
                 yield item
             if core.failed:
                 raise core.failure()
@@ -467,9 +481,11 @@ class AsyncMessageStream(_AsyncShell):
         super().__init__(response, _EventCore(response, decoder_factory(), self._acc))
 
     def __aiter__(self) -> AsyncIterator[StreamEvent]:
+        self._acc.emit = True
         return self._iterator
 
     async def __anext__(self) -> StreamEvent:
+        self._acc.emit = True
         return await self._iterator.__anext__()  # type: ignore[no-any-return]
 
     async def __aenter__(self) -> AsyncMessageStream:
@@ -477,13 +493,16 @@ class AsyncMessageStream(_AsyncShell):
 
     @property
     def text_stream(self) -> AsyncIterator[str]:
-        """The text deltas, in order (shares the stream: each event is seen once)."""
+        """The text deltas, in order (shares the stream, like `MessageStream.text_stream`)."""
         return self._text()
 
     async def _text(self) -> AsyncIterator[str]:
-        async for event in self._iterator:
-            if type(event) is TextEvent:
-                yield event.text
+        self._acc.emit = "text"
+        async for item in self._iterator:
+            if type(item) is str:
+                yield item
+            elif type(item) is TextEvent:  # made before text_stream took over
+                yield item.text
 
     @property
     def current_message_snapshot(self) -> Message | None:
