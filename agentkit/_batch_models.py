@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Annotated, Any, Generic, Literal, TypedDict, TypeVar
 
 import httpx
-from pydantic import Discriminator, PrivateAttr, Tag, ValidationError
+from pydantic import Discriminator, Field, PrivateAttr, Tag, ValidationError
 from pydantic_core import from_json
 
 from ._exceptions import APIError, APIResponseValidationError
@@ -65,7 +65,7 @@ class MessageBatch(APIModel):
     id: str
     type: str = "message_batch"
     processing_status: str
-    request_counts: BatchRequestCounts = BatchRequestCounts()
+    request_counts: BatchRequestCounts = Field(default_factory=BatchRequestCounts)
     created_at: str | None = None
     expires_at: str | None = None
     ended_at: str | None = None

@@ -79,14 +79,15 @@ class FileMetadata(APIModel):
     def content_block(self) -> dict[str, Any]:
         """The content block that puts this file in a message, chosen by its media type.
 
-        Images become `image` blocks, PDFs and text `document` blocks; any other type is a
-        `container_upload` for the code execution tool to read.
+        Images become `image` blocks, PDFs and plain text `document` blocks (the types the
+        API reads itself); anything else (CSV, spreadsheets, data) is a `container_upload` for
+        the code execution tool to read.
         """
         source = {"type": "file", "file_id": self.id}
-        mime = self.mime_type or ""
+        mime = (self.mime_type or "").split(";")[0].strip().lower()
         if mime.startswith("image/"):
             return {"type": "image", "source": source}
-        if mime == "application/pdf" or mime.startswith("text/"):
+        if mime in ("application/pdf", "text/plain"):
             return {"type": "document", "source": source}
         return {"type": "container_upload", "file_id": self.id}
 

@@ -272,7 +272,8 @@ def test_content_block_by_media_type() -> None:
     assert block("image/png") == {"type": "image", "source": source}
     assert block("application/pdf") == {"type": "document", "source": source}
     assert block("text/plain") == {"type": "document", "source": source}
-    assert block("text/csv") == {"type": "document", "source": source}
+    assert block("text/plain; charset=utf-8") == {"type": "document", "source": source}
+    assert block("text/csv") == {"type": "container_upload", "file_id": "f"}
     assert block("application/vnd.ms-excel") == {"type": "container_upload", "file_id": "f"}
 
 
