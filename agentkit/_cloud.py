@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
-from typing import Any, NoReturn
+from typing import Any, ClassVar, NoReturn
 
 import httpx
 from pydantic_core import from_json
@@ -18,12 +18,16 @@ from ._exceptions import ConfigurationError
 
 __all__ = [
     "BearerAuth",
+    "NoBatches",
+    "NoFiles",
     "ProviderToken",
     "StaticToken",
     "TokenSource",
     "TokenProvider",
     "Unsupported",
+    "beta_list",
     "body_dict",
+    "unsupported",
 ]
 
 TokenProvider = Callable[[], "str | Awaitable[str]"]
@@ -152,6 +156,37 @@ class Unsupported:
 
     def __repr__(self) -> str:
         return f"Unsupported({self._host}: {self._resource})"
+
+
+def unsupported(host: str, resource: str, hint: str) -> ConfigurationError:
+    """The error for using an API a host does not offer."""
+    return ConfigurationError(
+        f"{host} does not offer the {resource} API through this client; {hint} "
+        "(or use agentkit.Client with the Claude API)"
+    )
+
+
+class NoBatches:
+    """Mixed into a host's `messages` resource: `messages.batches` raises a clear error."""
+
+    _host: ClassVar[str]
+    _batches_hint: ClassVar[str] = "send the requests one by one"
+
+    @property
+    def batches(self) -> NoReturn:
+        """Not offered on this host."""
+        raise unsupported(self._host, "message batches", self._batches_hint)
+
+
+class NoFiles:
+    """Mixed into a host's client: `client.files` raises a clear error."""
+
+    _host: ClassVar[str]
+
+    @property
+    def files(self) -> NoReturn:
+        """Not offered on this host: send documents and images inline."""
+        raise unsupported(self._host, "files", "send documents and images inline in the message")
 
 
 def body_dict(body: Any) -> dict[str, Any]:

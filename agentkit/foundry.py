@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import NoReturn
 
 import httpx
 
 from ._base import DEFAULT_LIMITS
 from ._client import AsyncClient, Client, _ClientMixin
-from ._cloud import BearerAuth, ProviderToken, TokenProvider, Unsupported
+from ._cloud import BearerAuth, NoBatches, ProviderToken, TokenProvider, Unsupported
 from ._exceptions import ConfigurationError
 from ._messages import AsyncMessages, Messages
 from ._retry import RetryPolicy
@@ -116,29 +115,16 @@ class _FoundryMixin(_ClientMixin):
         setattr(self, "models", Unsupported(_HOST, "models", hint))  # noqa: B010
 
 
-def _no_batches() -> ConfigurationError:
-    return ConfigurationError(
-        f"{_HOST} does not offer the message batches API through this client "
-        "(use agentkit.Client with the Claude API)"
-    )
-
-
-class FoundryMessages(Messages):
+class FoundryMessages(NoBatches, Messages):
     """`client.messages` on Foundry: create, stream, count_tokens."""
 
-    @property
-    def batches(self) -> NoReturn:
-        """Not offered on Foundry."""
-        raise _no_batches()
+    _host = _HOST
 
 
-class AsyncFoundryMessages(AsyncMessages):
+class AsyncFoundryMessages(NoBatches, AsyncMessages):
     """`client.messages` on Foundry (async)."""
 
-    @property
-    def batches(self) -> NoReturn:
-        """Not offered on Foundry."""
-        raise _no_batches()
+    _host = _HOST
 
 
 class FoundryClient(_FoundryMixin, Client):

@@ -18,7 +18,7 @@ import os
 import threading
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any, NoReturn
+from typing import Any
 from urllib.parse import quote
 
 import anyio.to_thread
@@ -28,6 +28,8 @@ from ._base import DEFAULT_LIMITS, RequestSpec
 from ._client import AsyncClient, Client, _ClientMixin
 from ._cloud import (
     BearerAuth,
+    NoBatches,
+    NoFiles,
     ProviderToken,
     StaticToken,
     TokenProvider,
@@ -226,8 +228,10 @@ class GoogleToken(TokenSource):
 # -- the shells ---------------------------------------------------------------------------------
 
 
-class _VertexMixin(_ClientMixin):
+class _VertexMixin(NoFiles, _ClientMixin):
     """Vertex's hooks and construction, shared by the sync and async clients."""
+
+    _host = _HOST
 
     region: str
     project_id: str
@@ -325,39 +329,23 @@ class _VertexMixin(_ClientMixin):
     def _adapt(self, spec: RequestSpec) -> RequestSpec:
         return vertex_request(spec, project=self.project_id, region=self.region)
 
-    @property
-    def files(self) -> NoReturn:
-        """Not offered on Vertex AI: send documents and images inline."""
-        raise _unsupported("files", "send documents and images inline in the message")
-
     def _mark_unsupported(self) -> None:
         hint = "Vertex AI lists Claude models in its Model Garden, not through this API"
         setattr(self, "models", Unsupported(_HOST, "models", hint))  # noqa: B010
 
 
-def _unsupported(resource: str, hint: str) -> ConfigurationError:
-    return ConfigurationError(
-        f"{_HOST} does not offer the {resource} API through this client; {hint} "
-        "(or use agentkit.Client with the Claude API)"
-    )
-
-
-class VertexMessages(Messages):
+class VertexMessages(NoBatches, Messages):
     """`client.messages` on Vertex AI: create, stream, count_tokens."""
 
-    @property
-    def batches(self) -> NoReturn:
-        """Not offered: Vertex AI runs batches as its own batch prediction jobs."""
-        raise _unsupported("message batches", "use Vertex AI batch prediction")
+    _host = _HOST
+    _batches_hint = "use Vertex AI batch prediction"
 
 
-class AsyncVertexMessages(AsyncMessages):
+class AsyncVertexMessages(NoBatches, AsyncMessages):
     """`client.messages` on Vertex AI (async)."""
 
-    @property
-    def batches(self) -> NoReturn:
-        """Not offered: Vertex AI runs batches as its own batch prediction jobs."""
-        raise _unsupported("message batches", "use Vertex AI batch prediction")
+    _host = _HOST
+    _batches_hint = "use Vertex AI batch prediction"
 
 
 class VertexClient(_VertexMixin, Client):

@@ -591,6 +591,10 @@ def test_mantle_speaks_first_party_with_its_own_signing_name() -> None:
     verify_sigv4(request, service="bedrock-mantle")
     with pytest.raises(ConfigurationError, match="Mantle does not offer the models API"):
         mantle.models.list()
+    with pytest.raises(ConfigurationError, match="Mantle does not offer the files API"):
+        _ = mantle.files
+    with pytest.raises(ConfigurationError, match="Mantle does not offer the message batches"):
+        _ = mantle.messages.batches
 
 
 @respx.mock

@@ -16,8 +16,9 @@ import httpx
 
 from .._base import DEFAULT_LIMITS
 from .._client import AsyncClient, Client, _ClientMixin
-from .._cloud import Unsupported
+from .._cloud import NoBatches, NoFiles, Unsupported
 from .._exceptions import ConfigurationError
+from .._messages import AsyncMessages, Messages
 from .._retry import RetryPolicy
 from .._types import TimeoutTypes
 from ._client import resolve_region
@@ -107,7 +108,20 @@ class _AWSFirstPartyMixin(_ClientMixin):
 # -- Bedrock Mantle ---------------------------------------------------------------------------
 
 
-class _MantleMixin(_AWSFirstPartyMixin):
+class MantleMessages(NoBatches, Messages):
+    """`client.messages` on Bedrock Mantle: create, stream, count_tokens."""
+
+    _host = "Bedrock Mantle"
+
+
+class AsyncMantleMessages(NoBatches, AsyncMessages):
+    """`client.messages` on Bedrock Mantle (async)."""
+
+    _host = "Bedrock Mantle"
+
+
+class _MantleMixin(NoFiles, _AWSFirstPartyMixin):
+    _host = "Bedrock Mantle"
     _service = "bedrock-mantle"
     _key_env = ("AWS_BEARER_TOKEN_BEDROCK", "ANTHROPIC_AWS_API_KEY")
     _bearer_key = True
@@ -119,7 +133,7 @@ class _MantleMixin(_AWSFirstPartyMixin):
 
     def _mark_unsupported(self) -> None:
         hint = "Bedrock Mantle serves the Messages API only"
-        setattr(self, "models", Unsupported("Bedrock Mantle", "models", hint))  # noqa: B010
+        setattr(self, "models", Unsupported(self._host, "models", hint))  # noqa: B010
 
 
 class BedrockMantleClient(_MantleMixin, Client):
@@ -140,6 +154,8 @@ class BedrockMantleClient(_MantleMixin, Client):
         retry: A full `RetryPolicy`.
         http_client: Your own `httpx.Client`; you close it.
     """
+
+    messages: MantleMessages
 
     def __init__(
         self,
@@ -176,11 +192,14 @@ class BedrockMantleClient(_MantleMixin, Client):
 
     def _build_resources(self) -> None:
         super()._build_resources()
+        self.messages = MantleMessages(self)
         self._mark_unsupported()
 
 
 class AsyncBedrockMantleClient(_MantleMixin, AsyncClient):
     """Claude on Bedrock Mantle, asynchronous; the arguments of `BedrockMantleClient`."""
+
+    messages: AsyncMantleMessages
 
     def __init__(
         self,
@@ -217,6 +236,7 @@ class AsyncBedrockMantleClient(_MantleMixin, AsyncClient):
 
     def _build_resources(self) -> None:
         super()._build_resources()
+        self.messages = AsyncMantleMessages(self)
         self._mark_unsupported()
 
 

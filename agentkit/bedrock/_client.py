@@ -16,7 +16,7 @@ import re
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from typing import Any, NoReturn
+from typing import Any
 from urllib.parse import quote
 
 import httpx
@@ -25,7 +25,7 @@ from typing_extensions import Unpack
 
 from .._base import DEFAULT_LIMITS, RequestSpec
 from .._client import AsyncClient, Client, _ClientMixin
-from .._cloud import Unsupported, beta_list, body_dict
+from .._cloud import NoBatches, NoFiles, Unsupported, beta_list, body_dict
 from .._exceptions import ConfigurationError
 from .._messages import AsyncMessages, Messages, count_spec
 from .._models import MessageTokensCount
@@ -44,6 +44,7 @@ __all__ = [
 ]
 
 BEDROCK_ANTHROPIC_VERSION = "bedrock-2023-05-31"
+_HOST = "Amazon Bedrock"
 DEFAULT_REGION = "us-east-1"
 
 # Cross-region inference profile ids put a geography before the model id
@@ -187,8 +188,10 @@ def _resolve_auth(
 # -- the shells ---------------------------------------------------------------------------------
 
 
-class _BedrockMixin(_ClientMixin):
+class _BedrockMixin(NoFiles, _ClientMixin):
     """Bedrock's hooks and construction, shared by the sync and async clients."""
+
+    _host = _HOST
 
     region: str
     _api_key: str | None
@@ -267,25 +270,16 @@ class _BedrockMixin(_ClientMixin):
     def _stream_decoder(self) -> Callable[[], Any] | None:
         return EventStreamDecoder
 
-    @property
-    def files(self) -> NoReturn:
-        """Not offered on Bedrock: send files inline (base64 or URL sources)."""
-        raise _unsupported("files", "send documents and images inline in the message")
-
     def _mark_unsupported(self) -> None:
         hint = "list models with AWS's ListFoundationModels API"
-        setattr(self, "models", Unsupported("Amazon Bedrock", "models", hint))  # noqa: B010
+        setattr(self, "models", Unsupported(_HOST, "models", hint))  # noqa: B010
 
 
-def _unsupported(resource: str, hint: str) -> ConfigurationError:
-    return ConfigurationError(
-        f"Amazon Bedrock does not offer the {resource} API through this client; {hint} "
-        "(or use agentkit.Client with the Claude API)"
-    )
-
-
-class BedrockMessages(Messages):
+class BedrockMessages(NoBatches, Messages):
     """`client.messages` on Bedrock: create, stream, count_tokens."""
+
+    _host = _HOST
+    _batches_hint = "use Bedrock batch inference jobs"
 
     def count_tokens(self, **params: Unpack[CountTokensParams]) -> MessageTokensCount:
         """Count input tokens with Bedrock's CountTokens operation (bare foundation model ids;
@@ -295,14 +289,12 @@ class BedrockMessages(Messages):
         )
         return result
 
-    @property
-    def batches(self) -> NoReturn:
-        """Not offered: Bedrock runs batches as its own batch-inference jobs."""
-        raise _unsupported("message batches", "use Bedrock batch inference jobs")
 
-
-class AsyncBedrockMessages(AsyncMessages):
+class AsyncBedrockMessages(NoBatches, AsyncMessages):
     """`client.messages` on Bedrock (async)."""
+
+    _host = _HOST
+    _batches_hint = "use Bedrock batch inference jobs"
 
     async def count_tokens(self, **params: Unpack[CountTokensParams]) -> MessageTokensCount:
         """Count input tokens with Bedrock's CountTokens operation."""
@@ -310,11 +302,6 @@ class AsyncBedrockMessages(AsyncMessages):
             replace(count_spec(params), parse=_parse_count)
         )
         return result
-
-    @property
-    def batches(self) -> NoReturn:
-        """Not offered: Bedrock runs batches as its own batch-inference jobs."""
-        raise _unsupported("message batches", "use Bedrock batch inference jobs")
 
 
 class BedrockClient(_BedrockMixin, Client):
