@@ -37,6 +37,10 @@ P2 = ParamSpec("P2")
 R = TypeVar("R")
 R2 = TypeVar("R2")
 
+# Bounds on error text sent to the model: enough to correct a call, never a flood of context.
+_MAX_ERROR_CHARS = 4000
+_MAX_FIELD_ERRORS = 20
+
 # Block types a tool_result may carry as content.
 _CONTENT_BLOCK_TYPES = frozenset({"text", "image", "document", "search_result"})
 
@@ -457,16 +461,20 @@ def exception_content(exc: BaseException) -> str:
         exc: The exception.
 
     Returns:
-        `"<ExcType>: <message>"`, or just the type when the message is empty.
+        `"<ExcType>: <message>"`, or just the type when the message is empty; a message longer
+        than 4000 characters is cut (an exception can carry a whole HTTP body).
     """
     message = str(exc)
+    if len(message) > _MAX_ERROR_CHARS:
+        message = message[:_MAX_ERROR_CHARS] + " [truncated]"
     return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
 
 
 def validation_error_content(tool_name: str, error: pydantic.ValidationError) -> str:
     """The text invalid input becomes: one line per field error, so the model can fix its call.
 
-    The input values are not echoed: the model has them, and they may be large.
+    The input values are not echoed: the model has them, and they may be large. At most 20
+    errors are listed (a long list of bad items repeats one mistake).
 
     Args:
         tool_name: The tool.
@@ -475,10 +483,13 @@ def validation_error_content(tool_name: str, error: pydantic.ValidationError) ->
     Returns:
         The message.
     """
+    errors = error.errors(include_url=False, include_input=False, include_context=False)
     lines = [f"Invalid input for tool {tool_name!r}:"]
-    for err in error.errors(include_url=False, include_input=False, include_context=False):
+    for err in errors[:_MAX_FIELD_ERRORS]:
         loc = ".".join(str(part) for part in err["loc"]) or "(input)"
         lines.append(f"- {loc}: {err['msg']}")
+    if len(errors) > _MAX_FIELD_ERRORS:
+        lines.append(f"- ... and {len(errors) - _MAX_FIELD_ERRORS} more errors")
     lines.append("Fix the input and call the tool again.")
     return "\n".join(lines)
 

@@ -213,6 +213,29 @@ async def test_each_failure_kind_has_its_exact_content() -> None:
     assert isinstance(outcomes[3].exception, ToolError)
 
 
+async def test_long_errors_are_bounded() -> None:
+    @tool
+    def total(values: list[int]) -> int:
+        """Sum."""
+        return sum(values)
+
+    outcomes = await ToolRuntime([total, kaboom]).run_calls(
+        [use("total", {"values": ["x"] * 25}), use("kaboom", {"message": "y" * 5000})]
+    )
+    assert outcomes[0].result == error(
+        "toolu_total",
+        "Invalid input for tool 'total':\n"
+        + "".join(
+            f"- values.{i}: Input should be a valid integer, unable to parse string as an integer\n"
+            for i in range(20)
+        )
+        + "- ... and 5 more errors\nFix the input and call the tool again.",
+    )
+    assert outcomes[1].result == error(
+        "toolu_kaboom", "RuntimeError: " + "y" * 4000 + " [truncated]"
+    )
+
+
 async def test_unknown_tool_with_no_tools() -> None:
     (outcome,) = await ToolRuntime([]).run_calls([use("x", {})])
     assert outcome.result == error("toolu_x", "Unknown tool 'x'. No tools are available.")
