@@ -3,7 +3,8 @@
 A tool failure is a message to the model, not a crash: invalid input, an exception in the tool,
 an unknown tool name and a timeout each become a `tool_result` with `is_error: true`. Only
 `BaseException`s that are not `Exception`s escape (cancellation, `KeyboardInterrupt`,
-`SystemExit`), plus errors of the caller's own hooks and `on_outcome` callback.
+`SystemExit`), plus errors of the caller's own code: hooks, the context factory and the
+`on_outcome` callback.
 
 The runner uses one `ToolRuntime` per run:
 

@@ -387,6 +387,15 @@ class Toolset:
         """The raw tool definitions (run by the API or an MCP server, never here)."""
         return [e for e in self._entries if not isinstance(e, Tool)]
 
+    def lint(self) -> dict[str, list[LintIssue]]:
+        """Lint every runnable tool.
+
+        Returns:
+            The findings by tool name, for the tools that have any.
+        """
+        found = {t.name: t.lint() for t in self}
+        return {name: issues for name, issues in found.items() if issues}
+
     def to_params(self) -> list[dict[str, Any]]:
         """The request's `tools` list, in the order given.
 

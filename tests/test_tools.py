@@ -228,6 +228,9 @@ def test_toolset() -> None:
     assert [p.get("name") for p in params] == ["add", "web_search", "echo", None]
     assert params[1] == web_search and params[1] is not web_search
     assert Toolset.of(ts) is ts
+    assert {name: [i.code for i in issues] for name, issues in ts.lint().items()} == {
+        "echo": ["undocumented-parameter"]
+    }
 
 
 def test_toolset_rejects_duplicates_and_junk() -> None:
