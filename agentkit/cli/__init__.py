@@ -49,8 +49,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     def agent_options(p: argparse.ArgumentParser) -> None:
-        from ._demo import DEFAULT_MODEL
-        from ._tools import DEMO_FILES
+        from ._defaults import DEFAULT_MODEL, DEMO_FILES
 
         p.add_argument("--model", default=DEFAULT_MODEL, help="model id (default: %(default)s)")
         p.add_argument(

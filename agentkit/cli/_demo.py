@@ -9,12 +9,11 @@ from typing import Any, TextIO
 from .._agent import Agent
 from .._events import RunFinished, RunResult
 from ._backend import Backend, connect
+from ._defaults import DEFAULT_MODEL, DEMO_FILES
 from ._output import EventPrinter, Style, format_usage
-from ._tools import DEMO_FILES, demo_tools
+from ._tools import demo_tools
 
 __all__ = ["DEFAULT_MODEL", "DEMO_PROMPT", "SYSTEM_PROMPT", "build_agent", "run_demo"]
-
-DEFAULT_MODEL = "claude-sonnet-4-5"
 
 SYSTEM_PROMPT = (
     "You are the agentkit demo assistant, running in a terminal. Use the tools whenever they "

@@ -14,11 +14,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .._exceptions import ToolError
 from .._tools import Tool, tool
+from ._defaults import DEMO_FILES
 
 __all__ = ["DEMO_FILES", "demo_tools", "evaluate"]
 
-DEMO_FILES = Path(__file__).parent / "demo_files"
-"""The directory the file tools read by default: a few sample files shipped with agentkit."""
 
 _BINARY: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
     ast.Add: operator.add,
@@ -102,6 +101,8 @@ def _eval(node: ast.expr) -> Any:
         and not node.keywords
     ):
         return _checked(_FUNCTIONS[node.func.id](*(_eval(a) for a in node.args)))
+    if isinstance(node, ast.Call):
+        node = node.func  # name the function that is not allowed, not "Call"
     name = node.id if isinstance(node, ast.Name) else type(node).__name__
     known = ", ".join([*_FUNCTIONS, *_CONSTANTS])
     raise ToolError(
