@@ -394,7 +394,8 @@ def _build(
     lint: list[LintIssue],
 ) -> tuple[type[BaseModel] | None, dict[str, Any]]:
     """Create the validating model and its JSON schema, or explain which parameters fail."""
-    config = ConfigDict(extra="forbid", validate_by_alias=True, validate_by_name=False)
+    # Fields validate by alias (the parameter name) only, pydantic's default.
+    config = ConfigDict(extra="forbid")
     try:
         model = create_model(f"{tool_name}_input", __config__=config, **fields)
         with warnings.catch_warnings(record=True) as caught:

@@ -872,6 +872,10 @@ def test_validation_is_lax_and_rejects_unknown_keys() -> None:
     with pytest.raises(pydantic.ValidationError) as info:
         fs.validate({"city": "Oslo", "extra": 1})
     assert info.value.errors()[0]["loc"] == ("extra",)
+    # Only the parameter names are accepted, never the model's internal field names.
+    with pytest.raises(pydantic.ValidationError) as info:
+        fs.validate({"a0": "Oslo"})
+    assert [e["loc"] for e in info.value.errors()] == [("city",), ("a0",)]
 
 
 def test_mutable_defaults_are_not_shared() -> None:
