@@ -266,7 +266,11 @@ async def test_stop_run_keeps_a_result_and_flags_the_outcome() -> None:
         """Give the final answer."""
         raise StopRun(f"Final: {answer}")
 
-    (outcome,) = await ToolRuntime([finish]).run_calls([use("finish", {"answer": "42"})])
+    outcome, other = await ToolRuntime([finish, echo]).run_calls(
+        [use("finish", {"answer": "42"}), use("echo", {"text": "still runs"})]
+    )
+    assert (other.status, other.stop) == ("ok", False)
+    assert other.result is not None and other.result["content"] == "still runs"
     assert outcome.stop and outcome.status == "ok"
     assert outcome.result == {
         "type": "tool_result",
