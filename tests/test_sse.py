@@ -141,7 +141,7 @@ def test_recorded_stream_decodes(name: str) -> None:
     assert decode(body.replace(b"\n", b"\r")) == events
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(
     name=st.sampled_from(sorted(STREAMS)),
     cuts=st.lists(st.integers(min_value=0, max_value=1 << 20), max_size=40),
@@ -154,11 +154,11 @@ def test_any_chunking_of_a_recording_gives_the_same_events(name: str, cuts: list
 _text = st.text(st.characters(codec="utf-8", exclude_characters="\r\n"), max_size=20)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(
     events=st.lists(
         st.tuples(
-            st.from_regex(r"[a-z_]{1,12}", fullmatch=True),
+            st.sampled_from(["message_start", "content_block_delta", "x", "brand_new_event"]),
             st.lists(_text, min_size=1, max_size=3),
         ),
         max_size=6,

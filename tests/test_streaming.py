@@ -183,7 +183,7 @@ def test_any_chunking_over_http_gives_the_same_events_and_message() -> None:
     with respx.mock(base_url=BASE) as router, httpx.Client(base_url=BASE, verify=SSL) as client:
         route = router.post("/v1/messages")
 
-        @settings(max_examples=150, deadline=None)
+        @settings(max_examples=60, deadline=None)
         @given(
             rec=st.sampled_from(small),
             cuts=st.lists(st.integers(min_value=0, max_value=40_000), max_size=60),
