@@ -166,6 +166,22 @@ def test_event_name_read_from_json_type_even_with_spaces() -> None:
     assert event.json() == {"type": "content_block_stop", "index": 0}
 
 
+@pytest.mark.parametrize(
+    "template",
+    [b'{"bytes":"%s","p":"ab"}', b'{"bytes": "%s"}', b'{"p":"ab","bytes":"%s"}'],
+    ids=["compact", "spaced", "bytes-not-first"],
+)
+def test_chunk_payload_shapes(template: bytes) -> None:
+    # A "/" escaped as "\/" (legal JSON) must still decode: the fast path falls back to JSON.
+    raw = b'{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"???>>>"}}'
+    encoded = base64.b64encode(raw)
+    assert b"/" in encoded
+    for b64 in (encoded, encoded.replace(b"/", b"\\/")):
+        headers: list[Header] = [(":event-type", 7, "chunk"), (":message-type", 7, "event")]
+        (event,) = decode([frame(headers, template % b64)])
+        assert (event.event, event.raw) == ("content_block_delta", raw)
+
+
 def test_every_header_value_type_is_parsed() -> None:
     headers: list[Header] = [
         ("t", 0, True),

@@ -21,9 +21,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import logging
 import struct
+import sys
 import zlib
+from collections.abc import Callable
 from typing import Any
 
 from pydantic_core import from_json, to_json
@@ -34,6 +37,13 @@ from .._sse import ServerSentEvent
 __all__ = ["EventStreamDecoder", "EventStreamError", "exception_error_type"]
 
 logger = logging.getLogger("agentkit")
+
+# Strict base64 (a bad byte is an error, not silently skipped); `strict_mode` is 3.11+.
+_b64decode: Callable[[bytes], bytes] = (
+    functools.partial(binascii.a2b_base64, strict_mode=True)
+    if sys.version_info >= (3, 11)
+    else functools.partial(base64.b64decode, validate=True)
+)
 
 _PRELUDE = struct.Struct(">III")
 _CRC = struct.Struct(">I")
@@ -101,13 +111,15 @@ class EventStreamDecoder:
         []
     """
 
-    __slots__ = ("_buffer", "_names", "_offset")
+    __slots__ = ("_buffer", "_header_cache", "_names", "_offset")
 
     def __init__(self) -> None:
         self._buffer = bytearray()
         # Stream offset of the buffer's first byte, for error messages.
         self._offset = 0
         self._names: dict[bytes, str] = {}
+        # Every chunk frame carries the same header bytes: parse each distinct block once.
+        self._header_cache: dict[bytes, dict[str, Any]] = {}
 
     def feed(self, chunk: bytes) -> list[ServerSentEvent]:
         """Take the next chunk of the body; return the events it completed, in order.
@@ -145,7 +157,12 @@ class EventStreamDecoder:
                     f"{actual:#010x}); the body was corrupted in transit",
                 )
             end = _PRELUDE_LEN + headers_len
-            headers = self._headers(frame, _PRELUDE_LEN, end, pos)
+            raw_headers = frame[_PRELUDE_LEN:end]
+            headers = self._header_cache.get(raw_headers)
+            if headers is None:
+                headers = self._headers(raw_headers, 0, headers_len, pos)
+                if len(self._header_cache) < 64:
+                    self._header_cache[raw_headers] = headers
             event = self._event(headers, frame[end : total - 4], pos)
             if event is not None:
                 out.append(event)
@@ -225,9 +242,18 @@ class EventStreamDecoder:
 
     def _chunk(self, payload: bytes, at: int) -> ServerSentEvent:
         try:
-            wrapper = from_json(payload)
-            raw = base64.b64decode(wrapper["bytes"], validate=True)
-        except (ValueError, KeyError, TypeError, binascii.Error) as exc:
+            start = 10 if payload.startswith(b'{"bytes":"') else 0
+            if not start and payload.startswith(b'{"bytes": "'):
+                start = 11
+            text = b"\\"
+            if start:
+                # The usual shape: take the base64 text without a JSON parse (base64 has no
+                # characters JSON escapes, unless a serializer escaped "/" as "\/").
+                text = payload[start : payload.index(b'"', start)]
+            if b"\\" in text:
+                text = from_json(payload)["bytes"].encode()
+            raw = _b64decode(text)
+        except (ValueError, KeyError, TypeError, AttributeError, binascii.Error) as exc:
             raise self._error(
                 at, f'a chunk payload is not {{"bytes": <base64>}}: {payload[:200]!r}'
             ) from exc
