@@ -1,0 +1,42 @@
+"""Structured output: the run returns a validated pydantic object instead of text.
+
+agentkit offers the model a `final_result` tool whose schema is your type; an invalid answer
+goes back to the model with pydantic's per-field errors so it can correct itself.
+
+Run it: `python examples/structured_output.py` (offline on the fake Claude without a key).
+"""
+
+import os
+
+from pydantic import BaseModel, Field
+
+import agentkit
+
+
+class Trip(BaseModel):
+    """A trip plan."""
+
+    destination: str = Field(description="Where to go")
+    days: int = Field(ge=1, le=30, description="How many days")
+    activities: list[str] = Field(min_length=1, description="Things to do")
+    budget_eur: float = Field(ge=0, description="Total budget in euros")
+
+
+def make_client() -> agentkit.Client:
+    """Claude when a key is set; otherwise the fake Claude, which needs no network."""
+    if os.environ.get("ANTHROPIC_API_KEY"):
+        return agentkit.Client()
+    from agentkit.testing import FakeClaude
+
+    print("(no ANTHROPIC_API_KEY: using the fake Claude in test-model mode)")
+    return agentkit.Client(api_key="offline", http_client=FakeClaude().http_client())
+
+
+agent = agentkit.Agent("claude-sonnet-4-5", output_type=Trip, client=make_client())
+result = agent.run("Plan a relaxed long weekend in Lisbon for two, around 900 euros.")
+trip = result.output  # a Trip instance, already validated
+assert isinstance(trip, Trip)
+print(f"destination: {trip.destination}")
+print(f"days: {trip.days}")
+print(f"activities: {', '.join(trip.activities)}")
+print(f"budget: {trip.budget_eur:.0f} EUR")
