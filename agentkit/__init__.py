@@ -31,6 +31,21 @@ if TYPE_CHECKING:
     from ._accumulate import accumulate as accumulate
     from ._agent import Agent as Agent
     from ._agent import Hooks as Hooks
+    from ._batch_models import BatchCanceledResult as BatchCanceledResult
+    from ._batch_models import BatchErroredResult as BatchErroredResult
+    from ._batch_models import BatchExpiredResult as BatchExpiredResult
+    from ._batch_models import BatchRequest as BatchRequest
+    from ._batch_models import BatchRequestCounts as BatchRequestCounts
+    from ._batch_models import BatchResult as BatchResult
+    from ._batch_models import BatchResultsUnavailableError as BatchResultsUnavailableError
+    from ._batch_models import BatchSucceededResult as BatchSucceededResult
+    from ._batch_models import BatchUnknownResult as BatchUnknownResult
+    from ._batch_models import DeletedMessageBatch as DeletedMessageBatch
+    from ._batch_models import MessageBatch as MessageBatch
+    from ._batches import AsyncBatches as AsyncBatches
+    from ._batches import AsyncBatchResults as AsyncBatchResults
+    from ._batches import Batches as Batches
+    from ._batches import BatchResults as BatchResults
     from ._cache import CachePolicy as CachePolicy
     from ._client import AsyncClient as AsyncClient
     from ._client import Client as Client
@@ -77,15 +92,25 @@ if TYPE_CHECKING:
     from ._exceptions import UnprocessableEntityError as UnprocessableEntityError
     from ._exceptions import make_status_error as make_status_error
     from ._exceptions import status_error_class as status_error_class
+    from ._execute import AfterToolHook as AfterToolHook
     from ._execute import Allow as Allow
     from ._execute import Approval as Approval
+    from ._execute import BeforeToolHook as BeforeToolHook
+    from ._execute import Decision as Decision
     from ._execute import Defer as Defer
     from ._execute import Deny as Deny
+    from ._execute import OutcomeStatus as OutcomeStatus
     from ._execute import ReplaceInput as ReplaceInput
     from ._execute import ToolCall as ToolCall
     from ._execute import ToolOutcome as ToolOutcome
     from ._execute import ToolRuntime as ToolRuntime
-    from ._execute import tool_result as tool_result
+    from ._files import FILES_BETA as FILES_BETA
+    from ._files import AsyncFileContent as AsyncFileContent
+    from ._files import AsyncFiles as AsyncFiles
+    from ._files import DeletedFile as DeletedFile
+    from ._files import FileContent as FileContent
+    from ._files import FileMetadata as FileMetadata
+    from ._files import Files as Files
     from ._loop import STOP_ACTIONS as STOP_ACTIONS
     from ._loop import Limits as Limits
     from ._loop import next_action as next_action
@@ -124,8 +149,10 @@ if TYPE_CHECKING:
     from ._streaming import Stream as Stream
     from ._tools import StopRun as StopRun
     from ._tools import Tool as Tool
+    from ._tools import ToolLike as ToolLike
     from ._tools import Toolset as Toolset
     from ._tools import tool as tool
+    from ._tools import tool_result as tool_result
     from ._usage import DEFAULT_PRICES as DEFAULT_PRICES
     from ._usage import ModelPrice as ModelPrice
     from ._usage import RunUsage as RunUsage
@@ -148,6 +175,21 @@ _LAZY: dict[str, str] = {
     "accumulate": "_accumulate",
     "Agent": "_agent",
     "Hooks": "_agent",
+    "BatchCanceledResult": "_batch_models",
+    "BatchErroredResult": "_batch_models",
+    "BatchExpiredResult": "_batch_models",
+    "BatchRequest": "_batch_models",
+    "BatchRequestCounts": "_batch_models",
+    "BatchResult": "_batch_models",
+    "BatchResultsUnavailableError": "_batch_models",
+    "BatchSucceededResult": "_batch_models",
+    "BatchUnknownResult": "_batch_models",
+    "DeletedMessageBatch": "_batch_models",
+    "MessageBatch": "_batch_models",
+    "AsyncBatchResults": "_batches",
+    "AsyncBatches": "_batches",
+    "BatchResults": "_batches",
+    "Batches": "_batches",
     "CachePolicy": "_cache",
     "AsyncClient": "_client",
     "Client": "_client",
@@ -194,15 +236,25 @@ _LAZY: dict[str, str] = {
     "UnprocessableEntityError": "_exceptions",
     "make_status_error": "_exceptions",
     "status_error_class": "_exceptions",
+    "AfterToolHook": "_execute",
     "Allow": "_execute",
     "Approval": "_execute",
+    "BeforeToolHook": "_execute",
+    "Decision": "_execute",
     "Defer": "_execute",
     "Deny": "_execute",
+    "OutcomeStatus": "_execute",
     "ReplaceInput": "_execute",
     "ToolCall": "_execute",
     "ToolOutcome": "_execute",
     "ToolRuntime": "_execute",
-    "tool_result": "_execute",
+    "AsyncFileContent": "_files",
+    "AsyncFiles": "_files",
+    "DeletedFile": "_files",
+    "FILES_BETA": "_files",
+    "FileContent": "_files",
+    "FileMetadata": "_files",
+    "Files": "_files",
     "Limits": "_loop",
     "STOP_ACTIONS": "_loop",
     "next_action": "_loop",
@@ -241,8 +293,10 @@ _LAZY: dict[str, str] = {
     "Stream": "_streaming",
     "StopRun": "_tools",
     "Tool": "_tools",
+    "ToolLike": "_tools",
     "Toolset": "_tools",
     "tool": "_tools",
+    "tool_result": "_tools",
     "DEFAULT_PRICES": "_usage",
     "ModelPrice": "_usage",
     "RunUsage": "_usage",

@@ -1,7 +1,7 @@
 """`Client` and `AsyncClient`: the two thin I/O shells that send what `_base` builds.
 
 Each has one retry loop (`_send`), one dispatch on the response mode (`_call`), and the resources
-(`messages`, `models`, `beta.files` ...) built over them. Every rule lives in `_base` and `_retry`.
+(`messages`, `models`, `files` ...) built over them. Every rule lives in `_base` and `_retry`.
 """
 
 from __future__ import annotations

@@ -17,8 +17,9 @@ AgentkitError
 │   │   ├── RateLimitError                429
 │   │   └── InternalServerError           >= 500
 │   │       └── OverloadedError           529
-│   └── StreamError                   a stream broke the protocol or ended early
-│       └── IncompleteStreamError     the connection ended before `message_stop`
+│   ├── StreamError                   a stream broke the protocol or ended early
+│   │   └── IncompleteStreamError     the connection ended before `message_stop`
+│   └── BatchResultsUnavailableError  a batch has no results yet (in `_batch_models`)
 ├── ConfigurationError                a client or agent was set up wrongly (missing key ...)
 ├── RequestValidationError            preflight: the API would reject this request (400)
 ├── ToolDefinitionError               a function cannot become a tool; lists every problem

@@ -18,8 +18,9 @@ from ._cache import CachePolicy
 from ._conversation import Conversation, pending_tool_uses, tool_results_message
 from ._events import RunFinished, RunResult, TurnFinished
 from ._exceptions import LimitExceededError, OutputValidationError
-from ._execute import Approval, ToolCall, ToolOutcome, tool_result, validation_error_content
+from ._execute import Approval, ToolCall, ToolOutcome
 from ._models import Message
+from ._tools import tool_result, validation_error_content
 from ._usage import ModelPrice, RunUsage
 
 __all__ = [
