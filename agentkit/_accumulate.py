@@ -320,9 +320,26 @@ class MessageAccumulator:
         """
         try:
             kind = event["type"]
-            # Ordered by frequency: deltas are nearly every event of a long answer.
+            # Ordered by frequency: deltas are nearly every event of a long answer, and most of
+            # them are text, handled right here (subscripts, not .get: a missing key is a
+            # malformed event, reported below).
             if kind == "content_block_delta":
-                return self._delta(event)
+                index = event["index"]
+                state = self._open.get(index)
+                if state is None:
+                    raise self._order(event, f"a delta for block {index!r}, which is not open")
+                delta = event["delta"]
+                if delta["type"] == "text_delta":
+                    text = delta["text"]
+                    parts = state.text
+                    if parts is None:
+                        parts = state.text = [state.block.get("text") or ""]
+                    parts.append(text)
+                    emit = self.emit
+                    if emit is True:
+                        return TextEvent(index, text, event, parts, len(parts))
+                    return text if emit else None  # "text" mode: the delta's text itself
+                return self._delta(index, state, delta, event)
             if kind == "content_block_start":
                 return self._block_start(event)
             if kind == "content_block_stop":
@@ -346,23 +363,10 @@ class MessageAccumulator:
             )
         return UnknownEvent(event) if self.emit is True else None
 
-    def _delta(self, event: dict[str, Any]) -> StreamEvent | str | None:
-        index: Any = event.get("index")
-        state = self._open.get(index)
-        if state is None:
-            raise self._order(event, f"a delta for block {index!r}, which is not open")
-        delta = event["delta"]
-        kind = delta.get("type")
-        if kind == "text_delta":
-            text = delta["text"]
-            parts = state.text
-            if parts is None:
-                parts = state.text = [state.block.get("text") or ""]
-            parts.append(text)
-            emit = self.emit
-            if emit is True:
-                return TextEvent(index, text, event, parts, len(parts))
-            return text if emit else None  # "text" mode: the delta's text itself
+    def _delta(
+        self, index: int, state: _Open, delta: dict[str, Any], event: dict[str, Any]
+    ) -> StreamEvent | None:
+        kind = delta["type"]
         if kind == "input_json_delta":
             piece = delta["partial_json"]
             parts = state.json

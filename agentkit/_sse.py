@@ -115,6 +115,25 @@ class SSEDecoder:
 
     def feed(self, chunk: bytes) -> list[ServerSentEvent]:
         """Take the next chunk of the body; return the events it completed, in order."""
+        return self._decode(chunk, pairs=False)
+
+    def flush(self) -> list[ServerSentEvent]:
+        """The body ended: dispatch what is left (a last event without its blank line)."""
+        return self._rest(pairs=False)
+
+    def feed_pairs(self, chunk: bytes) -> list[tuple[str, bytes]]:
+        """`feed`, giving `(event, data)` pairs: what a stream needs, without building objects.
+
+        The stream shells use this when the decoder has it; `id` and `retry` are tracked all the
+        same but not reported.
+        """
+        return self._decode(chunk, pairs=True)
+
+    def flush_pairs(self) -> list[tuple[str, bytes]]:
+        """`flush`, giving `(event, data)` pairs."""
+        return self._rest(pairs=True)
+
+    def _decode(self, chunk: bytes, *, pairs: bool) -> list[Any]:
         if self._skip_lf:
             self._skip_lf = False
             if chunk[:1] == b"\n":
@@ -149,30 +168,31 @@ class SSEDecoder:
         tail = blocks.pop()
         if tail:
             self._pending.append(tail)
-        out: list[ServerSentEvent] = []
+        out: list[Any] = []
         heads = self._heads
         for block in blocks:
-            # The API's own shape, "event: NAME\ndata: JSON", takes the fast path: three C calls.
+            # The API's own shape, "event: NAME\ndata: JSON", takes the fast path: a partition
+            # and a dict lookup of the "event: NAME" line, checked once per distinct name.
             head, sep, raw = block.partition(b"\ndata: ")
-            if sep and head[:7] == b"event: " and 10 not in raw and 10 not in head:
+            if sep and 10 not in raw:
                 name = heads.get(head)
-                if name is None:
+                if name is None and head[:7] == b"event: " and 10 not in head:
                     name = heads[head] = head[7:].decode("utf-8", "replace") or "message"
-                out.append(ServerSentEvent(name, raw, self._last_id))
-            else:
-                self._lines(block.split(b"\n"), out)
+                if name is not None:
+                    out.append((name, raw) if pairs else ServerSentEvent(name, raw, self._last_id))
+                    continue
+            self._lines(block.split(b"\n"), out, pairs)
         return out
 
-    def flush(self) -> list[ServerSentEvent]:
-        """The body ended: dispatch what is left (a last event without its blank line)."""
-        out: list[ServerSentEvent] = []
+    def _rest(self, *, pairs: bool) -> list[Any]:
+        out: list[Any] = []
         if self._pending:
             block = b"".join(self._pending)
             self._pending = []
-            self._lines(block.split(b"\n"), out)
+            self._lines(block.split(b"\n"), out, pairs)
         return out
 
-    def _lines(self, lines: list[bytes], out: list[ServerSentEvent]) -> None:
+    def _lines(self, lines: list[bytes], out: list[Any], pairs: bool) -> None:
         """The general case: one event's lines (or several, with extra blank lines), any field."""
         event: bytes | None = None
         data: list[bytes] | None = None
@@ -180,7 +200,8 @@ class SSEDecoder:
         for line in lines:
             if not line:
                 if data is not None or event is not None:
-                    out.append(self._dispatch(event, data))
+                    sse = self._dispatch(event, data)
+                    out.append((sse.event, sse.raw) if pairs else sse)
                     event = data = None
                 self._retry = None
             elif line[0] != 0x3A:  # ":" starts a comment

@@ -73,13 +73,31 @@ class _EventCore:
     yield what `feed` returned, then raise `failure()`.
     """
 
-    __slots__ = ("_acc", "_decoder", "_failure", "_flushing", "_response", "_stopped", "delivered")
+    __slots__ = (
+        "_acc",
+        "_failure",
+        "_feed",
+        "_flush",
+        "_flushing",
+        "_response",
+        "_stopped",
+        "delivered",
+    )
 
     def __init__(
         self, response: httpx.Response, decoder: EventDecoder, acc: MessageAccumulator | None
     ) -> None:
         self._response = response
-        self._decoder = decoder
+        # (event, data) pairs are all the core needs; SSEDecoder gives them without building
+        # an object per event, other decoders' events are unpacked.
+        feed_pairs = getattr(decoder, "feed_pairs", None)
+        flush_pairs = getattr(decoder, "flush_pairs", None)
+        if feed_pairs is not None and flush_pairs is not None:
+            self._feed: Callable[[bytes], list[tuple[str, bytes]]] = feed_pairs
+            self._flush: Callable[[], list[tuple[str, bytes]]] = flush_pairs
+        else:
+            self._feed = lambda chunk: [(e.event, e.raw) for e in decoder.feed(chunk)]
+            self._flush = lambda: [(e.event, e.raw) for e in decoder.flush()]
         self._acc = acc
         self._stopped = False
         self._flushing = False
@@ -95,12 +113,12 @@ class _EventCore:
 
     def feed(self, chunk: bytes) -> list[Any]:
         """The events completed by this chunk (up to the first error, if any)."""
-        return self._events(self._decoder.feed(chunk))
+        return self._events(self._feed(chunk))
 
     def finish(self) -> list[Any]:
         """The body ended cleanly: the last events; `failed` if the message never finished."""
         self._flushing = True
-        out = self._events(self._decoder.flush())
+        out = self._events(self._flush())
         if self._failure is None and not (
             self._acc.done if self._acc is not None else self._stopped
         ):
@@ -121,34 +139,34 @@ class _EventCore:
         """The error for a transport failure while reading (the caller chains `exc`)."""
         return self._incomplete(f"the connection broke before message_stop ({exc!r})")
 
-    def _events(self, sses: list[ServerSentEvent]) -> list[Any]:
+    def _events(self, pairs: list[tuple[str, bytes]]) -> list[Any]:
         out: list[Any] = []
         acc = self._acc
         try:
             if acc is not None:
                 feed = acc.feed
-                for sse in sses:
-                    if sse.event == "ping":
+                for name, raw in pairs:
+                    if name == "ping":
                         continue
                     try:
-                        data = from_json(sse.raw)
+                        data = from_json(raw)
                     except ValueError:
-                        data = self._not_json(sse)
+                        data = self._not_json(name, raw)
                     if type(data) is not dict:
-                        data = self._not_object(sse, data)
+                        data = self._not_object(name, raw, data)
                     event = feed(data)
                     if event is not None:
                         out.append(event)
                 return out
-            for sse in sses:
-                if sse.event == "ping":
+            for name, raw in pairs:
+                if name == "ping":
                     continue
                 try:
-                    data = from_json(sse.raw)
+                    data = from_json(raw)
                 except ValueError:
-                    data = self._not_json(sse)
+                    data = self._not_json(name, raw)
                 if type(data) is not dict:
-                    data = self._not_object(sse, data)
+                    data = self._not_object(name, raw, data)
                 kind = data.get("type")
                 if kind == "message_stop":
                     self._stopped = True
@@ -161,27 +179,27 @@ class _EventCore:
             self._failure = str(cut)
         return out
 
-    def _not_json(self, sse: ServerSentEvent) -> Any:
+    def _not_json(self, name: str, raw: bytes) -> Any:
         if self._flushing:
             # The body ended in the middle of the last line: the connection was cut.
-            raise _Cut(f"the stream ended inside an event: {sse.raw[:200]!r}")
-        if sse.event in _KNOWN:
+            raise _Cut(f"the stream ended inside an event: {raw[:200]!r}")
+        if name in _KNOWN:
             raise StreamError(
-                f"the data of a {sse.event!r} event is not JSON: {sse.raw[:200]!r}",
+                f"the data of a {name!r} event is not JSON: {raw[:200]!r}",
                 request=_request_of(self._response),
                 partial_message=self._partial(),
             )
-        return sse.data
+        return raw.decode("utf-8", "replace")
 
-    def _not_object(self, sse: ServerSentEvent, data: Any) -> dict[str, Any]:
-        if sse.event in _KNOWN:
+    def _not_object(self, name: str, raw: bytes, data: Any) -> dict[str, Any]:
+        if name in _KNOWN:
             raise StreamError(
-                f"the data of a {sse.event!r} event is not a JSON object: {sse.raw[:200]!r}",
+                f"the data of a {name!r} event is not a JSON object: {raw[:200]!r}",
                 request=_request_of(self._response),
                 partial_message=self._partial(),
             )
         # An event this version does not know, with non-object data: passed on, wrapped.
-        return {"type": sse.event, "data": data}
+        return {"type": name, "data": data}
 
     def _partial(self) -> Message | None:
         return self._acc.snapshot() if self._acc is not None else None

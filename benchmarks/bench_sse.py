@@ -219,20 +219,23 @@ def agentkit_final(client: httpx.Client) -> int:
     return len(message.content)
 
 
+def sdk_version() -> str:
+    import anthropic
+
+    return str(anthropic.__version__)
+
+
 def sdk_contender() -> Callable[[list[bytes]], Callable[[], int]] | None:
     """The official SDK's MessageStream over the same bytes, if `anthropic` is importable."""
     try:
         import anthropic
     except ImportError:
         return None
-    # anthropic 2.x rejects httpx objects: it ships its own fork, httpx2, with the same API.
-    http: Any = httpx
-    try:
-        import httpx2
+    # Use the httpx the SDK itself imports: anthropic 2.x ships a fork, httpx2, and rejects
+    # objects from httpx; 0.x uses httpx.
+    from anthropic import _base_client
 
-        http = httpx2
-    except ImportError:
-        pass
+    http: Any = _base_client.httpx
 
     def setup(chunks: list[bytes]) -> Callable[[], int]:
         class Chunks(http.SyncByteStream):  # type: ignore[misc,name-defined]
@@ -249,7 +252,7 @@ def sdk_contender() -> Callable[[list[bytes]], Callable[[], int]] | None:
 
         def run() -> int:
             with sdk.messages.stream(
-                model="claude-sonnet-4-5", max_tokens=9000, messages=messages
+                model="claude-sonnet-4-6", max_tokens=9000, messages=messages
             ) as stream:
                 n = sum(1 for _ in stream)
                 stream.get_final_message()
@@ -313,7 +316,7 @@ def main() -> None:
             ("agentkit MessageStream: typed events", partial(agentkit_events, client)),
         ]
         if sdk is not None:
-            contenders.append(("anthropic SDK MessageStream", sdk(chunks)))
+            contenders.append((f"anthropic {sdk_version()} MessageStream", sdk(chunks)))
         results = measure(contenders, args.runs)
         print(f"## {label} ({len(chunks)} chunks)")
         header = f"{'contender':44} {'MB/s':>6} {'events/s':>9} {'CPU ms/1k ev':>13} {'x floor':>8}"

@@ -21,6 +21,19 @@ def decode(*chunks: bytes) -> list[ServerSentEvent]:
     return out
 
 
+def decode_pairs(*chunks: bytes) -> list[tuple[str, bytes]]:
+    decoder = SSEDecoder()
+    out: list[tuple[str, bytes]] = []
+    for chunk in chunks:
+        out.extend(decoder.feed_pairs(chunk))
+    out.extend(decoder.flush_pairs())
+    return out
+
+
+def pairs_of(events: list[ServerSentEvent]) -> list[tuple[str, bytes]]:
+    return [(e.event, e.raw) for e in events]
+
+
 def split(data: bytes, cuts: list[int]) -> list[bytes]:
     points = sorted({c % (len(data) + 1) for c in cuts})
     pieces, start = [], 0
@@ -32,6 +45,19 @@ def split(data: bytes, cuts: list[int]) -> list[bytes]:
 
 
 def test_fields_and_dispatch() -> None:
+    body = (
+        b"event: message_start\ndata: {}\n\n"
+        b": a comment line\n"
+        b"data: first\ndata:second\ndata\n\n"
+        b"id: 7\nretry: 1500\nevent: custom\ndata: x\n\n"
+        b"data: y\n\n"
+    )
+    assert decode_pairs(body) == [
+        ("message_start", b"{}"),
+        ("message", b"first\nsecond\n"),
+        ("custom", b"x"),
+        ("message", b"y"),
+    ]
     events = decode(
         b"event: message_start\ndata: {}\n\n"
         b": a comment line\n"
@@ -139,6 +165,8 @@ def test_recorded_stream_decodes(name: str) -> None:
     # So do CRLF and CR line ends.
     assert decode(body.replace(b"\n", b"\r\n")) == events
     assert decode(body.replace(b"\n", b"\r")) == events
+    # The (event, data) pairs the stream shells use say the same.
+    assert decode_pairs(body) == pairs_of(events)
 
 
 @settings(max_examples=150, deadline=None)
@@ -149,6 +177,7 @@ def test_recorded_stream_decodes(name: str) -> None:
 def test_any_chunking_of_a_recording_gives_the_same_events(name: str, cuts: list[int]) -> None:
     body = STREAMS[name]
     assert decode(*split(body, cuts)) == decode(body)
+    assert decode_pairs(*split(body, cuts)) == pairs_of(decode(body))
 
 
 _text = st.text(st.characters(codec="utf-8", exclude_characters="\r\n"), max_size=20)
@@ -175,3 +204,4 @@ def test_generated_streams_round_trip(
     ).encode()
     expected = [ServerSentEvent(name, "\n".join(lines)) for name, lines in events]
     assert decode(*split(body, cuts)) == expected
+    assert decode_pairs(*split(body, cuts)) == pairs_of(expected)
