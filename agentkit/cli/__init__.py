@@ -23,6 +23,9 @@ __all__ = ["main"]
 _EPILOG = "Without ANTHROPIC_API_KEY, demo and chat run on the built-in fake Claude (offline)."
 
 
+_DB_HELP = "(default: $XDG_DATA_HOME/agentkit/conversations.db or ~/.local/share/agentkit/...)"
+
+
 class _UsageError(Exception):
     """A command line argparse rejected."""
 
@@ -86,7 +89,9 @@ def _parser() -> argparse.ArgumentParser:
         description="Chat with the demo agent. Conversations are saved in SQLite; resume one "
         "with --resume ID. Type /help inside the chat. " + _EPILOG,
     )
-    chat.add_argument("--db", type=Path, default=None, help="the conversations database file")
+    chat.add_argument(
+        "--db", type=Path, default=None, help=f"the conversations database {_DB_HELP}"
+    )
     chat.add_argument("--resume", metavar="ID", default=None, help="continue a saved conversation")
     agent_options(chat)
 
@@ -98,7 +103,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     conv_commands = conv.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
     conv_common = _Parser(add_help=False, parents=[common])
-    conv_common.add_argument("--db", type=Path, default=None, help="the conversations database")
+    conv_common.add_argument(
+        "--db", type=Path, default=None, help=f"the conversations database {_DB_HELP}"
+    )
     listing = conv_commands.add_parser("list", parents=[conv_common], help="list conversations")
     listing.add_argument("--limit", type=int, default=None, help="at most this many")
     for name, text in (("show", "print a conversation"), ("delete", "delete a conversation")):
