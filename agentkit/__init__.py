@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from ._accumulate import accumulate as accumulate
     from ._agent import Agent as Agent
     from ._agent import Hooks as Hooks
+    from ._aiohttp import DefaultAioHttpClient as DefaultAioHttpClient
     from ._batch_models import BatchCanceledResult as BatchCanceledResult
     from ._batch_models import BatchErroredResult as BatchErroredResult
     from ._batch_models import BatchExpiredResult as BatchExpiredResult
@@ -175,6 +176,7 @@ _LAZY: dict[str, str] = {
     "accumulate": "_accumulate",
     "Agent": "_agent",
     "Hooks": "_agent",
+    "DefaultAioHttpClient": "_aiohttp",
     "BatchCanceledResult": "_batch_models",
     "BatchErroredResult": "_batch_models",
     "BatchExpiredResult": "_batch_models",
