@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal, TypeAlias
 
 __all__ = [
@@ -260,7 +260,6 @@ class Fault:
     delay: float = 0.0
     chunk_delay: float = 0.0
     outcome: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def status_error(

@@ -7,12 +7,13 @@ chunks). The httpx transport and the loopback server each carry out the same pla
 
 from __future__ import annotations
 
-import json
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
+
+from pydantic_core import from_json
 
 from ._render import json_bytes
 
@@ -65,7 +66,7 @@ class FakeRequest:
         body: Any = None
         if content and "multipart/" not in lowered.get("content-type", ""):
             try:
-                body = json.loads(content)
+                body = from_json(content)
             except ValueError:
                 body = None
         return cls(method.upper(), path, dict(query or {}), lowered, content, body)
@@ -124,7 +125,12 @@ class IdMaker:
 
     def make(self, prefix: str, length: int = 24) -> str:
         """A fresh id: the prefix, then base58 characters."""
-        tail = "".join(self._random.choices(_ALPHABET, k=length - 2))
+        number = self._random.getrandbits(6 * length)
+        digits = []
+        for _ in range(length - 2):
+            number, digit = divmod(number, 58)
+            digits.append(_ALPHABET[digit])
+        tail = "".join(digits)
         return f"{prefix}_01{tail}"
 
     def nonce(self) -> bytes:

@@ -15,6 +15,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from pydantic_core import to_json
+
 __all__ = [
     "error_event",
     "json_bytes",
@@ -31,7 +33,7 @@ _WORDS = re.compile(r"\S*\s*")
 
 def json_bytes(value: Any) -> bytes:
     """Compact JSON with raw unicode, as the API writes it."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+    return to_json(value)
 
 
 def render_json(message: Mapping[str, Any]) -> bytes:

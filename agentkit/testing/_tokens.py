@@ -10,19 +10,20 @@ cacheable length and the 5-minute expiry are not modelled, so a test sees a writ
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
+
+from pydantic_core import to_json
 
 __all__ = ["CacheLedger", "compaction_view", "estimate_tokens"]
 
 
 def estimate_tokens(value: Any) -> int:
     """About one token per four characters of JSON, at least one."""
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-    return max(1, math.ceil(len(text) / 4))
+    size = len(value) if isinstance(value, (str, bytes)) else len(to_json(value))
+    return max(1, math.ceil(size / 4))
 
 
 def compaction_view(messages: Sequence[Any]) -> list[tuple[int, dict[str, Any]]]:
@@ -90,8 +91,8 @@ class CacheLedger:
             if control is not None:  # the cache key ignores the marker itself
                 inner = {k: v for k, v in unit.get("block", unit).items() if k != "cache_control"}
                 plain = {**unit, "block": inner} if "block" in unit else inner
-            encoded = json.dumps(plain, sort_keys=True, ensure_ascii=False)
-            digest.update(encoded.encode())
+            encoded = to_json(plain)
+            digest.update(encoded)
             total += estimate_tokens(encoded)
             if control is None and isinstance(top, dict) and n == len(units) - 1:
                 control = top  # automatic caching: the breakpoint is the last cacheable block
