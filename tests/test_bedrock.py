@@ -21,6 +21,7 @@ import respx
 from recordings import load
 from test_eventstream import bedrock_body, chunk_frame, exception_frame, sse_events
 
+from agentkit._base import RequestSpec
 from agentkit._client import Client
 from agentkit._exceptions import (
     APIConnectionError,
@@ -36,6 +37,7 @@ from agentkit.bedrock import (
     BedrockClient,
     BedrockMantleClient,
 )
+from agentkit.bedrock._client import bedrock_invoke
 from agentkit.bedrock._sigv4 import AWSCredentials
 
 HOST = "bedrock-runtime.us-west-2.amazonaws.com"
@@ -644,3 +646,24 @@ def test_claude_platform_on_aws_api_key_and_workspace_required(
     assert request.headers["x-api-key"] == "platform-key"
     assert request.headers["anthropic-workspace-id"] == "wrkspc_env"
     assert "authorization" not in request.headers
+
+
+def test_invoke_reshaping_is_pure_and_merges_betas() -> None:
+    spec = RequestSpec(
+        "POST",
+        "/v1/messages",
+        body={"model": "m", "max_tokens": 1, "messages": HELLO, "anthropic_beta": ["b0"]},
+        headers={"anthropic-beta": "b1,b0", "x-extra": "1"},
+        stream=True,
+    )
+    out = bedrock_invoke(spec, {"anthropic-beta": "default-beta"})
+    assert out.path == "/model/m/invoke-with-response-stream"
+    assert out.body["anthropic_beta"] == ["b0", "default-beta", "b1"]
+    assert out.headers == {"x-extra": "1"}
+    assert spec.body["model"] == "m"  # the caller's body is untouched
+    removed = bedrock_invoke(
+        RequestSpec("POST", "/v1/messages", body={"model": "m"}, headers={"anthropic-beta": None}),
+        {"anthropic-beta": "default-beta"},
+    )
+    assert "anthropic_beta" not in removed.body
+    assert removed.path == "/model/m/invoke"

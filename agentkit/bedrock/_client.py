@@ -108,7 +108,10 @@ def _split_betas(
     headers: dict[str, str | None] = {}
     for name, value in spec.headers.items():
         if name.lower() == "anthropic-beta":
-            values.append(value or "")
+            if value is None:
+                values = []  # None removes the default header's betas, as for a header
+            else:
+                values.append(value)
         else:
             headers[name] = value
     return headers, beta_list(*values)
