@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pexpect
 import pytest
 
 import agentkit
@@ -26,7 +25,7 @@ from agentkit.cli._conversations import default_db_path, open_store
 from agentkit.cli._demo import build_agent
 from agentkit.cli._output import EventPrinter, Style
 from agentkit.cli._tools import demo_tools, evaluate
-from agentkit.testing import FakeClaude, FakeServer, Reply, text, tool_use
+from agentkit.testing import FakeClaude, FakeServer, Fault, Reply, text, tool_use
 
 AGENTKIT = str(Path(sys.executable).with_name("agentkit"))
 
@@ -296,9 +295,26 @@ def test_default_database_location(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
     assert default_db_path() == tmp_path / ".local/share/agentkit/conversations.db"
 
 
-def _spawn(args: list[str], env: dict[str, str]) -> pexpect.spawn:
-    child = pexpect.spawn(AGENTKIT, args, env=env, encoding="utf-8", timeout=30)
-    return child
+def _spawn(args: list[str], env: dict[str, str]) -> Any:
+    """`agentkit ARGS` in a real pseudo-terminal (pexpect is a dev dependency)."""
+    pexpect = pytest.importorskip("pexpect", reason="the terminal tests need pexpect")
+    return pexpect.spawn(AGENTKIT, args, env=env, encoding="utf-8", timeout=30)
+
+
+def _terminal_env(tmp_path: Path, url: str) -> dict[str, str]:
+    return {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(tmp_path),
+        "TERM": "dumb",
+        "ANTHROPIC_API_KEY": "sk-test",
+        "ANTHROPIC_BASE_URL": url,
+    }
+
+
+def _wait_exit(child: Any) -> int:
+    child.expect_exact(child.delimiter)  # pexpect.EOF, without importing pexpect here
+    child.close()
+    return int(child.exitstatus)
 
 
 def test_chat_in_a_terminal_resumes_with_context(tmp_path: Path) -> None:
@@ -306,13 +322,7 @@ def test_chat_in_a_terminal_resumes_with_context(tmp_path: Path) -> None:
     fake = FakeClaude()
     db = tmp_path / "chat.db"
     with FakeServer(fake) as server:
-        env = {
-            "PATH": os.environ.get("PATH", ""),
-            "HOME": str(tmp_path),
-            "TERM": "dumb",
-            "ANTHROPIC_API_KEY": "sk-test",
-            "ANTHROPIC_BASE_URL": server.url,
-        }
+        env = _terminal_env(tmp_path, server.url)
         child = _spawn(["chat", "--db", str(db), "--model", "claude-haiku-4-5"], env)
         child.expect(r"conversation ([0-9a-f]{32}) \(new\)")
         conv_id = child.match.group(1)
@@ -325,9 +335,7 @@ def test_chat_in_a_terminal_resumes_with_context(tmp_path: Path) -> None:
         child.expect_exact("you> ")
         child.sendline("/quit")
         child.expect_exact(f"resume with: agentkit chat --resume {conv_id}")
-        child.expect(pexpect.EOF)
-        child.close()
-        assert child.exitstatus == 0
+        assert _wait_exit(child) == 0
         assert len(fake.message_bodies) == 4
 
         child = _spawn(["chat", "--db", str(db), "--resume", conv_id], env)
@@ -337,9 +345,7 @@ def test_chat_in_a_terminal_resumes_with_context(tmp_path: Path) -> None:
         child.expect_exact("claude: I called 5 tool(s)")
         child.expect_exact("you> ")
         child.sendeof()
-        child.expect(pexpect.EOF)
-        child.close()
-        assert child.exitstatus == 0
+        assert _wait_exit(child) == 0
     third = fake.message_bodies[4]["messages"]
     assert len(third) == 9
     asked = [m["content"][0]["text"] for m in third if m["content"][0]["type"] == "text"]
@@ -347,6 +353,44 @@ def test_chat_in_a_terminal_resumes_with_context(tmp_path: Path) -> None:
     assert asked[-1] == "What did I ask first?"
     assert "And what time is it?" in asked
     assert third[:8] == fake.message_bodies[3]["messages"] + [third[7]]
+
+
+def test_ctrl_c_in_a_terminal_cancels_the_turn_only(tmp_path: Path) -> None:
+    slow = Reply(text("A very long answer. " * 200))  # ~150 chunks: half a minute at 0.2 s
+    fake = FakeClaude(
+        [
+            Reply(tool_use("calculate", {"expression": "6 * 7"})),
+            Reply(text("It is 42.")),
+            Fault.slow(slow, chunk_delay=0.2),  # turn 2 streams slowly: Ctrl-C lands mid-answer
+            Reply(text("Still here.")),
+        ]
+    )
+    db = tmp_path / "chat.db"
+    with FakeServer(fake) as server:
+        child = _spawn(["chat", "--db", str(db)], _terminal_env(tmp_path, server.url))
+        child.expect(r"conversation ([0-9a-f]{32}) \(new\)")
+        conv_id = child.match.group(1)
+        child.expect_exact("you> ")
+        child.sendline("What is six times seven?")
+        child.expect_exact("claude: It is 42.")
+        child.expect_exact("you> ")
+        child.sendline("Tell me a long story.")
+        child.expect_exact("claude: A very")
+        child.sendintr()
+        child.expect_exact("(cancelled: this turn was dropped; the conversation is kept)")
+        child.expect_exact("you> ")
+        child.sendline("Are you there?")
+        child.expect_exact("claude: Still here.")
+        child.expect_exact("you> ")
+        child.sendline("/quit")
+        assert _wait_exit(child) == 0
+    last = fake.message_bodies[-1]["messages"]
+    asked = [m["content"][0].get("text") for m in last if m["role"] == "user"]
+    assert asked == ["What is six times seven?", None, "Are you there?"]  # None: tool results
+    with open_store(db) as store:
+        stored = store.load(conv_id)
+    assert stored.messages == [*last, stored.messages[-1]]
+    assert stored.messages[-1]["content"] == [{"type": "text", "text": "Still here."}]
 
 
 # -- conversations ------------------------------------------------------------------------
