@@ -258,6 +258,27 @@ def test_ctrl_c_drops_the_turn_and_keeps_the_conversation(tmp_path: Path) -> Non
         assert fake.message_bodies[-2]["messages"][:4] == stored.messages[:4]
 
 
+def test_an_api_error_ends_the_turn_not_the_chat(tmp_path: Path) -> None:
+    fake = FakeClaude(
+        [Fault.status_error(400, "invalid_request_error", "something is off"), Reply(text("Hi!"))]
+    )
+    out = io.StringIO()
+    with open_store(tmp_path / "c.db") as store:
+        session = make_session(fake, store, out)
+        assert session.turn("first") is None
+        assert "error: 400 invalid_request_error: something is off" in out.getvalue()
+        assert "(this turn was not saved)" in out.getvalue()
+        assert store.list() == []
+        assert session.turn("second") is not None
+        assert [m["role"] for m in store.load(session.conversation.id).messages] == [
+            "user",
+            "assistant",
+        ]
+    assert fake.message_bodies[1]["messages"] == [
+        {"role": "user", "content": [{"type": "text", "text": "second"}]}
+    ]
+
+
 def test_chat_loop_commands(tmp_path: Path) -> None:
     fake = FakeClaude()
     out = io.StringIO()

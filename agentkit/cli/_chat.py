@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from .._agent import Agent
 from .._conversation import Conversation
 from .._events import RunFinished, RunResult
+from .._exceptions import AgentkitError
 from ._output import EventPrinter, Style, format_usage, preview
 
 if TYPE_CHECKING:
@@ -82,6 +83,13 @@ class ChatSession:
                 )
                 + "\n"
             )
+            return None
+        except AgentkitError as exc:
+            # An API error that outlived the retries ends the turn, not the chat.
+            printer.finish_line()
+            message = " ".join(str(exc).split())
+            self.out.write(self.style.paint(f"error: {message} (this turn was not saved)", "red"))
+            self.out.write("\n")
             return None
         assert result is not None
         self._save(work, start, prompt)
