@@ -21,8 +21,10 @@ import respx
 from recordings import load
 from test_eventstream import bedrock_body, chunk_frame, exception_frame, sse_events
 
+from agentkit._agent import Agent
 from agentkit._base import RequestSpec
 from agentkit._client import Client
+from agentkit._events import RunFinished
 from agentkit._exceptions import (
     APIConnectionError,
     BadRequestError,
@@ -30,6 +32,7 @@ from agentkit._exceptions import (
     RateLimitError,
 )
 from agentkit._messages import body_spec
+from agentkit._tools import tool
 from agentkit.bedrock import (
     AnthropicAWSClient,
     AsyncAnthropicAWSClient,
@@ -39,6 +42,7 @@ from agentkit.bedrock import (
 )
 from agentkit.bedrock._client import bedrock_invoke
 from agentkit.bedrock._sigv4 import AWSCredentials
+from agentkit.testing import sse_events as render_sse
 
 HOST = "bedrock-runtime.us-west-2.amazonaws.com"
 KEY_ID = "AKIDEXAMPLE"
@@ -667,3 +671,87 @@ def test_invoke_reshaping_is_pure_and_merges_betas() -> None:
     )
     assert "anthropic_beta" not in removed.body
     assert removed.path == "/model/m/invoke"
+
+
+# -- the agent's tool loop, unchanged, on Bedrock ---------------------------------------------
+
+
+@tool
+def add(a: int, b: int) -> int:
+    """Add two numbers.
+
+    Args:
+        a: The first number.
+        b: The second number.
+    """
+    return a + b
+
+
+def _bedrock_fake(seen: list[str]) -> Any:
+    """A Bedrock-shaped fake: checks the invoke shape and the signature, answers a tool call,
+    then the final text; JSON for `invoke`, event-stream frames for the streaming action."""
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        match = re.fullmatch(
+            r"/model/([^/]+)/(invoke|invoke-with-response-stream)", request.url.raw_path.decode()
+        )
+        assert match, request.url
+        verify_sigv4(request)
+        body = json.loads(request.content)
+        assert "model" not in body and "stream" not in body
+        assert body["anthropic_version"] == "bedrock-2023-05-31"
+        seen.append(match[2])
+        results = [
+            block
+            for message in body["messages"]
+            if message["role"] == "user" and isinstance(message["content"], list)
+            for block in message["content"]
+            if block.get("type") == "tool_result"
+        ]
+        if not results:
+            content: list[dict[str, Any]] = [
+                {"type": "tool_use", "id": "toolu_01", "name": "add", "input": {"a": 2, "b": 3}}
+            ]
+            stop = "tool_use"
+        else:
+            assert results[0]["tool_use_id"] == "toolu_01" and "5" in json.dumps(results[0])
+            content, stop = [{"type": "text", "text": "The sum is 5."}], "end_turn"
+        message = {**MESSAGE, "content": content, "stop_reason": stop}
+        if match[2] == "invoke":
+            return httpx.Response(200, json=message)
+        return httpx.Response(200, content=bedrock_body(b"".join(render_sse(message))))
+
+    return handle
+
+
+@respx.mock
+def test_agent_tool_loop_runs_unchanged_on_bedrock() -> None:
+    seen: list[str] = []
+    respx.route(host=HOST).mock(side_effect=_bedrock_fake(seen))
+    agent: Agent[Any, Any] = Agent("anthropic.claude-x", tools=[add], client=client())
+    result = agent.run("What is 2 + 3?")
+    assert result.message is not None and result.message.text == "The sum is 5."
+    assert result.turns == 2 and seen == ["invoke", "invoke"]
+    events = list(agent.stream("And again?"))
+    assert isinstance(events[-1], RunFinished)
+    assert events[-1].result.message.text == "The sum is 5."  # type: ignore[union-attr]
+    assert seen[2:] == ["invoke-with-response-stream"] * 2
+
+
+@pytest.mark.anyio
+async def test_agent_tool_loop_runs_unchanged_on_async_bedrock() -> None:
+    seen: list[str] = []
+    with respx.mock:
+        respx.route(host=HOST).mock(side_effect=_bedrock_fake(seen))
+        bedrock = AsyncBedrockClient(
+            region="us-west-2",
+            aws_access_key=KEY_ID,
+            aws_secret_key=SECRET,
+            aws_session_token=TOKEN,
+        )
+        agent: Agent[Any, Any] = Agent("anthropic.claude-x", tools=[add], client=bedrock)
+        events = [event async for event in agent.astream("What is 2 + 3?")]
+        await bedrock.close()
+    assert isinstance(events[-1], RunFinished)
+    assert events[-1].result.message.text == "The sum is 5."  # type: ignore[union-attr]
+    assert seen == ["invoke-with-response-stream"] * 2
