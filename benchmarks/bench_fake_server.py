@@ -161,8 +161,9 @@ def main() -> None:
                             if server_before is None or server_after is None
                             else server_after - server_before
                         )
-                        rows.append((f"{name}, {client}", kind, conc, seconds, server_cpu,
-                                     client_cpu))  # fmt: skip
+                        rows.append(
+                            (f"{name}, {client}", kind, conc, seconds, server_cpu, client_cpu)
+                        )
             finally:
                 server.terminate()
                 server.wait()

@@ -69,10 +69,14 @@ def test_retry_after_ms(fake: FakeClaude, client: httpx.Client) -> None:
         (Fault.overloaded(), 529, "overloaded_error", "true"),
         (Fault.server_error(), 500, "api_error", None),
         (Fault.server_error(503, should_retry=False), 503, "api_error", "false"),
-        (Fault.status_error(400, "invalid_request_error", "nope", should_retry=True), 400,
-         "invalid_request_error", "true"),
+        (
+            Fault.status_error(400, "invalid_request_error", "nope", should_retry=True),
+            400,
+            "invalid_request_error",
+            "true",
+        ),
     ],
-)  # fmt: skip
+)
 def test_status_faults(
     fake: FakeClaude,
     client: httpx.Client,
@@ -95,8 +99,12 @@ def test_mid_stream_error_event(fake: FakeClaude, client: httpx.Client) -> None:
     assert response.status_code == 200
     got = events(response.content)
     assert [e["type"] for e in got] == [
-        "message_start", "content_block_start", "ping", "content_block_delta", "error",
-    ]  # fmt: skip
+        "message_start",
+        "content_block_start",
+        "ping",
+        "content_block_delta",
+        "error",
+    ]
     assert got[-1]["error"] == {
         "type": "overloaded_error",
         "message": "Overloaded",

@@ -361,3 +361,15 @@ def test_callable_script_items_see_the_request_body() -> None:
     for n in (1, 3):
         msgs = [user("a"), assistant("b"), user("c")][:n]
         assert json.loads(post(always, body_of(msgs)).body)["content"][0]["text"] == str(n)
+
+
+def test_a_failing_script_callable_becomes_a_500_and_is_kept() -> None:
+    def broken(body: dict[str, Any]) -> str:
+        raise ValueError("bad script")
+
+    fake = FakeClaude([broken, "next"])
+    status, kind, message = error_of(post(fake, body_of([user("Hi")])))
+    assert (status, kind) == (500, "api_error")
+    assert message == "agentkit.testing: the fake raised ValueError: bad script"
+    assert [str(e) for e in fake.errors] == ["bad script"]
+    assert json.loads(post(fake, body_of([user("Hi")])).body)["content"][0]["text"] == "next"

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._http import IdMaker, iso_time, page
+from ._http import FakeRequest, FakeResponse, IdMaker, error_response, iso_time, json_response, page
 from ._render import json_bytes
 
 __all__ = ["BatchStore"]
@@ -159,3 +159,51 @@ class BatchStore:
     def result_lines(batch: _Batch) -> list[bytes]:
         """The results as JSONL, one line per chunk."""
         return [json_bytes(entry) + b"\n" for entry in batch.results or []]
+
+    def route(
+        self, method: str, rest: list[str], req: FakeRequest, rid: str, origin: str
+    ) -> FakeResponse:
+        """Answer a request under `/v1/messages/batches` (`rest`: the path after it)."""
+        store = self
+        if not rest:
+            if method == "POST":
+                created = store.create(req.body)
+                if isinstance(created, str):
+                    return error_response(400, "invalid_request_error", created, rid)
+                return json_response(store.describe(created, origin), rid)
+            if method == "GET":
+                listed = store.list_page(req.query, origin)
+                if isinstance(listed, str):
+                    return error_response(400, "invalid_request_error", listed, rid)
+                return json_response(listed, rid)
+            return error_response(405, "invalid_request_error", "Method Not Allowed", rid)
+        batch = store.get(rest[0])
+        if batch is None:
+            return error_response(
+                404, "not_found_error", f"Message Batch {rest[0]} not found.", rid
+            )
+        match (method, rest[1:]):
+            case ("GET", []):
+                return json_response(store.describe(batch, origin), rid)
+            case ("POST", ["cancel"]):
+                store.cancel(batch)
+                return json_response(store.describe(batch, origin), rid)
+            case ("DELETE", []):
+                refused = store.delete(batch)
+                if refused:
+                    return error_response(400, "invalid_request_error", refused, rid)
+                return json_response({"id": batch.id, "type": "message_batch_deleted"}, rid)
+            case ("GET", ["results"]):
+                if batch.results is None:
+                    message = f"Message Batch {batch.id} has no available results."
+                    return error_response(404, "not_found_error", message, rid)
+                headers = [
+                    ("content-type", "application/x-jsonl"),
+                    (
+                        "content-disposition",
+                        f"attachment; filename*=utf-8''{batch.id}_results.jsonl",
+                    ),
+                    ("request-id", rid),
+                ]
+                return FakeResponse(200, headers, store.result_lines(batch))
+        return error_response(404, "not_found_error", "Not Found", rid)

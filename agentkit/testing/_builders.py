@@ -275,8 +275,9 @@ class Fault:
         pairs = list((headers or {}).items())
         if should_retry is not None:
             pairs.append(("x-should-retry", "true" if should_retry else "false"))
-        return cls("status", status=status, error_type=error_type, message=message,
-                   headers=tuple(pairs))  # fmt: skip
+        return cls(
+            "status", status=status, error_type=error_type, message=message, headers=tuple(pairs)
+        )
 
     @classmethod
     def rate_limit(
@@ -319,8 +320,13 @@ class Fault:
         A non-streaming request gets the error as a 529 (or 500) response instead, since a JSON
         body cannot fail half way. `reply=None` streams the test-model reply.
         """
-        return cls("stream_error", reply=reply, after_events=after_events,
-                   error_type=error_type, message=message)  # fmt: skip
+        return cls(
+            "stream_error",
+            reply=reply,
+            after_events=after_events,
+            error_type=error_type,
+            message=message,
+        )
 
     @classmethod
     def disconnect(cls, reply: Reply | None = None, *, after_bytes: int | None = None) -> Fault:

@@ -20,7 +20,7 @@ from agentkit._preflight import preflight_problems
 
 from ._batches import BatchStore
 from ._builders import Fault, Reply, ScriptItem, as_reply
-from ._files import FileStore, parse_multipart
+from ._files import FileStore
 from ._http import FakeRequest, FakeResponse, IdMaker, error_response, json_response, page
 from ._render import error_event, sse_events
 from ._testmodel import auto_reply
@@ -110,6 +110,8 @@ class FakeClaude:
         self.check_thinking = check_thinking
         self.requests: list[FakeRequest] = []
         """Every request received, in order (method, path, query, headers, parsed body)."""
+        self.errors: list[Exception] = []
+        """Exceptions raised while answering (e.g. by a script callable); each became a 500."""
         self._ids = IdMaker(seed)
         self._signer = ThinkingSigner(secret or secrets.token_bytes(32))
         self._ledger = CacheLedger()
@@ -197,7 +199,14 @@ class FakeClaude:
             request_id = self._ids.make("req")
             if self.api_key is not None and not self._authorized(request.headers):
                 return error_response(401, "authentication_error", "invalid x-api-key", request_id)
-            return self._route(request, request_id, origin)
+            try:
+                return self._route(request, request_id, origin)
+            except Exception as exc:  # a script callable (or the fake) failed: say so, stay up
+                self.errors.append(exc)
+                message = f"agentkit.testing: the fake raised {type(exc).__name__}: {exc}"
+                return error_response(
+                    500, "api_error", message, request_id, headers=[("x-should-retry", "false")]
+                )
 
     def _authorized(self, headers: Mapping[str, str]) -> bool:
         bearer = headers.get("authorization", "").removeprefix("Bearer ")
@@ -219,9 +228,9 @@ class FakeClaude:
                     return error_response(404, "not_found_error", f"model: {model_id}", rid)
                 return json_response(found[0], rid)
             case ["messages", "batches", *rest]:
-                return self._batch_route(method, rest, req, rid, origin)
+                return self.batches.route(method, rest, req, rid, origin)
             case ["files", *rest]:
-                return self._file_route(method, rest, req, rid)
+                return self.files.route(method, rest, req, rid)
         return error_response(404, "not_found_error", "Not Found", rid)
 
     @staticmethod
@@ -279,8 +288,9 @@ class FakeClaude:
             return self._reply(item, body, rid, stream)
         match item.kind:
             case "status":
-                return error_response(item.status, item.error_type, item.message, rid,
-                                      headers=item.headers)  # fmt: skip
+                return error_response(
+                    item.status, item.error_type, item.message, rid, headers=item.headers
+                )
             case "batch_outcome":
                 message = "Fault.batch_outcome() only applies to requests in a message batch"
                 return error_response(500, "api_error", message, rid)
@@ -422,85 +432,3 @@ class FakeClaude:
             item = item.reply or auto_reply(params)
         message, _ = self._materialize(item, params, "batch")
         return {"type": "succeeded", "message": message}
-
-    def _batch_route(
-        self, method: str, rest: list[str], req: FakeRequest, rid: str, origin: str
-    ) -> FakeResponse:
-        store = self.batches
-        if not rest:
-            if method == "POST":
-                created = store.create(req.body)
-                if isinstance(created, str):
-                    return error_response(400, "invalid_request_error", created, rid)
-                return json_response(store.describe(created, origin), rid)
-            if method == "GET":
-                listed = store.list_page(req.query, origin)
-                if isinstance(listed, str):
-                    return error_response(400, "invalid_request_error", listed, rid)
-                return json_response(listed, rid)
-            return error_response(405, "invalid_request_error", "Method Not Allowed", rid)
-        batch = store.get(rest[0])
-        if batch is None:
-            return error_response(
-                404, "not_found_error", f"Message Batch {rest[0]} not found.", rid
-            )
-        match (method, rest[1:]):
-            case ("GET", []):
-                return json_response(store.describe(batch, origin), rid)
-            case ("POST", ["cancel"]):
-                store.cancel(batch)
-                return json_response(store.describe(batch, origin), rid)
-            case ("DELETE", []):
-                refused = store.delete(batch)
-                if refused:
-                    return error_response(400, "invalid_request_error", refused, rid)
-                return json_response({"id": batch.id, "type": "message_batch_deleted"}, rid)
-            case ("GET", ["results"]):
-                if batch.results is None:
-                    message = f"Message Batch {batch.id} has no available results."
-                    return error_response(404, "not_found_error", message, rid)
-                headers = [
-                    ("content-type", "application/x-jsonl"),
-                    (
-                        "content-disposition",
-                        f"attachment; filename*=utf-8''{batch.id}_results.jsonl",
-                    ),
-                    ("request-id", rid),
-                ]
-                return FakeResponse(200, headers, store.result_lines(batch))
-        return error_response(404, "not_found_error", "Not Found", rid)
-
-    # ----- files ----------------------------------------------------------------------------
-
-    def _file_route(self, method: str, rest: list[str], req: FakeRequest, rid: str) -> FakeResponse:
-        store = self.files
-        if not rest:
-            if method == "GET":
-                listed = store.list_page(req.query)
-                if isinstance(listed, str):
-                    return error_response(400, "invalid_request_error", listed, rid)
-                return json_response(listed, rid)
-            if method == "POST":
-                parts = parse_multipart(req.headers.get("content-type", ""), req.content)
-                if "file" not in parts:
-                    return error_response(400, "invalid_request_error", "file: Field required", rid)
-                filename, kind, data = parts["file"]
-                meta = store.add(data, filename or "upload", kind, downloadable=False)
-                return json_response(meta, rid)
-            return error_response(405, "invalid_request_error", "Method Not Allowed", rid)
-        stored = store.get(rest[0])
-        if stored is None:
-            return error_response(404, "not_found_error", f"File not found: {rest[0]}", rid)
-        match (method, rest[1:]):
-            case ("GET", []):
-                return json_response(stored.meta, rid)
-            case ("DELETE", []):
-                store.delete(rest[0])
-                return json_response({"id": rest[0], "type": "file_deleted"}, rid)
-            case ("GET", ["content"]):
-                if not stored.meta["downloadable"]:
-                    message = f"File {rest[0]} is not downloadable (uploaded files never are)."
-                    return error_response(400, "invalid_request_error", message, rid)
-                headers = [("content-type", str(stored.meta["mime_type"])), ("request-id", rid)]
-                return FakeResponse(200, headers, [stored.content])
-        return error_response(404, "not_found_error", "Not Found", rid)

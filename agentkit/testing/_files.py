@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ._http import IdMaker, iso_time, page
+from ._http import FakeRequest, FakeResponse, IdMaker, error_response, iso_time, json_response, page
 
 __all__ = ["FileStore", "StoredFile", "parse_multipart"]
 
@@ -92,3 +92,37 @@ class FileStore:
     def list_page(self, query: Mapping[str, str]) -> dict[str, Any] | str:
         """A page of `GET /v1/files`."""
         return page([f.meta for f in list(self._files.values())[::-1]], query)
+
+    def route(self, method: str, rest: list[str], req: FakeRequest, rid: str) -> FakeResponse:
+        """Answer a request under `/v1/files` (`rest`: the path after it)."""
+        store = self
+        if not rest:
+            if method == "GET":
+                listed = store.list_page(req.query)
+                if isinstance(listed, str):
+                    return error_response(400, "invalid_request_error", listed, rid)
+                return json_response(listed, rid)
+            if method == "POST":
+                parts = parse_multipart(req.headers.get("content-type", ""), req.content)
+                if "file" not in parts:
+                    return error_response(400, "invalid_request_error", "file: Field required", rid)
+                filename, kind, data = parts["file"]
+                meta = store.add(data, filename or "upload", kind, downloadable=False)
+                return json_response(meta, rid)
+            return error_response(405, "invalid_request_error", "Method Not Allowed", rid)
+        stored = store.get(rest[0])
+        if stored is None:
+            return error_response(404, "not_found_error", f"File not found: {rest[0]}", rid)
+        match (method, rest[1:]):
+            case ("GET", []):
+                return json_response(stored.meta, rid)
+            case ("DELETE", []):
+                store.delete(rest[0])
+                return json_response({"id": rest[0], "type": "file_deleted"}, rid)
+            case ("GET", ["content"]):
+                if not stored.meta["downloadable"]:
+                    message = f"File {rest[0]} is not downloadable (uploaded files never are)."
+                    return error_response(400, "invalid_request_error", message, rid)
+                headers = [("content-type", str(stored.meta["mime_type"])), ("request-id", rid)]
+                return FakeResponse(200, headers, [stored.content])
+        return error_response(404, "not_found_error", "Not Found", rid)

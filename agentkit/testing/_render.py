@@ -109,8 +109,12 @@ def _block_events(
         )
     else:  # redacted_thinking, server tool results, unknown blocks: sent whole
         start = dict(block)
-    events = [("content_block_start", {"type": "content_block_start", "index": index,
-                                       "content_block": start})]  # fmt: skip
+    events = [
+        (
+            "content_block_start",
+            {"type": "content_block_start", "index": index, "content_block": start},
+        )
+    ]
     events += [
         ("content_block_delta", {"type": "content_block_delta", "index": index, "delta": d})
         for d in deltas

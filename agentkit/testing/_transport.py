@@ -70,8 +70,9 @@ class FakeTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
 
     @staticmethod
     def _response(plan: FakeResponse, request: httpx.Request) -> httpx.Response:
-        return httpx.Response(plan.status, headers=plan.headers, stream=_PlanStream(plan),
-                              request=request)  # fmt: skip
+        return httpx.Response(
+            plan.status, headers=plan.headers, stream=_PlanStream(plan), request=request
+        )
 
     def respond(self, request: httpx.Request) -> httpx.Response:
         """Answer a request without the delay before headers (for respx side effects)."""

@@ -172,8 +172,11 @@ async def _send(conn: h11.Connection, stream: anyio.abc.SocketStream, plan: Fake
     chunks = plan.planned_chunks()
     if not plan.streaming and plan.cut_after is None:
         # one write for a whole JSON response: the common case, kept cheap
-        await stream.send(start + b"".join(conn.send(h11.Data(data=c)) or b"" for c in chunks)
-                          + (conn.send(h11.EndOfMessage()) or b""))  # fmt: skip
+        await stream.send(
+            start
+            + b"".join(conn.send(h11.Data(data=c)) or b"" for c in chunks)
+            + (conn.send(h11.EndOfMessage()) or b"")
+        )
         return True
     await stream.send(start or b"")
     for n, chunk in enumerate(chunks):
