@@ -9,7 +9,7 @@ import httpx
 from typing_extensions import Unpack
 
 from ._base import DEFAULT_TIMEOUT, RequestSpec, check_long_request, spec_from_params
-from ._models import Message, MessageTokensCount
+from ._models import APIModel, Message, MessageTokensCount
 from ._response import APIResponse, AsyncAPIResponse, async_wrap_mode, wrap_mode
 from ._types import CountTokensParams, MessageCreateParams
 
@@ -21,10 +21,37 @@ if TYPE_CHECKING:
 __all__ = ["AsyncMessages", "Messages"]
 
 
+def message_params(messages: Any) -> list[Any]:
+    """Messages as the API takes them; agentkit's own models become their wire JSON.
+
+    A `Message` (an API response) becomes `{"role": "assistant", "content": [...]}` with its
+    blocks exactly as received; a block model inside a content list becomes its dict.
+    """
+    out: list[Any] = []
+    for message in messages:
+        if isinstance(message, Message):
+            data = message.to_dict()
+            out.append({"role": data.get("role", "assistant"), "content": data["content"]})
+            continue
+        content = message.get("content") if isinstance(message, Mapping) else None
+        if isinstance(content, list) and any(isinstance(b, APIModel) for b in content):
+            blocks = [b.to_dict() if isinstance(b, APIModel) else b for b in content]
+            message = {**message, "content": blocks}
+        out.append(message)
+    return out
+
+
+def _with_messages(params: Mapping[str, Any]) -> Mapping[str, Any]:
+    if "messages" not in params:
+        return params
+    return {**params, "messages": message_params(params["messages"])}
+
+
 def create_spec(
     client: Client | AsyncClient, params: Mapping[str, Any], *, stream: bool
 ) -> RequestSpec:
     """The request of `messages.create` (pure: no I/O)."""
+    params = _with_messages(params)
     if not stream:
         check_long_request(
             int(params.get("max_tokens", 0)),
@@ -83,7 +110,10 @@ def _stream_parser(client: Client | AsyncClient) -> Callable[[httpx.Response], A
 def count_spec(params: Mapping[str, Any]) -> RequestSpec:
     """The request of `messages.count_tokens` (pure)."""
     return spec_from_params(
-        "POST", "/v1/messages/count_tokens", params, parse=MessageTokensCount.model_validate
+        "POST",
+        "/v1/messages/count_tokens",
+        _with_messages(params),
+        parse=MessageTokensCount.model_validate,
     )
 
 

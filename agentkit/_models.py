@@ -51,8 +51,15 @@ class APIModel(BaseModel):
     model_config = ConfigDict(extra="allow", populate_by_name=True, protected_namespaces=())
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON object this model was parsed from (fields absent there stay absent)."""
-        return self.model_dump(mode="json", exclude_unset=True, by_alias=True)
+        """The JSON object this model was parsed from (fields absent there stay absent).
+
+        A model built in code (`TextBlock(text="hi")`) also carries its `type`, which every
+        wire object has even though it was not passed to the constructor.
+        """
+        data = self.model_dump(mode="json", exclude_unset=True, by_alias=True)
+        if "type" not in data and "type" in type(self).model_fields:
+            data = {"type": self.type, **data}
+        return data
 
     def to_json(self, *, indent: int | None = None) -> str:
         """`to_dict()` as JSON text."""

@@ -547,3 +547,27 @@ async def test_async_errors_raw_and_pages() -> None:
     assert raw.request_id == "r" and (await raw.parse()).input_tokens == 12
     assert [m.id async for m in client.models.list()] == ["a", "b"]
     await client.close()
+
+
+@respx.mock
+def test_requests_accept_own_models() -> None:
+    route = respx.post(f"{BASE}/v1/messages").mock(return_value=httpx.Response(200, json=MESSAGE))
+    client, _ = make_client()
+    previous = Message.model_validate(MESSAGE)
+    client.messages.create(
+        model="claude-haiku-4-5",
+        max_tokens=64,
+        messages=[
+            {"role": "user", "content": [agentkit.TextBlock(text="hi")]},
+            previous,  # type: ignore[list-item]
+            {"role": "user", "content": "again"},
+        ],
+    )
+    import json
+
+    sent = json.loads(route.calls.last.request.content)["messages"]
+    assert sent == [
+        {"role": "user", "content": [{"type": "text", "text": "hi"}]},
+        {"role": "assistant", "content": MESSAGE["content"]},
+        {"role": "user", "content": "again"},
+    ]
