@@ -58,7 +58,7 @@ class APIModel(BaseModel):
         """
         data = self.model_dump(mode="json", exclude_unset=True, by_alias=True)
         if "type" not in data and "type" in type(self).model_fields:
-            data = {"type": self.type, **data}
+            data = {"type": getattr(self, "type"), **data}  # noqa: B009 - not every model has it
         return data
 
     def to_json(self, *, indent: int | None = None) -> str:
