@@ -755,3 +755,12 @@ async def test_agent_tool_loop_runs_unchanged_on_async_bedrock() -> None:
     assert isinstance(events[-1], RunFinished)
     assert events[-1].result.message.text == "The sum is 5."  # type: ignore[union-attr]
     assert seen == ["invoke-with-response-stream"] * 2
+
+
+def test_region_follows_aws_profile_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "config").write_text("[profile envprof]\nregion = sa-east-1\n")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setenv("AWS_PROFILE", "envprof")
+    assert BedrockClient(api_key="k").region == "sa-east-1"

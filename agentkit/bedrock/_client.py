@@ -56,12 +56,15 @@ _PROFILE_PREFIX = re.compile(r"^(?:us|eu|apac|global|jp|au|ca|us-gov)\.(anthropi
 
 
 def resolve_region(region: str | None, profile: str | None = None) -> str:
-    """The AWS region: the argument, `AWS_REGION`, `AWS_DEFAULT_REGION`, the profile's region,
-    else `us-east-1` with a warning (a silent default sends traffic to a region you did not pick).
+    """The AWS region: the argument, `AWS_REGION`, `AWS_DEFAULT_REGION`, the region of the
+    profile (the argument or `AWS_PROFILE`), else `us-east-1` with a warning (a silent default
+    sends traffic to a region you did not pick).
     """
     region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
     if region:
         return region
+    # botocore picks the profile from AWS_PROFILE for credentials; its region should follow.
+    profile = profile or os.environ.get("AWS_PROFILE") or None
     if profile is not None:
         from ._sigv4 import import_botocore
 
