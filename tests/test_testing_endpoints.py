@@ -312,3 +312,20 @@ def test_no_cache_control_no_cache_usage(http: httpx.Client) -> None:
     usage = http.post("/v1/messages", json=params("plain " * 100)).json()["usage"]
     assert usage["cache_creation_input_tokens"] == usage["cache_read_input_tokens"] == 0
     assert usage["input_tokens"] > 100
+
+
+def test_log_endpoint_for_other_processes(fake: FakeClaude) -> None:
+    with fake.serve() as server, httpx.Client(base_url=server.url) as http:
+        http.post("/v1/messages", json=params(), headers={"x-api-key": "sk-secret"})
+        created = create(http, "a", "b")
+        log = http.get("/_fake/log").json()
+    assert [(r["method"], r["path"]) for r in log["requests"]] == [
+        ("POST", "/v1/messages"),
+        ("POST", "/v1/messages/batches"),
+    ]
+    assert log["requests"][0]["body"] == params()
+    assert "x-api-key" not in log["requests"][0]["headers"]
+    assert "sk-secret" not in json.dumps(log)
+    assert log["submitted_custom_ids"] == ["a", "b"]
+    assert created["id"] not in json.dumps(log["requests"][0])
+    assert len(fake.requests) == 2  # reading the log is not logged

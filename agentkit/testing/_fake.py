@@ -33,9 +33,12 @@ if TYPE_CHECKING:
     from ._transport import FakeTransport
     from .server import FakeServer
 
-__all__ = ["DEFAULT_BASE_URL", "FakeClaude", "MODELS"]
+__all__ = ["DEFAULT_BASE_URL", "LOG_PATH", "MODELS", "FakeClaude"]
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
+LOG_PATH = "/_fake/log"
+"""`GET` it for the fake's request log as JSON (for tests talking to a server in another process:
+`requests` without credential headers, and `submitted_custom_ids`); it is not itself logged."""
 _THINKING = frozenset({"thinking", "redacted_thinking"})
 
 MODELS: tuple[dict[str, Any], ...] = tuple(
@@ -195,8 +198,10 @@ class FakeClaude:
             origin: Scheme and host the client used, for URLs in responses (`results_url`).
         """
         with self._lock:
-            self.requests.append(request)
             request_id = self._ids.make("req")
+            if request.path == LOG_PATH and request.method == "GET":
+                return json_response(self._log(), request_id)
+            self.requests.append(request)
             if self.api_key is not None and not self._authorized(request.headers):
                 return error_response(401, "authentication_error", "invalid x-api-key", request_id)
             try:
@@ -207,6 +212,23 @@ class FakeClaude:
                 return error_response(
                     500, "api_error", message, request_id, headers=[("x-should-retry", "false")]
                 )
+
+    def _log(self) -> dict[str, Any]:
+        # What a test in another process needs to see; credentials never leave the fake.
+        def visible(headers: Mapping[str, str]) -> dict[str, str]:
+            return {k: v for k, v in headers.items() if k not in ("x-api-key", "authorization")}
+
+        requests = [
+            {
+                "method": r.method,
+                "path": r.path,
+                "query": dict(r.query),
+                "headers": visible(r.headers),
+                "body": r.body,
+            }
+            for r in self.requests
+        ]
+        return {"requests": requests, "submitted_custom_ids": list(self.batches.submitted)}
 
     def _authorized(self, headers: Mapping[str, str]) -> bool:
         bearer = headers.get("authorization", "").removeprefix("Bearer ")
