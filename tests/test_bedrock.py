@@ -30,6 +30,7 @@ from agentkit._exceptions import (
     BadRequestError,
     ConfigurationError,
     RateLimitError,
+    make_status_error,
 )
 from agentkit._messages import body_spec
 from agentkit._tools import tool
@@ -40,7 +41,7 @@ from agentkit.bedrock import (
     BedrockClient,
     BedrockMantleClient,
 )
-from agentkit.bedrock._client import bedrock_invoke
+from agentkit.bedrock._client import bedrock_error_body, bedrock_invoke
 from agentkit.bedrock._sigv4 import AWSCredentials
 from agentkit.testing import sse_events as render_sse
 
@@ -764,3 +765,30 @@ def test_region_follows_aws_profile_from_the_environment(
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
     monkeypatch.setenv("AWS_PROFILE", "envprof")
     assert BedrockClient(api_key="k").region == "sa-east-1"
+
+
+def test_aws_error_bodies_take_the_api_shape() -> None:
+    throttled = httpx.Response(
+        429,
+        json={"message": "Too many tokens, please wait."},
+        headers={"x-amzn-ErrorType": "ThrottlingException:http://internal.amazon.com/coral/"},
+    )
+    body = bedrock_error_body(throttled, throttled.json())
+    assert body == {
+        "type": "error",
+        "error": {
+            "type": "rate_limit_error",
+            "message": "Too many tokens, please wait.",
+            "bedrock_exception": "ThrottlingException",
+        },
+    }
+    error = make_status_error(throttled, body)
+    assert isinstance(error, RateLimitError) and "Too many tokens" in str(error)
+    plain = httpx.Response(503, json={"Message": "busy"})
+    assert bedrock_error_body(plain, plain.json())["error"] == {
+        "type": "overloaded_error",
+        "message": "busy",
+    }
+    api_shaped = {"type": "error", "error": {"type": "invalid_request_error", "message": "x"}}
+    assert bedrock_error_body(plain, api_shaped) is api_shaped
+    assert bedrock_error_body(plain, "not json") == "not json"

@@ -31,7 +31,7 @@ from .._messages import AsyncMessages, Messages, count_spec
 from .._models import MessageTokensCount
 from .._retry import RetryPolicy
 from .._types import CountTokensParams, TimeoutTypes
-from ._eventstream import EventStreamDecoder
+from ._eventstream import EventStreamDecoder, exception_error_type, status_error_type
 from ._sigv4 import AWSCredentials, SigV4Auth
 
 __all__ = [
@@ -39,6 +39,7 @@ __all__ = [
     "AsyncBedrockClient",
     "BedrockClient",
     "bedrock_count_tokens",
+    "bedrock_error_body",
     "bedrock_invoke",
     "resolve_region",
 ]
@@ -159,6 +160,25 @@ def bedrock_count_tokens(spec: RequestSpec, default_headers: Mapping[str, str]) 
     )
 
 
+def bedrock_error_body(response: httpx.Response, body: Any) -> Any:
+    """An AWS error body (`{"message": ...}` plus the `x-amzn-ErrorType` header) in the API's
+    error shape, so the typed error says what went wrong (pure).
+
+    Bodies already in the API's shape (errors the model itself returned) pass through.
+    """
+    if not isinstance(body, dict) or isinstance(body.get("error"), dict):
+        return body
+    message = body.get("message") or body.get("Message")
+    if not isinstance(message, str):
+        return body
+    kind = response.headers.get("x-amzn-errortype", "").split(":", 1)[0]
+    error: dict[str, Any] = {"type": status_error_type(response.status_code), "message": message}
+    if kind:
+        error["type"] = exception_error_type(kind)
+        error["bedrock_exception"] = kind
+    return {"type": "error", "error": error}
+
+
 def _parse_count(body: Any) -> MessageTokensCount:
     if isinstance(body, dict) and "inputTokens" in body:
         return MessageTokensCount(input_tokens=body["inputTokens"])
@@ -275,6 +295,10 @@ class _BedrockMixin(NoFiles, _ClientMixin):
 
     def _stream_decoder(self) -> Callable[[], Any] | None:
         return EventStreamDecoder
+
+    def _error_body(self, response: httpx.Response, body: Any) -> Any:
+        # For the error hook of `BaseClient` (see bedrock_error_body).
+        return bedrock_error_body(response, body)
 
     def _mark_unsupported(self) -> None:
         hint = "list models with AWS's ListFoundationModels API"

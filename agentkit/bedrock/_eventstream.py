@@ -34,7 +34,7 @@ from pydantic_core import from_json, to_json
 from .._exceptions import StreamError
 from .._sse import ServerSentEvent
 
-__all__ = ["EventStreamDecoder", "EventStreamError", "exception_error_type"]
+__all__ = ["EventStreamDecoder", "EventStreamError", "exception_error_type", "status_error_type"]
 
 logger = logging.getLogger("agentkit")
 
@@ -86,6 +86,11 @@ _STATUS_TYPE = {
 
 class EventStreamError(StreamError):
     """The event-stream framing is broken: a CRC mismatch, an impossible length, a bad header."""
+
+
+def status_error_type(status: int) -> str:
+    """The Messages API error type an HTTP status stands for."""
+    return _STATUS_TYPE.get(status, "api_error" if status >= 500 else "invalid_request_error")
 
 
 def exception_error_type(exception_type: str, original_status: int | None = None) -> str:
