@@ -13,8 +13,10 @@ import pytest
 import respx
 from recordings import load
 
+from agentkit._agent import Agent
 from agentkit._client import Client
 from agentkit._exceptions import ConfigurationError
+from agentkit._tools import tool
 from agentkit.foundry import AsyncFoundryClient, FoundryClient
 
 MESSAGE = {
@@ -162,3 +164,40 @@ def test_secrets_stay_out_of_reprs_and_logs(caplog: pytest.LogCaptureFixture) ->
         respx.post(URL).mock(return_value=httpx.Response(200, json=MESSAGE))
         client.messages.create(model="claude-sonnet-4-5", max_tokens=8, messages=HELLO)
     assert "foundry-secret-key" not in caplog.text
+
+
+@tool
+def add(a: int, b: int) -> int:
+    """Add two numbers.
+
+    Args:
+        a: The first number.
+        b: The second number.
+    """
+    return a + b
+
+
+@respx.mock
+def test_agent_tool_loop_runs_unchanged_on_foundry() -> None:
+    def handle(request: httpx.Request) -> httpx.Response:
+        assert request.headers["api-key"] == request.headers["x-api-key"] == "foundry-key"
+        body = json.loads(request.content)
+        done = any(
+            block.get("type") == "tool_result"
+            for message in body["messages"]
+            if isinstance(message["content"], list)
+            for block in message["content"]
+        )
+        content: list[dict[str, Any]] = (
+            [{"type": "text", "text": "The sum is 5."}]
+            if done
+            else [{"type": "tool_use", "id": "toolu_01", "name": "add", "input": {"a": 2, "b": 3}}]
+        )
+        stop = "end_turn" if done else "tool_use"
+        return httpx.Response(200, json={**MESSAGE, "content": content, "stop_reason": stop})
+
+    route = respx.post(URL).mock(side_effect=handle)
+    client = FoundryClient(resource="my-res", api_key="foundry-key")
+    result = Agent("claude-sonnet-4-5", tools=[add], client=client).run("What is 2 + 3?")
+    assert result.message is not None and result.message.text == "The sum is 5."
+    assert route.call_count == 2

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime
 import json
 import logging
+import re
 import threading
 from pathlib import Path
 from typing import Any
@@ -19,9 +20,13 @@ import pytest
 import respx
 from recordings import load
 
+from agentkit._agent import Agent
 from agentkit._client import Client
+from agentkit._events import RunFinished
 from agentkit._exceptions import ConfigurationError
 from agentkit._messages import body_spec
+from agentkit._tools import tool
+from agentkit.testing import sse_events as render_sse
 from agentkit.vertex import AsyncVertexClient, GoogleToken, VertexClient, vertex_base_url
 
 MESSAGE = {
@@ -380,3 +385,64 @@ def test_secrets_stay_out_of_reprs_and_logs(caplog: pytest.LogCaptureFixture) ->
         respx.post(url__regex=r".*").mock(return_value=httpx.Response(200, json=MESSAGE))
         client.messages.create(model=MODEL, max_tokens=8, messages=HELLO)
     assert "ya29.secret-token" not in caplog.text
+
+
+# -- the agent's tool loop, unchanged, on Vertex AI -------------------------------------------
+
+
+@tool
+def add(a: int, b: int) -> int:
+    """Add two numbers.
+
+    Args:
+        a: The first number.
+        b: The second number.
+    """
+    return a + b
+
+
+def _vertex_fake(seen: list[str]) -> Any:
+    def handle(request: httpx.Request) -> httpx.Response:
+        match = re.fullmatch(
+            r"/v1/projects/proj-1/locations/us-east5/publishers/anthropic/models/"
+            r"([^/:]+):(rawPredict|streamRawPredict)",
+            request.url.path,
+        )
+        assert match, request.url
+        assert request.headers["authorization"] == "Bearer ya29.fixed"
+        body = json.loads(request.content)
+        assert "model" not in body and body["anthropic_version"] == "vertex-2023-10-16"
+        seen.append(match[2])
+        done = any(
+            block.get("type") == "tool_result"
+            for message in body["messages"]
+            if isinstance(message["content"], list)
+            for block in message["content"]
+        )
+        content: list[dict[str, Any]] = (
+            [{"type": "text", "text": "The sum is 5."}]
+            if done
+            else [{"type": "tool_use", "id": "toolu_01", "name": "add", "input": {"a": 2, "b": 3}}]
+        )
+        message = {**MESSAGE, "content": content, "stop_reason": "end_turn" if done else "tool_use"}
+        if match[2] == "rawPredict":
+            return httpx.Response(200, json=message)
+        return httpx.Response(
+            200,
+            content=b"".join(render_sse(message)),
+            headers={"content-type": "text/event-stream"},
+        )
+
+    return handle
+
+
+@respx.mock
+def test_agent_tool_loop_runs_unchanged_on_vertex() -> None:
+    seen: list[str] = []
+    respx.route(host="us-east5-aiplatform.googleapis.com").mock(side_effect=_vertex_fake(seen))
+    agent: Agent[Any, Any] = Agent(MODEL, tools=[add], client=vertex())
+    result = agent.run("What is 2 + 3?")
+    assert result.message is not None and result.message.text == "The sum is 5."
+    events = list(agent.stream("Again?"))
+    assert isinstance(events[-1], RunFinished)
+    assert seen == ["rawPredict", "rawPredict", "streamRawPredict", "streamRawPredict"]
