@@ -179,7 +179,7 @@ def custom_id(conversation_id: str, length: int, attempt: int = 0) -> str:
     return f"{key}-{length}" + (f"-r{attempt}" if attempt else "")
 
 
-# -- the manifest (pure) ---------------------------------------------------------------------------
+# -- the manifest (pure) --------------------------------------------------------------------------
 
 
 @dataclass
@@ -290,7 +290,7 @@ def _ended(conversation: Conversation, on_max_tokens: str) -> bool:
     return next_action(reason) == "stop"
 
 
-# -- the runner ------------------------------------------------------------------------------------
+# -- the runner -----------------------------------------------------------------------------------
 
 
 @dataclass(eq=False)
@@ -381,18 +381,49 @@ class BatchRunner:
         Raises:
             APIError: Submitting or polling a batch failed after the client's retries.
         """
-        from ._agent import _async_store
-
-        store = _async_store(self.store)
-        assert store is not None
+        store: Any = self.store
+        if not inspect.iscoroutinefunction(store.commit):
+            store = _InlineStore(store)
         core = _Core(self, store)
         return await core.run([j if isinstance(j, BatchJob) else BatchJob(j) for j in jobs])
+
+
+class _InlineStore:
+    """A sync store called on the event loop's thread.
+
+    The runner makes several store calls per conversation and round; a worker-thread hop for
+    each (what `to_async` does) costs more than a memory or SQLite call itself. A store on a
+    remote database is better passed in its async flavour.
+    """
+
+    def __init__(self, store: ConversationStore) -> None:
+        self.sync = store
+
+    async def load(self, conversation_id: str) -> Conversation:
+        return self.sync.load(conversation_id)
+
+    async def create(self, conversation: Conversation) -> None:
+        self.sync.create(conversation)
+
+    async def commit(self, conversation: Conversation) -> int:
+        return self.sync.commit(conversation)
+
+    async def journal_tool_result(
+        self, conversation_id: str, result: Mapping[str, Any], *, version: int
+    ) -> None:
+        self.sync.journal_tool_result(conversation_id, result, version=version)
+
+    async def journaled_tool_results(self, conversation_id: str) -> dict[str, dict[str, Any]]:
+        return self.sync.journaled_tool_results(conversation_id)
+
+    async def set_metadata(self, conversation_id: str, metadata: Mapping[str, Any]) -> None:
+        self.sync.set_metadata(conversation_id, metadata)
 
 
 class _Core:
     """One `arun`: the slots, the manifest and the effects they need."""
 
-    def __init__(self, runner: BatchRunner, store: AsyncConversationStore) -> None:
+    def __init__(self, runner: BatchRunner, store: AsyncConversationStore | _InlineStore) -> None:
         self.r = runner
         self.agent = runner.agent
         self.store = store
@@ -401,7 +432,7 @@ class _Core:
         self.slots: dict[str, _Slot] = {}
         self.limit = anyio.CapacityLimiter(runner.max_concurrency)
 
-    # -- the rounds ------------------------------------------------------------------------------
+    # -- the rounds -------------------------------------------------------------------------------
 
     async def run(self, jobs: list[BatchJob]) -> BatchRunResult:
         await self._load_manifest()

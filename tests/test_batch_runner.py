@@ -1,0 +1,486 @@
+"""The batch runner against the fake Claude: same conversations as direct runs, retries,
+fallback, cancellation, progress, crash and resume (in process and with SIGKILL), and the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import anyio
+import anyio.lowlevel
+import httpx
+import pytest
+
+from agentkit._agent import Agent
+from agentkit._batch_runner import (
+    MANIFEST_PREFIX,
+    BatchJob,
+    BatchProgress,
+    BatchRunner,
+    batch_runs,
+    custom_id,
+)
+from agentkit._client import AsyncClient, Client
+from agentkit._conversation import Conversation
+from agentkit._loop import Limits
+from agentkit._tools import tool
+from agentkit._usage import RunUsage
+from agentkit.stores import MemoryStore, SQLiteStore, to_async
+from agentkit.testing import FakeClaude, FakeRequest, FakeResponse, Fault, Reply
+
+MODEL = "claude-haiku-4-5"
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@tool
+def add(a: int, b: int) -> int:
+    """Add two integers."""
+    return a + b
+
+
+@tool
+async def mul(a: int, b: int) -> int:
+    """Multiply two integers."""
+    await anyio.lowlevel.checkpoint()
+    return a * b
+
+
+def tool_rounds(body: dict[str, Any]) -> int:
+    """How many tool-result messages the request carries."""
+    return sum(
+        1
+        for m in body["messages"]
+        if m["role"] == "user"
+        and isinstance(m["content"], list)
+        and any(b.get("type") == "tool_result" for b in m["content"])
+    )
+
+
+def prompt_of(body: dict[str, Any]) -> str:
+    return str(body["messages"][0]["content"][0]["text"])
+
+
+def three_rounds(body: dict[str, Any]) -> Reply:
+    """Two parallel calls per round for three rounds, then an answer naming the prompt."""
+    n = tool_rounds(body)
+    if n < 3:
+        return Reply.tool_uses(("add", {"a": n, "b": 1}), ("mul", {"a": n, "b": 2}))
+    results = [b["content"] for b in body["messages"][-1]["content"]]
+    return Reply.text(f"{prompt_of(body)}: {results}")
+
+
+def faulty(faults: dict[tuple[str, int], list[Any]]) -> Callable[[dict[str, Any]], Any]:
+    """`three_rounds`, but the first requests of (prompt, round) get the listed faults."""
+
+    def respond(body: dict[str, Any]) -> Any:
+        pending = faults.get((prompt_of(body), tool_rounds(body)))
+        return pending.pop(0) if pending else three_rounds(body)
+
+    return respond
+
+
+def make_agent(client: Any, **kwargs: Any) -> Agent[Any, Any]:
+    return Agent(MODEL, tools=[add, mul], client=client, max_tokens=512, **kwargs)
+
+
+def sync_client(fake: FakeClaude) -> Client:
+    return Client(api_key="test", http_client=fake.http_client(), max_retries=0)
+
+
+def runner_for(fake: FakeClaude, store: Any = None, **kwargs: Any) -> BatchRunner:
+    kwargs.setdefault("poll_interval", 0.001)
+    agent = make_agent(sync_client(fake), limits=kwargs.pop("limits", None))
+    return BatchRunner(agent, store=store if store is not None else MemoryStore(), **kwargs)
+
+
+def normalized(messages: list[dict[str, Any]]) -> str:
+    """The messages as JSON with the fake's generated tool-use ids renamed by first appearance."""
+    text = json.dumps(messages, sort_keys=True)
+    names: dict[str, str] = {}
+    return re.sub(r"toolu_\w+", lambda m: names.setdefault(m.group(), f"id{len(names)}"), text)
+
+
+def stored_usage(store: MemoryStore, ids: list[str], discount: float) -> RunUsage:
+    usage = RunUsage()
+    for cid in ids:
+        for entry in store.load(cid):
+            response = entry.meta.get("response")
+            if response:
+                usage = usage.add(response["usage"], response["model"], discount=discount)
+    return usage
+
+
+# -- equivalence with direct runs -----------------------------------------------------------------
+
+
+def test_200_conversations_match_direct_runs() -> None:
+    prompts = [f"question {i}" for i in range(200)]
+    batch_fake = FakeClaude(three_rounds, seed=7)
+    store = MemoryStore()
+    result = runner_for(batch_fake, store, run_id="eq").run(prompts)
+
+    direct_fake = FakeClaude(three_rounds, seed=7)
+    agent = make_agent(sync_client(direct_fake))
+    assert result.rounds == 4
+    assert len(batch_fake.submitted_custom_ids) == 800
+    assert direct_fake.message_bodies == []
+    for i, prompt in enumerate(prompts):
+        outcome = result.outcomes[f"eq-{i}"]
+        assert outcome.status == "complete"
+        direct = agent.run(prompt, conversation=Conversation(id=f"eq-{i}"))
+        batched = store.load(f"eq-{i}").messages
+        assert len(batched) == 8
+        assert normalized(batched) == normalized(direct.conversation.messages)
+        assert outcome.result is not None and outcome.result.output == direct.output
+    # every request went through the batch endpoint, none directly
+    assert not batch_fake.message_bodies
+
+
+def test_batch_bodies_are_the_direct_bodies() -> None:
+    fake = FakeClaude(three_rounds, seed=1)
+    runner_for(fake, run_id="b").run(["hello"])
+    direct_fake = FakeClaude(three_rounds, seed=1)
+    make_agent(sync_client(direct_fake)).run("hello")
+    batch_params = [
+        item["params"]
+        for r in fake.requests
+        if r.method == "POST" and r.path == "/v1/messages/batches"
+        for item in r.body["requests"]
+    ]
+    assert [normalized(p) for p in batch_params] == [
+        normalized(b) for b in direct_fake.message_bodies
+    ]
+
+
+def test_limits_and_errors_end_one_conversation_only() -> None:
+    fake = FakeClaude(three_rounds)
+    result = runner_for(fake, run_id="lim", limits=Limits(max_turns=2)).run(["a", "b"])
+    for outcome in result.outcomes.values():
+        assert outcome.status == "failed"
+        assert outcome.error == "LimitExceededError: max_turns of 2 reached"
+    assert result.rounds == 2
+
+
+# -- progress -------------------------------------------------------------------------------------
+
+
+def test_progress_reports_counts_and_discounted_cost() -> None:
+    fake = FakeClaude(faulty({("p1", 1): [Fault.batch_outcome("canceled")]}))
+    seen: list[BatchProgress] = []
+    store = MemoryStore()
+    runner = runner_for(fake, store, run_id="pg", on_progress=seen.append)
+    result = runner.run(["p0", "p1", "p2"])
+
+    phases = [(p.round, p.phase) for p in seen]
+    assert phases == [
+        *[(n, phase) for n in (1, 2, 3, 4) for phase in ("submitted", "waiting", "processing")],
+        (4, "done"),
+    ]
+    counts = [(p.round, p.running, p.finished, p.failed) for p in seen if p.phase == "processing"]
+    assert counts == [(1, 3, 0, 0), (2, 2, 0, 1), (3, 2, 0, 1), (4, 0, 2, 1)]
+    submitted = [p.batch for p in seen if p.phase == "submitted"]
+    assert [b.request_counts.processing for b in submitted if b] == [3, 3, 2, 2]
+    waiting = [p.batch for p in seen if p.phase == "waiting"]
+    assert all(b is not None and b.ended for b in waiting)
+
+    ids = ["pg-0", "pg-1", "pg-2"]
+    half = stored_usage(store, ids, 0.5)
+    full = stored_usage(store, ids, 1.0)
+    assert seen[-1].usage == half == result.usage
+    assert half.cost_usd == pytest.approx(full.cost_usd / 2) and half.cost_usd > 0
+    costs = [p.cost_usd for p in seen]
+    assert costs == sorted(costs)
+
+
+# -- retries, fallback, cancel --------------------------------------------------------------------
+
+
+def test_errored_and_expired_requests_are_retried_next_round() -> None:
+    faults = {
+        ("p0", 1): [Fault.server_error()],
+        ("p1", 0): [Fault.batch_outcome("expired"), Fault.server_error()],
+    }
+    fake = FakeClaude(faulty(faults))
+    result = runner_for(fake, run_id="rt", max_retries=2).run(["p0", "p1", "p2"])
+    assert {o.status for o in result.outcomes.values()} == {"complete"}
+    ids = fake.submitted_custom_ids
+    assert len(ids) == len(set(ids)) == 12 + 3
+    assert {"rt-0-3-r1", "rt-1-1-r1", "rt-1-1-r2"} <= set(ids)
+    assert result.rounds == 6  # p1 lost two rounds
+
+
+def test_retries_are_bounded() -> None:
+    fake = FakeClaude(faulty({("p0", 0): [Fault.server_error()] * 5}))
+    result = runner_for(fake, run_id="bd", max_retries=1).run(["p0", "p1"])
+    failed = result.outcomes["bd-0"]
+    assert failed.status == "failed"
+    assert failed.error == "errored: api_error: Internal server error (2 attempts)"
+    assert result.outcomes["bd-1"].status == "complete"
+    assert [i for i in fake.submitted_custom_ids if i.startswith("bd-0")] == ["bd-0-1", "bd-0-1-r1"]
+
+
+def test_invalid_requests_fail_without_retry() -> None:
+    bad = Fault.status_error(400, "invalid_request_error", "messages: too long")
+    fake = FakeClaude(faulty({("p0", 2): [bad]}))
+    result = runner_for(fake, run_id="inv", max_retries=3).run(["p0"])
+    assert result.outcomes["inv-0"].status == "failed"
+    assert "invalid_request_error" in str(result.outcomes["inv-0"].error)
+    assert fake.submitted_custom_ids == ["inv-0-1", "inv-0-3", "inv-0-5"]
+
+
+def test_fallback_sends_the_same_body_directly() -> None:
+    fake = FakeClaude(faulty({("p0", 1): [Fault.batch_outcome("expired")]}))
+    store = MemoryStore()
+    result = runner_for(fake, store, run_id="fb", max_retries=0, fallback=True).run(["p0", "p1"])
+    assert {o.status for o in result.outcomes.values()} == {"complete"}
+    [direct] = fake.message_bodies
+    [expired] = [
+        item["params"]
+        for r in fake.requests
+        if r.method == "POST" and r.path == "/v1/messages/batches"
+        for item in r.body["requests"]
+        if item["custom_id"] == "fb-0-3"
+    ]
+    assert direct == expired
+    assert result.rounds == 4  # the direct call kept p0 in step
+    usage = stored_usage(store, ["fb-0", "fb-1"], 0.5)
+    # the direct reply is billed in full: one reply's worth above the all-batch cost
+    assert result.usage.cost_usd > usage.cost_usd
+    assert result.usage.requests == usage.requests == 8
+
+
+def test_canceled_requests_stop_their_conversation() -> None:
+    fake = FakeClaude(faulty({("p1", 0): [Fault.batch_outcome("canceled")]}))
+    store = MemoryStore()
+    result = runner_for(fake, store, run_id="cn").run(["p0", "p1"])
+    assert result.outcomes["cn-1"].status == "canceled"
+    assert result.outcomes["cn-1"].error == "the batch was canceled before this request ran"
+    assert result.outcomes["cn-0"].status == "complete"
+    [info] = batch_runs(store.list())
+    assert info.run_id == "cn" and info.counts == {"complete": 1, "canceled": 1}
+    assert info.in_flight is None and info.rounds == 4
+
+
+# -- state in the store ---------------------------------------------------------------------------
+
+
+class _Crash(Exception):
+    pass
+
+
+@pytest.mark.anyio
+async def test_crash_mid_round_resumes_without_resubmitting() -> None:
+    """An async client and an async store; the run dies while waiting on round 2's batch."""
+    fake = FakeClaude(three_rounds)
+    store = to_async(MemoryStore())
+    http = fake.async_http_client()
+    agent = make_agent(AsyncClient(api_key="test", http_client=http))
+
+    def crash(progress: BatchProgress) -> None:
+        if progress.round == 2 and progress.phase == "waiting":
+            raise _Crash
+
+    jobs = [BatchJob(f"p{i}", conversation_id=f"conv-{i}") for i in range(5)]
+    first = BatchRunner(agent, store=store, run_id="r", poll_interval=0.001, on_progress=crash)
+    with pytest.raises(_Crash):
+        await first.arun(jobs)
+    assert len(fake.submitted_custom_ids) == 10
+
+    again = BatchRunner(agent, store=store, run_id="r", poll_interval=0.001)
+    result = await again.arun(jobs)
+    ids = fake.submitted_custom_ids
+    assert len(ids) == len(set(ids)) == 20
+    assert result.rounds == 4 and len(result.batch_ids) == 4
+    for i in range(5):
+        assert result.outcomes[f"conv-{i}"].status == "complete"
+        assert len((await store.load(f"conv-{i}")).messages) == 8
+    await http.aclose()
+
+
+def test_rerun_of_a_finished_run_submits_nothing() -> None:
+    fake = FakeClaude(three_rounds)
+    store = MemoryStore()
+    runner_for(fake, store, run_id="f").run(["a", "b"])
+    submitted = len(fake.submitted_custom_ids)
+    result = runner_for(fake, store, run_id="f").run(["a", "b"])
+    assert len(fake.submitted_custom_ids) == submitted
+    assert [o.status for o in result.outcomes.values()] == ["complete", "complete"]
+    assert all(o.result is None for o in result.outcomes.values())  # ended in the first run
+
+
+class _CrashOnCreate(httpx.BaseTransport):
+    """Passes requests to the fake; dies after the fake has created batch number `after`."""
+
+    def __init__(self, fake: FakeClaude, after: int) -> None:
+        self.inner = fake.transport()
+        self.after = after
+        self.creates = 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self.inner.handle_request(request)
+        if request.method == "POST" and request.url.path == "/v1/messages/batches":
+            self.creates += 1
+            if self.creates == self.after:
+                raise _Crash
+        return response
+
+
+def test_batch_created_before_a_crash_is_found_not_resubmitted() -> None:
+    fake = FakeClaude(three_rounds)
+    store = MemoryStore()
+    http = httpx.Client(transport=_CrashOnCreate(fake, 2), base_url="https://api.anthropic.com")
+    agent = make_agent(Client(api_key="test", http_client=http, max_retries=0))
+    jobs = ["a", "b", "c"]
+    with pytest.raises(_Crash):
+        BatchRunner(agent, store=store, run_id="o", poll_interval=0.001).run(jobs)
+    assert len(fake.submitted_custom_ids) == 6
+    # the second batch exists at the API, but the manifest has no id for it
+    [info] = batch_runs(store.list())
+    assert info.in_flight is None and info.rounds == 2
+
+    result = runner_for(fake, store, run_id="o").run(jobs)
+    ids = fake.submitted_custom_ids
+    assert len(ids) == len(set(ids)) == 12
+    assert result.rounds == 4 and len(result.batch_ids) == 4
+    assert {o.status for o in result.outcomes.values()} == {"complete"}
+
+
+def test_conversation_ended_before_the_manifest_said_so_is_not_rerun() -> None:
+    fake = FakeClaude(three_rounds)
+    store = MemoryStore()
+    done = Conversation([{"role": "user", "content": "hi"}], id="x-0")
+    done.append(
+        {
+            "type": "message",
+            "id": "msg_1",
+            "role": "assistant",
+            "model": MODEL,
+            "content": [{"type": "text", "text": "hello"}],
+            "stop_reason": "end_turn",
+            "usage": {"input_tokens": 1, "output_tokens": 1},
+        }
+    )
+    store.create(done)
+    result = runner_for(fake, store, run_id="x").run(["hi", "there"])
+    assert result.outcomes["x-0"].status == "complete"
+    assert all(i.startswith("x-1-") for i in fake.submitted_custom_ids)
+
+
+def test_custom_ids_fit_the_api_pattern() -> None:
+    pattern = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+    assert custom_id("conv-1", 3) == "conv-1-3"
+    assert custom_id("conv-1", 3, 2) == "conv-1-3-r2"
+    odd = custom_id("user@example.com/chat 1", 12, 1)
+    long = custom_id("x" * 200, 99999, 99)
+    assert pattern.match(odd) and pattern.match(long)
+    assert custom_id("x" * 200, 1) != custom_id("x" * 199, 1)
+    assert MANIFEST_PREFIX == "agentkit-batch-run-"
+
+
+# -- SIGKILL and restart --------------------------------------------------------------------------
+
+CHILD = """
+import json, os, sys, threading
+from agentkit._agent import Agent
+from agentkit._batch_runner import BatchRunner
+from agentkit._client import Client
+from agentkit._tools import tool
+from agentkit.stores import SQLiteStore
+
+url, db, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+block = os.environ.get("BLOCK_IN")
+
+@tool
+def add(ctx: RunContext[None], a: int, b: int) -> int:
+    \"\"\"Add two integers.\"\"\"
+    if ctx.conversation_id == block and a == 1:
+        print("blocked", flush=True)
+        threading.Event().wait()
+    return a + b
+
+@tool
+async def mul(a: int, b: int) -> int:
+    \"\"\"Multiply two integers.\"\"\"
+    return a * b
+
+client = Client(api_key="test", base_url=url, max_retries=0)
+agent = Agent("claude-haiku-4-5", tools=[add, mul], client=client, max_tokens=512)
+store = SQLiteStore(db)
+runner = BatchRunner(agent, store=store, run_id="k", poll_interval=0.001, max_interval=0.01)
+result = runner.run([f"p{i}" for i in range(count)])
+print(json.dumps({cid: o.status for cid, o in result.outcomes.items()}), flush=True)
+"""
+
+
+class TrapFake(FakeClaude):
+    """Holds the response to the first request `trap` matches until `release` is set."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.trap: Callable[[FakeRequest], bool] | None = None
+        self.trapped = threading.Event()
+        self.release = threading.Event()
+
+    def handle(self, request: FakeRequest, *, origin: str = "") -> FakeResponse:
+        response = super().handle(request, origin=origin)
+        if self.trap is not None and self.trap(request):
+            self.trap = None
+            self.trapped.set()
+            self.release.wait(30)
+        return response
+
+    def creates(self) -> int:
+        return sum(1 for r in self.requests if r.method == "POST" and r.path.endswith("/batches"))
+
+
+@pytest.mark.parametrize("when", ["polling", "creating", "tools"])
+def test_sigkill_mid_round_then_restart(tmp_path: Path, when: str) -> None:
+    count = 12
+    fake = TrapFake(three_rounds)
+    if when == "polling":  # round 2's batch is recorded and being waited for
+        fake.trap = lambda r: r.method == "GET" and "msgbatch" in r.path and fake.creates() == 2
+    elif when == "creating":  # the API created round 2's batch; the runner never heard back
+        fake.trap = lambda r: (
+            r.method == "POST" and r.path.endswith("/batches") and fake.creates() == 2
+        )
+    script = tmp_path / "child.py"
+    script.write_text(CHILD)
+    db = tmp_path / "runs.db"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    with fake.serve() as server:
+        args = [sys.executable, str(script), server.url, str(db), str(count)]
+        child_env = {**env, "BLOCK_IN": "k-5"} if when == "tools" else env
+        with subprocess.Popen(args, env=child_env, stdout=subprocess.PIPE, text=True) as child:
+            try:
+                if when == "tools":  # k-5 runs its round-2 tools; others may be done with theirs
+                    assert child.stdout is not None and child.stdout.readline() == "blocked\n"
+                else:
+                    assert fake.trapped.wait(30)
+                child.send_signal(signal.SIGKILL)
+                assert child.wait(30) == -signal.SIGKILL
+            finally:
+                child.kill()
+                fake.release.set()
+        before = list(fake.submitted_custom_ids)
+        assert len(before) == 2 * count
+
+        done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        statuses = json.loads(done.stdout.strip().splitlines()[-1])
+        assert statuses == {f"k-{i}": "complete" for i in range(count)}
+
+    ids = fake.submitted_custom_ids
+    assert len(ids) == len(set(ids)) == 4 * count  # nothing submitted twice, nothing lost
+    with SQLiteStore(db) as store:
+        for i in range(count):
+            messages = store.load(f"k-{i}").messages
+            assert len(messages) == 8
+            assert messages[-1]["content"][0]["text"].startswith(f"p{i}: ")
