@@ -308,6 +308,22 @@ def test_chat_ends_at_end_of_input(tmp_path: Path) -> None:
         assert store.list() == []  # nothing said, nothing saved
 
 
+def test_ctrl_c_at_the_prompt_does_not_quit(tmp_path: Path) -> None:
+    answers: list[str | BaseException] = [KeyboardInterrupt(), "/quit"]
+
+    def read(_: str) -> str:
+        answer = answers.pop(0)
+        if isinstance(answer, BaseException):
+            raise answer
+        return answer
+
+    out = io.StringIO()
+    with open_store(tmp_path / "c.db") as store:
+        assert chat_loop(make_session(FakeClaude(), store, out), read, db_label="c.db") == 0
+    assert out.getvalue() == "\n(type /quit or press Ctrl-D to leave)\n"
+    assert answers == []
+
+
 def test_default_database_location(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
     assert default_db_path() == tmp_path / "agentkit" / "conversations.db"
