@@ -1,10 +1,10 @@
 """A real loopback HTTP/1.1 server for a `FakeClaude`: `python -m agentkit.testing.server`.
 
-It runs an anyio TCP listener with h11 (the HTTP/1.1 state machine httpx itself uses) in a
-background thread, one task per connection, keep-alive, so many clients can hold connections at
-once. SSE and JSONL bodies go out chunk by chunk with chunked transfer encoding; faults are real:
-a delay before the status line, delays between chunks, and a cut connection closes the socket
-part way through the body.
+It runs an anyio TCP listener in a background thread, one task per connection, keep-alive, so
+many clients can hold connections at once; HTTP/1.1 framing is the lean sans-IO codec in
+`_wire`. SSE and JSONL bodies go out chunk by chunk with chunked transfer encoding. Faults are
+real: a delay before the status line, delays between chunks, and a cut connection closes the
+socket part way through the body.
 
 Usage::
 
@@ -25,16 +25,17 @@ import threading
 from contextlib import AbstractContextManager
 from types import TracebackType
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
 
 import anyio
 import anyio.abc
 import anyio.from_thread
-import h11
 from anyio.abc import SocketAttribute
 
 from ._fake import FakeClaude
 from ._http import FakeRequest, FakeResponse
+from ._render import json_bytes
+from ._wire import CONTINUE, LAST_CHUNK, RequestParser, WireError, WireRequest, chunk, head
 
 __all__ = ["FakeServer", "main"]
 
@@ -107,85 +108,67 @@ class FakeServer:
                 await listener.serve(self._connection)
 
     async def _connection(self, stream: anyio.abc.SocketStream) -> None:
-        conn = h11.Connection(h11.SERVER)
+        parser = RequestParser()
         try:
             while True:
-                received = await _read_request(conn, stream)
-                if received is None:
+                try:
+                    data = await stream.receive(_RECEIVE)
+                except anyio.EndOfStream:
                     return
-                request, origin = received
-                plan = self.fake.handle(request, origin=origin)
-                if not await _send(conn, stream, plan):
-                    return  # a planned disconnect: the socket closes mid-body
-                if h11.MUST_CLOSE in (conn.our_state, conn.their_state):
+                try:
+                    requests = parser.feed(data)
+                except WireError as exc:
+                    error = {"type": "invalid_request_error", "message": str(exc)}
+                    body = json_bytes({"type": "error", "error": error})
+                    headers = [("content-type", "application/json")]
+                    await stream.send(head(400, headers, length=len(body), keep_alive=False) + body)
                     return
-                conn.start_next_cycle()
-        except (anyio.BrokenResourceError, anyio.ClosedResourceError, h11.ProtocolError, OSError):
+                if parser.continue_due:
+                    parser.continue_due = False
+                    await stream.send(CONTINUE)
+                for wire in requests:
+                    if not await self._answer(stream, wire):
+                        return  # a planned disconnect, or the client asked to close
+        except (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
             return  # the client went away; nothing to answer
         finally:
             await stream.aclose()
 
-
-async def _read_request(
-    conn: h11.Connection, stream: anyio.abc.SocketStream
-) -> tuple[FakeRequest, str] | None:
-    head: h11.Request | None = None
-    body = bytearray()
-    while True:
-        event = conn.next_event()
-        if event is h11.NEED_DATA:
-            try:
-                data = await stream.receive(_RECEIVE)
-            except anyio.EndOfStream:
-                data = b""
-            conn.receive_data(data)
-        elif isinstance(event, h11.Request):
-            head = event
-        elif isinstance(event, h11.Data):
-            body += event.data
-        elif isinstance(event, h11.EndOfMessage) and head is not None:
-            target = urlsplit(head.target.decode("latin-1"))
-            headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in head.headers]
-            host = next((v for k, v in headers if k.lower() == "host"), "localhost")
-            request = FakeRequest.build(
-                head.method.decode("ascii"),
-                target.path,
-                query=dict(parse_qsl(target.query)),
-                headers=headers,
-                content=bytes(body),
-            )
-            return request, f"http://{host}"
-        else:  # ConnectionClosed or PAUSED before a full request
-            return None
+    async def _answer(self, stream: anyio.abc.SocketStream, wire: WireRequest) -> bool:
+        """Answer one request; False when the connection must close after it."""
+        path, _, query = wire.target.partition("?")
+        request = FakeRequest.build(
+            wire.method,
+            path,
+            query=dict(parse_qsl(query)),
+            headers=wire.headers,
+            content=wire.body,
+        )
+        host = next((v for k, v in wire.headers if k == "host"), "localhost")
+        plan = self.fake.handle(request, origin=f"http://{host}")
+        sent = await _send(stream, plan, keep_alive=wire.keep_alive, body=wire.method != "HEAD")
+        return sent and wire.keep_alive
 
 
-async def _send(conn: h11.Connection, stream: anyio.abc.SocketStream, plan: FakeResponse) -> bool:
+async def _send(
+    stream: anyio.abc.SocketStream, plan: FakeResponse, *, keep_alive: bool, body: bool
+) -> bool:
     """Send a response plan; False when it ended with a deliberate disconnect."""
-    headers = list(plan.headers)
-    if plan.streaming:
-        headers.append(("transfer-encoding", "chunked"))
-    else:
-        headers.append(("content-length", str(len(plan.body))))
     if plan.delay:
         await anyio.sleep(plan.delay)
-    start = conn.send(h11.Response(status_code=plan.status, headers=headers))
-    chunks = plan.planned_chunks()
-    if not plan.streaming and plan.cut_after is None:
-        # one write for a whole JSON response: the common case, kept cheap
-        await stream.send(
-            start
-            + b"".join(conn.send(h11.Data(data=c)) or b"" for c in chunks)
-            + (conn.send(h11.EndOfMessage()) or b"")
-        )
-        return True
-    await stream.send(start or b"")
-    for n, chunk in enumerate(chunks):
+    chunks = plan.planned_chunks() if body else []
+    if not plan.streaming:
+        start = head(plan.status, plan.headers, length=len(plan.body), keep_alive=keep_alive)
+        await stream.send(start + b"".join(chunks))  # one write for a whole JSON response
+        return plan.cut_after is None
+    await stream.send(head(plan.status, plan.headers, length=None, keep_alive=keep_alive))
+    for n, data in enumerate(chunks):  # one chunk per SSE event / JSONL line, as the API sends
         if n and plan.chunk_delay:
             await anyio.sleep(plan.chunk_delay)
-        await stream.send(conn.send(h11.Data(data=chunk)) or b"")
+        await stream.send(chunk(data))
     if plan.cut_after is not None:
         return False
-    await stream.send(conn.send(h11.EndOfMessage()) or b"")
+    await stream.send(LAST_CHUNK)
     return True
 
 
