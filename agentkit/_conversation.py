@@ -22,7 +22,7 @@ from pydantic_core import from_json, to_json
 
 from ._cache import CachePolicy, count_breakpoints, mark_last_block
 from ._models import Message
-from ._preflight import check_request
+from ._preflight import PreflightMemo, check_request
 from ._usage import RunUsage
 
 __all__ = [
@@ -146,6 +146,8 @@ class Conversation:
         self._log: list[Entry] = []
         self._len = 0
         self._compaction_at: int | None = None
+        # Preflight re-analyses only the turns added since the previous request.
+        self._preflight_memo = PreflightMemo()
         for message in messages:
             self.append(message)
 
@@ -327,7 +329,7 @@ class Conversation:
             messages = [e.message for e in view]
             if last_message is not None:
                 messages[-1] = last_message
-            check_request({**head, "messages": messages}, betas=betas)
+            check_request({**head, "messages": messages}, betas=betas, memo=self._preflight_memo)
         encoded = to_json(head)
         joined = b"[" + b",".join(pieces) + b"]"
         if encoded == b"{}":

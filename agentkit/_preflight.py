@@ -21,13 +21,13 @@ error) says the API enforces it, so that preflight never blocks a request the AP
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from ._exceptions import RequestValidationError
 
-__all__ = ["check_request", "preflight_problems"]
+__all__ = ["PreflightMemo", "check_request", "preflight_problems"]
 
 _THINKING_DOCS = "https://docs.claude.com/en/docs/build-with-claude/extended-thinking"
 _INTERLEAVED_BETA = "interleaved-thinking-2025-05-14"
@@ -117,12 +117,14 @@ def _rule(key: str, **fields: object) -> str:
     return _RULES[key].format(**fields)
 
 
-@dataclass
+@dataclass(eq=False)
 class _Turn:
-    """Consecutive same-role messages merged, as the API sees them.
+    """Consecutive same-role messages merged, as the API sees them, with what the rules need.
 
-    `blocks` pairs each block's index in the merged content with the block; blocks before a
-    compaction block in the compaction turn are left out (the API ignores them).
+    `blocks` pairs each block's index in the merged content with the block. Everything derived
+    from the blocks is computed once per turn (`facts`), and the problems that depend only on
+    this turn and the one before it are cached against that previous turn (`own_problems`), so
+    a conversation that passes the same memo for each request re-checks only new turns.
     """
 
     index: int
@@ -130,27 +132,121 @@ class _Turn:
     blocks: list[tuple[int, Any]] = field(default_factory=list)
     raw_empty: bool = True
     starts_with_compaction: bool = False
-    _by_type: dict[str, list[tuple[int, dict[str, Any]]]] | None = None
+    _facts: _Facts | None = None
+    _own: tuple[_Turn | None, list[str]] | None = None
 
-    def typed(self, *types: str) -> list[tuple[int, dict[str, Any]]]:
-        """The blocks of these types, in order (indexed once per turn: the checks ask often)."""
-        by_type = self._by_type
-        if by_type is None:
-            by_type = self._by_type = {}
-            for pair in self.blocks:
-                block = pair[1]
-                if type(block) is dict:
-                    kind = block.get("type")
-                    found = by_type.get(kind)  # type: ignore[arg-type]
-                    if found is None:
-                        by_type[kind] = [pair]  # type: ignore[index]
-                    else:
-                        found.append(pair)
-        if len(types) == 1:
-            return by_type.get(types[0], [])
-        pairs = [pair for t in types for pair in by_type.get(t, ())]
-        pairs.sort(key=lambda pair: pair[0])
-        return pairs
+    @property
+    def facts(self) -> _Facts:
+        if self._facts is None:
+            self._facts = _Facts.of(self)
+        return self._facts
+
+    def trimmed(self, start: int) -> _Turn:
+        """A copy holding the blocks from index `start` on (the API ignores those before)."""
+        return _Turn(
+            index=self.index,
+            role=self.role,
+            blocks=[(k, b) for k, b in self.blocks if k >= start],
+            raw_empty=self.raw_empty,
+            starts_with_compaction=True,
+        )
+
+
+@dataclass
+class _Facts:
+    """What the rules read from one turn's blocks, extracted in one pass."""
+
+    tool_ids: list[tuple[int, str]]  # tool_use and server_tool_use ids, with their index
+    client_calls: list[str]  # tool_use ids, in order
+    results: list[tuple[int, Any]]  # (index, tool_use_id) of each tool_result
+    results_only: bool  # every block is a tool_result
+    first_other_index: int | None  # index of the first block that is not a tool_result
+    thinking: list[tuple[int, str]]  # (index, type) of thinking and redacted_thinking blocks
+    thinking_cache_control: list[tuple[int, str]]
+    first_type: Any  # type of the first block, skipping whitespace-only text
+    last_type: Any
+    last_text: Any
+    empty_text: bool
+    whitespace_text: bool
+    compaction_at: int | None  # index of the last compaction block
+    cache_sites: list[tuple[str, Any]]  # (path below the message, cache_control)
+
+    @classmethod
+    def of(cls, turn: _Turn) -> _Facts:
+        tool_ids: list[tuple[int, str]] = []
+        client_calls: list[str] = []
+        results: list[tuple[int, Any]] = []
+        first_other: int | None = None
+        thinking: list[tuple[int, str]] = []
+        thinking_cc: list[tuple[int, str]] = []
+        first_type: Any = None
+        empty_text = whitespace_text = False
+        compaction_at: int | None = None
+        sites: list[tuple[str, Any]] = []
+        for k, block in turn.blocks:
+            if type(block) is not dict:
+                if first_other is None:
+                    first_other = k
+                continue
+            kind = block.get("type")
+            kind_for_first = kind
+            if kind == "text":
+                text = block.get("text")
+                if text == "":
+                    empty_text = True
+                elif isinstance(text, str) and not text.strip():
+                    whitespace_text = True
+                    # Whitespace-only text does not count as the first block: the API itself
+                    # returns adaptive-thinking replies that open with "\n\n" before the thinking
+                    # block (recording text-nonstream-adaptive-thinking-leading-text).
+                    kind_for_first = None
+            if first_type is None and kind_for_first is not None:
+                first_type = kind_for_first
+            if kind == "tool_result":
+                results.append((k, block.get("tool_use_id")))
+                nested = block.get("content")
+                if isinstance(nested, list):
+                    for j, inner in enumerate(nested):
+                        if isinstance(inner, dict) and "cache_control" in inner:
+                            sites.append((f"content.{k}.content.{j}", inner["cache_control"]))
+            elif first_other is None:
+                first_other = k
+            if kind in ("tool_use", "server_tool_use"):
+                tool_id = block.get("id")
+                if isinstance(tool_id, str):
+                    tool_ids.append((k, tool_id))
+                    if kind == "tool_use":
+                        client_calls.append(tool_id)
+            elif kind in _THINKING_TYPES:
+                thinking.append((k, str(kind)))
+                if "cache_control" in block:
+                    thinking_cc.append((k, str(kind)))
+            elif kind == "compaction":
+                compaction_at = k
+            if "cache_control" in block:
+                sites.append((f"content.{k}", block["cache_control"]))
+        sites.sort(key=lambda site: [int(p) for p in site[0].split(".")[1::2]])
+        last = turn.blocks[-1][1] if turn.blocks else None
+        last_is_dict = type(last) is dict
+        if first_type is None and turn.blocks:
+            first = turn.blocks[0][1]
+            first_type = first.get("type") if type(first) is dict else None
+        return cls(
+            tool_ids=tool_ids,
+            client_calls=client_calls,
+            results=results,
+            results_only=bool(results) and len(results) == len(turn.blocks),
+            first_other_index=first_other,
+            thinking=thinking,
+            thinking_cache_control=thinking_cc,
+            first_type=first_type,
+            last_type=last.get("type") if last_is_dict else None,  # type: ignore[union-attr]
+            last_text=last.get("text") if last_is_dict else None,  # type: ignore[union-attr]
+            empty_text=empty_text,
+            whitespace_text=whitespace_text and turn.role == "user",
+            compaction_at=compaction_at,
+            cache_sites=sites,
+        )
 
 
 def _as_blocks(content: Any) -> list[Any]:
@@ -161,78 +257,62 @@ def _as_blocks(content: Any) -> list[Any]:
     return []
 
 
-def _turns(messages: list[Any]) -> list[_Turn]:
+class PreflightMemo:
+    """Analysis of a growing message list, kept between requests of one conversation.
+
+    Pass the same memo to `preflight_problems` for successive requests whose `messages` extend
+    the previous list with the same message objects (as `Conversation.request_body` does): the
+    turns already seen are not analysed again. Messages are matched by identity, so a message
+    dict must not be changed after it was checked (conversation entries never are).
+    """
+
+    def __init__(self) -> None:
+        self.messages: list[Any] = []
+        self.turns: list[_Turn] = []
+        self.ends: list[int] = []  # message index where each turn ends (exclusive)
+
+
+def _turns(messages: list[Any], memo: PreflightMemo | None = None) -> list[_Turn]:
     """Merge same-role neighbours and cut everything before the latest compaction block."""
     turns: list[_Turn] = []
-    for message in messages:
+    ends: list[int] = []
+    start = 0
+    if memo is not None and memo.turns:
+        old = memo.messages
+        same = 0
+        limit = min(len(old), len(messages))
+        while same < limit and old[same] is messages[same]:
+            same += 1
+        # A turn is reused when the message after it is unchanged too, so it still ends where
+        # it did (that message had another role); the memo's last turn may grow, so it is not.
+        for turn, end in zip(memo.turns[:-1], memo.ends[:-1], strict=True):
+            if end >= same:
+                break
+            turns.append(turn)
+            ends.append(end)
+        start = ends[-1] if ends else 0
+    for n in range(start, len(messages)):
+        message = messages[n]
         role = message.get("role") if isinstance(message, dict) else None
         role = role if isinstance(role, str) else "?"
         blocks = _as_blocks(message.get("content") if isinstance(message, dict) else None)
         if not turns or turns[-1].role != role:
             turns.append(_Turn(index=len(turns), role=role))
+            ends.append(n + 1)
+        else:
+            ends[-1] = n + 1
         turn = turns[-1]
         turn.blocks.extend(enumerate(blocks, len(turn.blocks)))
         turn.raw_empty = turn.raw_empty and not blocks
+    if memo is not None:
+        memo.messages, memo.turns, memo.ends = list(messages), list(turns), ends
     # The API drops every block before the latest compaction block, so nothing before it can
     # break a rule; the turn holding it is kept from the compaction block on.
-    for turn in reversed(turns):
-        compactions = [k for k, _ in turn.typed("compaction")]
-        if compactions:
-            turn.blocks = [(k, b) for k, b in turn.blocks if k >= compactions[-1]]
-            turn.starts_with_compaction = True
-            turn._by_type = None
-            return turns[turn.index :]
+    for position in range(len(turns) - 1, -1, -1):
+        at = turns[position].facts.compaction_at
+        if at is not None:
+            return [turns[position].trimmed(at), *turns[position + 1 :]]
     return turns
-
-
-def _cache_control_sites(body: Mapping[str, Any], turns: list[_Turn]) -> Iterator[tuple[str, Any]]:
-    """Every `cache_control` in processing order (tools, system, messages), with its path."""
-    tools = body.get("tools")
-    if isinstance(tools, list):
-        for i, tool in enumerate(tools):
-            if isinstance(tool, dict) and "cache_control" in tool:
-                yield f"tools.{i}", tool["cache_control"]
-    system = body.get("system")
-    if isinstance(system, list):
-        for i, block in enumerate(system):
-            if isinstance(block, dict) and "cache_control" in block:
-                yield f"system.{i}", block["cache_control"]
-    for turn in turns:
-        for k, block in turn.blocks:
-            if not isinstance(block, dict):
-                continue
-            where = f"messages.{turn.index}.content.{k}"
-            if "cache_control" in block:
-                yield where, block["cache_control"]
-            nested = block.get("content")
-            if block.get("type") == "tool_result" and isinstance(nested, list):
-                for j, inner in enumerate(nested):
-                    if isinstance(inner, dict) and "cache_control" in inner:
-                        yield f"{where}.content.{j}", inner["cache_control"]
-    # Automatic caching puts its breakpoint on the last cacheable block, i.e. last in order.
-    if isinstance(body.get("cache_control"), dict):
-        yield "", body["cache_control"]
-
-
-def _cache_problems(body: Mapping[str, Any], turns: list[_Turn]) -> list[str]:
-    problems: list[str] = []
-    count = 0
-    seen_5m = False
-    for where, control in _cache_control_sites(body, turns):
-        if control is None:
-            continue
-        count += 1
-        ttl = control.get("ttl", "5m") if isinstance(control, dict) else "5m"
-        path = f"{where}.cache_control.ttl" if where else "cache_control.ttl"
-        if ttl not in ("5m", "1h"):
-            problems.append(_rule("ttl_value", path=path))
-        elif ttl == "5m":
-            seen_5m = True
-        elif seen_5m:
-            problems.append(_rule("ttl_order", path=path))
-    if count > _MAX_BREAKPOINTS:
-        problems.append(_rule("breakpoints", n=count))
-    return problems
 
 
 def _thinking_on(body: Mapping[str, Any]) -> bool:
@@ -271,100 +351,121 @@ def _parameter_problems(
     return problems
 
 
-def _content_problems(turns: list[_Turn]) -> list[str]:
+def _cache_problems(body: Mapping[str, Any], turns: list[_Turn]) -> list[str]:
+    """At most 4 breakpoints, and no 1h breakpoint after a 5m one (tools, system, messages)."""
+    sites: list[tuple[str, Any]] = []
+    for key in ("tools", "system"):
+        items = body.get(key)
+        if isinstance(items, list):
+            sites += [
+                (f"{key}.{i}", item["cache_control"])
+                for i, item in enumerate(items)
+                if isinstance(item, dict) and "cache_control" in item
+            ]
+    for turn in turns:
+        sites += [(f"messages.{turn.index}.{p}", c) for p, c in turn.facts.cache_sites]
+    # Automatic caching puts its breakpoint on the last cacheable block, i.e. last in order.
+    if isinstance(body.get("cache_control"), dict):
+        sites.append(("", body["cache_control"]))
     problems: list[str] = []
-    last = len(turns) - 1
-    empty_text_seen = whitespace_seen = False
-    for n, turn in enumerate(turns):
-        final_assistant = n == last and turn.role == "assistant"
-        if turn.role not in ("user", "assistant"):
-            problems.append(_rule("role", i=turn.index))
-        if turn.raw_empty and not final_assistant:
-            problems.append(_rule("empty_content", i=turn.index))
-        for _k, block in turn.typed("text"):
-            text = block.get("text")
-            if not isinstance(text, str):
-                continue
-            if text == "" and not empty_text_seen:
-                empty_text_seen = True
-                problems.append(_rule("empty_text", where="messages"))
-            # Responses can contain whitespace-only text (a recorded adaptive-thinking reply
-            # starts with "\n\n"), so only user text is held to this rule.
-            elif turn.role == "user" and text and not text.strip() and not whitespace_seen:
-                whitespace_seen = True
-                problems.append(_rule("whitespace_text", where="messages"))
-        if final_assistant and turn.blocks:
-            block = turn.blocks[-1][1]
-            text = block.get("text") if isinstance(block, dict) else None
-            if isinstance(text, str) and block.get("type") == "text" and text != text.rstrip():
-                problems.append(_rule("trailing_whitespace"))
-        for k, block in turn.typed(*_THINKING_TYPES):
-            if "cache_control" in block:
-                problems.append(
-                    _rule("thinking_cache_control*", i=turn.index, k=k, type=block["type"])
-                )
+    count = 0
+    seen_5m = False
+    for where, control in sites:
+        if control is None:
+            continue
+        count += 1
+        ttl = control.get("ttl", "5m") if isinstance(control, dict) else "5m"
+        path = f"{where}.cache_control.ttl" if where else "cache_control.ttl"
+        if ttl not in ("5m", "1h"):
+            problems.append(_rule("ttl_value", path=path))
+        elif ttl == "5m":
+            seen_5m = True
+        elif seen_5m:
+            problems.append(_rule("ttl_order", path=path))
+    if count > _MAX_BREAKPOINTS:
+        problems.append(_rule("breakpoints", n=count))
     return problems
 
 
-def _tool_problems(turns: list[_Turn]) -> list[str]:
+def _own_problems(turn: _Turn, previous: _Turn | None) -> list[str]:
+    """Problems that depend only on this turn and the one before it (cached per pair)."""
+    if turn._own is not None and turn._own[0] is previous:
+        return turn._own[1]
+    facts, i = turn.facts, turn.index
     problems: list[str] = []
+    if turn.role not in ("user", "assistant"):
+        problems.append(_rule("role", i=i))
+    problems += [
+        _rule("thinking_cache_control*", i=i, k=k, type=t) for k, t in facts.thinking_cache_control
+    ]
+    if turn.role == "assistant":
+        for k, tool_id in facts.tool_ids:
+            if not _TOOL_ID.match(tool_id):
+                problems.append(_rule("tool_use_id_pattern", i=i, k=k))
+        if (
+            facts.thinking
+            and not turn.starts_with_compaction
+            and facts.first_type not in _THINKING_TYPES
+        ):
+            problems.append(_rule("thinking_first_any", i=i, found=facts.first_type))
+    elif turn.role == "user":
+        offered: set[str] = set()
+        if previous is not None and previous.role == "assistant":
+            offered = set(previous.facts.client_calls)
+        orphans = [(k, t) for k, t in facts.results if t not in offered]
+        if orphans:
+            ids = ", ".join(str(t) for _, t in orphans)
+            problems.append(_rule("result_without_tool_use", i=i, k=orphans[0][0], ids=ids))
+        if facts.results and offered:
+            other = facts.first_other_index
+            if other is not None and other < facts.results[-1][0]:
+                problems.append(_rule("tool_result_first*", i=i, k=other))
+    turn._own = (previous, problems)
+    return problems
+
+
+def _message_problems(turns: list[_Turn]) -> list[str]:
+    problems: list[str] = []
+    if turns[0].role != "user" and not turns[0].starts_with_compaction:
+        problems.append(_rule("first_user"))
+    last = len(turns) - 1
+    empty_text = whitespace_text = False
     seen_ids: set[str] = set()
+    previous: _Turn | None = None
     for n, turn in enumerate(turns):
+        facts = turn.facts
+        if turn.raw_empty and not (n == last and turn.role == "assistant"):
+            problems.append(_rule("empty_content", i=turn.index))
+        empty_text = empty_text or facts.empty_text
+        whitespace_text = whitespace_text or facts.whitespace_text
+        problems += _own_problems(turn, previous)
         if turn.role == "assistant":
-            for k, block in turn.typed("tool_use", "server_tool_use"):
-                tool_id = block.get("id")
-                if not isinstance(tool_id, str):
-                    continue
-                if not _TOOL_ID.match(tool_id):
-                    problems.append(_rule("tool_use_id_pattern", i=turn.index, k=k))
+            for k, tool_id in facts.tool_ids:
                 if tool_id in seen_ids:
                     problems.append(_rule("tool_use_unique", i=turn.index, k=k))
                 seen_ids.add(tool_id)
-            wanted = [b.get("id") for _, b in turn.typed("tool_use")]
             # A final assistant message has no next message yet; the API reads it as a prefill.
-            if wanted and n + 1 < len(turns):
+            if facts.client_calls and n < last:
                 nxt = turns[n + 1]
-                answered = {b.get("tool_use_id") for _, b in nxt.typed("tool_result")}
-                missing = [str(i) for i in wanted if i not in answered]
-                if nxt.role != "user" or missing:
-                    unanswered = missing if nxt.role == "user" else [str(i) for i in wanted]
+                answered = {t for _, t in nxt.facts.results} if nxt.role == "user" else set()
+                missing = [c for c in facts.client_calls if c not in answered]
+                if missing:
                     problems.append(
-                        _rule("tool_use_without_result", i=turn.index, ids=", ".join(unanswered))
+                        _rule("tool_use_without_result", i=turn.index, ids=", ".join(missing))
                     )
-        elif turn.role == "user":
-            previous = turns[n - 1] if n > 0 and turns[n - 1].role == "assistant" else None
-            offered = {b.get("id") for _, b in previous.typed("tool_use")} if previous else set()
-            results = list(turn.typed("tool_result"))
-            orphans = [(k, b) for k, b in results if b.get("tool_use_id") not in offered]
-            if orphans:
-                orphan_ids = ", ".join(str(b.get("tool_use_id")) for _, b in orphans)
-                problems.append(
-                    _rule("result_without_tool_use", i=turn.index, k=orphans[0][0], ids=orphan_ids)
-                )
-            if results and offered:
-                last_result = results[-1][0]
-                for k, block in turn.blocks:
-                    is_result = isinstance(block, dict) and block.get("type") == "tool_result"
-                    if k < last_result and not is_result:
-                        problems.append(_rule("tool_result_first*", i=turn.index, k=k))
-                        break
+        previous = turn
+    if empty_text:
+        problems.append(_rule("empty_text", where="messages"))
+    if whitespace_text:
+        # Responses can contain whitespace-only text (a recorded adaptive-thinking reply starts
+        # with "\n\n"), so only user text is held to this rule.
+        problems.append(_rule("whitespace_text", where="messages"))
+    final = turns[last]
+    if final.role == "assistant" and final.blocks:
+        text = final.facts.last_text
+        if final.facts.last_type == "text" and isinstance(text, str) and text != text.rstrip():
+            problems.append(_rule("trailing_whitespace"))
     return problems
-
-
-def _first_block(turn: _Turn) -> tuple[int, Any]:
-    """The first block that counts for thinking placement.
-
-    Whitespace-only text is skipped: the API itself returns adaptive-thinking replies that open
-    with a "\n\n" text block before the thinking block (recording
-    `text-nonstream-adaptive-thinking-leading-text`), so we do not refuse them when sent back.
-    """
-    for k, block in turn.blocks:
-        if isinstance(block, dict) and block.get("type") == "text":
-            text = block.get("text")
-            if isinstance(text, str) and text and not text.strip():
-                continue
-        return k, block
-    return turn.blocks[0]
 
 
 def _turn_opening(turns: list[_Turn]) -> _Turn | None:
@@ -379,8 +480,8 @@ def _turn_opening(turns: list[_Turn]) -> _Turn | None:
         return (
             user.role == "user"
             and assistant.role == "assistant"
-            and bool(user.typed("tool_result"))
-            and bool(assistant.typed("tool_use"))
+            and bool(user.facts.results)
+            and bool(assistant.facts.client_calls)
         )
 
     n = len(turns) - 1
@@ -391,7 +492,7 @@ def _turn_opening(turns: list[_Turn]) -> _Turn | None:
     # Earlier pairs belong to the same turn while the user side holds tool results only (a
     # user message with anything else starts a new turn).
     while n >= 1 and not opening.starts_with_compaction and answers(turns[n], turns[n - 1]):
-        if len(turns[n].typed("tool_result")) != len(turns[n].blocks):
+        if not turns[n].facts.results_only:
             break
         opening = turns[n - 1]
         n -= 2
@@ -400,32 +501,23 @@ def _turn_opening(turns: list[_Turn]) -> _Turn | None:
 
 def _thinking_problems(body: Mapping[str, Any], turns: list[_Turn]) -> list[str]:
     problems: list[str] = []
-    final = turns[-1] if turns else None
-    for turn in turns:
-        if turn.role != "assistant" or turn.starts_with_compaction or not turn.blocks:
-            continue
-        first = _first_block(turn)[1]
-        first_type = first.get("type") if isinstance(first, dict) else None
-        if turn.typed(*_THINKING_TYPES) and first_type not in _THINKING_TYPES:
-            problems.append(_rule("thinking_first_any", i=turn.index, found=first_type))
-    if final is not None and final.role == "assistant" and final.blocks:
-        last = final.blocks[-1][1]
-        if isinstance(last, dict) and last.get("type") == "thinking":
-            problems.append(_rule("thinking_last_block", i=final.index))
+    final = turns[-1]
+    if final.role == "assistant" and final.facts.last_type == "thinking":
+        problems.append(_rule("thinking_last_block", i=final.index))
     if _thinking_on(body):
         # When the request ends with tool results, the assistant turn they belong to must open
         # with thinking. A tool loop counts as one turn, so only its first message is held to it
         # (without interleaved thinking the later messages of the loop carry none).
         opening = _turn_opening(turns)
         if opening is not None and not opening.starts_with_compaction and opening.blocks:
-            first = _first_block(opening)[1]
-            first_type = first.get("type") if isinstance(first, dict) else None
-            if first_type not in _THINKING_TYPES:
-                problems.append(_rule("thinking_first_final", i=opening.index, found=first_type))
-    elif final is not None and final.role == "assistant":
-        thinking = final.typed(*_THINKING_TYPES)
-        if thinking:
-            problems.append(_rule("thinking_disabled_final", i=final.index, k=thinking[0][0]))
+            if opening.facts.first_type not in _THINKING_TYPES:
+                problems.append(
+                    _rule("thinking_first_final", i=opening.index, found=opening.facts.first_type)
+                )
+    elif final.role == "assistant" and final.facts.thinking:
+        problems.append(
+            _rule("thinking_disabled_final", i=final.index, k=final.facts.thinking[0][0])
+        )
     return problems
 
 
@@ -439,7 +531,11 @@ def _system_problems(body: Mapping[str, Any]) -> list[str]:
 
 
 def preflight_problems(
-    body: Mapping[str, Any], *, betas: Collection[str] = (), count_tokens: bool = False
+    body: Mapping[str, Any],
+    *,
+    betas: Collection[str] = (),
+    count_tokens: bool = False,
+    memo: PreflightMemo | None = None,
 ) -> list[str]:
     """Every documented rule this Messages API request body breaks.
 
@@ -447,6 +543,8 @@ def preflight_problems(
         body: The JSON body of a `POST /v1/messages` request, as a dict.
         betas: The `anthropic-beta` values the request is sent with (some rules depend on them).
         count_tokens: The body is for `POST /v1/messages/count_tokens` (no `max_tokens`).
+        memo: Reuse the analysis of earlier requests of the same conversation (see
+            `PreflightMemo`); the result is the same with or without it.
 
     Returns:
         One line per problem, worded like the API's 400 message; empty when none was found.
@@ -457,19 +555,20 @@ def preflight_problems(
         return [*problems, _rule("messages_required")]
     if not messages:
         return [*problems, _rule("no_messages")]
-    turns = _turns(messages)
-    if turns[0].role != "user" and not turns[0].starts_with_compaction:
-        problems.append(_rule("first_user"))
-    problems += _content_problems(turns)
+    turns = _turns(messages, memo)
+    problems += _message_problems(turns)
     problems += _system_problems(body)
-    problems += _tool_problems(turns)
     problems += _thinking_problems(body, turns)
     problems += _cache_problems(body, turns)
     return problems
 
 
 def check_request(
-    body: Mapping[str, Any], *, betas: Collection[str] = (), count_tokens: bool = False
+    body: Mapping[str, Any],
+    *,
+    betas: Collection[str] = (),
+    count_tokens: bool = False,
+    memo: PreflightMemo | None = None,
 ) -> None:
     """Raise if the API would reject this request body for a documented reason.
 
@@ -477,10 +576,11 @@ def check_request(
         body: The JSON request body.
         betas: The `anthropic-beta` values the request is sent with.
         count_tokens: The body is for `POST /v1/messages/count_tokens` (no `max_tokens`).
+        memo: Reuse the analysis of earlier requests of the same conversation.
 
     Raises:
         RequestValidationError: With every problem found (`.problems`).
     """
-    problems = preflight_problems(body, betas=betas, count_tokens=count_tokens)
+    problems = preflight_problems(body, betas=betas, count_tokens=count_tokens, memo=memo)
     if problems:
         raise RequestValidationError(problems)

@@ -6,10 +6,12 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from recordings import RECORDINGS_DIR
 
 from agentkit._exceptions import RequestValidationError
-from agentkit._preflight import _RULES, check_request, preflight_problems
+from agentkit._preflight import _RULES, PreflightMemo, check_request, preflight_problems
 
 RECORDINGS = RECORDINGS_DIR / "cases"
 DOCS = "https://docs.claude.com/en/docs/build-with-claude/extended-thinking"
@@ -429,3 +431,47 @@ def test_whitespace_text_before_thinking_is_accepted_as_the_api_sends_it() -> No
     # Recorded: an adaptive-thinking reply that opens with a "\n\n" text block.
     leading = assistant(text("\n\n"), THINK, text("Answer."), call("toolu_1"))
     assert preflight_problems(body(user("q"), leading, user(result("toolu_1")), thinking=ON)) == []
+
+
+BLOCKS: list[dict[str, Any]] = [
+    text("hello"),
+    text(""),
+    text(" \n"),
+    text("cached", cache_control=EPHEMERAL),
+    text("cached long", cache_control=HOUR),
+    THINK,
+    REDACTED,
+    {**THINK, "cache_control": EPHEMERAL},
+    call("toolu_a"),
+    call("toolu_b"),
+    call("bad id"),
+    result("toolu_a"),
+    result("toolu_b"),
+    result("toolu_c", content=[text("x", cache_control=EPHEMERAL)]),
+    {"type": "compaction", "content": "summary"},
+    {"type": "server_tool_use", "id": "srvtoolu_1", "name": "web_search", "input": {}},
+]
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["user", "assistant"]),
+            st.lists(st.sampled_from(range(len(BLOCKS))), max_size=4),
+        ),
+        min_size=1,
+        max_size=12,
+    ),
+    st.lists(st.integers(min_value=1, max_value=12), min_size=1, max_size=8),
+    st.sampled_from([None, ON]),
+)
+def test_a_memo_never_changes_the_answer(
+    spec: list[tuple[str, list[int]]], cuts: list[int], thinking: dict[str, Any] | None
+) -> None:
+    messages = [{"role": role, "content": [BLOCKS[i] for i in picks]} for role, picks in spec]
+    memo = PreflightMemo()
+    extra = {"thinking": thinking} if thinking else {}
+    # Growing prefixes (the usual case), then prefixes in any order (forks, retries).
+    for n in [*range(1, len(messages) + 1), *cuts]:
+        request = body(*messages[:n], **extra)
+        assert preflight_problems(request, memo=memo) == preflight_problems(request)
