@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import importlib
 import json
 import random
 import statistics
@@ -220,25 +221,21 @@ def agentkit_final(client: httpx.Client) -> int:
 
 
 def sdk_version() -> str:
-    import anthropic
-
-    return str(anthropic.__version__)
+    return str(importlib.import_module("anthropic").__version__)
 
 
 def sdk_contender() -> Callable[[list[bytes]], Callable[[], int]] | None:
     """The official SDK's MessageStream over the same bytes, if `anthropic` is importable."""
     try:
-        import anthropic
+        anthropic: Any = importlib.import_module("anthropic")
     except ImportError:
         return None
     # Use the httpx the SDK itself imports: anthropic 2.x ships a fork, httpx2, and rejects
     # objects from httpx; 0.x uses httpx.
-    from anthropic import _base_client
-
-    http: Any = _base_client.httpx
+    http: Any = importlib.import_module("anthropic._base_client").httpx
 
     def setup(chunks: list[bytes]) -> Callable[[], int]:
-        class Chunks(http.SyncByteStream):  # type: ignore[misc,name-defined]
+        class Chunks(http.SyncByteStream):  # type: ignore[misc]
             def __iter__(self) -> Iterator[bytes]:
                 return iter(chunks)
 
