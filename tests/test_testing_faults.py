@@ -269,3 +269,36 @@ def test_unknown_path_is_a_404_in_the_api_shape(client: httpx.Client) -> None:
     response = client.get("/v1/nothing")
     assert response.status_code == 404
     assert json.loads(response.content)["error"]["type"] == "not_found_error"
+
+
+def test_agentkit_client_streams_from_the_loopback_server() -> None:
+    from agentkit._client import Client
+
+    fake = FakeClaude([LONG])
+    with fake.serve() as server, httpx.Client(base_url=server.url) as http:
+        client = Client(api_key="test", base_url=server.url, http_client=http)
+        with client.messages.stream(
+            model="claude-sonnet-4-5", max_tokens=100, messages=[{"role": "user", "content": "Hi"}]
+        ) as stream:
+            pieces = list(stream.text_stream)
+            message = stream.get_final_message()
+    assert len(pieces) > 1
+    assert "".join(pieces) == message.text == LONG.blocks[0].data["text"]
+    assert message.request_id is not None and message.request_id.startswith("req_")
+
+
+@pytest.mark.anyio
+async def test_agentkit_async_client_sees_a_mid_stream_error() -> None:
+    from agentkit._client import AsyncClient
+    from agentkit._exceptions import APIStatusError
+
+    fake = FakeClaude([Fault.stream_error(LONG, after_events=4)])
+    client = AsyncClient(api_key="test", http_client=fake.async_http_client())
+    with pytest.raises(APIStatusError) as caught:
+        async with client.messages.stream(
+            model="claude-sonnet-4-5", max_tokens=100, messages=[{"role": "user", "content": "Hi"}]
+        ) as stream:
+            await stream.get_final_message()
+    assert (caught.value.status_code, caught.value.type) == (200, "overloaded_error")
+    assert caught.value.request_id is not None and caught.value.request_id.startswith("req_")
+    assert len(fake.requests) == 1  # a mid-stream error is never retried
