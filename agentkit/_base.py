@@ -24,6 +24,7 @@ from ._exceptions import (
     APITimeoutError,
     ConfigurationError,
     make_status_error,
+    request_id_of,
 )
 from ._retry import RetryPolicy
 from ._types import TimeoutTypes
@@ -295,6 +296,14 @@ class BaseClient:
         """
         return None
 
+    def _error_body(self, response: httpx.Response, body: Any) -> Any:
+        """An error response's body in the API's error shape (hosts with their own shape)."""
+        return body
+
+    def _status_error(self, response: httpx.Response) -> APIStatusError:
+        """The typed error for a read error response."""
+        return make_status_error(response, self._error_body(response, decode_json(response)))
+
     def _stream_decoder(self) -> Callable[[], Any] | None:
         """The factory of the stream framing decoder; None means SSE."""
         return None
@@ -386,11 +395,6 @@ def decode_json(response: httpx.Response) -> Any:
         return response.text
 
 
-def status_error(response: httpx.Response) -> APIStatusError:
-    """The typed error for a read error response."""
-    return make_status_error(response, decode_json(response))
-
-
 def parse_body(response: httpx.Response, parse: Callable[[Any], T] | None) -> T | Any:
     """Decode a successful response, wrapping shape errors in `APIResponseValidationError`."""
     body = decode_json(response)
@@ -405,7 +409,7 @@ def parse_body(response: httpx.Response, parse: Callable[[Any], T] | None) -> T 
             response=response,
             body=body,
         ) from exc
-    request_id = response.headers.get("request-id")
+    request_id = request_id_of(response.headers)
     if request_id is not None and hasattr(result, "_request_id"):
         result._request_id = request_id
     return result

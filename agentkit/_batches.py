@@ -28,7 +28,7 @@ from ._batch_models import (
     MessageBatch,
     ResultsDecoder,
 )
-from ._exceptions import RequestValidationError
+from ._exceptions import RequestValidationError, request_id_of
 from ._pagination import AsyncPage, AsyncPager, Page, build_page
 from ._resources import ListParams, split_list_params
 from ._retry import parse_retry_after
@@ -203,7 +203,7 @@ class BatchResults:
     @property
     def request_id(self) -> str | None:
         """The `request-id` header of the results download."""
-        value: str | None = self.http_response.headers.get("request-id")
+        value: str | None = request_id_of(self.http_response.headers)
         return value
 
     def __iter__(self) -> Iterator[BatchResult]:
@@ -241,7 +241,7 @@ class AsyncBatchResults:
     @property
     def request_id(self) -> str | None:
         """The `request-id` header of the results download."""
-        value: str | None = self.http_response.headers.get("request-id")
+        value: str | None = request_id_of(self.http_response.headers)
         return value
 
     async def __aiter__(self) -> AsyncIterator[BatchResult]:

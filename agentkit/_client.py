@@ -22,7 +22,6 @@ from ._base import (
     parse_body,
     resolve_config,
     response_mode,
-    status_error,
     to_timeout,
     transport_error,
 )
@@ -200,7 +199,7 @@ class Client(_ClientMixin):
                         raise transport_error(exc, request) from exc
                     finally:
                         response.close()
-                    raise status_error(response)
+                    raise self._status_error(response)
                 if not stream:
                     try:
                         response.read()
@@ -373,7 +372,7 @@ class AsyncClient(_ClientMixin):
                     finally:
                         await response.aclose()
                     if response.is_error:
-                        raise status_error(response)
+                        raise self._status_error(response)
         return response
 
     async def _call(self, spec: RequestSpec) -> Any:

@@ -73,6 +73,7 @@ __all__ = [
     "UnexpectedStopError",
     "UnprocessableEntityError",
     "make_status_error",
+    "request_id_of",
     "status_error_class",
 ]
 
@@ -126,7 +127,7 @@ class APIResponseValidationError(APIError):
         super().__init__(message, request=response.request, body=body)
         self.response = response
         self.status_code = response.status_code
-        self.request_id: str | None = response.headers.get("request-id")
+        self.request_id: str | None = request_id_of(response.headers)
 
 
 class APIStatusError(APIError):
@@ -153,7 +154,7 @@ class APIStatusError(APIError):
         self.status_code = response.status_code
         error = body.get("error") if isinstance(body, dict) else None
         self.type: str | None = error.get("type") if isinstance(error, dict) else None
-        request_id = response.headers.get("request-id")
+        request_id = request_id_of(response.headers)
         if request_id is None and isinstance(body, dict):
             request_id = body.get("request_id")
         self.request_id: str | None = request_id
@@ -369,6 +370,12 @@ def make_status_error(
     message = f"{response.status_code} {error_type or 'error'}: {detail}"
     cls = status_error_class(response.status_code, error_type)
     return cls(message, response=response, body=body, partial_message=partial_message)
+
+
+def request_id_of(headers: httpx.Headers) -> str | None:
+    """The request id a response carries: `request-id`, or `x-amzn-requestid` on Bedrock."""
+    value: str | None = headers.get("request-id") or headers.get("x-amzn-requestid")
+    return value
 
 
 def _request_of(response: httpx.Response) -> httpx.Request | None:

@@ -23,6 +23,7 @@ from pydantic import PrivateAttr
 from typing_extensions import Unpack
 
 from ._base import RequestSpec, spec_from_params, transport_error
+from ._exceptions import request_id_of
 from ._models import APIModel
 from ._pagination import AsyncPage, AsyncPager, Page, build_page
 from ._resources import ListParams, split_list_params
@@ -186,7 +187,7 @@ class _ContentView:
     @property
     def request_id(self) -> str | None:
         """The `request-id` header."""
-        value: str | None = self.http_response.headers.get("request-id")
+        value: str | None = request_id_of(self.http_response.headers)
         return value
 
 

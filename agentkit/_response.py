@@ -8,6 +8,7 @@ from typing import Any, Generic, ParamSpec, TypeVar
 import httpx
 
 from ._base import ResponseMode, parse_body, response_mode
+from ._exceptions import request_id_of
 
 __all__ = ["APIResponse", "AsyncAPIResponse", "async_wrap_mode", "wrap_mode"]
 
@@ -33,8 +34,7 @@ class _ResponseView:
     @property
     def request_id(self) -> str | None:
         """The `request-id` header."""
-        value: str | None = self.http_response.headers.get("request-id")
-        return value
+        return request_id_of(self.http_response.headers)
 
     @property
     def url(self) -> httpx.URL:

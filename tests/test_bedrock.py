@@ -792,3 +792,21 @@ def test_aws_error_bodies_take_the_api_shape() -> None:
     api_shaped = {"type": "error", "error": {"type": "invalid_request_error", "message": "x"}}
     assert bedrock_error_body(plain, api_shaped) is api_shaped
     assert bedrock_error_body(plain, "not json") == "not json"
+
+
+@respx.mock
+def test_bedrock_http_errors_are_typed_and_readable() -> None:
+    respx.post(f"https://{HOST}/model/anthropic.claude-x/invoke").mock(
+        return_value=httpx.Response(
+            400,
+            json={"message": "messages: field required"},
+            headers={
+                "x-amzn-ErrorType": "ValidationException:http://internal.amazon.com/coral/",
+                "x-amzn-RequestId": "aws-req-1",
+            },
+        )
+    )
+    with pytest.raises(BadRequestError) as info:
+        client().messages.create(model="anthropic.claude-x", max_tokens=8, messages=[])
+    assert "messages: field required" in str(info.value)
+    assert info.value.request_id == "aws-req-1"
