@@ -18,6 +18,7 @@ from recordings import Recording, cases, load
 from agentkit._accumulate import (
     ContentBlockStopEvent,
     MessageDeltaEvent,
+    MessageStartEvent,
     MessageStopEvent,
     TextEvent,
     UnknownEvent,
@@ -554,3 +555,56 @@ def test_decoder_is_pluggable() -> None:
     assert message.to_dict() == accumulate(events).to_dict()
     with serve(Body([data]), headers_of(rec)) as client:
         assert list(Stream(send(client), decoder_factory=LinesDecoder)) == events
+
+
+# --- mixing the ways of reading, closing mid-way --------------------------------------------
+
+
+def test_events_then_text_stream_then_final_message() -> None:
+    rec = load("thinking-stream-signature-delta")
+    expected = accumulate(raw_events(rec.sse))
+    with serve(Body(chunked(rec.sse, 300)), headers_of(rec)) as client:
+        with MessageStreamManager(lambda: send(client)) as stream:
+            first = [next(stream) for _ in range(3)]
+            texts = list(stream.text_stream)
+            message = stream.get_final_message()
+    assert isinstance(first[0], MessageStartEvent)
+    assert texts and all(type(t) is str for t in texts)
+    assert "".join(texts) == expected.text
+    assert message.to_dict() == expected.to_dict()
+
+
+def test_text_stream_then_events_are_typed_from_the_next_chunk() -> None:
+    rec = load("text-stream-basic-ratelimit-headers")
+    with serve(Body(chunked(rec.sse, 1)), headers_of(rec)) as client:
+        with MessageStreamManager(lambda: send(client)) as stream:
+            text_iter = stream.text_stream
+            assert isinstance(next(text_iter), str)
+            rest = list(stream)  # one-byte chunks: no text left over from the text_stream chunk
+    assert all(not isinstance(e, str) for e in rest)
+    assert isinstance(rest[-1], MessageStopEvent)
+
+
+def test_close_inside_the_loop_then_no_half_message() -> None:
+    rec = load("pause-turn-stream")
+    body = Body(chunked(rec.sse, 2000))
+    with serve(body, headers_of(rec)) as client:
+        stream = MessageStream(send(client))
+        for event in stream:
+            if isinstance(event, TextEvent):
+                stream.close()
+        assert body.closed
+        with pytest.raises(StreamError, match="message_stop") as info:
+            stream.get_final_message()
+    assert info.value.partial_message is not None
+
+
+def test_connection_broken_before_any_event() -> None:
+    # Synthetic: the transport fails before the first byte of the body.
+    error = httpx.ReadError("reset")
+    with serve(Body([], error=error), headers_of()) as client:
+        with pytest.raises(IncompleteStreamError, match="no event") as info:
+            list(Stream(send(client)))
+    assert info.value.content_delivered is False
+    assert info.value.partial_message is None
+    assert info.value.__cause__ is error
