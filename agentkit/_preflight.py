@@ -123,7 +123,7 @@ class _Turn:
 
     `blocks` pairs each block's index in the merged content with the block. Everything derived
     from the blocks is computed once per turn (`facts`), and the problems that depend only on
-    this turn and the one before it are cached against that previous turn (`own_problems`), so
+    this turn and the one before it are cached against that previous turn (`_own`), so
     a conversation that passes the same memo for each request re-checks only new turns.
     """
 
