@@ -239,6 +239,7 @@ class BatchRunInfo:
         in_flight: The id of the batch in flight, if any.
         usage: Totals so far (batch replies at half price).
         updated_at: When the manifest was last written (Unix seconds).
+        errors: Why each failed or canceled conversation ended, by conversation id.
     """
 
     run_id: str
@@ -247,6 +248,7 @@ class BatchRunInfo:
     in_flight: str | None
     usage: RunUsage
     updated_at: float
+    errors: dict[str, str] = field(default_factory=dict)
 
 
 def batch_runs(infos: Iterable[ConversationInfo]) -> list[BatchRunInfo]:
@@ -269,6 +271,7 @@ def batch_runs(infos: Iterable[ConversationInfo]) -> list[BatchRunInfo]:
                 in_flight=flight.get("batch_id"),
                 usage=manifest.usage,
                 updated_at=info.updated_at,
+                errors=manifest.errors,
             )
         )
     return sorted(runs, key=lambda r: r.updated_at, reverse=True)

@@ -392,6 +392,7 @@ import json, os, sys, threading
 from agentkit._agent import Agent
 from agentkit._batch_runner import BatchRunner
 from agentkit._client import Client
+from agentkit._context import RunContext
 from agentkit._tools import tool
 from agentkit.stores import SQLiteStore
 
@@ -413,7 +414,7 @@ async def mul(a: int, b: int) -> int:
 
 client = Client(api_key="test", base_url=url, max_retries=0)
 agent = Agent("claude-haiku-4-5", tools=[add, mul], client=client, max_tokens=512)
-store = SQLiteStore(db)
+store = SQLiteStore(db, durable=False)  # a commit survives the process's death
 runner = BatchRunner(agent, store=store, run_id="k", poll_interval=0.001, max_interval=0.01)
 result = runner.run([f"p{i}" for i in range(count)])
 print(json.dumps({cid: o.status for cid, o in result.outcomes.items()}), flush=True)
@@ -462,8 +463,9 @@ def test_sigkill_mid_round_then_restart(tmp_path: Path, when: str) -> None:
             try:
                 if when == "tools":  # k-5 runs its round-2 tools; others may be done with theirs
                     assert child.stdout is not None and child.stdout.readline() == "blocked\n"
-                else:
-                    assert fake.trapped.wait(30)
+                else:  # a child that dies early must not leave the test waiting
+                    threading.Thread(target=lambda: (child.wait(), fake.trapped.set())).start()
+                    assert fake.trapped.wait(30) and child.poll() is None
                 child.send_signal(signal.SIGKILL)
                 assert child.wait(30) == -signal.SIGKILL
             finally:
@@ -484,3 +486,118 @@ def test_sigkill_mid_round_then_restart(tmp_path: Path, when: str) -> None:
             messages = store.load(f"k-{i}").messages
             assert len(messages) == 8
             assert messages[-1]["content"][0]["text"].startswith(f"p{i}: ")
+
+
+# -- the CLI ---------------------------------------------------------------------------------------
+
+AGENT_MODULE = """
+from agentkit._agent import Agent
+from agentkit._client import Client
+from agentkit._tools import tool
+from agentkit.testing import FakeClaude, Fault, auto_reply
+
+@tool
+def add(a: int, b: int) -> int:
+    \"\"\"Add two integers.\"\"\"
+    return a + b
+
+def script(body):
+    if "fail me" in str(body["messages"][0]["content"]):
+        return Fault.status_error(400, "invalid_request_error", "no")
+    return auto_reply(body)
+
+fake = FakeClaude(script)
+agent = Agent(
+    "claude-haiku-4-5",
+    tools=[add],
+    client=Client(api_key="test", http_client=fake.http_client()),
+    max_tokens=256,
+)
+"""
+
+
+def cli(argv: list[str]) -> int:
+    import argparse
+
+    from agentkit.cli import _batch
+
+    parser = argparse.ArgumentParser(prog="agentkit")
+    _batch.add_parser(parser.add_subparsers(dest="command"))
+    return _batch.run(parser.parse_args(argv))
+
+
+def test_cli_run_resume_and_status(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "agent_mod.py").write_text(AGENT_MODULE)
+    prompts = tmp_path / "prompts.jsonl"
+    prompts.write_text('"What is 1 + 2?"\n\n{"prompt": "fail me", "id": "bad"}\n')
+    db = str(tmp_path / "runs.db")
+    args = ["batch", "run", str(prompts), "--agent", f"{tmp_path}/agent_mod.py:agent"]
+    args += ["--db", db, "--poll-interval", "0.001", "--run-id", "cli"]
+    assert cli(args) == 1  # one conversation failed
+    out, err = capsys.readouterr()
+    assert out.splitlines()[0] == "run cli: 1 complete, 1 failed after 2 rounds"
+    assert out.splitlines()[1].startswith("usage (batch replies at half price): 2 requests")
+    assert "failed bad: errored: invalid_request_error: no" in out
+    lines = err.splitlines()
+    assert lines[0] == f"batch run cli: 2 conversations, database {db}"
+    assert lines[1].startswith("round 1 | submitted | batch msgbatch_")
+    assert "round 2 | done | running 0, finished 1, failed 1" in lines[-1]
+
+    assert cli(args) == 1  # resumed: nothing left to do, nothing submitted
+    out, err = capsys.readouterr()
+    assert "after 2 rounds" in out and "submitted" not in err
+
+    assert cli(["batch", "status", "--db", db]) == 0
+    out, _ = capsys.readouterr()
+    assert out.splitlines()[0].startswith("cli  ")
+    assert out.splitlines()[1] == "  1 complete, 1 failed"
+    assert cli(["batch", "status", "cli", "--db", db]) == 0
+    assert "  bad: errored: invalid_request_error: no" in capsys.readouterr().out
+    assert cli(["batch"]) == 1
+
+
+def test_cli_reads_jobs(tmp_path: Path) -> None:
+    from agentkit._exceptions import ConfigurationError
+    from agentkit.cli._batch import read_jobs
+
+    path = tmp_path / "p.jsonl"
+    path.write_text(
+        '"a"\n{"prompt": [{"type": "text", "text": "b"}], "id": 7, "metadata": {"k": 1}}\n'
+    )
+    first, second = read_jobs(path)
+    assert first == BatchJob("a")
+    assert second == BatchJob(
+        [{"type": "text", "text": "b"}], conversation_id="7", metadata={"k": 1}
+    )
+    for bad in ("{oops", "[1, 2]", ""):
+        path.write_text(bad + "\n")
+        with pytest.raises(ConfigurationError):
+            read_jobs(path)
+
+
+def test_progress_bar_on_a_terminal() -> None:
+    import io
+
+    from agentkit._batch_models import MessageBatch
+    from agentkit.cli._batch import ProgressPrinter
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    stream = Terminal()
+    printer = ProgressPrinter(stream, total=4, width=8)
+    batch = MessageBatch.model_validate(
+        {
+            "id": "msgbatch_1",
+            "processing_status": "in_progress",
+            "request_counts": {"processing": 3, "succeeded": 1},
+        }
+    )
+    printer(BatchProgress(1, "waiting", 3, 1, 0, RunUsage(cost_usd=0.25), batch))
+    printer.close()
+    text = stream.getvalue()
+    assert text.startswith("\r\x1b[2K")
+    assert "██░░░░░░  25%" in text.replace("\x1b[32m", "").replace("\x1b[0m", "")
+    assert "batch msgbatch_1 1/4 in_progress" in text and "$0.2500" in text
+    assert text.endswith("\n")
