@@ -114,7 +114,9 @@ class AgentRunWorkflow:
             in_turn = state.in_turn
         else:
             self._conversation_id = params.conversation_id or workflow.info().workflow_id
-            opened: OpenResult = await workflow.execute_activity(
+            # A local activity: one store read (or create), idempotent, and it saves a server
+            # round trip per run.
+            opened: OpenResult = await workflow.execute_local_activity(
                 "agentkit.open.v1",
                 OpenInput(params.agent, self._conversation_id),
                 result_type=OpenResult,
