@@ -16,6 +16,7 @@ from ._version import __version__ as __version__
 if TYPE_CHECKING:
     from ._accumulate import CitationEvent as CitationEvent
     from ._accumulate import CompactionEvent as CompactionEvent
+    from ._accumulate import ContentBlockDeltaEvent as ContentBlockDeltaEvent
     from ._accumulate import ContentBlockStartEvent as ContentBlockStartEvent
     from ._accumulate import ContentBlockStopEvent as ContentBlockStopEvent
     from ._accumulate import InputJsonEvent as InputJsonEvent
@@ -145,6 +146,7 @@ if TYPE_CHECKING:
     from ._streaming import AsyncMessageStream as AsyncMessageStream
     from ._streaming import AsyncMessageStreamManager as AsyncMessageStreamManager
     from ._streaming import AsyncStream as AsyncStream
+    from ._streaming import EventDecoder as EventDecoder
     from ._streaming import MessageStream as MessageStream
     from ._streaming import MessageStreamManager as MessageStreamManager
     from ._streaming import Stream as Stream
@@ -161,6 +163,7 @@ if TYPE_CHECKING:
 _LAZY: dict[str, str] = {
     "CitationEvent": "_accumulate",
     "CompactionEvent": "_accumulate",
+    "ContentBlockDeltaEvent": "_accumulate",
     "ContentBlockStartEvent": "_accumulate",
     "ContentBlockStopEvent": "_accumulate",
     "InputJsonEvent": "_accumulate",
@@ -290,6 +293,7 @@ _LAZY: dict[str, str] = {
     "AsyncMessageStream": "_streaming",
     "AsyncMessageStreamManager": "_streaming",
     "AsyncStream": "_streaming",
+    "EventDecoder": "_streaming",
     "MessageStream": "_streaming",
     "MessageStreamManager": "_streaming",
     "Stream": "_streaming",

@@ -28,7 +28,7 @@ import httpx
 from pydantic import TypeAdapter, ValidationError
 from pydantic_core import from_json
 
-from ._exceptions import StreamError, make_status_error
+from ._exceptions import StreamError, make_status_error, request_id_of
 from ._models import ContentBlock, Message
 
 __all__ = [
@@ -544,7 +544,7 @@ class MessageAccumulator:
                 request=self._request(),
             ) from exc
         if self._response is not None:
-            parsed._request_id = self._response.headers.get("request-id")
+            parsed._request_id = request_id_of(self._response.headers)
         return parsed
 
     def _order(self, event: dict[str, Any], what: str) -> StreamError:

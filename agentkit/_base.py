@@ -5,6 +5,7 @@ Everything here is pure or nearly so; `_client.py` adds the two thin I/O shells 
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import platform
@@ -169,6 +170,7 @@ def configure_logging() -> None:
     logger.setLevel(logging.DEBUG if level == "debug" else logging.INFO)
 
 
+@functools.cache
 def user_agent(client_name: str) -> str:
     """`agentkit/<version> (<ClientClass>; Python <version>)`."""
     return f"agentkit/{__version__} ({client_name}; Python {platform.python_version()})"

@@ -22,7 +22,13 @@ import httpx
 from pydantic_core import from_json
 
 from ._accumulate import MessageAccumulator, StreamEvent, TextEvent
-from ._exceptions import APIStatusError, IncompleteStreamError, StreamError, make_status_error
+from ._exceptions import (
+    APIStatusError,
+    IncompleteStreamError,
+    StreamError,
+    make_status_error,
+    request_id_of,
+)
 from ._models import Message
 from ._sse import ServerSentEvent, SSEDecoder
 
@@ -239,7 +245,7 @@ class _Shell:
     @property
     def request_id(self) -> str | None:
         """The `request-id` response header."""
-        request_id: str | None = self.response.headers.get("request-id")
+        request_id: str | None = request_id_of(self.response.headers)
         return request_id
 
 
