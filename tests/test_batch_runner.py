@@ -575,9 +575,10 @@ def test_cli_reads_jobs(tmp_path: Path) -> None:
             read_jobs(path)
 
 
-def test_progress_bar_on_a_terminal() -> None:
+def test_progress_bar_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     import io
 
+    monkeypatch.setenv("COLUMNS", "200")
     from agentkit._batch_models import MessageBatch
     from agentkit.cli._batch import ProgressPrinter
 
@@ -599,5 +600,9 @@ def test_progress_bar_on_a_terminal() -> None:
     text = stream.getvalue()
     assert text.startswith("\r\x1b[2K")
     assert "██░░░░░░  25%" in text.replace("\x1b[32m", "").replace("\x1b[0m", "")
-    assert "batch msgbatch_1 1/4 in_progress" in text and "$0.2500" in text
+    assert "round 1 | waiting | batch 1/4 in_progress | running 3, finished 1, failed 0" in text
     assert text.endswith("\n")
+    monkeypatch.setenv("COLUMNS", "40")  # a narrow terminal: cut, never wrapped
+    stream = Terminal()
+    ProgressPrinter(stream, total=4, width=8)(BatchProgress(1, "done", 0, 4, 0, RunUsage()))
+    assert stream.getvalue().endswith("100%  round 1 | done | running")

@@ -11,6 +11,7 @@ import argparse
 import hashlib
 import json
 import re
+import shutil
 import sys
 import time
 from collections.abc import Sequence
@@ -239,13 +240,14 @@ class ProgressPrinter:
             self.stream.write(self.line(progress) + "\n")
             self.stream.flush()
 
-    def line(self, progress: BatchProgress) -> str:
-        """One line describing `progress`."""
+    def line(self, progress: BatchProgress, *, batch_id: bool = True) -> str:
+        """One line describing `progress` (`batch_id`: name the batch in flight)."""
         parts = [f"round {progress.round}", progress.phase]
         batch = progress.batch
         if batch is not None:
             counts = batch.request_counts
-            parts.append(f"batch {batch.id} {counts.done}/{counts.total} {batch.processing_status}")
+            name = f" {batch.id}" if batch_id else ""
+            parts.append(f"batch{name} {counts.done}/{counts.total} {batch.processing_status}")
         parts.append(
             f"running {progress.running}, finished {progress.finished}, failed {progress.failed}"
         )
@@ -256,8 +258,10 @@ class ProgressPrinter:
         done = (progress.finished + progress.failed) / self.total
         filled = round(done * self.width)
         bar = "█" * filled + "░" * (self.width - filled)
-        text = f"{self.style.paint(bar, 'green')} {done:4.0%}  {self.line(progress)}"
-        self.stream.write("\r\x1b[2K" + text)
+        # One terminal line, or the carriage return could not redraw it.
+        columns = shutil.get_terminal_size().columns - self.width - 8
+        text = self.line(progress, batch_id=False)[: max(columns, 10)]
+        self.stream.write(f"\r\x1b[2K{self.style.paint(bar, 'green')} {done:4.0%}  {text}")
         self.stream.flush()
         self._drawn = True
 
