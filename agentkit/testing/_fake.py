@@ -338,9 +338,9 @@ class FakeClaude:
         raise AssertionError(item.kind)  # pragma: no cover - Fault.kind is a closed set
 
     def _limits(self, body: Mapping[str, Any], rid: str) -> FakeResponse | None:
-        """The API's model and context checks (model ids are `claude-...`; 200k-token window)."""
+        """The API's model and context checks (a model id names a Claude; 200k-token window)."""
         model = str(body.get("model"))
-        if not model.startswith("claude-"):
+        if "claude" not in model:  # also cloud-style ids: "us.anthropic.claude-...", "...@date"
             return error_response(404, "not_found_error", f"model: {model}", rid)
         tokens = estimate_tokens({k: body.get(k) for k in ("tools", "system", "messages")})
         if tokens > self.context_window:
