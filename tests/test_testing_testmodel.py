@@ -166,3 +166,15 @@ def test_streaming_in_test_model_mode() -> None:
     )
     assert partial == ""  # a tool without parameters streams one empty fragment, like the API
     assert lines[-2]["delta"]["stop_reason"] == "tool_use"
+
+
+def test_structured_output_requests_get_json_matching_the_schema() -> None:
+    schema = SCHEMAS[1]
+    body = {
+        "model": "claude-sonnet-4-5",
+        "max_tokens": 256,
+        "output_config": {"format": {"type": "json_schema", "schema": schema}},
+        "messages": [{"role": "user", "content": "Weather as JSON"}],
+    }
+    reply = post(FakeClaude(), body)
+    jsonschema.validate(json.loads(reply["content"][0]["text"]), schema)

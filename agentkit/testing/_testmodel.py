@@ -4,7 +4,8 @@ When the latest user message carries no tool results, the test model calls every
 request offers, once each and in parallel, with arguments generated from the tool's JSON schema
 (deterministically: enums take their first value, numbers their minimum, strings are `"a"`
 stretched to `minLength` ...). When it does carry tool results, the test model answers with a
-text that summarizes them. So any agent loop runs end to end: tools, results, final answer.
+text that summarizes them, or with JSON matching the schema when the request asks for structured
+output. So any agent loop runs end to end: tools, results, final answer.
 """
 
 from __future__ import annotations
@@ -157,13 +158,22 @@ def auto_reply(body: Mapping[str, Any]) -> Reply:
             for b in m["content"]
             if isinstance(b, Mapping) and b.get("type") == "tool_use"
         }
-        return Reply(*lead, text(_summary(results, names)))
+        return Reply(*lead, text(_structured(body) or _summary(results, names)))
     tools = _client_tools(body)
     if tools:
         calls = [tool_use(str(t["name"]), arguments_for(t["input_schema"])) for t in tools]
         return Reply(*lead, *calls)
     prompt = content if isinstance(content, str) else _result_text(blocks)
-    return Reply(*lead, text(f"Test model reply to: {prompt[:200]}"))
+    return Reply(*lead, text(_structured(body) or f"Test model reply to: {prompt[:200]}"))
+
+
+def _structured(body: Mapping[str, Any]) -> str | None:
+    """With structured outputs (`output_config.format`), the text is JSON matching the schema."""
+    config = body.get("output_config")
+    fmt = config.get("format") if isinstance(config, Mapping) else None
+    if isinstance(fmt, Mapping) and fmt.get("type") == "json_schema":
+        return json.dumps(arguments_for(fmt.get("schema") or {}), ensure_ascii=False)
+    return None
 
 
 def _thinking_lead(body: Mapping[str, Any]) -> list[Block]:
