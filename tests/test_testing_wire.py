@@ -128,3 +128,27 @@ def test_server_answers_pipelined_requests_and_bad_ones() -> None:
         "/v1/models/claude-haiku-4-5-20251001",
     ]
     assert fake.requests[0].query == {"beta": "true"}
+
+
+def test_server_holds_hundreds_of_open_connections() -> None:
+    fake = FakeClaude()
+    with fake.serve() as server:
+        host, port = server.url.removeprefix("http://").split(":")
+        sockets = [socket.create_connection((host, int(port)), timeout=10) for _ in range(200)]
+        try:
+            for sock in sockets:  # every connection is open before any is answered
+                sock.sendall(SIMPLE)
+            for sock in sockets:
+                received = b""
+                while b"\r\n\r\n" not in received:
+                    received += sock.recv(65536)
+                assert received.startswith(b"HTTP/1.1 200 OK")
+                length = int(received.split(b"content-length: ")[1].split(b"\r\n")[0])
+                body = received.split(b"\r\n\r\n", 1)[1]
+                while len(body) < length:
+                    body += sock.recv(65536)
+                assert b'"type":"message"' in body
+        finally:
+            for sock in sockets:
+                sock.close()
+    assert len(fake.requests) == 200
