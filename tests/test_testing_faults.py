@@ -302,3 +302,14 @@ async def test_agentkit_async_client_sees_a_mid_stream_error() -> None:
     assert (caught.value.status_code, caught.value.type) == (200, "overloaded_error")
     assert caught.value.request_id is not None and caught.value.request_id.startswith("req_")
     assert len(fake.requests) == 1  # a mid-stream error is never retried
+
+
+@pytest.mark.anyio
+async def test_server_runs_as_a_task_in_your_own_event_loop() -> None:
+    server = FakeServer(FakeClaude(["from a task"]))
+    async with anyio.create_task_group() as tg:
+        url = await tg.start(server.serve)
+        async with httpx.AsyncClient(base_url=url) as http:
+            response = await http.post("/v1/messages", json=BODY)
+        tg.cancel_scope.cancel()
+    assert response.json()["content"][0]["text"] == "from a task"
