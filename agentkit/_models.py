@@ -48,7 +48,10 @@ added later still parses (the runner stops on it and shows it)."""
 class APIModel(BaseModel):
     """Base of every response model: extra fields kept, dumps only what was received."""
 
-    model_config = ConfigDict(extra="allow", populate_by_name=True, protected_namespaces=())
+    # defer_build: the validators are built on first use, not at import (import stays cheap).
+    model_config = ConfigDict(
+        extra="allow", populate_by_name=True, protected_namespaces=(), defer_build=True
+    )
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object this model was parsed from (fields absent there stay absent).
