@@ -53,7 +53,7 @@ def fake_api() -> Iterator[str]:
 
 def test_my_pages_have_runnable_code() -> None:
     names = {p.name for p in PAGES}
-    assert {"quickstart.md", "runner.md", "errors.md", "README-proposal.md"} <= names
+    assert {"quickstart.md", "runner.md", "errors.md"} <= names
     assert set(NOT_SELF_CONTAINED) <= {p.name for p in DOCS.glob("*.md")}
 
 
