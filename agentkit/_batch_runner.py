@@ -32,7 +32,7 @@ import anyio
 import anyio.from_thread
 import anyio.to_thread
 
-from ._batch_models import BatchErroredResult, BatchResult, MessageBatch
+from ._batch_models import BatchCanceledResult, BatchErroredResult, BatchResult, MessageBatch
 from ._context import RunContext
 from ._conversation import Conversation
 from ._events import RunResult
@@ -488,11 +488,14 @@ class _Core:
                 self._count(message, discount=0.5)
                 replies.append((slot, message))
                 continue
-            kind = entry.result.type if entry is not None else "missing"
+            outcome = entry.result if entry is not None else None
             detail = _describe(entry)
-            if kind == "canceled":
+            if isinstance(outcome, BatchCanceledResult):
                 slot.end("canceled", "the batch was canceled before this request ran")
-            elif kind == "errored" and "invalid_request_error" in detail:
+            elif (
+                isinstance(outcome, BatchErroredResult)
+                and outcome.error_type == "invalid_request_error"
+            ):
                 slot.end("failed", detail)  # the same request would fail again
             else:
                 slot.attempts += 1
@@ -673,6 +676,9 @@ class _Core:
                 slot.attempts = failures if length == len(conversation) else 0
             self.slots[cid] = slot
 
+        ids = [job.conversation_id or f"{self.r.run_id}-{i}" for i, job in enumerate(jobs)]
+        if len(set(ids)) != len(ids):
+            raise ConfigurationError("two jobs of a batch run name the same conversation")
         async with anyio.create_task_group() as tg:
             for index, job in enumerate(jobs):
                 tg.start_soon(self._limited, open_one, index, job)

@@ -374,6 +374,14 @@ def test_conversation_ended_before_the_manifest_said_so_is_not_rerun() -> None:
     assert all(i.startswith("x-1-") for i in fake.submitted_custom_ids)
 
 
+def test_two_jobs_on_one_conversation_are_refused() -> None:
+    from agentkit._exceptions import ConfigurationError
+
+    jobs = [BatchJob("a", conversation_id="same"), BatchJob("b", conversation_id="same")]
+    with pytest.raises(ConfigurationError, match="same conversation"):
+        runner_for(FakeClaude(three_rounds)).run(jobs)
+
+
 def test_custom_ids_fit_the_api_pattern() -> None:
     pattern = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
     assert custom_id("conv-1", 3) == "conv-1-3"
