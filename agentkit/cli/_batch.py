@@ -18,11 +18,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from .._exceptions import ConfigurationError
-from ._output import Style, format_usage
-
 if TYPE_CHECKING:
     from .._batch_runner import BatchJob, BatchProgress, BatchRunResult
+    from ._output import Style
+
+# Only argparse loads with the parser, so `agentkit --help` stays quick; the
+# runner, the agent machinery and the output helpers load when a subcommand runs.
 
 __all__ = ["ProgressPrinter", "add_parser", "read_jobs", "run"]
 
@@ -122,6 +123,7 @@ def read_jobs(path: Path) -> list[BatchJob]:
         ConfigurationError: A line is not a prompt.
     """
     from .._batch_runner import BatchJob
+    from .._exceptions import ConfigurationError
 
     jobs = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
@@ -158,6 +160,7 @@ def _default_run_id(path: Path) -> str:
 
 def _load_agent(target: str) -> Any:
     from .._agent import Agent
+    from .._exceptions import ConfigurationError
     from ._lint import load_target
 
     agent = load_target(target)
@@ -198,10 +201,14 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         err.write(f"batch run {run_id}: {len(jobs)} conversations, database {db}\n")
         result = runner.run(jobs)
     printer.close()
+    from ._output import Style
+
     return _summary(result, out, Style.for_stream(out))
 
 
 def _summary(result: BatchRunResult, out: TextIO, style: Style) -> int:
+    from ._output import format_usage
+
     counts: dict[str, int] = {}
     for outcome in result.outcomes.values():
         counts[outcome.status] = counts.get(outcome.status, 0) + 1
@@ -226,6 +233,8 @@ class ProgressPrinter:
     """
 
     def __init__(self, stream: TextIO, total: int, width: int = 24) -> None:
+        from ._output import Style
+
         self.stream = stream
         self.total = max(total, 1)
         self.width = width
@@ -278,7 +287,9 @@ class ProgressPrinter:
 
 def _status(args: argparse.Namespace, out: TextIO) -> int:
     from .._batch_runner import batch_runs
+    from .._exceptions import ConfigurationError
     from ._conversations import open_store
+    from ._output import format_usage
 
     with open_store(args.db, create=False) as store:
         runs = batch_runs(store.list())
