@@ -160,7 +160,29 @@ def test_batch_bodies_are_the_direct_bodies() -> None:
     ]
 
 
-def test_limits_and_errors_end_one_conversation_only() -> None:
+def test_structured_output_as_in_a_direct_run() -> None:
+    from pydantic import BaseModel
+
+    class Verdict(BaseModel):
+        label: str
+        score: int
+
+    def answer(body: dict[str, Any]) -> Reply:
+        if tool_rounds(body) == 0:
+            return Reply.tool_uses(("add", {"a": 1, "b": 1}))
+        return Reply.tool_uses(("final_result", {"label": prompt_of(body), "score": 2}))
+
+    fake = FakeClaude(answer)
+    agent = make_agent(sync_client(fake), output_type=Verdict)
+    result = BatchRunner(agent, store=MemoryStore(), run_id="s", poll_interval=0.001).run(["x"])
+    direct = make_agent(sync_client(FakeClaude(answer)), output_type=Verdict).run("x")
+    outcome = result.outcomes["s-0"]
+    assert outcome.status == "complete" and outcome.result is not None
+    assert outcome.result.output == direct.output == Verdict(label="x", score=2)
+    assert result.rounds == 2
+
+
+def test_a_limit_fails_the_conversation_with_its_error() -> None:
     fake = FakeClaude(three_rounds)
     result = runner_for(fake, run_id="lim", limits=Limits(max_turns=2)).run(["a", "b"])
     for outcome in result.outcomes.values():
