@@ -50,12 +50,15 @@ from agentkit._exceptions import (
 )
 from agentkit._loop import Limits
 from agentkit._tools import tool
+from agentkit._usage import RunUsage
 from agentkit.stores import MemoryStore, SQLiteStore
 from agentkit.temporal import (
     ActivityOptions,
     AgentkitPlugin,
     RunOutput,
     TemporalAgent,
+    ToolUse,
+    Usage,
     create_worker,
     error_for,
     start_run,
@@ -201,6 +204,31 @@ def test_connection_and_preflight_errors_map() -> None:
     assert isinstance(invalid, ApplicationError) and invalid.non_retryable
     other = ValueError("x")
     assert error_for(other) is other
+
+
+def test_sequential_tools_run_alone_and_order_is_kept() -> None:
+    from agentkit.temporal._workflow import _batches
+
+    calls = [ToolUse(str(i), name) for i, name in enumerate(["a", "b", "seq", "c", "seq", "d"])]
+    batches = [[c.id for c in batch] for batch in _batches(calls, {"seq"})]
+    assert batches == [["0", "1"], ["2"], ["3"], ["4"], ["5"]]
+
+
+def test_usage_round_trips_and_plan_reads_the_agent() -> None:
+    usage = RunUsage().add({"input_tokens": 10, "output_tokens": 5}, "claude-sonnet-4-5")
+    usage = usage.add({"input_tokens": 1}, "unknown-model")
+    assert Usage.of(usage).run_usage() == usage
+
+    @tool(sequential=True)
+    def migrate() -> str:
+        """Migrate."""
+        return "done"
+
+    agent = Agent("claude-sonnet-4-5", tools=[record, migrate], limits=Limits(max_turns=3))
+    once = ActivityOptions(idempotent=False, max_attempts=4)
+    plan = TemporalAgent(agent, "p", tools={"migrate": once}).plan()
+    assert plan.limits.max_turns == 3 and plan.sequential == ["migrate"]
+    assert plan.tool("migrate").attempts == 1 and plan.tool("record").attempts == 0
 
 
 # -- runs on an in-process worker --------------------------------------------------------------

@@ -24,6 +24,7 @@ from ._types import (
     ProgressEvent,
     RunInput,
     RunOutput,
+    ToolUse,
     Usage,
 )
 from ._workflow import WORKFLOW_NAME, AgentRunWorkflow
@@ -42,6 +43,7 @@ __all__ = [
     "RunInput",
     "RunOutput",
     "TemporalAgent",
+    "ToolUse",
     "Usage",
     "create_worker",
     "error_for",

@@ -267,10 +267,12 @@ class AgentActivities:
         entry = self._entry(params.agent)
         agent = entry.agent
         store = self._store(params.agent)
-        if params.before is not None:
-            await _commit_user(store, params.before)
         key = _step_key(params.step)
-        conversation = await _at_version(store, params.conversation_id, params.version, key)
+        if params.before is not None:
+            # The conversation the commit loaded (and appended to) is the one to call on.
+            conversation = _checked(await _commit_user(store, params.before), params.version, key)
+        else:
+            conversation = _checked(await store.load(params.conversation_id), params.version, key)
         if len(conversation) == params.version:
             spec = agent._spec
             request = dict(spec.params)
@@ -398,15 +400,21 @@ class AgentActivities:
     @activity.defn(name="agentkit.commit.v1")
     async def commit(self, params: CommitInput) -> int:
         """Commit one user message (tool results, cut-off answers, new blocks) as step `step`."""
-        return await _commit_user(self._store(params.agent), params)
+        conversation = await _commit_user(self._store(params.agent), params)
+        return min(len(conversation), params.version + 1)
 
 
-async def _commit_user(store: AsyncConversationStore, params: CommitInput) -> int:
-    """Commit the user message `params` describes, once per step key; returns the new version."""
+async def _commit_user(store: AsyncConversationStore, params: CommitInput) -> Conversation:
+    """Commit the user message `params` describes, once per step key.
+
+    Returns:
+        The conversation as loaded, with the message appended (unless it was committed before,
+        or had no content).
+    """
     key = _step_key(params.step)
-    conversation = await _at_version(store, params.conversation_id, params.version, key)
+    conversation = _checked(await store.load(params.conversation_id), params.version, key)
     if len(conversation) > params.version:
-        return params.version + 1
+        return conversation
     pending = pending_tool_uses(conversation)
     content: list[dict[str, Any]] = []
     if params.answer == "results":
@@ -419,12 +427,13 @@ async def _commit_user(store: AsyncConversationStore, params: CommitInput) -> in
         content.extend(tool_result(b["id"], CUT_OFF_RESULT, is_error=True) for b in pending)
     content.extend(params.blocks)
     if not content:
-        return params.version
+        return conversation
     conversation.append({"role": "user", "content": content}, meta={STEP_KEY: key})
     try:
-        return await store.commit(conversation)
+        await store.commit(conversation)
     except StoreConflictError as exc:
         raise ApplicationError(str(exc), type="StoreConflictError") from exc
+    return conversation
 
 
 _DENIED = "The tool call was denied."
@@ -460,15 +469,13 @@ def _step_key(step: int) -> str:
     return f"{activity.info().workflow_id}/{step}"
 
 
-async def _at_version(
-    store: AsyncConversationStore, conversation_id: str, version: int, key: str
-) -> Conversation:
+def _checked(conversation: Conversation, version: int, key: str) -> Conversation:
     """The conversation, checked to be at `version` or to hold this step's commit right after.
 
     The workflow is the conversation's only writer while it runs, so anything else means
     another writer appended: that cannot be repaired by retrying.
     """
-    conversation = await store.load(conversation_id)
+    conversation_id = conversation.id
     if len(conversation) == version:
         return conversation
     if len(conversation) > version and conversation[version].meta.get(STEP_KEY) == key:
