@@ -467,6 +467,9 @@ class _Core:
         if flight is None:
             flight, batch = await self._submit()
         requests: dict[str, list[Any]] = flight["requests"]
+        if not any(self._awaits(conv, length) for conv, length in requests.values()):
+            self.manifest.in_flight = None  # every reply in it was applied before a restart
+            return
         if batch is None or not batch.ended:
             try:
                 batch = await self._wait(flight["batch_id"])
@@ -480,7 +483,7 @@ class _Core:
         direct: list[_Slot] = []
         for cid, (conv_id, length) in requests.items():
             slot = self.slots.get(conv_id)
-            if slot is None or slot.request is None or len(slot.conversation) != length:
+            if slot is None or not self._awaits(conv_id, length):
                 continue  # not in this run, or its reply was applied before a restart
             entry = results.get(cid)
             message = entry.message if entry is not None else None
@@ -511,6 +514,11 @@ class _Core:
             slot.request, slot.attempts = None, 0
         await self._advance_many(replies, runtime)
         await self._report("processing")
+
+    def _awaits(self, conversation_id: str, length: int) -> bool:
+        """Whether the conversation waits for the reply to its request at `length` messages."""
+        slot = self.slots.get(conversation_id)
+        return slot is not None and slot.request is not None and len(slot.conversation) == length
 
     async def _submit(self) -> tuple[dict[str, Any], MessageBatch]:
         pending = [s for s in self.slots.values() if s.request is not None]
