@@ -131,7 +131,6 @@ def test_200_conversations_match_direct_runs() -> None:
     agent = make_agent(sync_client(direct_fake))
     assert result.rounds == 4
     assert len(batch_fake.submitted_custom_ids) == 800
-    assert direct_fake.message_bodies == []
     for i, prompt in enumerate(prompts):
         outcome = result.outcomes[f"eq-{i}"]
         assert outcome.status == "complete"
