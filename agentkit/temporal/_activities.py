@@ -90,11 +90,15 @@ class TemporalAgent:
     agent: Agent[Any, Any]
     name: str
     deps: Any = None
+    # Activities heartbeat in the background while they run, so a 30 s heartbeat timeout only
+    # ever fires for a worker that died: its call is retried after 30 s, not at start_to_close.
     model: ActivityOptions = field(
-        default_factory=lambda: ActivityOptions(start_to_close=600.0, max_attempts=8)
+        default_factory=lambda: ActivityOptions(
+            start_to_close=600.0, heartbeat=30.0, max_attempts=8
+        )
     )
     default_tool: ActivityOptions = field(
-        default_factory=lambda: ActivityOptions(start_to_close=300.0)
+        default_factory=lambda: ActivityOptions(start_to_close=300.0, heartbeat=30.0)
     )
     tools: Mapping[str, ActivityOptions] = field(default_factory=dict)
 
@@ -155,6 +159,8 @@ class AgentActivities:
 
     def __init__(self, agents: Sequence[TemporalAgent]) -> None:
         self.agents = {a.name: a for a in agents}
+        if not agents:
+            raise ConfigurationError("register at least one TemporalAgent")
         if len(self.agents) != len(agents):
             raise ConfigurationError("two registered agents share a name")
         for entry in agents:
