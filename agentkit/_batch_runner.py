@@ -156,8 +156,9 @@ class BatchRunResult:
         run_id: The run.
         outcomes: Each job's outcome, by conversation id, in job order.
         usage: Totals over every model reply of the run (batch replies at half price).
-        rounds: Batches submitted by the run, over all processes.
-        batch_ids: Their ids, oldest first.
+        rounds: Rounds of the run, over all processes.
+        batch_ids: The batches it submitted, oldest first (a round that is too big for one
+            batch is split over several).
     """
 
     run_id: str
@@ -189,7 +190,8 @@ class _Manifest:
     rounds: int = 0
     batch_ids: list[str] = field(default_factory=list)
     usage: RunUsage = field(default_factory=RunUsage)
-    # {"batch_id": str | None, "submitted_at": float, "requests": {custom_id: [conv, length]}}
+    # {"submitted_at": float, "parts": [{"batch_id": str | None,
+    #                                    "requests": {custom_id: [conversation id, length]}}]}
     in_flight: dict[str, Any] | None = None
     attempts: dict[str, list[int]] = field(default_factory=dict)  # conv -> [length, failures]
 
@@ -235,8 +237,8 @@ class BatchRunInfo:
     Attributes:
         run_id: The run.
         counts: Conversations by status (`running` included).
-        rounds: Batches submitted.
-        in_flight: The id of the batch in flight, if any.
+        rounds: Rounds run (each one batch, or several when a round is too big for one).
+        in_flight: The ids of the batches in flight.
         usage: Totals so far (batch replies at half price).
         updated_at: When the manifest was last written (Unix seconds).
         errors: Why each failed or canceled conversation ended, by conversation id.
@@ -245,7 +247,7 @@ class BatchRunInfo:
     run_id: str
     counts: dict[str, int]
     rounds: int
-    in_flight: str | None
+    in_flight: list[str]
     usage: RunUsage
     updated_at: float
     errors: dict[str, str] = field(default_factory=dict)
@@ -268,7 +270,7 @@ def batch_runs(infos: Iterable[ConversationInfo]) -> list[BatchRunInfo]:
                 run_id=info.id.removeprefix(MANIFEST_PREFIX),
                 counts=counts,
                 rounds=manifest.rounds,
-                in_flight=flight.get("batch_id"),
+                in_flight=[p["batch_id"] for p in flight.get("parts", []) if p.get("batch_id")],
                 usage=manifest.usage,
                 updated_at=info.updated_at,
                 errors=manifest.errors,
@@ -336,6 +338,9 @@ class BatchRunner:
         poll_interval: First wait between polls of a batch, in seconds (grows 1.5x per poll).
         max_interval: Longest wait between polls.
         on_progress: Called (sync or async) with a `BatchProgress` after each step.
+        max_batch_requests: A round with more requests is split over several batches (the
+            API takes at most 100,000 per batch).
+        max_batch_bytes: ... or with more bytes of requests (the API takes at most 256 MB).
     """
 
     def __init__(
@@ -351,6 +356,8 @@ class BatchRunner:
         poll_interval: float = 5.0,
         max_interval: float = 60.0,
         on_progress: ProgressCallback | None = None,
+        max_batch_requests: int = 100_000,
+        max_batch_bytes: int = 250_000_000,
     ) -> None:
         store = store if store is not None else agent.store
         if store is None:
@@ -366,6 +373,8 @@ class BatchRunner:
         self.poll_interval = poll_interval
         self.max_interval = max_interval
         self.on_progress = on_progress
+        self.max_batch_requests = max_batch_requests
+        self.max_batch_bytes = max_batch_bytes
         self._async_client = inspect.iscoroutinefunction(self.client._send)
 
     def run(self, jobs: Iterable[BatchJob | str]) -> BatchRunResult:
@@ -459,26 +468,17 @@ class _Core:
 
     async def _round(self, runtime: ToolRuntime) -> None:
         flight = self.manifest.in_flight
-        batch: MessageBatch | None = None
-        if flight is not None and flight.get("batch_id") is None:
-            batch = await self._adopt(flight)  # the process died while creating it
-            if batch is None:
-                flight = None
         if flight is None:
-            flight, batch = await self._submit()
-        requests: dict[str, list[Any]] = flight["requests"]
-        if not any(self._awaits(conv, length) for conv, length in requests.values()):
-            self.manifest.in_flight = None  # every reply in it was applied before a restart
-            return
-        if batch is None or not batch.ended:
-            try:
-                batch = await self._wait(flight["batch_id"])
-            except APIStatusError as exc:
-                if exc.status_code != 404:
-                    raise
-                self.manifest.in_flight = None  # deleted before its results were read: resubmit
-                return
-        results = await self._download(batch)
+            flight = await self._submit()
+        requests: dict[str, list[Any]] = {}
+        results: dict[str, BatchResult] = {}
+        for part in flight["parts"]:
+            if not any(self._awaits(conv, length) for conv, length in part["requests"].values()):
+                continue  # every reply in it was applied before a restart
+            batch = await self._ended_batch(flight, part)
+            if batch is not None:  # else lost: its conversations go in the next round
+                requests.update(part["requests"])
+                results.update(await self._download(batch))
         replies: list[tuple[_Slot, Any]] = []
         direct: list[_Slot] = []
         for cid, (conv_id, length) in requests.items():
@@ -515,44 +515,69 @@ class _Core:
         await self._advance_many(replies, runtime)
         await self._report("processing")
 
+    async def _ended_batch(
+        self, flight: Mapping[str, Any], part: dict[str, Any]
+    ) -> MessageBatch | None:
+        """A recorded batch once it has ended; None when it is gone or was never created."""
+        if part["batch_id"] is None:
+            return await self._adopt(flight, part)  # the process died while creating it
+        try:
+            return await self._wait(part["batch_id"])
+        except APIStatusError as exc:
+            if exc.status_code != 404:
+                raise
+            return None  # deleted before its results were read
+
     def _awaits(self, conversation_id: str, length: int) -> bool:
         """Whether the conversation waits for the reply to its request at `length` messages."""
         slot = self.slots.get(conversation_id)
         return slot is not None and slot.request is not None and len(slot.conversation) == length
 
-    async def _submit(self) -> tuple[dict[str, Any], MessageBatch]:
-        pending = [s for s in self.slots.values() if s.request is not None]
-        requests: dict[str, list[Any]] = {}
-        params = []
-        for slot in pending:
-            assert slot.request is not None
+    async def _submit(self) -> dict[str, Any]:
+        """Record the round's requests, then create its batches (one unless it is too big)."""
+        bodies: dict[str, bytes] = {}
+        parts: list[dict[str, list[Any]]] = [{}]
+        size = 0
+        for slot in self.slots.values():
+            if slot.request is None:
+                continue
             length = len(slot.conversation)
             cid = custom_id(slot.conversation.id, length, slot.attempts)
-            requests[cid] = [slot.conversation.id, length]
-            params.append({"custom_id": cid, "params": slot.request.body})
-        flight: dict[str, Any] = {"batch_id": None, "submitted_at": time.time()}
-        flight["requests"] = requests
+            bodies[cid] = slot.request.body
+            cost = len(slot.request.body) + len(cid) + 32  # the JSON around each request
+            if parts[-1] and (
+                len(parts[-1]) >= self.r.max_batch_requests or size + cost > self.r.max_batch_bytes
+            ):
+                parts.append({})
+                size = 0
+            parts[-1][cid] = [slot.conversation.id, length]
+            size += cost
+        flight: dict[str, Any] = {"submitted_at": time.time()}
+        flight["parts"] = [{"batch_id": None, "requests": requests} for requests in parts]
         self.manifest.in_flight = flight
         self.manifest.rounds += 1
         await self._save()  # before creating: a crash during `create` can find the batch
         options = {"betas": list(self.agent.betas)} if self.agent.betas else {}
-        batch = await self._call(self.r.client.messages.batches.create, requests=params, **options)
-        flight["batch_id"] = batch.id
-        self.manifest.batch_ids.append(batch.id)
-        await self._save()
-        await self._report("submitted", batch)
-        return flight, batch
+        for part in flight["parts"]:
+            params = [{"custom_id": cid, "params": bodies[cid]} for cid in part["requests"]]
+            create = self.r.client.messages.batches.create
+            batch = await self._call(create, requests=params, **options)
+            part["batch_id"] = batch.id
+            self.manifest.batch_ids.append(batch.id)
+            await self._save()
+            await self._report("submitted", batch)
+        return flight
 
-    async def _adopt(self, flight: Mapping[str, Any]) -> MessageBatch | None:
+    async def _adopt(self, flight: Mapping[str, Any], part: dict[str, Any]) -> MessageBatch | None:
         """The batch a crashed process created but did not record, found by its custom ids."""
-        wanted = set(flight["requests"])
+        wanted = set(part["requests"])
         since = float(flight["submitted_at"]) - _SKEW
         for candidate in await self._recent_batches(since):
             if candidate.request_counts.total != len(wanted):
                 continue
             ended = await self._wait(candidate.id)
             if set(await self._download(ended)) == wanted:
-                self.manifest.in_flight = {**flight, "batch_id": candidate.id}
+                part["batch_id"] = candidate.id
                 self.manifest.batch_ids.append(candidate.id)
                 await self._save()
                 return ended

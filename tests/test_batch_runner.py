@@ -287,7 +287,7 @@ def test_canceled_requests_stop_their_conversation() -> None:
     assert result.outcomes["cn-0"].status == "complete"
     [info] = batch_runs(store.list())
     assert info.run_id == "cn" and info.counts == {"complete": 1, "canceled": 1}
-    assert info.in_flight is None and info.rounds == 4
+    assert info.in_flight == [] and info.rounds == 4
 
 
 # -- state in the store ---------------------------------------------------------------------------
@@ -365,12 +365,34 @@ def test_batch_created_before_a_crash_is_found_not_resubmitted() -> None:
     assert len(fake.submitted_custom_ids) == 6
     # the second batch exists at the API, but the manifest has no id for it
     [info] = batch_runs(store.list())
-    assert info.in_flight is None and info.rounds == 2
+    assert info.in_flight == [] and info.rounds == 2
 
     result = runner_for(fake, store, run_id="o").run(jobs)
     ids = fake.submitted_custom_ids
     assert len(ids) == len(set(ids)) == 12
     assert result.rounds == 4 and len(result.batch_ids) == 4
+    assert {o.status for o in result.outcomes.values()} == {"complete"}
+
+
+def test_crash_between_the_batches_of_one_round() -> None:
+    """Round 1 is split in three batches; the process dies after the API created the second."""
+    fake = FakeClaude(three_rounds)
+    store = MemoryStore()
+    http = httpx.Client(transport=_CrashOnCreate(fake, 2), base_url="https://api.anthropic.com")
+    agent = make_agent(Client(api_key="test", http_client=http, max_retries=0))
+    jobs = [f"p{i}" for i in range(5)]
+    first = BatchRunner(agent, store=store, run_id="m", poll_interval=0.001, max_batch_requests=2)
+    with pytest.raises(_Crash):
+        first.run(jobs)
+    [info] = batch_runs(store.list())
+    assert len(info.in_flight) == 1 and len(fake.submitted_custom_ids) == 4
+
+    result = runner_for(fake, store, run_id="m", max_batch_requests=2).run(jobs)
+    ids = fake.submitted_custom_ids
+    assert len(ids) == len(set(ids)) == 20  # the second batch was adopted, the third never sent
+    # the conversation of the batch never created goes in the next round, with the others
+    assert ids[4:9] == ["m-0-3", "m-1-3", "m-2-3", "m-3-3", "m-4-1"]
+    assert result.rounds == 5  # ... and finishes one round later
     assert {o.status for o in result.outcomes.values()} == {"complete"}
 
 
@@ -393,6 +415,23 @@ def test_conversation_ended_before_the_manifest_said_so_is_not_rerun() -> None:
     result = runner_for(fake, store, run_id="x").run(["hi", "there"])
     assert result.outcomes["x-0"].status == "complete"
     assert all(i.startswith("x-1-") for i in fake.submitted_custom_ids)
+
+
+def test_a_round_too_big_for_one_batch_is_split() -> None:
+    fake = FakeClaude(three_rounds)
+    seen: list[BatchProgress] = []
+    store = MemoryStore()
+    runner = runner_for(fake, store, run_id="sp", max_batch_requests=2, on_progress=seen.append)
+    result = runner.run([f"p{i}" for i in range(5)])
+    assert result.rounds == 4 and len(result.batch_ids) == 12
+    assert {o.status for o in result.outcomes.values()} == {"complete"}
+    sizes = [len(r.body["requests"]) for r in fake.requests if r.path == "/v1/messages/batches"]
+    assert sizes == [2, 2, 1] * 4
+    # by bytes: every request body is over 300 bytes, so each batch holds one
+    fake = FakeClaude(three_rounds)
+    result = runner_for(fake, run_id="by", max_batch_bytes=300).run(["a", "b"])
+    assert result.rounds == 4 and len(result.batch_ids) == 8
+    assert [p.phase for p in seen[:4]] == ["submitted", "submitted", "submitted", "waiting"]
 
 
 def test_two_jobs_on_one_conversation_are_refused() -> None:

@@ -303,7 +303,7 @@ def _status(args: argparse.Namespace, out: TextIO) -> int:
     for info in runs:
         counts = ", ".join(f"{n} {status}" for status, n in sorted(info.counts.items()))
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(info.updated_at))
-        flight = f", batch {info.in_flight} in flight" if info.in_flight else ""
+        flight = f", in flight: {', '.join(info.in_flight)}" if info.in_flight else ""
         out.write(f"{info.run_id}  {when}  {info.rounds} rounds{flight}\n")
         out.write(f"  {counts or 'no conversations'}\n")
         out.write(f"  {format_usage(info.usage)}\n")
