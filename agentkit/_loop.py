@@ -37,7 +37,10 @@ __all__ = [
     "RunTools",
     "agent_loop",
     "budget_limit",
+    "check_output",
     "next_action",
+    "output_exhausted",
+    "output_nudge",
     "streak_limit",
     "tool_error_streak",
     "turn_limit",
@@ -379,18 +382,7 @@ def agent_loop(
             continue
         if spec.output is not None and state.output is None:
             _count_output_retry(state, "the model answered without calling the output tool")
-            conversation.append(
-                {
-                    "role": "user",
-                    "content": [
-                        {
-                            "type": "text",
-                            "text": f"Give your final answer by calling the "
-                            f"`{spec.output.tool_name}` tool.",
-                        }
-                    ],
-                }
-            )
+            conversation.append(output_nudge(spec.output.tool_name))
             yield Commit(conversation)
             continue
         return (yield from _finished(state.result()))
@@ -454,21 +446,45 @@ def _output_call(spec: RunSpec, calls: Sequence[Mapping[str, Any]]) -> Mapping[s
 def _check_output(state: _State, call: Mapping[str, Any]) -> dict[str, Any]:
     output = state.spec.output
     assert output is not None
+    value, result, error = check_output(output, call)
+    if error is not None:
+        _count_output_retry(state, error)
+    else:
+        state.output = value
+    return result
+
+
+# -- structured output decisions (pure; shared with the Temporal workflow and activities) -------
+
+
+def check_output(
+    output: OutputSpec, call: Mapping[str, Any]
+) -> tuple[Any, dict[str, Any], str | None]:
+    """Validate an output-tool call: `(value, tool_result block, error or None)`."""
     try:
-        state.output = output.adapter.validate_python(call.get("input"))
+        value = output.adapter.validate_python(call.get("input"))
     except ValidationError as exc:
-        _count_output_retry(state, str(exc))
-        return tool_result(
-            call["id"], validation_error_content(output.tool_name, exc), is_error=True
-        )
-    return tool_result(call["id"], "Final answer received.")
+        content = validation_error_content(output.tool_name, exc)
+        return None, tool_result(call["id"], content, is_error=True), str(exc)
+    return value, tool_result(call["id"], "Final answer received."), None
+
+
+def output_nudge(tool_name: str) -> dict[str, Any]:
+    """The user message sent when the model answered without calling the output tool."""
+    text = f"Give your final answer by calling the `{tool_name}` tool."
+    return {"role": "user", "content": [{"type": "text", "text": text}]}
+
+
+def output_exhausted(allowed: int, used: int) -> bool:
+    """Whether `used` output retries exceed the `allowed` ones (the run then fails)."""
+    return used > allowed
 
 
 def _count_output_retry(state: _State, why: str) -> None:
     output = state.spec.output
     assert output is not None
     state.output_retries += 1
-    if state.output_retries > output.retries:
+    if output_exhausted(output.retries, state.output_retries):
         raise OutputValidationError(
             f"no valid output after {output.retries} retries: {why}", result=state.result()
         )

@@ -45,6 +45,7 @@ from agentkit._client import AsyncClient
 from agentkit._exceptions import (
     APIConnectionError,
     LimitExceededError,
+    OutputValidationError,
     RequestValidationError,
     make_status_error,
 )
@@ -337,6 +338,43 @@ async def test_two_workers_share_a_postgres_store(
     assert output.text == "Twelve notes." and output.version == 6
     results = [b["content"] for b in stored[2].blocks + stored[4].blocks]
     assert results == [f"recorded {i}" for i in range(12)]  # in the model's order
+
+
+async def test_structured_output_decides_as_in_process(client: Client, queue: str) -> None:
+    from pydantic import BaseModel
+
+    class Answer(BaseModel):
+        city: str
+        days: int
+
+    def script() -> list[Reply]:
+        return [
+            Reply.text("Oslo, I think."),  # no output call: the run asks for one
+            Reply.tool_use("final_result", {"city": "Oslo"}),  # invalid: `days` is missing
+            Reply.tool_use("final_result", {"city": "Oslo", "days": 3}),
+        ]
+
+    durable, local = FakeClaude(script(), seed=5), FakeClaude(script(), seed=5)
+    with durable.serve() as server:
+        agent = make_agent(server.url, MemoryStore(), output_type=Answer)
+        entry = TemporalAgent(agent, "out", model=FAST)
+        output = await _run(client, queue, entry, "Where, for how long?", id="out-1")
+    assert output.output == {"city": "Oslo", "days": 3} and output.turns == 3
+    with local.serve() as server:
+        agent = make_agent(server.url, MemoryStore(), output_type=Answer)
+        async with _client(agent):
+            result = await agent.arun("Where, for how long?")
+    assert result.output == Answer(city="Oslo", days=3)
+    assert bodies(durable) == bodies(local)
+
+    # Never an answer: two retries (the default), then the run fails as in-process.
+    stubborn = FakeClaude([Reply.text("no"), Reply.text("still no"), Reply.text("never")])
+    with stubborn.serve() as server:
+        agent = make_agent(server.url, MemoryStore(), output_type=Answer)
+        entry = TemporalAgent(agent, "out", model=FAST)
+        with pytest.raises(OutputValidationError) as caught:
+            await _run(client, queue, entry, "Where?", id="out-2")
+    assert isinstance(caught.value.result, RunOutput) and caught.value.result.turns == 3
 
 
 async def test_approval_waits_for_the_update(client: Client, queue: str) -> None:

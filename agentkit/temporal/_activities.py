@@ -38,7 +38,7 @@ from .._exceptions import (
     StreamError,
 )
 from .._execute import Allow, Deny, ToolCall, ToolRuntime
-from .._loop import CUT_OFF_RESULT, _last_container, next_action
+from .._loop import CUT_OFF_RESULT, OutputSpec, _last_container, check_output, next_action
 from .._retry import parse_retry_after, should_retry
 from .._tools import tool_result
 from .._usage import RunUsage
@@ -112,6 +112,8 @@ class TemporalAgent:
             default_tool=self.default_tool,
             tools=dict(self.tools),
             sequential=[t.name for t in self.agent.toolset if t.sequential],
+            output_tool=spec.output.tool_name if spec.output is not None else None,
+            output_retries=spec.output.retries if spec.output is not None else 0,
         )
 
 
@@ -164,11 +166,6 @@ class AgentActivities:
         if len(self.agents) != len(agents):
             raise ConfigurationError("two registered agents share a name")
         for entry in agents:
-            if entry.agent.output is not None:
-                raise ConfigurationError(
-                    f"agent {entry.name!r}: structured output (output_type) does not run on "
-                    "Temporal yet"
-                )
             if entry.agent.store is None:
                 raise ConfigurationError(f"agent {entry.name!r}: a durable run needs a store")
         self._stores: dict[str, AsyncConversationStore] = {}
@@ -366,9 +363,11 @@ class AgentActivities:
                 for b in conversation[params.version - 1].blocks
                 if b.get("type") == "tool_use" and b.get("id") == call_id
             )
-        call = ToolCall.from_block(
-            {"type": "tool_use", "id": call_id, "name": params.call.name, "input": block_input}
-        )
+        block = {"type": "tool_use", "id": call_id, "name": params.call.name, "input": block_input}
+        output = entry.agent.output
+        if output is not None and params.call.name == output.tool_name:
+            return await self._output_call(params, output, block)
+        call = ToolCall.from_block(block)
         info = activity.info()
         context = RunContext(
             deps=entry.deps,
@@ -402,6 +401,19 @@ class AgentActivities:
         except StoreConflictError as exc:
             raise ApplicationError(str(exc), type="StoreConflictError", non_retryable=True) from exc
         return ToolResult(call_id, outcome.status, stop=outcome.stop)
+
+    async def _output_call(
+        self, params: ToolInput, output: OutputSpec, block: dict[str, Any]
+    ) -> ToolResult:
+        """Validate the final answer (as the in-process loop does) and journal its result."""
+        value, result, error = check_output(output, block)
+        await self._store(params.agent).journal_tool_result(
+            params.conversation_id, result, version=params.version
+        )
+        if error is not None:
+            return ToolResult(params.call.id, "error", is_output=True)
+        answer = output.adapter.dump_python(value, mode="json")
+        return ToolResult(params.call.id, "ok", output=answer, is_output=True)
 
     @activity.defn(name="agentkit.commit.v1")
     async def commit(self, params: CommitInput) -> int:

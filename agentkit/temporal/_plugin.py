@@ -19,10 +19,10 @@ from temporalio.plugin import SimplePlugin
 from temporalio.worker import Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
-from .._exceptions import LimitExceededError
+from .._exceptions import LimitExceededError, OutputValidationError
 from ._activities import AgentActivities, TemporalAgent
 from ._types import Approval, Progress, ProgressEvent, RunInput, RunOutput
-from ._workflow import LIMIT_ERROR_TYPE, WORKFLOW_NAME, AgentRunWorkflow
+from ._workflow import LIMIT_ERROR_TYPE, OUTPUT_ERROR_TYPE, WORKFLOW_NAME, AgentRunWorkflow
 
 __all__ = ["PASSTHROUGH_MODULES", "AgentRun", "AgentkitPlugin", "create_worker", "start_run"]
 
@@ -185,6 +185,7 @@ class AgentRun:
 
         Raises:
             LimitExceededError: A budget ran out; `.result` is the `RunOutput` at that point.
+            OutputValidationError: Structured output never validated (`.result` likewise).
             WorkflowFailureError: The run failed otherwise (e.g. a non-retryable API error).
         """
         try:
@@ -195,6 +196,9 @@ class AgentRun:
                 partial = _output(cause.details[0] if cause.details else None)
                 limit = partial.limit if partial is not None and partial.limit else "limit"
                 raise LimitExceededError(limit, cause.message, result=partial) from exc
+            if isinstance(cause, ApplicationError) and cause.type == OUTPUT_ERROR_TYPE:
+                partial = _output(cause.details[0] if cause.details else None)
+                raise OutputValidationError(cause.message, result=partial) from exc
             raise
         return output
 

@@ -139,6 +139,8 @@ class RunPlan:
     default_tool: ActivityOptions
     tools: dict[str, ActivityOptions]
     sequential: list[str]
+    output_tool: str | None = None
+    output_retries: int = 0
 
     def tool(self, name: str) -> ActivityOptions:
         """The options for one tool's calls."""
@@ -189,12 +191,18 @@ class ToolInput:
 
 @dataclass(frozen=True)
 class ToolResult:
-    """A tool call's outcome; the `tool_result` block itself is journaled in the store."""
+    """A tool call's outcome; the `tool_result` block itself is journaled in the store.
+
+    For the output tool (structured output), `is_output` is set and `output` holds the
+    validated answer as JSON, or None when the answer did not validate (`status="error"`).
+    """
 
     tool_use_id: str
     status: Literal["ok", "error", "denied", "deferred"]
     stop: bool = False
     reason: str | None = None
+    output: Any = None
+    is_output: bool = False
 
     @property
     def is_error(self) -> bool:
@@ -247,6 +255,7 @@ class RunState:
     usage: Usage
     streak: int
     last_stop_reason: str | None = None
+    output_retries: int = 0
     queued: list[list[dict[str, Any]]] = field(default_factory=list)
     ended: bool = False
     in_turn: bool = False
@@ -289,6 +298,8 @@ class RunOutput:
         usage: Token and cost totals.
         text: The text of the last response when the model stopped.
         limit: The limit that failed the run, when it failed on one.
+        output: The validated structured output as JSON (agents with `output_type`); validate
+            it into your type with `pydantic.TypeAdapter(T).validate_python(output)`.
     """
 
     status: RunStatus
@@ -299,6 +310,7 @@ class RunOutput:
     usage: Usage
     text: str | None = None
     limit: str | None = None
+    output: Any = None
 
 
 @dataclass(frozen=True)

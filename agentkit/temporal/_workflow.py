@@ -25,6 +25,8 @@ with workflow.unsafe.imports_passed_through():
         LimitHit,
         budget_limit,
         next_action,
+        output_exhausted,
+        output_nudge,
         streak_limit,
         tool_error_streak,
         turn_limit,
@@ -50,10 +52,11 @@ with workflow.unsafe.imports_passed_through():
         Usage,
     )
 
-__all__ = ["AgentRunWorkflow", "LIMIT_ERROR_TYPE", "WORKFLOW_NAME"]
+__all__ = ["LIMIT_ERROR_TYPE", "OUTPUT_ERROR_TYPE", "WORKFLOW_NAME", "AgentRunWorkflow"]
 
 WORKFLOW_NAME = "agentkit.AgentRun"
 LIMIT_ERROR_TYPE = "LimitExceededError"
+OUTPUT_ERROR_TYPE = "OutputValidationError"
 _KEEP_EVENTS = 200
 
 
@@ -101,6 +104,9 @@ class AgentRunWorkflow:
         self._last_text: str | None = None
         # A user message waiting to be committed by the next model call's activity.
         self._deferred: CommitInput | None = None
+        self._answer: Any = None
+        self._has_output = False
+        self._output_retries = 0
 
     # -- the run --------------------------------------------------------------------------------
 
@@ -140,6 +146,7 @@ class AgentRunWorkflow:
             if workflow.info().is_continue_as_new_suggested():
                 await self._continue_as_new(in_turn=False)
             self._commit("none", blocks=self._queued.pop(0))
+            self._answer, self._has_output = None, False  # each message wants its own answer
             in_turn = True
 
     async def _open(self, opened: OpenResult, prompt: list[dict[str, Any]] | None) -> bool:
@@ -191,11 +198,18 @@ class AgentRunWorkflow:
             if action == "run_tools" and result.tool_uses:
                 if await self._tool_step(result.tool_uses, extra=[]):
                     return "stopped"
+                if self._has_output:  # the final answer validated: done, as in-process
+                    await self._flush()
+                    return None
                 continue
             if action == "continue":
                 continue
             if plan.on_max_tokens == "continue" and result.stop_reason == "max_tokens":
                 self._commit("cut_off", blocks=[{"type": "text", "text": CONTINUE_PROMPT}])
+                continue
+            if plan.output_tool is not None and not self._has_output:
+                await self._count_output_retry("the model answered without calling the output tool")
+                self._commit("none", blocks=output_nudge(plan.output_tool)["content"])
                 continue
             return None
 
@@ -226,8 +240,17 @@ class AgentRunWorkflow:
                 )
                 self._awaiting = []
         ran = [outcomes[c.id] for c in calls]
+        # The output tool is the final answer, not a tool run: it counts toward output retries,
+        # not the error streak (as in-process, where it never reaches the tool runtime).
+        answers = [o for o in ran if o.is_output]
+        ran = [o for o in ran if not o.is_output]
         failed = sum(1 for o in ran if o.is_error)
         self._commit("results", errors=errors, blocks=extra)
+        for answer in answers:
+            if answer.status == "ok":
+                self._answer, self._has_output = answer.output, True
+            else:
+                await self._count_output_retry("the output did not validate")
         self._streak = tool_error_streak(self._streak, len(ran), failed)
         await self._check(streak_limit(plan.limits, self._streak))
         stopped = any(o.stop for o in ran)
@@ -309,6 +332,18 @@ class AgentRunWorkflow:
             await self._flush()  # the in-process loop, too, commits before it raises
             self._fail(hit)
 
+    async def _count_output_retry(self, why: str) -> None:
+        plan = self._require_plan()
+        self._output_retries += 1
+        if output_exhausted(plan.output_retries, self._output_retries):
+            await self._flush()
+            raise ApplicationError(
+                f"no valid output after {plan.output_retries} retries: {why}",
+                self._output("complete"),
+                type=OUTPUT_ERROR_TYPE,
+                non_retryable=True,
+            )
+
     def _fail(self, hit: LimitHit) -> NoReturn:
         output = self._output("complete", limit=hit.name)
         raise ApplicationError(hit.message, output, type=LIMIT_ERROR_TYPE, non_retryable=True)
@@ -336,6 +371,7 @@ class AgentRunWorkflow:
             usage=self._usage,
             streak=self._streak,
             last_stop_reason=self._stop_reason,
+            output_retries=self._output_retries,
             queued=self._queued,
             ended=self._ended,
             in_turn=in_turn,
@@ -360,6 +396,7 @@ class AgentRunWorkflow:
         self._usage = state.usage
         self._streak = state.streak
         self._stop_reason = state.last_stop_reason
+        self._output_retries = state.output_retries
         self._queued = list(state.queued)
         self._ended = state.ended
 
@@ -379,6 +416,7 @@ class AgentRunWorkflow:
             usage=self._usage,
             text=self._last_text,
             limit=limit,
+            output=self._answer,
         )
 
     def _event(self, kind: str, **detail: Any) -> None:
