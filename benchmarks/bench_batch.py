@@ -188,16 +188,16 @@ def main() -> None:
     print(f"\n{n:,} conversations x 3 tool rounds (4 model calls each), fake server in another")
     print("process, batch delay 0; CPU = user+system seconds of the process named\n")
     header = (
-        f"{'scenario':<34} {'batches':>7} {'requests':>8} {'wall s':>7} {'client CPU s':>12} "
+        f"{'scenario':<34} {'rounds':>7} {'requests':>8} {'wall s':>7} {'client CPU s':>12} "
         f"{'CPU ms/request':>14} {'server CPU s':>12}"
     )
     print(header)
     print("-" * len(header))
     for r in rows:
         per = 1000 * r["cpu"] / max(r["requests"], 1)
-        batches = str(r["rounds"]) if r["rounds"] else "-"
+        rounds = str(r["rounds"]) if r["rounds"] else "-"
         print(
-            f"{r['name']:<34} {batches:>7} {r['requests']:>8,} {r['wall']:>7.2f} "
+            f"{r['name']:<34} {rounds:>7} {r['requests']:>8,} {r['wall']:>7.2f} "
             f"{r['cpu']:>12.2f} {per:>14.2f} {r['server']:>12.2f}"
         )
 
