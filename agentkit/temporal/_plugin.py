@@ -224,6 +224,7 @@ async def start_run(
     session: bool = False,
     continue_as_new_after: int | None = None,
     execution_timeout: float | None = None,
+    task_timeout: float | None = None,
 ) -> AgentRun:
     """Start a durable run of a registered agent.
 
@@ -237,6 +238,9 @@ async def start_run(
         session: Keep the run open for more messages (`AgentRun.send`) until `AgentRun.end`.
         continue_as_new_after: Also continue-as-new after this many model calls per run.
         execution_timeout: Seconds the whole run may take (over continue-as-new); None for none.
+        task_timeout: Seconds a workflow task may take (Temporal's default: 10). A worker that
+            dies during a workflow task delays the run by this much, so a few seconds suit
+            agent runs, whose workflow tasks take milliseconds.
 
     Returns:
         A handle on the run.
@@ -257,5 +261,6 @@ async def start_run(
         execution_timeout=(
             timedelta(seconds=execution_timeout) if execution_timeout is not None else None
         ),
+        task_timeout=timedelta(seconds=task_timeout) if task_timeout is not None else None,
     )
     return AgentRun(handle)
