@@ -577,6 +577,11 @@ async def test_history_stays_small_over_200_steps_of_20kb(client: Client, queue:
 # -- crashes: the worker in a subprocess -------------------------------------------------------
 
 
+async def _completed_activities(client: Client, workflow_id: str) -> int:
+    history = await client.get_workflow_handle(workflow_id).fetch_history()
+    return sum(1 for e in history.events if e.HasField("activity_task_completed_event_attributes"))
+
+
 def _wait_for(condition: Callable[[], bool], what: str, timeout: float = 20.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -641,13 +646,19 @@ async def test_worker_killed_during_a_tool_call(
             client, "test", "Record a and b.", id="crash-tool", task_queue=queue, task_timeout=3
         )
 
-        def blocked() -> bool:
-            records = read_log(log)
-            return any(r["note"] == "block-b" for r in records) and any(
-                r["event"] == "done" and r["note"] == "a" for r in records
-            )
-
-        await anyio.to_thread.run_sync(_wait_for, blocked, "the blocking tool to start")
+        await anyio.to_thread.run_sync(
+            _wait_for,
+            lambda: any(r["note"] == "block-b" for r in read_log(log)),
+            "the blocking tool to start",
+        )
+        # Kill once tool a's activity is completed in the history (the model call's is the
+        # other): completed activities must not run again; the one in flight may.
+        for _ in range(1000):
+            if await _completed_activities(client, "crash-tool") >= 2:
+                break
+            await anyio.sleep(0.02)  # polling the server's history; the count decides
+        else:
+            raise AssertionError("tool a's activity never completed")
         kill_worker(workers[0])
         restarted = time.monotonic()
         workers.append(start_worker(config))

@@ -15,8 +15,10 @@ Client::
     output = await run.result()
 """
 
-from ._activities import AgentActivities, TemporalAgent, error_for
+from ._activities import AgentActivities
+from ._errors import error_for
 from ._plugin import PASSTHROUGH_MODULES, AgentkitPlugin, AgentRun, create_worker, start_run
+from ._registry import TemporalAgent
 from ._types import (
     ActivityOptions,
     Approval,

@@ -17,8 +17,6 @@ import inspect
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass, field
-from datetime import timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -30,26 +28,21 @@ from temporalio.exceptions import ApplicationError
 from .._context import RunContext
 from .._conversation import Conversation, pending_tool_uses, tool_results_message
 from .._exceptions import (
-    APIConnectionError,
-    APIStatusError,
     ConfigurationError,
-    RequestValidationError,
     StoreConflictError,
-    StreamError,
 )
 from .._execute import Allow, Deny, ToolCall, ToolRuntime
 from .._loop import CUT_OFF_RESULT, OutputSpec, _last_container, check_output, next_action
-from .._retry import parse_retry_after, should_retry
 from .._tools import tool_result
 from .._usage import RunUsage
+from ._errors import error_for
+from ._registry import TemporalAgent
 from ._types import (
-    ActivityOptions,
     CommitInput,
     ModelInput,
     ModelResult,
     OpenInput,
     OpenResult,
-    RunPlan,
     ToolInput,
     ToolResult,
     ToolUse,
@@ -57,99 +50,18 @@ from ._types import (
 )
 
 if TYPE_CHECKING:
-    from .._agent import Agent
     from ..stores import AsyncConversationStore
 
 if sys.version_info < (3, 11):  # pragma: no cover - anyio installs the backport there
     from exceptiongroup import BaseExceptionGroup
 
-__all__ = ["AgentActivities", "TemporalAgent", "error_for"]
+__all__ = ["AgentActivities"]
 
 T = TypeVar("T")
 
 # Tool inputs up to this size ride in the workflow's history; larger ones are read from the store.
 INLINE_INPUT_BYTES = 2048
 STEP_KEY = "agentkit_step"
-
-
-@dataclass
-class TemporalAgent:
-    """An `Agent` registered on a Temporal worker under a stable name.
-
-    Args:
-        agent: The agent (its `store` holds the conversations; its `client`, if set, must be an
-            `AsyncClient`, and is used with HTTP retries off).
-        name: The name runs refer to. Never change it while runs are in flight.
-        deps: The `RunContext.deps` tools receive on this worker (deps never travel through
-            Temporal: each worker supplies its own).
-        model: Options of the model-call activity.
-        default_tool: Options of tool-call activities.
-        tools: Options by tool name, e.g. `{"send_email": ActivityOptions(idempotent=False)}`.
-    """
-
-    agent: Agent[Any, Any]
-    name: str
-    deps: Any = None
-    # Activities heartbeat in the background while they run, so a 30 s heartbeat timeout only
-    # ever fires for a worker that died: its call is retried after 30 s, not at start_to_close.
-    model: ActivityOptions = field(
-        default_factory=lambda: ActivityOptions(
-            start_to_close=600.0, heartbeat=30.0, max_attempts=8
-        )
-    )
-    default_tool: ActivityOptions = field(
-        default_factory=lambda: ActivityOptions(start_to_close=300.0, heartbeat=30.0)
-    )
-    tools: Mapping[str, ActivityOptions] = field(default_factory=dict)
-
-    def plan(self) -> RunPlan:
-        """The settings the workflow decides with."""
-        spec = self.agent._spec
-        return RunPlan(
-            limits=spec.limits,
-            on_max_tokens=spec.on_max_tokens,
-            model=self.model,
-            default_tool=self.default_tool,
-            tools=dict(self.tools),
-            sequential=[t.name for t in self.agent.toolset if t.sequential],
-            output_tool=spec.output.tool_name if spec.output is not None else None,
-            output_retries=spec.output.retries if spec.output is not None else 0,
-        )
-
-
-def error_for(exc: BaseException) -> BaseException:
-    """The Temporal failure an error of a model call becomes.
-
-    429, 408, 409, 5xx and 529 (and `x-should-retry: true`) are retryable, waiting at least the
-    server's `retry-after`; other 4xx, `x-should-retry: false` and requests preflight rejected
-    are not. A connection error or a broken stream is retried; an error event inside a stream is
-    retried unless it says the request was invalid.
-
-    Args:
-        exc: What the call raised.
-
-    Returns:
-        An `ApplicationError` for API errors, else `exc` itself.
-    """
-    name = type(exc).__name__
-    if isinstance(exc, APIStatusError):
-        delay = parse_retry_after(exc.response.headers) if exc.response is not None else None
-        if exc.status_code == 200:  # an `error` event inside a 200 stream
-            retryable = getattr(exc, "type", None) != "invalid_request_error"
-        else:
-            retryable = should_retry(exc)
-        return ApplicationError(
-            str(exc),
-            {"status": exc.status_code, "request_id": getattr(exc, "request_id", None)},
-            type=name,
-            non_retryable=not retryable,
-            next_retry_delay=timedelta(seconds=delay) if retryable and delay else None,
-        )
-    if isinstance(exc, (APIConnectionError, StreamError)):
-        return ApplicationError(str(exc), type=name)
-    if isinstance(exc, (RequestValidationError, ConfigurationError)):
-        return ApplicationError(str(exc), type=name, non_retryable=True)
-    return exc
 
 
 class AgentActivities:

@@ -20,7 +20,8 @@ from temporalio.worker import Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from .._exceptions import LimitExceededError, OutputValidationError
-from ._activities import AgentActivities, TemporalAgent
+from ._activities import AgentActivities
+from ._registry import TemporalAgent
 from ._types import Approval, Progress, ProgressEvent, RunInput, RunOutput
 from ._workflow import LIMIT_ERROR_TYPE, OUTPUT_ERROR_TYPE, WORKFLOW_NAME, AgentRunWorkflow
 

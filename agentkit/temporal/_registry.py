@@ -1,0 +1,59 @@
+"""`TemporalAgent`: an `Agent` registered on a worker, and the plan its runs decide with."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ._types import ActivityOptions, RunPlan
+
+if TYPE_CHECKING:
+    from .._agent import Agent
+
+__all__ = ["TemporalAgent"]
+
+
+@dataclass
+class TemporalAgent:
+    """An `Agent` registered on a Temporal worker under a stable name.
+
+    Args:
+        agent: The agent (its `store` holds the conversations; its `client`, if set, must be an
+            `AsyncClient`, and is used with HTTP retries off).
+        name: The name runs refer to. Never change it while runs are in flight.
+        deps: The `RunContext.deps` tools receive on this worker (deps never travel through
+            Temporal: each worker supplies its own).
+        model: Options of the model-call activity.
+        default_tool: Options of tool-call activities.
+        tools: Options by tool name, e.g. `{"send_email": ActivityOptions(idempotent=False)}`.
+    """
+
+    agent: Agent[Any, Any]
+    name: str
+    deps: Any = None
+    # Activities heartbeat in the background while they run, so a 30 s heartbeat timeout only
+    # ever fires for a worker that died: its call is retried after 30 s, not at start_to_close.
+    model: ActivityOptions = field(
+        default_factory=lambda: ActivityOptions(
+            start_to_close=600.0, heartbeat=30.0, max_attempts=8
+        )
+    )
+    default_tool: ActivityOptions = field(
+        default_factory=lambda: ActivityOptions(start_to_close=300.0, heartbeat=30.0)
+    )
+    tools: Mapping[str, ActivityOptions] = field(default_factory=dict)
+
+    def plan(self) -> RunPlan:
+        """The settings the workflow decides with."""
+        spec = self.agent._spec
+        return RunPlan(
+            limits=spec.limits,
+            on_max_tokens=spec.on_max_tokens,
+            model=self.model,
+            default_tool=self.default_tool,
+            tools=dict(self.tools),
+            sequential=[t.name for t in self.agent.toolset if t.sequential],
+            output_tool=spec.output.tool_name if spec.output is not None else None,
+            output_retries=spec.output.retries if spec.output is not None else 0,
+        )
