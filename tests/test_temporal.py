@@ -444,8 +444,14 @@ async def test_a_400_fails_the_run_without_retries(client: Client, queue: str) -
     fake = FakeClaude([Fault.status_error(400, "invalid_request_error", "bad request (fake)")])
     with fake.serve() as server:
         entry = TemporalAgent(make_agent(server.url, MemoryStore()), "bad", model=FAST)
+        kinds: list[str] = []
+
+        async def follow(run: Any) -> None:
+            kinds.extend([e.kind async for e in run.events(poll_interval=0.05)])
+
         with pytest.raises(WorkflowFailureError) as caught:
-            await _run(client, queue, entry, "Hello", id="bad-1")
+            await _run(client, queue, entry, "Hello", id="bad-1", body=follow)
+    assert kinds[-1] == "failed"  # progress reports the failure, and events() ends
     activity_error = caught.value.cause
     assert isinstance(activity_error, ActivityError)
     assert isinstance(activity_error.cause, ApplicationError)

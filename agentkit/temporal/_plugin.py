@@ -135,7 +135,7 @@ class AgentRun:
         return await self.handle.query(AgentRunWorkflow.progress)
 
     async def events(self, *, poll_interval: float = 0.25) -> AsyncIterator[ProgressEvent]:
-        """Yield the run's events as they happen, until it finishes.
+        """Yield the run's events as they happen, until it finishes (or fails).
 
         Progress comes from the `progress` query, polled: queries add nothing to the history,
         unlike a signal or update per event.
@@ -150,7 +150,7 @@ class AgentRun:
                 if event.seq > seen:
                     seen = event.seq
                     yield event
-            if progress.status == "done":
+            if progress.status in ("done", "failed"):
                 return
             await anyio.sleep(poll_interval)
 

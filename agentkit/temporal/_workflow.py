@@ -17,7 +17,7 @@ from typing import Any, NoReturn
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from .._loop import (
@@ -113,6 +113,15 @@ class AgentRunWorkflow:
     @workflow.run
     async def run(self, params: RunInput) -> RunOutput:
         """Run the loop until the model stops (or, in session mode, until `end`)."""
+        try:
+            return await self._run(params)
+        except FailureError as exc:
+            # The run fails with this error; `progress` (queryable after the failure) says so.
+            self._status = "failed"
+            self._event("failed", error=str(exc))
+            raise
+
+    async def _run(self, params: RunInput) -> RunOutput:
         self._input = params
         state = params.state
         if state is not None:
