@@ -42,6 +42,7 @@ from temporalio.worker import Replayer
 
 from agentkit._agent import Agent
 from agentkit._client import AsyncClient
+from agentkit._events import TextDelta, ThinkingDelta
 from agentkit._exceptions import (
     APIConnectionError,
     LimitExceededError,
@@ -57,6 +58,7 @@ from agentkit.temporal import (
     ActivityOptions,
     AgentkitPlugin,
     RunOutput,
+    StreamEvent,
     TemporalAgent,
     ToolUse,
     Usage,
@@ -272,8 +274,10 @@ async def test_tool_loop_sends_what_the_in_process_runner_sends(
     durable = FakeClaude(script(), seed=3, secret=b"s" * 32)
     local = FakeClaude(script(), seed=3, secret=b"s" * 32)
     store = SQLiteStore(tmp_path / "s.db")
+    live: list[StreamEvent] = []
     with durable.serve() as server:
-        entry = TemporalAgent(make_agent(server.url, store, params=THINKING), "loop", model=FAST)
+        agent = make_agent(server.url, store, params=THINKING)
+        entry = TemporalAgent(agent, "loop", model=FAST, on_event=live.append)
         output = await _run(client, queue, entry, "Record a and b.", id="loop-1")
     assert output.status == "complete" and output.stop_reason == "end_turn"
     assert output.text == "Recorded a and b." and output.turns == 2 and output.version == 4
@@ -285,6 +289,13 @@ async def test_tool_loop_sends_what_the_in_process_runner_sends(
             result = await agent.arun("Record a and b.")
     # The same decisions and the same bytes: every request body equals the in-process one.
     assert bodies(durable) == bodies(local)
+    # Live events came out of the activities, tagged with step and attempt.
+    kinds = [type(e.event).__name__ for e in live]
+    assert kinds.count("ToolCallStarted") == 2 and kinds.count("ToolCallFinished") == 2
+    final = [e.event for e in live if isinstance(e.event, TextDelta)]
+    assert "".join(d.text for d in final) == "Recorded a and b."
+    assert {e.attempt for e in live} == {1} and {e.workflow_id for e in live} == {"loop-1"}
+    assert [e.step for e in live if isinstance(e.event, ThinkingDelta)][-1] == 3
     stored = store.load("loop-1")
     assert [e.message for e in stored] == [e.message for e in result.conversation]
     tool_results = stored[2].blocks

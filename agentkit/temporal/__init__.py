@@ -18,7 +18,7 @@ Client::
 from ._activities import AgentActivities
 from ._errors import error_for
 from ._plugin import PASSTHROUGH_MODULES, AgentkitPlugin, AgentRun, create_worker, start_run
-from ._registry import TemporalAgent
+from ._registry import StreamEvent, TemporalAgent
 from ._types import (
     ActivityOptions,
     Approval,
@@ -44,6 +44,7 @@ __all__ = [
     "ProgressEvent",
     "RunInput",
     "RunOutput",
+    "StreamEvent",
     "TemporalAgent",
     "ToolUse",
     "Usage",

@@ -27,16 +27,14 @@ from temporalio.exceptions import ApplicationError
 
 from .._context import RunContext
 from .._conversation import Conversation, pending_tool_uses, tool_results_message
-from .._exceptions import (
-    ConfigurationError,
-    StoreConflictError,
-)
+from .._events import AgentEvent, ToolCallFinished
+from .._exceptions import ConfigurationError, StoreConflictError
 from .._execute import Allow, Deny, ToolCall, ToolRuntime
 from .._loop import CUT_OFF_RESULT, OutputSpec, _last_container, check_output, next_action
 from .._tools import tool_result
 from .._usage import RunUsage
 from ._errors import error_for
-from ._registry import TemporalAgent
+from ._registry import StreamEvent, TemporalAgent
 from ._types import (
     CommitInput,
     ModelInput,
@@ -203,7 +201,7 @@ class AgentActivities:
                 body = conversation.request_body(
                     request, cache=spec.cache, check=spec.preflight, betas=spec.betas
                 )
-                message = await self._stream(params.agent, body)
+                message = await self._stream(params.agent, body, params.step)
             except Exception as exc:
                 mapped = error_for(exc)
                 if mapped is exc:
@@ -238,21 +236,26 @@ class AgentActivities:
             text=text,
         )
 
-    async def _stream(self, name: str, body: bytes) -> Any:
-        from .._agent import _decoder_kwargs
+    async def _stream(self, name: str, body: bytes, step: int) -> Any:
+        from .._agent import _agent_event, _decoder_kwargs
         from .._streaming import AsyncMessageStreamManager
 
         client = self._client(name)
-        agent = self._entry(name).agent
-        spec = agent._model_spec(client, body, True)
+        entry = self._entry(name)
+        spec = entry.agent._model_spec(client, body, True)
         manager = AsyncMessageStreamManager(
             partial(client._send, spec, stream=True), **_decoder_kwargs(client)
         )
+        sink = entry.on_event
 
         async def stream() -> Any:
+            tool_ids: dict[int, str] = {}
             async with manager as events:
-                async for _ in events:
-                    pass
+                async for raw in events:
+                    if sink is not None:
+                        event = _agent_event(raw, tool_ids)
+                        if event is not None:
+                            await _emit(sink, step, event)
                 return await events.get_final_message()
 
         return await _heartbeating(stream)
@@ -303,6 +306,8 @@ class AgentActivities:
                 approvals=approvals,
             )
         )
+        if entry.on_event is not None:
+            await _emit(entry.on_event, params.step, ToolCallFinished(outcome))
         if outcome.status == "deferred":
             return ToolResult(call_id, "deferred", reason=outcome.reason)
         assert outcome.result is not None
@@ -393,6 +398,15 @@ async def _heartbeating(body: Callable[[], Awaitable[T]]) -> T:
             raise group.exceptions[0] from None
         raise
     return result
+
+
+async def _emit(
+    sink: Callable[[StreamEvent], Awaitable[None] | None], step: int, event: AgentEvent
+) -> None:
+    info = activity.info()
+    result = sink(StreamEvent(info.workflow_id or "", step, info.attempt, event))
+    if inspect.isawaitable(result):
+        await result
 
 
 def _step_key(step: int) -> str:

@@ -2,16 +2,39 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .._events import AgentEvent
 from ._types import ActivityOptions, RunPlan
 
 if TYPE_CHECKING:
     from .._agent import Agent
 
-__all__ = ["TemporalAgent"]
+__all__ = ["StreamEvent", "TemporalAgent"]
+
+
+@dataclass(frozen=True)
+class StreamEvent:
+    """A live event of a durable run, handed to `TemporalAgent.on_event` on the worker.
+
+    Events come from inside activities, so a retried attempt sends its events again: tell
+    attempts apart by `(step, attempt)` and drop the deltas of an attempt that did not finish
+    (the committed message is in the store, and in `RunOutput` / `progress`).
+
+    Attributes:
+        workflow_id: The run.
+        step: The run's step the activity works on (a model call, or a turn's tool calls).
+        attempt: The activity's attempt, from 1.
+        event: `TextDelta`, `ThinkingDelta`, `ToolCallStarted`, `ToolInputDelta` (model calls)
+            or `ToolCallFinished` (tool calls).
+    """
+
+    workflow_id: str
+    step: int
+    attempt: int
+    event: AgentEvent
 
 
 @dataclass
@@ -27,6 +50,9 @@ class TemporalAgent:
         model: Options of the model-call activity.
         default_tool: Options of tool-call activities.
         tools: Options by tool name, e.g. `{"send_email": ActivityOptions(idempotent=False)}`.
+        on_event: Called (sync or async) with each live `StreamEvent` (text and thinking
+            deltas, tool calls) as activities produce them, to forward to a UI (a Redis stream,
+            a websocket hub ...). It runs in the activity: keep it quick, and never let it fail.
     """
 
     agent: Agent[Any, Any]
@@ -43,6 +69,7 @@ class TemporalAgent:
         default_factory=lambda: ActivityOptions(start_to_close=300.0, heartbeat=30.0)
     )
     tools: Mapping[str, ActivityOptions] = field(default_factory=dict)
+    on_event: Callable[[StreamEvent], Awaitable[None] | None] | None = None
 
     def plan(self) -> RunPlan:
         """The settings the workflow decides with."""

@@ -187,6 +187,7 @@ class ToolInput:
     turn: int
     usage: Usage
     approval: Approval | None = None
+    step: int = 0
 
 
 @dataclass(frozen=True)

@@ -278,6 +278,7 @@ class AgentRunWorkflow:
             self._turns,
             self._usage,
             self._approvals.get(call.id),
+            self._step,
         )
         try:
             result: ToolResult = await workflow.execute_activity(
