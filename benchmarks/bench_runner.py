@@ -102,13 +102,13 @@ async def raw_async_one(client: Any, rounds: int) -> int:
 # -- agentkit ------------------------------------------------------------------------------------
 
 
-def agentkit_agent(url: str, rounds: int, *, sync: bool) -> Any:
+def agentkit_agent(url: str, rounds: int, *, sync: bool, http_client: Any = None) -> Any:
     import agentkit
 
     client: Any = (
         agentkit.Client(api_key="bench", base_url=url)
         if sync
-        else agentkit.AsyncClient(api_key="bench", base_url=url)
+        else agentkit.AsyncClient(api_key="bench", base_url=url, http_client=http_client)
     )
     return agentkit.Agent(
         MODEL,
@@ -227,8 +227,11 @@ def scenario(name: str, url: str, runs: int) -> dict[str, Any]:
                         for _ in range(count):
                             tg.start_soon(one_raw, c)
                 return total, cpu, wall
-            agent = agentkit_agent(url, 5, sync=False)
-            await agentkit_agent(url, 1, sync=False).arun("go")
+            import agentkit
+
+            http = agentkit.DefaultAioHttpClient() if kind == "aiohttp" else None
+            agent = agentkit_agent(url, 5, sync=False, http_client=http)
+            await agent.arun("go")
             cpu, wall = time.process_time(), time.perf_counter()
 
             async def one_agent() -> None:
@@ -239,6 +242,8 @@ def scenario(name: str, url: str, runs: int) -> dict[str, Any]:
             async with anyio.create_task_group() as tg:
                 for _ in range(count):
                     tg.start_soon(one_agent)
+            if http is not None:
+                await http.aclose()
             return total, cpu, wall
 
         turns, start_cpu, start_wall = anyio.run(many)
@@ -310,6 +315,7 @@ def main() -> None:
     parser.add_argument("--url")
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--only", help="comma-separated scenario name prefixes to run")
     args = parser.parse_args()
     if args.scenario:
         print(json.dumps(scenario(args.scenario, args.url, args.runs)))
@@ -348,8 +354,13 @@ def main() -> None:
         plan.append(("pydantic-ai", runs, str(pai_python)))
     sizes = [500] if args.quick else [500, 2000]
     for size in sizes:
-        plan += [(f"concurrent-raw-{size}", 1, sys.executable),
-                 (f"concurrent-agentkit-{size}", 1, sys.executable)]  # fmt: skip
+        plan += [
+            (f"concurrent-{kind}-{size}", 1, sys.executable)
+            for kind in ("raw", "agentkit", "aiohttp")
+        ]
+    if args.only:
+        prefixes = tuple(args.only.split(","))
+        plan = [p for p in plan if p[0].startswith(prefixes)]
     rows = []
     try:
         for name, n, python in plan:
@@ -377,15 +388,9 @@ def main() -> None:
         floor = floors["async"] if "async" in name else floors["sync"]
         ratio = ""
         if name.startswith(("history-", "concurrent-")):
-            twin = next(
-                (
-                    x
-                    for x in rows
-                    if x["scenario"] == name.replace("agentkit", "raw") and x is not r
-                ),
-                None,
-            )
-            if twin is not None and "agentkit" in name:
+            raw_name = name.replace("agentkit", "raw").replace("aiohttp", "raw")
+            twin = next((x for x in rows if x["scenario"] == raw_name and x is not r), None)
+            if twin is not None and raw_name != name:
                 ratio = f"{r['cpu_ms_per_turn'] / twin['cpu_ms_per_turn']:.2f}"
         elif floor and not name.startswith("raw"):
             ratio = f"{r['cpu_ms_per_turn'] / floor:.2f}"
