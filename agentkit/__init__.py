@@ -44,6 +44,12 @@ if TYPE_CHECKING:
     from ._batch_models import BatchUnknownResult as BatchUnknownResult
     from ._batch_models import DeletedMessageBatch as DeletedMessageBatch
     from ._batch_models import MessageBatch as MessageBatch
+    from ._batch_runner import BatchJob as BatchJob
+    from ._batch_runner import BatchOutcome as BatchOutcome
+    from ._batch_runner import BatchProgress as BatchProgress
+    from ._batch_runner import BatchRunInfo as BatchRunInfo
+    from ._batch_runner import BatchRunner as BatchRunner
+    from ._batch_runner import BatchRunResult as BatchRunResult
     from ._batches import AsyncBatches as AsyncBatches
     from ._batches import AsyncBatchResults as AsyncBatchResults
     from ._batches import Batches as Batches
@@ -191,6 +197,12 @@ _LAZY: dict[str, str] = {
     "BatchUnknownResult": "_batch_models",
     "DeletedMessageBatch": "_batch_models",
     "MessageBatch": "_batch_models",
+    "BatchJob": "_batch_runner",
+    "BatchOutcome": "_batch_runner",
+    "BatchProgress": "_batch_runner",
+    "BatchRunInfo": "_batch_runner",
+    "BatchRunResult": "_batch_runner",
+    "BatchRunner": "_batch_runner",
     "AsyncBatchResults": "_batches",
     "AsyncBatches": "_batches",
     "BatchResults": "_batches",

@@ -585,13 +585,9 @@ agent = Agent(
 
 
 def cli(argv: list[str]) -> int:
-    import argparse
+    from agentkit.cli import main
 
-    from agentkit.cli import _batch
-
-    parser = argparse.ArgumentParser(prog="agentkit")
-    _batch.add_parser(parser.add_subparsers(dest="command"))
-    return _batch.run(parser.parse_args(argv))
+    return main(argv)  # the real `agentkit` entry point
 
 
 def test_cli_run_resume_and_status(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

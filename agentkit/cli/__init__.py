@@ -145,6 +145,10 @@ def _parser() -> argparse.ArgumentParser:
     server.add_argument("--api-key", default=None, help="require this API key")
     server.add_argument("--seed", type=int, default=None, help="seed for the ids it makes")
     server.add_argument("--batch-delay", type=float, default=0.0, help="seconds per batch")
+
+    from ._batch import add_parser as add_batch_parser
+
+    add_batch_parser(commands, parents=[common])
     return parser
 
 
@@ -224,6 +228,10 @@ def _dispatch(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         return lint_target(args.target, out, style)
     if args.command == "fake-server":
         return _cmd_fake_server(args)
+    if args.command == "batch":
+        from ._batch import run as run_batch
+
+        return run_batch(args)
     parser.print_help()
     return 1
 

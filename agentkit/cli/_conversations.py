@@ -65,7 +65,11 @@ def list_conversations(store: SQLiteStore, out: TextIO, style: Style, limit: int
     Returns:
         The exit code.
     """
-    infos = store.list(limit=limit)
+    from .._batch_runner import MANIFEST_PREFIX
+
+    # Batch runs keep their state in message-less "manifest" conversations; `batch status` shows
+    # them, this list shows only conversations.
+    infos = [i for i in store.list(limit=limit) if not i.id.startswith(MANIFEST_PREFIX)]
     if not infos:
         out.write("no conversations\n")
         return 0
