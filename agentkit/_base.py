@@ -50,9 +50,10 @@ DEFAULT_TIMEOUT = httpx.Timeout(600.0, connect=5.0)
 # closed after it: httpx's default keeps 20 of 100, and a raw async loop over 500 concurrent
 # conversations then opens ~2,400 connections for 2,500 requests (a TLS handshake each against the
 # real API). The cap stays at 100 because httpcore's pool does work proportional to its size on
-# every request: measured in benchmarks/bench_runner.py, 500 concurrent conversations cost ~6 ms
-# CPU per turn with 16 pooled connections, ~19 ms with 100 and ~23 ms with 256. For thousands of
-# concurrent conversations use `DefaultAioHttpClient` (aiohttp's pool: ~2 ms per turn at 500).
+# every request: measured in benchmarks/bench_runner.py, 500 concurrent conversations x 5 turns
+# cost 7.3 ms CPU per turn over 25 connections (the raw loop: 3.5 ms, but 2,370 connections), and
+# a 256 cap cost more. For thousands of concurrent conversations use `DefaultAioHttpClient`
+# (aiohttp's pool: 1.9 ms per turn at 500, 2.3 ms at 2,000).
 DEFAULT_LIMITS = httpx.Limits(
     max_connections=100, max_keepalive_connections=100, keepalive_expiry=30
 )
