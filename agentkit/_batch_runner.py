@@ -7,35 +7,43 @@ ends), submits one batch holding the next request of every unfinished conversati
 sends each reply into its loop and performs the loop's other effects (tools of all conversations
 concurrently, commits, journal) until the next `CallModel`.
 
-State lives in the conversation store. The run's *manifest* is a message-less conversation with
-id `agentkit-batch-run-<run_id>` whose metadata records the in-flight batch (its id and which
-custom id belongs to which conversation at which length), each conversation's final status,
-retry counts and the usage so far. It is written before a batch is created and again as soon as
-the API has answered, so a restarted process waits for the batch in flight instead of
-resubmitting, and a reply already committed is never asked for again (a conversation whose
-length moved past a request's is simply skipped when that request's result is read).
+State lives in the conversation store: the conversations and the run's manifest
+(`_batch_state`), written before a batch is created and again as soon as the API has answered,
+so a restarted process resumes where the last one stopped.
 """
 
 from __future__ import annotations
 
-import hashlib
 import inspect
-import re
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import partial
-from typing import TYPE_CHECKING, Any, Literal
+from itertools import takewhile
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.from_thread
 import anyio.to_thread
 
 from ._batch_models import BatchCanceledResult, BatchErroredResult, BatchResult, MessageBatch
+from ._batch_state import (
+    MANIFEST_PREFIX,
+    BatchOutcome,
+    BatchProgress,
+    BatchRunInfo,
+    BatchRunResult,
+    Phase,
+    _ended,
+    _InlineStore,
+    _Manifest,
+    _Slot,
+    batch_runs,
+    custom_id,
+)
 from ._context import RunContext
 from ._conversation import Conversation
-from ._events import RunResult
 from ._exceptions import APIError, APIStatusError, ConfigurationError
 from ._execute import ToolCall, ToolOutcome, ToolRuntime
 from ._loop import (
@@ -44,18 +52,15 @@ from ._loop import (
     Commit,
     Emit,
     LoadJournal,
-    Loop,
     RunTools,
     agent_loop,
-    next_action,
 )
 from ._messages import body_spec
 from ._models import Message
-from ._usage import RunUsage
 
 if TYPE_CHECKING:
     from ._agent import Agent
-    from .stores import AsyncConversationStore, ConversationInfo, ConversationStore
+    from .stores import AsyncConversationStore, ConversationStore
 
 __all__ = [
     "MANIFEST_PREFIX",
@@ -69,19 +74,9 @@ __all__ = [
     "custom_id",
 ]
 
-MANIFEST_PREFIX = "agentkit-batch-run-"
-"""The id of a run's manifest conversation is this prefix plus the run id."""
-
-_KEY = "agentkit_batch_run"
-_SAFE = re.compile(r"^[a-zA-Z0-9_-]{1,44}$")
-_FINISHED = frozenset({"complete", "stopped", "awaiting_approval"})
-_FAILED = frozenset({"failed", "canceled"})
 # A batch created this long before the manifest says it was submitted may still be ours
 # (clock skew between this machine and the API).
 _SKEW = 300.0
-
-Status = Literal["running", "complete", "stopped", "awaiting_approval", "failed", "canceled"]
-Phase = Literal["submitted", "waiting", "processing", "done"]
 
 
 @dataclass(frozen=True)
@@ -102,220 +97,7 @@ class BatchJob:
     metadata: Mapping[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class BatchProgress:
-    """Where a batch run stands; handed to `on_progress` after each step of a round.
-
-    Attributes:
-        round: Batches submitted so far by this run (resumed runs keep counting).
-        phase: `submitted`, `waiting` (a poll of the batch), `processing` (replies applied,
-            tools ran) or `done`.
-        running: Conversations not finished yet.
-        finished: Conversations that ended (complete, stopped, awaiting approval).
-        failed: Conversations that failed or whose request was canceled.
-        usage: Tokens and cost so far, batch replies at the batch discount (half price).
-        batch: The round's batch as last seen, while one is in flight.
-    """
-
-    round: int
-    phase: Phase
-    running: int
-    finished: int
-    failed: int
-    usage: RunUsage
-    batch: MessageBatch | None = None
-
-    @property
-    def cost_usd(self) -> float:
-        """The cost so far in USD."""
-        return self.usage.cost_usd
-
-
-@dataclass(frozen=True)
-class BatchOutcome:
-    """How one conversation of the run ended.
-
-    Attributes:
-        conversation_id: The conversation.
-        status: `complete`, `stopped`, `awaiting_approval`, `failed` or `canceled`.
-        result: The loop's result, when the conversation ended in this process.
-        error: Why it failed or was canceled.
-    """
-
-    conversation_id: str
-    status: Status
-    result: RunResult[Any] | None = None
-    error: str | None = None
-
-
-@dataclass(frozen=True)
-class BatchRunResult:
-    """What `BatchRunner.run` returns.
-
-    Attributes:
-        run_id: The run.
-        outcomes: Each job's outcome, by conversation id, in job order.
-        usage: Totals over every model reply of the run (batch replies at half price).
-        rounds: Rounds of the run, over all processes.
-        batch_ids: The batches it submitted, oldest first (a round that is too big for one
-            batch is split over several).
-    """
-
-    run_id: str
-    outcomes: dict[str, BatchOutcome]
-    usage: RunUsage
-    rounds: int
-    batch_ids: list[str]
-
-
-def custom_id(conversation_id: str, length: int, attempt: int = 0) -> str:
-    """The batch `custom_id` of a conversation's request at `length` messages.
-
-    Stable across processes (a request is named by what it asks, not when), unique per attempt,
-    and within the API's pattern `^[a-zA-Z0-9_-]{1,64}$`: an id that does not fit is hashed.
-    """
-    key = conversation_id
-    if not _SAFE.match(key):
-        key = "h" + hashlib.sha256(key.encode()).hexdigest()[:40]
-    return f"{key}-{length}" + (f"-r{attempt}" if attempt else "")
-
-
-# -- the manifest (pure) --------------------------------------------------------------------------
-
-
-@dataclass
-class _Manifest:
-    statuses: dict[str, str] = field(default_factory=dict)
-    errors: dict[str, str] = field(default_factory=dict)
-    rounds: int = 0
-    batch_ids: list[str] = field(default_factory=list)
-    usage: RunUsage = field(default_factory=RunUsage)
-    # {"submitted_at": float, "parts": [{"batch_id": str | None,
-    #                                    "requests": {custom_id: [conversation id, length]}}]}
-    in_flight: dict[str, Any] | None = None
-    attempts: dict[str, list[int]] = field(default_factory=dict)  # conv -> [length, failures]
-
-    def dump(self) -> dict[str, Any]:
-        u = self.usage
-        return {
-            "statuses": self.statuses,
-            "errors": self.errors,
-            "rounds": self.rounds,
-            "batch_ids": self.batch_ids,
-            "usage": {
-                "requests": u.requests,
-                "input_tokens": u.input_tokens,
-                "output_tokens": u.output_tokens,
-                "cache_creation_input_tokens": u.cache_creation_input_tokens,
-                "cache_read_input_tokens": u.cache_read_input_tokens,
-                "cost_usd": u.cost_usd,
-                "unpriced": sorted(u.unpriced),
-            },
-            "in_flight": self.in_flight,
-            "attempts": self.attempts,
-        }
-
-    @classmethod
-    def parse(cls, data: Mapping[str, Any]) -> _Manifest:
-        usage = dict(data.get("usage") or {})
-        usage["unpriced"] = frozenset(usage.get("unpriced") or ())
-        return cls(
-            statuses=dict(data.get("statuses") or {}),
-            errors=dict(data.get("errors") or {}),
-            rounds=int(data.get("rounds") or 0),
-            batch_ids=list(data.get("batch_ids") or []),
-            usage=RunUsage(**usage),
-            in_flight=data.get("in_flight"),
-            attempts=dict(data.get("attempts") or {}),
-        )
-
-
-@dataclass(frozen=True)
-class BatchRunInfo:
-    """A batch run as recorded in a store (what `agentkit batch status` prints).
-
-    Attributes:
-        run_id: The run.
-        counts: Conversations by status (`running` included).
-        rounds: Rounds run (each one batch, or several when a round is too big for one).
-        in_flight: The ids of the batches in flight.
-        usage: Totals so far (batch replies at half price).
-        updated_at: When the manifest was last written (Unix seconds).
-        errors: Why each failed or canceled conversation ended, by conversation id.
-    """
-
-    run_id: str
-    counts: dict[str, int]
-    rounds: int
-    in_flight: list[str]
-    usage: RunUsage
-    updated_at: float
-    errors: dict[str, str] = field(default_factory=dict)
-
-
-def batch_runs(infos: Iterable[ConversationInfo]) -> list[BatchRunInfo]:
-    """The batch runs among a store's conversations (`store.list()`), most recent first."""
-    runs = []
-    for info in infos:
-        data = info.metadata.get(_KEY)
-        if not info.id.startswith(MANIFEST_PREFIX) or not isinstance(data, dict):
-            continue
-        manifest = _Manifest.parse(data)
-        counts: dict[str, int] = {}
-        for status in manifest.statuses.values():
-            counts[status] = counts.get(status, 0) + 1
-        flight = manifest.in_flight or {}
-        runs.append(
-            BatchRunInfo(
-                run_id=info.id.removeprefix(MANIFEST_PREFIX),
-                counts=counts,
-                rounds=manifest.rounds,
-                in_flight=[p["batch_id"] for p in flight.get("parts", []) if p.get("batch_id")],
-                usage=manifest.usage,
-                updated_at=info.updated_at,
-                errors=manifest.errors,
-            )
-        )
-    return sorted(runs, key=lambda r: r.updated_at, reverse=True)
-
-
-def _ended(conversation: Conversation, on_max_tokens: str) -> bool:
-    """Whether a stored conversation's loop has nothing left to do (its last reply stopped it).
-
-    Covers a crash after a conversation ended but before the manifest recorded it.
-    """
-    if not len(conversation):
-        return False
-    response = conversation.entries[-1].meta.get("response")
-    if not isinstance(response, dict):
-        return False
-    reason = response.get("stop_reason")
-    if on_max_tokens == "continue" and reason == "max_tokens":
-        return False
-    return next_action(reason) == "stop"
-
-
 # -- the runner -----------------------------------------------------------------------------------
-
-
-@dataclass(eq=False)
-class _Slot:
-    """One conversation's loop and where it stands."""
-
-    conversation: Conversation
-    deps: Any
-    loop: Loop | None
-    request: CallModel | None = None
-    attempts: int = 0  # failed batch attempts of the current request
-    status: Status = "running"
-    result: RunResult[Any] | None = None
-    error: str | None = None
-
-    def end(self, status: Status, error: str | None = None) -> None:
-        self.status, self.error, self.request = status, error, None
-        if self.loop is not None:
-            self.loop.close()
-            self.loop = None
 
 
 ProgressCallback = Callable[[BatchProgress], object]
@@ -400,38 +182,6 @@ class BatchRunner:
         return await core.run([j if isinstance(j, BatchJob) else BatchJob(j) for j in jobs])
 
 
-class _InlineStore:
-    """A sync store called on the event loop's thread.
-
-    The runner makes several store calls per conversation and round; a worker-thread hop for
-    each (what `to_async` does) costs more than a memory or SQLite call itself. A store on a
-    remote database is better passed in its async flavour.
-    """
-
-    def __init__(self, store: ConversationStore) -> None:
-        self.sync = store
-
-    async def load(self, conversation_id: str) -> Conversation:
-        return self.sync.load(conversation_id)
-
-    async def create(self, conversation: Conversation) -> None:
-        self.sync.create(conversation)
-
-    async def commit(self, conversation: Conversation) -> int:
-        return self.sync.commit(conversation)
-
-    async def journal_tool_result(
-        self, conversation_id: str, result: Mapping[str, Any], *, version: int
-    ) -> None:
-        self.sync.journal_tool_result(conversation_id, result, version=version)
-
-    async def journaled_tool_results(self, conversation_id: str) -> dict[str, dict[str, Any]]:
-        return self.sync.journaled_tool_results(conversation_id)
-
-    async def set_metadata(self, conversation_id: str, metadata: Mapping[str, Any]) -> None:
-        self.sync.set_metadata(conversation_id, metadata)
-
-
 class _Core:
     """One `arun`: the slots, the manifest and the effects they need."""
 
@@ -447,8 +197,9 @@ class _Core:
     # -- the rounds -------------------------------------------------------------------------------
 
     async def run(self, jobs: list[BatchJob]) -> BatchRunResult:
-        await self._load_manifest()
-        await self._open(jobs)
+        self.manifest = await _Manifest.load(self.store, self.manifest_id)
+        ids = [job.conversation_id or f"{self.r.run_id}-{i}" for i, job in enumerate(jobs)]
+        await self._open(ids, jobs)
         runtime = self.agent._runtime()
         async with runtime:
             await self._advance_many([(s, None) for s in self.slots.values()], runtime)
@@ -458,7 +209,7 @@ class _Core:
         await self._save()
         await self._report("done")
         outcomes = {}
-        for cid in (j.conversation_id or f"{self.r.run_id}-{i}" for i, j in enumerate(jobs)):
+        for cid in ids:
             slot = self.slots.get(cid)
             status: Any = slot.status if slot else self.manifest.statuses[cid]
             error = slot.error if slot else self.manifest.errors.get(cid)
@@ -536,26 +287,19 @@ class _Core:
     async def _submit(self) -> dict[str, Any]:
         """Record the round's requests, then create its batches (one unless it is too big)."""
         bodies: dict[str, bytes] = {}
-        parts: list[dict[str, list[Any]]] = [{}]
-        size = 0
+        requests: dict[str, tuple[str, int, int]] = {}
         for slot in self.slots.values():
-            if slot.request is None:
-                continue
-            length = len(slot.conversation)
-            cid = custom_id(slot.conversation.id, length, slot.attempts)
-            bodies[cid] = slot.request.body
-            cost = len(slot.request.body) + len(cid) + 32  # the JSON around each request
-            if parts[-1] and (
-                len(parts[-1]) >= self.r.max_batch_requests or size + cost > self.r.max_batch_bytes
-            ):
-                parts.append({})
-                size = 0
-            parts[-1][cid] = [slot.conversation.id, length]
-            size += cost
-        flight: dict[str, Any] = {"submitted_at": time.time()}
-        flight["parts"] = [{"batch_id": None, "requests": requests} for requests in parts]
-        self.manifest.in_flight = flight
-        self.manifest.rounds += 1
+            if slot.request is not None:
+                length = len(slot.conversation)
+                cid = custom_id(slot.conversation.id, length, slot.attempts)
+                bodies[cid] = slot.request.body
+                requests[cid] = (slot.conversation.id, length, len(slot.request.body))
+        flight = self.manifest.start_round(
+            requests,
+            max_requests=self.r.max_batch_requests,
+            max_bytes=self.r.max_batch_bytes,
+            now=time.time(),
+        )
         await self._save()  # before creating: a crash during `create` can find the batch
         options = {"betas": list(self.agent.betas)} if self.agent.betas else {}
         for part in flight["parts"]:
@@ -674,23 +418,13 @@ class _Core:
 
     # -- opening and recording --------------------------------------------------------------------
 
-    async def _load_manifest(self) -> None:
-        from .stores import ConversationNotFoundError
-
-        try:
-            stored = await self.store.load(self.manifest_id)
-        except ConversationNotFoundError:
-            await self.store.create(Conversation(id=self.manifest_id, metadata={_KEY: {}}))
-            return
-        self.manifest = _Manifest.parse(stored.metadata.get(_KEY) or {})
-
-    async def _open(self, jobs: list[BatchJob]) -> None:
+    async def _open(self, ids: list[str], jobs: list[BatchJob]) -> None:
+        """Load or create each job's conversation (`ids[i]` is `jobs[i]`'s) and start its loop."""
         from ._agent import _prompt_blocks
 
-        async def open_one(index: int, job: BatchJob) -> None:
+        async def open_one(cid: str, job: BatchJob) -> None:
             from .stores import ConversationNotFoundError
 
-            cid = job.conversation_id or f"{self.r.run_id}-{index}"
             if self.manifest.statuses.get(cid, "running") != "running":
                 return  # ended in an earlier process
             try:
@@ -709,12 +443,11 @@ class _Core:
                 slot.attempts = failures if length == len(conversation) else 0
             self.slots[cid] = slot
 
-        ids = [job.conversation_id or f"{self.r.run_id}-{i}" for i, job in enumerate(jobs)]
         if len(set(ids)) != len(ids):
             raise ConfigurationError("two jobs of a batch run name the same conversation")
         async with anyio.create_task_group() as tg:
-            for index, job in enumerate(jobs):
-                tg.start_soon(self._limited, open_one, index, job)
+            for cid, job in zip(ids, jobs, strict=True):
+                tg.start_soon(self._limited, open_one, cid, job)
         self.slots = {k: self.slots[k] for k in sorted(self.slots)}  # a stable request order
 
     async def _limited(self, func: Callable[..., Awaitable[None]], *args: Any) -> None:
@@ -722,15 +455,8 @@ class _Core:
             await func(*args)
 
     async def _save(self) -> None:
-        m = self.manifest
-        for cid, slot in self.slots.items():
-            m.statuses[cid] = slot.status
-            if slot.error is not None:
-                m.errors[cid] = slot.error
-        m.attempts = {
-            cid: [len(s.conversation), s.attempts] for cid, s in self.slots.items() if s.attempts
-        }
-        await self.store.set_metadata(self.manifest_id, {_KEY: m.dump()})
+        self.manifest.record(self.slots)
+        await self.manifest.save(self.store, self.manifest_id)
 
     def _count(self, message: Message, *, discount: float) -> None:
         response = message.to_dict()
@@ -743,19 +469,8 @@ class _Core:
         callback = self.r.on_progress
         if callback is None:
             return
-        statuses = dict(self.manifest.statuses)
-        statuses.update({cid: s.status for cid, s in self.slots.items()})
-        values = list(statuses.values())
-        progress = BatchProgress(
-            round=self.manifest.rounds,
-            phase=phase,
-            running=values.count("running"),
-            finished=sum(1 for v in values if v in _FINISHED),
-            failed=sum(1 for v in values if v in _FAILED),
-            usage=self.manifest.usage,
-            batch=batch,
-        )
-        result = callback(progress)
+        live = {cid: s.status for cid, s in self.slots.items()}
+        result = callback(self.manifest.progress(phase, live, batch))
         if inspect.isawaitable(result):
             await result
 
@@ -798,22 +513,14 @@ class _Core:
             created = batch.created_at
             return created is None or datetime.fromisoformat(created).timestamp() >= since
 
-        found: list[MessageBatch] = []
         batches = self.r.client.messages.batches
-        if self.r._async_client:
-            async for batch in batches.list():
-                if not recent(batch):
-                    break
-                found.append(batch)
-            return found
-
-        def listing() -> None:
-            for batch in batches.list():
-                if not recent(batch):
-                    break
-                found.append(batch)
-
-        await anyio.to_thread.run_sync(listing)
+        if not self.r._async_client:  # stops paging at the first older batch, as below
+            return await anyio.to_thread.run_sync(lambda: list(takewhile(recent, batches.list())))
+        found: list[MessageBatch] = []
+        async for batch in batches.list():
+            if not recent(batch):
+                break
+            found.append(batch)
         return found
 
 
