@@ -434,3 +434,34 @@ def test_test_model_mode_exercises_every_tool() -> None:
     fake = FakeClaude()
     result = make_agent(fake, tools=[add]).run("anything")
     assert result.status == "complete" and CALLS and result.turns == 2
+
+
+def test_recorded_pause_turn_is_continued_unchanged() -> None:
+    """The recorded pause_turn exchange (pydantic-ai cassette): the paused turn goes back as-is."""
+    import httpx
+    import respx
+    from recordings import load
+
+    first, second = load("pause-turn-nonstream"), load("pause-turn-continuation")
+    recorded = first.request["body"]  # type: ignore[index]
+    params = {k: recorded[k] for k in ("thinking", "tool_choice")}
+    with respx.mock:
+        route = respx.post("https://api.anthropic.com/v1/messages").mock(
+            side_effect=[
+                httpx.Response(200, json=first.body),
+                httpx.Response(200, json=second.body),
+            ]
+        )
+        agent = Agent(
+            recorded["model"],
+            tools=recorded["tools"],
+            client=agentkit.Client(api_key="test"),
+            max_tokens=recorded["max_tokens"],
+            params=params,
+        )
+        result = agent.run(recorded["messages"][0]["content"])
+    assert result.turns == 2 and result.stop_reason == "end_turn"
+    sent = json.loads(route.calls[1].request.content)["messages"]
+    expected = second.request["body"]["messages"]  # type: ignore[index]
+    assert sent == expected  # user prompt, then the paused assistant turn unchanged
+    assert sent[1]["content"] == first.body["content"]
