@@ -9,10 +9,10 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import httpx
-from typing_extensions import Self
+from typing_extensions import Self, TypedDict, Unpack
 
 from ._base import (
     DEFAULT_LIMITS,
@@ -33,42 +33,101 @@ if TYPE_CHECKING:
     from ._messages import AsyncMessages, Messages
     from ._resources import AsyncModels, Models
 
-__all__ = ["AsyncClient", "Client"]
+__all__ = ["AsyncClient", "Client", "ClientOptions"]
 
 T = TypeVar("T")
 
 _UNSET: Any = object()
 
 
-class _ClientMixin(BaseClient):
-    """Construction and `with_options`, the same for both shells."""
+H = TypeVar("H", httpx.Client, httpx.AsyncClient)
+
+
+class ClientOptions(TypedDict, Generic[H], total=False):
+    """The constructor options every client takes, first-party or cloud host.
+
+    A host's constructor names only what is its own and takes these as
+    `**options: Unpack[ClientOptions[...]]`, so type checkers still see each keyword.
+    Each public client's docstring documents them.
+    """
+
+    base_url: str | None
+    default_headers: Mapping[str, str] | None
+    timeout: TimeoutTypes
+    max_retries: int | None
+    retry: RetryPolicy | None
+    http_client: H | None
+
+
+class _ClientMixin(BaseClient, Generic[H]):
+    """Construction and `with_options`, the same for both shells and every host.
+
+    `H` is the connection pool's type: `httpx.Client` for the sync shell, `httpx.AsyncClient`
+    for the async one, so each host writes its constructor once for both.
+    """
+
+    _http: H
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        auth_token: str | None = None,
+        api_version: str | None = None,
+        **options: Unpack[ClientOptions[H]],
+    ) -> None:
+        self._setup(
+            options,
+            api_key=api_key,
+            auth_token=auth_token,
+            api_version=api_version,
+            base_url=options.get("base_url"),
+        )
 
     def _setup(
         self,
+        options: ClientOptions[H],
         *,
         api_key: str | None,
         auth_token: str | None,
-        base_url: str | None,
         api_version: str | None,
-        default_headers: Mapping[str, str] | None,
-        timeout: TimeoutTypes,
-        max_retries: int | None,
-        retry: RetryPolicy | None,
+        base_url: str | None,
         require_auth: bool = True,
     ) -> None:
+        """Resolve the config, attach the connection pool, then build the resources."""
         self._init_base(
             resolve_config(
                 api_key=api_key,
                 auth_token=auth_token,
                 base_url=base_url,
                 api_version=api_version,
-                default_headers=default_headers,
-                timeout=timeout,
-                max_retries=max_retries,
-                retry=retry,
+                default_headers=options.get("default_headers"),
+                timeout=options.get("timeout"),
+                max_retries=options.get("max_retries"),
+                retry=options.get("retry"),
                 require_auth=require_auth,
             )
         )
+        http_client = options.get("http_client")
+        self._http = self._new_http() if http_client is None else http_client
+        self._owns_http = http_client is None
+        self._build_resources()
+
+    def _setup_host(self, options: ClientOptions[H], *, base_url: str) -> None:
+        """`_setup` for a cloud host: its own base URL and auth, no `anthropic-version`."""
+        self._setup(
+            options,
+            # "" keeps the first-party ANTHROPIC_API_KEY out: it must never reach a cloud host.
+            api_key="",
+            auth_token=None,
+            api_version=None,
+            base_url=base_url,
+            require_auth=False,
+        )
+
+    def _new_http(self) -> H:
+        """The connection pool this client creates (and closes) when given none."""
+        raise NotImplementedError
 
     def with_options(
         self,
@@ -116,7 +175,7 @@ class _ClientMixin(BaseClient):
         raise NotImplementedError
 
 
-class Client(_ClientMixin):
+class Client(_ClientMixin[httpx.Client]):
     """A synchronous client for the Claude API.
 
     Args:
@@ -137,32 +196,8 @@ class Client(_ClientMixin):
     messages: Messages
     models: Models
 
-    def __init__(
-        self,
-        *,
-        api_key: str | None = None,
-        auth_token: str | None = None,
-        base_url: str | None = None,
-        api_version: str | None = None,
-        default_headers: Mapping[str, str] | None = None,
-        timeout: TimeoutTypes = None,
-        max_retries: int | None = None,
-        retry: RetryPolicy | None = None,
-        http_client: httpx.Client | None = None,
-    ) -> None:
-        self._setup(
-            api_key=api_key,
-            auth_token=auth_token,
-            base_url=base_url,
-            api_version=api_version,
-            default_headers=default_headers,
-            timeout=timeout,
-            max_retries=max_retries,
-            retry=retry,
-        )
-        self._http = http_client or httpx.Client(limits=DEFAULT_LIMITS, follow_redirects=True)
-        self._owns_http = http_client is None
-        self._build_resources()
+    def _new_http(self) -> httpx.Client:
+        return httpx.Client(limits=DEFAULT_LIMITS, follow_redirects=True)
 
     def _build_resources(self) -> None:
         from ._messages import Messages
@@ -290,7 +325,7 @@ class Client(_ClientMixin):
         self.close()
 
 
-class AsyncClient(_ClientMixin):
+class AsyncClient(_ClientMixin[httpx.AsyncClient]):
     """An asynchronous client for the Claude API; the same interface as `Client`, awaited.
 
     Args:
@@ -311,32 +346,8 @@ class AsyncClient(_ClientMixin):
     messages: AsyncMessages
     models: AsyncModels
 
-    def __init__(
-        self,
-        *,
-        api_key: str | None = None,
-        auth_token: str | None = None,
-        base_url: str | None = None,
-        api_version: str | None = None,
-        default_headers: Mapping[str, str] | None = None,
-        timeout: TimeoutTypes = None,
-        max_retries: int | None = None,
-        retry: RetryPolicy | None = None,
-        http_client: httpx.AsyncClient | None = None,
-    ) -> None:
-        self._setup(
-            api_key=api_key,
-            auth_token=auth_token,
-            base_url=base_url,
-            api_version=api_version,
-            default_headers=default_headers,
-            timeout=timeout,
-            max_retries=max_retries,
-            retry=retry,
-        )
-        self._http = http_client or httpx.AsyncClient(limits=DEFAULT_LIMITS, follow_redirects=True)
-        self._owns_http = http_client is None
-        self._build_resources()
+    def _new_http(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(limits=DEFAULT_LIMITS, follow_redirects=True)
 
     def _build_resources(self) -> None:
         from ._messages import AsyncMessages

@@ -14,10 +14,12 @@ from typing import Any, ClassVar, NoReturn
 import httpx
 from pydantic_core import from_json
 
+from ._client import H, _ClientMixin
 from ._exceptions import ConfigurationError
 
 __all__ = [
     "BearerAuth",
+    "HostResources",
     "NoBatches",
     "NoFiles",
     "ProviderToken",
@@ -187,6 +189,22 @@ class NoFiles:
     def files(self) -> NoReturn:
         """Not offered on this host: send documents and images inline."""
         raise unsupported(self._host, "files", "send documents and images inline in the message")
+
+
+class HostResources(_ClientMixin[H]):
+    """Mixed into a host's client: the host's own `messages` resource, and a `models` that
+    raises a clear error (no host lists models through the Claude API's endpoint).
+    """
+
+    _host: ClassVar[str]
+    _models_hint: ClassVar[str]
+    _messages_type: ClassVar[type[Any]]  # set on each sync and async client
+
+    def _build_resources(self) -> None:
+        super()._build_resources()
+        # setattr: each client declares `messages` with its own resource type.
+        setattr(self, "messages", self._messages_type(self))  # noqa: B010
+        setattr(self, "models", Unsupported(self._host, "models", self._models_hint))  # noqa: B010
 
 
 def body_dict(body: Any) -> dict[str, Any]:

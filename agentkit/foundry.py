@@ -9,17 +9,14 @@ Entra ID (Azure AD) token provider, asked on every attempt and sent as a bearer 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
 
 import httpx
+from typing_extensions import Unpack
 
-from ._base import DEFAULT_LIMITS
-from ._client import AsyncClient, Client, _ClientMixin
-from ._cloud import BearerAuth, NoBatches, ProviderToken, TokenProvider, Unsupported
+from ._client import AsyncClient, Client, ClientOptions, H
+from ._cloud import BearerAuth, HostResources, NoBatches, ProviderToken, TokenProvider
 from ._exceptions import ConfigurationError
 from ._messages import AsyncMessages, Messages
-from ._retry import RetryPolicy
-from ._types import TimeoutTypes
 
 __all__ = ["AZURE_AI_SCOPE", "AsyncFoundryClient", "FoundryClient", "foundry_base_url"]
 
@@ -52,23 +49,22 @@ def foundry_base_url(resource: str | None, base_url: str | None) -> str:
     return f"https://{resource}.services.ai.azure.com/anthropic"
 
 
-class _FoundryMixin(_ClientMixin):
+class _FoundryMixin(HostResources[H]):
     """Foundry's auth and construction, shared by the sync and async clients."""
+
+    _host = _HOST
+    _models_hint = "Foundry lists its models in the Azure portal and its management API"
 
     _api_key: str | None
     _bearer: BearerAuth | None
 
-    def _init_foundry(
+    def __init__(
         self,
         *,
-        resource: str | None,
-        api_key: str | None,
-        azure_ad_token_provider: TokenProvider | None,
-        base_url: str | None,
-        default_headers: Mapping[str, str] | None,
-        timeout: TimeoutTypes,
-        max_retries: int | None,
-        retry: RetryPolicy | None,
+        resource: str | None = None,
+        api_key: str | None = None,
+        azure_ad_token_provider: TokenProvider | None = None,
+        **options: Unpack[ClientOptions[H]],
     ) -> None:
         if api_key is not None and azure_ad_token_provider is not None:
             raise ConfigurationError("pass api_key or azure_ad_token_provider, not both")
@@ -85,18 +81,7 @@ class _FoundryMixin(_ClientMixin):
             if azure_ad_token_provider is None
             else BearerAuth(ProviderToken(azure_ad_token_provider, what="azure_ad_token_provider"))
         )
-        self._setup(
-            # "" keeps the first-party ANTHROPIC_API_KEY out: it must never reach Azure.
-            api_key="",
-            auth_token=None,
-            base_url=foundry_base_url(resource, base_url),
-            api_version=None,
-            default_headers=default_headers,
-            timeout=timeout,
-            max_retries=max_retries,
-            retry=retry,
-            require_auth=False,
-        )
+        self._setup_host(options, base_url=foundry_base_url(resource, options.get("base_url")))
 
     def __repr__(self) -> str:
         auth = "api_key" if self._api_key else "azure_ad_token_provider"
@@ -109,10 +94,6 @@ class _FoundryMixin(_ClientMixin):
 
     def _auth(self) -> httpx.Auth | None:
         return self._bearer
-
-    def _mark_unsupported(self) -> None:
-        hint = "Foundry lists its models in the Azure portal and its management API"
-        setattr(self, "models", Unsupported(_HOST, "models", hint))  # noqa: B010
 
 
 class FoundryMessages(NoBatches, Messages):
@@ -127,7 +108,7 @@ class AsyncFoundryMessages(NoBatches, AsyncMessages):
     _host = _HOST
 
 
-class FoundryClient(_FoundryMixin, Client):
+class FoundryClient(_FoundryMixin[httpx.Client], Client):
     """A synchronous Claude client for Microsoft Foundry; the same interface as `Client`.
 
     Args:
@@ -149,40 +130,10 @@ class FoundryClient(_FoundryMixin, Client):
 
     messages: FoundryMessages
 
-    def __init__(
-        self,
-        *,
-        resource: str | None = None,
-        api_key: str | None = None,
-        azure_ad_token_provider: TokenProvider | None = None,
-        base_url: str | None = None,
-        default_headers: Mapping[str, str] | None = None,
-        timeout: TimeoutTypes = None,
-        max_retries: int | None = None,
-        retry: RetryPolicy | None = None,
-        http_client: httpx.Client | None = None,
-    ) -> None:
-        self._init_foundry(
-            resource=resource,
-            api_key=api_key,
-            azure_ad_token_provider=azure_ad_token_provider,
-            base_url=base_url,
-            default_headers=default_headers,
-            timeout=timeout,
-            max_retries=max_retries,
-            retry=retry,
-        )
-        self._http = http_client or httpx.Client(limits=DEFAULT_LIMITS, follow_redirects=True)
-        self._owns_http = http_client is None
-        self._build_resources()
-
-    def _build_resources(self) -> None:
-        super()._build_resources()
-        self.messages = FoundryMessages(self)
-        self._mark_unsupported()
+    _messages_type = FoundryMessages
 
 
-class AsyncFoundryClient(_FoundryMixin, AsyncClient):
+class AsyncFoundryClient(_FoundryMixin[httpx.AsyncClient], AsyncClient):
     """An asynchronous Claude client for Microsoft Foundry; the same interface as
     `AsyncClient`. Takes the arguments of `FoundryClient`, with an `httpx.AsyncClient` as
     `http_client`; `azure_ad_token_provider` may be async.
@@ -190,34 +141,4 @@ class AsyncFoundryClient(_FoundryMixin, AsyncClient):
 
     messages: AsyncFoundryMessages
 
-    def __init__(
-        self,
-        *,
-        resource: str | None = None,
-        api_key: str | None = None,
-        azure_ad_token_provider: TokenProvider | None = None,
-        base_url: str | None = None,
-        default_headers: Mapping[str, str] | None = None,
-        timeout: TimeoutTypes = None,
-        max_retries: int | None = None,
-        retry: RetryPolicy | None = None,
-        http_client: httpx.AsyncClient | None = None,
-    ) -> None:
-        self._init_foundry(
-            resource=resource,
-            api_key=api_key,
-            azure_ad_token_provider=azure_ad_token_provider,
-            base_url=base_url,
-            default_headers=default_headers,
-            timeout=timeout,
-            max_retries=max_retries,
-            retry=retry,
-        )
-        self._http = http_client or httpx.AsyncClient(limits=DEFAULT_LIMITS, follow_redirects=True)
-        self._owns_http = http_client is None
-        self._build_resources()
-
-    def _build_resources(self) -> None:
-        super()._build_resources()
-        self.messages = AsyncFoundryMessages(self)
-        self._mark_unsupported()
+    _messages_type = AsyncFoundryMessages

@@ -23,24 +23,23 @@ from urllib.parse import quote
 
 import anyio.to_thread
 import httpx
+from typing_extensions import Unpack
 
-from ._base import DEFAULT_LIMITS, RequestSpec
-from ._client import AsyncClient, Client, _ClientMixin
+from ._base import RequestSpec
+from ._client import AsyncClient, Client, ClientOptions, H
 from ._cloud import (
     BearerAuth,
+    HostResources,
     NoBatches,
     NoFiles,
     ProviderToken,
     StaticToken,
     TokenProvider,
     TokenSource,
-    Unsupported,
     body_dict,
 )
 from ._exceptions import APIConnectionError, ConfigurationError
 from ._messages import AsyncMessages, Messages
-from ._retry import RetryPolicy
-from ._types import TimeoutTypes
 
 __all__ = [
     "VERTEX_ANTHROPIC_VERSION",
@@ -228,28 +227,25 @@ class GoogleToken(TokenSource):
 # -- the shells ---------------------------------------------------------------------------------
 
 
-class _VertexMixin(NoFiles, _ClientMixin):
+class _VertexMixin(NoFiles, HostResources[H]):
     """Vertex's hooks and construction, shared by the sync and async clients."""
 
     _host = _HOST
+    _models_hint = "Vertex AI lists Claude models in its Model Garden, not through this API"
 
     region: str
     project_id: str
     _bearer: BearerAuth
 
-    def _init_vertex(
+    def __init__(
         self,
         *,
-        region: str | None,
-        project_id: str | None,
-        access_token: str | None,
-        token_provider: TokenProvider | None,
-        credentials: Any,
-        base_url: str | None,
-        default_headers: Mapping[str, str] | None,
-        timeout: TimeoutTypes,
-        max_retries: int | None,
-        retry: RetryPolicy | None,
+        region: str | None = None,
+        project_id: str | None = None,
+        access_token: str | None = None,
+        token_provider: TokenProvider | None = None,
+        credentials: Any = None,
+        **options: Unpack[ClientOptions[H]],
     ) -> None:
         given = [
             n
@@ -293,19 +289,11 @@ class _VertexMixin(NoFiles, _ClientMixin):
         self.region = region
         self.project_id = project_id
         self._bearer = BearerAuth(source)
-        self._setup(
-            # "" keeps the first-party ANTHROPIC_API_KEY out: it must never reach Google.
-            api_key="",
-            auth_token=None,
-            base_url=base_url
+        self._setup_host(
+            options,
+            base_url=options.get("base_url")
             or os.environ.get("ANTHROPIC_VERTEX_BASE_URL")
             or vertex_base_url(region),
-            api_version=None,
-            default_headers=default_headers,
-            timeout=timeout,
-            max_retries=max_retries,
-            retry=retry,
-            require_auth=False,
         )
 
     def __repr__(self) -> str:
@@ -329,10 +317,6 @@ class _VertexMixin(NoFiles, _ClientMixin):
     def _adapt(self, spec: RequestSpec) -> RequestSpec:
         return vertex_request(spec, project=self.project_id, region=self.region)
 
-    def _mark_unsupported(self) -> None:
-        hint = "Vertex AI lists Claude models in its Model Garden, not through this API"
-        setattr(self, "models", Unsupported(_HOST, "models", hint))  # noqa: B010
-
 
 class VertexMessages(NoBatches, Messages):
     """`client.messages` on Vertex AI: create, stream, count_tokens."""
@@ -348,7 +332,7 @@ class AsyncVertexMessages(NoBatches, AsyncMessages):
     _batches_hint = "use Vertex AI batch prediction"
 
 
-class VertexClient(_VertexMixin, Client):
+class VertexClient(_VertexMixin[httpx.Client], Client):
     """A synchronous Claude client for Google Vertex AI; the same interface as `Client`.
 
     Args:
@@ -372,44 +356,10 @@ class VertexClient(_VertexMixin, Client):
 
     messages: VertexMessages
 
-    def __init__(
-        self,
-        *,
-        region: str | None = None,
-        project_id: str | None = None,
-        access_token: str | None = None,
-        token_provider: TokenProvider | None = None,
-        credentials: Any = None,
-        base_url: str | None = None,
-        default_headers: Mapping[str, str] | None = None,
-        timeout: TimeoutTypes = None,
-        max_retries: int | None = None,
-        retry: RetryPolicy | None = None,
-        http_client: httpx.Client | None = None,
-    ) -> None:
-        self._init_vertex(
-            region=region,
-            project_id=project_id,
-            access_token=access_token,
-            token_provider=token_provider,
-            credentials=credentials,
-            base_url=base_url,
-            default_headers=default_headers,
-            timeout=timeout,
-            max_retries=max_retries,
-            retry=retry,
-        )
-        self._http = http_client or httpx.Client(limits=DEFAULT_LIMITS, follow_redirects=True)
-        self._owns_http = http_client is None
-        self._build_resources()
-
-    def _build_resources(self) -> None:
-        super()._build_resources()
-        self.messages = VertexMessages(self)
-        self._mark_unsupported()
+    _messages_type = VertexMessages
 
 
-class AsyncVertexClient(_VertexMixin, AsyncClient):
+class AsyncVertexClient(_VertexMixin[httpx.AsyncClient], AsyncClient):
     """An asynchronous Claude client for Google Vertex AI; the same interface as `AsyncClient`.
 
     Takes the arguments of `VertexClient`, with an `httpx.AsyncClient` as `http_client`;
@@ -418,38 +368,4 @@ class AsyncVertexClient(_VertexMixin, AsyncClient):
 
     messages: AsyncVertexMessages
 
-    def __init__(
-        self,
-        *,
-        region: str | None = None,
-        project_id: str | None = None,
-        access_token: str | None = None,
-        token_provider: TokenProvider | None = None,
-        credentials: Any = None,
-        base_url: str | None = None,
-        default_headers: Mapping[str, str] | None = None,
-        timeout: TimeoutTypes = None,
-        max_retries: int | None = None,
-        retry: RetryPolicy | None = None,
-        http_client: httpx.AsyncClient | None = None,
-    ) -> None:
-        self._init_vertex(
-            region=region,
-            project_id=project_id,
-            access_token=access_token,
-            token_provider=token_provider,
-            credentials=credentials,
-            base_url=base_url,
-            default_headers=default_headers,
-            timeout=timeout,
-            max_retries=max_retries,
-            retry=retry,
-        )
-        self._http = http_client or httpx.AsyncClient(limits=DEFAULT_LIMITS, follow_redirects=True)
-        self._owns_http = http_client is None
-        self._build_resources()
-
-    def _build_resources(self) -> None:
-        super()._build_resources()
-        self.messages = AsyncVertexMessages(self)
-        self._mark_unsupported()
+    _messages_type = AsyncVertexMessages

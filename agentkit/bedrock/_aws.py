@@ -9,20 +9,15 @@ auth differ: an API key, or a SigV4 signature with the service's own signing nam
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from typing import ClassVar
 
 import httpx
+from typing_extensions import Unpack
 
-from .._base import DEFAULT_LIMITS
-from .._client import AsyncClient, Client, _ClientMixin
-from .._cloud import NoBatches, NoFiles, Unsupported
+from .._client import AsyncClient, Client, H
+from .._cloud import HostResources, NoBatches, NoFiles
 from .._exceptions import ConfigurationError
 from .._messages import AsyncMessages, Messages
-from .._retry import RetryPolicy
-from .._types import TimeoutTypes
-from ._client import resolve_region
-from ._sigv4 import AWSCredentials, SigV4Auth
+from ._client import AWSOptions, _AWSMixin
 
 __all__ = [
     "AnthropicAWSClient",
@@ -30,79 +25,6 @@ __all__ = [
     "AsyncBedrockMantleClient",
     "BedrockMantleClient",
 ]
-
-
-class _AWSFirstPartyMixin(_ClientMixin):
-    """Construction and auth for a first-party API behind AWS auth."""
-
-    # Set by each host.
-    _service: ClassVar[str]
-    _key_env: ClassVar[tuple[str, ...]]
-    _bearer_key: ClassVar[bool]  # the key goes as `Authorization: Bearer`, else `x-api-key`
-
-    region: str
-    _api_key: str | None
-    _sigv4: SigV4Auth | None
-
-    def _base_url_for(self, region: str) -> str:
-        raise NotImplementedError
-
-    def _init_aws(
-        self,
-        *,
-        region: str | None,
-        aws_access_key: str | None,
-        aws_secret_key: str | None,
-        aws_session_token: str | None,
-        aws_profile: str | None,
-        api_key: str | None,
-        base_url: str | None,
-        default_headers: Mapping[str, str] | None,
-        timeout: TimeoutTypes,
-        max_retries: int | None,
-        retry: RetryPolicy | None,
-    ) -> None:
-        explicit_aws = aws_access_key is not None or aws_secret_key is not None or aws_profile
-        if api_key is not None and explicit_aws:
-            raise ConfigurationError("pass either api_key or AWS credentials, not both")
-        if api_key is None and not explicit_aws:
-            api_key = next((os.environ[n] for n in self._key_env if os.environ.get(n)), None)
-        self._api_key = api_key
-        self.region = resolve_region(region, aws_profile)
-        self._sigv4 = None
-        if api_key is None:
-            credentials = AWSCredentials(
-                access_key=aws_access_key,
-                secret_key=aws_secret_key,
-                session_token=aws_session_token,
-                profile=aws_profile,
-            )
-            self._sigv4 = SigV4Auth(credentials, self._service, self.region)
-        self._setup(
-            api_key="",  # never the first-party ANTHROPIC_API_KEY
-            auth_token=None,
-            base_url=base_url or self._base_url_for(self.region),
-            api_version=None,
-            default_headers=default_headers,
-            timeout=timeout,
-            max_retries=max_retries,
-            retry=retry,
-            require_auth=False,
-        )
-
-    def __repr__(self) -> str:
-        auth = "api_key" if self._api_key else "sigv4"
-        return f"{type(self).__name__}(region={self.region!r}, auth={auth})"
-
-    def _auth_headers(self) -> dict[str, str]:
-        if not self._api_key:
-            return {}
-        if self._bearer_key:
-            return {"authorization": f"Bearer {self._api_key}"}
-        return {"x-api-key": self._api_key}
-
-    def _auth(self) -> httpx.Auth | None:
-        return self._sigv4
 
 
 # -- Bedrock Mantle ---------------------------------------------------------------------------
@@ -120,8 +42,9 @@ class AsyncMantleMessages(NoBatches, AsyncMessages):
     _host = "Bedrock Mantle"
 
 
-class _MantleMixin(NoFiles, _AWSFirstPartyMixin):
+class _MantleMixin(NoFiles, HostResources[H], _AWSMixin[H]):
     _host = "Bedrock Mantle"
+    _models_hint = "Bedrock Mantle serves the Messages API only"
     _service = "bedrock-mantle"
     _key_env = ("AWS_BEARER_TOKEN_BEDROCK", "ANTHROPIC_AWS_API_KEY")
     _bearer_key = True
@@ -131,12 +54,8 @@ class _MantleMixin(NoFiles, _AWSFirstPartyMixin):
             f"https://bedrock-mantle.{region}.api.aws/anthropic"
         )
 
-    def _mark_unsupported(self) -> None:
-        hint = "Bedrock Mantle serves the Messages API only"
-        setattr(self, "models", Unsupported(self._host, "models", hint))  # noqa: B010
 
-
-class BedrockMantleClient(_MantleMixin, Client):
+class BedrockMantleClient(_MantleMixin[httpx.Client], Client):
     """Claude on Bedrock Mantle (the first-party Messages API inside AWS), synchronous.
 
     Args:
@@ -157,97 +76,31 @@ class BedrockMantleClient(_MantleMixin, Client):
 
     messages: MantleMessages
 
-    def __init__(
-        self,
-        *,
-        region: str | None = None,
-        aws_access_key: str | None = None,
-        aws_secret_key: str | None = None,
-        aws_session_token: str | None = None,
-        aws_profile: str | None = None,
-        api_key: str | None = None,
-        base_url: str | None = None,
-        default_headers: Mapping[str, str] | None = None,
-        timeout: TimeoutTypes = None,
-        max_retries: int | None = None,
-        retry: RetryPolicy | None = None,
-        http_client: httpx.Client | None = None,
-    ) -> None:
-        self._init_aws(
-            region=region,
-            aws_access_key=aws_access_key,
-            aws_secret_key=aws_secret_key,
-            aws_session_token=aws_session_token,
-            aws_profile=aws_profile,
-            api_key=api_key,
-            base_url=base_url,
-            default_headers=default_headers,
-            timeout=timeout,
-            max_retries=max_retries,
-            retry=retry,
-        )
-        self._http = http_client or httpx.Client(limits=DEFAULT_LIMITS, follow_redirects=True)
-        self._owns_http = http_client is None
-        self._build_resources()
-
-    def _build_resources(self) -> None:
-        super()._build_resources()
-        self.messages = MantleMessages(self)
-        self._mark_unsupported()
+    _messages_type = MantleMessages
 
 
-class AsyncBedrockMantleClient(_MantleMixin, AsyncClient):
+class AsyncBedrockMantleClient(_MantleMixin[httpx.AsyncClient], AsyncClient):
     """Claude on Bedrock Mantle, asynchronous; the arguments of `BedrockMantleClient`."""
 
     messages: AsyncMantleMessages
 
-    def __init__(
-        self,
-        *,
-        region: str | None = None,
-        aws_access_key: str | None = None,
-        aws_secret_key: str | None = None,
-        aws_session_token: str | None = None,
-        aws_profile: str | None = None,
-        api_key: str | None = None,
-        base_url: str | None = None,
-        default_headers: Mapping[str, str] | None = None,
-        timeout: TimeoutTypes = None,
-        max_retries: int | None = None,
-        retry: RetryPolicy | None = None,
-        http_client: httpx.AsyncClient | None = None,
-    ) -> None:
-        self._init_aws(
-            region=region,
-            aws_access_key=aws_access_key,
-            aws_secret_key=aws_secret_key,
-            aws_session_token=aws_session_token,
-            aws_profile=aws_profile,
-            api_key=api_key,
-            base_url=base_url,
-            default_headers=default_headers,
-            timeout=timeout,
-            max_retries=max_retries,
-            retry=retry,
-        )
-        self._http = http_client or httpx.AsyncClient(limits=DEFAULT_LIMITS, follow_redirects=True)
-        self._owns_http = http_client is None
-        self._build_resources()
-
-    def _build_resources(self) -> None:
-        super()._build_resources()
-        self.messages = AsyncMantleMessages(self)
-        self._mark_unsupported()
+    _messages_type = AsyncMantleMessages
 
 
 # -- Claude Platform on AWS -------------------------------------------------------------------
 
 
-class _PlatformMixin(_AWSFirstPartyMixin):
+class _PlatformMixin(_AWSMixin[H]):
     _service = "aws-external-anthropic"
     _key_env = ("ANTHROPIC_AWS_API_KEY",)
     _bearer_key = False
     workspace_id: str
+
+    def __init__(
+        self, *, workspace_id: str | None = None, **options: Unpack[AWSOptions[H]]
+    ) -> None:
+        self._set_workspace(workspace_id)
+        self._init_aws(options)
 
     def _base_url_for(self, region: str) -> str:
         return os.environ.get("ANTHROPIC_AWS_BASE_URL") or (
@@ -267,7 +120,7 @@ class _PlatformMixin(_AWSFirstPartyMixin):
         return {**super()._default_headers(), "anthropic-workspace-id": self.workspace_id}
 
 
-class AnthropicAWSClient(_PlatformMixin, Client):
+class AnthropicAWSClient(_PlatformMixin[httpx.Client], Client):
     """Claude Platform on AWS (the Claude API, billed and authenticated through AWS), synchronous.
 
     Takes the arguments of `BedrockMantleClient`, plus `workspace_id` (default
@@ -275,76 +128,6 @@ class AnthropicAWSClient(_PlatformMixin, Client):
     `x-api-key`; the base URL defaults to `ANTHROPIC_AWS_BASE_URL`, else the region's endpoint.
     """
 
-    def __init__(
-        self,
-        *,
-        workspace_id: str | None = None,
-        region: str | None = None,
-        aws_access_key: str | None = None,
-        aws_secret_key: str | None = None,
-        aws_session_token: str | None = None,
-        aws_profile: str | None = None,
-        api_key: str | None = None,
-        base_url: str | None = None,
-        default_headers: Mapping[str, str] | None = None,
-        timeout: TimeoutTypes = None,
-        max_retries: int | None = None,
-        retry: RetryPolicy | None = None,
-        http_client: httpx.Client | None = None,
-    ) -> None:
-        self._set_workspace(workspace_id)
-        self._init_aws(
-            region=region,
-            aws_access_key=aws_access_key,
-            aws_secret_key=aws_secret_key,
-            aws_session_token=aws_session_token,
-            aws_profile=aws_profile,
-            api_key=api_key,
-            base_url=base_url,
-            default_headers=default_headers,
-            timeout=timeout,
-            max_retries=max_retries,
-            retry=retry,
-        )
-        self._http = http_client or httpx.Client(limits=DEFAULT_LIMITS, follow_redirects=True)
-        self._owns_http = http_client is None
-        self._build_resources()
 
-
-class AsyncAnthropicAWSClient(_PlatformMixin, AsyncClient):
+class AsyncAnthropicAWSClient(_PlatformMixin[httpx.AsyncClient], AsyncClient):
     """Claude Platform on AWS, asynchronous; the arguments of `AnthropicAWSClient`."""
-
-    def __init__(
-        self,
-        *,
-        workspace_id: str | None = None,
-        region: str | None = None,
-        aws_access_key: str | None = None,
-        aws_secret_key: str | None = None,
-        aws_session_token: str | None = None,
-        aws_profile: str | None = None,
-        api_key: str | None = None,
-        base_url: str | None = None,
-        default_headers: Mapping[str, str] | None = None,
-        timeout: TimeoutTypes = None,
-        max_retries: int | None = None,
-        retry: RetryPolicy | None = None,
-        http_client: httpx.AsyncClient | None = None,
-    ) -> None:
-        self._set_workspace(workspace_id)
-        self._init_aws(
-            region=region,
-            aws_access_key=aws_access_key,
-            aws_secret_key=aws_secret_key,
-            aws_session_token=aws_session_token,
-            aws_profile=aws_profile,
-            api_key=api_key,
-            base_url=base_url,
-            default_headers=default_headers,
-            timeout=timeout,
-            max_retries=max_retries,
-            retry=retry,
-        )
-        self._http = http_client or httpx.AsyncClient(limits=DEFAULT_LIMITS, follow_redirects=True)
-        self._owns_http = http_client is None
-        self._build_resources()

@@ -16,21 +16,20 @@ import re
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import quote
 
 import httpx
 from pydantic_core import to_json
 from typing_extensions import Unpack
 
-from .._base import DEFAULT_LIMITS, RequestSpec
-from .._client import AsyncClient, Client, _ClientMixin
-from .._cloud import NoBatches, NoFiles, Unsupported, beta_list, body_dict
+from .._base import RequestSpec
+from .._client import AsyncClient, Client, ClientOptions, H, _ClientMixin
+from .._cloud import HostResources, NoBatches, NoFiles, beta_list, body_dict
 from .._exceptions import ConfigurationError
 from .._messages import AsyncMessages, Messages, count_spec
 from .._models import MessageTokensCount
-from .._retry import RetryPolicy
-from .._types import CountTokensParams, TimeoutTypes
+from .._types import CountTokensParams
 from ._eventstream import EventStreamDecoder, exception_error_type, status_error_type
 from ._sigv4 import AWSCredentials, SigV4Auth
 
@@ -185,97 +184,97 @@ def _parse_count(body: Any) -> MessageTokensCount:
     return MessageTokensCount.model_validate(body)
 
 
-def _resolve_auth(
-    *,
-    api_key: str | None,
-    aws_access_key: str | None,
-    aws_secret_key: str | None,
-    aws_session_token: str | None,
-    aws_profile: str | None,
-) -> tuple[str | None, AWSCredentials | None]:
-    explicit_aws = aws_access_key is not None or aws_secret_key is not None or aws_profile
-    if api_key is not None and explicit_aws:
-        raise ConfigurationError(
-            "pass either api_key (a Bedrock API key) or AWS credentials (keys or a profile), "
-            "not both"
-        )
-    if api_key is None and not explicit_aws:
-        api_key = os.environ.get("AWS_BEARER_TOKEN_BEDROCK") or None
-    if api_key is not None:
-        return api_key, None
-    return None, AWSCredentials(
-        access_key=aws_access_key,
-        secret_key=aws_secret_key,
-        session_token=aws_session_token,
-        profile=aws_profile,
-    )
-
-
 # -- the shells ---------------------------------------------------------------------------------
 
 
-class _BedrockMixin(NoFiles, _ClientMixin):
-    """Bedrock's hooks and construction, shared by the sync and async clients."""
+class AWSOptions(ClientOptions[H], total=False):
+    """The options of a client behind AWS auth, on top of `ClientOptions`."""
 
-    _host = _HOST
+    region: str | None
+    aws_access_key: str | None
+    aws_secret_key: str | None
+    aws_session_token: str | None
+    aws_profile: str | None
+    api_key: str | None
+
+
+class _AWSMixin(_ClientMixin[H]):
+    """Construction and auth for a client behind AWS: a region, then an API key or SigV4."""
+
+    # Set by each host.
+    _service: ClassVar[str]  # the SigV4 signing name
+    _key_env: ClassVar[tuple[str, ...]]  # where an API key comes from, in order
+    _bearer_key: ClassVar[bool] = True  # the key goes as `Authorization: Bearer`, else `x-api-key`
+    _both_error: ClassVar[str] = "pass either api_key or AWS credentials, not both"
 
     region: str
     _api_key: str | None
     _sigv4: SigV4Auth | None
 
-    def _init_bedrock(
-        self,
-        *,
-        region: str | None,
-        aws_access_key: str | None,
-        aws_secret_key: str | None,
-        aws_session_token: str | None,
-        aws_profile: str | None,
-        api_key: str | None,
-        base_url: str | None,
-        default_headers: Mapping[str, str] | None,
-        timeout: TimeoutTypes,
-        max_retries: int | None,
-        retry: RetryPolicy | None,
-    ) -> None:
-        self._api_key, credentials = _resolve_auth(
-            api_key=api_key,
-            aws_access_key=aws_access_key,
-            aws_secret_key=aws_secret_key,
-            aws_session_token=aws_session_token,
-            aws_profile=aws_profile,
+    def __init__(self, **options: Unpack[AWSOptions[H]]) -> None:
+        self._init_aws(options)
+
+    def _init_aws(self, options: AWSOptions[H]) -> None:
+        api_key = options.get("api_key")
+        aws_profile = options.get("aws_profile")
+        explicit_aws = (
+            options.get("aws_access_key") is not None
+            or options.get("aws_secret_key") is not None
+            or aws_profile
         )
-        self.region = resolve_region(region, aws_profile)
-        self._sigv4 = (
-            None if credentials is None else SigV4Auth(credentials, "bedrock", self.region)
+        if api_key is not None and explicit_aws:
+            raise ConfigurationError(self._both_error)
+        if api_key is None and not explicit_aws:
+            api_key = next((os.environ[n] for n in self._key_env if os.environ.get(n)), None)
+        self._api_key = api_key
+        # Called from each constructor directly, so the no-region warning names the caller.
+        self.region = resolve_region(options.get("region"), aws_profile)
+        self._sigv4 = None
+        if api_key is None:
+            credentials = AWSCredentials(
+                access_key=options.get("aws_access_key"),
+                secret_key=options.get("aws_secret_key"),
+                session_token=options.get("aws_session_token"),
+                profile=aws_profile,
+            )
+            self._sigv4 = SigV4Auth(credentials, self._service, self.region)
+        self._setup_host(
+            options, base_url=options.get("base_url") or self._base_url_for(self.region)
         )
-        base_url = (
-            base_url
-            or os.environ.get("ANTHROPIC_BEDROCK_BASE_URL")
-            or f"https://bedrock-runtime.{self.region}.amazonaws.com"
-        )
-        self._setup(
-            # "" keeps the first-party ANTHROPIC_API_KEY out: it must never reach AWS.
-            api_key="",
-            auth_token=None,
-            base_url=base_url,
-            api_version=None,
-            default_headers=default_headers,
-            timeout=timeout,
-            max_retries=max_retries,
-            retry=retry,
-            require_auth=False,
-        )
+
+    def _base_url_for(self, region: str) -> str:
+        raise NotImplementedError
 
     def __repr__(self) -> str:
         auth = "api_key" if self._api_key else "sigv4"
         return f"{type(self).__name__}(region={self.region!r}, auth={auth})"
 
     def _auth_headers(self) -> dict[str, str]:
-        return {"authorization": f"Bearer {self._api_key}"} if self._api_key else {}
+        if not self._api_key:
+            return {}
+        if self._bearer_key:
+            return {"authorization": f"Bearer {self._api_key}"}
+        return {"x-api-key": self._api_key}
 
     def _auth(self) -> httpx.Auth | None:
         return self._sigv4
+
+
+class _BedrockMixin(NoFiles, HostResources[H], _AWSMixin[H]):
+    """Bedrock's hooks, shared by the sync and async clients."""
+
+    _host = _HOST
+    _models_hint = "list models with AWS's ListFoundationModels API"
+    _service = "bedrock"
+    _key_env = ("AWS_BEARER_TOKEN_BEDROCK",)
+    _both_error = (
+        "pass either api_key (a Bedrock API key) or AWS credentials (keys or a profile), not both"
+    )
+
+    def _base_url_for(self, region: str) -> str:
+        return os.environ.get("ANTHROPIC_BEDROCK_BASE_URL") or (
+            f"https://bedrock-runtime.{region}.amazonaws.com"
+        )
 
     def _default_headers(self) -> dict[str, str]:
         # Bedrock takes the version and the betas in the body, never as headers.
@@ -299,10 +298,6 @@ class _BedrockMixin(NoFiles, _ClientMixin):
     def _error_body(self, response: httpx.Response, body: Any) -> Any:
         # For the error hook of `BaseClient` (see bedrock_error_body).
         return bedrock_error_body(response, body)
-
-    def _mark_unsupported(self) -> None:
-        hint = "list models with AWS's ListFoundationModels API"
-        setattr(self, "models", Unsupported(_HOST, "models", hint))  # noqa: B010
 
 
 class BedrockMessages(NoBatches, Messages):
@@ -334,7 +329,7 @@ class AsyncBedrockMessages(NoBatches, AsyncMessages):
         return result
 
 
-class BedrockClient(_BedrockMixin, Client):
+class BedrockClient(_BedrockMixin[httpx.Client], Client):
     """A synchronous Claude client for Amazon Bedrock; the same interface as `Client`.
 
     Args:
@@ -360,46 +355,10 @@ class BedrockClient(_BedrockMixin, Client):
 
     messages: BedrockMessages
 
-    def __init__(
-        self,
-        *,
-        region: str | None = None,
-        aws_access_key: str | None = None,
-        aws_secret_key: str | None = None,
-        aws_session_token: str | None = None,
-        aws_profile: str | None = None,
-        api_key: str | None = None,
-        base_url: str | None = None,
-        default_headers: Mapping[str, str] | None = None,
-        timeout: TimeoutTypes = None,
-        max_retries: int | None = None,
-        retry: RetryPolicy | None = None,
-        http_client: httpx.Client | None = None,
-    ) -> None:
-        self._init_bedrock(
-            region=region,
-            aws_access_key=aws_access_key,
-            aws_secret_key=aws_secret_key,
-            aws_session_token=aws_session_token,
-            aws_profile=aws_profile,
-            api_key=api_key,
-            base_url=base_url,
-            default_headers=default_headers,
-            timeout=timeout,
-            max_retries=max_retries,
-            retry=retry,
-        )
-        self._http = http_client or httpx.Client(limits=DEFAULT_LIMITS, follow_redirects=True)
-        self._owns_http = http_client is None
-        self._build_resources()
-
-    def _build_resources(self) -> None:
-        super()._build_resources()
-        self.messages = BedrockMessages(self)
-        self._mark_unsupported()
+    _messages_type = BedrockMessages
 
 
-class AsyncBedrockClient(_BedrockMixin, AsyncClient):
+class AsyncBedrockClient(_BedrockMixin[httpx.AsyncClient], AsyncClient):
     """An asynchronous Claude client for Amazon Bedrock; the same interface as `AsyncClient`.
 
     Takes the arguments of `BedrockClient`, with an `httpx.AsyncClient` as `http_client`.
@@ -408,40 +367,4 @@ class AsyncBedrockClient(_BedrockMixin, AsyncClient):
 
     messages: AsyncBedrockMessages
 
-    def __init__(
-        self,
-        *,
-        region: str | None = None,
-        aws_access_key: str | None = None,
-        aws_secret_key: str | None = None,
-        aws_session_token: str | None = None,
-        aws_profile: str | None = None,
-        api_key: str | None = None,
-        base_url: str | None = None,
-        default_headers: Mapping[str, str] | None = None,
-        timeout: TimeoutTypes = None,
-        max_retries: int | None = None,
-        retry: RetryPolicy | None = None,
-        http_client: httpx.AsyncClient | None = None,
-    ) -> None:
-        self._init_bedrock(
-            region=region,
-            aws_access_key=aws_access_key,
-            aws_secret_key=aws_secret_key,
-            aws_session_token=aws_session_token,
-            aws_profile=aws_profile,
-            api_key=api_key,
-            base_url=base_url,
-            default_headers=default_headers,
-            timeout=timeout,
-            max_retries=max_retries,
-            retry=retry,
-        )
-        self._http = http_client or httpx.AsyncClient(limits=DEFAULT_LIMITS, follow_redirects=True)
-        self._owns_http = http_client is None
-        self._build_resources()
-
-    def _build_resources(self) -> None:
-        super()._build_resources()
-        self.messages = AsyncBedrockMessages(self)
-        self._mark_unsupported()
+    _messages_type = AsyncBedrockMessages
