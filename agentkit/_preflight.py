@@ -6,13 +6,9 @@ line per violated rule, worded like the API's own 400 message wherever that word
 wording the API has not been seen to use say so in the `_RULES` table below; they are still rules
 the documentation states.
 
-Two API behaviours shape every check:
-
-* **Consecutive messages with the same role are merged** by the API before it validates, so
-  indices in its messages count merged turns (a recorded 400 names `messages.0.content.1` for a
-  request of two user messages). We merge the same way and report the same indices.
-* **Compaction.** The API ignores every block before the latest `compaction` block, so rules are
-  checked over the messages from that block on (the blocks before it are never looked at).
+Every message rule reads the messages as the API validates them: same-role neighbours merged
+(so reported indices count merged turns, like the API's) and nothing before the latest
+`compaction` block. `agentkit._turns` builds that view; this module holds the rules.
 
 The checks are conservative: a rule is only enforced where the documentation (or a recorded
 error) says the API enforces it, so that preflight never blocks a request the API would accept.
@@ -22,10 +18,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from ._exceptions import RequestValidationError
+from ._turns import THINKING_TYPES, PreflightMemo, Turn, merge_turns
 
 __all__ = ["PreflightMemo", "check_request", "preflight_problems"]
 
@@ -33,7 +29,6 @@ _THINKING_DOCS = "https://docs.claude.com/en/docs/build-with-claude/extended-thi
 _INTERLEAVED_BETA = "interleaved-thinking-2025-05-14"
 _MAX_BREAKPOINTS = 4
 _TOOL_ID = re.compile(r"^[a-zA-Z0-9_-]+$")
-_THINKING_TYPES = frozenset({"thinking", "redacted_thinking"})
 
 # The messages, exactly as the API words them. Where no API wording is known, the text is ours and
 # the key ends in "*" so a reader (and the tests) can tell.
@@ -117,204 +112,6 @@ def _rule(key: str, **fields: object) -> str:
     return _RULES[key].format(**fields)
 
 
-@dataclass(eq=False)
-class _Turn:
-    """Consecutive same-role messages merged, as the API sees them, with what the rules need.
-
-    `blocks` pairs each block's index in the merged content with the block. Everything derived
-    from the blocks is computed once per turn (`facts`), and the problems that depend only on
-    this turn and the one before it are cached against that previous turn (`_own`), so
-    a conversation that passes the same memo for each request re-checks only new turns.
-    """
-
-    index: int
-    role: str
-    blocks: list[tuple[int, Any]] = field(default_factory=list)
-    raw_empty: bool = True
-    starts_with_compaction: bool = False
-    _facts: _Facts | None = None
-    _own: tuple[_Turn | None, list[str]] | None = None
-
-    @property
-    def facts(self) -> _Facts:
-        if self._facts is None:
-            self._facts = _Facts.of(self)
-        return self._facts
-
-    def trimmed(self, start: int) -> _Turn:
-        """A copy holding the blocks from index `start` on (the API ignores those before)."""
-        return _Turn(
-            index=self.index,
-            role=self.role,
-            blocks=[(k, b) for k, b in self.blocks if k >= start],
-            raw_empty=self.raw_empty,
-            starts_with_compaction=True,
-        )
-
-
-@dataclass
-class _Facts:
-    """What the rules read from one turn's blocks, extracted in one pass."""
-
-    tool_ids: list[tuple[int, str]]  # tool_use and server_tool_use ids, with their index
-    client_calls: list[str]  # tool_use ids, in order
-    results: list[tuple[int, Any]]  # (index, tool_use_id) of each tool_result
-    results_only: bool  # every block is a tool_result
-    first_other_index: int | None  # index of the first block that is not a tool_result
-    thinking: list[tuple[int, str]]  # (index, type) of thinking and redacted_thinking blocks
-    thinking_cache_control: list[tuple[int, str]]
-    first_type: Any  # type of the first block, skipping whitespace-only text
-    last_type: Any
-    last_text: Any
-    empty_text: bool
-    whitespace_text: bool
-    compaction_at: int | None  # index of the last compaction block
-    cache_sites: list[tuple[str, Any]]  # (path below the message, cache_control)
-
-    @classmethod
-    def of(cls, turn: _Turn) -> _Facts:
-        tool_ids: list[tuple[int, str]] = []
-        client_calls: list[str] = []
-        results: list[tuple[int, Any]] = []
-        first_other: int | None = None
-        thinking: list[tuple[int, str]] = []
-        thinking_cc: list[tuple[int, str]] = []
-        first_type: Any = None
-        empty_text = whitespace_text = False
-        compaction_at: int | None = None
-        sites: list[tuple[str, Any]] = []
-        for k, block in turn.blocks:
-            if type(block) is not dict:
-                if first_other is None:
-                    first_other = k
-                continue
-            kind = block.get("type")
-            kind_for_first = kind
-            if kind == "text":
-                text = block.get("text")
-                if text == "":
-                    empty_text = True
-                elif isinstance(text, str) and not text.strip():
-                    whitespace_text = True
-                    # Whitespace-only text does not count as the first block: the API itself
-                    # returns adaptive-thinking replies that open with "\n\n" before the thinking
-                    # block (recording text-nonstream-adaptive-thinking-leading-text).
-                    kind_for_first = None
-            if first_type is None and kind_for_first is not None:
-                first_type = kind_for_first
-            if kind == "tool_result":
-                results.append((k, block.get("tool_use_id")))
-                nested = block.get("content")
-                if isinstance(nested, list):
-                    for j, inner in enumerate(nested):
-                        if isinstance(inner, dict) and "cache_control" in inner:
-                            sites.append((f"content.{k}.content.{j}", inner["cache_control"]))
-            elif first_other is None:
-                first_other = k
-            if kind in ("tool_use", "server_tool_use"):
-                tool_id = block.get("id")
-                if isinstance(tool_id, str):
-                    tool_ids.append((k, tool_id))
-                    if kind == "tool_use":
-                        client_calls.append(tool_id)
-            elif kind in _THINKING_TYPES:
-                thinking.append((k, str(kind)))
-                if "cache_control" in block:
-                    thinking_cc.append((k, str(kind)))
-            elif kind == "compaction":
-                compaction_at = k
-            if "cache_control" in block:
-                sites.append((f"content.{k}", block["cache_control"]))
-        sites.sort(key=lambda site: [int(p) for p in site[0].split(".")[1::2]])
-        last = turn.blocks[-1][1] if turn.blocks else None
-        last_is_dict = type(last) is dict
-        if first_type is None and turn.blocks:
-            first = turn.blocks[0][1]
-            first_type = first.get("type") if type(first) is dict else None
-        return cls(
-            tool_ids=tool_ids,
-            client_calls=client_calls,
-            results=results,
-            results_only=bool(results) and len(results) == len(turn.blocks),
-            first_other_index=first_other,
-            thinking=thinking,
-            thinking_cache_control=thinking_cc,
-            first_type=first_type,
-            last_type=last.get("type") if last_is_dict else None,  # type: ignore[union-attr]
-            last_text=last.get("text") if last_is_dict else None,  # type: ignore[union-attr]
-            empty_text=empty_text,
-            whitespace_text=whitespace_text and turn.role == "user",
-            compaction_at=compaction_at,
-            cache_sites=sites,
-        )
-
-
-def _as_blocks(content: Any) -> list[Any]:
-    if isinstance(content, str):
-        return [{"type": "text", "text": content}] if content else []
-    if isinstance(content, list):
-        return content
-    return []
-
-
-class PreflightMemo:
-    """Analysis of a growing message list, kept between requests of one conversation.
-
-    Pass the same memo to `preflight_problems` for successive requests whose `messages` extend
-    the previous list with the same message objects (as `Conversation.request_body` does): the
-    turns already seen are not analysed again. Messages are matched by identity, so a message
-    dict must not be changed after it was checked (conversation entries never are).
-    """
-
-    def __init__(self) -> None:
-        self.messages: list[Any] = []
-        self.turns: list[_Turn] = []
-        self.ends: list[int] = []  # message index where each turn ends (exclusive)
-
-
-def _turns(messages: list[Any], memo: PreflightMemo | None = None) -> list[_Turn]:
-    """Merge same-role neighbours and cut everything before the latest compaction block."""
-    turns: list[_Turn] = []
-    ends: list[int] = []
-    start = 0
-    if memo is not None and memo.turns:
-        old = memo.messages
-        same = 0
-        limit = min(len(old), len(messages))
-        while same < limit and old[same] is messages[same]:
-            same += 1
-        # A turn is reused when the message after it is unchanged too, so it still ends where
-        # it did (that message had another role); the memo's last turn may grow, so it is not.
-        for turn, end in zip(memo.turns[:-1], memo.ends[:-1], strict=True):
-            if end >= same:
-                break
-            turns.append(turn)
-            ends.append(end)
-        start = ends[-1] if ends else 0
-    for n in range(start, len(messages)):
-        message = messages[n]
-        role = message.get("role") if isinstance(message, dict) else None
-        role = role if isinstance(role, str) else "?"
-        blocks = _as_blocks(message.get("content") if isinstance(message, dict) else None)
-        if not turns or turns[-1].role != role:
-            turns.append(_Turn(index=len(turns), role=role))
-            ends.append(n + 1)
-        else:
-            ends[-1] = n + 1
-        turn = turns[-1]
-        turn.blocks.extend(enumerate(blocks, len(turn.blocks)))
-        turn.raw_empty = turn.raw_empty and not blocks
-    if memo is not None:
-        memo.messages, memo.turns, memo.ends = list(messages), list(turns), ends
-    # The API drops every block before the latest compaction block, so nothing before it can
-    # break a rule; the turn holding it is kept from the compaction block on.
-    for position in range(len(turns) - 1, -1, -1):
-        at = turns[position].facts.compaction_at
-        if at is not None:
-            return [turns[position].trimmed(at), *turns[position + 1 :]]
-    return turns
-
-
 def _thinking_on(body: Mapping[str, Any]) -> bool:
     thinking = body.get("thinking")
     return isinstance(thinking, dict) and thinking.get("type") in ("enabled", "adaptive")
@@ -351,7 +148,7 @@ def _parameter_problems(
     return problems
 
 
-def _cache_problems(body: Mapping[str, Any], turns: list[_Turn]) -> list[str]:
+def _cache_problems(body: Mapping[str, Any], turns: list[Turn]) -> list[str]:
     """At most 4 breakpoints, and no 1h breakpoint after a 5m one (tools, system, messages)."""
     sites: list[tuple[str, Any]] = []
     for key in ("tools", "system"):
@@ -387,10 +184,10 @@ def _cache_problems(body: Mapping[str, Any], turns: list[_Turn]) -> list[str]:
     return problems
 
 
-def _own_problems(turn: _Turn, previous: _Turn | None) -> list[str]:
+def _own_problems(turn: Turn, previous: Turn | None) -> list[str]:
     """Problems that depend only on this turn and the one before it (cached per pair)."""
-    if turn._own is not None and turn._own[0] is previous:
-        return turn._own[1]
+    if turn.cached_problems is not None and turn.cached_problems[0] is previous:
+        return turn.cached_problems[1]
     facts, i = turn.facts, turn.index
     problems: list[str] = []
     if turn.role not in ("user", "assistant"):
@@ -405,7 +202,7 @@ def _own_problems(turn: _Turn, previous: _Turn | None) -> list[str]:
         if (
             facts.thinking
             and not turn.starts_with_compaction
-            and facts.first_type not in _THINKING_TYPES
+            and facts.first_type not in THINKING_TYPES
         ):
             problems.append(_rule("thinking_first_any", i=i, found=facts.first_type))
     elif turn.role == "user":
@@ -420,18 +217,18 @@ def _own_problems(turn: _Turn, previous: _Turn | None) -> list[str]:
             other = facts.first_other_index
             if other is not None and other < facts.results[-1][0]:
                 problems.append(_rule("tool_result_first*", i=i, k=other))
-    turn._own = (previous, problems)
+    turn.cached_problems = (previous, problems)
     return problems
 
 
-def _message_problems(turns: list[_Turn]) -> list[str]:
+def _message_problems(turns: list[Turn]) -> list[str]:
     problems: list[str] = []
     if turns[0].role != "user" and not turns[0].starts_with_compaction:
         problems.append(_rule("first_user"))
     last = len(turns) - 1
     empty_text = whitespace_text = False
     seen_ids: set[str] = set()
-    previous: _Turn | None = None
+    previous: Turn | None = None
     for n, turn in enumerate(turns):
         facts = turn.facts
         if turn.raw_empty and not (n == last and turn.role == "assistant"):
@@ -468,7 +265,7 @@ def _message_problems(turns: list[_Turn]) -> list[str]:
     return problems
 
 
-def _turn_opening(turns: list[_Turn]) -> _Turn | None:
+def _turn_opening(turns: list[Turn]) -> Turn | None:
     """The first assistant message of the turn a request ending in tool results continues.
 
     A tool loop is one assistant turn: walking back over (assistant with tool_use, user with
@@ -476,7 +273,7 @@ def _turn_opening(turns: list[_Turn]) -> _Turn | None:
     with tool results.
     """
 
-    def answers(user: _Turn, assistant: _Turn) -> bool:
+    def answers(user: Turn, assistant: Turn) -> bool:
         return (
             user.role == "user"
             and assistant.role == "assistant"
@@ -499,7 +296,7 @@ def _turn_opening(turns: list[_Turn]) -> _Turn | None:
     return opening
 
 
-def _thinking_problems(body: Mapping[str, Any], turns: list[_Turn]) -> list[str]:
+def _thinking_problems(body: Mapping[str, Any], turns: list[Turn]) -> list[str]:
     problems: list[str] = []
     final = turns[-1]
     if final.role == "assistant" and final.facts.last_type == "thinking":
@@ -510,7 +307,7 @@ def _thinking_problems(body: Mapping[str, Any], turns: list[_Turn]) -> list[str]
         # (without interleaved thinking the later messages of the loop carry none).
         opening = _turn_opening(turns)
         if opening is not None and not opening.starts_with_compaction and opening.blocks:
-            if opening.facts.first_type not in _THINKING_TYPES:
+            if opening.facts.first_type not in THINKING_TYPES:
                 problems.append(
                     _rule("thinking_first_final", i=opening.index, found=opening.facts.first_type)
                 )
@@ -555,7 +352,7 @@ def preflight_problems(
         return [*problems, _rule("messages_required")]
     if not messages:
         return [*problems, _rule("no_messages")]
-    turns = _turns(messages, memo)
+    turns = merge_turns(messages, memo)
     problems += _message_problems(turns)
     problems += _system_problems(body)
     problems += _thinking_problems(body, turns)

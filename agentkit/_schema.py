@@ -4,17 +4,17 @@ This is the only code that looks at signatures. Types go through pydantic's publ
 built with `create_model`, one field per parameter); descriptions come from the docstring through
 docstring-parser, which reads the Google, NumPy, reST/Sphinx and Epydoc styles. Every problem is
 collected first and raised as one `ToolDefinitionError`, so a developer fixes a tool in one pass.
+Fitting the schema to strict tool use is `agentkit._strict`'s job.
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
-import json
 import re
 import typing
 import warnings
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -32,32 +32,12 @@ from pydantic_core import PydanticUndefined
 
 from ._context import RunContext
 from ._exceptions import ToolDefinitionError
+from ._strict import make_strict, strict_schema_problems, walk
 
 __all__ = ["FunctionSchema", "LintIssue", "function_schema", "strict_schema_problems"]
 
 # The API's rule for tool names.
 _NAME_RE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
-
-# Keywords whose value is a map of name -> subschema, a list of subschemas, or one subschema.
-_SCHEMA_MAPS = frozenset(
-    {"properties", "$defs", "definitions", "patternProperties", "dependentSchemas"}
-)
-_SCHEMA_LISTS = frozenset({"anyOf", "allOf", "oneOf", "prefixItems"})
-_SCHEMA_ONE = frozenset(
-    "items additionalProperties not contains if then else propertyNames unevaluatedProperties"
-    " unevaluatedItems".split()
-)
-
-# Strict tool use (grammar-constrained sampling) supports a subset of JSON Schema. Constraints
-# outside it are moved into the description, where the model still reads them; validation keeps
-# enforcing them, so a violation becomes an is_error result the model can correct.
-_STRICT_UNSUPPORTED = tuple(
-    "minimum maximum exclusiveMinimum exclusiveMaximum multipleOf minLength maxLength maxItems"
-    " uniqueItems minProperties maxProperties".split()
-)
-_STRICT_FORMATS = frozenset(
-    {"date-time", "time", "date", "duration", "email", "hostname", "uri", "ipv4", "ipv6", "uuid"}
-)
 
 # A docstring section header (or reST/Epydoc field) that ended up in plain description text.
 _LEAKED_SECTION_RE = re.compile(
@@ -271,7 +251,7 @@ def function_schema(
     # Build even when problems were found, so type errors are reported in the same pass.
     model, schema = _build(tool_name, fields, field_names, problems, lint)
     if model is not None and strict:
-        problems.extend(_make_strict(schema))
+        problems.extend(make_strict(schema))
         problems.extend(strict_schema_problems(schema))
 
     tool_description = description if description is not None else _doc_description(doc)
@@ -436,30 +416,9 @@ def _type_name(annotation: Any) -> str:
     return repr(annotation).replace("typing.", "").replace("collections.abc.", "")
 
 
-def _subschemas(node: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
-    """Yield (relative path, subschema) for each direct subschema of a schema node."""
-    for key, value in node.items():
-        if key in _SCHEMA_MAPS and isinstance(value, dict):
-            for name, sub in value.items():
-                if isinstance(sub, dict):
-                    yield f"{key}/{name}", sub
-        elif key in _SCHEMA_LISTS and isinstance(value, list):
-            for i, sub in enumerate(value):
-                if isinstance(sub, dict):
-                    yield f"{key}/{i}", sub
-        elif key in _SCHEMA_ONE and isinstance(value, dict):
-            yield key, value
-
-
-def _walk(node: dict[str, Any], path: str = "#") -> Iterator[tuple[str, dict[str, Any]]]:
-    yield path, node
-    for rel, sub in _subschemas(node):
-        yield from _walk(sub, f"{path}/{rel}")
-
-
 def _clean(schema: dict[str, Any]) -> None:
     """Drop pydantic's `title` noise (the tool name and property names already say it)."""
-    for _, node in _walk(schema):
+    for _, node in walk(schema):
         node.pop("title", None)
     schema.setdefault("properties", {})
     schema.setdefault("required", [])
@@ -471,77 +430,6 @@ def _clean(schema: dict[str, Any]) -> None:
         ordered["$defs"] = schema["$defs"]
     schema.clear()
     schema.update(ordered)
-
-
-def _make_strict(schema: dict[str, Any]) -> list[str]:
-    """Rewrite a schema in place into the subset strict tool use accepts; report what cannot be."""
-    problems: list[str] = []
-    for path, node in _walk(schema):
-        if "oneOf" in node:  # pydantic's discriminated unions; the branches are exclusive anyway
-            node["anyOf"] = node.pop("oneOf")
-        node.pop("discriminator", None)
-        moved = {k: node.pop(k) for k in _STRICT_UNSUPPORTED if k in node}
-        if node.get("minItems", 0) > 1:
-            moved["minItems"] = node.pop("minItems")
-        if "format" in node and node["format"] not in _STRICT_FORMATS:
-            moved["format"] = node.pop("format")
-        if moved:
-            hint = ", ".join(f"{k}: {json.dumps(v)}" for k, v in moved.items())
-            node["description"] = (
-                f"{node['description']} ({hint})" if "description" in node else f"({hint})"
-            )
-        if node.get("type") == "object" or "properties" in node:
-            extra = node.get("additionalProperties", False)
-            if extra is not False or "properties" not in node:
-                problems.append(
-                    f"strict: {path} is an open-ended object (a dict); strict tool use needs "
-                    "declared properties"
-                )
-            node["additionalProperties"] = False
-    return problems
-
-
-def strict_schema_problems(schema: Mapping[str, Any]) -> list[str]:
-    """List the ways a schema breaks the strict tool use subset of JSON Schema.
-
-    Args:
-        schema: An input schema.
-
-    Returns:
-        One message per problem; empty when the schema is valid for `strict: true`.
-    """
-    problems: list[str] = []
-    node_schema = dict(schema)
-    for path, node in _walk(node_schema):
-        if node.get("type") == "object" or "properties" in node:
-            if node.get("additionalProperties") is not False:
-                problems.append(f"strict: {path} must set additionalProperties to false")
-        for key in (*_STRICT_UNSUPPORTED, "oneOf"):
-            if key in node:
-                problems.append(f"strict: {path} uses unsupported keyword {key!r}")
-        ref = node.get("$ref")
-        if isinstance(ref, str) and not ref.startswith("#/"):
-            problems.append(f"strict: {path} has an external $ref {ref!r}")
-    defs = node_schema.get("$defs", {})
-    for name in defs:
-        if _reaches(defs, name, f"#/$defs/{name}", set()):
-            problems.append(f"strict: recursive schema through $defs/{name} is not supported")
-    return problems
-
-
-def _reaches(defs: Mapping[str, Any], start: str, target: str, seen: set[str]) -> bool:
-    """Whether the definition `start` refers (directly or not) to `target`."""
-    if start in seen or not isinstance(defs.get(start), dict):
-        return False
-    seen.add(start)
-    for _, node in _walk(defs[start]):
-        ref = node.get("$ref")
-        if ref == target:
-            return True
-        if isinstance(ref, str) and ref.startswith("#/$defs/"):
-            if _reaches(defs, ref.removeprefix("#/$defs/"), target, seen):
-                return True
-    return False
 
 
 def _lint_docs(
