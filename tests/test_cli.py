@@ -127,9 +127,17 @@ def test_demo_offline_says_so_first_and_runs_every_tool(capsys: pytest.CaptureFi
     for name in ("calculate", "current_time", "list_files", "read_file", "lookup_fact"):
         assert f"-> {name} ..." in out
     assert '  ok list_files({}) = ["notes.txt","recipe.md"]' in out
-    assert '  error lookup_fact({"topic": "a"}): ConnectionError: fact service timed out' in out
+    # The fake takes each tool's schema example as its argument; the fact service's first call
+    # fails on purpose, which shows a tool error reaching the model as a result.
+    assert (
+        '  ok calculate({"expression": "(1234 * 5678) / 3"}) = (1234 * 5678) / 3 = 2335550.66667'
+        in out
+    )
+    assert (
+        '  error lookup_fact({"topic": "octopus"}): ConnectionError: fact service timed out' in out
+    )
     assert "claude: I called 5 tool(s). Results:" in out
-    assert "5 tool calls, 3 failed; 2 turns in" in out
+    assert "5 tool calls, 1 failed; 2 turns in" in out
     assert "usage: 2 requests, " in out and "$" in out
 
 
@@ -455,8 +463,8 @@ def test_conversations_list_show_export_delete(
     shown = capsys.readouterr().out
     assert f"conversation {conv_id} (4 messages" in shown
     assert "user: Plan my week" in shown
-    assert '[tool call] calculate({"expression": "a"})' in shown
-    assert "[tool error] 'a' is not allowed" in shown
+    assert '[tool call] calculate({"expression": "(1234 * 5678) / 3"})' in shown
+    assert "[tool result] (1234 * 5678) / 3 = 2335550.66667" in shown
     assert "usage: 2 requests" in shown
 
     target = tmp_path / "out.json"

@@ -56,7 +56,7 @@ def connect(model: str, command: str) -> Backend:
     client = Client(api_key="offline", http_client=fake.http_client())
     banner = (
         f"agentkit {command}: OFFLINE - no ANTHROPIC_API_KEY is set, so this runs on the built-in "
-        "fake Claude in test-model mode (it calls every tool once with placeholder arguments, "
+        "fake Claude in test-model mode (it calls every tool once with example arguments, "
         "then summarizes the results). Set ANTHROPIC_API_KEY to talk to Claude."
     )
     return Backend(client, True, banner, fake)

@@ -9,8 +9,10 @@ import operator
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field
 
 from .._exceptions import ToolError
 from .._tools import Tool, tool
@@ -131,7 +133,7 @@ def demo_tools(root: Path = DEMO_FILES) -> list[Tool[..., Any]]:
     fact_calls = 0
 
     @tool
-    def calculate(expression: str) -> str:
+    def calculate(expression: Annotated[str, Field(examples=["(1234 * 5678) / 3"])]) -> str:
         """Evaluate an arithmetic expression exactly; use it for any arithmetic.
 
         Args:
@@ -146,7 +148,7 @@ def demo_tools(root: Path = DEMO_FILES) -> list[Tool[..., Any]]:
         )
 
     @tool
-    def current_time(timezone: str = "UTC") -> str:
+    def current_time(timezone: Annotated[str, Field(examples=["Asia/Tokyo"])] = "UTC") -> str:
         """The current date and time in a time zone.
 
         Args:
@@ -164,7 +166,7 @@ def demo_tools(root: Path = DEMO_FILES) -> list[Tool[..., Any]]:
         return sorted(str(p.relative_to(base)) for p in base.rglob("*") if p.is_file())[:200]
 
     @tool
-    def read_file(path: str) -> str:
+    def read_file(path: Annotated[str, Field(examples=["notes.txt"])]) -> str:
         """Read a text file from the demo directory.
 
         Args:
@@ -185,7 +187,7 @@ def demo_tools(root: Path = DEMO_FILES) -> list[Tool[..., Any]]:
             raise ToolError(f"{path!r} is not a UTF-8 text file") from None
 
     @tool
-    def lookup_fact(topic: str) -> str:
+    def lookup_fact(topic: Annotated[str, Field(examples=["octopus"])]) -> str:
         """Look up a fact in the fact service. The service is flaky: if a call fails, try again.
 
         Args:

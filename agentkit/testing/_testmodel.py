@@ -2,10 +2,11 @@
 
 When the latest user message carries no tool results, the test model calls every client tool the
 request offers, once each and in parallel, with arguments generated from the tool's JSON schema
-(deterministically: enums take their first value, numbers their minimum, strings are `"a"`
-stretched to `minLength` ...). When it does carry tool results, the test model answers with a
-text that summarizes them, or with JSON matching the schema when the request asks for structured
-output. So any agent loop runs end to end: tools, results, final answer.
+(deterministically: a schema's first `examples` entry when it has one, else enums take their
+first value, numbers their minimum, strings are `"a"` stretched to `minLength` ...). When it
+does carry tool results, the test model answers with a text that summarizes them, or with JSON
+matching the schema when the request asks for structured output. So any agent loop runs end to
+end: tools, results, final answer.
 """
 
 from __future__ import annotations
@@ -46,6 +47,11 @@ def _value(schema: Any, root: Mapping[str, Any], depth: int) -> Any:
     if not isinstance(schema, Mapping) or depth > 8:
         return None
     schema = _resolve(schema, root)
+    # An example the tool's author gave (JSON Schema `examples`, pydantic's Field(examples=...))
+    # is the most realistic argument there is, so it wins over a default.
+    examples = schema.get("examples")
+    if isinstance(examples, list) and examples:
+        return examples[0]
     for key in ("const", "default"):
         if key in schema:
             return schema[key]
