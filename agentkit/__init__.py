@@ -14,21 +14,7 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__ as __version__
 
 if TYPE_CHECKING:
-    from ._accumulate import CitationEvent as CitationEvent
-    from ._accumulate import CompactionEvent as CompactionEvent
-    from ._accumulate import ContentBlockDeltaEvent as ContentBlockDeltaEvent
-    from ._accumulate import ContentBlockStartEvent as ContentBlockStartEvent
-    from ._accumulate import ContentBlockStopEvent as ContentBlockStopEvent
-    from ._accumulate import InputJsonEvent as InputJsonEvent
     from ._accumulate import MessageAccumulator as MessageAccumulator
-    from ._accumulate import MessageDeltaEvent as MessageDeltaEvent
-    from ._accumulate import MessageStartEvent as MessageStartEvent
-    from ._accumulate import MessageStopEvent as MessageStopEvent
-    from ._accumulate import SignatureEvent as SignatureEvent
-    from ._accumulate import StreamEvent as StreamEvent
-    from ._accumulate import TextEvent as TextEvent
-    from ._accumulate import ThinkingEvent as ThinkingEvent
-    from ._accumulate import UnknownEvent as UnknownEvent
     from ._accumulate import accumulate as accumulate
     from ._agent import Agent as Agent
     from ._agent import Hooks as Hooks
@@ -149,10 +135,24 @@ if TYPE_CHECKING:
     from ._schema import function_schema as function_schema
     from ._sse import ServerSentEvent as ServerSentEvent
     from ._sse import SSEDecoder as SSEDecoder
+    from ._stream_core import EventDecoder as EventDecoder
+    from ._stream_events import CitationEvent as CitationEvent
+    from ._stream_events import CompactionEvent as CompactionEvent
+    from ._stream_events import ContentBlockDeltaEvent as ContentBlockDeltaEvent
+    from ._stream_events import ContentBlockStartEvent as ContentBlockStartEvent
+    from ._stream_events import ContentBlockStopEvent as ContentBlockStopEvent
+    from ._stream_events import InputJsonEvent as InputJsonEvent
+    from ._stream_events import MessageDeltaEvent as MessageDeltaEvent
+    from ._stream_events import MessageStartEvent as MessageStartEvent
+    from ._stream_events import MessageStopEvent as MessageStopEvent
+    from ._stream_events import SignatureEvent as SignatureEvent
+    from ._stream_events import StreamEvent as StreamEvent
+    from ._stream_events import TextEvent as TextEvent
+    from ._stream_events import ThinkingEvent as ThinkingEvent
+    from ._stream_events import UnknownEvent as UnknownEvent
     from ._streaming import AsyncMessageStream as AsyncMessageStream
     from ._streaming import AsyncMessageStreamManager as AsyncMessageStreamManager
     from ._streaming import AsyncStream as AsyncStream
-    from ._streaming import EventDecoder as EventDecoder
     from ._streaming import MessageStream as MessageStream
     from ._streaming import MessageStreamManager as MessageStreamManager
     from ._streaming import Stream as Stream
@@ -167,21 +167,21 @@ if TYPE_CHECKING:
     from ._usage import RunUsage as RunUsage
 
 _LAZY: dict[str, str] = {
-    "CitationEvent": "_accumulate",
-    "CompactionEvent": "_accumulate",
-    "ContentBlockDeltaEvent": "_accumulate",
-    "ContentBlockStartEvent": "_accumulate",
-    "ContentBlockStopEvent": "_accumulate",
-    "InputJsonEvent": "_accumulate",
+    "CitationEvent": "_stream_events",
+    "CompactionEvent": "_stream_events",
+    "ContentBlockDeltaEvent": "_stream_events",
+    "ContentBlockStartEvent": "_stream_events",
+    "ContentBlockStopEvent": "_stream_events",
+    "InputJsonEvent": "_stream_events",
     "MessageAccumulator": "_accumulate",
-    "MessageDeltaEvent": "_accumulate",
-    "MessageStartEvent": "_accumulate",
-    "MessageStopEvent": "_accumulate",
-    "SignatureEvent": "_accumulate",
-    "StreamEvent": "_accumulate",
-    "TextEvent": "_accumulate",
-    "ThinkingEvent": "_accumulate",
-    "UnknownEvent": "_accumulate",
+    "MessageDeltaEvent": "_stream_events",
+    "MessageStartEvent": "_stream_events",
+    "MessageStopEvent": "_stream_events",
+    "SignatureEvent": "_stream_events",
+    "StreamEvent": "_stream_events",
+    "TextEvent": "_stream_events",
+    "ThinkingEvent": "_stream_events",
+    "UnknownEvent": "_stream_events",
     "accumulate": "_accumulate",
     "Agent": "_agent",
     "Hooks": "_agent",
@@ -305,7 +305,7 @@ _LAZY: dict[str, str] = {
     "AsyncMessageStream": "_streaming",
     "AsyncMessageStreamManager": "_streaming",
     "AsyncStream": "_streaming",
-    "EventDecoder": "_streaming",
+    "EventDecoder": "_stream_core",
     "MessageStream": "_streaming",
     "MessageStreamManager": "_streaming",
     "Stream": "_streaming",

@@ -29,7 +29,6 @@ import anyio.from_thread
 import anyio.to_thread
 from typing_extensions import TypeVar
 
-from ._accumulate import ContentBlockStartEvent, InputJsonEvent, TextEvent, ThinkingEvent
 from ._cache import CachePolicy
 from ._context import RunContext
 from ._conversation import Conversation
@@ -61,6 +60,7 @@ from ._loop import (
 )
 from ._messages import body_spec
 from ._schema import _clean
+from ._stream_events import ContentBlockStartEvent, InputJsonEvent, TextEvent, ThinkingEvent
 from ._tools import ToolLike, Toolset
 from ._usage import ModelPrice
 

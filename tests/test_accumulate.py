@@ -9,23 +9,7 @@ import httpx
 import pytest
 from recordings import Recording, cases, load
 
-from agentkit._accumulate import (
-    CitationEvent,
-    CompactionEvent,
-    ContentBlockDeltaEvent,
-    ContentBlockStartEvent,
-    ContentBlockStopEvent,
-    InputJsonEvent,
-    MessageAccumulator,
-    MessageDeltaEvent,
-    MessageStartEvent,
-    MessageStopEvent,
-    SignatureEvent,
-    TextEvent,
-    ThinkingEvent,
-    UnknownEvent,
-    accumulate,
-)
+from agentkit._accumulate import MessageAccumulator, accumulate
 from agentkit._exceptions import (
     APIStatusError,
     AuthenticationError,
@@ -40,6 +24,21 @@ from agentkit._exceptions import (
 )
 from agentkit._models import Message, TextBlock, ToolUseBlock
 from agentkit._sse import SSEDecoder
+from agentkit._stream_events import (
+    CitationEvent,
+    CompactionEvent,
+    ContentBlockDeltaEvent,
+    ContentBlockStartEvent,
+    ContentBlockStopEvent,
+    InputJsonEvent,
+    MessageDeltaEvent,
+    MessageStartEvent,
+    MessageStopEvent,
+    SignatureEvent,
+    TextEvent,
+    ThinkingEvent,
+    UnknownEvent,
+)
 
 # --- synthetic streams (shaped like the recordings) --------------------------------------------
 

@@ -15,15 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from recordings import Recording, cases, load
 
-from agentkit._accumulate import (
-    ContentBlockStopEvent,
-    MessageDeltaEvent,
-    MessageStartEvent,
-    MessageStopEvent,
-    TextEvent,
-    UnknownEvent,
-    accumulate,
-)
+from agentkit._accumulate import accumulate
 from agentkit._exceptions import (
     APIStatusError,
     IncompleteStreamError,
@@ -34,6 +26,14 @@ from agentkit._exceptions import (
 )
 from agentkit._models import Message, ToolUseBlock
 from agentkit._sse import ServerSentEvent, SSEDecoder
+from agentkit._stream_events import (
+    ContentBlockStopEvent,
+    MessageDeltaEvent,
+    MessageStartEvent,
+    MessageStopEvent,
+    TextEvent,
+    UnknownEvent,
+)
 from agentkit._streaming import (
     AsyncMessageStream,
     AsyncMessageStreamManager,
