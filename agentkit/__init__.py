@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from ._cache import CachePolicy as CachePolicy
     from ._client import AsyncClient as AsyncClient
     from ._client import Client as Client
+    from ._client import ClientOptions as ClientOptions
     from ._context import RunContext as RunContext
     from ._conversation import Conversation as Conversation
     from ._conversation import Entry as Entry
@@ -167,21 +168,7 @@ if TYPE_CHECKING:
     from ._usage import RunUsage as RunUsage
 
 _LAZY: dict[str, str] = {
-    "CitationEvent": "_stream_events",
-    "CompactionEvent": "_stream_events",
-    "ContentBlockDeltaEvent": "_stream_events",
-    "ContentBlockStartEvent": "_stream_events",
-    "ContentBlockStopEvent": "_stream_events",
-    "InputJsonEvent": "_stream_events",
     "MessageAccumulator": "_accumulate",
-    "MessageDeltaEvent": "_stream_events",
-    "MessageStartEvent": "_stream_events",
-    "MessageStopEvent": "_stream_events",
-    "SignatureEvent": "_stream_events",
-    "StreamEvent": "_stream_events",
-    "TextEvent": "_stream_events",
-    "ThinkingEvent": "_stream_events",
-    "UnknownEvent": "_stream_events",
     "accumulate": "_accumulate",
     "Agent": "_agent",
     "Hooks": "_agent",
@@ -210,6 +197,7 @@ _LAZY: dict[str, str] = {
     "CachePolicy": "_cache",
     "AsyncClient": "_client",
     "Client": "_client",
+    "ClientOptions": "_client",
     "RunContext": "_context",
     "Conversation": "_conversation",
     "Entry": "_conversation",
@@ -302,10 +290,24 @@ _LAZY: dict[str, str] = {
     "function_schema": "_schema",
     "SSEDecoder": "_sse",
     "ServerSentEvent": "_sse",
+    "EventDecoder": "_stream_core",
+    "CitationEvent": "_stream_events",
+    "CompactionEvent": "_stream_events",
+    "ContentBlockDeltaEvent": "_stream_events",
+    "ContentBlockStartEvent": "_stream_events",
+    "ContentBlockStopEvent": "_stream_events",
+    "InputJsonEvent": "_stream_events",
+    "MessageDeltaEvent": "_stream_events",
+    "MessageStartEvent": "_stream_events",
+    "MessageStopEvent": "_stream_events",
+    "SignatureEvent": "_stream_events",
+    "StreamEvent": "_stream_events",
+    "TextEvent": "_stream_events",
+    "ThinkingEvent": "_stream_events",
+    "UnknownEvent": "_stream_events",
     "AsyncMessageStream": "_streaming",
     "AsyncMessageStreamManager": "_streaming",
     "AsyncStream": "_streaming",
-    "EventDecoder": "_stream_core",
     "MessageStream": "_streaming",
     "MessageStreamManager": "_streaming",
     "Stream": "_streaming",
