@@ -1,26 +1,22 @@
-"""`Agent`: configuration plus the two drivers (sync and async) that perform the loop's effects.
+"""`Agent`: a model, its instructions, tools and settings, and the four ways to run it.
 
-The decisions live in `_loop.agent_loop`; a driver only performs what the loop yields: it calls
-the model (streaming or not), runs tools through the `ToolRuntime`, commits to the store and hands
-events to the caller. Both drivers are event generators; `run()` / `arun()` consume them.
+The decisions live in `_loop.agent_loop`; `_drivers` performs the effects the loop yields, sync
+and async. `run()` / `arun()` consume the drivers' event streams; `stream()` / `astream()` hand
+them on.
 """
 
 from __future__ import annotations
 
 import inspect
-import queue
 import uuid
 from collections.abc import (
     AsyncIterator,
-    Awaitable,
     Callable,
-    Generator,
     Iterable,
     Iterator,
     Mapping,
 )
-from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any, Generic, Literal
 
@@ -30,37 +26,22 @@ import anyio.to_thread
 from typing_extensions import TypeVar
 
 from ._cache import CachePolicy
-from ._context import RunContext
 from ._conversation import Conversation
+from ._drivers import Run, async_events, sync_events
 from ._events import (
     AgentEvent,
     RunFinished,
     RunResult,
-    TextDelta,
-    ThinkingDelta,
-    ToolCallFinished,
-    ToolCallStarted,
-    ToolInputDelta,
 )
 from ._exceptions import ConfigurationError
-from ._execute import AfterToolHook, Approval, BeforeToolHook, ToolCall, ToolOutcome, ToolRuntime
+from ._execute import AfterToolHook, Approval, BeforeToolHook, ToolRuntime
 from ._loop import (
-    CallHook,
-    CallModel,
-    Commit,
-    Effect,
-    Emit,
     Limits,
-    LoadJournal,
-    Loop,
     OutputSpec,
     RunSpec,
-    RunTools,
     agent_loop,
 )
-from ._messages import body_spec
 from ._schema import _clean
-from ._stream_events import ContentBlockStartEvent, InputJsonEvent, TextEvent, ThinkingEvent
 from ._tools import ToolLike, Toolset
 from ._usage import ModelPrice
 
@@ -74,10 +55,6 @@ DepsT = TypeVar("DepsT", default=None)
 OutputT = TypeVar("OutputT", default=str)
 
 Prompt = str | Iterable[Mapping[str, Any]] | None
-
-# A non-streaming call with more max_tokens than this may outlast the ten-minute idle limit of
-# a silent HTTP request (see `_base.check_long_request`), so the runner streams it instead.
-_STREAM_ABOVE_MAX_TOKENS = 21_333
 
 
 @dataclass(frozen=True)
@@ -97,18 +74,6 @@ class Hooks:
     before_tool: tuple[BeforeToolHook, ...] = ()
     after_tool: tuple[AfterToolHook, ...] = ()
     on_error: tuple[Callable[..., Any], ...] = ()
-
-
-@dataclass
-class _Run:
-    """One run's moving parts, shared by both drivers."""
-
-    loop: Loop
-    conversation: Conversation
-    deps: Any
-    run_id: str
-    stream: bool
-    metadata: dict[str, Any] = field(default_factory=dict)
 
 
 class Agent(Generic[DepsT, OutputT]):
@@ -231,7 +196,7 @@ class Agent(Generic[DepsT, OutputT]):
                 )
             )
         result: RunResult[OutputT] = _last_result(
-            self._sync_events(prompt, conversation, deps, approvals, False)
+            sync_events(self, prompt, conversation, deps, approvals, False)
         )
         return result
 
@@ -249,7 +214,7 @@ class Agent(Generic[DepsT, OutputT]):
                 partial(self.run, prompt, conversation=conversation, deps=deps, approvals=approvals)
             )
         result: RunResult[OutputT] | None = None
-        async for event in self._async_events(prompt, conversation, deps, approvals, False):
+        async for event in async_events(self, prompt, conversation, deps, approvals, False):
             if isinstance(event, RunFinished):
                 result = event.result
         assert result is not None
@@ -267,7 +232,7 @@ class Agent(Generic[DepsT, OutputT]):
         and finish, each finished turn, and last `RunFinished` with the result."""
         if self._client(sync=True) is None:
             raise ConfigurationError("this agent has an async client: use `astream`")
-        yield from self._sync_events(prompt, conversation, deps, approvals, True)
+        yield from sync_events(self, prompt, conversation, deps, approvals, True)
 
     async def astream(
         self,
@@ -280,7 +245,7 @@ class Agent(Generic[DepsT, OutputT]):
         """The async twin of `stream`."""
         if self._client(sync=False) is None:
             raise ConfigurationError("this agent has a sync client: use `stream`")
-        async for event in self._async_events(prompt, conversation, deps, approvals, True):
+        async for event in async_events(self, prompt, conversation, deps, approvals, True):
             yield event
 
     # -- shared setup ---------------------------------------------------------------------------
@@ -301,12 +266,12 @@ class Agent(Generic[DepsT, OutputT]):
         deps: Any,
         approvals: Mapping[str, Approval] | None,
         stream: bool,
-    ) -> _Run:
+    ) -> Run:
         from dataclasses import replace
 
         spec = self._spec if not approvals else replace(self._spec, approvals=dict(approvals))
         loop = agent_loop(spec, conversation, _prompt_blocks(prompt))
-        return _Run(loop, conversation, deps, uuid.uuid4().hex, stream)
+        return Run(loop, conversation, deps, uuid.uuid4().hex, stream)
 
     def _runtime(self) -> ToolRuntime:
         return ToolRuntime(
@@ -317,278 +282,8 @@ class Agent(Generic[DepsT, OutputT]):
             after_tool=self.hooks.after_tool,
         )
 
-    def _context_factory(
-        self, run: _Run, effect: RunTools
-    ) -> Callable[[ToolCall], RunContext[Any]]:
-        base = RunContext(
-            deps=run.deps,
-            conversation_id=run.conversation.id,
-            run_id=run.run_id,
-            turn=effect.turn,
-            usage=effect.usage,
-            metadata=run.metadata,
-        )
-        return lambda call: base.for_call(tool_use_id=call.id, tool_name=call.name)
 
-    def _model_spec(self, client: Any, body: bytes, stream: bool) -> Any:
-        headers = {"anthropic-beta": ",".join(self.betas)} if self.betas else None
-        if stream:  # the loop builds one body for both modes; streaming adds one field up front
-            body = b'{"stream":true,' + body[1:]
-        return body_spec(client, body, stream=stream, headers=headers)
-
-    def _streams_model(self, run: _Run) -> bool:
-        return run.stream or int(self._spec.params.get("max_tokens", 0)) > _STREAM_ABOVE_MAX_TOKENS
-
-    # -- the sync driver ------------------------------------------------------------------------
-
-    def _sync_events(
-        self,
-        prompt: Prompt,
-        conversation: Conversation | str | None,
-        deps: Any,
-        approvals: Mapping[str, Approval] | None,
-        stream: bool,
-    ) -> Iterator[AgentEvent]:
-        from ._streaming import MessageStreamManager
-
-        client = self._client(sync=True)
-        store = self.store
-        if store is not None and inspect.iscoroutinefunction(store.commit):
-            raise ConfigurationError("a sync run needs a sync store (or use arun)")
-        conv = self._open_sync(conversation)
-        run = self._start(prompt, conv, deps, approvals, stream)
-        runtime = self._runtime()
-        with ExitStack() as stack:
-            portal: anyio.from_thread.BlockingPortal | None = None
-            effect: Effect | None = next(run.loop)
-            try:
-                while True:
-                    value: Any = None
-                    if isinstance(effect, CallModel):
-                        spec = self._model_spec(client, effect.body, self._streams_model(run))
-                        if spec.stream:
-                            manager = MessageStreamManager(
-                                partial(client._send, spec, stream=True), **_decoder_kwargs(client)
-                            )
-                            with manager as events:
-                                tool_ids: dict[int, str] = {}
-                                for raw in events:
-                                    event = _agent_event(raw, tool_ids)
-                                    if event is not None and run.stream:
-                                        yield event
-                                value = events.get_final_message()
-                        else:
-                            value = client._call(spec)
-                    elif isinstance(effect, RunTools):
-                        if portal is None:
-                            portal = stack.enter_context(anyio.from_thread.start_blocking_portal())
-                            stack.enter_context(portal.wrap_async_context_manager(runtime))
-                        value = yield from self._sync_tools(portal, runtime, run, effect)
-                    elif isinstance(effect, Commit):
-                        self._commit_sync(effect.conversation)
-                    elif isinstance(effect, LoadJournal):
-                        value = self._load_journal_sync(run.conversation)
-                    elif isinstance(effect, Emit):
-                        yield effect.event
-                    elif isinstance(effect, CallHook):
-                        value = _call_hooks_sync(self.hooks, effect)
-                    effect = run.loop.send(value)
-            except StopIteration:
-                return
-            except BaseException as exc:
-                for hook in self.hooks.on_error:
-                    _resolve_sync(hook(exc, run.conversation))
-                raise
-            finally:
-                run.loop.close()
-
-    def _sync_tools(
-        self,
-        portal: anyio.from_thread.BlockingPortal,
-        runtime: ToolRuntime,
-        run: _Run,
-        effect: RunTools,
-    ) -> Generator[AgentEvent, None, list[ToolOutcome]]:
-        """Run the calls on the portal's event loop, yielding each outcome as it finishes."""
-        finished: queue.SimpleQueue[ToolOutcome | None] = queue.SimpleQueue()
-        journal = self._journaler(run.conversation)
-
-        async def on_outcome(outcome: ToolOutcome) -> None:
-            await journal(outcome)
-            finished.put(outcome)
-
-        future = portal.start_task_soon(
-            partial(
-                runtime.run_calls,
-                effect.calls,
-                context_factory=self._context_factory(run, effect),
-                approvals=effect.approvals,
-                on_outcome=on_outcome,
-            )
-        )
-        future.add_done_callback(lambda _: finished.put(None))
-        while (outcome := finished.get()) is not None:
-            yield ToolCallFinished(outcome)
-        return future.result()
-
-    def _open_sync(self, conversation: Conversation | str | None) -> Conversation:
-        store = self.store
-        if isinstance(conversation, str):
-            if store is None:
-                raise ConfigurationError("a conversation id needs a store: pass store=...")
-            return store.load(conversation)  # type: ignore[return-value]
-        conv = conversation if conversation is not None else Conversation()
-        if store is not None and conv.version == 0 and not self._is_stored_sync(conv):
-            store.create(conv)
-        return conv
-
-    def _is_stored_sync(self, conv: Conversation) -> bool:
-        from .stores import ConversationNotFoundError
-
-        try:
-            self.store.load(conv.id)  # type: ignore[union-attr]
-        except ConversationNotFoundError:
-            return False
-        return True
-
-    def _commit_sync(self, conversation: Conversation) -> None:
-        if self.store is not None:
-            self.store.commit(conversation)
-        else:
-            conversation.version = len(conversation)
-        self._journal.pop(conversation.id, None)
-
-    def _load_journal_sync(self, conversation: Conversation) -> dict[str, dict[str, Any]]:
-        if self.store is not None:
-            return self.store.journaled_tool_results(conversation.id)  # type: ignore[return-value]
-        return dict(self._journal.get(conversation.id, {}))
-
-    def _journaler(self, conversation: Conversation) -> Callable[[ToolOutcome], Awaitable[None]]:
-        """Durably record each finished result before the step commits (for resume)."""
-        store = self.store
-
-        async def journal(outcome: ToolOutcome) -> None:
-            if outcome.result is None:
-                return
-            if store is None:
-                self._journal.setdefault(conversation.id, {})[outcome.call.id] = outcome.result
-                return
-            write = partial(
-                store.journal_tool_result,
-                conversation.id,
-                outcome.result,
-                version=conversation.version,
-            )
-            if inspect.iscoroutinefunction(store.journal_tool_result):
-                await write()  # type: ignore[misc]
-            else:
-                await anyio.to_thread.run_sync(write)
-
-        return journal
-
-    # -- the async driver -----------------------------------------------------------------------
-
-    async def _async_events(
-        self,
-        prompt: Prompt,
-        conversation: Conversation | str | None,
-        deps: Any,
-        approvals: Mapping[str, Approval] | None,
-        stream: bool,
-    ) -> AsyncIterator[AgentEvent]:
-        from ._streaming import AsyncMessageStreamManager
-
-        client = self._client(sync=False)
-        store = _async_store(self.store)
-        conv = await self._open_async(store, conversation)
-        run = self._start(prompt, conv, deps, approvals, stream)
-        runtime = self._runtime()
-        entered = False
-        effect: Effect | None = next(run.loop)
-        try:
-            while True:
-                value: Any = None
-                if isinstance(effect, CallModel):
-                    spec = self._model_spec(client, effect.body, self._streams_model(run))
-                    if spec.stream:
-                        manager = AsyncMessageStreamManager(
-                            partial(client._send, spec, stream=True), **_decoder_kwargs(client)
-                        )
-                        async with manager as events:
-                            tool_ids: dict[int, str] = {}
-                            async for raw in events:
-                                event = _agent_event(raw, tool_ids)
-                                if event is not None and run.stream:
-                                    yield event
-                            value = await events.get_final_message()
-                    else:
-                        value = await client._call(spec)
-                elif isinstance(effect, RunTools):
-                    if not entered:
-                        await runtime.__aenter__()
-                        entered = True
-                    journal = self._journaler(run.conversation)
-                    if run.stream:
-                        outcomes: list[ToolOutcome] = []
-                        async for item in _tools_streaming(
-                            runtime, effect, self._context_factory(run, effect), journal, outcomes
-                        ):
-                            yield item
-                        value = outcomes
-                    else:
-                        value = await runtime.run_calls(
-                            effect.calls,
-                            context_factory=self._context_factory(run, effect),
-                            approvals=effect.approvals,
-                            on_outcome=journal,
-                        )
-                elif isinstance(effect, Commit):
-                    if store is not None:
-                        await store.commit(effect.conversation)
-                    else:
-                        effect.conversation.version = len(effect.conversation)
-                    self._journal.pop(effect.conversation.id, None)
-                elif isinstance(effect, LoadJournal):
-                    if store is not None:
-                        value = await store.journaled_tool_results(run.conversation.id)
-                    else:
-                        value = dict(self._journal.get(run.conversation.id, {}))
-                elif isinstance(effect, Emit):
-                    yield effect.event
-                elif isinstance(effect, CallHook):
-                    value = await _call_hooks_async(self.hooks, effect)
-                effect = run.loop.send(value)
-        except StopIteration:
-            return
-        except BaseException as exc:
-            for hook in self.hooks.on_error:
-                await _resolve_async(hook(exc, run.conversation))
-            raise
-        finally:
-            run.loop.close()
-            if entered:
-                with anyio.CancelScope(shield=True):
-                    await runtime.__aexit__(None, None, None)
-
-    async def _open_async(
-        self, store: AsyncConversationStore | None, conversation: Conversation | str | None
-    ) -> Conversation:
-        from .stores import ConversationNotFoundError
-
-        if isinstance(conversation, str):
-            if store is None:
-                raise ConfigurationError("a conversation id needs a store: pass store=...")
-            return await store.load(conversation)
-        conv = conversation if conversation is not None else Conversation()
-        if store is not None and conv.version == 0:
-            try:
-                await store.load(conv.id)
-            except ConversationNotFoundError:
-                await store.create(conv)
-        return conv
-
-
-# -- helpers of both drivers (pure, or one call deep) -------------------------------------------
+# -- helpers ------------------------------------------------------------------------------------
 
 
 def _prompt_blocks(prompt: Prompt) -> list[dict[str, Any]] | None:
@@ -609,30 +304,6 @@ def _output_tool(output: OutputSpec) -> dict[str, Any]:
     }
 
 
-def _agent_event(raw: Any, tool_ids: dict[int, str]) -> AgentEvent | None:
-    """The agent-level event for a stream helper event (None for the ones UIs don't need)."""
-    kind = type(raw)
-    if kind is TextEvent:
-        return TextDelta(raw.text, raw.index)
-    if kind is ThinkingEvent:
-        return ThinkingDelta(raw.thinking, raw.index)
-    if kind is InputJsonEvent:
-        call_id = tool_ids.get(raw.index)
-        if call_id is not None:
-            return ToolInputDelta(call_id, raw.partial_json, raw.snapshot)
-        return None
-    if kind is ContentBlockStartEvent and raw.content_block.get("type") == "tool_use":
-        block = raw.content_block
-        tool_ids[raw.index] = block["id"]
-        return ToolCallStarted(block["id"], block["name"], raw.index)
-    return None
-
-
-def _decoder_kwargs(client: Any) -> dict[str, Any]:
-    factory = client._stream_decoder()
-    return {} if factory is None else {"decoder_factory": factory}
-
-
 def _last_result(events: Iterator[AgentEvent]) -> Any:
     result = None
     for event in events:
@@ -640,76 +311,3 @@ def _last_result(events: Iterator[AgentEvent]) -> Any:
             result = event.result
     assert result is not None, "the run ended without a result"
     return result
-
-
-def _async_store(store: Any) -> AsyncConversationStore | None:
-    if store is None:
-        return None
-    if inspect.iscoroutinefunction(store.commit):
-        return store  # type: ignore[no-any-return]
-    from .stores import to_async
-
-    return to_async(store)
-
-
-async def _tools_streaming(
-    runtime: ToolRuntime,
-    effect: RunTools,
-    context_factory: Callable[[ToolCall], RunContext[Any]],
-    journal: Callable[[ToolOutcome], Awaitable[None]],
-    outcomes: list[ToolOutcome],
-) -> AsyncIterator[AgentEvent]:
-    """Run the calls and yield each outcome as it finishes; fills `outcomes` in model order."""
-    send, receive = anyio.create_memory_object_stream[ToolOutcome](len(effect.calls))
-
-    async def on_outcome(outcome: ToolOutcome) -> None:
-        await journal(outcome)
-        await send.send(outcome)
-
-    async def run_all() -> None:
-        async with send:
-            outcomes.extend(
-                await runtime.run_calls(
-                    effect.calls,
-                    context_factory=context_factory,
-                    approvals=effect.approvals,
-                    on_outcome=on_outcome,
-                )
-            )
-
-    async with anyio.create_task_group() as tg, receive:
-        tg.start_soon(run_all)
-        async for outcome in receive:
-            yield ToolCallFinished(outcome)
-
-
-def _call_hooks_sync(hooks: Hooks, effect: CallHook) -> Any:
-    if effect.kind == "before_model":
-        params = effect.payload
-        for hook in hooks.before_model:
-            params = _resolve_sync(hook(params, effect.conversation)) or params
-        return params
-    for hook in hooks.after_model:
-        _resolve_sync(hook(effect.payload, effect.conversation))
-    return None
-
-
-async def _call_hooks_async(hooks: Hooks, effect: CallHook) -> Any:
-    if effect.kind == "before_model":
-        params = effect.payload
-        for hook in hooks.before_model:
-            params = await _resolve_async(hook(params, effect.conversation)) or params
-        return params
-    for hook in hooks.after_model:
-        await _resolve_async(hook(effect.payload, effect.conversation))
-    return None
-
-
-def _resolve_sync(value: Any) -> Any:
-    if inspect.isawaitable(value):
-        raise ConfigurationError("an async hook cannot run in a sync run; use arun()")
-    return value
-
-
-async def _resolve_async(value: Any) -> Any:
-    return await value if inspect.isawaitable(value) else value

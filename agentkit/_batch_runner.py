@@ -337,7 +337,7 @@ class _Core:
 
     async def _advance(self, slot: _Slot, value: Any, runtime: ToolRuntime) -> None:
         """Perform the loop's effects until it asks for the model, or ends."""
-        from ._agent import _call_hooks_async
+        from ._drivers import call_hooks_async as _call_hooks_async
 
         loop, conversation = slot.loop, slot.conversation
         assert loop is not None
@@ -362,7 +362,7 @@ class _Core:
             slot.result = stop.value
             slot.end(stop.value.status)
         except Exception as exc:  # one conversation's failure must not stop the others
-            from ._agent import _resolve_async
+            from ._drivers import resolve_async as _resolve_async
 
             slot.end("failed", f"{type(exc).__name__}: {exc}")
             for hook in self.agent.hooks.on_error:

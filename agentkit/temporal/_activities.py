@@ -193,7 +193,7 @@ class AgentActivities:
             if container is not None and "container" not in request:
                 request["container"] = container
             if agent.hooks.before_model:
-                from .._agent import _resolve_async
+                from .._drivers import resolve_async as _resolve_async
 
                 for hook in agent.hooks.before_model:
                     request = await _resolve_async(hook(request, conversation)) or request
@@ -214,7 +214,7 @@ class AgentActivities:
                 # Another attempt of this step committed first; the retry returns its message.
                 raise ApplicationError(str(exc), type="StoreConflictError") from exc
             for hook in agent.hooks.after_model:
-                from .._agent import _resolve_async
+                from .._drivers import resolve_async as _resolve_async
 
                 await _resolve_async(hook(message, conversation))
         committed = conversation[params.version]
@@ -237,12 +237,14 @@ class AgentActivities:
         )
 
     async def _stream(self, name: str, body: bytes, step: int) -> Any:
-        from .._agent import _agent_event, _decoder_kwargs
+        from .._drivers import agent_event as _agent_event
+        from .._drivers import decoder_kwargs as _decoder_kwargs
+        from .._drivers import model_spec
         from .._streaming import AsyncMessageStreamManager
 
         client = self._client(name)
         entry = self._entry(name)
-        spec = entry.agent._model_spec(client, body, True)
+        spec = model_spec(entry.agent, client, body, True)
         manager = AsyncMessageStreamManager(
             partial(client._send, spec, stream=True), **_decoder_kwargs(client)
         )
