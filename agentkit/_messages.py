@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 import httpx
@@ -10,7 +10,7 @@ from typing_extensions import Unpack
 
 from ._base import DEFAULT_TIMEOUT, RequestSpec, check_long_request, spec_from_params
 from ._models import APIModel, Message, MessageTokensCount
-from ._response import APIResponse, AsyncAPIResponse, async_wrap_mode, wrap_mode
+from ._response import APIResponse, AsyncResponseContext, async_wrap_mode, wrap_mode
 from ._types import CountTokensParams, MessageCreateParams
 
 if TYPE_CHECKING:
@@ -250,7 +250,7 @@ class AsyncMessagesWithRawResponse:
     """`messages.with_raw_response` / `with_streaming_response` (async)."""
 
     def __init__(self, messages: AsyncMessages, mode: Literal["raw", "stream"]) -> None:
-        self.create: Callable[..., Awaitable[AsyncAPIResponse[Any]]] = async_wrap_mode(
+        self.create: Callable[..., AsyncResponseContext[Any]] = async_wrap_mode(
             messages.create, mode
         )
         self.count_tokens = async_wrap_mode(messages.count_tokens, mode)

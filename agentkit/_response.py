@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator
 from typing import Any, Generic, ParamSpec, TypeVar
 
 import httpx
@@ -10,7 +10,13 @@ import httpx
 from ._base import ResponseMode, parse_body, response_mode
 from ._exceptions import request_id_of
 
-__all__ = ["APIResponse", "AsyncAPIResponse", "async_wrap_mode", "wrap_mode"]
+__all__ = [
+    "APIResponse",
+    "AsyncAPIResponse",
+    "AsyncResponseContext",
+    "async_wrap_mode",
+    "wrap_mode",
+]
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -146,16 +152,42 @@ def wrap_mode(fn: Callable[P, T], mode: ResponseMode) -> Callable[P, APIResponse
     return call
 
 
+class AsyncResponseContext(Generic[T]):
+    """What an async `with_raw_response` / `with_streaming_response` call returns.
+
+    `await` it for the response, or use it as `async with ... as response:`, which closes the
+    response (releasing the connection) when the block ends.
+    """
+
+    def __init__(self, start: Callable[[], Awaitable[AsyncAPIResponse[T]]]) -> None:
+        self._start = start
+        self._response: AsyncAPIResponse[T] | None = None
+
+    def __await__(self) -> Generator[Any, None, AsyncAPIResponse[T]]:
+        return self._start().__await__()
+
+    async def __aenter__(self) -> AsyncAPIResponse[T]:
+        self._response = await self._start()
+        return self._response
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._response is not None:
+            await self._response.close()
+
+
 def async_wrap_mode(
     fn: Callable[P, Awaitable[T]], mode: ResponseMode
-) -> Callable[P, Awaitable[AsyncAPIResponse[T]]]:
+) -> Callable[P, AsyncResponseContext[T]]:
     """`fn` (async), returning its raw response instead of the parsed value."""
 
-    async def call(*args: P.args, **kwargs: P.kwargs) -> AsyncAPIResponse[T]:
-        token = response_mode.set(mode)
-        try:
-            return await fn(*args, **kwargs)  # type: ignore[return-value]
-        finally:
-            response_mode.reset(token)
+    def call(*args: P.args, **kwargs: P.kwargs) -> AsyncResponseContext[T]:
+        async def start() -> AsyncAPIResponse[T]:
+            token = response_mode.set(mode)
+            try:
+                return await fn(*args, **kwargs)  # type: ignore[return-value]
+            finally:
+                response_mode.reset(token)
+
+        return AsyncResponseContext(start)
 
     return call

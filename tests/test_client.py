@@ -571,3 +571,17 @@ def test_requests_accept_own_models() -> None:
         {"role": "assistant", "content": MESSAGE["content"]},
         {"role": "user", "content": "again"},
     ]
+
+
+@pytest.mark.anyio
+@respx.mock
+async def test_async_streaming_response_as_context_manager() -> None:
+    respx.post(f"{BASE}/v1/messages").mock(return_value=httpx.Response(200, json=MESSAGE))
+    client = AsyncClient(api_key=KEY, max_retries=0)
+    async with client.messages.with_streaming_response.create(**PARAMS) as response:
+        assert not response.http_response.is_stream_consumed
+        body = b"".join([chunk async for chunk in response.iter_bytes()])
+    assert b'"msg_1"' in body and response.http_response.is_closed
+    raw = await client.messages.with_raw_response.create(**PARAMS)  # awaitable as well
+    assert (await raw.parse()).id == "msg_1"
+    await client.close()
