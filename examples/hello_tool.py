@@ -30,8 +30,13 @@ def make_client() -> agentkit.Client:
     return agentkit.Client(api_key="offline", http_client=FakeClaude().http_client())
 
 
-agent = agentkit.Agent("claude-sonnet-4-5", tools=[greet], client=make_client())
-# `run` loops: call the model, run the tools it asks for, send the results back, until it stops.
-result = agent.run("Please greet Ada Lovelace, with excitement.")
-print(result.text)
-print(f"{result.turns} model calls, ${result.usage.cost_usd:.4f}")
+def main() -> None:
+    agent = agentkit.Agent("claude-sonnet-4-5", tools=[greet], client=make_client())
+    # `run` loops: call the model, run the tools it asks for, send the results back, until it stops.
+    result = agent.run("Please greet Ada Lovelace, with excitement.")
+    print(result.text)
+    print(f"{result.turns} model calls, ${result.usage.cost_usd:.4f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -43,18 +43,25 @@ def make_client() -> agentkit.Client:
     return agentkit.Client(api_key="offline", http_client=FakeClaude().http_client())
 
 
-agent = agentkit.Agent("claude-sonnet-4-5", tools=[list_files, delete_file], client=make_client())
-result = agent.run("Clean up the workspace: delete old-draft.txt.")
+def main() -> None:
+    agent = agentkit.Agent(
+        "claude-sonnet-4-5", tools=[list_files, delete_file], client=make_client()
+    )
+    result = agent.run("Clean up the workspace: delete old-draft.txt.")
 
-while result.status == "awaiting_approval":
-    approvals: dict[str, agentkit.Approval] = {}
-    for call in result.pending:
-        answer = input(f"Allow {call.name}({call.input})? [y/N] ").strip().lower()
-        approvals[call.id] = (
-            agentkit.Allow() if answer == "y" else agentkit.Deny("the user said no")
-        )
-    # Continue the same conversation with the decisions; approved calls run now.
-    result = agent.run(conversation=result.conversation, approvals=approvals)
+    while result.status == "awaiting_approval":
+        approvals: dict[str, agentkit.Approval] = {}
+        for call in result.pending:
+            answer = input(f"Allow {call.name}({call.input})? [y/N] ").strip().lower()
+            approvals[call.id] = (
+                agentkit.Allow() if answer == "y" else agentkit.Deny("the user said no")
+            )
+        # Continue the same conversation with the decisions; approved calls run now.
+        result = agent.run(conversation=result.conversation, approvals=approvals)
 
-print(result.text)
-print(f"files left: {sorted(FILES)}")
+    print(result.text)
+    print(f"files left: {sorted(FILES)}")
+
+
+if __name__ == "__main__":
+    main()

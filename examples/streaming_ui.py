@@ -86,4 +86,5 @@ async def main() -> None:
         ui.render(event)
 
 
-anyio.run(main)
+if __name__ == "__main__":
+    anyio.run(main)

@@ -32,11 +32,16 @@ def make_client() -> agentkit.Client:
     return agentkit.Client(api_key="offline", http_client=FakeClaude().http_client())
 
 
-agent = agentkit.Agent("claude-sonnet-4-5", output_type=Trip, client=make_client())
-result = agent.run("Plan a relaxed long weekend in Lisbon for two, around 900 euros.")
-trip = result.output  # a Trip instance, already validated
-assert isinstance(trip, Trip)
-print(f"destination: {trip.destination}")
-print(f"days: {trip.days}")
-print(f"activities: {', '.join(trip.activities)}")
-print(f"budget: {trip.budget_eur:.0f} EUR")
+def main() -> None:
+    agent = agentkit.Agent("claude-sonnet-4-5", output_type=Trip, client=make_client())
+    result = agent.run("Plan a relaxed long weekend in Lisbon for two, around 900 euros.")
+    trip = result.output  # a Trip instance, already validated
+    assert isinstance(trip, Trip)
+    print(f"destination: {trip.destination}")
+    print(f"days: {trip.days}")
+    print(f"activities: {', '.join(trip.activities)}")
+    print(f"budget: {trip.budget_eur:.0f} EUR")
+
+
+if __name__ == "__main__":
+    main()

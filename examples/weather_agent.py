@@ -55,6 +55,10 @@ def get_local_time(city: str = "Paris") -> str:
     return f"{city}: 14:05"
 
 
+# A module-level list: `agentkit tools lint examples/weather_agent.py:TOOLS` checks it.
+TOOLS = [get_weather, get_air_quality, get_local_time]
+
+
 def make_client() -> agentkit.AsyncClient:
     """Claude when a key is set; otherwise the fake Claude, which needs no network."""
     if os.environ.get("ANTHROPIC_API_KEY"):
@@ -69,7 +73,7 @@ async def main() -> None:
     agent = agentkit.Agent(
         "claude-sonnet-4-5",
         system="Answer in two sentences. Call all the tools you need at once.",
-        tools=[get_weather, get_air_quality, get_local_time],
+        tools=TOOLS,
         client=make_client(),
         tool_timeout=10,  # a hung tool becomes an error result after 10 s
     )
@@ -85,4 +89,5 @@ async def main() -> None:
     print(f"done in {time.perf_counter() - started:.1f} s")
 
 
-anyio.run(main)
+if __name__ == "__main__":
+    anyio.run(main)

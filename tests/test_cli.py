@@ -501,6 +501,26 @@ def test_conversations_without_a_database_is_an_error(
     assert not (tmp_path / "none.db").exists()
 
 
+def test_conversations_list_before_the_first_chat_is_not_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    assert main(["conversations", "list"]) == 0
+    db = tmp_path / "agentkit" / "conversations.db"
+    assert capsys.readouterr().out == f"no conversations yet: `agentkit chat` saves them in {db}\n"
+    assert not db.exists()
+
+
+def test_tools_lint_on_an_example_imports_it_without_running_it(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    example = Path(__file__).resolve().parent.parent / "examples" / "weather_agent.py"
+    assert main(["tools", "lint", f"{example}:TOOLS"]) == 0
+    assert capsys.readouterr().out == (
+        "ok get_weather\nok get_air_quality\nok get_local_time\n3 tools, 0 issues\n"
+    )
+
+
 # -- tools lint ---------------------------------------------------------------------------
 
 
@@ -540,10 +560,20 @@ def test_tools_lint(
     assert capsys.readouterr().out == "ok good\n1 tool, 0 issues\n"
     assert main(["tools", "lint", str(tmp_path / "linted_mod.py") + ":good"]) == 0
     capsys.readouterr()
+    # A module alone: every tool it holds (directly, in a list or an agent), once each.
+    assert main(["tools", "lint", "linted_mod"]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith("ok good\nfailed bad: ") and out.endswith("2 tools, 3 issues\n")
+    (tmp_path / "no_tools_mod.py").write_text("X = 1\n")
     for target, message in [
-        ("linted_mod", "expected module:object, got 'linted_mod'"),
+        ("linted_mod:", "expected module or module:object, got 'linted_mod:'"),
+        ("no_tools_mod", "'no_tools_mod' defines no tools at top level"),
         ("nowhere_mod:x", "cannot import 'nowhere_mod'"),
-        ("linted_mod:missing", "'linted_mod' has no attribute 'missing'"),
+        (
+            "linted_mod:missing",
+            "'linted_mod' has no attribute 'missing' (tools, toolsets and agents there: "
+            "good, bad, agent)",
+        ),
         ("linted_mod:agentkit.__version__", "str is not a tool, a list of tools"),
     ]:
         assert main(["tools", "lint", target]) == 1

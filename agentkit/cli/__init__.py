@@ -130,7 +130,9 @@ def _parser() -> argparse.ArgumentParser:
         "parameters, lost descriptions ...). Exits 1 when there are findings.",
     )
     lint.add_argument(
-        "target", help="module:object, the object a tool, a list of tools, a Toolset or an Agent"
+        "target",
+        help="module:object (a tool, a list of tools, a Toolset or an Agent), or a module to "
+        "lint every tool it defines; the module may be a path to a .py file",
     )
 
     server = commands.add_parser(
@@ -280,6 +282,12 @@ def _cmd_conversations(args: argparse.Namespace, style: Any) -> int:
             "agentkit conversations: choose an action: list, show, export or delete "
             "(see agentkit conversations --help)"
         )
+    if args.action == "list" and args.db is None and not conv.default_db_path().exists():
+        # A first-time user asking what is saved: nothing yet is an answer, not an error.
+        sys.stdout.write(
+            f"no conversations yet: `agentkit chat` saves them in {conv.default_db_path()}\n"
+        )
+        return 0
     with conv.open_store(args.db, create=False) as store:
         if args.action == "list":
             return conv.list_conversations(store, sys.stdout, style, args.limit)

@@ -1,4 +1,4 @@
-"""`agentkit tools lint module:obj`: load a tool set by name and print its schema lint."""
+"""`agentkit tools lint module[:obj]`: load a tool set by name and print its schema lint."""
 
 from __future__ import annotations
 
@@ -18,14 +18,33 @@ __all__ = ["lint_target", "load_target", "toolset_of"]
 def load_target(target: str) -> Any:
     """The object named by `module:attr` (`attr` may be dotted; the module may be a `.py` path).
 
-    The current directory is importable, as with `python -m`.
+    Without `:attr`, the tools the module defines: every `Tool`, `Toolset` and `Agent` at its top
+    level, as one `Toolset` (each tool once). The current directory is importable, as with
+    `python -m`.
 
     Raises:
         ConfigurationError: The target is malformed or cannot be found.
     """
     module_name, sep, attr = target.partition(":")
-    if not sep or not module_name or not attr:
-        raise ConfigurationError(f"expected module:object, got {target!r}")
+    if not module_name or (sep and not attr):
+        raise ConfigurationError(f"expected module or module:object, got {target!r}")
+    module = _import(module_name)
+    if not sep:
+        return _module_tools(module_name, module)
+    obj: Any = module
+    for part in attr.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            found = ", ".join(_tool_like_names(module)) or "none"
+            raise ConfigurationError(
+                f"{module_name!r} has no attribute {attr!r} (tools, toolsets and agents there: "
+                f"{found})"
+            ) from None
+    return obj
+
+
+def _import(module_name: str) -> Any:
     if module_name.endswith(".py") or "/" in module_name:
         path = Path(module_name)
         if not path.is_file():
@@ -35,20 +54,36 @@ def load_target(target: str) -> Any:
         module = importlib.util.module_from_spec(spec)
         sys.modules[path.stem] = module
         spec.loader.exec_module(module)
-    else:
-        if "" not in sys.path and str(Path.cwd()) not in sys.path:
-            sys.path.insert(0, str(Path.cwd()))
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            raise ConfigurationError(f"cannot import {module_name!r}: {exc}") from exc
-    obj: Any = module
-    for part in attr.split("."):
-        try:
-            obj = getattr(obj, part)
-        except AttributeError:
-            raise ConfigurationError(f"{module_name!r} has no attribute {attr!r}") from None
-    return obj
+        return module
+    if "" not in sys.path and str(Path.cwd()) not in sys.path:
+        sys.path.insert(0, str(Path.cwd()))
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        raise ConfigurationError(f"cannot import {module_name!r}: {exc}") from exc
+
+
+def _tool_like_names(module: Any) -> list[str]:
+    from .._agent import Agent
+
+    return [
+        name
+        for name, value in vars(module).items()
+        if not name.startswith("_") and isinstance(value, (Tool, Toolset, Agent))
+    ]
+
+
+def _module_tools(module_name: str, module: Any) -> Toolset:
+    """Every tool a module holds at top level, directly or in a toolset or agent, once each."""
+    by_name: dict[str, Tool[..., Any]] = {}
+    for name in _tool_like_names(module):
+        for item in toolset_of(getattr(module, name)):
+            by_name.setdefault(item.name, item)
+    if not by_name:
+        raise ConfigurationError(
+            f"{module_name!r} defines no tools at top level; name one with module:object"
+        )
+    return Toolset(list(by_name.values()))
 
 
 def toolset_of(obj: Any) -> Toolset:
