@@ -8,6 +8,7 @@ them (`agentkit.Client()`), the environment points at a fake Claude served over 
 from __future__ import annotations
 
 import gc
+import importlib
 import re
 import sys
 import types
@@ -78,3 +79,85 @@ def test_page_runs(
         if isinstance(client, Client):
             client.close()
     gc.collect()
+
+
+# -- every agentkit name the docs mention exists ---------------------------------------------
+
+ROOT = DOCS.parent
+# `agentkit.X.Y` in code or prose; not inside a file name ("agentkit.db") or a path.
+NAME = re.compile(r"(?<![\w./\"'-])agentkit(?:\.\w+)+")
+IMPORT = re.compile(
+    r"^[ \t]*from (agentkit(?:\.\w+)*) import (?:\(([\w,\s]+)\)|([\w, \t]+)$)", re.MULTILINE
+)
+# Temporal activity names (`agentkit.model_call.v1`) are strings, not Python names.
+NOT_A_NAME = re.compile(r"\.v\d+$")
+
+
+def mentioned_names(text: str) -> set[str]:
+    """Every dotted `agentkit...` name a page mentions or imports."""
+    names = {n for n in NAME.findall(text) if not NOT_A_NAME.search(n)}
+    for match in IMPORT.finditer(text):
+        imported = (match.group(2) or match.group(3)).replace("\n", ",").split(",")
+        names |= {f"{match.group(1)}.{n.split(' as ')[0].strip()}" for n in imported if n.strip()}
+    return names
+
+
+def resolve(dotted: str) -> object:
+    """Import the longest module prefix of `dotted`, then look up the rest as attributes."""
+    parts = dotted.split(".")
+    for split in range(len(parts), 0, -1):
+        try:
+            obj: object = importlib.import_module(".".join(parts[:split]))
+        except ModuleNotFoundError:
+            continue
+        for attr in parts[split:]:
+            obj = getattr(obj, attr)
+        return obj
+    raise ModuleNotFoundError(dotted)
+
+
+WRITINGS = [ROOT / "README.md", *sorted(DOCS.glob("*.md")), *sorted(ROOT.glob("examples/*.py"))]
+
+
+@pytest.mark.parametrize("path", WRITINGS, ids=lambda p: p.name)
+def test_every_agentkit_name_mentioned_exists(path: Path) -> None:
+    names = mentioned_names(path.read_text(encoding="utf-8"))
+    missing = []
+    for name in sorted(names):
+        try:
+            resolve(name)
+        except (ImportError, AttributeError) as exc:
+            missing.append(f"{name}: {exc}")
+    assert not missing, f"{path.name} mentions names that do not exist: {missing}"
+
+
+def test_the_name_finder_sees_what_a_page_can_say() -> None:
+    text = (
+        "Use `agentkit.Agent` and `agentkit.testing.FakeClaude`.\n"
+        "```python\nfrom agentkit import (\n    Client,\n    tool,\n)\n"
+        "from agentkit.stores import SQLiteStore as Store\n"
+        "x, db = 'agentkit.tool_call.v1', 'agentkit.db'\n```\n"
+    )
+    assert mentioned_names(text) == {
+        "agentkit.Agent",
+        "agentkit.testing.FakeClaude",
+        "agentkit.Client",
+        "agentkit.tool",
+        "agentkit.stores",
+        "agentkit.stores.SQLiteStore",
+    }
+    with pytest.raises(AttributeError):
+        resolve("agentkit.NoSuchThing")
+
+
+def test_docs_and_examples_import_only_the_public_api() -> None:
+    """A user copies these: `from agentkit._tools import tool` would teach a private path."""
+    private = re.compile(r"^[ \t]*(?:from|import) (agentkit(?:\.\w+)*\._\w+)", re.MULTILINE)
+    # conversations.md shows the low-level resume helpers, which are not exported (yet).
+    allowed = {("conversations.md", "agentkit._conversation")}
+    offenders = {
+        (path.name, module)
+        for path in WRITINGS
+        for module in private.findall(path.read_text(encoding="utf-8"))
+    }
+    assert offenders <= allowed, sorted(offenders - allowed)
