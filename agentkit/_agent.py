@@ -16,6 +16,7 @@ from collections.abc import (
     Iterator,
     Mapping,
 )
+from contextlib import aclosing
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any, Generic, Literal
@@ -214,9 +215,11 @@ class Agent(Generic[DepsT, OutputT]):
                 partial(self.run, prompt, conversation=conversation, deps=deps, approvals=approvals)
             )
         result: RunResult[OutputT] | None = None
-        async for event in async_events(self, prompt, conversation, deps, approvals, False):
-            if isinstance(event, RunFinished):
-                result = event.result
+        events = async_events(self, prompt, conversation, deps, approvals, False)
+        async with aclosing(events):  # closed in this task: it holds task groups
+            async for event in events:
+                if isinstance(event, RunFinished):
+                    result = event.result
         assert result is not None
         return result
 
@@ -245,8 +248,12 @@ class Agent(Generic[DepsT, OutputT]):
         """The async twin of `stream`."""
         if self._client(sync=False) is None:
             raise ConfigurationError("this agent has a sync client: use `stream`")
-        async for event in async_events(self, prompt, conversation, deps, approvals, True):
-            yield event
+        # Close the inner generator here, in the caller's task, when the caller stops early:
+        # left to the garbage collector it would exit its task groups in another task.
+        events = async_events(self, prompt, conversation, deps, approvals, True)
+        async with aclosing(events):
+            async for event in events:
+                yield event
 
     # -- shared setup ---------------------------------------------------------------------------
 

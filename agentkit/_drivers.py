@@ -10,8 +10,15 @@ from __future__ import annotations
 
 import inspect
 import queue
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator, Mapping
-from contextlib import ExitStack
+from collections.abc import (
+    AsyncGenerator,
+    Awaitable,
+    Callable,
+    Generator,
+    Iterator,
+    Mapping,
+)
+from contextlib import ExitStack, aclosing
 from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -150,6 +157,8 @@ def sync_events(
                 effect = run.loop.send(value)
         except StopIteration:
             return
+        except GeneratorExit:
+            raise  # the caller stopped iterating: not an error of the run
         except BaseException as exc:
             for hook in agent.hooks.on_error:
                 resolve_sync(hook(exc, run.conversation))
@@ -259,7 +268,7 @@ async def async_events(
     deps: Any,
     approvals: Mapping[str, Approval] | None,
     stream: bool,
-) -> AsyncIterator[AgentEvent]:
+) -> AsyncGenerator[AgentEvent, None]:
     from ._streaming import AsyncMessageStreamManager
 
     client = agent._client(sync=False)
@@ -294,10 +303,12 @@ async def async_events(
                 journal = journaler(agent, run.conversation)
                 if run.stream:
                     outcomes: list[ToolOutcome] = []
-                    async for item in _tools_streaming(
+                    tools = _tools_streaming(
                         runtime, effect, _context_factory(agent, run, effect), journal, outcomes
-                    ):
-                        yield item
+                    )
+                    async with aclosing(tools):  # its task group must exit in this task
+                        async for item in tools:
+                            yield item
                     value = outcomes
                 else:
                     value = await runtime.run_calls(
@@ -324,6 +335,8 @@ async def async_events(
             effect = run.loop.send(value)
     except StopIteration:
         return
+    except GeneratorExit:
+        raise  # the caller stopped iterating: not an error of the run
     except BaseException as exc:
         for hook in agent.hooks.on_error:
             await resolve_async(hook(exc, run.conversation))
@@ -398,29 +411,32 @@ async def _tools_streaming(
     context_factory: Callable[[ToolCall], RunContext[Any]],
     journal: Callable[[ToolOutcome], Awaitable[None]],
     outcomes: list[ToolOutcome],
-) -> AsyncIterator[AgentEvent]:
-    """Run the calls and yield each outcome as it finishes; fills `outcomes` in model order."""
-    send, receive = anyio.create_memory_object_stream[ToolOutcome](len(effect.calls))
+) -> AsyncGenerator[AgentEvent, None]:
+    """Run the calls, then yield their outcomes in the order they finished; fills `outcomes` in
+    model order.
+
+    The events come after the whole step, not as each call finishes, on purpose: yielding from
+    inside a task group would leave its cancel scope on the caller's task whenever the caller
+    stops iterating early (a `break`), and the garbage collector would later close it from
+    another task, cancelling the caller (PEP 789). An async generator cannot own a background
+    task safely, so it does not try.
+    """
+    finished: list[ToolOutcome] = []
 
     async def on_outcome(outcome: ToolOutcome) -> None:
         await journal(outcome)
-        await send.send(outcome)
+        finished.append(outcome)
 
-    async def run_all() -> None:
-        async with send:
-            outcomes.extend(
-                await runtime.run_calls(
-                    effect.calls,
-                    context_factory=context_factory,
-                    approvals=effect.approvals,
-                    on_outcome=on_outcome,
-                )
-            )
-
-    async with anyio.create_task_group() as tg, receive:
-        tg.start_soon(run_all)
-        async for outcome in receive:
-            yield ToolCallFinished(outcome)
+    outcomes.extend(
+        await runtime.run_calls(
+            effect.calls,
+            context_factory=context_factory,
+            approvals=effect.approvals,
+            on_outcome=on_outcome,
+        )
+    )
+    for outcome in finished:
+        yield ToolCallFinished(outcome)
 
 
 def call_hooks_sync(hooks: Hooks, effect: CallHook) -> Any:

@@ -331,6 +331,9 @@ def agent_loop(
     if user_blocks:
         conversation.append({"role": "user", "content": user_blocks})
         yield Commit(conversation)
+        if state.output is not None and not prompt:
+            # The resumed turn held a valid answer: the run is done, the model has nothing to add.
+            return (yield from _finished(state.result()))
 
     while True:
         state.check(turn_limit(spec.limits, state.turns))

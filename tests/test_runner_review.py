@@ -1,0 +1,150 @@
+"""Review regressions for the runner: resumes, abandoned streams and error hooks."""
+
+import gc
+from contextlib import aclosing
+from typing import Any
+
+import anyio
+import anyio.lowlevel
+import pytest
+from pydantic import BaseModel
+
+import agentkit
+from agentkit._agent import Agent, Hooks
+from agentkit._conversation import Conversation
+from agentkit._events import RunFinished, ToolCallFinished
+from agentkit._execute import Allow
+from agentkit._tools import tool
+from agentkit.testing import FakeClaude, Reply
+
+MODEL = "claude-haiku-4-5"
+CALLS: list[str] = []
+
+
+@tool(requires_approval=True)
+def publish(title: str) -> str:
+    """Publishes a post (needs approval)."""
+    CALLS.append(f"publish({title})")
+    return f"published {title}"
+
+
+class Answer(BaseModel):
+    summary: str
+
+
+def _agent(fake: FakeClaude, **kwargs: Any) -> Agent[Any, Any]:
+    client = agentkit.Client(api_key="test", http_client=fake.http_client())
+    return Agent(MODEL, client=client, **kwargs)
+
+
+def test_resumed_turn_with_valid_output_ends_the_run() -> None:
+    """The model publishes (needs approval) and answers in the same turn; once approved, the
+    resumed run has its output and must not call the model again."""
+    CALLS.clear()
+    fake = FakeClaude(
+        [
+            Reply.tool_uses(("publish", {"title": "hi"}), ("final_result", {"summary": "done"})),
+            Reply.text("never sent"),
+        ]
+    )
+    agent = _agent(fake, tools=[publish], output_type=Answer)
+    paused = agent.run("publish and summarize")
+    assert paused.status == "awaiting_approval"
+    result = agent.run(conversation=paused.conversation, approvals={paused.pending[0].id: Allow()})
+    assert CALLS == ["publish(hi)"]
+    assert result.status == "complete" and result.output == Answer(summary="done")
+    assert fake.remaining == 1
+
+
+def test_closing_a_finished_stream_is_not_an_error() -> None:
+    """Breaking out of `stream()` (here on `RunFinished`) closes the generator: that is not an
+    error, so `on_error` hooks must not see a `GeneratorExit`."""
+    errors: list[BaseException] = []
+    fake = FakeClaude([Reply.text("hello")])
+    agent = _agent(fake, hooks=Hooks(on_error=(lambda e, c: errors.append(e),)))
+    events = agent.stream("hi")
+    for event in events:
+        if isinstance(event, RunFinished):
+            break
+    events.close()  # type: ignore[attr-defined]
+    assert errors == []
+
+
+SLEEPY_STARTED: list[anyio.Event] = []
+
+
+@tool
+def quick(n: int) -> int:
+    """Returns n at once."""
+    CALLS.append(f"quick({n})")
+    return n
+
+
+@tool
+async def sleepy(n: int) -> int:
+    """Waits forever (until cancelled)."""
+    CALLS.append(f"sleepy({n})")
+    SLEEPY_STARTED[0].set()
+    await anyio.sleep_forever()
+    return n
+
+
+@tool(name="sleepy")
+def _fast_sleepy(n: int) -> int:
+    """The same tool, now quick."""
+    CALLS.append(f"fast_sleepy({n})")
+    return n
+
+
+def _async_agent(fake: FakeClaude, **kwargs: Any) -> Agent[Any, Any]:
+    client = agentkit.AsyncClient(api_key="test", http_client=fake.async_http_client())
+    return Agent(MODEL, client=client, **kwargs)
+
+
+@pytest.mark.anyio
+async def test_astream_abandoned_with_break_leaves_the_caller_alone() -> None:
+    """Breaking out of `astream()` without closing it must not leave a cancel scope behind
+    that later cancels the caller's task (the garbage collector closes the generator)."""
+    fake = FakeClaude(
+        [Reply.tool_uses(("quick", {"n": 1}), ("quick", {"n": 2})), Reply.text("done")]
+    )
+    agent = _async_agent(fake, tools=[quick])
+    async for event in agent.astream("go"):
+        if isinstance(event, ToolCallFinished):
+            break
+    gc.collect()
+    for _ in range(5):  # let the event loop finalize the generator; it must not cancel us
+        await anyio.lowlevel.checkpoint()
+
+
+@pytest.mark.anyio
+async def test_astream_cancelled_mid_tools_resumes_only_the_unfinished_call() -> None:
+    """Cancelling a streaming run while a tool runs cancels the tool and closes the runtime;
+    a later run on the same conversation runs only the unfinished call."""
+    CALLS.clear()
+    SLEEPY_STARTED[:] = [anyio.Event()]
+    fake = FakeClaude(
+        [Reply.tool_uses(("quick", {"n": 1}), ("sleepy", {"n": 2})), Reply.text("done")]
+    )
+    agent = _async_agent(fake, tools=[quick, sleepy])
+    conv = Conversation()
+    seen: list[Any] = []
+
+    async def consume() -> None:
+        async with aclosing(agent.astream("go", conversation=conv)) as events:
+            async for event in events:
+                seen.append(event)
+
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(consume)
+            await SLEEPY_STARTED[0].wait()
+            tg.cancel_scope.cancel()
+    assert not any(isinstance(e, RunFinished) for e in seen)
+    assert conv.entries[-1].message["role"] == "assistant"  # the tool step was not committed
+
+    resumed = _async_agent(fake, tools=[quick, _fast_sleepy])
+    with anyio.fail_after(5):
+        result = await resumed.arun(conversation=conv)
+    assert result.text == "done"
+    assert sorted(CALLS) == ["fast_sleepy(2)", "quick(1)", "sleepy(2)"]
