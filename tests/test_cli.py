@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -678,3 +679,15 @@ def test_importing_the_cli_stays_light() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_the_cli_page_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--help"]) == 0
+    listed = capsys.readouterr().out.split("positional arguments:")[1].split("options:")[0]
+    # Command lines are indented 4; a wrapped help text is indented further.
+    commands = re.findall(r"^    (\S+)", listed, re.MULTILINE)
+    assert commands == ["demo", "chat", "conversations", "tools", "fake-server", "batch"]
+    page = (Path(__file__).resolve().parent.parent / "docs" / "cli.md").read_text()
+    table = page.split("| command |")[1].split("\n\n")[0]
+    for command in commands:
+        assert f"| `agentkit {command}" in table, command
