@@ -56,22 +56,27 @@ def make_agent(store: SQLiteStore) -> agentkit.Agent:
     )
 
 
-db = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(tempfile.mkdtemp()) / "chat.db"
-with SQLiteStore(db) as store:
-    saved = store.list(limit=1)
-    agent = make_agent(store)
-    if saved:  # a later session: continue the most recent conversation by its id
-        conversation_id = saved[0].id
-        result = agent.run("What was my favourite colour?", conversation=conversation_id)
-        print(f"resumed {conversation_id}")
-    else:
-        result = agent.run("Hi! My favourite colour is teal.")
-        result = agent.run("Suggest a name for a teal boat.", conversation=result.conversation)
-        print(f"started {result.conversation.id}")
-    thinking = [b.thinking for b in result.message.content if b.type == "thinking"]
-    print(f"thinking: {thinking[0] if thinking else '(none)'}")
-    print(f"answer: {result.text}")
-    usage = result.usage
-    read, written = usage.cache_read_input_tokens, usage.cache_creation_input_tokens
-    print(f"cache: {read} tokens read, {written} written")
-    print(f"stored messages: {len(store.load(result.conversation.id))} in {db}")
+def main() -> None:
+    db = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(tempfile.mkdtemp()) / "chat.db"
+    with SQLiteStore(db) as store:
+        saved = store.list(limit=1)
+        agent = make_agent(store)
+        if saved:  # a later session: continue the most recent conversation by its id
+            conversation_id = saved[0].id
+            result = agent.run("What was my favourite colour?", conversation=conversation_id)
+            print(f"resumed {conversation_id}")
+        else:
+            result = agent.run("Hi! My favourite colour is teal.")
+            result = agent.run("Suggest a name for a teal boat.", conversation=result.conversation)
+            print(f"started {result.conversation.id}")
+        thinking = [b.thinking for b in result.message.content if b.type == "thinking"]
+        print(f"thinking: {thinking[0] if thinking else '(none)'}")
+        print(f"answer: {result.text}")
+        usage = result.usage
+        read, written = usage.cache_read_input_tokens, usage.cache_creation_input_tokens
+        print(f"cache: {read} tokens read, {written} written")
+        print(f"stored messages: {len(store.load(result.conversation.id))} in {db}")
+
+
+if __name__ == "__main__":
+    main()

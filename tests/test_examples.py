@@ -149,3 +149,24 @@ def test_the_pytest_example_passes(outputs: dict[str, str]) -> None:
     out = outputs["test_with_fake_claude"]
     assert out.startswith("exit 0\n")
     assert "4 passed" in out
+
+
+def test_importing_an_example_runs_nothing() -> None:
+    """`agentkit tools lint examples/x.py` imports the file: its work waits for `__main__`."""
+    code = (
+        "import importlib.util, pathlib, sys\n"
+        "for path in sorted(pathlib.Path(sys.argv[1]).glob('*.py')):\n"
+        "    spec = importlib.util.spec_from_file_location(path.stem, path)\n"
+        "    spec.loader.exec_module(importlib.util.module_from_spec(spec))\n"
+        "print('imported')\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_")}
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(EXAMPLES)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        stdin=subprocess.DEVNULL,
+    )
+    assert (out.returncode, out.stdout, out.stderr) == (0, "imported\n", "")
