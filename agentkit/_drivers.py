@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import queue
+import threading
 from collections.abc import (
     AsyncGenerator,
     Awaitable,
@@ -182,18 +183,30 @@ def _sync_tools(
         await journal(outcome)
         finished.put(outcome)
 
-    future = portal.start_task_soon(
-        partial(
-            runtime.run_calls,
-            effect.calls,
-            context_factory=_context_factory(agent, run, effect),
-            approvals=effect.approvals,
-            on_outcome=on_outcome,
-        )
-    )
+    ended = threading.Event()
+
+    async def run_calls() -> list[ToolOutcome]:
+        try:
+            return await runtime.run_calls(
+                effect.calls,
+                context_factory=_context_factory(agent, run, effect),
+                approvals=effect.approvals,
+                on_outcome=on_outcome,
+            )
+        finally:
+            ended.set()
+
+    future = portal.start_task_soon(run_calls)
     future.add_done_callback(lambda _: finished.put(None))
-    while (outcome := finished.get()) is not None:
-        yield ToolCallFinished(outcome)
+    try:
+        while (outcome := finished.get()) is not None:
+            yield ToolCallFinished(outcome)
+    finally:
+        if not ended.is_set():
+            # Left early (the caller closed the stream, or an interrupt): cancel the calls and
+            # wait for them to end before the runtime closes the resources they are using.
+            future.cancel()
+            ended.wait()
     return future.result()
 
 

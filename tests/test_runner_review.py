@@ -1,7 +1,8 @@
 """Review regressions for the runner: resumes, abandoned streams and error hooks."""
 
 import gc
-from contextlib import aclosing
+from collections.abc import Iterator
+from contextlib import aclosing, contextmanager
 from typing import Any
 
 import anyio
@@ -148,3 +149,44 @@ async def test_astream_cancelled_mid_tools_resumes_only_the_unfinished_call() ->
         result = await resumed.arun(conversation=conv)
     assert result.text == "done"
     assert sorted(CALLS) == ["fast_sleepy(2)", "quick(1)", "sleepy(2)"]
+
+
+ORDER: list[str] = []
+
+
+@contextmanager
+def _session() -> Iterator[str]:
+    try:
+        yield "session"
+    finally:
+        ORDER.append("resource closed")
+
+
+@tool(resources={"s": _session})
+def fast(s: str) -> str:
+    """Finishes at once."""
+    return s
+
+
+@tool(resources={"s": _session})
+async def hang(s: str) -> str:
+    """Waits until cancelled, still using the resource."""
+    try:
+        await anyio.sleep_forever()
+    finally:
+        ORDER.append("tool ended")
+    return s
+
+
+def test_stream_closed_mid_tools_ends_tools_before_closing_their_resources() -> None:
+    """Closing `stream()` while a tool still runs cancels that tool first, then closes the
+    resources it was using (not the other way round)."""
+    ORDER.clear()
+    fake = FakeClaude([Reply.tool_uses(("fast", {}), ("hang", {})), Reply.text("done")])
+    agent = _agent(fake, tools=[fast, hang])
+    events = agent.stream("go")
+    for event in events:
+        if isinstance(event, ToolCallFinished):
+            break
+    events.close()  # type: ignore[attr-defined]
+    assert ORDER == ["tool ended", "resource closed"]
