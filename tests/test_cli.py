@@ -478,7 +478,10 @@ def test_conversations_list_show_export_delete(
     assert main(["conversations", "delete", conv_id, "--db", str(db)]) == 0
     assert capsys.readouterr().out.endswith(f"deleted conversation {conv_id}\n")
     assert main(["conversations", "delete", conv_id, "--db", str(db)]) == 1
-    assert capsys.readouterr().err == f"agentkit: error: no conversation {conv_id!r} in the store\n"
+    assert capsys.readouterr().err == (
+        f"agentkit: error: no conversation {conv_id!r} in the store; "
+        f"`agentkit conversations list --db {db}` shows the ids\n"
+    )
     assert main(["conversations", "list", "--db", str(db)]) == 0
     assert capsys.readouterr().out == "no conversations\n"
 
@@ -610,8 +613,8 @@ def test_help_for_every_command(args: list[str], capsys: pytest.CaptureFixture[s
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["frobnicate"], "agentkit: argument COMMAND: invalid choice: 'frobnicate'"),
-        (["demo", "--nope"], "agentkit: unrecognized arguments: --nope"),
+        (["frobnicate"], "error: argument COMMAND: invalid choice: 'frobnicate'"),
+        (["demo", "--nope"], "error: unrecognized arguments: --nope"),
         (["conversations"], "agentkit conversations: choose an action"),
         (["tools"], "agentkit tools: choose an action: lint"),
         (["demo", "--dir", "/no/such/dir"], "--dir /no/such/dir is not a directory"),
@@ -624,6 +627,7 @@ def test_errors_are_one_line_with_exit_1(
     captured = capsys.readouterr()
     assert captured.err.startswith("agentkit: error: ")
     assert message in captured.err and captured.err.count("\n") == 1
+    assert captured.err.count("agentkit:") == 1  # the program's name once, not twice
     assert "Traceback" not in captured.err
 
 

@@ -33,7 +33,9 @@ class _UsageError(Exception):
 class _Parser(argparse.ArgumentParser):
     # argparse prints the whole usage and exits 2; we want one line and the common exit code.
     def error(self, message: str) -> NoReturn:
-        raise _UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
+        # `main` prints "agentkit: error: " already; a subcommand adds its own name.
+        where = "" if self.prog == "agentkit" else f"{self.prog}: "
+        raise _UsageError(f"{where}{message} (see {self.prog} --help)")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -291,16 +293,28 @@ def _cmd_conversations(args: argparse.Namespace, style: Any) -> int:
     with conv.open_store(args.db, create=False) as store:
         if args.action == "list":
             return conv.list_conversations(store, sys.stdout, style, args.limit)
-        if args.action == "show":
-            return conv.show_conversation(store, args.id, sys.stdout, style)
-        if args.action == "delete":
-            return conv.delete_conversation(store, args.id, sys.stdout)
-        if args.output is not None:
-            with args.output.open("wb") as file:
-                conv.export_conversation(store, args.id, file, jsonl=args.jsonl)
-            sys.stderr.write(f"wrote {args.output}\n")
-            return 0
-        return conv.export_conversation(store, args.id, sys.stdout.buffer, jsonl=args.jsonl)
+        from ..stores import ConversationNotFoundError
+
+        try:
+            return _conversation_action(conv, store, args, style)
+        except ConversationNotFoundError as exc:
+            # The id was mistyped or is from another database: say where the ids are.
+            db = "" if args.db is None else f" --db {args.db}"
+            raise _UsageError(f"{exc}; `agentkit conversations list{db}` shows the ids") from exc
+
+
+def _conversation_action(conv: Any, store: Any, args: argparse.Namespace, style: Any) -> int:
+    """`show`, `delete` or `export` of one stored conversation."""
+    if args.action == "show":
+        return int(conv.show_conversation(store, args.id, sys.stdout, style))
+    if args.action == "delete":
+        return int(conv.delete_conversation(store, args.id, sys.stdout))
+    if args.output is not None:
+        with args.output.open("wb") as file:
+            conv.export_conversation(store, args.id, file, jsonl=args.jsonl)
+        sys.stderr.write(f"wrote {args.output}\n")
+        return 0
+    return int(conv.export_conversation(store, args.id, sys.stdout.buffer, jsonl=args.jsonl))
 
 
 def _cmd_fake_server(args: argparse.Namespace) -> int:
