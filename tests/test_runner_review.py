@@ -3,6 +3,7 @@
 import gc
 from collections.abc import Iterator
 from contextlib import aclosing, contextmanager
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -16,7 +17,8 @@ from agentkit._conversation import Conversation
 from agentkit._events import RunFinished, ToolCallFinished
 from agentkit._execute import Allow
 from agentkit._tools import tool
-from agentkit.testing import FakeClaude, Reply
+from agentkit.stores import SQLiteStore
+from agentkit.testing import FakeClaude, Fault, Reply, thinking
 
 MODEL = "claude-haiku-4-5"
 CALLS: list[str] = []
@@ -190,3 +192,58 @@ def test_stream_closed_mid_tools_ends_tools_before_closing_their_resources() -> 
             break
     events.close()  # type: ignore[attr-defined]
     assert ORDER == ["tool ended", "resource closed"]
+
+
+def test_approvals_resume_in_another_process_from_the_store(tmp_path: Path) -> None:
+    """A run paused for approval is resumed by a fresh agent (as in another process) from the
+    stored conversation id: the tool that already ran is not run again."""
+    CALLS.clear()
+    fake = FakeClaude(
+        [Reply.tool_uses(("publish", {"title": "a"}), ("quick", {"n": 7})), Reply.text("ok")]
+    )
+    db = str(tmp_path / "runs.db")
+    first = _agent(fake, tools=[publish, quick], store=SQLiteStore(db))
+    paused = first.run("go")
+    assert paused.status == "awaiting_approval" and CALLS == ["quick(7)"]
+
+    second = _agent(fake, tools=[publish, quick], store=SQLiteStore(db))
+    approvals = {paused.pending[0].id: Allow()}
+    result = second.run(conversation=paused.conversation.id, approvals=approvals)
+    assert result.text == "ok" and CALLS == ["quick(7)", "publish(a)"]
+    assert [r["content"] for r in fake.message_bodies[-1]["messages"][-1]["content"]] == [
+        "published a",
+        "7",
+    ]
+    stored = SQLiteStore(db).load(paused.conversation.id)
+    assert [e.role for e in stored] == ["user", "assistant", "user", "assistant"]
+
+
+def test_run_after_an_api_failure_mid_loop_continues_the_conversation(tmp_path: Path) -> None:
+    """The API fails (not retried) after a tool step: everything that happened is stored, and
+    the next run on the conversation (thinking on, new prompt) is accepted."""
+    fake = FakeClaude(
+        [
+            Reply(
+                thinking("let me add"),
+                Reply.tool_use("quick", {"n": 3}).blocks[0],
+                stop_reason="tool_use",
+            ),
+            Fault.status_error(400, "invalid_request_error", "boom"),
+            Reply(thinking("fine"), Reply.text("3").blocks[0]),
+        ]
+    )
+    store = SQLiteStore(str(tmp_path / "c.db"))
+    params = {"thinking": {"type": "enabled", "budget_tokens": 1024}}
+    agent = _agent(fake, tools=[quick], store=store, params=params)
+    conv = Conversation()
+    with pytest.raises(agentkit.BadRequestError):
+        agent.run("add", conversation=conv)
+    assert [e.role for e in store.load(conv.id)] == ["user", "assistant", "user"]
+    result = agent.run("and now?", conversation=conv.id)
+    assert result.text == "3"
+    assert [m["role"] for m in fake.message_bodies[-1]["messages"]] == [
+        "user",
+        "assistant",
+        "user",
+        "user",
+    ]
