@@ -12,7 +12,7 @@ import platform
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import httpx
 from pydantic import BaseModel, ValidationError
@@ -30,6 +30,9 @@ from ._exceptions import (
 from ._retry import RetryPolicy
 from ._types import TimeoutTypes
 from ._version import __version__
+
+if TYPE_CHECKING:
+    from ._stream_core import EventCore
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -362,6 +365,20 @@ class BaseClient:
                 "request %s %s headers=%s", spec.method, url, redact_headers(dict(request.headers))
             )
         return request
+
+    def _event_core(self, spec: RequestSpec, response: httpx.Response) -> EventCore | None:
+        """A core to read the first event of a Messages stream with; None for other bodies.
+
+        A compressed body is left alone: its raw bytes cannot be decoded here.
+        """
+        if not getattr(spec.parse, "streaming", False):
+            return None
+        if response.headers.get("content-encoding", "identity") != "identity":
+            return None
+        from ._sse import SSEDecoder
+        from ._stream_core import EventCore
+
+        return EventCore(response, (self._stream_decoder() or SSEDecoder)(), None)
 
     def _retry_count(self, spec: RequestSpec) -> int:
         return self._config.retry.max_retries if spec.max_retries is None else spec.max_retries

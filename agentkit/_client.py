@@ -7,7 +7,7 @@ Each has one retry loop (`_send`), one dispatch on the response mode (`_call`), 
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -26,6 +26,7 @@ from ._base import (
     transport_error,
 )
 from ._retry import RetryPolicy
+from ._stream_core import EventCore
 from ._types import TimeoutTypes
 
 if TYPE_CHECKING:
@@ -242,7 +243,35 @@ class Client(_ClientMixin[httpx.Client]):
                         raise transport_error(exc, request) from exc
                     finally:
                         response.close()
+                elif (core := self._event_core(spec, response)) is not None:
+                    self._read_first_event(response, request, core)
         return response
+
+    def _read_first_event(
+        self, response: httpx.Response, request: httpx.Request, core: EventCore
+    ) -> None:
+        """Read an event stream up to its first event, then put the bytes back to be read again.
+
+        Runs inside the retry attempt, so a failure before any event is retried (see
+        `EventCore.started`); the chunks read are replayed, so the stream's reader sees them all.
+        """
+        original = response.stream
+        chunks = iter(original)  # type: ignore[arg-type]
+        head: list[bytes] = []
+        try:
+            for chunk in chunks:
+                head.append(chunk)
+                if core.started(core.feed(chunk)):
+                    break
+            else:
+                core.started(core.finish())
+        except httpx.TransportError as exc:
+            response.close()
+            raise transport_error(exc, request) from exc
+        except BaseException:
+            response.close()
+            raise
+        response.stream = _Replay(head, chunks, original)
 
     def _call(self, spec: RequestSpec) -> Any:
         """Send `spec` and return what the response mode asks for."""
@@ -384,7 +413,31 @@ class AsyncClient(_ClientMixin[httpx.AsyncClient]):
                         await response.aclose()
                     if response.is_error:
                         raise self._status_error(response)
+                elif (core := self._event_core(spec, response)) is not None:
+                    await self._read_first_event(response, request, core)
         return response
+
+    async def _read_first_event(
+        self, response: httpx.Response, request: httpx.Request, core: EventCore
+    ) -> None:
+        """`Client._read_first_event`, awaited."""
+        original = response.stream
+        chunks = original.__aiter__()  # type: ignore[union-attr]
+        head: list[bytes] = []
+        try:
+            async for chunk in chunks:
+                head.append(chunk)
+                if core.started(core.feed(chunk)):
+                    break
+            else:
+                core.started(core.finish())
+        except httpx.TransportError as exc:
+            await response.aclose()
+            raise transport_error(exc, request) from exc
+        except BaseException:
+            await response.aclose()
+            raise
+        response.stream = _AsyncReplay(head, chunks, original)
 
     async def _call(self, spec: RequestSpec) -> Any:
         """Send `spec` and return what the response mode asks for."""
@@ -465,6 +518,40 @@ class AsyncClient(_ClientMixin[httpx.AsyncClient]):
         tb: TracebackType | None,
     ) -> None:
         await self.close()
+
+
+class _Replay(httpx.SyncByteStream):
+    """A body whose first chunks were read already: those again, then the rest."""
+
+    def __init__(self, head: list[bytes], rest: Iterator[bytes], original: Any) -> None:
+        self._head = head
+        self._rest = rest
+        self._original = original
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield from self._head
+        yield from self._rest
+
+    def close(self) -> None:
+        self._original.close()
+
+
+class _AsyncReplay(httpx.AsyncByteStream):
+    """`_Replay` for an async body."""
+
+    def __init__(self, head: list[bytes], rest: AsyncIterator[bytes], original: Any) -> None:
+        self._head = head
+        self._rest = rest
+        self._original = original
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for chunk in self._head:
+            yield chunk
+        async for chunk in self._rest:
+            yield chunk
+
+    async def aclose(self) -> None:
+        await self._original.aclose()
 
 
 def _read(response: httpx.Response) -> httpx.Response:

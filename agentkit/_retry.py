@@ -17,7 +17,13 @@ from dataclasses import dataclass, field, replace
 import httpx
 from tenacity import AsyncRetrying, RetryCallState, Retrying
 
-from ._exceptions import APIConnectionError, APIStatusError
+from ._exceptions import (
+    APIConnectionError,
+    APIStatusError,
+    IncompleteStreamError,
+    InternalServerError,
+    RateLimitError,
+)
 
 __all__ = ["RetryPolicy", "parse_retry_after", "should_retry"]
 
@@ -31,7 +37,10 @@ def should_retry(error: BaseException) -> bool:
     """Whether an error is worth another attempt.
 
     `x-should-retry: true|false` from the server decides first; then connection errors and
-    timeouts, 408, 409, 429 and every status >= 500 (529 included) are retried.
+    timeouts, 408, 409, 429 and every status >= 500 (529 included) are retried. The client asks
+    about a stream's failures only before its first event: an `error` event in a 200 stream is
+    retried when its type is one a status would be (`overloaded_error`, `rate_limit_error`,
+    `api_error`), and a stream cut before any event is retried like a connection error.
     """
     if isinstance(error, APIStatusError):
         override = error.response.headers.get("x-should-retry")
@@ -39,7 +48,11 @@ def should_retry(error: BaseException) -> bool:
             return True
         if override == "false":
             return False
+        if error.status_code < 400:  # an `error` event in a 200 stream: its type decides
+            return isinstance(error, RateLimitError | InternalServerError)
         return error.status_code in _RETRY_STATUSES or error.status_code >= 500
+    if isinstance(error, IncompleteStreamError):
+        return not error.content_delivered
     return isinstance(error, APIConnectionError)
 
 

@@ -105,6 +105,24 @@ class EventCore:
         # Set by `deliver` when it hands an event on (errors report it as `content_delivered`).
         self.delivered = False
 
+    def started(self, items: list[Any]) -> bool:
+        """Whether the stream has produced an event (`items` from `feed` / `finish`).
+
+        The client reads a new stream up to its first event inside its retry attempt, so that a
+        failure before any event (an `error` event such as `overloaded_error`, a cut connection)
+        goes through the retry policy like an error status would.
+
+        Raises:
+            APIStatusError: The stream's first event is an `error` event.
+            StreamError: The stream failed before any event (`IncompleteStreamError` when it
+                ended); `content_delivered` is False.
+        """
+        if items:
+            return True
+        if self._failure is not None:
+            raise self.failure()
+        return False
+
     def feed(self, chunk: bytes) -> list[Any]:
         """The events completed by this chunk (up to the first error, if any)."""
         return self._events(self._feed(chunk))

@@ -1,0 +1,135 @@
+"""Review tests for the client and streaming layer: behaviours the issues require."""
+
+import httpx
+import pytest
+import respx
+
+from agentkit._client import AsyncClient, Client
+from agentkit._exceptions import IncompleteStreamError, OverloadedError
+from agentkit._retry import RetryPolicy
+
+BASE = "https://api.anthropic.com"
+KEY = "sk-ant-review-secret"
+PARAMS = {
+    "model": "claude-haiku-4-5",
+    "max_tokens": 64,
+    "messages": [{"role": "user", "content": "hi"}],
+}
+START = {
+    "type": "message_start",
+    "message": {
+        "id": "msg_1",
+        "type": "message",
+        "role": "assistant",
+        "model": "claude-haiku-4-5",
+        "content": [],
+        "stop_reason": None,
+        "stop_sequence": None,
+        "usage": {"input_tokens": 3, "output_tokens": 1},
+    },
+}
+
+
+def sse(*events: tuple[str, str]) -> bytes:
+    return b"".join(f"event: {name}\ndata: {data}\n\n".encode() for name, data in events)
+
+
+OK_STREAM = sse(
+    ("message_start", __import__("json").dumps(START)),
+    (
+        "content_block_start",
+        '{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}',
+    ),
+    (
+        "content_block_delta",
+        '{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"hello"}}',
+    ),
+    ("content_block_stop", '{"type":"content_block_stop","index":0}'),
+    (
+        "message_delta",
+        '{"type":"message_delta","delta":{"stop_reason":"end_turn",'
+        '"stop_sequence":null},"usage":{"output_tokens":2}}',
+    ),
+    ("message_stop", '{"type":"message_stop"}'),
+)
+# Synthetic: the API opens a 200 stream, then reports overload before any event.
+OVERLOADED_FIRST = sse(
+    ("error", '{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}')
+)
+
+
+def sse_response(body: bytes) -> httpx.Response:
+    return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=body)
+
+
+def make_client(retries: int = 2) -> tuple[Client, list[float]]:
+    waits: list[float] = []
+    return Client(api_key=KEY, retry=RetryPolicy(max_retries=retries, sleep=waits.append)), waits
+
+
+@respx.mock
+def test_stream_error_event_before_first_event_is_retried() -> None:
+    route = respx.post(f"{BASE}/v1/messages").mock(
+        side_effect=[
+            sse_response(OVERLOADED_FIRST),
+            sse_response(OK_STREAM),
+            sse_response(OK_STREAM),
+        ]
+    )
+    client, waits = make_client()
+    with client.messages.stream(**PARAMS) as stream:
+        assert stream.get_final_text() == "hello"
+    assert route.call_count == 2 and len(waits) == 1
+    events = list(client.messages.create(stream=True, **PARAMS))  # create(stream=True) too
+    assert events[0]["type"] == "message_start"
+    assert route.call_count == 3
+
+
+@respx.mock
+def test_stream_cut_before_first_event_is_retried_then_raised() -> None:
+    route = respx.post(f"{BASE}/v1/messages").mock(
+        side_effect=[sse_response(b""), sse_response(OK_STREAM)]
+    )
+    client, _ = make_client()
+    assert client.messages.create(stream=True, **PARAMS) is not None
+    assert route.call_count == 2
+    route.side_effect = None
+    route.return_value = sse_response(b"")
+    route.reset()
+    with pytest.raises(IncompleteStreamError) as info:
+        with client.messages.stream(**PARAMS):
+            pass
+    assert route.call_count == 3 and info.value.content_delivered is False
+
+
+@respx.mock
+def test_stream_error_after_first_event_is_not_retried() -> None:
+    head = sse(("message_start", __import__("json").dumps(START)))
+    route = respx.post(f"{BASE}/v1/messages").mock(
+        return_value=sse_response(head + OVERLOADED_FIRST)
+    )
+    client, _ = make_client()
+    with pytest.raises(OverloadedError):
+        with client.messages.stream(**PARAMS) as stream:
+            stream.get_final_message()
+    assert route.call_count == 1
+
+
+@pytest.mark.anyio
+@respx.mock
+async def test_async_stream_error_event_before_first_event_is_retried() -> None:
+    route = respx.post(f"{BASE}/v1/messages").mock(
+        side_effect=[
+            sse_response(OVERLOADED_FIRST),
+            sse_response(OK_STREAM),
+            sse_response(OVERLOADED_FIRST),
+            sse_response(OK_STREAM),
+        ]
+    )
+    waits: list[float] = []
+    client = AsyncClient(api_key=KEY, retry=RetryPolicy(sleep=waits.append))
+    async with client.messages.stream(**PARAMS) as stream:
+        assert await stream.get_final_text() == "hello"
+    events = [e async for e in await client.messages.create(stream=True, **PARAMS)]
+    assert events[-1]["type"] == "message_stop"
+    assert route.call_count == 4 and len(waits) == 2
