@@ -17,7 +17,7 @@ from pydantic import TypeAdapter, ValidationError
 from ._cache import CachePolicy
 from ._conversation import Conversation, pending_tool_uses, tool_results_message
 from ._events import RunFinished, RunResult, TurnFinished
-from ._exceptions import LimitExceededError, OutputValidationError
+from ._exceptions import ConfigurationError, LimitExceededError, OutputValidationError
 from ._execute import Approval, ToolCall, ToolOutcome
 from ._models import Message
 from ._tools import tool_result, validation_error_content
@@ -320,6 +320,14 @@ def agent_loop(
         journal: Mapping[str, dict[str, Any]] = yield LoadJournal()
         step = yield from _tool_step(state, pending, journal)
         if isinstance(step, RunResult):
+            if prompt and step.status == "awaiting_approval":
+                # The new message cannot be sent before the calls are answered; dropping it
+                # silently would lose it.
+                ids = ", ".join(c.id for c in step.pending)
+                raise ConfigurationError(
+                    f"tool calls await approval ({ids}): pass approvals= for them before "
+                    "sending a new message"
+                )
             return (yield from _finished(step))
         # The tool results (and the new prompt, if any) form the next user message.
         user_blocks = list(step["content"])

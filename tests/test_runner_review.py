@@ -15,6 +15,7 @@ import agentkit
 from agentkit._agent import Agent, Hooks
 from agentkit._conversation import Conversation
 from agentkit._events import RunFinished, ToolCallFinished
+from agentkit._exceptions import ConfigurationError
 from agentkit._execute import Allow
 from agentkit._tools import tool
 from agentkit.stores import SQLiteStore
@@ -247,3 +248,20 @@ def test_run_after_an_api_failure_mid_loop_continues_the_conversation(tmp_path: 
         "user",
         "user",
     ]
+
+
+def test_new_message_while_calls_await_approval_is_refused_not_dropped() -> None:
+    """A new prompt on a conversation whose calls still await approval cannot be sent; the run
+    says so instead of silently dropping the message."""
+    fake = FakeClaude([Reply.tool_uses(("publish", {"title": "a"})), Reply.text("fine")])
+    agent = _agent(fake, tools=[publish])
+    paused = agent.run("go")
+    with pytest.raises(ConfigurationError, match="await approval"):
+        agent.run("what's 2+2?", conversation=paused.conversation)
+    assert len(paused.conversation) == 2 and fake.remaining == 1
+    done = agent.run(
+        "thanks", conversation=paused.conversation, approvals={paused.pending[0].id: Allow()}
+    )
+    assert done.text == "fine"
+    sent = fake.message_bodies[-1]["messages"][-1]["content"]
+    assert [b["type"] for b in sent] == ["tool_result", "text"]
