@@ -695,3 +695,18 @@ def test_the_cli_page_lists_every_command(capsys: pytest.CaptureFixture[str]) ->
     table = page.split("| command |")[1].split("\n\n")[0]
     for command in commands:
         assert f"| `agentkit {command}" in table, command
+
+
+def test_batch_status_before_the_first_run_is_not_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    assert main(["batch", "status"]) == 0
+    db = tmp_path / "agentkit" / "conversations.db"
+    assert (
+        capsys.readouterr().out == f"no batch runs yet: `agentkit batch run` keeps them in {db}\n"
+    )
+    assert not db.exists()
+    # A database named explicitly must exist: a typo there is an error.
+    assert main(["batch", "status", "--db", str(tmp_path / "typo.db")]) == 1
+    assert "no conversations database at" in capsys.readouterr().err

@@ -288,9 +288,13 @@ class ProgressPrinter:
 def _status(args: argparse.Namespace, out: TextIO) -> int:
     from .._batch_runner import batch_runs
     from .._exceptions import ConfigurationError
-    from ._conversations import open_store
+    from ._conversations import default_db_path, open_store
     from ._output import format_usage
 
+    if args.db is None and args.run_id is None and not default_db_path().exists():
+        # Nothing has run yet: that is an answer, not an error.
+        out.write(f"no batch runs yet: `agentkit batch run` keeps them in {default_db_path()}\n")
+        return 0
     with open_store(args.db, create=False) as store:
         runs = batch_runs(store.list())
     if args.run_id is not None:
