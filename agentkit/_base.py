@@ -309,8 +309,12 @@ class BaseClient:
         """An error response's body in the API's error shape (hosts with their own shape)."""
         return body
 
-    def _status_error(self, response: httpx.Response) -> APIStatusError:
-        """The typed error for a read error response."""
+    def _status_error(
+        self, response: httpx.Response, *, unreadable: Exception | None = None
+    ) -> APIStatusError:
+        """The typed error for an error response (`unreadable`: why its body could not be read)."""
+        if unreadable is not None:
+            return make_status_error(response, f"the error body could not be read: {unreadable!r}")
         return make_status_error(response, self._error_body(response, decode_json(response)))
 
     def _stream_decoder(self) -> Callable[[], Any] | None:

@@ -232,7 +232,8 @@ class Client(_ClientMixin[httpx.Client]):
                     try:
                         response.read()
                     except httpx.TransportError as exc:
-                        raise transport_error(exc, request) from exc
+                        # The status and headers arrived: they decide (class, x-should-retry).
+                        raise self._status_error(response, unreadable=exc) from exc
                     finally:
                         response.close()
                     raise self._status_error(response)
@@ -408,6 +409,8 @@ class AsyncClient(_ClientMixin[httpx.AsyncClient]):
                     try:
                         await response.aread()
                     except httpx.TransportError as exc:
+                        if response.is_error:  # status and headers decide, as in `Client`
+                            raise self._status_error(response, unreadable=exc) from exc
                         raise transport_error(exc, request) from exc
                     finally:
                         await response.aclose()

@@ -5,7 +5,7 @@ import pytest
 import respx
 
 from agentkit._client import AsyncClient, Client
-from agentkit._exceptions import IncompleteStreamError, OverloadedError
+from agentkit._exceptions import BadRequestError, IncompleteStreamError, OverloadedError
 from agentkit._retry import RetryPolicy
 
 BASE = "https://api.anthropic.com"
@@ -133,3 +133,46 @@ async def test_async_stream_error_event_before_first_event_is_retried() -> None:
     events = [e async for e in await client.messages.create(stream=True, **PARAMS)]
     assert events[-1]["type"] == "message_stop"
     assert route.call_count == 4 and len(waits) == 2
+
+
+class CutBody(httpx.SyncByteStream, httpx.AsyncByteStream):
+    """Synthetic: a body that breaks after its first bytes."""
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        yield b'{"type":"error","err'
+        raise httpx.ReadError("connection reset")
+
+    async def __aiter__(self):  # type: ignore[no-untyped-def]
+        yield b'{"type":"error","err'
+        raise httpx.ReadError("connection reset")
+
+
+@respx.mock
+def test_error_status_with_cut_body_keeps_its_class_and_x_should_retry() -> None:
+    # A 400 whose body is cut is still a BadRequestError (not a retried connection error), and
+    # `x-should-retry: false` on a 529 is honoured even though its body never arrived.
+    route = respx.post(f"{BASE}/v1/messages").mock(
+        return_value=httpx.Response(400, stream=CutBody())
+    )
+    client, waits = make_client()
+    with pytest.raises(BadRequestError, match="400") as info:
+        client.messages.create(**PARAMS)
+    assert route.call_count == 1 and waits == []
+    assert isinstance(info.value.__cause__, httpx.ReadError)
+    route.return_value = httpx.Response(529, headers={"x-should-retry": "false"}, stream=CutBody())
+    route.reset()
+    with pytest.raises(OverloadedError):
+        client.messages.create(**PARAMS)
+    assert route.call_count == 1
+
+
+@pytest.mark.anyio
+@respx.mock
+async def test_async_error_status_with_cut_body_keeps_its_class() -> None:
+    route = respx.post(f"{BASE}/v1/messages").mock(
+        return_value=httpx.Response(400, stream=CutBody())
+    )
+    client = AsyncClient(api_key=KEY, retry=RetryPolicy(sleep=lambda s: None))
+    with pytest.raises(BadRequestError):
+        await client.messages.create(**PARAMS)
+    assert route.call_count == 1
