@@ -47,6 +47,9 @@ if TYPE_CHECKING:
     from ._context import RunContext as RunContext
     from ._conversation import Conversation as Conversation
     from ._conversation import Entry as Entry
+    from ._conversation import missing_tool_uses as missing_tool_uses
+    from ._conversation import pending_tool_uses as pending_tool_uses
+    from ._conversation import tool_results_message as tool_results_message
     from ._events import AgentEvent as AgentEvent
     from ._events import RunFinished as RunFinished
     from ._events import RunResult as RunResult
@@ -201,6 +204,9 @@ _LAZY: dict[str, str] = {
     "RunContext": "_context",
     "Conversation": "_conversation",
     "Entry": "_conversation",
+    "missing_tool_uses": "_conversation",
+    "pending_tool_uses": "_conversation",
+    "tool_results_message": "_conversation",
     "AgentEvent": "_events",
     "RunFinished": "_events",
     "RunResult": "_events",
