@@ -98,6 +98,7 @@ class RequestSpec:
     parse: Callable[[Any], Any] | None = None
 
 
+_DEFAULT: Any = object()
 _OPTION_KEYS = ("betas", "extra_headers", "extra_query", "extra_body", "timeout", "max_retries")
 
 
@@ -122,6 +123,10 @@ def spec_from_params(
     if extra_body:
         fields.update(extra_body)
     query = dict(params.get("extra_query") or {})
+    # An explicit `timeout=None` means no timeout (as in httpx, and as the long-request guard
+    # takes it); only a missing one means the client's default.
+    timeout = params.get("timeout", _DEFAULT)
+    timeout = None if timeout is _DEFAULT else httpx.Timeout(None) if timeout is None else timeout
     if not body:
         query = {**fields, **query}
     return RequestSpec(
@@ -130,7 +135,7 @@ def spec_from_params(
         body=fields if body else None,
         query=query or None,
         headers=headers,
-        timeout=params.get("timeout"),
+        timeout=timeout,
         max_retries=params.get("max_retries"),
         stream=stream,
         parse=parse,

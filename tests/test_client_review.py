@@ -1,5 +1,7 @@
 """Review tests for the client and streaming layer: behaviours the issues require."""
 
+import json
+
 import httpx
 import pytest
 import respx
@@ -35,7 +37,7 @@ def sse(*events: tuple[str, str]) -> bytes:
 
 
 OK_STREAM = sse(
-    ("message_start", __import__("json").dumps(START)),
+    ("message_start", json.dumps(START)),
     (
         "content_block_start",
         '{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}',
@@ -104,7 +106,7 @@ def test_stream_cut_before_first_event_is_retried_then_raised() -> None:
 
 @respx.mock
 def test_stream_error_after_first_event_is_not_retried() -> None:
-    head = sse(("message_start", __import__("json").dumps(START)))
+    head = sse(("message_start", json.dumps(START)))
     route = respx.post(f"{BASE}/v1/messages").mock(
         return_value=sse_response(head + OVERLOADED_FIRST)
     )
@@ -176,3 +178,19 @@ async def test_async_error_status_with_cut_body_keeps_its_class() -> None:
     with pytest.raises(BadRequestError):
         await client.messages.create(**PARAMS)
     assert route.call_count == 1
+
+
+@respx.mock
+def test_per_request_timeout_none_means_no_timeout() -> None:
+    # `timeout=None` turns the long-request guard off "to accept the risk"; the request must then
+    # really have no timeout, not silently keep the 600 s default the guard warned about.
+    route = respx.post(f"{BASE}/v1/messages").mock(
+        return_value=httpx.Response(200, json=json.loads(json.dumps(START["message"])))
+    )
+    client, _ = make_client()
+    client.messages.create(**{**PARAMS, "max_tokens": 64_000}, timeout=None)
+    assert route.calls.last.request.extensions["timeout"] == httpx.Timeout(None).as_dict()
+    client.messages.create(**PARAMS, timeout=12.0)
+    assert route.calls.last.request.extensions["timeout"]["read"] == 12.0
+    client.messages.create(**PARAMS)
+    assert route.calls.last.request.extensions["timeout"]["read"] == 600.0
