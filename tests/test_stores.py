@@ -531,3 +531,39 @@ def test_sigkill_amid_concurrent_journal_writes_leaves_a_consistent_journal(
     assert {c["id"] for c in missing} == {c["id"] for c in calls} - set(journaled)
     reopened.close()
     store.close()
+
+
+@pytest.mark.parametrize(
+    "dsn",
+    [
+        "postgresql://app:sek rit@localhost/db",  # libpq quotes the bad password back
+        "postgresql://app:sekrit@[::1/db",  # libpq quotes the whole URI back
+        "host=localhost password=sekrit passwrd=x",
+    ],
+)
+def test_postgres_connect_errors_never_show_the_password(dsn: str) -> None:
+    """Invariant 6: a malformed DSN's error (message, cause and context) hides the password."""
+    pytest.importorskip("psycopg")
+    with pytest.raises(StoreError) as caught:
+        PostgresStore(dsn)
+    chain: list[BaseException | None] = [
+        caught.value,
+        caught.value.__cause__,
+        caught.value.__context__,
+    ]
+    shown = " ".join(repr(e) + str(e) for e in chain if e is not None)
+    assert "sekrit" not in shown and "sek rit" not in shown
+
+
+@pytest.mark.anyio
+async def test_async_postgres_connect_errors_never_show_the_password() -> None:
+    pytest.importorskip("psycopg")
+    store = AsyncPostgresStore("postgresql://app:sekrit@[::1/db")
+    with pytest.raises(StoreError) as caught:
+        await store.list()
+    shown = " ".join(
+        repr(e) + str(e)
+        for e in (caught.value, caught.value.__cause__, caught.value.__context__)
+        if e is not None
+    )
+    assert "sekrit" not in shown

@@ -10,10 +10,12 @@ Both classes run the same operations (`agentkit.stores._sql.ops`); only the driv
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any, TypeVar
+from urllib.parse import unquote
 
 import anyio
 
@@ -38,6 +40,24 @@ def _psycopg() -> Any:
             "PostgresStore needs psycopg 3: pip install 'agentkit[postgres]'"
         ) from exc
     return psycopg
+
+
+_URI_PASSWORD = re.compile(r"://[^:@/\[]*:([^@]*)@")
+_KV_PASSWORD = re.compile(r"password\s*=\s*('(?:[^'\\]|\\.)*'?|\S+)")
+
+
+def _connect_error(exc: Exception, dsn: str) -> StoreError:
+    """A `StoreError` for a failed connect, with the DSN's password masked (invariant 6).
+
+    libpq quotes parts of a malformed DSN back in its errors, the password or the whole URI
+    included, so the message is redacted and the original exception is not chained.
+    """
+    message = f"{type(exc).__name__}: {exc}"
+    secrets = [m.group(1) for m in _URI_PASSWORD.finditer(dsn)]
+    secrets += [m.group(1).strip("'") for m in _KV_PASSWORD.finditer(dsn)]
+    for secret in sorted({*secrets, *map(unquote, secrets)} - {""}, key=len, reverse=True):
+        message = message.replace(secret, "***")
+    return StoreError(f"cannot connect to PostgreSQL: {message}")
 
 
 def _schema_statements() -> list[tuple[str, tuple[Any, ...]]]:
@@ -68,12 +88,15 @@ class PostgresStore(SQLStore):
     def __init__(self, dsn: str, *, connect_timeout: float = 10.0) -> None:
         self._psycopg = _psycopg()
         self._lock = threading.Lock()
+        error: StoreError | None = None
         try:
             self._conn = self._psycopg.connect(
                 dsn, autocommit=True, connect_timeout=max(1, int(connect_timeout))
             )
         except self._psycopg.Error as exc:
-            raise StoreError(f"cannot connect to PostgreSQL: {exc}") from exc
+            error = _connect_error(exc, dsn)
+        if error is not None:
+            raise error  # outside the except block: the original (with the DSN) is not chained
         with self._transaction(write=True) as cursor:
             for statement, params in _schema_statements():
                 cursor.execute(statement, params)
@@ -121,11 +144,9 @@ class AsyncPostgresStore(AsyncConversationStore):
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[AsyncCursor]:
         async with self._lock:
+            conn = self._conn if self._conn is not None else await self._connect()
             try:
                 if self._conn is None:
-                    conn = await self._psycopg.AsyncConnection.connect(
-                        self._dsn, autocommit=True, connect_timeout=self._connect_timeout
-                    )
                     async with conn.transaction(), conn.cursor() as cursor:
                         for statement, params in _schema_statements():
                             await cursor.execute(statement, params)
@@ -134,6 +155,16 @@ class AsyncPostgresStore(AsyncConversationStore):
                     yield cursor
             except self._psycopg.Error as exc:
                 raise StoreError(f"PostgreSQL store failed: {exc}") from exc
+
+    async def _connect(self) -> Any:
+        error: StoreError | None = None
+        try:
+            return await self._psycopg.AsyncConnection.connect(
+                self._dsn, autocommit=True, connect_timeout=self._connect_timeout
+            )
+        except self._psycopg.Error as exc:
+            error = _connect_error(exc, self._dsn)
+        raise error  # outside the except block: the original (with the DSN) is not chained
 
     async def _run(self, op: Op[T]) -> T:
         async with self._transaction() as cursor:
