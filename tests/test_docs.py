@@ -153,11 +153,9 @@ def test_the_name_finder_sees_what_a_page_can_say() -> None:
 def test_docs_and_examples_import_only_the_public_api() -> None:
     """A user copies these: `from agentkit._tools import tool` would teach a private path."""
     private = re.compile(r"^[ \t]*(?:from|import) (agentkit(?:\.\w+)*\._\w+)", re.MULTILINE)
-    # conversations.md shows the low-level resume helpers, which are not exported (yet).
-    allowed = {("conversations.md", "agentkit._conversation")}
     offenders = {
         (path.name, module)
         for path in WRITINGS
         for module in private.findall(path.read_text(encoding="utf-8"))
     }
-    assert offenders <= allowed, sorted(offenders - allowed)
+    assert not offenders, sorted(offenders)
