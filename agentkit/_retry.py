@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import email.utils
 import logging
+import math
 import random
 import time
 from collections.abc import Awaitable, Callable
@@ -61,16 +62,21 @@ def parse_retry_after(headers: httpx.Headers, now: float | None = None) -> float
     raw_ms = headers.get("retry-after-ms")
     if raw_ms is not None:
         try:
-            return max(float(raw_ms) / 1000.0, 0.0)
+            ms = float(raw_ms)
         except ValueError:
             pass
+        else:
+            if not math.isnan(ms):  # NaN would reach sleep() and crash it; +-inf is clamped
+                return max(ms / 1000.0, 0.0)
     raw = headers.get("retry-after")
     if raw is None:
         return None
     try:
-        return max(float(raw), 0.0)
+        seconds = float(raw)
     except ValueError:
         pass
+    else:
+        return None if math.isnan(seconds) else max(seconds, 0.0)
     try:
         when = email.utils.parsedate_to_datetime(raw)
     except (TypeError, ValueError, IndexError):

@@ -194,3 +194,25 @@ def test_per_request_timeout_none_means_no_timeout() -> None:
     assert route.calls.last.request.extensions["timeout"]["read"] == 12.0
     client.messages.create(**PARAMS)
     assert route.calls.last.request.extensions["timeout"]["read"] == 600.0
+
+
+@pytest.mark.parametrize("header", ["retry-after", "retry-after-ms"])
+@pytest.mark.parametrize("value", ["nan", "-inf", "inf"])
+def test_non_finite_retry_after_never_reaches_sleep(header: str, value: str) -> None:
+    # `time.sleep(nan)` raises ValueError: a malformed header must fall back to backoff (or,
+    # for inf, the cap), not crash the retry loop.
+    from agentkit._retry import parse_retry_after
+
+    policy = RetryPolicy()
+    wait = parse_retry_after(httpx.Headers({header: value}))
+    assert wait is None or 0.0 <= wait
+    with respx.mock:
+        respx.post(f"{BASE}/v1/messages").mock(
+            side_effect=[
+                httpx.Response(529, headers={header: value}),
+                httpx.Response(200, json=START["message"]),
+            ]
+        )
+        client, waits = make_client()
+        client.messages.create(**PARAMS)
+    assert len(waits) == 1 and 0.0 <= waits[0] <= policy.max_retry_after
