@@ -97,6 +97,13 @@ class RequestSpec:
     stream: bool = False
     parse: Callable[[Any], Any] | None = None
 
+    def __repr__(self) -> str:
+        # Per-request headers may carry a credential (a gateway's key in `extra_headers`).
+        return (
+            f"RequestSpec({self.method} {self.path}, headers={redact_headers(self.headers)!r}, "
+            f"query={self.query!r}, stream={self.stream})"
+        )
+
 
 _DEFAULT: Any = object()
 _OPTION_KEYS = ("betas", "extra_headers", "extra_query", "extra_body", "timeout", "max_retries")
@@ -166,7 +173,7 @@ def check_long_request(max_tokens: int, model: str, timeout_given: bool) -> None
         )
 
 
-def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
+def redact_headers(headers: Mapping[str, str | None]) -> dict[str, str | None]:
     """Headers with secrets replaced, for logs and reprs."""
     return {k: ("<redacted>" if k.lower() in _SECRET_HEADERS else v) for k, v in headers.items()}
 
@@ -216,6 +223,14 @@ class ClientConfig:
     default_headers: Mapping[str, str]
     timeout: httpx.Timeout
     retry: RetryPolicy
+
+    def __repr__(self) -> str:
+        # Default headers may carry a credential (a gateway's key), like the key fields.
+        return (
+            f"ClientConfig(base_url={self.base_url!r}, api_version={self.api_version!r}, "
+            f"default_headers={redact_headers(self.default_headers)!r}, "
+            f"timeout={self.timeout!r}, retry={self.retry!r})"
+        )
 
 
 def resolve_config(

@@ -216,3 +216,20 @@ def test_non_finite_retry_after_never_reaches_sleep(header: str, value: str) -> 
         client, waits = make_client()
         client.messages.create(**PARAMS)
     assert len(waits) == 1 and 0.0 <= waits[0] <= policy.max_retry_after
+
+
+def test_keys_passed_as_headers_are_redacted_in_reprs() -> None:
+    # Gateways are often given their credential as a default or extra header.
+    from agentkit._base import spec_from_params
+
+    client = Client(
+        api_key=KEY, default_headers={"Authorization": "Bearer gw-secret", "x-team": "blue"}
+    )
+    clone = client.with_options(default_headers={"X-Api-Key": "other-secret"})
+    spec = spec_from_params("POST", "/v1/x", {"extra_headers": {"x-api-key": "spec-secret"}})
+    shown = " ".join(
+        [repr(client), repr(client._config), repr(clone._config), repr(spec), str(spec)]
+    )
+    for secret in (KEY, "gw-secret", "other-secret", "spec-secret"):
+        assert secret not in shown
+    assert "x-team" in repr(client._config) and "/v1/x" in repr(spec)
