@@ -233,3 +233,53 @@ def test_keys_passed_as_headers_are_redacted_in_reprs() -> None:
     for secret in (KEY, "gw-secret", "other-secret", "spec-secret"):
         assert secret not in shown
     assert "x-team" in repr(client._config) and "/v1/x" in repr(spec)
+
+
+class StallingBody(httpx.AsyncByteStream):
+    """Synthetic: sends `head`, then waits forever (until cancelled); records closing."""
+
+    def __init__(self, head: bytes) -> None:
+        import anyio
+
+        self.head = head
+        self.waiting = anyio.Event()
+        self.closed = False
+
+    async def __aiter__(self):  # type: ignore[no-untyped-def]
+        import anyio
+
+        if self.head:
+            yield self.head
+        self.waiting.set()
+        await anyio.Event().wait()
+        yield b""  # pragma: no cover
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("head", [b"", sse(("message_start", json.dumps(START)))])
+async def test_async_cancellation_releases_the_connection(head: bytes) -> None:
+    # Cancelled while waiting for the first event (inside the client's retry attempt) or in the
+    # middle of the stream: either way the body is closed, releasing the connection.
+    import anyio
+
+    body = StallingBody(head)
+    transport = httpx.MockTransport(
+        lambda request: httpx.Response(
+            200, headers={"content-type": "text/event-stream"}, stream=body
+        )
+    )
+    client = AsyncClient(api_key=KEY, http_client=httpx.AsyncClient(transport=transport))
+
+    async def consume() -> None:
+        async with client.messages.stream(**PARAMS) as stream:
+            async for _ in stream:
+                pass
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(consume)
+        await body.waiting.wait()
+        tg.cancel_scope.cancel()
+    assert body.closed
