@@ -431,9 +431,21 @@ def _tool_step(
     for o in outcomes:
         assert o.result is not None
         results[o.call.id] = o.result
+    output_error: str | None = None
     if output_call is not None:
-        results[output_call["id"]] = _check_output(state, output_call)
+        assert spec.output is not None
+        value, results[output_call["id"]], output_error = check_output(spec.output, output_call)
+        if output_error is None:
+            state.output = value
     message = tool_results_message(calls, results)
+    if output_error is not None:
+        assert spec.output is not None
+        if output_exhausted(spec.output.retries, state.output_retries + 1):
+            # The run fails here, but the other calls of the turn have run: commit their
+            # results first, so nothing that happened is lost and the history ends answered.
+            state.conversation.append(message)
+            yield Commit(state.conversation)
+        _count_output_retry(state, output_error)
     errors = sum(1 for o in outcomes if o.is_error)
     state.tool_error_streak = tool_error_streak(state.tool_error_streak, len(outcomes), errors)
     hit = streak_limit(spec.limits, state.tool_error_streak)
@@ -452,17 +464,6 @@ def _output_call(spec: RunSpec, calls: Sequence[Mapping[str, Any]]) -> Mapping[s
     if spec.output is None:
         return None
     return next((b for b in calls if b.get("name") == spec.output.tool_name), None)
-
-
-def _check_output(state: _State, call: Mapping[str, Any]) -> dict[str, Any]:
-    output = state.spec.output
-    assert output is not None
-    value, result, error = check_output(output, call)
-    if error is not None:
-        _count_output_retry(state, error)
-    else:
-        state.output = value
-    return result
 
 
 # -- structured output decisions (pure; shared with the Temporal workflow and activities) -------

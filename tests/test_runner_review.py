@@ -15,7 +15,7 @@ import agentkit
 from agentkit._agent import Agent, Hooks
 from agentkit._conversation import Conversation
 from agentkit._events import RunFinished, ToolCallFinished
-from agentkit._exceptions import ConfigurationError
+from agentkit._exceptions import ConfigurationError, OutputValidationError
 from agentkit._execute import Allow
 from agentkit._tools import tool
 from agentkit.stores import SQLiteStore
@@ -265,3 +265,31 @@ def test_new_message_while_calls_await_approval_is_refused_not_dropped() -> None
     assert done.text == "fine"
     sent = fake.message_bodies[-1]["messages"][-1]["content"]
     assert [b["type"] for b in sent] == ["tool_result", "text"]
+
+
+def test_output_failure_commits_the_turns_tool_results_first() -> None:
+    """When the last allowed answer is invalid, the tools the model called beside it have run:
+    their results are committed and in the error's partial result, so the history ends
+    answered (a later run starts cleanly)."""
+    CALLS.clear()
+    bad = ("final_result", {"wrong": 1})
+    fake = FakeClaude(
+        [
+            Reply.tool_uses(bad),
+            Reply.tool_uses(bad),
+            Reply.tool_uses(("quick", {"n": 5}), bad),
+            Reply.text("hello"),
+        ]
+    )
+    agent = _agent(fake, tools=[quick], output_type=Answer)
+    conv = Conversation()
+    with pytest.raises(OutputValidationError) as caught:
+        agent.run("go", conversation=conv)
+    assert CALLS == ["quick(5)"]
+    last = conv.entries[-1].message
+    assert last["role"] == "user"
+    assert [b["tool_use_id"] for b in last["content"]] == [
+        b["id"] for b in conv.entries[-2].message["content"]
+    ]
+    assert caught.value.result is not None
+    assert caught.value.result.new_messages[-1] == last
