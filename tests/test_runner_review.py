@@ -293,3 +293,23 @@ def test_output_failure_commits_the_turns_tool_results_first() -> None:
     ]
     assert caught.value.result is not None
     assert caught.value.result.new_messages[-1] == last
+
+
+def test_paused_turn_stored_and_resumed_after_a_failure(tmp_path: Path) -> None:
+    """A `pause_turn` reply is committed; when the next call fails, a later run with no prompt
+    sends the paused turn back unchanged and the model finishes it."""
+    paused = Reply.pause_turn(Reply.text("searching...").blocks[0])
+    fake = FakeClaude(
+        [paused, Fault.status_error(400, "invalid_request_error", "boom"), Reply.text("found")]
+    )
+    store = SQLiteStore(str(tmp_path / "p.db"))
+    agent = _agent(fake, store=store)
+    conv = Conversation()
+    with pytest.raises(agentkit.BadRequestError):
+        agent.run("search", conversation=conv)
+    assert [e.role for e in store.load(conv.id)] == ["user", "assistant"]
+    result = agent.run(conversation=conv.id)
+    assert result.text == "found"
+    sent = fake.message_bodies[-1]["messages"]
+    assert sent[-1] == store.load(conv.id)[1].message
+    assert [e.role for e in store.load(conv.id)] == ["user", "assistant", "assistant"]
