@@ -536,7 +536,12 @@ class _Replay(httpx.SyncByteStream):
         yield from self._rest
 
     def close(self) -> None:
-        self._original.close()
+        close = getattr(self._rest, "close", None)  # finish the suspended generator now, not at GC
+        try:
+            if close is not None:
+                close()
+        finally:
+            self._original.close()
 
 
 class _AsyncReplay(httpx.AsyncByteStream):
@@ -554,7 +559,12 @@ class _AsyncReplay(httpx.AsyncByteStream):
             yield chunk
 
     async def aclose(self) -> None:
-        await self._original.aclose()
+        aclose = getattr(self._rest, "aclose", None)  # as `_Replay.close`
+        try:
+            if aclose is not None:
+                await aclose()
+        finally:
+            await self._original.aclose()
 
 
 def _read(response: httpx.Response) -> httpx.Response:
