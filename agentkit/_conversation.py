@@ -52,6 +52,7 @@ class Entry:
         created_at: When the message entered the conversation (Unix seconds).
         breakpoints: `cache_control` hints in the content.
         has_compaction: The content holds a `compaction` block.
+        empty_reply: An assistant message with no content (the API sends these at times).
     """
 
     message: dict[str, Any]
@@ -60,6 +61,7 @@ class Entry:
     created_at: float = 0.0
     breakpoints: int = 0
     has_compaction: bool = False
+    empty_reply: bool = False
 
     @classmethod
     def of(cls, message: MessageLike, meta: Mapping[str, Any] | None = None) -> Entry:
@@ -96,6 +98,7 @@ class Entry:
             has_compaction=any(
                 isinstance(b, dict) and b.get("type") == "compaction" for b in blocks
             ),
+            empty_reply=message.get("role") == "assistant" and not content,
         )
 
     @property
@@ -315,7 +318,7 @@ class Conversation:
         if "messages" in params:
             raise ValueError("pass messages through the conversation, not in params")
         policy = cache or CachePolicy()
-        view = self.request_view()
+        view = _sendable(self.request_view())
         in_messages = sum(e.breakpoints for e in view)
         pieces = [e.raw for e in view]
         last_message: dict[str, Any] | None = None
@@ -335,6 +338,19 @@ class Conversation:
         if encoded == b"{}":
             return b'{"messages":' + joined + b"}"
         return encoded[:-1] + b',"messages":' + joined + b"}"
+
+
+def _sendable(view: Sequence[Entry]) -> Sequence[Entry]:
+    """The view without empty assistant messages before its end.
+
+    The API sometimes answers with no content; the reply is kept as received, but the API
+    rejects an empty message anywhere but last ("all messages must have non-empty content
+    except for the optional final assistant message"), and it carries nothing.
+    """
+    last = len(view) - 1
+    if not any(e.empty_reply for e in view[:last]):
+        return view
+    return [e for n, e in enumerate(view) if n == last or not e.empty_reply]
 
 
 # -- resume ------------------------------------------------------------------------------------

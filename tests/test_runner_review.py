@@ -313,3 +313,19 @@ def test_paused_turn_stored_and_resumed_after_a_failure(tmp_path: Path) -> None:
     sent = fake.message_bodies[-1]["messages"]
     assert sent[-1] == store.load(conv.id)[1].message
     assert [e.role for e in store.load(conv.id)] == ["user", "assistant", "assistant"]
+
+
+def test_an_empty_reply_does_not_break_the_conversation() -> None:
+    """The API can answer with no content at all. The reply is kept as received, but a later
+    request must not carry it mid-history: the API rejects empty non-final messages."""
+    fake = FakeClaude([Reply(stop_reason="end_turn"), Reply.text("hi")])
+    agent = _agent(fake)
+    first = agent.run("go")
+    assert first.conversation[-1].message == {"role": "assistant", "content": []}
+    second = agent.run("again", conversation=first.conversation)
+    assert second.text == "hi"
+    assert fake.message_bodies[-1]["messages"] == [
+        {"role": "user", "content": [{"type": "text", "text": "go"}]},
+        {"role": "user", "content": [{"type": "text", "text": "again"}]},
+    ]
+    assert len(second.conversation) == 4  # the history itself keeps everything
