@@ -245,7 +245,12 @@ class Agent(Generic[DepsT, OutputT]):
         deps: DepsT | None = None,
         approvals: Mapping[str, Approval] | None = None,
     ) -> AsyncIterator[AgentEvent]:
-        """The async twin of `stream`."""
+        """The async twin of `stream`.
+
+        One difference: the `ToolCallFinished` events of a turn come together once all its
+        calls have finished (in the order they finished), because an async generator cannot
+        safely keep tasks running while its caller holds an event (PEP 789).
+        """
         if self._client(sync=False) is None:
             raise ConfigurationError("this agent has a sync client: use `stream`")
         # Close the inner generator here, in the caller's task, when the caller stops early:
