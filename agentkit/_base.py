@@ -105,7 +105,20 @@ class RequestSpec:
         )
 
 
-_DEFAULT: Any = object()
+DEFAULT: Any = object()
+"""A per-request option left out (`timeout=None` means "no timeout", so None cannot say it)."""
+
+
+def request_timeout(value: Any) -> TimeoutTypes:
+    """A per-request timeout for `RequestSpec`: None when left out (the client's default).
+
+    An explicit `None` means no timeout, as in httpx (and as the long-request guard takes it).
+    """
+    if value is DEFAULT:
+        return None
+    return httpx.Timeout(None) if value is None else value
+
+
 _OPTION_KEYS = ("betas", "extra_headers", "extra_query", "extra_body", "timeout", "max_retries")
 
 
@@ -130,10 +143,7 @@ def spec_from_params(
     if extra_body:
         fields.update(extra_body)
     query = dict(params.get("extra_query") or {})
-    # An explicit `timeout=None` means no timeout (as in httpx, and as the long-request guard
-    # takes it); only a missing one means the client's default.
-    timeout = params.get("timeout", _DEFAULT)
-    timeout = None if timeout is _DEFAULT else httpx.Timeout(None) if timeout is None else timeout
+    timeout = request_timeout(params.get("timeout", DEFAULT))
     if not body:
         query = {**fields, **query}
     return RequestSpec(

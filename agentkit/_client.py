@@ -15,11 +15,13 @@ import httpx
 from typing_extensions import Self, TypedDict, Unpack
 
 from ._base import (
+    DEFAULT,
     DEFAULT_LIMITS,
     BaseClient,
     ClientConfig,
     RequestSpec,
     parse_body,
+    request_timeout,
     resolve_config,
     response_mode,
     to_timeout,
@@ -300,7 +302,7 @@ class Client(_ClientMixin[httpx.Client]):
         body: object = None,
         query: Mapping[str, object] | None = None,
         headers: Mapping[str, str | None] | None = None,
-        timeout: TimeoutTypes = None,
+        timeout: TimeoutTypes = DEFAULT,
         max_retries: int | None = None,
     ) -> Any:
         """Call any endpoint, with the client's auth, retries and errors; returns the JSON body.
@@ -311,11 +313,20 @@ class Client(_ClientMixin[httpx.Client]):
             body: A JSON body.
             query: Query parameters.
             headers: Extra headers.
-            timeout: A timeout for this request.
+            timeout: A timeout for this request (None: no timeout; left out: the client's).
             max_retries: Retries for this request.
         """
         return self._call(
-            RequestSpec(method, path, body, query, headers or {}, None, timeout, max_retries)
+            RequestSpec(
+                method,
+                path,
+                body,
+                query,
+                headers or {},
+                None,
+                request_timeout(timeout),
+                max_retries,
+            )
         )
 
     def get(self, path: str, **kwargs: Any) -> Any:
@@ -468,7 +479,7 @@ class AsyncClient(_ClientMixin[httpx.AsyncClient]):
         body: object = None,
         query: Mapping[str, object] | None = None,
         headers: Mapping[str, str | None] | None = None,
-        timeout: TimeoutTypes = None,
+        timeout: TimeoutTypes = DEFAULT,
         max_retries: int | None = None,
     ) -> Any:
         """Call any endpoint, with the client's auth, retries and errors; returns the JSON body.
@@ -479,11 +490,20 @@ class AsyncClient(_ClientMixin[httpx.AsyncClient]):
             body: A JSON body.
             query: Query parameters.
             headers: Extra headers.
-            timeout: A timeout for this request.
+            timeout: A timeout for this request (None: no timeout; left out: the client's).
             max_retries: Retries for this request.
         """
         return await self._call(
-            RequestSpec(method, path, body, query, headers or {}, None, timeout, max_retries)
+            RequestSpec(
+                method,
+                path,
+                body,
+                query,
+                headers or {},
+                None,
+                request_timeout(timeout),
+                max_retries,
+            )
         )
 
     async def get(self, path: str, **kwargs: Any) -> Any:

@@ -283,3 +283,13 @@ async def test_async_cancellation_releases_the_connection(head: bytes) -> None:
         await body.waiting.wait()
         tg.cancel_scope.cancel()
     assert body.closed
+
+
+@respx.mock
+def test_generic_request_timeout_none_means_no_timeout_like_create() -> None:
+    route = respx.get(f"{BASE}/v1/things").mock(return_value=httpx.Response(200, json={}))
+    client, _ = make_client()
+    client.get("/v1/things", timeout=None)
+    assert route.calls.last.request.extensions["timeout"] == httpx.Timeout(None).as_dict()
+    client.get("/v1/things")
+    assert route.calls.last.request.extensions["timeout"]["read"] == 600.0
