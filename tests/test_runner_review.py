@@ -329,3 +329,15 @@ def test_an_empty_reply_does_not_break_the_conversation() -> None:
         {"role": "user", "content": [{"type": "text", "text": "again"}]},
     ]
     assert len(second.conversation) == 4  # the history itself keeps everything
+
+
+@pytest.mark.anyio
+async def test_closing_a_finished_astream_is_not_an_error() -> None:
+    errors: list[BaseException] = []
+    fake = FakeClaude([Reply.text("hello")])
+    agent = _async_agent(fake, hooks=Hooks(on_error=(lambda e, c: errors.append(e),)))
+    async with aclosing(agent.astream("hi")) as events:
+        async for event in events:
+            if isinstance(event, RunFinished):
+                break
+    assert errors == []
