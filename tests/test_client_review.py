@@ -293,3 +293,22 @@ def test_generic_request_timeout_none_means_no_timeout_like_create() -> None:
     assert route.calls.last.request.extensions["timeout"] == httpx.Timeout(None).as_dict()
     client.get("/v1/things")
     assert route.calls.last.request.extensions["timeout"]["read"] == 600.0
+
+
+@pytest.mark.anyio
+@respx.mock
+async def test_connection_error_while_reading_a_2xx_body_is_retried() -> None:
+    ok = httpx.Response(200, json=START["message"])
+    route = respx.post(f"{BASE}/v1/messages").mock(
+        side_effect=[
+            httpx.Response(200, stream=CutBody()),
+            ok,
+            httpx.Response(200, stream=CutBody()),
+            ok,
+        ]
+    )
+    client, waits = make_client()
+    assert client.messages.create(**PARAMS).id == "msg_1"
+    aclient = AsyncClient(api_key=KEY, retry=RetryPolicy(sleep=waits.append))
+    assert (await aclient.messages.create(**PARAMS)).id == "msg_1"
+    assert route.call_count == 4 and len(waits) == 2
