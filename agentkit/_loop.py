@@ -315,8 +315,9 @@ def agent_loop(
     state = _State(spec, conversation)
     user_blocks: list[dict[str, Any]] = []
     pending = pending_tool_uses(conversation)
-    if pending and _stop_reason(conversation) == "tool_use":
+    if pending and _stop_reason(conversation) in ("tool_use", None):
         # A previous run stopped after the model asked for tools (approval, crash): finish them.
+        # A history built by hand carries no stop reason; its tool calls are taken as asked for.
         journal: Mapping[str, dict[str, Any]] = yield LoadJournal()
         step = yield from _tool_step(state, pending, journal)
         if isinstance(step, RunResult):

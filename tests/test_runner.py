@@ -465,3 +465,30 @@ def test_recorded_pause_turn_is_continued_unchanged() -> None:
     expected = second.request["body"]["messages"]  # type: ignore[index]
     assert sent == expected  # user prompt, then the paused assistant turn unchanged
     assert sent[1]["content"] == first.body["content"]
+
+
+def test_hand_built_history_with_tool_calls_runs_them() -> None:
+    """An assistant message written by hand (no response metadata) asks for its tools."""
+    history = agentkit.Conversation(
+        [
+            {"role": "user", "content": "add 2 and 3"},
+            {
+                "role": "assistant",
+                "content": [
+                    {
+                        "type": "tool_use",
+                        "id": "toolu_hand",
+                        "name": "add",
+                        "input": {"a": 2, "b": 3},
+                    }
+                ],
+            },
+        ]
+    )
+    fake = FakeClaude([Reply.text("5")])
+    result = make_agent(fake).run(conversation=history)
+    assert CALLS == ["add(2,3)"] and result.text == "5"
+    sent = fake.message_bodies[0]["messages"][-1]["content"]
+    assert sent == [
+        {"type": "tool_result", "tool_use_id": "toolu_hand", "content": "5", "is_error": False}
+    ]
