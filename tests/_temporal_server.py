@@ -45,6 +45,10 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+class ServerExited(RuntimeError):
+    """The dev server process ended before it was ready."""
+
+
 class DevServer:
     """A Temporal dev server process on loopback ports, its state in `db`.
 
@@ -69,13 +73,28 @@ class DevServer:
 
     def start(self, timeout: float = 20.0) -> None:
         """Start the server and wait until a client can connect."""
-        self._spawn()
-        anyio.run(self._wait_ready, time.monotonic() + timeout)
+        anyio.run(self.astart, timeout)
 
     async def astart(self, within: float = 20.0) -> None:
-        """`start`, from async code (`within`: seconds to wait for readiness)."""
-        self._spawn()
-        await self._wait_ready(time.monotonic() + within)
+        """`start`, from async code (`within`: seconds to wait for readiness).
+
+        A server that dies before it is ready (on a loaded machine, a port picked as free can be
+        taken before the server binds it) is started again, up to three times; a first start
+        picks new ports, a restart keeps its port so that clients find it again.
+        """
+        first = self.process is None and not self.log.exists()
+        for attempt in range(3):
+            self._spawn()
+            try:
+                await self._wait_ready(time.monotonic() + within)
+                return
+            except ServerExited:
+                if attempt == 2:
+                    raise
+                if first:
+                    self.port, self.http_port = _free_port(), _free_port()
+                    self.metrics_port = _free_port()
+                await anyio.sleep(0.5)  # let the dead process's sockets close
 
     def _spawn(self) -> None:
         with self.log.open("ab") as err:  # the child keeps its own copy of the descriptor
@@ -119,8 +138,9 @@ class DevServer:
         while True:
             assert self.process is not None
             if self.process.poll() is not None:
-                err = self.log.read_text(errors="replace")[-2000:]
-                raise RuntimeError(f"temporal dev server exited: {err}")
+                log = self.log.read_text(errors="replace")
+                # The reason (a panic message) comes first; a Go stack trace follows it.
+                raise ServerExited(f"temporal dev server exited: {log[:1500]} ... {log[-500:]}")
             try:
                 client = await Client.connect(self.target)
                 await client.count_workflows()
