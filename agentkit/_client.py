@@ -230,22 +230,18 @@ class Client(_ClientMixin[httpx.Client]):
                     )
                 except httpx.TransportError as exc:
                     raise transport_error(exc, request) from exc
-                if response.is_error:
+                if response.is_error or not stream:
                     try:
                         response.read()
                     except httpx.TransportError as exc:
-                        # The status and headers arrived: they decide (class, x-should-retry).
-                        raise self._status_error(response, unreadable=exc) from exc
-                    finally:
-                        response.close()
-                    raise self._status_error(response)
-                if not stream:
-                    try:
-                        response.read()
-                    except httpx.TransportError as exc:
+                        if response.is_error:
+                            # The status and headers arrived: they decide (class, x-should-retry).
+                            raise self._status_error(response, unreadable=exc) from exc
                         raise transport_error(exc, request) from exc
                     finally:
                         response.close()
+                    if response.is_error:
+                        raise self._status_error(response)
                 elif (core := self._event_core(spec, response)) is not None:
                     self._read_first_event(response, request, core)
         return response
@@ -420,7 +416,7 @@ class AsyncClient(_ClientMixin[httpx.AsyncClient]):
                     try:
                         await response.aread()
                     except httpx.TransportError as exc:
-                        if response.is_error:  # status and headers decide, as in `Client`
+                        if response.is_error:  # status and headers decide (see `Client`)
                             raise self._status_error(response, unreadable=exc) from exc
                         raise transport_error(exc, request) from exc
                     finally:
