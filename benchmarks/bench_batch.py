@@ -24,12 +24,12 @@ from typing import Any
 
 import anyio
 
-from agentkit._agent import Agent
-from agentkit._batch_runner import BatchRunner
-from agentkit._client import AsyncClient, Client
-from agentkit._tools import tool
+from agentkit.batches._runner import BatchRunner
+from agentkit.client._client import AsyncClient, Client
+from agentkit.runner._agent import Agent
 from agentkit.stores import MemoryStore, SQLiteStore
 from agentkit.testing import FakeClaude, Reply
+from agentkit.tools._tool import tool
 
 MODEL = "claude-haiku-4-5"
 

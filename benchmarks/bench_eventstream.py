@@ -33,10 +33,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_sse import build_stream
 
-from agentkit._sse import SSEDecoder
-from agentkit._streaming import MessageStream
 from agentkit.bedrock import EventStreamDecoder
-from agentkit.bedrock._sigv4 import AWSCredentials, SigV4Auth
+from agentkit.hosts._bedrock._sigv4 import AWSCredentials, SigV4Auth
+from agentkit.streaming._sse import SSEDecoder
+from agentkit.streaming._streams import MessageStream
 
 
 def _frame(event_raw: bytes) -> bytes:

@@ -29,7 +29,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from agentkit._conversation import Conversation, Entry  # noqa: E402
+from agentkit.conversation._conversation import Conversation, Entry  # noqa: E402
 from agentkit.stores import ConversationStore, MemoryStore, PostgresStore, SQLiteStore  # noqa: E402
 
 PARAMS: dict[str, Any] = {

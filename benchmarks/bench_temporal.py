@@ -41,12 +41,12 @@ SERVER_ARGS = [
 
 
 def _agent(url: str, store: str, path: str) -> Any:
-    from agentkit._agent import Agent
-    from agentkit._client import AsyncClient
-    from agentkit._loop import Limits
-    from agentkit._tools import tool
+    from agentkit.client._client import AsyncClient
+    from agentkit.runner._agent import Agent
+    from agentkit.runner._loop import Limits
     from agentkit.stores import MemoryStore, SQLiteStore
     from agentkit.temporal import ActivityOptions, TemporalAgent
+    from agentkit.tools._tool import tool
 
     @tool
     def lookup(key: str) -> str:

@@ -14,9 +14,9 @@ from typing import Annotated, Any, Literal
 import anyio
 from pydantic import BaseModel, Field
 
-from agentkit._context import RunContext
-from agentkit._execute import ToolRuntime
-from agentkit._tools import tool
+from agentkit.tools._context import RunContext
+from agentkit.tools._execute import ToolRuntime
+from agentkit.tools._tool import tool
 
 
 class Color(enum.Enum):

@@ -1,4 +1,4 @@
-"""Load the real API recordings in `../shared/fixtures/anthropic-recordings` for tests.
+"""Load the real API recordings vendored in `tests/fixtures/anthropic-recordings` for tests.
 
 Each case is one HTTP exchange (see the corpus README): `request.json`, `response.json`, and the
 raw body in `response.sse` / `response.jsonl` when it is not JSON. `AGENTKIT_RECORDINGS` points
@@ -28,7 +28,7 @@ __all__ = ["RECORDINGS_DIR", "Recording", "cases", "load", "replay_headers"]
 RECORDINGS_DIR = Path(
     os.environ.get(
         "AGENTKIT_RECORDINGS",
-        Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "anthropic-recordings",
+        Path(__file__).resolve().parent / "fixtures" / "anthropic-recordings",
     )
 )
 

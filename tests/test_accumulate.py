@@ -9,7 +9,6 @@ import httpx
 import pytest
 from recordings import Recording, cases, load
 
-from agentkit._accumulate import MessageAccumulator, accumulate
 from agentkit._exceptions import (
     APIStatusError,
     AuthenticationError,
@@ -22,9 +21,8 @@ from agentkit._exceptions import (
     RequestTooLargeError,
     StreamError,
 )
-from agentkit._models import Message, TextBlock, ToolUseBlock
-from agentkit._sse import SSEDecoder
-from agentkit._stream_events import (
+from agentkit.streaming._accumulate import MessageAccumulator, accumulate
+from agentkit.streaming._events import (
     CitationEvent,
     CompactionEvent,
     ContentBlockDeltaEvent,
@@ -39,6 +37,8 @@ from agentkit._stream_events import (
     ThinkingEvent,
     UnknownEvent,
 )
+from agentkit.streaming._sse import SSEDecoder
+from agentkit.types._message import Message, TextBlock, ToolUseBlock
 
 # --- synthetic streams (shaped like the recordings) --------------------------------------------
 

@@ -19,8 +19,7 @@ import anyio.lowlevel
 import httpx
 import pytest
 
-from agentkit._agent import Agent
-from agentkit._batch_runner import (
+from agentkit.batches._runner import (
     MANIFEST_PREFIX,
     BatchJob,
     BatchProgress,
@@ -28,13 +27,14 @@ from agentkit._batch_runner import (
     batch_runs,
     custom_id,
 )
-from agentkit._client import AsyncClient, Client
-from agentkit._conversation import Conversation
-from agentkit._loop import Limits
-from agentkit._tools import tool
-from agentkit._usage import RunUsage
+from agentkit.client._client import AsyncClient, Client
+from agentkit.conversation._conversation import Conversation
+from agentkit.runner._agent import Agent
+from agentkit.runner._loop import Limits
 from agentkit.stores import MemoryStore, SQLiteStore, to_async
 from agentkit.testing import FakeClaude, FakeRequest, FakeResponse, Fault, Reply
+from agentkit.tools._tool import tool
+from agentkit.types._usage import RunUsage
 
 MODEL = "claude-haiku-4-5"
 ROOT = Path(__file__).resolve().parents[1]
@@ -457,11 +457,11 @@ def test_custom_ids_fit_the_api_pattern() -> None:
 
 CHILD = """
 import json, os, sys, threading
-from agentkit._agent import Agent
-from agentkit._batch_runner import BatchRunner
-from agentkit._client import Client
-from agentkit._context import RunContext
-from agentkit._tools import tool
+from agentkit.runner._agent import Agent
+from agentkit.batches._runner import BatchRunner
+from agentkit.client._client import Client
+from agentkit.tools._context import RunContext
+from agentkit.tools._tool import tool
 from agentkit.stores import SQLiteStore
 
 url, db, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
@@ -559,9 +559,9 @@ def test_sigkill_mid_round_then_restart(tmp_path: Path, when: str) -> None:
 # -- the CLI ---------------------------------------------------------------------------------------
 
 AGENT_MODULE = """
-from agentkit._agent import Agent
-from agentkit._client import Client
-from agentkit._tools import tool
+from agentkit.runner._agent import Agent
+from agentkit.client._client import Client
+from agentkit.tools._tool import tool
 from agentkit.testing import FakeClaude, Fault, auto_reply
 
 @tool
@@ -643,8 +643,8 @@ def test_progress_bar_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     import io
 
     monkeypatch.setenv("COLUMNS", "200")
-    from agentkit._batch_models import MessageBatch
     from agentkit.cli._batch import ProgressPrinter
+    from agentkit.types._batch import MessageBatch
 
     class Terminal(io.StringIO):
         def isatty(self) -> bool:

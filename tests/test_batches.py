@@ -17,7 +17,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from recordings import Recording, load
 
-from agentkit._batch_models import (
+from agentkit._exceptions import (
+    APIConnectionError,
+    APIResponseValidationError,
+    NotFoundError,
+    RequestValidationError,
+)
+from agentkit.client._batches import BatchResults, PollSchedule
+from agentkit.client._client import AsyncClient, Client
+from agentkit.client._retry import RetryPolicy
+from agentkit.types._batch import (
     BatchErroredResult,
     BatchResult,
     BatchResultsUnavailableError,
@@ -27,15 +36,6 @@ from agentkit._batch_models import (
     MessageBatch,
     ResultsDecoder,
 )
-from agentkit._batches import BatchResults, PollSchedule
-from agentkit._client import AsyncClient, Client
-from agentkit._exceptions import (
-    APIConnectionError,
-    APIResponseValidationError,
-    NotFoundError,
-    RequestValidationError,
-)
-from agentkit._retry import RetryPolicy
 
 BASE = "https://api.anthropic.com"
 KEY = "sk-ant-test-key"

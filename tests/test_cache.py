@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from agentkit._cache import CachePolicy, count_breakpoints, mark_last_block
-from agentkit._conversation import Conversation
 from agentkit._exceptions import RequestValidationError
+from agentkit.conversation._cache import CachePolicy, count_breakpoints, mark_last_block
+from agentkit.conversation._conversation import Conversation
 
 EPHEMERAL = {"type": "ephemeral"}
 PARAMS: dict[str, Any] = {

@@ -677,7 +677,7 @@ def test_importing_the_cli_stays_light() -> None:
         """
         import sys
         import agentkit.cli
-        heavy = {"agentkit._agent", "agentkit.testing", "agentkit.stores", "sqlite3", "httpx"}
+        heavy = {"agentkit.runner", "agentkit.testing", "agentkit.stores", "sqlite3", "httpx"}
         print(sorted(heavy & set(sys.modules)))
         """
     )

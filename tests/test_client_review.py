@@ -6,9 +6,9 @@ import httpx
 import pytest
 import respx
 
-from agentkit._client import AsyncClient, Client
 from agentkit._exceptions import BadRequestError, IncompleteStreamError, OverloadedError
-from agentkit._retry import RetryPolicy
+from agentkit.client._client import AsyncClient, Client
+from agentkit.client._retry import RetryPolicy
 
 BASE = "https://api.anthropic.com"
 KEY = "sk-ant-review-secret"
@@ -201,7 +201,7 @@ def test_per_request_timeout_none_means_no_timeout() -> None:
 def test_non_finite_retry_after_never_reaches_sleep(header: str, value: str) -> None:
     # `time.sleep(nan)` raises ValueError: a malformed header must fall back to backoff (or,
     # for inf, the cap), not crash the retry loop.
-    from agentkit._retry import parse_retry_after
+    from agentkit.client._retry import parse_retry_after
 
     policy = RetryPolicy()
     wait = parse_retry_after(httpx.Headers({header: value}))
@@ -220,7 +220,7 @@ def test_non_finite_retry_after_never_reaches_sleep(header: str, value: str) -> 
 
 def test_keys_passed_as_headers_are_redacted_in_reprs() -> None:
     # Gateways are often given their credential as a default or extra header.
-    from agentkit._base import spec_from_params
+    from agentkit.client._base import spec_from_params
 
     client = Client(
         api_key=KEY, default_headers={"Authorization": "Bearer gw-secret", "x-team": "blue"}

@@ -11,15 +11,15 @@ import pytest
 from pydantic_core import to_json
 from recordings import Recording, cases
 
-from agentkit._conversation import (
+from agentkit._exceptions import RequestValidationError
+from agentkit.conversation._conversation import (
     Conversation,
     Entry,
     missing_tool_uses,
     pending_tool_uses,
     tool_results_message,
 )
-from agentkit._exceptions import RequestValidationError
-from agentkit._models import Message
+from agentkit.types._message import Message
 
 PARAMS = {"model": "claude-sonnet-4-5", "max_tokens": 1024}
 
@@ -155,7 +155,7 @@ def test_request_body_is_spliced_from_the_stored_bytes() -> None:
 
 
 def test_building_a_turn_encodes_only_params(monkeypatch: pytest.MonkeyPatch) -> None:
-    import agentkit._conversation as module
+    import agentkit.conversation._conversation as module
 
     conversation = Conversation()
     for i in range(50):

@@ -151,7 +151,7 @@ def test_the_name_finder_sees_what_a_page_can_say() -> None:
 
 
 def test_docs_and_examples_import_only_the_public_api() -> None:
-    """A user copies these: `from agentkit._tools import tool` would teach a private path."""
+    """A user copies these: `from agentkit.tools._tool import tool` would teach a private path."""
     private = re.compile(r"^[ \t]*(?:from|import) (agentkit(?:\.\w+)*\._\w+)", re.MULTILINE)
     offenders = {
         (path.name, module)

@@ -25,9 +25,9 @@ from agentkit._exceptions import (
     PermissionDeniedError,
     RateLimitError,
 )
-from agentkit._sse import ServerSentEvent, SSEDecoder
-from agentkit._streaming import MessageStream, Stream
 from agentkit.bedrock import EventStreamDecoder, EventStreamError
+from agentkit.streaming._sse import ServerSentEvent, SSEDecoder
+from agentkit.streaming._streams import MessageStream, Stream
 
 # -- a frame encoder, written from the framing spec ------------------------------------------
 

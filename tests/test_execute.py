@@ -15,9 +15,9 @@ import pytest
 from pydantic import BaseModel, Field
 from recordings import load
 
-from agentkit._context import RunContext
 from agentkit._exceptions import ToolError
-from agentkit._execute import (
+from agentkit.tools._context import RunContext
+from agentkit.tools._execute import (
     Allow,
     Defer,
     Deny,
@@ -26,7 +26,7 @@ from agentkit._execute import (
     ToolOutcome,
     ToolRuntime,
 )
-from agentkit._tools import StopRun, result_content, tool
+from agentkit.tools._tool import StopRun, result_content, tool
 
 pytestmark = pytest.mark.anyio
 

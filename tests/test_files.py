@@ -14,10 +14,10 @@ import pytest
 import respx
 from recordings import Recording, load
 
-from agentkit._client import AsyncClient, Client
 from agentkit._exceptions import InternalServerError, NotFoundError
-from agentkit._files import FILES_BETA, FileMetadata
-from agentkit._retry import RetryPolicy
+from agentkit.client._client import AsyncClient, Client
+from agentkit.client._files import FILES_BETA, FileMetadata
+from agentkit.client._retry import RetryPolicy
 
 BASE = "https://api.anthropic.com"
 KEY = "sk-ant-test-key"

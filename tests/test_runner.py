@@ -11,14 +11,20 @@ from pydantic import BaseModel
 
 import agentkit
 from agentkit import LimitExceededError, OutputValidationError
-from agentkit._agent import Agent, Hooks
-from agentkit._context import RunContext
-from agentkit._conversation import Conversation
-from agentkit._events import RunFinished, TextDelta, ToolCallFinished, ToolCallStarted, TurnFinished
-from agentkit._execute import Allow, Deny
-from agentkit._loop import CUT_OFF_RESULT, STOP_ACTIONS, Limits, next_action
-from agentkit._tools import StopRun, tool
+from agentkit.conversation._conversation import Conversation
+from agentkit.runner._agent import Agent, Hooks
+from agentkit.runner._events import (
+    RunFinished,
+    TextDelta,
+    ToolCallFinished,
+    ToolCallStarted,
+    TurnFinished,
+)
+from agentkit.runner._loop import CUT_OFF_RESULT, STOP_ACTIONS, Limits, next_action
 from agentkit.testing import FakeClaude, Reply, thinking
+from agentkit.tools._context import RunContext
+from agentkit.tools._execute import Allow, Deny
+from agentkit.tools._tool import StopRun, tool
 
 MODEL = "claude-haiku-4-5"
 CALLS: list[str] = []

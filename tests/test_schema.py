@@ -18,10 +18,10 @@ from pydantic import BaseModel, Field
 from recordings import load
 from typing_extensions import TypedDict
 
-from agentkit._context import RunContext
 from agentkit._exceptions import ToolDefinitionError
-from agentkit._schema import function_schema, strict_schema_problems
-from agentkit._tools import tool
+from agentkit.tools._context import RunContext
+from agentkit.tools._schema import function_schema, strict_schema_problems
+from agentkit.tools._tool import tool
 
 
 class Color(enum.Enum):

@@ -17,13 +17,13 @@ import pytest
 from _pg import postgres_dsn
 from test_conversation import EXCHANGES
 
-from agentkit._conversation import (
+from agentkit._exceptions import StoreConflictError, StoreError
+from agentkit.conversation._conversation import (
     Conversation,
     missing_tool_uses,
     pending_tool_uses,
     tool_results_message,
 )
-from agentkit._exceptions import StoreConflictError, StoreError
 from agentkit.stores import (
     AsyncPostgresStore,
     ConversationNotFoundError,
@@ -310,7 +310,7 @@ async def test_async_stores(kind: str, request: pytest.FixtureRequest, tmp_path:
 
 APPEND_WORKER = """
 import sys
-from agentkit._conversation import Entry
+from agentkit.conversation._conversation import Entry
 from agentkit._exceptions import StoreConflictError
 from agentkit.stores import PostgresStore, SQLiteStore
 
@@ -387,7 +387,7 @@ def test_two_processes_append_500_each_with_retries(durable: tuple[str, str]) ->
 
 CRASH_WORKER = """
 import sys, threading
-from agentkit._conversation import pending_tool_uses
+from agentkit.conversation._conversation import pending_tool_uses
 from agentkit.stores import PostgresStore, SQLiteStore
 
 kind, target, cid, effects = sys.argv[1:5]
@@ -473,7 +473,7 @@ def test_sigkill_while_journaling_parallel_tools_then_resume(
 
 STRESS_WORKER = """
 import sys, threading
-from agentkit._conversation import pending_tool_uses
+from agentkit.conversation._conversation import pending_tool_uses
 from agentkit.stores import PostgresStore, SQLiteStore
 
 kind, target, cid, effects = sys.argv[1:5]

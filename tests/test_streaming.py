@@ -15,7 +15,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from recordings import Recording, cases, load
 
-from agentkit._accumulate import accumulate
 from agentkit._exceptions import (
     APIStatusError,
     IncompleteStreamError,
@@ -24,9 +23,8 @@ from agentkit._exceptions import (
     RateLimitError,
     StreamError,
 )
-from agentkit._models import Message, ToolUseBlock
-from agentkit._sse import ServerSentEvent, SSEDecoder
-from agentkit._stream_events import (
+from agentkit.streaming._accumulate import accumulate
+from agentkit.streaming._events import (
     ContentBlockStopEvent,
     MessageDeltaEvent,
     MessageStartEvent,
@@ -34,7 +32,8 @@ from agentkit._stream_events import (
     TextEvent,
     UnknownEvent,
 )
-from agentkit._streaming import (
+from agentkit.streaming._sse import ServerSentEvent, SSEDecoder
+from agentkit.streaming._streams import (
     AsyncMessageStream,
     AsyncMessageStreamManager,
     AsyncStream,
@@ -42,6 +41,7 @@ from agentkit._streaming import (
     MessageStreamManager,
     Stream,
 )
+from agentkit.types._message import Message, ToolUseBlock
 
 BASE = "https://api.test"
 # One TLS context for every test client: building one per client costs ~40 ms (certifi).

@@ -40,9 +40,6 @@ from temporalio.client import Client, WorkflowFailureError
 from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.worker import Replayer
 
-from agentkit._agent import Agent
-from agentkit._client import AsyncClient
-from agentkit._events import TextDelta, ThinkingDelta
 from agentkit._exceptions import (
     APIConnectionError,
     LimitExceededError,
@@ -50,9 +47,10 @@ from agentkit._exceptions import (
     RequestValidationError,
     make_status_error,
 )
-from agentkit._loop import Limits
-from agentkit._tools import tool
-from agentkit._usage import RunUsage
+from agentkit.client._client import AsyncClient
+from agentkit.runner._agent import Agent
+from agentkit.runner._events import TextDelta, ThinkingDelta
+from agentkit.runner._loop import Limits
 from agentkit.stores import MemoryStore, SQLiteStore
 from agentkit.temporal import (
     ActivityOptions,
@@ -76,6 +74,8 @@ from agentkit.testing import (
     thinking,
     tool_use,
 )
+from agentkit.tools._tool import tool
+from agentkit.types._usage import RunUsage
 
 pytestmark = [pytest.mark.anyio, pytest.mark.temporal]
 

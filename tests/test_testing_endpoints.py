@@ -10,8 +10,8 @@ import httpx
 import pytest
 from recordings import load
 
-from agentkit._models import Message, ModelInfo
 from agentkit.testing import FakeClaude, Fault, Reply
+from agentkit.types._message import Message, ModelInfo
 
 
 class Clock:

@@ -9,9 +9,8 @@ from typing import Any
 import pytest
 from recordings import Recording, cases, load
 
-from agentkit._accumulate import accumulate
-from agentkit._models import Message
-from agentkit._sse import SSEDecoder
+from agentkit.streaming._accumulate import accumulate
+from agentkit.streaming._sse import SSEDecoder
 from agentkit.testing import (
     FakeClaude,
     Reply,
@@ -27,6 +26,7 @@ from agentkit.testing import (
     web_search_result,
 )
 from agentkit.testing._http import FakeRequest
+from agentkit.types._message import Message
 
 BODY = {
     "model": "claude-sonnet-4-5",

@@ -91,7 +91,7 @@ def test_prompt_too_long() -> None:
     assert message.startswith("prompt is too long: ") and message.endswith(" > 200000 maximum")
 
 
-# ----- structural rules (from agentkit._preflight) ---------------------------------------------
+# ----- structural rules (from agentkit.conversation's preflight) ---------------------------
 
 TOOL_TURN = [
     user("Weather in Paris?"),

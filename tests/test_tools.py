@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from typing_extensions import assert_type
 
-from agentkit._context import RunContext
 from agentkit._exceptions import ToolDefinitionError
-from agentkit._tools import Tool, Toolset, tool
+from agentkit.tools._context import RunContext
+from agentkit.tools._tool import Tool, Toolset, tool
 
 
 @tool

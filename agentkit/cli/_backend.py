@@ -6,8 +6,8 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .._base import DEFAULT_BASE_URL
-from .._client import Client
+from ..client._base import DEFAULT_BASE_URL
+from ..client._client import Client
 
 if TYPE_CHECKING:
     from ..testing import FakeClaude

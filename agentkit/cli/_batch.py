@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
-    from .._batch_runner import BatchJob, BatchProgress, BatchRunResult
+    from ..batches._runner import BatchJob, BatchProgress, BatchRunResult
     from ._output import Style
 
 # Only argparse loads with the parser, so `agentkit --help` stays quick; the
@@ -122,8 +122,8 @@ def read_jobs(path: Path) -> list[BatchJob]:
     Raises:
         ConfigurationError: A line is not a prompt.
     """
-    from .._batch_runner import BatchJob
     from .._exceptions import ConfigurationError
+    from ..batches._runner import BatchJob
 
     jobs = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
@@ -159,8 +159,8 @@ def _default_run_id(path: Path) -> str:
 
 
 def _load_agent(target: str) -> Any:
-    from .._agent import Agent
     from .._exceptions import ConfigurationError
+    from ..runner._agent import Agent
     from ._lint import load_target
 
     agent = load_target(target)
@@ -172,7 +172,7 @@ def _load_agent(target: str) -> Any:
 
 
 def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from .._batch_runner import BatchRunner
+    from ..batches._runner import BatchRunner
     from ._conversations import default_db_path, open_store
 
     jobs = read_jobs(args.prompts)
@@ -286,8 +286,8 @@ class ProgressPrinter:
 
 
 def _status(args: argparse.Namespace, out: TextIO) -> int:
-    from .._batch_runner import batch_runs
     from .._exceptions import ConfigurationError
+    from ..batches._runner import batch_runs
     from ._conversations import default_db_path, open_store
     from ._output import format_usage
 

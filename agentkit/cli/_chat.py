@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TextIO
 
-from .._agent import Agent
-from .._conversation import Conversation
-from .._events import RunFinished, RunResult
 from .._exceptions import AgentkitError
+from ..conversation._conversation import Conversation
+from ..runner._agent import Agent
+from ..runner._events import RunFinished, RunResult
 from ._output import EventPrinter, Style, format_usage, preview
 
 if TYPE_CHECKING:

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
 
-from .._conversation import Entry
+from ..conversation._conversation import Entry
 from ._output import Style, preview
 
 if TYPE_CHECKING:
@@ -65,7 +65,7 @@ def list_conversations(store: SQLiteStore, out: TextIO, style: Style, limit: int
     Returns:
         The exit code.
     """
-    from .._batch_runner import MANIFEST_PREFIX
+    from ..batches._runner import MANIFEST_PREFIX
 
     # Batch runs keep their state in message-less "manifest" conversations; `batch status` shows
     # them, this list shows only conversations.

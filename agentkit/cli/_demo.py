@@ -6,8 +6,8 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
-from .._agent import Agent
-from .._events import RunFinished, RunResult
+from ..runner._agent import Agent
+from ..runner._events import RunFinished, RunResult
 from ._backend import Backend, connect
 from ._defaults import DEFAULT_MODEL, DEMO_FILES
 from ._output import EventPrinter, Style, format_usage

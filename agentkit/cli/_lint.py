@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .._exceptions import ConfigurationError
-from .._tools import Tool, Toolset
+from ..tools._tool import Tool, Toolset
 from ._output import Style
 
 __all__ = ["lint_target", "load_target", "toolset_of"]
@@ -64,7 +64,7 @@ def _import(module_name: str) -> Any:
 
 
 def _tool_like_names(module: Any) -> list[str]:
-    from .._agent import Agent
+    from ..runner._agent import Agent
 
     return [
         name
@@ -92,7 +92,7 @@ def toolset_of(obj: Any) -> Toolset:
     Raises:
         ConfigurationError: `obj` is none of those.
     """
-    from .._agent import Agent
+    from ..runner._agent import Agent
 
     if isinstance(obj, Agent):
         return obj.toolset

@@ -8,7 +8,7 @@ import os
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-from .._events import (
+from ..runner._events import (
     AgentEvent,
     RunFinished,
     TextDelta,
@@ -16,7 +16,7 @@ from .._events import (
     ToolCallFinished,
     ToolCallStarted,
 )
-from .._usage import RunUsage
+from ..types._usage import RunUsage
 
 __all__ = ["EventPrinter", "Style", "format_usage", "preview"]
 

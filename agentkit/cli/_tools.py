@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field
 
 from .._exceptions import ToolError
-from .._tools import Tool, tool
+from ..tools._tool import Tool, tool
 from ._defaults import DEMO_FILES
 
 __all__ = ["DEMO_FILES", "demo_tools", "evaluate"]

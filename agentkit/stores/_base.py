@@ -25,8 +25,8 @@ from typing import Any, TypeVar
 
 import anyio.to_thread
 
-from .._conversation import Conversation, Entry
 from .._exceptions import StoreError
+from ..conversation._conversation import Conversation, Entry
 from ._transfer import dump_conversation, dump_jsonl, parse_conversation, parse_jsonl
 
 __all__ = [

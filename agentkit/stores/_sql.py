@@ -19,8 +19,8 @@ from typing import Any, Literal, Protocol, TypeVar
 
 from pydantic_core import from_json, to_json
 
-from .._conversation import Conversation, Entry
 from .._exceptions import StoreConflictError, StoreError
+from ..conversation._conversation import Conversation, Entry
 from ._base import ConversationInfo, ConversationNotFoundError, ConversationStore
 
 __all__ = ["SQLDialect", "SQLStore", "ops", "run", "run_async"]

@@ -19,8 +19,8 @@ from urllib.parse import unquote
 
 import anyio
 
-from .._conversation import Conversation, Entry
 from .._exceptions import ConfigurationError, StoreError
+from ..conversation._conversation import Conversation, Entry
 from ._base import AsyncConversationStore, ConversationInfo
 from ._sql import AsyncCursor, Cursor, Op, SQLDialect, SQLStore, ops, run_async, schema
 

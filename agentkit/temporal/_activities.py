@@ -25,14 +25,14 @@ from pydantic_core import to_json
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from .._context import RunContext
-from .._conversation import Conversation, pending_tool_uses, tool_results_message
-from .._events import AgentEvent, ToolCallFinished
 from .._exceptions import ConfigurationError, StoreConflictError
-from .._execute import Allow, Deny, ToolCall, ToolRuntime
-from .._loop import CUT_OFF_RESULT, OutputSpec, _last_container, check_output, next_action
-from .._tools import tool_result
-from .._usage import RunUsage
+from ..conversation._conversation import Conversation, pending_tool_uses, tool_results_message
+from ..runner._events import AgentEvent, ToolCallFinished
+from ..runner._loop import CUT_OFF_RESULT, OutputSpec, _last_container, check_output, next_action
+from ..tools._context import RunContext
+from ..tools._execute import Allow, Deny, ToolCall, ToolRuntime
+from ..tools._tool import tool_result
+from ..types._usage import RunUsage
 from ._errors import error_for
 from ._registry import StreamEvent, TemporalAgent
 from ._types import (
@@ -124,7 +124,7 @@ class AgentActivities:
     def _client(self, name: str) -> Any:
         client = self._clients.get(name)
         if client is None:
-            from .._client import AsyncClient
+            from ..client._client import AsyncClient
 
             configured = self._entry(name).agent.client
             if configured is None:
@@ -193,7 +193,7 @@ class AgentActivities:
             if container is not None and "container" not in request:
                 request["container"] = container
             if agent.hooks.before_model:
-                from .._drivers import resolve_async as _resolve_async
+                from ..runner._drivers import resolve_async as _resolve_async
 
                 for hook in agent.hooks.before_model:
                     request = await _resolve_async(hook(request, conversation)) or request
@@ -214,7 +214,7 @@ class AgentActivities:
                 # Another attempt of this step committed first; the retry returns its message.
                 raise ApplicationError(str(exc), type="StoreConflictError") from exc
             for hook in agent.hooks.after_model:
-                from .._drivers import resolve_async as _resolve_async
+                from ..runner._drivers import resolve_async as _resolve_async
 
                 await _resolve_async(hook(message, conversation))
         committed = conversation[params.version]
@@ -237,10 +237,10 @@ class AgentActivities:
         )
 
     async def _stream(self, name: str, body: bytes, step: int) -> Any:
-        from .._drivers import agent_event as _agent_event
-        from .._drivers import decoder_kwargs as _decoder_kwargs
-        from .._drivers import model_spec
-        from .._streaming import AsyncMessageStreamManager
+        from ..runner._drivers import agent_event as _agent_event
+        from ..runner._drivers import decoder_kwargs as _decoder_kwargs
+        from ..runner._drivers import model_spec
+        from ..streaming._streams import AsyncMessageStreamManager
 
         client = self._client(name)
         entry = self._entry(name)

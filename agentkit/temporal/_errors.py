@@ -13,7 +13,7 @@ from .._exceptions import (
     RequestValidationError,
     StreamError,
 )
-from .._retry import parse_retry_after, should_retry
+from ..client._retry import parse_retry_after, should_retry
 
 __all__ = ["error_for"]
 

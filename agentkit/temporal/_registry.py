@@ -6,11 +6,11 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .._events import AgentEvent
+from ..runner._events import AgentEvent
 from ._types import ActivityOptions, RunPlan
 
 if TYPE_CHECKING:
-    from .._agent import Agent
+    from ..runner._agent import Agent
 
 __all__ = ["StreamEvent", "TemporalAgent"]
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from .._loop import Limits
-from .._usage import RunUsage
+from ..runner._loop import Limits
+from ..types._usage import RunUsage
 
 __all__ = [
     "ActivityOptions",

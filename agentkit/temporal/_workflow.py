@@ -20,7 +20,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
-    from .._loop import (
+    from ..runner._loop import (
         CONTINUE_PROMPT,
         LimitHit,
         budget_limit,

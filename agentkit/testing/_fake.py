@@ -2,8 +2,8 @@
 
 It holds the script, the request log, the signing secret, the prompt-cache ledger, the batches and
 the files. Every `POST /v1/messages` is validated like the real API (the structural rules come
-from `agentkit._preflight`, the thinking signatures from `_thinking`) before a script item is
-consumed; the adapters (`_transport`, `server`) only move bytes.
+from the conversation's preflight checks, the thinking signatures from `_thinking`) before a
+script item is consumed; the adapters (`_transport`, `server`) only move bytes.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from agentkit._preflight import preflight_problems
+from agentkit.conversation._preflight import preflight_problems
 
 from ._batches import BatchStore
 from ._builders import Fault, Reply, ScriptItem, as_reply

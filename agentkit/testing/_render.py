@@ -1,6 +1,6 @@
 """Render a complete message as the API's JSON body or as its SSE byte stream.
 
-The byte format follows the recordings in `shared/fixtures/anthropic-recordings`: compact JSON
+The byte format follows the recordings in `tests/fixtures/anthropic-recordings`: compact JSON
 with raw unicode, `event:`/`data:` pairs separated by a blank line, whitespace padding after the
 data object (the real API pads to hide lengths), `ping` written as `{"type": "ping"}` right after
 the first `content_block_start`, text split into several `text_delta`s, tool input split into

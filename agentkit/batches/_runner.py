@@ -1,0 +1,533 @@
+"""Run the tool loops of many conversations through the Message Batches API, one batch per round.
+
+Every conversation is driven by the same `agent_loop` generator as `Agent.run`, so the stop
+table, limits, tool-result order and structured output behave identically; only the `CallModel`
+effect is performed differently. A round advances every loop until it asks for the model (or
+ends), submits one batch holding the next request of every unfinished conversation, waits for it,
+sends each reply into its loop and performs the loop's other effects (tools of all conversations
+concurrently, commits, journal) until the next `CallModel`.
+
+State lives in the conversation store: the conversations and the run's manifest
+(`_batch_state`), written before a batch is created and again as soon as the API has answered,
+so a restarted process resumes where the last one stopped.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from functools import partial
+from itertools import takewhile
+from typing import TYPE_CHECKING, Any
+
+import anyio
+import anyio.from_thread
+import anyio.to_thread
+
+from .._exceptions import APIError, APIStatusError, ConfigurationError
+from ..client._messages import body_spec
+from ..conversation._conversation import Conversation
+from ..runner._loop import (
+    CallHook,
+    CallModel,
+    Commit,
+    Emit,
+    LoadJournal,
+    RunTools,
+    agent_loop,
+)
+from ..tools._context import RunContext
+from ..tools._execute import ToolCall, ToolOutcome, ToolRuntime
+from ..types._batch import BatchCanceledResult, BatchErroredResult, BatchResult, MessageBatch
+from ..types._message import Message
+from ._state import (
+    MANIFEST_PREFIX,
+    BatchOutcome,
+    BatchProgress,
+    BatchRunInfo,
+    BatchRunResult,
+    Phase,
+    _ended,
+    _InlineStore,
+    _Manifest,
+    _Slot,
+    batch_runs,
+    custom_id,
+)
+
+if TYPE_CHECKING:
+    from ..runner._agent import Agent
+    from ..stores import AsyncConversationStore, ConversationStore
+
+__all__ = [
+    "MANIFEST_PREFIX",
+    "BatchJob",
+    "BatchOutcome",
+    "BatchProgress",
+    "BatchRunInfo",
+    "BatchRunResult",
+    "BatchRunner",
+    "batch_runs",
+    "custom_id",
+]
+
+# A batch created this long before the manifest says it was submitted may still be ours
+# (clock skew between this machine and the API).
+_SKEW = 300.0
+
+
+@dataclass(frozen=True)
+class BatchJob:
+    """One conversation of a batch run.
+
+    Attributes:
+        prompt: The first user message: text or content blocks.
+        conversation_id: The conversation's id; `<run_id>-<index>` when None. A job whose
+            conversation is already stored is resumed as stored, never prompted again.
+        deps: Handed to its tools through `RunContext.deps`.
+        metadata: Metadata of the new conversation.
+    """
+
+    prompt: str | Sequence[Mapping[str, Any]]
+    conversation_id: str | None = None
+    deps: Any = None
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+
+# -- the runner -----------------------------------------------------------------------------------
+
+
+ProgressCallback = Callable[[BatchProgress], object]
+
+
+class BatchRunner:
+    """Runs an agent's tool loop on many conversations through the Message Batches API.
+
+    Args:
+        agent: The agent: its model, tools, limits, hooks and output type apply to every job.
+        store: Where conversations and the run's manifest live (sync or async); the agent's
+            store when None. Use a durable store (SQLite, PostgreSQL) to resume after a crash.
+        client: A `Client` or `AsyncClient`; the agent's client when None.
+        run_id: Names the run; running the same jobs under the same id resumes it.
+        max_retries: Times an errored or expired request is resubmitted in a later round.
+        fallback: After the retries, send the request directly (`messages.create`, full
+            price) instead of failing the conversation.
+        max_concurrency: Conversations running tools (or direct calls) at once; each turn's
+            calls run within the agent's own per-turn limit and the tools' timeouts.
+        poll_interval: First wait between polls of a batch, in seconds (grows 1.5x per poll).
+        max_interval: Longest wait between polls.
+        on_progress: Called (sync or async) with a `BatchProgress` after each step.
+        max_batch_requests: A round with more requests is split over several batches (the
+            API takes at most 100,000 per batch).
+        max_batch_bytes: ... or with more bytes of requests (the API takes at most 256 MB).
+    """
+
+    def __init__(
+        self,
+        agent: Agent[Any, Any],
+        *,
+        store: ConversationStore | AsyncConversationStore | None = None,
+        client: Any = None,
+        run_id: str = "default",
+        max_retries: int = 2,
+        fallback: bool = False,
+        max_concurrency: int = 64,
+        poll_interval: float = 5.0,
+        max_interval: float = 60.0,
+        on_progress: ProgressCallback | None = None,
+        max_batch_requests: int = 100_000,
+        max_batch_bytes: int = 250_000_000,
+    ) -> None:
+        store = store if store is not None else agent.store
+        if store is None:
+            raise ConfigurationError("a batch run keeps its state in a store: pass store=...")
+        self.agent = agent
+        self.store = store
+        chosen: Any = client if client is not None else agent._client(sync=True) or agent.client
+        self.client: Any = chosen  # a `Client` or an `AsyncClient`; `_async_client` says which
+        self.run_id = run_id
+        self.max_retries = max_retries
+        self.fallback = fallback
+        self.max_concurrency = max_concurrency
+        self.poll_interval = poll_interval
+        self.max_interval = max_interval
+        self.on_progress = on_progress
+        self.max_batch_requests = max_batch_requests
+        self.max_batch_bytes = max_batch_bytes
+        self._async_client = inspect.iscoroutinefunction(self.client._send)
+
+    def run(self, jobs: Iterable[BatchJob | str]) -> BatchRunResult:
+        """Run (or resume) every job to its end; blocks. See `arun`."""
+        return anyio.run(self.arun, jobs)
+
+    async def arun(self, jobs: Iterable[BatchJob | str]) -> BatchRunResult:
+        """Run (or resume) every job to its end, one batch per round.
+
+        Args:
+            jobs: `BatchJob`s, or prompts (text). Pass the same jobs to resume a run.
+
+        Returns:
+            Each conversation's outcome and the run's totals.
+
+        Raises:
+            APIError: Submitting or polling a batch failed after the client's retries.
+        """
+        store: Any = self.store
+        if not inspect.iscoroutinefunction(store.commit):
+            store = _InlineStore(store)
+        core = _Core(self, store)
+        return await core.run([j if isinstance(j, BatchJob) else BatchJob(j) for j in jobs])
+
+
+class _Core:
+    """One `arun`: the slots, the manifest and the effects they need."""
+
+    def __init__(self, runner: BatchRunner, store: AsyncConversationStore | _InlineStore) -> None:
+        self.r = runner
+        self.agent = runner.agent
+        self.store = store
+        self.manifest = _Manifest()
+        self.manifest_id = MANIFEST_PREFIX + runner.run_id
+        self.slots: dict[str, _Slot] = {}
+        self.limit = anyio.CapacityLimiter(runner.max_concurrency)
+
+    # -- the rounds -------------------------------------------------------------------------------
+
+    async def run(self, jobs: list[BatchJob]) -> BatchRunResult:
+        self.manifest = await _Manifest.load(self.store, self.manifest_id)
+        ids = [job.conversation_id or f"{self.r.run_id}-{i}" for i, job in enumerate(jobs)]
+        await self._open(ids, jobs)
+        runtime = self.agent._runtime()
+        async with runtime:
+            await self._advance_many([(s, None) for s in self.slots.values()], runtime)
+            while any(s.request is not None for s in self.slots.values()):
+                await self._round(runtime)
+        self.manifest.in_flight = None
+        await self._save()
+        await self._report("done")
+        outcomes = {}
+        for cid in ids:
+            slot = self.slots.get(cid)
+            status: Any = slot.status if slot else self.manifest.statuses[cid]
+            error = slot.error if slot else self.manifest.errors.get(cid)
+            outcomes[cid] = BatchOutcome(cid, status, slot.result if slot else None, error)
+        m = self.manifest
+        return BatchRunResult(self.r.run_id, outcomes, m.usage, m.rounds, list(m.batch_ids))
+
+    async def _round(self, runtime: ToolRuntime) -> None:
+        flight = self.manifest.in_flight
+        if flight is None:
+            flight = await self._submit()
+        requests: dict[str, list[Any]] = {}
+        results: dict[str, BatchResult] = {}
+        for part in flight["parts"]:
+            if not any(self._awaits(conv, length) for conv, length in part["requests"].values()):
+                continue  # every reply in it was applied before a restart
+            batch = await self._ended_batch(flight, part)
+            if batch is not None:  # else lost: its conversations go in the next round
+                requests.update(part["requests"])
+                results.update(await self._download(batch))
+        replies: list[tuple[_Slot, Any]] = []
+        direct: list[_Slot] = []
+        for cid, (conv_id, length) in requests.items():
+            slot = self.slots.get(conv_id)
+            if slot is None or not self._awaits(conv_id, length):
+                continue  # not in this run, or its reply was applied before a restart
+            entry = results.get(cid)
+            message = entry.message if entry is not None else None
+            if message is not None:
+                self._count(message, discount=0.5)
+                replies.append((slot, message))
+                continue
+            outcome = entry.result if entry is not None else None
+            detail = _describe(entry)
+            if isinstance(outcome, BatchCanceledResult):
+                slot.end("canceled", "the batch was canceled before this request ran")
+            elif (
+                isinstance(outcome, BatchErroredResult)
+                and outcome.error_type == "invalid_request_error"
+            ):
+                slot.end("failed", detail)  # the same request would fail again
+            else:
+                slot.attempts += 1
+                if slot.attempts <= self.r.max_retries:
+                    continue  # resubmitted next round under a new custom id
+                if self.r.fallback:
+                    direct.append(slot)
+                else:
+                    slot.end("failed", f"{detail} ({slot.attempts} attempts)")
+        self.manifest.in_flight = None
+        replies += await self._direct_calls(direct)
+        for slot, _ in replies:
+            slot.request, slot.attempts = None, 0
+        await self._advance_many(replies, runtime)
+        await self._report("processing")
+
+    async def _ended_batch(
+        self, flight: Mapping[str, Any], part: dict[str, Any]
+    ) -> MessageBatch | None:
+        """A recorded batch once it has ended; None when it is gone or was never created."""
+        if part["batch_id"] is None:
+            return await self._adopt(flight, part)  # the process died while creating it
+        try:
+            return await self._wait(part["batch_id"])
+        except APIStatusError as exc:
+            if exc.status_code != 404:
+                raise
+            return None  # deleted before its results were read
+
+    def _awaits(self, conversation_id: str, length: int) -> bool:
+        """Whether the conversation waits for the reply to its request at `length` messages."""
+        slot = self.slots.get(conversation_id)
+        return slot is not None and slot.request is not None and len(slot.conversation) == length
+
+    async def _submit(self) -> dict[str, Any]:
+        """Record the round's requests, then create its batches (one unless it is too big)."""
+        bodies: dict[str, bytes] = {}
+        requests: dict[str, tuple[str, int, int]] = {}
+        for slot in self.slots.values():
+            if slot.request is not None:
+                length = len(slot.conversation)
+                cid = custom_id(slot.conversation.id, length, slot.attempts)
+                bodies[cid] = slot.request.body
+                requests[cid] = (slot.conversation.id, length, len(slot.request.body))
+        flight = self.manifest.start_round(
+            requests,
+            max_requests=self.r.max_batch_requests,
+            max_bytes=self.r.max_batch_bytes,
+            now=time.time(),
+        )
+        await self._save()  # before creating: a crash during `create` can find the batch
+        options = {"betas": list(self.agent.betas)} if self.agent.betas else {}
+        for part in flight["parts"]:
+            params = [{"custom_id": cid, "params": bodies[cid]} for cid in part["requests"]]
+            create = self.r.client.messages.batches.create
+            batch = await self._call(create, requests=params, **options)
+            part["batch_id"] = batch.id
+            self.manifest.batch_ids.append(batch.id)
+            await self._save()
+            await self._report("submitted", batch)
+        return flight
+
+    async def _adopt(self, flight: Mapping[str, Any], part: dict[str, Any]) -> MessageBatch | None:
+        """The batch a crashed process created but did not record, found by its custom ids."""
+        wanted = set(part["requests"])
+        since = float(flight["submitted_at"]) - _SKEW
+        for candidate in await self._recent_batches(since):
+            if candidate.request_counts.total != len(wanted):
+                continue
+            ended = await self._wait(candidate.id)
+            if set(await self._download(ended)) == wanted:
+                part["batch_id"] = candidate.id
+                self.manifest.batch_ids.append(candidate.id)
+                await self._save()
+                return ended
+        return None
+
+    # -- one conversation's effects ---------------------------------------------------------------
+
+    async def _advance_many(self, items: Sequence[tuple[_Slot, Any]], runtime: ToolRuntime) -> None:
+        async with anyio.create_task_group() as tg:
+            for slot, value in items:
+                if slot.loop is not None:
+                    tg.start_soon(self._advance, slot, value, runtime)
+
+    async def _advance(self, slot: _Slot, value: Any, runtime: ToolRuntime) -> None:
+        """Perform the loop's effects until it asks for the model, or ends."""
+        from ..runner._drivers import call_hooks_async as _call_hooks_async
+
+        loop, conversation = slot.loop, slot.conversation
+        assert loop is not None
+        try:
+            effect = loop.send(value)
+            while not isinstance(effect, CallModel):
+                value = None
+                if isinstance(effect, RunTools):
+                    async with self.limit:
+                        value = await self._run_tools(slot, effect, runtime)
+                elif isinstance(effect, Commit):
+                    await self.store.commit(effect.conversation)
+                elif isinstance(effect, LoadJournal):
+                    value = await self.store.journaled_tool_results(conversation.id)
+                elif isinstance(effect, CallHook):
+                    value = await _call_hooks_async(self.agent.hooks, effect)
+                else:
+                    assert isinstance(effect, Emit)  # events have no reader in a batch run
+                effect = loop.send(value)
+            slot.request = effect
+        except StopIteration as stop:
+            slot.result = stop.value
+            slot.end(stop.value.status)
+        except Exception as exc:  # one conversation's failure must not stop the others
+            from ..runner._drivers import resolve_async as _resolve_async
+
+            slot.end("failed", f"{type(exc).__name__}: {exc}")
+            for hook in self.agent.hooks.on_error:
+                await _resolve_async(hook(exc, conversation))
+
+    async def _run_tools(
+        self, slot: _Slot, effect: RunTools, runtime: ToolRuntime
+    ) -> list[ToolOutcome]:
+        conversation = slot.conversation
+        base = RunContext(
+            deps=slot.deps,
+            conversation_id=conversation.id,
+            run_id=self.r.run_id,
+            turn=effect.turn,
+            usage=effect.usage,
+        )
+
+        def context(call: ToolCall) -> RunContext[Any]:
+            ctx = base.for_call(tool_use_id=call.id, tool_name=call.name)
+            # Stable across a crash and resume, so a tool can make its side effect idempotent.
+            return replace(ctx, idempotency_key=f"{conversation.id}/{call.id}")
+
+        async def journal(outcome: ToolOutcome) -> None:
+            if outcome.result is not None:
+                await self.store.journal_tool_result(
+                    conversation.id, outcome.result, version=conversation.version
+                )
+
+        return await runtime.run_calls(
+            effect.calls, context_factory=context, approvals=effect.approvals, on_outcome=journal
+        )
+
+    async def _direct_calls(self, slots: list[_Slot]) -> list[tuple[_Slot, Any]]:
+        replies: list[tuple[_Slot, Any]] = []
+
+        async def call(slot: _Slot) -> None:
+            assert slot.request is not None
+            headers = {"anthropic-beta": ",".join(self.agent.betas)} if self.agent.betas else None
+            spec = body_spec(self.r.client, slot.request.body, stream=False, headers=headers)
+            try:
+                async with self.limit:
+                    message = await self._call(self.r.client._call, spec)
+            except APIError as exc:
+                slot.end("failed", f"direct call failed: {exc}")
+                return
+            self._count(message, discount=1.0)
+            replies.append((slot, message))
+
+        async with anyio.create_task_group() as tg:
+            for slot in slots:
+                tg.start_soon(call, slot)
+        return replies
+
+    # -- opening and recording --------------------------------------------------------------------
+
+    async def _open(self, ids: list[str], jobs: list[BatchJob]) -> None:
+        """Load or create each job's conversation (`ids[i]` is `jobs[i]`'s) and start its loop."""
+        from ..runner._agent import _prompt_blocks
+
+        async def open_one(cid: str, job: BatchJob) -> None:
+            from ..stores import ConversationNotFoundError
+
+            if self.manifest.statuses.get(cid, "running") != "running":
+                return  # ended in an earlier process
+            try:
+                conversation = await self.store.load(cid)
+            except ConversationNotFoundError:
+                # Created with its prompt in one write, so a resume never prompts twice.
+                prompt = {"role": "user", "content": _prompt_blocks(job.prompt)}
+                conversation = Conversation([prompt], id=cid, metadata=job.metadata)
+                await self.store.create(conversation)
+            slot = _Slot(conversation, job.deps, None)
+            if _ended(conversation, self.agent._spec.on_max_tokens):
+                slot.status = "complete"
+            else:
+                slot.loop = agent_loop(self.agent._spec, conversation, None)
+                length, failures = self.manifest.attempts.get(cid, [-1, 0])
+                slot.attempts = failures if length == len(conversation) else 0
+            self.slots[cid] = slot
+
+        if len(set(ids)) != len(ids):
+            raise ConfigurationError("two jobs of a batch run name the same conversation")
+        async with anyio.create_task_group() as tg:
+            for cid, job in zip(ids, jobs, strict=True):
+                tg.start_soon(self._limited, open_one, cid, job)
+        self.slots = {k: self.slots[k] for k in sorted(self.slots)}  # a stable request order
+
+    async def _limited(self, func: Callable[..., Awaitable[None]], *args: Any) -> None:
+        async with self.limit:
+            await func(*args)
+
+    async def _save(self) -> None:
+        self.manifest.record(self.slots)
+        await self.manifest.save(self.store, self.manifest_id)
+
+    def _count(self, message: Message, *, discount: float) -> None:
+        response = message.to_dict()
+        model = str(response.get("model") or self.agent.model)
+        prices = dict(self.agent._spec.prices) if self.agent._spec.prices is not None else None
+        m = self.manifest
+        m.usage = m.usage.add(response.get("usage") or {}, model, prices=prices, discount=discount)
+
+    async def _report(self, phase: Phase, batch: MessageBatch | None = None) -> None:
+        callback = self.r.on_progress
+        if callback is None:
+            return
+        live = {cid: s.status for cid, s in self.slots.items()}
+        result = callback(self.manifest.progress(phase, live, batch))
+        if inspect.isawaitable(result):
+            await result
+
+    # -- the client, sync or async ----------------------------------------------------------------
+
+    async def _call(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        if self.r._async_client:
+            return await func(*args, **kwargs)
+        return await anyio.to_thread.run_sync(partial(func, *args, **kwargs))
+
+    async def _wait(self, batch_id: str) -> MessageBatch:
+        async def polled(batch: MessageBatch) -> None:
+            await self._report("waiting", batch)
+
+        options: dict[str, Any] = {
+            "poll_interval": self.r.poll_interval,
+            "max_interval": max(self.r.max_interval, self.r.poll_interval),
+        }
+        if self.r._async_client:
+            options["on_progress"] = polled
+        else:  # the sync client polls in a worker thread; sleep and report on the event loop
+            options["on_progress"] = lambda b: anyio.from_thread.run(polled, b)
+            options["sleep"] = lambda s: anyio.from_thread.run(anyio.sleep, s)
+        batch: MessageBatch = await self._call(
+            self.r.client.messages.batches.wait, batch_id, **options
+        )
+        return batch
+
+    async def _download(self, batch: MessageBatch) -> dict[str, BatchResult]:
+        batches = self.r.client.messages.batches
+        if self.r._async_client:
+            return {e.custom_id: e async for e in await batches.results(batch)}
+        entries = await anyio.to_thread.run_sync(lambda: list(batches.results(batch)))
+        return {e.custom_id: e for e in entries}
+
+    async def _recent_batches(self, since: float) -> list[MessageBatch]:
+        """Batches created after `since` (Unix seconds), newest first."""
+
+        def recent(batch: MessageBatch) -> bool:
+            created = batch.created_at
+            return created is None or datetime.fromisoformat(created).timestamp() >= since
+
+        batches = self.r.client.messages.batches
+        if not self.r._async_client:  # stops paging at the first older batch, as below
+            return await anyio.to_thread.run_sync(lambda: list(takewhile(recent, batches.list())))
+        found: list[MessageBatch] = []
+        async for batch in batches.list():
+            if not recent(batch):
+                break
+            found.append(batch)
+        return found
+
+
+def _describe(entry: BatchResult | None) -> str:
+    if entry is None:
+        return "the batch returned no result for the request"
+    result = entry.result
+    if isinstance(result, BatchErroredResult):
+        return f"errored: {result.error_type}: {result.error_message}"
+    return f"{result.type}"

@@ -1,0 +1,370 @@
+"""The durable state of a batch run: its manifest conversation and the records read from it.
+
+The run's *manifest* is a message-less conversation with id `agentkit-batch-run-<run_id>` whose
+metadata records the in-flight batch (its id and which custom id belongs to which conversation at
+which length), each conversation's final status, retry counts and the usage so far. The runner
+writes it before a batch is created and again as soon as the API has answered, so a restarted
+process waits for the batch in flight instead of resubmitting, and a reply already committed is
+never asked for again (a conversation whose length moved past a request's is simply skipped when
+that request's result is read).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from ..conversation._conversation import Conversation
+from ..runner._events import RunResult
+from ..runner._loop import CallModel, Loop, next_action
+from ..types._batch import MessageBatch
+from ..types._usage import RunUsage
+
+if TYPE_CHECKING:
+    from ..stores import AsyncConversationStore, ConversationInfo, ConversationStore
+
+__all__ = [
+    "MANIFEST_PREFIX",
+    "BatchOutcome",
+    "BatchProgress",
+    "BatchRunInfo",
+    "BatchRunResult",
+    "batch_runs",
+    "custom_id",
+]
+
+MANIFEST_PREFIX = "agentkit-batch-run-"
+"""The id of a run's manifest conversation is this prefix plus the run id."""
+
+_KEY = "agentkit_batch_run"
+_SAFE = re.compile(r"^[a-zA-Z0-9_-]{1,44}$")
+_FINISHED = frozenset({"complete", "stopped", "awaiting_approval"})
+_FAILED = frozenset({"failed", "canceled"})
+
+Status = Literal["running", "complete", "stopped", "awaiting_approval", "failed", "canceled"]
+Phase = Literal["submitted", "waiting", "processing", "done"]
+
+
+@dataclass(frozen=True)
+class BatchProgress:
+    """Where a batch run stands; handed to `on_progress` after each step of a round.
+
+    Attributes:
+        round: Batches submitted so far by this run (resumed runs keep counting).
+        phase: `submitted`, `waiting` (a poll of the batch), `processing` (replies applied,
+            tools ran) or `done`.
+        running: Conversations not finished yet.
+        finished: Conversations that ended (complete, stopped, awaiting approval).
+        failed: Conversations that failed or whose request was canceled.
+        usage: Tokens and cost so far, batch replies at the batch discount (half price).
+        batch: The round's batch as last seen, while one is in flight.
+    """
+
+    round: int
+    phase: Phase
+    running: int
+    finished: int
+    failed: int
+    usage: RunUsage
+    batch: MessageBatch | None = None
+
+    @property
+    def cost_usd(self) -> float:
+        """The cost so far in USD."""
+        return self.usage.cost_usd
+
+
+@dataclass(frozen=True)
+class BatchOutcome:
+    """How one conversation of the run ended.
+
+    Attributes:
+        conversation_id: The conversation.
+        status: `complete`, `stopped`, `awaiting_approval`, `failed` or `canceled`.
+        result: The loop's result, when the conversation ended in this process.
+        error: Why it failed or was canceled.
+    """
+
+    conversation_id: str
+    status: Status
+    result: RunResult[Any] | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class BatchRunResult:
+    """What `BatchRunner.run` returns.
+
+    Attributes:
+        run_id: The run.
+        outcomes: Each job's outcome, by conversation id, in job order.
+        usage: Totals over every model reply of the run (batch replies at half price).
+        rounds: Rounds of the run, over all processes.
+        batch_ids: The batches it submitted, oldest first (a round that is too big for one
+            batch is split over several).
+    """
+
+    run_id: str
+    outcomes: dict[str, BatchOutcome]
+    usage: RunUsage
+    rounds: int
+    batch_ids: list[str]
+
+
+def custom_id(conversation_id: str, length: int, attempt: int = 0) -> str:
+    """The batch `custom_id` of a conversation's request at `length` messages.
+
+    Stable across processes (a request is named by what it asks, not when), unique per attempt,
+    and within the API's pattern `^[a-zA-Z0-9_-]{1,64}$`: an id that does not fit is hashed.
+    """
+    key = conversation_id
+    if not _SAFE.match(key):
+        key = "h" + hashlib.sha256(key.encode()).hexdigest()[:40]
+    return f"{key}-{length}" + (f"-r{attempt}" if attempt else "")
+
+
+@dataclass(eq=False)
+class _Slot:
+    """One conversation's loop and where it stands."""
+
+    conversation: Conversation
+    deps: Any
+    loop: Loop | None
+    request: CallModel | None = None
+    attempts: int = 0  # failed batch attempts of the current request
+    status: Status = "running"
+    result: RunResult[Any] | None = None
+    error: str | None = None
+
+    def end(self, status: Status, error: str | None = None) -> None:
+        self.status, self.error, self.request = status, error, None
+        if self.loop is not None:
+            self.loop.close()
+            self.loop = None
+
+
+# -- the manifest ---------------------------------------------------------------------------------
+
+
+@dataclass
+class _Manifest:
+    """What the manifest conversation's metadata holds (`dump` and `parse` are its JSON form)."""
+
+    statuses: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+    rounds: int = 0
+    batch_ids: list[str] = field(default_factory=list)
+    usage: RunUsage = field(default_factory=RunUsage)
+    # {"submitted_at": float, "parts": [{"batch_id": str | None,
+    #                                    "requests": {custom_id: [conversation id, length]}}]}
+    in_flight: dict[str, Any] | None = None
+    attempts: dict[str, list[int]] = field(default_factory=dict)  # conv -> [length, failures]
+
+    def dump(self) -> dict[str, Any]:
+        u = self.usage
+        return {
+            "statuses": self.statuses,
+            "errors": self.errors,
+            "rounds": self.rounds,
+            "batch_ids": self.batch_ids,
+            "usage": {
+                "requests": u.requests,
+                "input_tokens": u.input_tokens,
+                "output_tokens": u.output_tokens,
+                "cache_creation_input_tokens": u.cache_creation_input_tokens,
+                "cache_read_input_tokens": u.cache_read_input_tokens,
+                "cost_usd": u.cost_usd,
+                "unpriced": sorted(u.unpriced),
+            },
+            "in_flight": self.in_flight,
+            "attempts": self.attempts,
+        }
+
+    @classmethod
+    def parse(cls, data: Mapping[str, Any]) -> _Manifest:
+        usage = dict(data.get("usage") or {})
+        usage["unpriced"] = frozenset(usage.get("unpriced") or ())
+        return cls(
+            statuses=dict(data.get("statuses") or {}),
+            errors=dict(data.get("errors") or {}),
+            rounds=int(data.get("rounds") or 0),
+            batch_ids=list(data.get("batch_ids") or []),
+            usage=RunUsage(**usage),
+            in_flight=data.get("in_flight"),
+            attempts=dict(data.get("attempts") or {}),
+        )
+
+    def start_round(
+        self,
+        requests: Mapping[str, tuple[str, int, int]],
+        *,
+        max_requests: int,
+        max_bytes: int,
+        now: float,
+    ) -> dict[str, Any]:
+        """Record a round's requests as in flight and count the round.
+
+        Args:
+            requests: By custom id: the conversation id, its length and the request's size in bytes.
+            max_requests: The most requests in one batch.
+            max_bytes: The most bytes of requests in one batch.
+            now: When the round is submitted (Unix seconds).
+
+        Returns:
+            The in-flight record: its parts are the round's batches, none created yet.
+        """
+        parts: list[dict[str, list[Any]]] = [{}]
+        size = 0
+        for cid, (conversation_id, length, body_size) in requests.items():
+            cost = body_size + len(cid) + 32  # the JSON around each request
+            if parts[-1] and (len(parts[-1]) >= max_requests or size + cost > max_bytes):
+                parts.append({})
+                size = 0
+            parts[-1][cid] = [conversation_id, length]
+            size += cost
+        self.in_flight = {
+            "submitted_at": now,
+            "parts": [{"batch_id": None, "requests": part} for part in parts],
+        }
+        self.rounds += 1
+        return self.in_flight
+
+    def record(self, slots: Mapping[str, _Slot]) -> None:
+        """Take each live conversation's status, error and retry count from its slot."""
+        for cid, slot in slots.items():
+            self.statuses[cid] = slot.status
+            if slot.error is not None:
+                self.errors[cid] = slot.error
+        self.attempts = {
+            cid: [len(s.conversation), s.attempts] for cid, s in slots.items() if s.attempts
+        }
+
+    @classmethod
+    async def load(
+        cls, store: AsyncConversationStore | _InlineStore, manifest_id: str
+    ) -> _Manifest:
+        """The run's manifest as stored; an empty one is created on the run's first start."""
+        from ..stores import ConversationNotFoundError
+
+        try:
+            stored = await store.load(manifest_id)
+        except ConversationNotFoundError:
+            await store.create(Conversation(id=manifest_id, metadata={_KEY: {}}))
+            return cls()
+        return cls.parse(stored.metadata.get(_KEY) or {})
+
+    async def save(self, store: AsyncConversationStore | _InlineStore, manifest_id: str) -> None:
+        await store.set_metadata(manifest_id, {_KEY: self.dump()})
+
+    def progress(
+        self, phase: Phase, live: Mapping[str, Status], batch: MessageBatch | None
+    ) -> BatchProgress:
+        """Where the run stands: the recorded statuses, updated with the live ones."""
+        values = list({**self.statuses, **live}.values())
+        return BatchProgress(
+            round=self.rounds,
+            phase=phase,
+            running=values.count("running"),
+            finished=sum(1 for v in values if v in _FINISHED),
+            failed=sum(1 for v in values if v in _FAILED),
+            usage=self.usage,
+            batch=batch,
+        )
+
+
+@dataclass(frozen=True)
+class BatchRunInfo:
+    """A batch run as recorded in a store (what `agentkit batch status` prints).
+
+    Attributes:
+        run_id: The run.
+        counts: Conversations by status (`running` included).
+        rounds: Rounds run (each one batch, or several when a round is too big for one).
+        in_flight: The ids of the batches in flight.
+        usage: Totals so far (batch replies at half price).
+        updated_at: When the manifest was last written (Unix seconds).
+        errors: Why each failed or canceled conversation ended, by conversation id.
+    """
+
+    run_id: str
+    counts: dict[str, int]
+    rounds: int
+    in_flight: list[str]
+    usage: RunUsage
+    updated_at: float
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def batch_runs(infos: Iterable[ConversationInfo]) -> list[BatchRunInfo]:
+    """The batch runs among a store's conversations (`store.list()`), most recent first."""
+    runs = []
+    for info in infos:
+        data = info.metadata.get(_KEY)
+        if not info.id.startswith(MANIFEST_PREFIX) or not isinstance(data, dict):
+            continue
+        manifest = _Manifest.parse(data)
+        flight = manifest.in_flight or {}
+        runs.append(
+            BatchRunInfo(
+                run_id=info.id.removeprefix(MANIFEST_PREFIX),
+                counts=dict(Counter(manifest.statuses.values())),
+                rounds=manifest.rounds,
+                in_flight=[p["batch_id"] for p in flight.get("parts", []) if p.get("batch_id")],
+                usage=manifest.usage,
+                updated_at=info.updated_at,
+                errors=manifest.errors,
+            )
+        )
+    return sorted(runs, key=lambda r: r.updated_at, reverse=True)
+
+
+def _ended(conversation: Conversation, on_max_tokens: str) -> bool:
+    """Whether a stored conversation's loop has nothing left to do (its last reply stopped it).
+
+    Covers a crash after a conversation ended but before the manifest recorded it.
+    """
+    if not len(conversation):
+        return False
+    response = conversation.entries[-1].meta.get("response")
+    if not isinstance(response, dict):
+        return False
+    reason = response.get("stop_reason")
+    if on_max_tokens == "continue" and reason == "max_tokens":
+        return False
+    return next_action(reason) == "stop"
+
+
+class _InlineStore:
+    """A sync store called on the event loop's thread.
+
+    The runner makes several store calls per conversation and round; a worker-thread hop for
+    each (what `to_async` does) costs more than a memory or SQLite call itself. A store on a
+    remote database is better passed in its async flavour.
+    """
+
+    def __init__(self, store: ConversationStore) -> None:
+        self.sync = store
+
+    async def load(self, conversation_id: str) -> Conversation:
+        return self.sync.load(conversation_id)
+
+    async def create(self, conversation: Conversation) -> None:
+        self.sync.create(conversation)
+
+    async def commit(self, conversation: Conversation) -> int:
+        return self.sync.commit(conversation)
+
+    async def journal_tool_result(
+        self, conversation_id: str, result: Mapping[str, Any], *, version: int
+    ) -> None:
+        self.sync.journal_tool_result(conversation_id, result, version=version)
+
+    async def journaled_tool_results(self, conversation_id: str) -> dict[str, dict[str, Any]]:
+        return self.sync.journaled_tool_results(conversation_id)
+
+    async def set_metadata(self, conversation_id: str, metadata: Mapping[str, Any]) -> None:
+        self.sync.set_metadata(conversation_id, metadata)

@@ -1,0 +1,3 @@
+"""The Messages API client: configuration, request building, retries, responses, pagination, and
+the resources (messages, batches, files, models).
+"""

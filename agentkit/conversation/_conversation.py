@@ -1,0 +1,397 @@
+"""Hold a conversation's messages exactly as sent and received, and build requests from them.
+
+A `Conversation` is ordered and append-only. Each message is kept twice: as the JSON dict that
+went over the wire and as its encoded bytes, produced once when the message enters the
+conversation. A request body is spliced together from those bytes, so the cost of a turn is the
+new content, not a re-serialization of the history (DESIGN "Performance by design").
+
+Assistant messages are kept as the API returned them: thinking signatures, redacted thinking,
+compaction blocks, server-tool blocks, citations and block types this code does not know yet are
+never edited, reordered or dropped (invariant 1).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic_core import from_json, to_json
+
+from ..types._message import Message
+from ..types._usage import RunUsage
+from ._cache import CachePolicy, count_breakpoints, mark_last_block
+from ._preflight import PreflightMemo, check_request
+
+__all__ = [
+    "Conversation",
+    "Entry",
+    "MessageLike",
+    "missing_tool_uses",
+    "pending_tool_uses",
+    "tool_results_message",
+]
+
+MessageLike = Mapping[str, Any] | Message
+"""What `Conversation.append` accepts: a message param dict, a response dict, or a `Message`."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One message of a conversation.
+
+    Attributes:
+        message: The message param exactly as sent or received: `{"role": ..., "content": ...}`.
+            Treat it as read-only; `raw` is what requests send.
+        raw: `message` encoded once, the bytes every request carries.
+        meta: Everything else known about the message. For an assistant message from the API,
+            `meta["response"]` is the response JSON without `role` and `content` (`id`, `model`,
+            `stop_reason`, `usage`, ...).
+        created_at: When the message entered the conversation (Unix seconds).
+        breakpoints: `cache_control` hints in the content.
+        has_compaction: The content holds a `compaction` block.
+        empty_reply: An assistant message with no content (the API sends these at times).
+    """
+
+    message: dict[str, Any]
+    raw: bytes
+    meta: dict[str, Any] = field(default_factory=dict)
+    created_at: float = 0.0
+    breakpoints: int = 0
+    has_compaction: bool = False
+    empty_reply: bool = False
+
+    @classmethod
+    def of(cls, message: MessageLike, meta: Mapping[str, Any] | None = None) -> Entry:
+        """Make an entry from a message param, a response dict or a `Message`, encoding it once.
+
+        A response (a dict with `"type": "message"`, or a `Message`) keeps `role` and `content`
+        as the message and the rest of the response in `meta["response"]`.
+        """
+        data = message.to_dict() if isinstance(message, Message) else dict(message)
+        extra = dict(meta or {})
+        if data.get("type") == "message" or isinstance(message, Message):
+            response = {k: v for k, v in data.items() if k not in ("role", "content")}
+            extra.setdefault("response", response)
+            data = {"role": data.get("role", "assistant"), "content": data.get("content", [])}
+        return cls._build(data, to_json(data), extra, time.time())
+
+    @classmethod
+    def from_raw(cls, raw: bytes, meta: Mapping[str, Any] | None, created_at: float) -> Entry:
+        """Rebuild an entry from stored bytes (the bytes are kept, not re-encoded)."""
+        return cls._build(from_json(raw), bytes(raw), dict(meta or {}), created_at)
+
+    @classmethod
+    def _build(
+        cls, message: dict[str, Any], raw: bytes, meta: dict[str, Any], created_at: float
+    ) -> Entry:
+        content = message.get("content")
+        blocks = content if isinstance(content, list) else []
+        return cls(
+            message=message,
+            raw=raw,
+            meta=meta,
+            created_at=created_at,
+            breakpoints=count_breakpoints(blocks),
+            has_compaction=any(
+                isinstance(b, dict) and b.get("type") == "compaction" for b in blocks
+            ),
+            empty_reply=message.get("role") == "assistant" and not content,
+        )
+
+    @property
+    def role(self) -> str:
+        """`"user"` or `"assistant"`."""
+        return str(self.message.get("role"))
+
+    @property
+    def blocks(self) -> list[dict[str, Any]]:
+        """The content as a list of blocks (string content becomes one text block)."""
+        content = self.message.get("content")
+        if isinstance(content, str):
+            return [{"type": "text", "text": content}]
+        return [b for b in content or [] if isinstance(b, dict)]
+
+
+class Conversation:
+    """An ordered, append-only list of messages with an id, metadata and usage totals.
+
+    Forks share their prefix with the conversation they came from: a fork costs O(1), and the
+    first of the two to append past the shared point extends the shared list while the other
+    copies it (copy on write; entries are immutable, so sharing them is safe).
+
+    Attributes:
+        id: The conversation id (a random UUID unless given).
+        metadata: Free-form JSON-serializable data (title, user id, ...).
+        created_at: Creation time (Unix seconds).
+        updated_at: Time of the last append (Unix seconds).
+        version: How many messages a store has committed; `uncommitted` are the rest.
+        usage: Token and cost totals over the API responses appended.
+    """
+
+    def __init__(
+        self,
+        messages: Iterable[MessageLike] = (),
+        *,
+        id: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        created_at: float | None = None,
+    ) -> None:
+        now = time.time()
+        self.id = id or uuid.uuid4().hex
+        self.metadata: dict[str, Any] = dict(metadata or {})
+        self.created_at = now if created_at is None else created_at
+        self.updated_at = self.created_at
+        self.version = 0
+        self.usage = RunUsage()
+        self._log: list[Entry] = []
+        self._len = 0
+        self._compaction_at: int | None = None
+        # Preflight re-analyses only the turns added since the previous request.
+        self._preflight_memo = PreflightMemo()
+        for message in messages:
+            self.append(message)
+
+    @classmethod
+    def from_entries(
+        cls,
+        entries: Iterable[Entry],
+        *,
+        id: str,
+        metadata: Mapping[str, Any] | None = None,
+        created_at: float | None = None,
+        updated_at: float | None = None,
+        version: int | None = None,
+    ) -> Conversation:
+        """Rebuild a conversation from stored entries (used by stores).
+
+        Args:
+            entries: The entries in order.
+            id: The conversation id.
+            metadata: Its metadata.
+            created_at: Creation time.
+            updated_at: Last update time.
+            version: Messages committed in the store (defaults to all of them).
+        """
+        conversation = cls(id=id, metadata=metadata, created_at=created_at)
+        for entry in entries:
+            conversation._push(entry)
+        conversation.updated_at = updated_at if updated_at is not None else conversation.updated_at
+        conversation.version = len(conversation) if version is None else version
+        return conversation
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return self._len
+
+    def __iter__(self) -> Iterator[Entry]:
+        return iter(self._log[: self._len])
+
+    def __getitem__(self, index: int) -> Entry:
+        if index < 0:
+            index += self._len
+        if not 0 <= index < self._len:
+            raise IndexError("conversation index out of range")
+        return self._log[index]
+
+    def __repr__(self) -> str:
+        return f"Conversation(id={self.id!r}, messages={self._len}, version={self.version})"
+
+    @property
+    def entries(self) -> Sequence[Entry]:
+        """Every entry, in order."""
+        return self._log[: self._len]
+
+    @property
+    def messages(self) -> list[dict[str, Any]]:
+        """Every message param, in order (the whole history, compacted or not)."""
+        return [e.message for e in self._log[: self._len]]
+
+    @property
+    def uncommitted(self) -> Sequence[Entry]:
+        """The entries appended since the last store commit."""
+        return self._log[self.version : self._len]
+
+    def request_view(self) -> Sequence[Entry]:
+        """The entries a request carries.
+
+        The API ignores every block before the latest compaction block, so requests start at
+        the message holding it (the conversation itself keeps everything).
+        """
+        start = self._compaction_at or 0
+        return self._log[start : self._len]
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def append(self, message: MessageLike, *, meta: Mapping[str, Any] | None = None) -> Entry:
+        """Append a message, encoding it once.
+
+        Args:
+            message: A message param (`{"role", "content"}`), a response dict or a `Message`
+                (its JSON is kept as received; the response fields go to `entry.meta`).
+            meta: Extra data to keep with the message.
+
+        Returns:
+            The new entry.
+        """
+        entry = Entry.of(message, meta)
+        self._push(entry)
+        self.updated_at = entry.created_at
+        return entry
+
+    def extend(self, messages: Iterable[MessageLike]) -> list[Entry]:
+        """Append several messages in order."""
+        return [self.append(m) for m in messages]
+
+    def _push(self, entry: Entry) -> None:
+        if self._len != len(self._log):
+            # Another conversation shares our list and has appended past our end: copy on write.
+            self._log = self._log[: self._len]
+        self._log.append(entry)
+        if entry.has_compaction:
+            self._compaction_at = self._len
+        self._len += 1
+        response = entry.meta.get("response")
+        if isinstance(response, dict) and isinstance(response.get("usage"), dict):
+            self.usage = self.usage.add(response["usage"], str(response.get("model", "")))
+
+    def fork(self, at: int | None = None, *, id: str | None = None) -> Conversation:
+        """A new conversation holding the first `at` messages (all by default), sharing them.
+
+        Args:
+            at: How many messages to keep (negative counts from the end).
+            id: The fork's id (a new random one by default).
+
+        Returns:
+            A conversation with a new id, a copy of the metadata, nothing committed.
+        """
+        keep = self._len if at is None else (at + self._len if at < 0 else at)
+        if not 0 <= keep <= self._len:
+            raise IndexError("fork point out of range")
+        child = Conversation(id=id, metadata=self.metadata)
+        child._log = self._log
+        child._len = keep
+        for index in range(keep - 1, -1, -1):
+            if self._log[index].has_compaction:
+                child._compaction_at = index
+                break
+        if keep == self._len:
+            child.usage = self.usage
+        else:
+            for entry in self._log[:keep]:
+                response = entry.meta.get("response")
+                if isinstance(response, dict) and isinstance(response.get("usage"), dict):
+                    child.usage = child.usage.add(response["usage"], str(response.get("model", "")))
+        return child
+
+    # -- requests ------------------------------------------------------------------------------
+
+    def request_body(
+        self,
+        params: Mapping[str, Any],
+        *,
+        cache: CachePolicy | None = None,
+        check: bool = True,
+        betas: Collection[str] = (),
+    ) -> bytes:
+        """The JSON body of the next request: `params` plus the request view's messages.
+
+        The messages are spliced in from their cached bytes; only `params` (and, in explicit
+        cache mode, the one marked last message) are encoded now.
+
+        Args:
+            params: Every request field but `messages`: model, max_tokens, system, tools ...
+            cache: Where cache breakpoints go (default: automatic top-level caching).
+            check: Run preflight and raise before anything is sent.
+            betas: The `anthropic-beta` values the request goes out with (for preflight).
+
+        Returns:
+            The request body, UTF-8 JSON bytes.
+
+        Raises:
+            RequestValidationError: Preflight found rules the API would reject the body for.
+            ValueError: `params` contains `messages`.
+        """
+        if "messages" in params:
+            raise ValueError("pass messages through the conversation, not in params")
+        policy = cache or CachePolicy()
+        view = _sendable(self.request_view())
+        in_messages = sum(e.breakpoints for e in view)
+        pieces = [e.raw for e in view]
+        last_message: dict[str, Any] | None = None
+        if view and policy.message_slot(params, in_messages):
+            last_message = mark_last_block(view[-1].message, policy.control())
+            if last_message is not None:
+                pieces[-1] = to_json(last_message)
+                in_messages += 1
+        head = policy.apply(params, in_messages)
+        if check:
+            messages = [e.message for e in view]
+            if last_message is not None:
+                messages[-1] = last_message
+            check_request({**head, "messages": messages}, betas=betas, memo=self._preflight_memo)
+        encoded = to_json(head)
+        joined = b"[" + b",".join(pieces) + b"]"
+        if encoded == b"{}":
+            return b'{"messages":' + joined + b"}"
+        return encoded[:-1] + b',"messages":' + joined + b"}"
+
+
+def _sendable(view: Sequence[Entry]) -> Sequence[Entry]:
+    """The view without empty assistant messages before its end.
+
+    The API sometimes answers with no content; the reply is kept as received, but the API
+    rejects an empty message anywhere but last ("all messages must have non-empty content
+    except for the optional final assistant message"), and it carries nothing.
+    """
+    last = len(view) - 1
+    if not any(e.empty_reply for e in view[:last]):
+        return view
+    return [e for n, e in enumerate(view) if n == last or not e.empty_reply]
+
+
+# -- resume ------------------------------------------------------------------------------------
+
+
+def pending_tool_uses(conversation: Conversation) -> list[dict[str, Any]]:
+    """The client `tool_use` blocks still waiting for results, in the model's order.
+
+    They are the tool calls of the last message when it is an assistant message (a run stopped
+    after the model asked for tools); otherwise none.
+    """
+    if not len(conversation):
+        return []
+    last = conversation[-1]
+    if last.role != "assistant":
+        return []
+    return [b for b in last.blocks if b.get("type") == "tool_use"]
+
+
+def missing_tool_uses(
+    pending: Sequence[Mapping[str, Any]], journaled: Mapping[str, Any]
+) -> list[Mapping[str, Any]]:
+    """The pending tool calls that have no journaled result yet (the ones a resume must run).
+
+    Args:
+        pending: `pending_tool_uses(conversation)`.
+        journaled: Journaled `tool_result` blocks by `tool_use_id`.
+    """
+    return [b for b in pending if b.get("id") not in journaled]
+
+
+def tool_results_message(
+    pending: Sequence[Mapping[str, Any]], results: Mapping[str, Mapping[str, Any]]
+) -> dict[str, Any]:
+    """The user message answering `pending`: one `tool_result` per call, in the model's order.
+
+    Args:
+        pending: The tool calls, in order.
+        results: A `tool_result` block for every call, by `tool_use_id`.
+
+    Raises:
+        KeyError: A call has no result.
+    """
+    return {"role": "user", "content": [dict(results[str(b.get("id"))]) for b in pending]}

@@ -1,0 +1,383 @@
+"""Find every documented reason the Messages API would reject a request body, before it is sent.
+
+`preflight_problems(body)` is a pure function over the JSON request body (a dict). It returns one
+line per violated rule, worded like the API's own 400 message wherever that wording is known
+(quoted in `reference/anthropic-sdk.md` §7 or seen verbatim in recorded API errors). Rules whose
+wording the API has not been seen to use say so in the `_RULES` table below; they are still rules
+the documentation states.
+
+Every message rule reads the messages as the API validates them: same-role neighbours merged
+(so reported indices count merged turns, like the API's) and nothing before the latest
+`compaction` block. `agentkit.conversation._turns` builds that view; this module holds the rules.
+
+The checks are conservative: a rule is only enforced where the documentation (or a recorded
+error) says the API enforces it, so that preflight never blocks a request the API would accept.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Mapping
+from typing import Any
+
+from .._exceptions import RequestValidationError
+from ._turns import THINKING_TYPES, PreflightMemo, Turn, merge_turns
+
+__all__ = ["PreflightMemo", "check_request", "preflight_problems"]
+
+_THINKING_DOCS = "https://docs.claude.com/en/docs/build-with-claude/extended-thinking"
+_INTERLEAVED_BETA = "interleaved-thinking-2025-05-14"
+_MAX_BREAKPOINTS = 4
+_TOOL_ID = re.compile(r"^[a-zA-Z0-9_-]+$")
+
+# The messages, exactly as the API words them. Where no API wording is known, the text is ours and
+# the key ends in "*" so a reader (and the tests) can tell.
+_RULES: dict[str, str] = {
+    "model_required": "model: Field required",
+    "max_tokens_required": "max_tokens: Field required",
+    "messages_required": "messages: Field required",
+    "no_messages": "messages: at least one message is required",
+    "first_user": 'messages: first message must use the "user" role',
+    "role": "messages.{i}.role: Input should be 'user' or 'assistant'",
+    "empty_content": (
+        "messages.{i}: all messages must have non-empty content except for the optional final "
+        "assistant message"
+    ),
+    "empty_text": "{where}: text content blocks must be non-empty",
+    "whitespace_text": "{where}: text content blocks must contain non-whitespace text",
+    "trailing_whitespace": "messages: final assistant content cannot end with trailing whitespace",
+    "tool_use_without_result": (
+        "messages.{i}: `tool_use` ids were found without `tool_result` blocks immediately after: "
+        "{ids}. Each `tool_use` block must have a corresponding `tool_result` block in the next "
+        "message."
+    ),
+    "result_without_tool_use": (
+        "messages.{i}.content.{k}: unexpected `tool_use_id` found in `tool_result` blocks: {ids}. "
+        "Each `tool_result` block must have a corresponding `tool_use` block in the previous "
+        "message."
+    ),
+    "tool_use_unique": "messages.{i}.content.{k}: `tool_use` ids must be unique",
+    "tool_use_id_pattern": (
+        "messages.{i}.content.{k}.tool_use.id: String should match pattern '^[a-zA-Z0-9_-]+$'"
+    ),
+    "tool_result_first*": (
+        "messages.{i}.content.{k}: `tool_result` blocks must come first in a user message that "
+        "answers `tool_use` blocks; other content must follow them"
+    ),
+    "thinking_first_final": (
+        "messages.{i}.content.0.type: Expected `thinking` or `redacted_thinking`, but found "
+        "`{found}`. When `thinking` is enabled, a final `assistant` message must start with a "
+        "thinking block (preceeding the lastmost set of `tool_use` and `tool_result` blocks). We "
+        "recommend you include thinking blocks from previous turns. To avoid this requirement, "
+        "disable `thinking`. Please consult our documentation at " + _THINKING_DOCS
+    ),
+    "thinking_first_any": (
+        "messages.{i}.content.0: If an assistant message contains any thinking blocks, the first "
+        "block must be thinking or redacted_thinking. Found {found}."
+    ),
+    "thinking_disabled_final": (
+        "messages.{i}.content.{k}: When thinking is disabled, an `assistant` message in the final "
+        "position cannot contain `thinking`. To use thinking blocks, enable `thinking` in your "
+        "request."
+    ),
+    "thinking_last_block": (
+        "messages.{i}: The final block in an assistant message cannot be `thinking`."
+    ),
+    "budget_min": "thinking.enabled.budget_tokens: Input should be greater than or equal to 1024",
+    "budget_max": (
+        "`max_tokens` must be greater than `thinking.budget_tokens`. Please consult our "
+        "documentation at " + _THINKING_DOCS + "#max-tokens-and-context-window-size"
+    ),
+    "forced_tool": "Thinking may not be enabled when tool_choice forces tool use.",
+    "temperature": (
+        "`temperature` may only be set to 1 when thinking is enabled. Please consult our "
+        "documentation at "
+        + _THINKING_DOCS
+        + "#important-considerations-when-using-extended-thinking"
+    ),
+    "breakpoints": ("A maximum of 4 blocks with cache_control may be provided. Found {n}."),
+    "ttl_order": (
+        "{path}: a ttl='1h' cache_control block must not come after a "
+        "ttl='5m' cache_control block. Note that blocks are processed in the following order: "
+        "`tools`, `system`, `messages`."
+    ),
+    "ttl_value": "{path}: Input should be '5m' or '1h'",
+    "thinking_cache_control*": (
+        "messages.{i}.content.{k}: cache_control cannot be set on `{type}` blocks"
+    ),
+}
+
+
+def _rule(key: str, **fields: object) -> str:
+    return _RULES[key].format(**fields)
+
+
+def _thinking_on(body: Mapping[str, Any]) -> bool:
+    thinking = body.get("thinking")
+    return isinstance(thinking, dict) and thinking.get("type") in ("enabled", "adaptive")
+
+
+def _parameter_problems(
+    body: Mapping[str, Any], betas: Collection[str], count_tokens: bool
+) -> list[str]:
+    problems: list[str] = []
+    # count_tokens takes the same body without max_tokens.
+    for key in ("model",) if count_tokens else ("model", "max_tokens"):
+        if key not in body:
+            problems.append(_rule(f"{key}_required"))
+    thinking = body.get("thinking")
+    if not _thinking_on(body) or not isinstance(thinking, dict):
+        return problems
+    budget = thinking.get("budget_tokens")
+    max_tokens = body.get("max_tokens")
+    if thinking.get("type") == "enabled" and isinstance(budget, int):
+        if budget < 1024:
+            problems.append(_rule("budget_min"))
+        # Interleaved thinking spreads the budget over a whole tool loop, so it may exceed
+        # max_tokens there (the extended-thinking docs).
+        elif (
+            isinstance(max_tokens, int) and budget >= max_tokens and _INTERLEAVED_BETA not in betas
+        ):
+            problems.append(_rule("budget_max"))
+    choice = body.get("tool_choice")
+    if isinstance(choice, dict) and choice.get("type") in ("any", "tool"):
+        problems.append(_rule("forced_tool"))
+    temperature = body.get("temperature")
+    if isinstance(temperature, (int, float)) and temperature != 1:
+        problems.append(_rule("temperature"))
+    return problems
+
+
+def _cache_problems(body: Mapping[str, Any], turns: list[Turn]) -> list[str]:
+    """At most 4 breakpoints, and no 1h breakpoint after a 5m one (tools, system, messages)."""
+    sites: list[tuple[str, Any]] = []
+    for key in ("tools", "system"):
+        items = body.get(key)
+        if isinstance(items, list):
+            sites += [
+                (f"{key}.{i}", item["cache_control"])
+                for i, item in enumerate(items)
+                if isinstance(item, dict) and "cache_control" in item
+            ]
+    for turn in turns:
+        sites += [(f"messages.{turn.index}.{p}", c) for p, c in turn.facts.cache_sites]
+    # Automatic caching puts its breakpoint on the last cacheable block, i.e. last in order.
+    if isinstance(body.get("cache_control"), dict):
+        sites.append(("", body["cache_control"]))
+    problems: list[str] = []
+    count = 0
+    seen_5m = False
+    for where, control in sites:
+        if control is None:
+            continue
+        count += 1
+        ttl = control.get("ttl", "5m") if isinstance(control, dict) else "5m"
+        path = f"{where}.cache_control.ttl" if where else "cache_control.ttl"
+        if ttl not in ("5m", "1h"):
+            problems.append(_rule("ttl_value", path=path))
+        elif ttl == "5m":
+            seen_5m = True
+        elif seen_5m:
+            problems.append(_rule("ttl_order", path=path))
+    if count > _MAX_BREAKPOINTS:
+        problems.append(_rule("breakpoints", n=count))
+    return problems
+
+
+def _own_problems(turn: Turn, previous: Turn | None) -> list[str]:
+    """Problems that depend only on this turn and the one before it (cached per pair)."""
+    if turn.cached_problems is not None and turn.cached_problems[0] is previous:
+        return turn.cached_problems[1]
+    facts, i = turn.facts, turn.index
+    problems: list[str] = []
+    if turn.role not in ("user", "assistant"):
+        problems.append(_rule("role", i=i))
+    problems += [
+        _rule("thinking_cache_control*", i=i, k=k, type=t) for k, t in facts.thinking_cache_control
+    ]
+    if turn.role == "assistant":
+        for k, tool_id in facts.tool_ids:
+            if not _TOOL_ID.match(tool_id):
+                problems.append(_rule("tool_use_id_pattern", i=i, k=k))
+        if (
+            facts.thinking
+            and not turn.starts_with_compaction
+            and facts.first_type not in THINKING_TYPES
+        ):
+            problems.append(_rule("thinking_first_any", i=i, found=facts.first_type))
+    elif turn.role == "user":
+        offered: set[str] = set()
+        if previous is not None and previous.role == "assistant":
+            offered = set(previous.facts.client_calls)
+        orphans = [(k, t) for k, t in facts.results if t not in offered]
+        if orphans:
+            ids = ", ".join(str(t) for _, t in orphans)
+            problems.append(_rule("result_without_tool_use", i=i, k=orphans[0][0], ids=ids))
+        if facts.results and offered:
+            other = facts.first_other_index
+            if other is not None and other < facts.results[-1][0]:
+                problems.append(_rule("tool_result_first*", i=i, k=other))
+    turn.cached_problems = (previous, problems)
+    return problems
+
+
+def _message_problems(turns: list[Turn]) -> list[str]:
+    problems: list[str] = []
+    if turns[0].role != "user" and not turns[0].starts_with_compaction:
+        problems.append(_rule("first_user"))
+    last = len(turns) - 1
+    empty_text = whitespace_text = False
+    seen_ids: set[str] = set()
+    previous: Turn | None = None
+    for n, turn in enumerate(turns):
+        facts = turn.facts
+        if turn.raw_empty and not (n == last and turn.role == "assistant"):
+            problems.append(_rule("empty_content", i=turn.index))
+        empty_text = empty_text or facts.empty_text
+        whitespace_text = whitespace_text or facts.whitespace_text
+        problems += _own_problems(turn, previous)
+        if turn.role == "assistant":
+            for k, tool_id in facts.tool_ids:
+                if tool_id in seen_ids:
+                    problems.append(_rule("tool_use_unique", i=turn.index, k=k))
+                seen_ids.add(tool_id)
+            # A final assistant message has no next message yet; the API reads it as a prefill.
+            if facts.client_calls and n < last:
+                nxt = turns[n + 1]
+                answered = {t for _, t in nxt.facts.results} if nxt.role == "user" else set()
+                missing = [c for c in facts.client_calls if c not in answered]
+                if missing:
+                    problems.append(
+                        _rule("tool_use_without_result", i=turn.index, ids=", ".join(missing))
+                    )
+        previous = turn
+    if empty_text:
+        problems.append(_rule("empty_text", where="messages"))
+    if whitespace_text:
+        # Responses can contain whitespace-only text (a recorded adaptive-thinking reply starts
+        # with "\n\n"), so only user text is held to this rule.
+        problems.append(_rule("whitespace_text", where="messages"))
+    final = turns[last]
+    if final.role == "assistant" and final.blocks:
+        text = final.facts.last_text
+        if final.facts.last_type == "text" and isinstance(text, str) and text != text.rstrip():
+            problems.append(_rule("trailing_whitespace"))
+    return problems
+
+
+def _turn_opening(turns: list[Turn]) -> Turn | None:
+    """The first assistant message of the turn a request ending in tool results continues.
+
+    A tool loop is one assistant turn: walking back over (assistant with tool_use, user with
+    only tool results) pairs reaches the message that opened it. None unless the request ends
+    with tool results.
+    """
+
+    def answers(user: Turn, assistant: Turn) -> bool:
+        return (
+            user.role == "user"
+            and assistant.role == "assistant"
+            and bool(user.facts.results)
+            and bool(assistant.facts.client_calls)
+        )
+
+    n = len(turns) - 1
+    if n < 1 or not answers(turns[n], turns[n - 1]):
+        return None
+    opening = turns[n - 1]
+    n -= 2
+    # Earlier pairs belong to the same turn while the user side holds tool results only (a
+    # user message with anything else starts a new turn).
+    while n >= 1 and not opening.starts_with_compaction and answers(turns[n], turns[n - 1]):
+        if not turns[n].facts.results_only:
+            break
+        opening = turns[n - 1]
+        n -= 2
+    return opening
+
+
+def _thinking_problems(body: Mapping[str, Any], turns: list[Turn]) -> list[str]:
+    problems: list[str] = []
+    final = turns[-1]
+    if final.role == "assistant" and final.facts.last_type == "thinking":
+        problems.append(_rule("thinking_last_block", i=final.index))
+    if _thinking_on(body):
+        # When the request ends with tool results, the assistant turn they belong to must open
+        # with thinking. A tool loop counts as one turn, so only its first message is held to it
+        # (without interleaved thinking the later messages of the loop carry none).
+        opening = _turn_opening(turns)
+        if opening is not None and not opening.starts_with_compaction and opening.blocks:
+            if opening.facts.first_type not in THINKING_TYPES:
+                problems.append(
+                    _rule("thinking_first_final", i=opening.index, found=opening.facts.first_type)
+                )
+    elif final.role == "assistant" and final.facts.thinking:
+        problems.append(
+            _rule("thinking_disabled_final", i=final.index, k=final.facts.thinking[0][0])
+        )
+    return problems
+
+
+def _system_problems(body: Mapping[str, Any]) -> list[str]:
+    system = body.get("system")
+    if isinstance(system, list):
+        for block in system:
+            if isinstance(block, dict) and block.get("type") == "text" and block.get("text") == "":
+                return [_rule("empty_text", where="system")]
+    return []
+
+
+def preflight_problems(
+    body: Mapping[str, Any],
+    *,
+    betas: Collection[str] = (),
+    count_tokens: bool = False,
+    memo: PreflightMemo | None = None,
+) -> list[str]:
+    """Every documented rule this Messages API request body breaks.
+
+    Args:
+        body: The JSON body of a `POST /v1/messages` request, as a dict.
+        betas: The `anthropic-beta` values the request is sent with (some rules depend on them).
+        count_tokens: The body is for `POST /v1/messages/count_tokens` (no `max_tokens`).
+        memo: Reuse the analysis of earlier requests of the same conversation (see
+            `PreflightMemo`); the result is the same with or without it.
+
+    Returns:
+        One line per problem, worded like the API's 400 message; empty when none was found.
+    """
+    problems = _parameter_problems(body, betas, count_tokens)
+    messages = body.get("messages")
+    if not isinstance(messages, list):
+        return [*problems, _rule("messages_required")]
+    if not messages:
+        return [*problems, _rule("no_messages")]
+    turns = merge_turns(messages, memo)
+    problems += _message_problems(turns)
+    problems += _system_problems(body)
+    problems += _thinking_problems(body, turns)
+    problems += _cache_problems(body, turns)
+    return problems
+
+
+def check_request(
+    body: Mapping[str, Any],
+    *,
+    betas: Collection[str] = (),
+    count_tokens: bool = False,
+    memo: PreflightMemo | None = None,
+) -> None:
+    """Raise if the API would reject this request body for a documented reason.
+
+    Args:
+        body: The JSON request body.
+        betas: The `anthropic-beta` values the request is sent with.
+        count_tokens: The body is for `POST /v1/messages/count_tokens` (no `max_tokens`).
+        memo: Reuse the analysis of earlier requests of the same conversation.
+
+    Raises:
+        RequestValidationError: With every problem found (`.problems`).
+    """
+    problems = preflight_problems(body, betas=betas, count_tokens=count_tokens, memo=memo)
+    if problems:
+        raise RequestValidationError(problems)

@@ -1,0 +1,325 @@
+"""`Agent`: a model, its instructions, tools and settings, and the four ways to run it.
+
+The decisions live in `_loop.agent_loop`; `_drivers` performs the effects the loop yields, sync
+and async. `run()` / `arun()` consume the drivers' event streams; `stream()` / `astream()` hand
+them on.
+"""
+
+from __future__ import annotations
+
+import inspect
+import uuid
+from collections.abc import (
+    AsyncIterator,
+    Callable,
+    Iterable,
+    Iterator,
+    Mapping,
+)
+from contextlib import aclosing
+from dataclasses import dataclass
+from functools import partial
+from typing import TYPE_CHECKING, Any, Generic, Literal
+
+import anyio
+import anyio.from_thread
+import anyio.to_thread
+from typing_extensions import TypeVar
+
+from .._exceptions import ConfigurationError
+from ..conversation._cache import CachePolicy
+from ..conversation._conversation import Conversation
+from ..tools._execute import AfterToolHook, Approval, BeforeToolHook, ToolRuntime
+from ..tools._schema import _clean
+from ..tools._tool import ToolLike, Toolset
+from ..types._usage import ModelPrice
+from ._drivers import Run, async_events, sync_events
+from ._events import (
+    AgentEvent,
+    RunFinished,
+    RunResult,
+)
+from ._loop import (
+    Limits,
+    OutputSpec,
+    RunSpec,
+    agent_loop,
+)
+
+if TYPE_CHECKING:
+    from ..client._client import AsyncClient, Client
+    from ..stores import AsyncConversationStore, ConversationStore
+
+__all__ = ["Agent", "Hooks"]
+
+DepsT = TypeVar("DepsT", default=None)
+OutputT = TypeVar("OutputT", default=str)
+
+Prompt = str | Iterable[Mapping[str, Any]] | None
+
+
+@dataclass(frozen=True)
+class Hooks:
+    """Callbacks around model and tool calls; each may be sync or async.
+
+    Attributes:
+        before_model: `(params, conversation) -> params | None`; return changed request fields.
+        after_model: `(message, conversation) -> None`, after each response is committed.
+        before_tool: `(call, ctx) -> Allow | Deny | Defer | ReplaceInput | None`.
+        after_tool: `(call, outcome, ctx) -> ToolOutcome | None`; may replace the outcome.
+        on_error: `(error, conversation) -> None`, when a run fails (the error still raises).
+    """
+
+    before_model: tuple[Callable[..., Any], ...] = ()
+    after_model: tuple[Callable[..., Any], ...] = ()
+    before_tool: tuple[BeforeToolHook, ...] = ()
+    after_tool: tuple[AfterToolHook, ...] = ()
+    on_error: tuple[Callable[..., Any], ...] = ()
+
+
+class Agent(Generic[DepsT, OutputT]):
+    """A model, its instructions and tools, and the loop that runs them.
+
+    Args:
+        model: The model id, e.g. `"claude-sonnet-4-5"`.
+        system: The system prompt (text or text blocks).
+        tools: `@tool` functions, plain functions, `Tool`s and raw tool dicts (server tools).
+        client: A `Client` or `AsyncClient` (or a cloud-host client); built from the
+            environment when omitted.
+        max_tokens: The response budget per model call.
+        params: Other request fields (thinking, tool_choice, temperature, output_config,
+            context_management, ...), sent with every call.
+        betas: Beta names for the `anthropic-beta` header.
+        cache: Prompt caching: `"auto"` (top-level `cache_control`, the default), `"explicit"`,
+            `"off"`, or a `CachePolicy`.
+        limits: Turn, token, cost and tool-error budgets per run.
+        prices: Price overrides by model prefix (USD per million tokens).
+        output_type: Makes the run return a validated instance of this type.
+        store: Persists every step (a sync store for `run`, sync or async for `arun`).
+        hooks: Callbacks around model and tool calls.
+        tool_timeout: Seconds a tool call may take unless its tool says otherwise.
+        max_concurrency: Tool calls of one turn run at most this many at once.
+        preflight: Check each request against the API's documented rules before sending.
+        on_max_tokens: `"stop"` (default) or `"continue"` to ask the model to go on.
+    """
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        system: str | Iterable[Mapping[str, Any]] | None = None,
+        tools: Toolset | Iterable[ToolLike] = (),
+        client: Client | AsyncClient | None = None,
+        max_tokens: int = 4096,
+        params: Mapping[str, Any] | None = None,
+        betas: Iterable[str] = (),
+        cache: CachePolicy | Literal["auto", "explicit", "off"] = "auto",
+        limits: Limits | None = None,
+        prices: Mapping[str, ModelPrice] | None = None,
+        output_type: type[OutputT] | None = None,
+        store: ConversationStore | AsyncConversationStore | None = None,
+        hooks: Hooks | None = None,
+        tool_timeout: float | None = None,
+        max_concurrency: int = 16,
+        preflight: bool = True,
+        on_max_tokens: Literal["stop", "continue"] = "stop",
+    ) -> None:
+        self.model = model
+        self.toolset = Toolset.of(tools)
+        self.client = client
+        self.store = store
+        self.hooks = hooks or Hooks()
+        self.tool_timeout = tool_timeout
+        self.max_concurrency = max_concurrency
+        self.output = OutputSpec(output_type) if output_type is not None else None
+        request: dict[str, Any] = {"model": model, "max_tokens": max_tokens, **(params or {})}
+        if system is not None:
+            request["system"] = system if isinstance(system, str) else list(system)
+        tool_params = self.toolset.to_params()
+        if self.output is not None:
+            tool_params.append(_output_tool(self.output))
+        if tool_params:
+            request["tools"] = tool_params
+        self.betas = tuple(betas)
+        self._spec = RunSpec(
+            params=request,
+            cache=cache if isinstance(cache, CachePolicy) else CachePolicy(mode=cache),
+            betas=self.betas,
+            preflight=preflight,
+            limits=limits or Limits(),
+            prices=prices,
+            output=self.output,
+            on_max_tokens=on_max_tokens,
+            hooks=bool(self.hooks.before_model or self.hooks.after_model),
+        )
+        self._journal: dict[str, dict[str, dict[str, Any]]] = {}
+
+    def __repr__(self) -> str:
+        return f"Agent(model={self.model!r}, tools={self.toolset.names!r})"
+
+    @property
+    def request_params(self) -> dict[str, Any]:
+        """The request fields every model call carries (besides `messages`)."""
+        return dict(self._spec.params)
+
+    # -- public entry points --------------------------------------------------------------------
+
+    def run(
+        self,
+        prompt: Prompt = None,
+        *,
+        conversation: Conversation | str | None = None,
+        deps: DepsT | None = None,
+        approvals: Mapping[str, Approval] | None = None,
+    ) -> RunResult[OutputT]:
+        """Run the tool loop until the model stops (sync).
+
+        Args:
+            prompt: The user message: text or content blocks; None to continue the conversation
+                (after approvals, or to resume a run that stopped).
+            conversation: A `Conversation`, a stored conversation's id, or None for a new one.
+            deps: Your dependencies, handed to tools through `RunContext.deps`.
+            approvals: Decisions on calls waiting for a human, by tool_use id.
+
+        Returns:
+            The run's result.
+
+        Raises:
+            LimitExceededError: A budget ran out (`.result` has everything that happened).
+            OutputValidationError: The structured output never validated.
+            APIError: The API failed after retries.
+        """
+        client = self._client(sync=True)
+        if client is None:
+            return anyio.run(
+                partial(
+                    self.arun, prompt, conversation=conversation, deps=deps, approvals=approvals
+                )
+            )
+        result: RunResult[OutputT] = _last_result(
+            sync_events(self, prompt, conversation, deps, approvals, False)
+        )
+        return result
+
+    async def arun(
+        self,
+        prompt: Prompt = None,
+        *,
+        conversation: Conversation | str | None = None,
+        deps: DepsT | None = None,
+        approvals: Mapping[str, Approval] | None = None,
+    ) -> RunResult[OutputT]:
+        """Run the tool loop until the model stops (async); see `run`."""
+        if self._client(sync=False) is None:
+            return await anyio.to_thread.run_sync(
+                partial(self.run, prompt, conversation=conversation, deps=deps, approvals=approvals)
+            )
+        result: RunResult[OutputT] | None = None
+        events = async_events(self, prompt, conversation, deps, approvals, False)
+        async with aclosing(events):  # closed in this task: it holds task groups
+            async for event in events:
+                if isinstance(event, RunFinished):
+                    result = event.result
+        assert result is not None
+        return result
+
+    def stream(
+        self,
+        prompt: Prompt = None,
+        *,
+        conversation: Conversation | str | None = None,
+        deps: DepsT | None = None,
+        approvals: Mapping[str, Approval] | None = None,
+    ) -> Iterator[AgentEvent]:
+        """Run the loop streaming: yields text and thinking deltas, tool calls as they start
+        and finish, each finished turn, and last `RunFinished` with the result."""
+        if self._client(sync=True) is None:
+            raise ConfigurationError("this agent has an async client: use `astream`")
+        yield from sync_events(self, prompt, conversation, deps, approvals, True)
+
+    async def astream(
+        self,
+        prompt: Prompt = None,
+        *,
+        conversation: Conversation | str | None = None,
+        deps: DepsT | None = None,
+        approvals: Mapping[str, Approval] | None = None,
+    ) -> AsyncIterator[AgentEvent]:
+        """The async twin of `stream`.
+
+        One difference: the `ToolCallFinished` events of a turn come together once all its
+        calls have finished (in the order they finished), because an async generator cannot
+        safely keep tasks running while its caller holds an event (PEP 789).
+        """
+        if self._client(sync=False) is None:
+            raise ConfigurationError("this agent has a sync client: use `stream`")
+        # Close the inner generator here, in the caller's task, when the caller stops early:
+        # left to the garbage collector it would exit its task groups in another task.
+        events = async_events(self, prompt, conversation, deps, approvals, True)
+        async with aclosing(events):
+            async for event in events:
+                yield event
+
+    # -- shared setup ---------------------------------------------------------------------------
+
+    def _client(self, *, sync: bool) -> Any:
+        """The client for a sync or async run; None when only the other kind is configured."""
+        if self.client is None:
+            from ..client._client import AsyncClient, Client
+
+            self.client = Client() if sync else AsyncClient()
+        is_async = inspect.iscoroutinefunction(self.client._send)
+        return self.client if is_async != sync else None
+
+    def _start(
+        self,
+        prompt: Prompt,
+        conversation: Conversation,
+        deps: Any,
+        approvals: Mapping[str, Approval] | None,
+        stream: bool,
+    ) -> Run:
+        from dataclasses import replace
+
+        spec = self._spec if not approvals else replace(self._spec, approvals=dict(approvals))
+        loop = agent_loop(spec, conversation, _prompt_blocks(prompt))
+        return Run(loop, conversation, deps, uuid.uuid4().hex, stream)
+
+    def _runtime(self) -> ToolRuntime:
+        return ToolRuntime(
+            self.toolset,
+            default_timeout=self.tool_timeout,
+            max_concurrency=self.max_concurrency,
+            before_tool=self.hooks.before_tool,
+            after_tool=self.hooks.after_tool,
+        )
+
+
+# -- helpers ------------------------------------------------------------------------------------
+
+
+def _prompt_blocks(prompt: Prompt) -> list[dict[str, Any]] | None:
+    if prompt is None:
+        return None
+    if isinstance(prompt, str):
+        return [{"type": "text", "text": prompt}]
+    return [dict(block) for block in prompt]
+
+
+def _output_tool(output: OutputSpec) -> dict[str, Any]:
+    schema = output.adapter.json_schema()
+    _clean(schema)
+    return {
+        "name": output.tool_name,
+        "description": "Give your final answer by calling this tool with it.",
+        "input_schema": schema,
+    }
+
+
+def _last_result(events: Iterator[AgentEvent]) -> Any:
+    result = None
+    for event in events:
+        if isinstance(event, RunFinished):
+            result = event.result
+    assert result is not None, "the run ended without a result"
+    return result

@@ -1,0 +1,231 @@
+"""The typed events a `MessageStream` yields, one per raw event of a Messages stream.
+
+Each event keeps the raw event dict in `raw`. Snapshots are computed on access from the
+accumulator's lists (captured with their length at that moment), so making an event is cheap; the
+accumulator (`_accumulate.py`) is what makes them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from pydantic import TypeAdapter
+from pydantic_core import from_json
+
+from ..types._message import ContentBlock, Message
+
+__all__ = [
+    "CitationEvent",
+    "CompactionEvent",
+    "ContentBlockDeltaEvent",
+    "ContentBlockStartEvent",
+    "ContentBlockStopEvent",
+    "InputJsonEvent",
+    "MessageDeltaEvent",
+    "MessageStartEvent",
+    "MessageStopEvent",
+    "SignatureEvent",
+    "StreamEvent",
+    "TextEvent",
+    "ThinkingEvent",
+    "UnknownEvent",
+    "partial_input",
+]
+
+_BLOCK_ADAPTER: TypeAdapter[ContentBlock] = TypeAdapter(ContentBlock)
+
+
+@dataclass(slots=True)
+class MessageStartEvent:
+    """`message_start`: the message shell (id, model, initial usage), content still empty."""
+
+    type: ClassVar[str] = "message_start"
+    message: dict[str, Any]
+    raw: dict[str, Any] = field(repr=False)
+
+
+@dataclass(slots=True)
+class ContentBlockStartEvent:
+    """`content_block_start`: a block opened; server tool results arrive here complete."""
+
+    type: ClassVar[str] = "content_block_start"
+    index: int
+    content_block: dict[str, Any]
+    raw: dict[str, Any] = field(repr=False)
+
+
+@dataclass(slots=True)
+class TextEvent:
+    """A `text_delta`: `text` is the new piece, `snapshot` the block's text so far."""
+
+    type: ClassVar[str] = "text"
+    index: int
+    text: str
+    raw: dict[str, Any] = field(repr=False)
+    _parts: list[str] = field(repr=False, compare=False)
+    _count: int = field(repr=False, compare=False)
+
+    @property
+    def snapshot(self) -> str:
+        """The block's text up to and including this delta."""
+        return "".join(self._parts[: self._count])
+
+
+@dataclass(slots=True)
+class ThinkingEvent:
+    """A `thinking_delta`: `thinking` is the new piece, `snapshot` the thinking so far."""
+
+    type: ClassVar[str] = "thinking"
+    index: int
+    thinking: str
+    raw: dict[str, Any] = field(repr=False)
+    _parts: list[str] = field(repr=False, compare=False)
+    _count: int = field(repr=False, compare=False)
+
+    @property
+    def snapshot(self) -> str:
+        """The block's thinking up to and including this delta."""
+        return "".join(self._parts[: self._count])
+
+
+@dataclass(slots=True)
+class InputJsonEvent:
+    """An `input_json_delta`: a fragment of a tool call's JSON input."""
+
+    type: ClassVar[str] = "input_json"
+    index: int
+    partial_json: str
+    raw: dict[str, Any] = field(repr=False)
+    _parts: list[str] = field(repr=False, compare=False)
+    _count: int = field(repr=False, compare=False)
+
+    @property
+    def snapshot(self) -> dict[str, Any]:
+        """Best-effort parse of the input so far (an unfinished trailing string is included)."""
+        return partial_input("".join(self._parts[: self._count]))
+
+
+@dataclass(slots=True)
+class CitationEvent:
+    """A `citations_delta`: one more citation for a text block."""
+
+    type: ClassVar[str] = "citation"
+    index: int
+    citation: dict[str, Any]
+    raw: dict[str, Any] = field(repr=False)
+    _citations: list[dict[str, Any]] = field(repr=False, compare=False)
+    _count: int = field(repr=False, compare=False)
+
+    @property
+    def snapshot(self) -> list[dict[str, Any]]:
+        """The block's citations up to and including this one."""
+        return self._citations[: self._count]
+
+
+@dataclass(slots=True)
+class SignatureEvent:
+    """A `signature_delta`: the thinking block's signature (assigned, not appended)."""
+
+    type: ClassVar[str] = "signature"
+    index: int
+    signature: str
+    raw: dict[str, Any] = field(repr=False)
+
+
+@dataclass(slots=True)
+class CompactionEvent:
+    """A `compaction_delta`: the compaction summary, which arrives in one piece."""
+
+    type: ClassVar[str] = "compaction"
+    index: int
+    content: str | None
+    raw: dict[str, Any] = field(repr=False)
+
+
+@dataclass(slots=True)
+class ContentBlockDeltaEvent:
+    """A delta of a type this version does not know; passed on, not accumulated."""
+
+    type: ClassVar[str] = "content_block_delta"
+    index: int
+    delta: dict[str, Any]
+    raw: dict[str, Any] = field(repr=False)
+
+
+@dataclass(slots=True)
+class ContentBlockStopEvent:
+    """`content_block_stop`: `block` is the finished block's JSON, `content_block` its model."""
+
+    type: ClassVar[str] = "content_block_stop"
+    index: int
+    block: dict[str, Any]
+    raw: dict[str, Any] = field(repr=False)
+
+    @property
+    def content_block(self) -> ContentBlock:
+        """The finished block, parsed (on access)."""
+        return _BLOCK_ADAPTER.validate_python(self.block)
+
+
+@dataclass(slots=True)
+class MessageDeltaEvent:
+    """`message_delta`: stop reason and friends, and the cumulative usage."""
+
+    type: ClassVar[str] = "message_delta"
+    delta: dict[str, Any]
+    usage: dict[str, Any]
+    raw: dict[str, Any] = field(repr=False)
+
+
+@dataclass(slots=True)
+class MessageStopEvent:
+    """`message_stop`: the stream is complete; `message` is the final message."""
+
+    type: ClassVar[str] = "message_stop"
+    message: Message
+    raw: dict[str, Any] = field(repr=False)
+
+
+@dataclass(slots=True)
+class UnknownEvent:
+    """An event type this version does not know (or `ping`), passed through untouched."""
+
+    raw: dict[str, Any]
+
+    @property
+    def type(self) -> str:
+        """The event's own `type`."""
+        return str(self.raw.get("type"))
+
+
+StreamEvent = (
+    MessageStartEvent
+    | ContentBlockStartEvent
+    | TextEvent
+    | ThinkingEvent
+    | InputJsonEvent
+    | CitationEvent
+    | SignatureEvent
+    | CompactionEvent
+    | ContentBlockDeltaEvent
+    | ContentBlockStopEvent
+    | MessageDeltaEvent
+    | MessageStopEvent
+    | UnknownEvent
+)
+"""Every event a `MessageStream` yields."""
+
+
+def partial_input(text: str) -> dict[str, Any]:
+    """Best-effort parse of a tool input still streaming ({} when nothing usable arrived yet).
+
+    An unfinished trailing string is kept, so a UI can show an argument as it is written.
+    """
+    if not text:
+        return {}
+    try:
+        value = from_json(text, allow_partial="trailing-strings")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}

@@ -1,0 +1,469 @@
+"""Run the `tool_use` blocks of one assistant turn and turn each into a `tool_result` block.
+
+A tool failure is a message to the model, not a crash: invalid input, an exception in the tool,
+an unknown tool name and a timeout each become a `tool_result` with `is_error: true`. Only
+`BaseException`s that are not `Exception`s escape (cancellation, `KeyboardInterrupt`,
+`SystemExit`), plus errors of the caller's own code: hooks, the context factory and the
+`on_outcome` callback.
+
+The runner uses one `ToolRuntime` per run:
+
+    async with ToolRuntime(tools) as runtime:          # opens tool resources
+        outcomes = await runtime.run_calls(calls, context_factory=make_context)
+
+Everything here is plain anyio, so a sync runner can drive it through a blocking portal.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import sys
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeAlias
+
+import anyio
+import anyio.to_thread
+import pydantic
+from typing_extensions import Self
+
+from .._exceptions import ToolError
+from ._context import RunContext
+from ._tool import (
+    ResourceFactory,
+    StopRun,
+    Tool,
+    ToolLike,
+    Toolset,
+    exception_content,
+    result_content,
+    tool_result,
+    unknown_tool_content,
+    validation_error_content,
+)
+
+if sys.version_info < (3, 11):  # pragma: no cover - anyio installs the backport there
+    from exceptiongroup import BaseExceptionGroup
+
+__all__ = [
+    "AfterToolHook",
+    "Allow",
+    "Approval",
+    "BeforeToolHook",
+    "ContextFactory",
+    "Decision",
+    "Defer",
+    "Deny",
+    "OnOutcome",
+    "OutcomeStatus",
+    "ReplaceInput",
+    "ToolCall",
+    "ToolOutcome",
+    "ToolRuntime",
+]
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """One `tool_use` block to execute.
+
+    Attributes:
+        id: The block's `id`; the result's `tool_use_id`.
+        name: The tool name the model called.
+        input: The arguments the model sent.
+        block: The raw `tool_use` block as received.
+    """
+
+    id: str
+    name: str
+    input: Any
+    block: Mapping[str, Any] = field(repr=False)
+
+    @classmethod
+    def from_block(cls, block: Mapping[str, Any]) -> ToolCall:
+        """Make a call from a `tool_use` block dict.
+
+        Args:
+            block: A `{"type": "tool_use", "id", "name", "input"}` dict.
+
+        Returns:
+            The call.
+        """
+        return cls(id=block["id"], name=block["name"], input=block.get("input", {}), block=block)
+
+
+OutcomeStatus: TypeAlias = Literal["ok", "error", "denied", "deferred"]
+
+
+@dataclass(frozen=True)
+class ToolOutcome:
+    """What became of one call.
+
+    Attributes:
+        call: The call (with its input replaced, if a hook replaced it).
+        status: `"ok"`, `"error"` (failed; the model is told), `"denied"` (a hook or approval
+            refused it; the model is told) or `"deferred"` (waiting for a human; no result yet).
+        result: The `tool_result` block, or None when deferred.
+        exception: The exception the tool raised, if any.
+        duration: Seconds from start to finish of this call, hooks included.
+        stop: The tool raised `StopRun`: the runner ends the run after this turn.
+        reason: Why a call was deferred, when a hook said.
+    """
+
+    call: ToolCall
+    status: OutcomeStatus
+    result: dict[str, Any] | None
+    exception: BaseException | None = None
+    duration: float = 0.0
+    stop: bool = False
+    reason: str | None = None
+
+    @property
+    def is_error(self) -> bool:
+        """Whether the result tells the model the call failed or was refused."""
+        return self.status in ("error", "denied")
+
+
+@dataclass(frozen=True)
+class Allow:
+    """Run the call. From a `before_tool` hook, this also approves a `requires_approval` tool."""
+
+
+@dataclass(frozen=True)
+class Deny:
+    """Do not run the call; the model gets `message` as an error result.
+
+    Attributes:
+        message: What the model is told.
+    """
+
+    message: str = "The tool call was denied."
+
+
+@dataclass(frozen=True)
+class Defer:
+    """Do not run the call now: a human decides. The outcome is `"deferred"`, with no result.
+
+    Attributes:
+        reason: Shown to whoever decides.
+    """
+
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class ReplaceInput:
+    """Run the call with different input (validated like the model's).
+
+    Attributes:
+        input: The input to use.
+    """
+
+    input: Mapping[str, Any]
+
+
+Decision: TypeAlias = "Allow | Deny | Defer | ReplaceInput"
+Approval: TypeAlias = "Allow | Deny"
+ContextFactory: TypeAlias = Callable[[ToolCall], RunContext[Any]]
+BeforeToolHook: TypeAlias = Callable[
+    [ToolCall, RunContext[Any]], "Decision | Awaitable[Decision | None] | None"
+]
+AfterToolHook: TypeAlias = Callable[
+    [ToolCall, ToolOutcome, RunContext[Any]], "ToolOutcome | Awaitable[ToolOutcome | None] | None"
+]
+OnOutcome: TypeAlias = Callable[[ToolOutcome], "Awaitable[None] | None"]
+
+
+def _segments(calls: Sequence[ToolCall], toolset: Toolset) -> list[list[int]]:
+    """Group call indexes into batches run one after another; calls in a batch run together.
+
+    A sequential tool's call is a batch of its own, so it overlaps with nothing: the calls the
+    model listed before it finish first, and the ones after it start when it is done.
+    """
+    batches: list[list[int]] = []
+    current: list[int] = []
+    for i, call in enumerate(calls):
+        t = toolset.get(call.name)
+        if t is not None and t.sequential:
+            if current:
+                batches.append(current)
+                current = []
+            batches.append([i])
+        else:
+            current.append(i)
+    if current:
+        batches.append(current)
+    return batches
+
+
+async def _maybe_await(value: Any) -> Any:
+    return await value if inspect.isawaitable(value) else value
+
+
+class ToolRuntime:
+    """Executes tool calls for one run, and owns the resources the run's tools hold.
+
+    Use it as an async context manager: entering opens every resource declared by the tools
+    (`@tool(resources={"db": open_db})`), exiting closes them in reverse order, also when the
+    run fails. Sync context managers are entered and exited in the event loop's thread, so keep
+    their setup short. A runtime whose tools declare no resources can be used without entering
+    it. A sync runner enters it through its portal (`portal.wrap_async_context_manager`).
+
+    Args:
+        tools: The run's tools (a `Toolset`, or tools, functions and raw tool dicts).
+        default_timeout: Seconds a call may take when its tool sets no `timeout`; None for none.
+        max_concurrency: At most this many calls run at once.
+        max_threads: At most this many sync tools run at once (each in a worker thread).
+        before_tool: Hooks asked before each call, in order. Each returns None (no opinion) or a
+            `Decision`; the first `Deny` or `Defer` wins, `ReplaceInput` changes the input for
+            later hooks and the call, and `Allow` also approves a `requires_approval` tool.
+        after_tool: Hooks called with each outcome, in order; one may return a replacement.
+    """
+
+    def __init__(
+        self,
+        tools: Toolset | Iterable[ToolLike],
+        *,
+        default_timeout: float | None = None,
+        max_concurrency: int = 16,
+        max_threads: int = 8,
+        before_tool: Sequence[BeforeToolHook] = (),
+        after_tool: Sequence[AfterToolHook] = (),
+    ) -> None:
+        self.toolset = Toolset.of(tools)
+        self.default_timeout = default_timeout
+        self.max_concurrency = max_concurrency
+        self.max_threads = max_threads
+        self.before_tool = tuple(before_tool)
+        self.after_tool = tuple(after_tool)
+        self._stack: AsyncExitStack | None = None
+        self._resources: dict[ResourceFactory, Any] = {}
+
+    async def __aenter__(self) -> Self:
+        stack = AsyncExitStack()
+        await stack.__aenter__()
+        try:
+            for t in self.toolset:
+                for factory in t.resources.values():
+                    if factory in self._resources:
+                        continue  # shared by several tools, opened once
+                    manager = factory()
+                    if isinstance(manager, AbstractAsyncContextManager):
+                        self._resources[factory] = await stack.enter_async_context(manager)
+                    else:
+                        self._resources[factory] = stack.enter_context(manager)
+        except BaseException:
+            await stack.aclose()
+            self._resources.clear()
+            raise
+        self._stack = stack
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        stack, self._stack = self._stack, None
+        self._resources.clear()
+        if stack is not None:
+            await stack.__aexit__(*exc_info)  # type: ignore[arg-type]
+
+    async def run_calls(
+        self,
+        calls: Iterable[ToolCall | Mapping[str, Any]],
+        *,
+        context_factory: ContextFactory | None = None,
+        approvals: Mapping[str, Approval] | None = None,
+        on_outcome: OnOutcome | None = None,
+    ) -> list[ToolOutcome]:
+        """Run one turn's calls concurrently and return their outcomes in the model's order.
+
+        Args:
+            calls: `ToolCall`s or raw `tool_use` block dicts, in the model's order.
+            context_factory: Makes the `RunContext` for a call (the runner fills deps, usage,
+                ids ...); by default a context with `deps=None` naming the call.
+            approvals: A human's decisions on deferred calls, by `tool_use` id. `Deny` refuses
+                the call; `Allow` lets it run even though its tool requires approval or a hook
+                defers it (a hook's `Deny` still wins). A `requires_approval` call with no
+                decision is deferred, unless a `before_tool` hook returns `Allow`.
+            on_outcome: Called (sync or async) as each call finishes, before the others do.
+
+        Returns:
+            One outcome per call, in the order of `calls`.
+        """
+        call_list = [c if isinstance(c, ToolCall) else ToolCall.from_block(c) for c in calls]
+        # Made per turn, inside the event loop that runs it: anyio primitives belong to one loop,
+        # and a sync runner may use a new portal (a new loop) for each turn.
+        slots = anyio.CapacityLimiter(self.max_concurrency)
+        threads = anyio.CapacityLimiter(self.max_threads)
+        approvals = approvals or {}
+        make_context = context_factory or _default_context
+        outcomes: list[ToolOutcome | None] = [None] * len(call_list)
+
+        async def run(i: int, limit: bool = True) -> None:
+            if limit:
+                async with slots:
+                    outcome = await self._run_one(call_list[i], make_context, approvals, threads)
+            else:
+                outcome = await self._run_one(call_list[i], make_context, approvals, threads)
+            outcomes[i] = outcome
+            if on_outcome is not None:
+                await _maybe_await(on_outcome(outcome))
+
+        for batch in _segments(call_list, self.toolset):
+            if len(batch) == 1:  # nothing to run beside it, so no limit to respect
+                await run(batch[0], limit=False)
+                continue
+            # A failing hook or callback is the caller's error: the first one cancels the
+            # batch and is raised as itself, not wrapped in an exception group.
+            failures: list[Exception] = []
+
+            try:
+                async with anyio.create_task_group() as tg:
+                    for i in batch:
+                        tg.start_soon(_guarded, run, i, failures, tg.cancel_scope)
+            except BaseExceptionGroup as group:
+                if len(group.exceptions) == 1:
+                    raise group.exceptions[0] from None
+                raise
+            if failures:
+                raise failures[0]
+        return [o for o in outcomes if o is not None]
+
+    async def _run_one(
+        self,
+        call: ToolCall,
+        make_context: ContextFactory,
+        approvals: Mapping[str, Approval],
+        threads: anyio.CapacityLimiter,
+    ) -> ToolOutcome:
+        started = time.perf_counter()
+        ctx = make_context(call)
+        outcome = await self._decide_and_execute(call, ctx, approvals, threads)
+        for hook in self.after_tool:
+            replacement = await _maybe_await(hook(outcome.call, outcome, ctx))
+            if replacement is not None:
+                outcome = replacement
+        return _with_duration(outcome, time.perf_counter() - started)
+
+    async def _decide_and_execute(
+        self,
+        call: ToolCall,
+        ctx: RunContext[Any],
+        approvals: Mapping[str, Approval],
+        threads: anyio.CapacityLimiter,
+    ) -> ToolOutcome:
+        t = self.toolset.get(call.name)
+        if t is None:
+            content = unknown_tool_content(call.name, self.toolset.names)
+            return ToolOutcome(call, "error", tool_result(call.id, content, is_error=True))
+        # A human's decision (given when the run resumes) settles a deferral, whether the tool
+        # requires approval or a hook deferred the call; a hook's Deny still wins over it.
+        approval = approvals.get(call.id)
+        if isinstance(approval, Deny):
+            return _denied(call, approval.message)
+        approved = isinstance(approval, Allow)
+        for hook in self.before_tool:
+            decision = await _maybe_await(hook(call, ctx))
+            if isinstance(decision, Deny):
+                return _denied(call, decision.message)
+            if isinstance(decision, Defer) and not approved:
+                return ToolOutcome(call, "deferred", None, reason=decision.reason)
+            if isinstance(decision, ReplaceInput):
+                call = ToolCall(call.id, call.name, dict(decision.input), call.block)
+            elif isinstance(decision, Allow):
+                approved = True
+        if t.requires_approval and not approved:
+            return ToolOutcome(call, "deferred", None, reason="requires approval")
+        return await self._execute(t, call, ctx, threads)
+
+    async def _execute(
+        self,
+        t: Tool[..., Any],
+        call: ToolCall,
+        ctx: RunContext[Any],
+        threads: anyio.CapacityLimiter,
+    ) -> ToolOutcome:
+        try:
+            arguments = t.schema.validate(call.input)
+        except pydantic.ValidationError as exc:
+            message = validation_error_content(t.name, exc)
+            return ToolOutcome(call, "error", tool_result(call.id, message, is_error=True), exc)
+        injected: dict[str, Any] = {}
+        context_name = t.schema.context_parameter
+        if context_name is not None:
+            injected[context_name] = ctx
+        for param, factory in t.resources.items():
+            if factory not in self._resources:
+                raise RuntimeError(
+                    f"tool {t.name!r} holds a resource: enter the ToolRuntime "
+                    "(`async with runtime:`) before running calls"
+                )
+            injected[param] = self._resources[factory]
+        args, kwargs = t.schema.bind(arguments, injected)
+        timeout = t.timeout if t.timeout is not None else self.default_timeout
+        try:
+            if timeout is None:
+                value = await _invoke(t, args, kwargs, threads)
+            else:
+                with anyio.move_on_after(timeout) as scope:
+                    value = await _invoke(t, args, kwargs, threads)
+                if scope.cancelled_caught:
+                    message = f"Tool {t.name!r} timed out after {timeout:g} seconds."
+                    return ToolOutcome(call, "error", tool_result(call.id, message, is_error=True))
+            content = result_content(value)
+        except StopRun as exc:
+            result = tool_result(call.id, result_content(exc.content))
+            return ToolOutcome(call, "ok", result, exc, stop=True)
+        except ToolError as exc:
+            result = tool_result(call.id, result_content(exc.content), is_error=True)
+            return ToolOutcome(call, "error", result, exc)
+        except Exception as exc:
+            message = exception_content(exc)
+            return ToolOutcome(call, "error", tool_result(call.id, message, is_error=True), exc)
+        return ToolOutcome(call, "ok", tool_result(call.id, content))
+
+
+async def _invoke(
+    t: Tool[..., Any], args: list[Any], kwargs: dict[str, Any], threads: anyio.CapacityLimiter
+) -> Any:
+    if t.is_async:
+        return await t.function(*args, **kwargs)
+    # abandon_on_cancel: a timed-out thread cannot be killed; it finishes unobserved while the
+    # turn moves on.
+    return await anyio.to_thread.run_sync(
+        functools.partial(t.function, *args, **kwargs), limiter=threads, abandon_on_cancel=True
+    )
+
+
+async def _guarded(
+    run: Callable[[int], Awaitable[None]],
+    i: int,
+    failures: list[Exception],
+    scope: anyio.CancelScope,
+) -> None:
+    try:
+        await run(i)
+    except Exception as exc:
+        failures.append(exc)
+        scope.cancel()
+
+
+def _default_context(call: ToolCall) -> RunContext[Any]:
+    return RunContext(deps=None, tool_use_id=call.id, tool_name=call.name)
+
+
+def _denied(call: ToolCall, message: str) -> ToolOutcome:
+    return ToolOutcome(call, "denied", tool_result(call.id, message, is_error=True))
+
+
+def _with_duration(outcome: ToolOutcome, duration: float) -> ToolOutcome:
+    return ToolOutcome(
+        outcome.call,
+        outcome.status,
+        outcome.result,
+        outcome.exception,
+        duration,
+        outcome.stop,
+        outcome.reason,
+    )
