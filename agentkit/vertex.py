@@ -21,9 +21,9 @@ from .hosts._vertex import (
 )
 
 __all__ = [
-    "VERTEX_ANTHROPIC_VERSION",
     "AsyncVertexClient",
     "GoogleToken",
+    "VERTEX_ANTHROPIC_VERSION",
     "VertexClient",
     "vertex_base_url",
     "vertex_request",

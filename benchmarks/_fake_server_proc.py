@@ -15,8 +15,7 @@ import re
 import sys
 from typing import Any
 
-from agentkit.testing import FakeClaude, Reply
-from agentkit.testing.server import FakeServer
+from agentkit.testing import FakeClaude, FakeServer, Reply
 
 _ROUNDS = re.compile(r"rounds=(\d+)")
 

@@ -24,12 +24,10 @@ from typing import Any
 
 import anyio
 
-from agentkit.batches._runner import BatchRunner
-from agentkit.client._client import AsyncClient, Client
-from agentkit.runner._agent import Agent
+from agentkit import Agent, AsyncClient, Client, tool
+from agentkit.batches import BatchRunner
 from agentkit.stores import MemoryStore, SQLiteStore
 from agentkit.testing import FakeClaude, Reply
-from agentkit.tools._tool import tool
 
 MODEL = "claude-haiku-4-5"
 

@@ -35,8 +35,7 @@ from bench_sse import build_stream
 
 from agentkit.bedrock import EventStreamDecoder
 from agentkit.hosts._bedrock._sigv4 import AWSCredentials, SigV4Auth
-from agentkit.streaming._sse import SSEDecoder
-from agentkit.streaming._streams import MessageStream
+from agentkit.streaming import MessageStream, SSEDecoder
 
 
 def _frame(event_raw: bytes) -> bytes:

@@ -23,8 +23,7 @@ from collections.abc import Callable
 import anyio
 import httpx
 
-from agentkit.testing import FakeClaude
-from agentkit.testing._http import FakeRequest
+from agentkit.testing import FakeClaude, FakeRequest
 
 BODY = {
     "model": "claude-sonnet-4-5",

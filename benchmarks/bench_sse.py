@@ -34,7 +34,7 @@ from pydantic_core import from_json
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from agentkit.streaming._streams import MessageStream, Stream
+from agentkit.streaming import MessageStream, Stream
 
 URL = "https://api.anthropic.com/v1/messages"
 WORDS = (

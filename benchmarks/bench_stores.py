@@ -29,7 +29,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from agentkit.conversation._conversation import Conversation, Entry  # noqa: E402
+from agentkit import Conversation  # noqa: E402
+from agentkit.conversation import Entry  # noqa: E402
 from agentkit.stores import ConversationStore, MemoryStore, PostgresStore, SQLiteStore  # noqa: E402
 
 PARAMS: dict[str, Any] = {

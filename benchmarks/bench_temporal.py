@@ -41,12 +41,9 @@ SERVER_ARGS = [
 
 
 def _agent(url: str, store: str, path: str) -> Any:
-    from agentkit.client._client import AsyncClient
-    from agentkit.runner._agent import Agent
-    from agentkit.runner._loop import Limits
+    from agentkit import Agent, AsyncClient, Limits, tool
     from agentkit.stores import MemoryStore, SQLiteStore
     from agentkit.temporal import ActivityOptions, TemporalAgent
-    from agentkit.tools._tool import tool
 
     @tool
     def lookup(key: str) -> str:

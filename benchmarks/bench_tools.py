@@ -14,9 +14,8 @@ from typing import Annotated, Any, Literal
 import anyio
 from pydantic import BaseModel, Field
 
-from agentkit.tools._context import RunContext
-from agentkit.tools._execute import ToolRuntime
-from agentkit.tools._tool import tool
+from agentkit import RunContext, tool
+from agentkit.tools import ToolRuntime
 
 
 class Color(enum.Enum):

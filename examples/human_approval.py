@@ -11,6 +11,7 @@ Run it: `python examples/human_approval.py` and answer y or n
 import os
 
 import agentkit
+import agentkit.tools
 
 FILES = {"report.txt": "Q3 numbers", "old-draft.txt": "obsolete"}
 
@@ -50,7 +51,7 @@ def main() -> None:
     result = agent.run("Clean up the workspace: delete old-draft.txt.")
 
     while result.status == "awaiting_approval":
-        approvals: dict[str, agentkit.Approval] = {}
+        approvals: dict[str, agentkit.tools.Approval] = {}
         for call in result.pending:
             answer = input(f"Allow {call.name}({call.input})? [y/N] ").strip().lower()
             approvals[call.id] = (

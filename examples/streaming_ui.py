@@ -12,6 +12,7 @@ import os
 import anyio
 
 import agentkit
+import agentkit.runner
 
 
 @agentkit.tool
@@ -51,27 +52,27 @@ class TerminalUI:
     def __init__(self) -> None:
         self.names: dict[str, str] = {}  # tool_use id -> tool name
 
-    def render(self, event: agentkit.AgentEvent) -> None:
-        if isinstance(event, agentkit.TextDelta):
+    def render(self, event: agentkit.runner.AgentEvent) -> None:
+        if isinstance(event, agentkit.runner.TextDelta):
             print(event.text, end="", flush=True)
-        elif isinstance(event, agentkit.ThinkingDelta):
+        elif isinstance(event, agentkit.runner.ThinkingDelta):
             print(f"\x1b[2m{event.thinking}\x1b[0m", end="", flush=True)
-        elif isinstance(event, agentkit.ToolCallStarted):
+        elif isinstance(event, agentkit.runner.ToolCallStarted):
             self.names[event.id] = event.name
             print(f"\n[tool] {event.name} started")
-        elif isinstance(event, agentkit.ToolInputDelta):
+        elif isinstance(event, agentkit.runner.ToolInputDelta):
             # `snapshot` is the input parsed so far: show a form filling in live.
             print(f"[tool] {self.names[event.id]} input so far: {event.snapshot}")
-        elif isinstance(event, agentkit.ToolCallFinished):
+        elif isinstance(event, agentkit.runner.ToolCallFinished):
             outcome = event.outcome
             print(
                 f"[tool] {outcome.call.name} {outcome.status} in {outcome.duration * 1000:.0f} ms"
             )
-        elif isinstance(event, agentkit.TurnFinished):
+        elif isinstance(event, agentkit.runner.TurnFinished):
             message = event.message
             tokens = message.usage.output_tokens
             print(f"\n[turn] stop_reason={message.stop_reason} output_tokens={tokens}")
-        elif isinstance(event, agentkit.RunFinished):
+        elif isinstance(event, agentkit.runner.RunFinished):
             print(f"[run] {event.result.turns} turns, ${event.result.usage.cost_usd:.4f}")
 
 

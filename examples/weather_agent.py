@@ -13,6 +13,7 @@ import time
 import anyio
 
 import agentkit
+import agentkit.runner
 
 FORECASTS = {"paris": "sunny, 21°C", "oslo": "snow, -3°C", "lima": "cloudy, 18°C"}
 
@@ -79,11 +80,11 @@ async def main() -> None:
     )
     started = time.perf_counter()
     async for event in agent.astream("Weather, air quality and local time in Paris?"):
-        if isinstance(event, agentkit.ToolCallFinished):
+        if isinstance(event, agentkit.runner.ToolCallFinished):
             outcome = event.outcome
             status = "FAILED" if outcome.is_error else "ok"
             print(f"[{status}] {outcome.call.name}: {outcome.result['content']}")
-        elif isinstance(event, agentkit.RunFinished):
+        elif isinstance(event, agentkit.runner.RunFinished):
             print(event.result.text)
     # Three tools of 0.3 s each: about 0.3 s of tool time when they run in parallel.
     print(f"done in {time.perf_counter() - started:.1f} s")

@@ -26,7 +26,7 @@ from typing import Any
 
 import anyio
 
-from agentkit.tools._context import RunContext
+from agentkit import RunContext
 
 BIN = Path(sys.executable).parent / "temporal"
 TASK_QUEUE = "agentkit-tests"
@@ -222,11 +222,9 @@ def build_agent(config: Mapping[str, Any]) -> Any:
     (the test kills the worker there; `config["block"] = False` turns that off); later
     attempts under the same key go through. A note starting with "slow" takes 1.5 s.
     """
-    from agentkit.client._client import AsyncClient
-    from agentkit.runner._agent import Agent
+    from agentkit import Agent, AsyncClient, tool
     from agentkit.stores import SQLiteStore
     from agentkit.temporal import ActivityOptions, TemporalAgent
-    from agentkit.tools._tool import tool
 
     log = str(config["log"])
     size = int(config.get("result_size", 0))

@@ -9,11 +9,12 @@ import httpx
 import pytest
 from recordings import Recording, cases, load
 
-from agentkit._exceptions import (
+from agentkit import (
     APIStatusError,
     AuthenticationError,
     BadRequestError,
     InternalServerError,
+    Message,
     NotFoundError,
     OverloadedError,
     PermissionDeniedError,
@@ -21,24 +22,25 @@ from agentkit._exceptions import (
     RequestTooLargeError,
     StreamError,
 )
-from agentkit.streaming._accumulate import MessageAccumulator, accumulate
-from agentkit.streaming._events import (
+from agentkit.streaming import (
     CitationEvent,
     CompactionEvent,
     ContentBlockDeltaEvent,
     ContentBlockStartEvent,
     ContentBlockStopEvent,
     InputJsonEvent,
+    MessageAccumulator,
     MessageDeltaEvent,
     MessageStartEvent,
     MessageStopEvent,
     SignatureEvent,
+    SSEDecoder,
     TextEvent,
     ThinkingEvent,
     UnknownEvent,
+    accumulate,
 )
-from agentkit.streaming._sse import SSEDecoder
-from agentkit.types._message import Message, TextBlock, ToolUseBlock
+from agentkit.types import TextBlock, ToolUseBlock
 
 # --- synthetic streams (shaped like the recordings) --------------------------------------------
 

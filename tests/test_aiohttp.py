@@ -3,6 +3,7 @@
 import pytest
 
 import agentkit
+import agentkit.client
 from agentkit.testing import FakeClaude, FakeServer, Fault, Reply
 
 pytest.importorskip("httpx_aiohttp", reason="the aiohttp extra is not installed")
@@ -28,7 +29,7 @@ async def test_create_stream_and_retry_over_aiohttp() -> None:
             api_key="test",
             base_url=server.url,
             http_client=http,
-            retry=agentkit.RetryPolicy(sleep=sleep),
+            retry=agentkit.client.RetryPolicy(sleep=sleep),
         )
         message = await client.messages.create(**PARAMS)
         assert message.text == "hello" and len(sleeps) == 1

@@ -19,22 +19,12 @@ import anyio.lowlevel
 import httpx
 import pytest
 
-from agentkit.batches._runner import (
-    MANIFEST_PREFIX,
-    BatchJob,
-    BatchProgress,
-    BatchRunner,
-    batch_runs,
-    custom_id,
-)
-from agentkit.client._client import AsyncClient, Client
-from agentkit.conversation._conversation import Conversation
-from agentkit.runner._agent import Agent
-from agentkit.runner._loop import Limits
+from agentkit import Agent, AsyncClient, Client, Conversation, Limits, tool
+from agentkit.batches import BatchJob, BatchProgress, BatchRunner, batch_runs
+from agentkit.batches._runner import MANIFEST_PREFIX, custom_id
 from agentkit.stores import MemoryStore, SQLiteStore, to_async
 from agentkit.testing import FakeClaude, FakeRequest, FakeResponse, Fault, Reply
-from agentkit.tools._tool import tool
-from agentkit.types._usage import RunUsage
+from agentkit.types import RunUsage
 
 MODEL = "claude-haiku-4-5"
 ROOT = Path(__file__).resolve().parents[1]
@@ -435,7 +425,7 @@ def test_a_round_too_big_for_one_batch_is_split() -> None:
 
 
 def test_two_jobs_on_one_conversation_are_refused() -> None:
-    from agentkit._exceptions import ConfigurationError
+    from agentkit import ConfigurationError
 
     jobs = [BatchJob("a", conversation_id="same"), BatchJob("b", conversation_id="same")]
     with pytest.raises(ConfigurationError, match="same conversation"):
@@ -457,11 +447,11 @@ def test_custom_ids_fit_the_api_pattern() -> None:
 
 CHILD = """
 import json, os, sys, threading
-from agentkit.runner._agent import Agent
-from agentkit.batches._runner import BatchRunner
-from agentkit.client._client import Client
-from agentkit.tools._context import RunContext
-from agentkit.tools._tool import tool
+from agentkit import Agent
+from agentkit.batches import BatchRunner
+from agentkit import Client
+from agentkit import RunContext
+from agentkit import tool
 from agentkit.stores import SQLiteStore
 
 url, db, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
@@ -559,9 +549,9 @@ def test_sigkill_mid_round_then_restart(tmp_path: Path, when: str) -> None:
 # -- the CLI ---------------------------------------------------------------------------------------
 
 AGENT_MODULE = """
-from agentkit.runner._agent import Agent
-from agentkit.client._client import Client
-from agentkit.tools._tool import tool
+from agentkit import Agent
+from agentkit import Client
+from agentkit import tool
 from agentkit.testing import FakeClaude, Fault, auto_reply
 
 @tool
@@ -621,7 +611,7 @@ def test_cli_run_resume_and_status(tmp_path: Path, capsys: pytest.CaptureFixture
 
 
 def test_cli_reads_jobs(tmp_path: Path) -> None:
-    from agentkit._exceptions import ConfigurationError
+    from agentkit import ConfigurationError
     from agentkit.cli._batch import read_jobs
 
     path = tmp_path / "p.jsonl"
@@ -644,7 +634,7 @@ def test_progress_bar_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setenv("COLUMNS", "200")
     from agentkit.cli._batch import ProgressPrinter
-    from agentkit.types._batch import MessageBatch
+    from agentkit.types import MessageBatch
 
     class Terminal(io.StringIO):
         def isatty(self) -> bool:

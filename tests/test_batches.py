@@ -17,25 +17,24 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from recordings import Recording, load
 
-from agentkit._exceptions import (
+from agentkit import (
     APIConnectionError,
     APIResponseValidationError,
+    AsyncClient,
+    Client,
     NotFoundError,
     RequestValidationError,
 )
-from agentkit.client._batches import BatchResults, PollSchedule
-from agentkit.client._client import AsyncClient, Client
-from agentkit.client._retry import RetryPolicy
-from agentkit.types._batch import (
+from agentkit.client import BatchResults, PollSchedule, RetryPolicy
+from agentkit.types import (
     BatchErroredResult,
     BatchResult,
     BatchResultsUnavailableError,
     BatchSucceededResult,
     BatchUnknownResult,
-    JSONLDecoder,
     MessageBatch,
-    ResultsDecoder,
 )
+from agentkit.types._batch import JSONLDecoder, ResultsDecoder
 
 BASE = "https://api.anthropic.com"
 KEY = "sk-ant-test-key"

@@ -21,12 +21,14 @@ import respx
 from recordings import load
 from test_eventstream import bedrock_body, chunk_frame, exception_frame, sse_events
 
-from agentkit._exceptions import (
+from agentkit import (
+    Agent,
     APIConnectionError,
     BadRequestError,
+    Client,
     ConfigurationError,
     RateLimitError,
-    make_status_error,
+    tool,
 )
 from agentkit.bedrock import (
     AnthropicAWSClient,
@@ -35,15 +37,13 @@ from agentkit.bedrock import (
     BedrockClient,
     BedrockMantleClient,
 )
+from agentkit.client import make_status_error
 from agentkit.client._base import RequestSpec
-from agentkit.client._client import Client
 from agentkit.client._messages import body_spec
 from agentkit.hosts._bedrock._client import bedrock_error_body, bedrock_invoke
 from agentkit.hosts._bedrock._sigv4 import AWSCredentials
-from agentkit.runner._agent import Agent
-from agentkit.runner._events import RunFinished
+from agentkit.runner import RunFinished
 from agentkit.testing import sse_events as render_sse
-from agentkit.tools._tool import tool
 
 HOST = "bedrock-runtime.us-west-2.amazonaws.com"
 KEY_ID = "AKIDEXAMPLE"

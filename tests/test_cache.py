@@ -7,9 +7,8 @@ from typing import Any
 
 import pytest
 
-from agentkit._exceptions import RequestValidationError
-from agentkit.conversation._cache import CachePolicy, count_breakpoints, mark_last_block
-from agentkit.conversation._conversation import Conversation
+from agentkit import CachePolicy, Conversation, RequestValidationError
+from agentkit.conversation._cache import count_breakpoints, mark_last_block
 
 EPHEMERAL = {"type": "ephemeral"}
 PARAMS: dict[str, Any] = {

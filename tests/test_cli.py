@@ -341,10 +341,24 @@ def test_default_database_location(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
     assert default_db_path() == tmp_path / ".local/share/agentkit/conversations.db"
 
 
-def _spawn(args: list[str], env: dict[str, str]) -> Any:
-    """`agentkit ARGS` in a real pseudo-terminal (pexpect is a dev dependency)."""
+def _spawn(args: list[str], env: dict[str, str], *, sigint_ignored: bool = False) -> Any:
+    """`agentkit ARGS` in a real pseudo-terminal (pexpect is a dev dependency).
+
+    The child inherits this process's SIGINT disposition, which is "ignored" when pytest was
+    started in the background by a non-interactive shell (`pytest &`); `sigint_ignored` forces
+    that, as some launchers do.
+    """
     pexpect = pytest.importorskip("pexpect", reason="the terminal tests need pexpect")
-    return pexpect.spawn(AGENTKIT, args, env=env, encoding="utf-8", timeout=30)
+
+    def preexec() -> None:
+        import signal
+
+        if sigint_ignored:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    return pexpect.spawn(
+        AGENTKIT, args, env=env, encoding="utf-8", timeout=30, preexec_fn=preexec
+    )
 
 
 def _terminal_env(tmp_path: Path, url: str) -> dict[str, str]:
@@ -401,7 +415,8 @@ def test_chat_in_a_terminal_resumes_with_context(tmp_path: Path) -> None:
     assert third[:8] == fake.message_bodies[3]["messages"] + [third[7]]
 
 
-def test_ctrl_c_in_a_terminal_cancels_the_turn_only(tmp_path: Path) -> None:
+@pytest.mark.parametrize("sigint_ignored", [False, True], ids=["inherited", "launcher-ignores-it"])
+def test_ctrl_c_in_a_terminal_cancels_the_turn_only(tmp_path: Path, sigint_ignored: bool) -> None:
     slow = Reply(text("A very long answer. " * 200))  # ~150 chunks: half a minute at 0.2 s
     fake = FakeClaude(
         [
@@ -413,7 +428,8 @@ def test_ctrl_c_in_a_terminal_cancels_the_turn_only(tmp_path: Path) -> None:
     )
     db = tmp_path / "chat.db"
     with FakeServer(fake) as server:
-        child = _spawn(["chat", "--db", str(db)], _terminal_env(tmp_path, server.url))
+        env = _terminal_env(tmp_path, server.url)
+        child = _spawn(["chat", "--db", str(db)], env, sigint_ignored=sigint_ignored)
         child.expect(r"conversation ([0-9a-f]{32}) \(new\)")
         conv_id = child.match.group(1)
         child.expect_exact("you> ")

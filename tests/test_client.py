@@ -7,6 +7,7 @@ import pytest
 import respx
 
 import agentkit
+import agentkit.types
 from agentkit import (
     APIConnectionError,
     APIStatusError,
@@ -24,9 +25,9 @@ from agentkit import (
     PermissionDeniedError,
     RateLimitError,
     RequestTooLargeError,
-    RetryPolicy,
     UnprocessableEntityError,
 )
+from agentkit.client import RetryPolicy
 
 BASE = "https://api.anthropic.com"
 KEY = "sk-ant-test-secret-key-123"
@@ -487,9 +488,9 @@ def test_unknown_blocks_and_null_vs_missing() -> None:
     client, _ = make_client()
     message = client.messages.create(**PARAMS)
     assert message.to_dict() == body
-    assert agentkit.is_set(message, "stop_sequence") and message.stop_sequence is None
-    assert agentkit.is_set(message, "new_field")
-    assert not agentkit.is_set(message.usage, "cache_read_input_tokens")
+    assert agentkit.types.is_set(message, "stop_sequence") and message.stop_sequence is None
+    assert agentkit.types.is_set(message, "new_field")
+    assert not agentkit.types.is_set(message.usage, "cache_read_input_tokens")
 
 
 @respx.mock
@@ -558,7 +559,7 @@ def test_requests_accept_own_models() -> None:
         model="claude-haiku-4-5",
         max_tokens=64,
         messages=[
-            {"role": "user", "content": [agentkit.TextBlock(text="hi")]},
+            {"role": "user", "content": [agentkit.types.TextBlock(text="hi")]},
             previous,  # type: ignore[list-item]
             {"role": "user", "content": "again"},
         ],

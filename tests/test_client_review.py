@@ -6,9 +6,8 @@ import httpx
 import pytest
 import respx
 
-from agentkit._exceptions import BadRequestError, IncompleteStreamError, OverloadedError
-from agentkit.client._client import AsyncClient, Client
-from agentkit.client._retry import RetryPolicy
+from agentkit import AsyncClient, BadRequestError, Client, IncompleteStreamError, OverloadedError
+from agentkit.client import RetryPolicy
 
 BASE = "https://api.anthropic.com"
 KEY = "sk-ant-review-secret"

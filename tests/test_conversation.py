@@ -11,15 +11,8 @@ import pytest
 from pydantic_core import to_json
 from recordings import Recording, cases
 
-from agentkit._exceptions import RequestValidationError
-from agentkit.conversation._conversation import (
-    Conversation,
-    Entry,
-    missing_tool_uses,
-    pending_tool_uses,
-    tool_results_message,
-)
-from agentkit.types._message import Message
+from agentkit import Conversation, Message, RequestValidationError
+from agentkit.conversation import Entry, missing_tool_uses, pending_tool_uses, tool_results_message
 
 PARAMS = {"model": "claude-sonnet-4-5", "max_tokens": 1024}
 

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from recordings import load
 
-from agentkit._exceptions import (
+from agentkit import (
     APIStatusError,
     BadRequestError,
     IncompleteStreamError,
@@ -26,8 +26,7 @@ from agentkit._exceptions import (
     RateLimitError,
 )
 from agentkit.bedrock import EventStreamDecoder, EventStreamError
-from agentkit.streaming._sse import ServerSentEvent, SSEDecoder
-from agentkit.streaming._streams import MessageStream, Stream
+from agentkit.streaming import MessageStream, ServerSentEvent, SSEDecoder, Stream
 
 # -- a frame encoder, written from the framing spec ------------------------------------------
 

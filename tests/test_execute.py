@@ -15,18 +15,9 @@ import pytest
 from pydantic import BaseModel, Field
 from recordings import load
 
-from agentkit._exceptions import ToolError
-from agentkit.tools._context import RunContext
-from agentkit.tools._execute import (
-    Allow,
-    Defer,
-    Deny,
-    ReplaceInput,
-    ToolCall,
-    ToolOutcome,
-    ToolRuntime,
-)
-from agentkit.tools._tool import StopRun, result_content, tool
+from agentkit import Allow, Defer, Deny, RunContext, StopRun, ToolError, tool
+from agentkit.tools import ReplaceInput, ToolCall, ToolOutcome, ToolRuntime
+from agentkit.tools._tool import result_content
 
 pytestmark = pytest.mark.anyio
 

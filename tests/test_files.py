@@ -14,10 +14,8 @@ import pytest
 import respx
 from recordings import Recording, load
 
-from agentkit._exceptions import InternalServerError, NotFoundError
-from agentkit.client._client import AsyncClient, Client
-from agentkit.client._files import FILES_BETA, FileMetadata
-from agentkit.client._retry import RetryPolicy
+from agentkit import AsyncClient, Client, InternalServerError, NotFoundError
+from agentkit.client import FILES_BETA, FileMetadata, RetryPolicy
 
 BASE = "https://api.anthropic.com"
 KEY = "sk-ant-test-key"

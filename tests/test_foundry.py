@@ -13,11 +13,8 @@ import pytest
 import respx
 from recordings import load
 
-from agentkit._exceptions import ConfigurationError
-from agentkit.client._client import Client
+from agentkit import Agent, Client, ConfigurationError, tool
 from agentkit.foundry import AsyncFoundryClient, FoundryClient
-from agentkit.runner._agent import Agent
-from agentkit.tools._tool import tool
 
 MESSAGE = {
     "id": "msg_fdry_01",

@@ -10,13 +10,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from recordings import RECORDINGS_DIR
 
-from agentkit._exceptions import RequestValidationError
-from agentkit.conversation._preflight import (
-    _RULES,
-    PreflightMemo,
-    check_request,
-    preflight_problems,
-)
+from agentkit import RequestValidationError
+from agentkit.conversation import PreflightMemo, check_request, preflight_problems
+from agentkit.conversation._preflight import _RULES
 
 RECORDINGS = RECORDINGS_DIR / "cases"
 DOCS = "https://docs.claude.com/en/docs/build-with-claude/extended-thinking"

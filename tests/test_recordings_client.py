@@ -11,7 +11,8 @@ import respx
 from recordings import Recording, cases, replay_headers
 
 import agentkit
-from agentkit import APIStatusError, status_error_class
+from agentkit import APIStatusError
+from agentkit.client import status_error_class
 
 BASE = "https://api.anthropic.com"
 

@@ -10,21 +10,30 @@ import pytest
 from pydantic import BaseModel
 
 import agentkit
-from agentkit import LimitExceededError, OutputValidationError
-from agentkit.conversation._conversation import Conversation
-from agentkit.runner._agent import Agent, Hooks
-from agentkit.runner._events import (
+from agentkit import (
+    Agent,
+    Allow,
+    Conversation,
+    Deny,
+    Hooks,
+    LimitExceededError,
+    Limits,
+    OutputValidationError,
+    RunContext,
+    StopRun,
+    tool,
+)
+from agentkit.runner import (
+    STOP_ACTIONS,
     RunFinished,
     TextDelta,
     ToolCallFinished,
     ToolCallStarted,
     TurnFinished,
+    next_action,
 )
-from agentkit.runner._loop import CUT_OFF_RESULT, STOP_ACTIONS, Limits, next_action
+from agentkit.runner._loop import CUT_OFF_RESULT
 from agentkit.testing import FakeClaude, Reply, thinking
-from agentkit.tools._context import RunContext
-from agentkit.tools._execute import Allow, Deny
-from agentkit.tools._tool import StopRun, tool
 
 MODEL = "claude-haiku-4-5"
 CALLS: list[str] = []

@@ -12,14 +12,18 @@ import pytest
 from pydantic import BaseModel
 
 import agentkit
-from agentkit._exceptions import ConfigurationError, OutputValidationError
-from agentkit.conversation._conversation import Conversation
-from agentkit.runner._agent import Agent, Hooks
-from agentkit.runner._events import RunFinished, ToolCallFinished
+from agentkit import (
+    Agent,
+    Allow,
+    ConfigurationError,
+    Conversation,
+    Hooks,
+    OutputValidationError,
+    tool,
+)
+from agentkit.runner import RunFinished, ToolCallFinished
 from agentkit.stores import SQLiteStore
 from agentkit.testing import FakeClaude, Fault, Reply, thinking
-from agentkit.tools._execute import Allow
-from agentkit.tools._tool import tool
 
 MODEL = "claude-haiku-4-5"
 CALLS: list[str] = []

@@ -18,10 +18,8 @@ from pydantic import BaseModel, Field
 from recordings import load
 from typing_extensions import TypedDict
 
-from agentkit._exceptions import ToolDefinitionError
-from agentkit.tools._context import RunContext
-from agentkit.tools._schema import function_schema, strict_schema_problems
-from agentkit.tools._tool import tool
+from agentkit import RunContext, ToolDefinitionError, tool
+from agentkit.tools import function_schema, strict_schema_problems
 
 
 class Color(enum.Enum):

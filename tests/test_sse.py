@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from recordings import cases
 
-from agentkit.streaming._sse import ServerSentEvent, SSEDecoder
+from agentkit.streaming import ServerSentEvent, SSEDecoder
 
 STREAMS = {rec.name: rec.sse for rec in cases(streaming=True)}
 

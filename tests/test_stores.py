@@ -17,13 +17,8 @@ import pytest
 from _pg import postgres_dsn
 from test_conversation import EXCHANGES
 
-from agentkit._exceptions import StoreConflictError, StoreError
-from agentkit.conversation._conversation import (
-    Conversation,
-    missing_tool_uses,
-    pending_tool_uses,
-    tool_results_message,
-)
+from agentkit import Conversation, StoreConflictError, StoreError
+from agentkit.conversation import missing_tool_uses, pending_tool_uses, tool_results_message
 from agentkit.stores import (
     AsyncPostgresStore,
     ConversationNotFoundError,
@@ -310,8 +305,8 @@ async def test_async_stores(kind: str, request: pytest.FixtureRequest, tmp_path:
 
 APPEND_WORKER = """
 import sys
-from agentkit.conversation._conversation import Entry
-from agentkit._exceptions import StoreConflictError
+from agentkit.conversation import Entry
+from agentkit import StoreConflictError
 from agentkit.stores import PostgresStore, SQLiteStore
 
 kind, target, cid, tag, count = sys.argv[1:6]
@@ -387,7 +382,7 @@ def test_two_processes_append_500_each_with_retries(durable: tuple[str, str]) ->
 
 CRASH_WORKER = """
 import sys, threading
-from agentkit.conversation._conversation import pending_tool_uses
+from agentkit.conversation import pending_tool_uses
 from agentkit.stores import PostgresStore, SQLiteStore
 
 kind, target, cid, effects = sys.argv[1:5]
@@ -473,7 +468,7 @@ def test_sigkill_while_journaling_parallel_tools_then_resume(
 
 STRESS_WORKER = """
 import sys, threading
-from agentkit.conversation._conversation import pending_tool_uses
+from agentkit.conversation import pending_tool_uses
 from agentkit.stores import PostgresStore, SQLiteStore
 
 kind, target, cid, effects = sys.argv[1:5]

@@ -15,33 +15,33 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from recordings import Recording, cases, load
 
-from agentkit._exceptions import (
+from agentkit import (
     APIStatusError,
     IncompleteStreamError,
     InternalServerError,
+    Message,
     OverloadedError,
     RateLimitError,
     StreamError,
 )
-from agentkit.streaming._accumulate import accumulate
-from agentkit.streaming._events import (
+from agentkit.streaming import (
+    AsyncMessageStream,
+    AsyncMessageStreamManager,
+    AsyncStream,
     ContentBlockStopEvent,
     MessageDeltaEvent,
     MessageStartEvent,
     MessageStopEvent,
-    TextEvent,
-    UnknownEvent,
-)
-from agentkit.streaming._sse import ServerSentEvent, SSEDecoder
-from agentkit.streaming._streams import (
-    AsyncMessageStream,
-    AsyncMessageStreamManager,
-    AsyncStream,
     MessageStream,
     MessageStreamManager,
+    ServerSentEvent,
+    SSEDecoder,
     Stream,
+    TextEvent,
+    UnknownEvent,
+    accumulate,
 )
-from agentkit.types._message import Message, ToolUseBlock
+from agentkit.types import ToolUseBlock
 
 BASE = "https://api.test"
 # One TLS context for every test client: building one per client costs ~40 ms (certifi).

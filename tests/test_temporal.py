@@ -40,17 +40,18 @@ from temporalio.client import Client, WorkflowFailureError
 from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.worker import Replayer
 
-from agentkit._exceptions import (
+from agentkit import (
+    Agent,
     APIConnectionError,
+    AsyncClient,
     LimitExceededError,
+    Limits,
     OutputValidationError,
     RequestValidationError,
-    make_status_error,
+    tool,
 )
-from agentkit.client._client import AsyncClient
-from agentkit.runner._agent import Agent
-from agentkit.runner._events import TextDelta, ThinkingDelta
-from agentkit.runner._loop import Limits
+from agentkit.client import make_status_error
+from agentkit.runner import TextDelta, ThinkingDelta
 from agentkit.stores import MemoryStore, SQLiteStore
 from agentkit.temporal import (
     ActivityOptions,
@@ -74,8 +75,7 @@ from agentkit.testing import (
     thinking,
     tool_use,
 )
-from agentkit.tools._tool import tool
-from agentkit.types._usage import RunUsage
+from agentkit.types import RunUsage
 
 pytestmark = [pytest.mark.anyio, pytest.mark.temporal]
 
@@ -312,7 +312,7 @@ async def test_tool_loop_sends_what_the_in_process_runner_sends(
 async def test_two_workers_share_a_postgres_store(
     client: Client, queue: str, postgres_dsn: str
 ) -> None:
-    from agentkit.stores.postgres import AsyncPostgresStore
+    from agentkit.stores import AsyncPostgresStore
 
     fake = FakeClaude(
         [

@@ -10,8 +10,9 @@ import httpx
 import pytest
 from recordings import load
 
+from agentkit import Message
 from agentkit.testing import FakeClaude, Fault, Reply
-from agentkit.types._message import Message, ModelInfo
+from agentkit.types import ModelInfo
 
 
 class Clock:

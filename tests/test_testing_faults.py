@@ -14,7 +14,7 @@ import httpx
 import pytest
 import respx
 
-from agentkit.streaming._sse import SSEDecoder
+from agentkit.streaming import SSEDecoder
 from agentkit.testing import FakeClaude, FakeServer, Fault, Reply
 
 BODY: dict[str, Any] = {
@@ -221,7 +221,7 @@ def test_respx_side_effect() -> None:
 
 
 def test_agentkit_client_retries_a_rate_limit_through_the_fake() -> None:
-    from agentkit.client._client import Client
+    from agentkit import Client
 
     fake = FakeClaude([Fault.rate_limit(retry_after=0), "after retry"])
     client = Client(api_key="test", http_client=fake.http_client(), max_retries=2)
@@ -272,7 +272,7 @@ def test_unknown_path_is_a_404_in_the_api_shape(client: httpx.Client) -> None:
 
 
 def test_agentkit_client_streams_from_the_loopback_server() -> None:
-    from agentkit.client._client import Client
+    from agentkit import Client
 
     fake = FakeClaude([LONG])
     with fake.serve() as server, httpx.Client(base_url=server.url) as http:
@@ -289,8 +289,7 @@ def test_agentkit_client_streams_from_the_loopback_server() -> None:
 
 @pytest.mark.anyio
 async def test_agentkit_async_client_sees_a_mid_stream_error() -> None:
-    from agentkit._exceptions import APIStatusError
-    from agentkit.client._client import AsyncClient
+    from agentkit import APIStatusError, AsyncClient
 
     fake = FakeClaude([Fault.stream_error(LONG, after_events=4)])
     client = AsyncClient(api_key="test", http_client=fake.async_http_client())

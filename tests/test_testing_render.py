@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 from recordings import Recording, cases, load
 
-from agentkit.streaming._accumulate import accumulate
-from agentkit.streaming._sse import SSEDecoder
+from agentkit import Message
+from agentkit.streaming import SSEDecoder, accumulate
 from agentkit.testing import (
     FakeClaude,
+    FakeRequest,
     Reply,
     compaction,
     redacted_thinking,
@@ -25,8 +26,6 @@ from agentkit.testing import (
     tool_use,
     web_search_result,
 )
-from agentkit.testing._http import FakeRequest
-from agentkit.types._message import Message
 
 BODY = {
     "model": "claude-sonnet-4-5",

@@ -9,8 +9,16 @@ from typing import Any
 import pytest
 from recordings import Recording, cases, load
 
-from agentkit.testing import FakeClaude, Reply, compaction, redacted_thinking, thinking, tool_use
-from agentkit.testing._http import FakeRequest, FakeResponse
+from agentkit.testing import (
+    FakeClaude,
+    FakeRequest,
+    FakeResponse,
+    Reply,
+    compaction,
+    redacted_thinking,
+    thinking,
+    tool_use,
+)
 
 MODEL = "claude-sonnet-4-5"
 THINKING = {"type": "enabled", "budget_tokens": 1024}

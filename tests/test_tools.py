@@ -13,9 +13,7 @@ from typing import Any
 import pytest
 from typing_extensions import assert_type
 
-from agentkit._exceptions import ToolDefinitionError
-from agentkit.tools._context import RunContext
-from agentkit.tools._tool import Tool, Toolset, tool
+from agentkit import RunContext, Tool, ToolDefinitionError, Toolset, tool
 
 
 @tool

@@ -20,13 +20,10 @@ import pytest
 import respx
 from recordings import load
 
-from agentkit._exceptions import ConfigurationError
-from agentkit.client._client import Client
+from agentkit import Agent, Client, ConfigurationError, tool
 from agentkit.client._messages import body_spec
-from agentkit.runner._agent import Agent
-from agentkit.runner._events import RunFinished
+from agentkit.runner import RunFinished
 from agentkit.testing import sse_events as render_sse
-from agentkit.tools._tool import tool
 from agentkit.vertex import AsyncVertexClient, GoogleToken, VertexClient, vertex_base_url
 
 MESSAGE = {

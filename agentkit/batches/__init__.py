@@ -1,1 +1,25 @@
 """Many conversations' tool loops through the Message Batches API: `BatchRunner` and its state."""
+
+from __future__ import annotations
+
+from ._runner import (
+    BatchJob,
+    BatchRunner,
+)
+from ._state import (
+    BatchOutcome,
+    BatchProgress,
+    BatchRunInfo,
+    BatchRunResult,
+    batch_runs,
+)
+
+__all__ = [
+    "BatchJob",
+    "BatchOutcome",
+    "BatchProgress",
+    "BatchRunInfo",
+    "BatchRunResult",
+    "BatchRunner",
+    "batch_runs",
+]

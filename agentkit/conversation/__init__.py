@@ -1,3 +1,39 @@
 """The history as it is sent: the `Conversation`, its cache policy and the preflight checks that
 catch a request the API would reject.
 """
+
+from __future__ import annotations
+
+from ._cache import (
+    MAX_BREAKPOINTS,
+    CacheMode,
+    CachePolicy,
+)
+from ._conversation import (
+    Conversation,
+    Entry,
+    MessageLike,
+    missing_tool_uses,
+    pending_tool_uses,
+    tool_results_message,
+)
+from ._preflight import (
+    PreflightMemo,
+    check_request,
+    preflight_problems,
+)
+
+__all__ = [
+    "CacheMode",
+    "CachePolicy",
+    "Conversation",
+    "Entry",
+    "MAX_BREAKPOINTS",
+    "MessageLike",
+    "PreflightMemo",
+    "check_request",
+    "missing_tool_uses",
+    "pending_tool_uses",
+    "preflight_problems",
+    "tool_results_message",
+]

@@ -33,7 +33,6 @@ if TYPE_CHECKING:
     from .server import FakeServer
 
 __all__ = [
-    "MODELS",
     "Block",
     "FakeClaude",
     "FakeRequest",
@@ -41,16 +40,17 @@ __all__ = [
     "FakeServer",
     "FakeTransport",
     "Fault",
+    "MODELS",
     "Reply",
     "ScriptItem",
     "arguments_for",
+    "auto_reply",
     "compaction",
     "redacted_thinking",
     "render_json",
     "server_tool_result",
     "server_tool_use",
     "sse_events",
-    "auto_reply",
     "text",
     "thinking",
     "tool_use",

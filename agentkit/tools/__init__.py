@@ -1,3 +1,69 @@
 """From typed Python functions to tools and back: `@tool`, JSON schemas, strict mode, lint, the
 run context, and the executor that turns tool calls into tool results.
 """
+
+from __future__ import annotations
+
+from ._context import (
+    RunContext,
+)
+from ._execute import (
+    AfterToolHook,
+    Allow,
+    Approval,
+    BeforeToolHook,
+    Decision,
+    Defer,
+    Deny,
+    OutcomeStatus,
+    ReplaceInput,
+    ToolCall,
+    ToolOutcome,
+    ToolRuntime,
+)
+from ._schema import (
+    FunctionSchema,
+    LintIssue,
+    function_schema,
+)
+from ._strict import (
+    make_strict,
+    strict_schema_problems,
+)
+from ._tool import (
+    ResourceFactory,
+    StopRun,
+    Tool,
+    ToolLike,
+    Toolset,
+    tool,
+    tool_result,
+)
+
+__all__ = [
+    "AfterToolHook",
+    "Allow",
+    "Approval",
+    "BeforeToolHook",
+    "Decision",
+    "Defer",
+    "Deny",
+    "FunctionSchema",
+    "LintIssue",
+    "OutcomeStatus",
+    "ReplaceInput",
+    "ResourceFactory",
+    "RunContext",
+    "StopRun",
+    "Tool",
+    "ToolCall",
+    "ToolLike",
+    "ToolOutcome",
+    "ToolRuntime",
+    "Toolset",
+    "function_schema",
+    "make_strict",
+    "strict_schema_problems",
+    "tool",
+    "tool_result",
+]
