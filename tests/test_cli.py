@@ -356,9 +356,7 @@ def _spawn(args: list[str], env: dict[str, str], *, sigint_ignored: bool = False
         if sigint_ignored:
             signal.signal(signal.SIGINT, signal.SIG_IGN)
 
-    return pexpect.spawn(
-        AGENTKIT, args, env=env, encoding="utf-8", timeout=30, preexec_fn=preexec
-    )
+    return pexpect.spawn(AGENTKIT, args, env=env, encoding="utf-8", timeout=30, preexec_fn=preexec)
 
 
 def _terminal_env(tmp_path: Path, url: str) -> dict[str, str]:
@@ -629,10 +627,6 @@ def test_help_for_every_command(args: list[str], capsys: pytest.CaptureFixture[s
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["frobnicate"], "error: argument COMMAND: invalid choice: 'frobnicate'"),
-        (["demo", "--nope"], "error: unrecognized arguments: --nope"),
-        (["conversations"], "agentkit conversations: choose an action"),
-        (["tools"], "agentkit tools: choose an action: lint"),
         (["demo", "--dir", "/no/such/dir"], "--dir /no/such/dir is not a directory"),
     ],
 )
@@ -645,6 +639,43 @@ def test_errors_are_one_line_with_exit_1(
     assert message in captured.err and captured.err.count("\n") == 1
     assert captured.err.count("agentkit:") == 1  # the program's name once, not twice
     assert "Traceback" not in captured.err
+
+
+@pytest.mark.parametrize(
+    ("args", "usage", "message"),
+    [
+        (["frobnicate"], "agentkit", "error: argument COMMAND: invalid choice: 'frobnicate'"),
+        (["demo", "--nope"], "agentkit", "error: unrecognized arguments: --nope"),
+        (["--debug", "demo", "--nope"], "agentkit", "error: unrecognized arguments: --nope"),
+        (["demo", "--model"], "agentkit demo", "argument --model: expected one argument"),
+        (["chat", "--thinking-budget", "x"], "agentkit chat", "invalid int value: 'x'"),
+        (["conversations"], "agentkit conversations", "agentkit conversations: choose an action"),
+        (["conversations", "show"], "agentkit conversations show", "required: id"),
+        (["tools"], "agentkit tools", "agentkit tools: choose an action: lint"),
+        (["tools", "lint"], "agentkit tools lint", "required: target"),
+        (["batch"], "agentkit batch", "agentkit batch: choose an action: run or status"),
+    ],
+)
+def test_usage_errors_print_the_usage_and_exit_2(
+    args: list[str], usage: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As argparse does: the usage on stderr, then one error line; exit status 2."""
+    assert main(args) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith(f"usage: {usage} [-h]")
+    last = captured.err.splitlines()[-1]
+    assert last.startswith("agentkit: error: ") and message in last
+    assert last.endswith(f"(see {usage} --help)")
+    assert "Traceback" not in captured.err
+
+
+def test_a_usage_error_exits_2_from_the_command_line() -> None:
+    done = subprocess.run([AGENTKIT, "frobnicate"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr.startswith("usage: agentkit ")
+    assert "invalid choice: 'frobnicate'" in done.stderr
 
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:

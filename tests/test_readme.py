@@ -17,6 +17,8 @@ def test_readme_code_runs(tmp_path: Path) -> None:
     text = (ROOT / "README.md").read_text()
     blocks = re.findall(r"```python\n(.*?)```", text, re.S)
     assert len(blocks) >= 2
+    # The example runs offline, and says how to point it at Claude instead.
+    assert "ANTHROPIC_API_KEY" in blocks[0] and "agentkit.Client()" in blocks[0]
     script = tmp_path / "example.py"
     script.write_text("\n".join(blocks))
     with FakeServer(FakeClaude()) as server:
@@ -34,7 +36,11 @@ def test_readme_code_runs(tmp_path: Path) -> None:
             timeout=120,
             env=env,
         )
-    assert "add returned" in out.stdout
+    # The 20-line example prints its answer and the cost: the answer is right (the fake is
+    # scripted to call add(2, 3) and answer with what the tool returned).
+    answer, _, cost = out.stdout.splitlines()[0].rpartition(" ")
+    assert re.search(r"\b5\b", answer), out.stdout
+    assert float(cost) > 0
 
 
 def test_readme_names_the_two_commands() -> None:
@@ -43,3 +49,33 @@ def test_readme_names_the_two_commands() -> None:
         assert command in text
         assert (ROOT / command).exists()
     assert "scripts/test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_the_test_servers_have_a_folder_per_checkout(tmp_path: Path) -> None:
+    """scripts/postgres and scripts/temporal keep their state under $TMPDIR, one folder per
+    checkout (two clones on one machine must not share, or stop, each other's server)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTKIT_")}
+    env["TMPDIR"] = str(tmp_path / "tmp")
+    for script in ("postgres", "temporal"):
+        folders = []
+        for checkout in ("one", "two"):
+            copy = tmp_path / checkout / "scripts" / script
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            copy.write_bytes((ROOT / "scripts" / script).read_bytes())
+            copy.chmod(0o755)
+            done = subprocess.run(
+                [str(copy), "dir"], capture_output=True, text=True, check=True, env=env
+            )
+            folders.append(Path(done.stdout.strip()))
+        assert folders[0] != folders[1]
+        assert all(f.parent == tmp_path / "tmp" for f in folders), folders
+        assert all(f.name.startswith(f"agentkit-{script}-") for f in folders), folders
+        override = {**env, f"AGENTKIT_{'PG' if script == 'postgres' else 'TEMPORAL'}_DIR": "/x"}
+        done = subprocess.run(
+            [str(tmp_path / "one" / "scripts" / script), "dir"],
+            capture_output=True,
+            text=True,
+            check=True,
+            env=override,
+        )
+        assert done.stdout.strip() == "/x"

@@ -1,7 +1,9 @@
 """The `agentkit` command: `demo`, `chat`, `conversations`, `tools lint` and `fake-server`.
 
 Every subcommand reports a failure as one line on stderr and exits with status 1; `--debug`
-shows the traceback instead. Colour appears only on a terminal and never with `NO_COLOR` set.
+shows the traceback instead. A usage error (an unknown command or option, a missing argument)
+prints the usage and one error line on stderr and exits with status 2, as argparse does.
+Colour appears only on a terminal and never with `NO_COLOR` set.
 """
 
 from __future__ import annotations
@@ -27,15 +29,24 @@ _DB_HELP = "(default: $XDG_DATA_HOME/agentkit/conversations.db or ~/.local/share
 
 
 class _UsageError(Exception):
-    """A command line argparse rejected."""
+    """A command line argparse rejected: `main` prints `usage` and the message, and returns 2."""
+
+    def __init__(self, message: str, usage: str) -> None:
+        super().__init__(message)
+        self.usage = usage
+
+
+class _CommandError(Exception):
+    """A failure whose message says it all (no exception type shown); exit status 1."""
 
 
 class _Parser(argparse.ArgumentParser):
-    # argparse prints the whole usage and exits 2; we want one line and the common exit code.
+    # argparse prints the usage and exits 2 from inside parse_args; raising lets `main` print
+    # it the same way (the usage, then one error line naming the help to read) and return 2.
     def error(self, message: str) -> NoReturn:
         # `main` prints "agentkit: error: " already; a subcommand adds its own name.
         where = "" if self.prog == "agentkit" else f"{self.prog}: "
-        raise _UsageError(f"{where}{message} (see {self.prog} --help)")
+        raise _UsageError(f"{where}{message} (see {self.prog} --help)", self.format_usage())
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -104,6 +115,8 @@ def _parser() -> argparse.ArgumentParser:
         description="Inspect the conversations `agentkit chat` saved.",
     )
     conv_commands = conv.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
+    # `_dispatch` reports a missing ACTION through the subcommand's parser (its usage, exit 2).
+    conv.set_defaults(usage_error=conv.error)
     conv_common = _Parser(add_help=False, parents=[common])
     conv_common.add_argument(
         "--db", type=Path, default=None, help=f"the conversations database {_DB_HELP}"
@@ -124,6 +137,7 @@ def _parser() -> argparse.ArgumentParser:
         "tools", parents=[common], help="tool utilities", description="Tool utilities."
     )
     tool_commands = tools.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
+    tools.set_defaults(usage_error=tools.error)
     lint = tool_commands.add_parser(
         "lint",
         parents=[common],
@@ -152,7 +166,8 @@ def _parser() -> argparse.ArgumentParser:
 
     from ._batch import add_parser as add_batch_parser
 
-    add_batch_parser(commands, parents=[common])
+    batch = add_batch_parser(commands, parents=[common])
+    batch.set_defaults(usage_error=batch.error)
     return parser
 
 
@@ -163,7 +178,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv: The arguments (without the program name); `sys.argv[1:]` when None.
 
     Returns:
-        The exit status: 0 on success, 1 on an error, 130 after Ctrl-C.
+        The exit status: 0 on success, 1 on an error, 2 on a usage error, 130 after Ctrl-C.
     """
     args_list = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args_list
@@ -176,6 +191,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _dispatch(args, parser)
     except SystemExit as exc:  # --help and --version exit through argparse
         return exc.code if isinstance(exc.code, int) else 0
+    except _UsageError as exc:
+        sys.stderr.write(f"{exc.usage}agentkit: error: {exc}\n")
+        return 2
     except KeyboardInterrupt:
         sys.stderr.write("\ninterrupted\n")
         return 130
@@ -194,7 +212,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _describe(exc: BaseException) -> str:
     """One line for an error: its message, and its type when the message alone is unclear."""
-    if isinstance(exc, _UsageError):
+    if isinstance(exc, _CommandError):
         return str(exc)
     message = " ".join(str(exc).split()) or type(exc).__name__
     from .._exceptions import AgentkitError
@@ -226,13 +244,15 @@ def _dispatch(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         return _cmd_conversations(args, style)
     if args.command == "tools":
         if args.action != "lint":
-            raise _UsageError("agentkit tools: choose an action: lint (see agentkit tools --help)")
+            args.usage_error("choose an action: lint")
         from ._lint import lint_target
 
         return lint_target(args.target, out, style)
     if args.command == "fake-server":
         return _cmd_fake_server(args)
     if args.command == "batch":
+        if args.action is None:
+            args.usage_error("choose an action: run or status")
         from ._batch import run as run_batch
 
         return run_batch(args)
@@ -248,7 +268,7 @@ def _directory(path: Path) -> Path:
 
 def _cmd_chat(args: argparse.Namespace, style: Any) -> int:
     from ._backend import connect
-    from ._chat import ChatSession, chat_loop
+    from ._chat import ChatSession, catch_ctrl_c, chat_loop
     from ._conversations import default_db_path, open_store, render_conversation
     from ._demo import build_agent
 
@@ -272,6 +292,8 @@ def _cmd_chat(args: argparse.Namespace, style: Any) -> int:
         out.write(style.paint("type /help for commands, /quit to leave", "dim") + "\n")
         if sys.stdin.isatty():
             import readline  # noqa: F401 - line editing and history for input()
+
+            catch_ctrl_c()  # Ctrl-C cancels a turn, even when started with SIGINT ignored
         with backend.client:
             return chat_loop(session, input, db_label=str(db), echo=not sys.stdin.isatty())
 
@@ -280,10 +302,7 @@ def _cmd_conversations(args: argparse.Namespace, style: Any) -> int:
     from . import _conversations as conv
 
     if args.action is None:
-        raise _UsageError(
-            "agentkit conversations: choose an action: list, show, export or delete "
-            "(see agentkit conversations --help)"
-        )
+        args.usage_error("choose an action: list, show, export or delete")
     if args.action == "list" and args.db is None and not conv.default_db_path().exists():
         # A first-time user asking what is saved: nothing yet is an answer, not an error.
         sys.stdout.write(
@@ -300,7 +319,7 @@ def _cmd_conversations(args: argparse.Namespace, style: Any) -> int:
         except ConversationNotFoundError as exc:
             # The id was mistyped or is from another database: say where the ids are.
             db = "" if args.db is None else f" --db {args.db}"
-            raise _UsageError(f"{exc}; `agentkit conversations list{db}` shows the ids") from exc
+            raise _CommandError(f"{exc}; `agentkit conversations list{db}` shows the ids") from exc
 
 
 def _conversation_action(conv: Any, store: Any, args: argparse.Namespace, style: Any) -> int:

@@ -8,6 +8,7 @@ as it was after the last complete turn, and never ends in a dangling `tool_use`.
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -20,13 +21,24 @@ from ._output import EventPrinter, Style, format_usage, preview
 if TYPE_CHECKING:
     from ..stores import ConversationStore
 
-__all__ = ["HELP", "ChatSession", "chat_loop"]
+__all__ = ["HELP", "ChatSession", "chat_loop", "catch_ctrl_c"]
 
 HELP = """commands:
   /help   show this help
   /new    start a new conversation (the current one stays saved)
   /quit   leave (Ctrl-D works too)
 Ctrl-C while Claude answers cancels that turn; the conversation keeps every earlier turn."""
+
+
+def catch_ctrl_c() -> None:
+    """Make Ctrl-C raise KeyboardInterrupt (Python's default), even if it was ignored.
+
+    A process started in the background by a non-interactive shell (`cmd &`), and some
+    launchers, inherit SIGINT ignored; Python then leaves it ignored, and Ctrl-C could not
+    cancel a turn. The chat calls this when it runs on a terminal, where Ctrl-C is the way to
+    cancel. It must run in the main thread.
+    """
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 class ChatSession:

@@ -1,7 +1,8 @@
 """Durable agent runs on Temporal: model calls and tool calls as activities, content in the store.
 
-Install the extra (`pip install agentkit[temporal]`); this package imports `temporalio`, and
-`import agentkit` never imports this package. See docs/temporal.md.
+Install the extra (`pip install 'agentkit[temporal]'`); this package imports `temporalio` (an
+ImportError saying so when it is missing), and `import agentkit` never imports this package.
+See docs/temporal.md.
 
 Worker::
 
@@ -14,6 +15,13 @@ Client::
     run = await start_run(client, "support", "Hello", id="ticket-42", task_queue="agents")
     output = await run.result()
 """
+
+try:
+    import temporalio  # noqa: F401 - only to say which extra is missing
+except ImportError as _exc:  # pragma: no cover - depends on the environment
+    raise ImportError(
+        "agentkit.temporal needs temporalio: pip install 'agentkit[temporal]'", name=_exc.name
+    ) from _exc
 
 from ._activities import AgentActivities
 from ._errors import error_for
