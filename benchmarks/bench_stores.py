@@ -107,8 +107,9 @@ def postgres_dsn() -> str | None:
         return dsn
     script = ROOT / "scripts" / "postgres"
     status = subprocess.run([str(script), "status"], capture_output=True, check=False)
-    dsn_file = Path(os.environ.get("AGENTKIT_PG_DIR", "/tmp/agentkit-postgres")) / "dsn"
-    if status.returncode == 0 and dsn_file.exists():
+    folder = subprocess.run([str(script), "dir"], capture_output=True, text=True, check=False)
+    dsn_file = Path(folder.stdout.strip()) / "dsn"
+    if status.returncode == 0 and folder.stdout.strip() and dsn_file.exists():
         return dsn_file.read_text().strip()
     return None
 
