@@ -562,3 +562,13 @@ async def test_async_postgres_connect_errors_never_show_the_password() -> None:
         if e is not None
     )
     assert "sekrit" not in shown
+
+
+def test_the_async_interface_is_the_sync_one_awaited() -> None:
+    """`AsyncConversationStore` is derived from `ConversationStore`: the same public methods."""
+    from agentkit.stores import AsyncConversationStore
+
+    def public(cls: type) -> set[str]:
+        return {n for n in dir(cls) if not n.startswith("_")}
+
+    assert public(AsyncConversationStore) - {"aclose"} == public(ConversationStore) - {"close"}

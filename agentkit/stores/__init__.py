@@ -9,13 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ._base import (
-    AsyncConversationStore,
-    ConversationInfo,
-    ConversationNotFoundError,
-    ConversationStore,
-    to_async,
-)
+from ._async import AsyncConversationStore, to_async
+from ._base import ConversationInfo, ConversationNotFoundError, ConversationStore
 from ._memory import MemoryStore
 
 if TYPE_CHECKING:

@@ -1,4 +1,4 @@
-"""The conversation store protocol, in a sync and an async flavour, and what every store shares.
+"""The conversation store interface, defined once: its operations, the sync protocol, the plans.
 
 A store keeps conversations durably. Its unit of writing is a *step* (an assistant message, or
 the tool results of one turn): `append` writes a step's messages in one transaction, and only if
@@ -10,34 +10,58 @@ While tools run, each finished `tool_result` is *journaled* (`journal_tool_resul
 crashes before committing the step finds the journaled results with `journaled_tool_results`
 and executes only the missing tools. Committing the next step clears the journal.
 
-Backends implement the abstract primitives; `create`, `commit`, `export_*` and `import_*` are
-written once here. `AsyncConversationStore` has the same surface with `async` methods;
-`to_async(store)` adapts any sync store by running it in worker threads.
+Every primitive operation is one `StoreOp` value, typed by its result, that knows two things: how
+to call a sync store for it (`on`) and its SQL (`sql`, a sans-IO plan from `_sql`), so the SQL
+lives in one place for SQLite, PostgreSQL and async PostgreSQL. The composite methods (`create`,
+`commit`, `export_*`, `import_*`) are *plans*: generators that yield operations and receive
+their results, written once and driven by the sync store here and by the async store in
+`_async` (which derives its whole interface from these plans).
 """
 
 from __future__ import annotations
 
 import abc
 import builtins
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, TypeVar
+import time
+from collections.abc import Generator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Generic, TypeVar, cast
 
-import anyio.to_thread
+from pydantic_core import from_json, to_json
 
-from .._exceptions import StoreError
-from ..conversation._conversation import Conversation, Entry
+from .._exceptions import StoreConflictError, StoreError
+from ..conversation import Conversation, Entry
+from ._sql import Op, execute, execute_many, fetch_all, fetch_one, rowcount
 from ._transfer import dump_conversation, dump_jsonl, parse_conversation, parse_jsonl
 
 __all__ = [
-    "AsyncConversationStore",
+    "Append",
     "ConversationInfo",
     "ConversationNotFoundError",
     "ConversationStore",
-    "to_async",
+    "Delete",
+    "Headers",
+    "Insert",
+    "Journal",
+    "Journaled",
+    "Load",
+    "Plan",
+    "SetMetadata",
+    "StoreOp",
+    "advance",
+    "commit_plan",
+    "create_plan",
+    "export_json_plan",
+    "export_jsonl_plan",
+    "import_json_plan",
+    "import_jsonl_plan",
+    "single",
 ]
 
 T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
+
+_NO_LIMIT = 2**62
 
 
 class ConversationNotFoundError(StoreError):
@@ -73,15 +97,6 @@ class ConversationInfo:
 
 class ConversationStore(abc.ABC):
     """The sync store protocol. Subclass it and implement the abstract methods."""
-
-    def create(self, conversation: Conversation) -> None:
-        """Store a new conversation with every message it holds, and mark them committed.
-
-        Raises:
-            StoreConflictError: A conversation with this id exists.
-        """
-        self._insert(conversation)
-        conversation.version = len(conversation)
 
     @abc.abstractmethod
     def _insert(self, conversation: Conversation) -> None:
@@ -160,7 +175,21 @@ class ConversationStore(abc.ABC):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # -- shared ---------------------------------------------------------------------------------
+    # -- written once, as plans ------------------------------------------------------------------
+
+    def _drive(self, plan: Plan[T]) -> T:
+        step = advance(plan, None)
+        while isinstance(step, StoreOp):
+            step = advance(plan, step.on(self))
+        return step.value
+
+    def create(self, conversation: Conversation) -> None:
+        """Store a new conversation with every message it holds, and mark them committed.
+
+        Raises:
+            StoreConflictError: A conversation with this id exists.
+        """
+        self._drive(create_plan(conversation))
 
     def commit(self, conversation: Conversation) -> int:
         """Append the conversation's uncommitted messages as one step, at its version.
@@ -171,168 +200,388 @@ class ConversationStore(abc.ABC):
         Raises:
             StoreConflictError: Another writer appended first; reload and retry.
         """
-        pending = list(conversation.uncommitted)
-        if pending:
-            conversation.version = self.append(
-                conversation.id, pending, expected_version=conversation.version
-            )
-        return conversation.version
+        return self._drive(commit_plan(conversation))
 
     def export_json(self, conversation_id: str) -> bytes:
         """One conversation as a JSON document (message bytes kept verbatim)."""
-        return dump_conversation(self.load(conversation_id))
+        return self._drive(export_json_plan(conversation_id))
 
     def export_jsonl(self, conversation_ids: Sequence[str] | None = None) -> bytes:
         """Conversations (all by default) as JSONL, one document per line."""
-        ids = [i.id for i in self.list()] if conversation_ids is None else conversation_ids
-        return dump_jsonl(self.load(i) for i in ids)
+        return self._drive(export_jsonl_plan(conversation_ids))
 
     def import_json(self, data: bytes | str) -> Conversation:
         """Create a conversation from a JSON document made by `export_json`."""
-        conversation = parse_conversation(data)
-        self.create(conversation)
-        return conversation
+        return self._drive(import_json_plan(data))
 
     def import_jsonl(self, data: bytes | str) -> builtins.list[Conversation]:
         """Create every conversation of a JSONL export."""
-        conversations = parse_jsonl(data)
-        for conversation in conversations:
-            self.create(conversation)
-        return conversations
+        return self._drive(import_jsonl_plan(data))
 
 
-class AsyncConversationStore(abc.ABC):
-    """The async store protocol: `ConversationStore` with `async` methods."""
+# -- the operations --------------------------------------------------------------------------
 
-    async def create(self, conversation: Conversation) -> None:
-        """See `ConversationStore.create`."""
-        await self._insert(conversation)
-        conversation.version = len(conversation)
 
-    @abc.abstractmethod
-    async def _insert(self, conversation: Conversation) -> None:
-        """See `ConversationStore._insert`."""
+class StoreOp(abc.ABC, Generic[T_co]):
+    """One primitive store operation, typed by its result.
+
+    Attributes:
+        write: Whether the operation writes (SQLite opens read-only operations with `BEGIN`).
+    """
+
+    write: ClassVar[bool] = True
 
     @abc.abstractmethod
-    async def load(self, conversation_id: str) -> Conversation:
-        """See `ConversationStore.load`."""
+    def on(self, store: ConversationStore) -> T_co:
+        """Perform the operation on a sync store (its method of the same name)."""
 
     @abc.abstractmethod
-    async def append(
-        self, conversation_id: str, entries: Sequence[Entry], *, expected_version: int
-    ) -> int:
-        """See `ConversationStore.append`."""
-
-    @abc.abstractmethod
-    async def journal_tool_result(
-        self, conversation_id: str, result: Mapping[str, Any], *, version: int
-    ) -> None:
-        """See `ConversationStore.journal_tool_result`."""
-
-    @abc.abstractmethod
-    async def journaled_tool_results(self, conversation_id: str) -> dict[str, dict[str, Any]]:
-        """See `ConversationStore.journaled_tool_results`."""
-
-    @abc.abstractmethod
-    async def list(self, *, limit: int | None = None, offset: int = 0) -> list[ConversationInfo]:
-        """See `ConversationStore.list`."""
-
-    @abc.abstractmethod
-    async def delete(self, conversation_id: str) -> bool:
-        """See `ConversationStore.delete`."""
-
-    @abc.abstractmethod
-    async def set_metadata(self, conversation_id: str, metadata: Mapping[str, Any]) -> None:
-        """See `ConversationStore.set_metadata`."""
-
-    async def aclose(self) -> None:  # noqa: B027 - optional hook
-        """Release connections and files."""
-
-    async def __aenter__(self: T) -> T:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
-
-    async def commit(self, conversation: Conversation) -> int:
-        """See `ConversationStore.commit`."""
-        pending = list(conversation.uncommitted)
-        if pending:
-            conversation.version = await self.append(
-                conversation.id, pending, expected_version=conversation.version
-            )
-        return conversation.version
-
-    async def export_json(self, conversation_id: str) -> bytes:
-        """See `ConversationStore.export_json`."""
-        return dump_conversation(await self.load(conversation_id))
-
-    async def export_jsonl(self, conversation_ids: Sequence[str] | None = None) -> bytes:
-        """See `ConversationStore.export_jsonl`."""
-        ids = [i.id for i in await self.list()] if conversation_ids is None else conversation_ids
-        return dump_jsonl([await self.load(i) for i in ids])
-
-    async def import_json(self, data: bytes | str) -> Conversation:
-        """See `ConversationStore.import_json`."""
-        conversation = parse_conversation(data)
-        await self.create(conversation)
-        return conversation
-
-    async def import_jsonl(self, data: bytes | str) -> builtins.list[Conversation]:
-        """See `ConversationStore.import_jsonl`."""
-        conversations = parse_jsonl(data)
-        for conversation in conversations:
-            await self.create(conversation)
-        return conversations
+    def sql(self) -> Op[T_co]:
+        """The operation as a SQL plan (see `_sql`), for the SQL stores."""
 
 
-class _ThreadedStore(AsyncConversationStore):
-    """A sync store driven from async code: each call runs in a worker thread."""
+_INSERT_MESSAGES = (
+    "INSERT INTO agentkit_messages (conversation_id, position, body, meta, created_at) "
+    "VALUES (?, ?, ?, ?, ?)"
+)
+_VERSION = "SELECT version FROM agentkit_conversations WHERE id = ?"
 
-    def __init__(self, store: ConversationStore) -> None:
-        self.sync = store
 
-    async def _run(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        return await anyio.to_thread.run_sync(lambda: func(*args, **kwargs))
+def _message_rows(
+    conversation_id: str, start: int, entries: Sequence[Entry]
+) -> list[tuple[object, ...]]:
+    return [
+        (conversation_id, start + n, e.raw, to_json(e.meta), e.created_at)
+        for n, e in enumerate(entries)
+    ]
 
-    async def _insert(self, conversation: Conversation) -> None:
-        await self._run(self.sync._insert, conversation)
 
-    async def load(self, conversation_id: str) -> Conversation:
-        return await self._run(self.sync.load, conversation_id)
+def _conflict(conversation_id: str, expected: int) -> Op[None]:
+    """Raise the error a failed compare-and-set means: no such conversation, or a conflict."""
+    row = yield from fetch_one(_VERSION, (conversation_id,))
+    if row is None:
+        raise ConversationNotFoundError(conversation_id)
+    raise StoreConflictError(conversation_id, expected, _int(row[0]))
 
-    async def append(
-        self, conversation_id: str, entries: Sequence[Entry], *, expected_version: int
-    ) -> int:
-        return await self._run(
-            self.sync.append, conversation_id, entries, expected_version=expected_version
+
+def _int(value: object) -> int:
+    if not isinstance(value, int):
+        raise StoreError(f"the database returned {type(value).__name__} for an integer")
+    return value
+
+
+def _float(value: object) -> float:
+    if not isinstance(value, (int, float)):
+        raise StoreError(f"the database returned {type(value).__name__} for a number")
+    return float(value)
+
+
+def _bytes(value: object) -> bytes:
+    # sqlite3 returns bytes, psycopg returns bytes or memoryview for BYTEA.
+    if not isinstance(value, (bytes, memoryview)):
+        raise StoreError(f"the database returned {type(value).__name__} for bytes")
+    return bytes(value)
+
+
+def _json_object(data: bytes) -> dict[str, Any]:
+    value = from_json(data)
+    if not isinstance(value, dict):
+        raise StoreError("a stored JSON object is not an object")
+    return value
+
+
+@dataclass(frozen=True)
+class Insert(StoreOp[None]):
+    """Insert the header and every message (`ConversationStore._insert`)."""
+
+    conversation: Conversation
+
+    def on(self, store: ConversationStore) -> None:
+        store._insert(self.conversation)
+
+    def sql(self) -> Op[None]:
+        conversation = self.conversation
+        inserted = yield from rowcount(
+            "INSERT INTO agentkit_conversations (id, metadata, created_at, updated_at, version) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+            (
+                conversation.id,
+                to_json(conversation.metadata),
+                conversation.created_at,
+                conversation.updated_at,
+                len(conversation),
+            ),
+        )
+        if inserted != 1:
+            yield from _conflict(conversation.id, 0)
+        yield from execute_many(
+            _INSERT_MESSAGES, _message_rows(conversation.id, 0, conversation.entries)
         )
 
-    async def journal_tool_result(
-        self, conversation_id: str, result: Mapping[str, Any], *, version: int
-    ) -> None:
-        await self._run(self.sync.journal_tool_result, conversation_id, result, version=version)
 
-    async def journaled_tool_results(self, conversation_id: str) -> dict[str, dict[str, Any]]:
-        return await self._run(self.sync.journaled_tool_results, conversation_id)
+@dataclass(frozen=True)
+class Load(StoreOp[Conversation]):
+    """`ConversationStore.load`."""
 
-    async def list(self, *, limit: int | None = None, offset: int = 0) -> list[ConversationInfo]:
-        return await self._run(self.sync.list, limit=limit, offset=offset)
+    write: ClassVar[bool] = False
+    conversation_id: str
 
-    async def delete(self, conversation_id: str) -> bool:
-        return await self._run(self.sync.delete, conversation_id)
+    def on(self, store: ConversationStore) -> Conversation:
+        return store.load(self.conversation_id)
 
-    async def set_metadata(self, conversation_id: str, metadata: Mapping[str, Any]) -> None:
-        await self._run(self.sync.set_metadata, conversation_id, metadata)
+    def sql(self) -> Op[Conversation]:
+        conversation_id = self.conversation_id
+        head = yield from fetch_one(
+            "SELECT metadata, created_at, updated_at, version FROM agentkit_conversations "
+            "WHERE id = ?",
+            (conversation_id,),
+        )
+        if head is None:
+            raise ConversationNotFoundError(conversation_id)
+        rows = yield from fetch_all(
+            "SELECT body, meta, created_at FROM agentkit_messages WHERE conversation_id = ? "
+            "ORDER BY position",
+            (conversation_id,),
+        )
+        version = _int(head[3])
+        if len(rows) != version:
+            raise StoreError(
+                f"conversation {conversation_id!r} has {len(rows)} messages at version {version}"
+            )
+        entries = [
+            Entry.from_raw(_bytes(b), _json_object(_bytes(m)), _float(c)) for b, m, c in rows
+        ]
+        return Conversation.from_entries(
+            entries,
+            id=conversation_id,
+            metadata=_json_object(_bytes(head[0])),
+            created_at=_float(head[1]),
+            updated_at=_float(head[2]),
+            version=version,
+        )
 
-    async def aclose(self) -> None:
-        await self._run(self.sync.close)
+
+@dataclass(frozen=True)
+class Append(StoreOp[int]):
+    """`ConversationStore.append`."""
+
+    conversation_id: str
+    entries: Sequence[Entry]
+    expected_version: int = field(kw_only=True)
+
+    def on(self, store: ConversationStore) -> int:
+        return store.append(
+            self.conversation_id, self.entries, expected_version=self.expected_version
+        )
+
+    def sql(self) -> Op[int]:
+        conversation_id, entries, expected = (
+            self.conversation_id,
+            self.entries,
+            self.expected_version,
+        )
+        # The compare-and-set on `version` is the whole concurrency story: of two writers at the
+        # same version, the database lets exactly one UPDATE match; the other sees 0 rows.
+        updated = yield from rowcount(
+            "UPDATE agentkit_conversations SET version = version + ?, updated_at = ? "
+            "WHERE id = ? AND version = ?",
+            (len(entries), time.time(), conversation_id, expected),
+        )
+        if updated != 1:
+            yield from _conflict(conversation_id, expected)
+        yield from execute_many(_INSERT_MESSAGES, _message_rows(conversation_id, expected, entries))
+        if any(b.get("type") == "tool_result" for e in entries for b in e.blocks):
+            # The step that answers the tools is committed: its journal is spent. (Rows left by
+            # other steps are harmless: only rows of the current version are ever read.)
+            yield from execute(
+                "DELETE FROM agentkit_tool_journal WHERE conversation_id = ?", (conversation_id,)
+            )
+        return expected + len(entries)
 
 
-def to_async(store: ConversationStore) -> AsyncConversationStore:
-    """An async store over a sync one; every call runs in a worker thread (`anyio.to_thread`).
+@dataclass(frozen=True)
+class Journal(StoreOp[None]):
+    """`ConversationStore.journal_tool_result`."""
 
-    Args:
-        store: Any sync store (`MemoryStore`, `SQLiteStore`, `PostgresStore`, your own).
-    """
-    return _ThreadedStore(store)
+    conversation_id: str
+    result: Mapping[str, Any]
+    version: int = field(kw_only=True)
+
+    def on(self, store: ConversationStore) -> None:
+        store.journal_tool_result(self.conversation_id, self.result, version=self.version)
+
+    def sql(self) -> Op[None]:
+        conversation_id, version = self.conversation_id, self.version
+        tool_use_id = self.result.get("tool_use_id")
+        if not isinstance(tool_use_id, str):
+            raise ValueError("a journaled tool_result needs a tool_use_id")
+        row = yield from fetch_one(_VERSION, (conversation_id,))
+        if row is None:
+            raise ConversationNotFoundError(conversation_id)
+        if _int(row[0]) != version:
+            raise StoreConflictError(conversation_id, version, _int(row[0]))
+        yield from execute(
+            "INSERT INTO agentkit_tool_journal "
+            "(conversation_id, tool_use_id, version, body, created_at) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (conversation_id, tool_use_id) DO UPDATE SET version = excluded.version, "
+            "body = excluded.body, created_at = excluded.created_at",
+            (conversation_id, tool_use_id, version, to_json(self.result), time.time()),
+        )
+
+
+@dataclass(frozen=True)
+class Journaled(StoreOp[dict[str, dict[str, Any]]]):
+    """`ConversationStore.journaled_tool_results`."""
+
+    write: ClassVar[bool] = False
+    conversation_id: str
+
+    def on(self, store: ConversationStore) -> dict[str, dict[str, Any]]:
+        return store.journaled_tool_results(self.conversation_id)
+
+    def sql(self) -> Op[dict[str, dict[str, Any]]]:
+        # Only rows written at the current version count: a late write from a stale run cannot
+        # resurface after the step it belonged to was committed.
+        rows = yield from fetch_all(
+            "SELECT j.tool_use_id, j.body FROM agentkit_tool_journal j "
+            "JOIN agentkit_conversations c ON c.id = j.conversation_id AND c.version = j.version "
+            "WHERE j.conversation_id = ? ORDER BY j.created_at",
+            (self.conversation_id,),
+        )
+        return {str(tool_use_id): _json_object(_bytes(body)) for tool_use_id, body in rows}
+
+
+@dataclass(frozen=True)
+class Headers(StoreOp[list[ConversationInfo]]):
+    """`ConversationStore.list`."""
+
+    write: ClassVar[bool] = False
+    limit: int | None = field(default=None, kw_only=True)
+    offset: int = field(default=0, kw_only=True)
+
+    def on(self, store: ConversationStore) -> list[ConversationInfo]:
+        return store.list(limit=self.limit, offset=self.offset)
+
+    def sql(self) -> Op[list[ConversationInfo]]:
+        rows = yield from fetch_all(
+            "SELECT id, metadata, created_at, updated_at, version FROM agentkit_conversations "
+            "ORDER BY updated_at DESC, id LIMIT ? OFFSET ?",
+            (_NO_LIMIT if self.limit is None else self.limit, self.offset),
+        )
+        return [
+            ConversationInfo(str(i), _json_object(_bytes(m)), _float(c), _float(u), _int(v))
+            for i, m, c, u, v in rows
+        ]
+
+
+@dataclass(frozen=True)
+class Delete(StoreOp[bool]):
+    """`ConversationStore.delete`."""
+
+    conversation_id: str
+
+    def on(self, store: ConversationStore) -> bool:
+        return store.delete(self.conversation_id)
+
+    def sql(self) -> Op[bool]:
+        for table in ("agentkit_messages", "agentkit_tool_journal"):
+            yield from execute(
+                f"DELETE FROM {table} WHERE conversation_id = ?", (self.conversation_id,)
+            )
+        deleted = yield from rowcount(
+            "DELETE FROM agentkit_conversations WHERE id = ?", (self.conversation_id,)
+        )
+        return bool(deleted)
+
+
+@dataclass(frozen=True)
+class SetMetadata(StoreOp[None]):
+    """`ConversationStore.set_metadata`."""
+
+    conversation_id: str
+    metadata: Mapping[str, Any]
+
+    def on(self, store: ConversationStore) -> None:
+        store.set_metadata(self.conversation_id, self.metadata)
+
+    def sql(self) -> Op[None]:
+        updated = yield from rowcount(
+            "UPDATE agentkit_conversations SET metadata = ? WHERE id = ?",
+            (to_json(dict(self.metadata)), self.conversation_id),
+        )
+        if updated != 1:
+            raise ConversationNotFoundError(self.conversation_id)
+
+
+# -- the plans -------------------------------------------------------------------------------
+
+Plan = Generator[StoreOp[object], object, T]
+"""A store method written once: yields operations, receives their results, returns `T`."""
+
+
+@dataclass(frozen=True)
+class Done(Generic[T]):
+    """A finished plan's value."""
+
+    value: T
+
+
+def advance(plan: Plan[T], result: object) -> StoreOp[object] | Done[T]:
+    """Send a plan the previous operation's result: its next operation, or its value."""
+    try:
+        return plan.send(result)
+    except StopIteration as stop:
+        return Done(stop.value)
+
+
+def single(op: StoreOp[T]) -> Plan[T]:
+    """The plan of one operation: perform it, return its result."""
+    result = yield op
+    # The drivers send back exactly what `op` produced (`op.on(store)` or its awaited twin).
+    return cast(T, result)
+
+
+def create_plan(conversation: Conversation) -> Plan[None]:
+    """`ConversationStore.create`."""
+    yield from single(Insert(conversation))
+    conversation.version = len(conversation)
+
+
+def commit_plan(conversation: Conversation) -> Plan[int]:
+    """`ConversationStore.commit`."""
+    pending = list(conversation.uncommitted)
+    if pending:
+        conversation.version = yield from single(
+            Append(conversation.id, pending, expected_version=conversation.version)
+        )
+    return conversation.version
+
+
+def export_json_plan(conversation_id: str) -> Plan[bytes]:
+    """`ConversationStore.export_json`."""
+    return dump_conversation((yield from single(Load(conversation_id))))
+
+
+def export_jsonl_plan(conversation_ids: Sequence[str] | None = None) -> Plan[bytes]:
+    """`ConversationStore.export_jsonl`."""
+    if conversation_ids is None:
+        conversation_ids = [i.id for i in (yield from single(Headers()))]
+    conversations = []
+    for conversation_id in conversation_ids:
+        conversations.append((yield from single(Load(conversation_id))))
+    return dump_jsonl(conversations)
+
+
+def import_json_plan(data: bytes | str) -> Plan[Conversation]:
+    """`ConversationStore.import_json`."""
+    conversation = parse_conversation(data)
+    yield from create_plan(conversation)
+    return conversation
+
+
+def import_jsonl_plan(data: bytes | str) -> Plan[list[Conversation]]:
+    """`ConversationStore.import_jsonl`."""
+    conversations = parse_jsonl(data)
+    for conversation in conversations:
+        yield from create_plan(conversation)
+    return conversations

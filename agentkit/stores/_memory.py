@@ -11,7 +11,7 @@ from typing import Any
 from pydantic_core import from_json, to_json
 
 from .._exceptions import StoreConflictError
-from ..conversation._conversation import Conversation, Entry
+from ..conversation import Conversation, Entry
 from ._base import ConversationInfo, ConversationNotFoundError, ConversationStore
 
 __all__ = ["MemoryStore"]

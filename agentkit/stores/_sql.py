@@ -1,9 +1,11 @@
-"""The SQL stores' operations, written once as sans-IO generators, and their drivers.
+"""Sans-IO SQL for the stores: the queries an operation yields, the schema, and one driver.
 
-Each operation is a generator that yields `Query` objects and receives each query's result; it
-holds every decision (version checks, conflicts, journal rules) and no I/O. A sync driver runs it
-on a DB-API cursor (sqlite3, psycopg) and an async driver on a psycopg async cursor, inside one
-transaction each, so SQLite, PostgreSQL and async PostgreSQL share one implementation.
+A store operation's SQL is a generator (an `Op`) that yields `Query` objects and receives each
+query's result; it holds every decision (version checks, conflicts, journal rules) and no I/O.
+The typed steps (`fetch_one`, `fetch_all`, `rowcount`, `execute`, `execute_many`) are what the
+operations are written in. The driver `run_async` runs an operation on an async cursor
+(psycopg's), and `run` runs the very same driver on a sync DB-API cursor (sqlite3, psycopg)
+through an adapter whose awaits never suspend, so there is one driver, not a sync/async pair.
 
 Message bodies and metadata are stored as the exact bytes (BLOB / BYTEA), never re-encoded
 through a JSON column type, so a load returns what was appended byte for byte.
@@ -11,40 +13,87 @@ through a JSON column type, so a load returns what was appended byte for byte.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Generator, Mapping, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol, TypeVar
+from typing import Literal, Protocol, TypeVar
 
-from pydantic_core import from_json, to_json
+from .._exceptions import StoreError
 
-from .._exceptions import StoreConflictError, StoreError
-from ..conversation._conversation import Conversation, Entry
-from ._base import ConversationInfo, ConversationNotFoundError, ConversationStore
-
-__all__ = ["SQLDialect", "SQLStore", "ops", "run", "run_async"]
+__all__ = [
+    "AsyncCursor",
+    "Cursor",
+    "Op",
+    "Query",
+    "Row",
+    "SQLDialect",
+    "execute",
+    "execute_many",
+    "fetch_all",
+    "fetch_one",
+    "rowcount",
+    "run",
+    "run_async",
+    "schema",
+]
 
 T = TypeVar("T")
 Fetch = Literal["none", "one", "all", "rowcount", "many"]
-
-_NO_LIMIT = 2**62
+Row = tuple[object, ...]
+"""A result row: DB-API drivers (sqlite3, psycopg's default row factory) return tuples."""
 
 
 @dataclass(frozen=True)
 class Query:
     """One statement for a driver to execute, and what to hand back.
 
-    `params` holds one parameter tuple, or (for `"many"`) a list of them. Placeholders are `?`;
-    drivers for `%s` databases translate them.
+    `params` holds the parameters; a `"many"` query runs once per row of `rows` instead.
+    Placeholders are `?`; drivers for `%s` databases translate them.
     """
 
     sql: str
-    params: Sequence[Any] = ()
+    params: Sequence[object] = ()
     fetch: Fetch = "none"
+    rows: Sequence[Sequence[object]] = ()
 
 
-Op = Generator[Query, Any, T]
+Op = Generator[Query, object, T]
+"""An operation: yields queries, receives their results, returns `T`."""
+
+
+def _rows(value: object) -> list[Row]:
+    if not isinstance(value, list):
+        raise StoreError(f"the database returned {type(value).__name__} for a row list")
+    return value
+
+
+def fetch_one(sql: str, params: Sequence[object]) -> Op[Row | None]:
+    """The first row of a query, or None."""
+    row = yield Query(sql, params, "one")
+    if row is not None and not isinstance(row, tuple):
+        raise StoreError(f"the database returned {type(row).__name__} for a row")
+    return row
+
+
+def fetch_all(sql: str, params: Sequence[object]) -> Op[list[Row]]:
+    """Every row of a query."""
+    return _rows((yield Query(sql, params, "all")))
+
+
+def rowcount(sql: str, params: Sequence[object]) -> Op[int]:
+    """Run a statement; how many rows it changed."""
+    count = yield Query(sql, params, "rowcount")
+    return count if isinstance(count, int) else 0
+
+
+def execute(sql: str, params: Sequence[object]) -> Op[None]:
+    """Run a statement."""
+    yield Query(sql, params)
+
+
+def execute_many(sql: str, rows: Sequence[Sequence[object]]) -> Op[None]:
+    """Run a statement once per parameter row (nothing for no rows)."""
+    if rows:
+        yield Query(sql, (), "many", rows)
 
 
 @dataclass(frozen=True)
@@ -86,223 +135,39 @@ def schema(blob: str, real: str, integer: str) -> tuple[str, ...]:
     )
 
 
-class ops:
-    """The store operations as sans-IO generators."""
-
-    @staticmethod
-    def _conflict(conversation_id: str, expected: int) -> Op[None]:
-        row = yield Query(
-            "SELECT version FROM agentkit_conversations WHERE id = ?", (conversation_id,), "one"
-        )
-        if row is None:
-            raise ConversationNotFoundError(conversation_id)
-        raise StoreConflictError(conversation_id, expected, int(row[0]))
-
-    @staticmethod
-    def _message_rows(conversation_id: str, start: int, entries: Sequence[Entry]) -> list[Any]:
-        return [
-            (conversation_id, start + n, e.raw, to_json(e.meta), e.created_at)
-            for n, e in enumerate(entries)
-        ]
-
-    _INSERT_MESSAGES = (
-        "INSERT INTO agentkit_messages (conversation_id, position, body, meta, created_at) "
-        "VALUES (?, ?, ?, ?, ?)"
-    )
-
-    @staticmethod
-    def insert(conversation: Conversation) -> Op[None]:
-        inserted = yield Query(
-            "INSERT INTO agentkit_conversations (id, metadata, created_at, updated_at, version) "
-            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
-            (
-                conversation.id,
-                to_json(conversation.metadata),
-                conversation.created_at,
-                conversation.updated_at,
-                len(conversation),
-            ),
-            "rowcount",
-        )
-        if inserted != 1:
-            yield from ops._conflict(conversation.id, 0)
-        rows = ops._message_rows(conversation.id, 0, conversation.entries)
-        if rows:
-            yield Query(ops._INSERT_MESSAGES, rows, "many")
-
-    @staticmethod
-    def load(conversation_id: str) -> Op[Conversation]:
-        head = yield Query(
-            "SELECT metadata, created_at, updated_at, version FROM agentkit_conversations "
-            "WHERE id = ?",
-            (conversation_id,),
-            "one",
-        )
-        if head is None:
-            raise ConversationNotFoundError(conversation_id)
-        rows = yield Query(
-            "SELECT body, meta, created_at FROM agentkit_messages WHERE conversation_id = ? "
-            "ORDER BY position",
-            (conversation_id,),
-            "all",
-        )
-        if len(rows) != head[3]:
-            raise StoreError(
-                f"conversation {conversation_id!r} has {len(rows)} messages at version {head[3]}"
-            )
-        entries = [Entry.from_raw(bytes(b), from_json(bytes(m)), float(c)) for b, m, c in rows]
-        return Conversation.from_entries(
-            entries,
-            id=conversation_id,
-            metadata=from_json(bytes(head[0])),
-            created_at=float(head[1]),
-            updated_at=float(head[2]),
-            version=int(head[3]),
-        )
-
-    @staticmethod
-    def append(conversation_id: str, entries: Sequence[Entry], expected: int) -> Op[int]:
-        # The compare-and-set on `version` is the whole concurrency story: of two writers at the
-        # same version, the database lets exactly one UPDATE match; the other sees 0 rows.
-        updated = yield Query(
-            "UPDATE agentkit_conversations SET version = version + ?, updated_at = ? "
-            "WHERE id = ? AND version = ?",
-            (len(entries), time.time(), conversation_id, expected),
-            "rowcount",
-        )
-        if updated != 1:
-            yield from ops._conflict(conversation_id, expected)
-        rows = ops._message_rows(conversation_id, expected, entries)
-        if rows:
-            yield Query(ops._INSERT_MESSAGES, rows, "many")
-        if any(b.get("type") == "tool_result" for e in entries for b in e.blocks):
-            # The step that answers the tools is committed: its journal is spent. (Rows left by
-            # other steps are harmless: only rows of the current version are ever read.)
-            yield Query(
-                "DELETE FROM agentkit_tool_journal WHERE conversation_id = ?", (conversation_id,)
-            )
-        return expected + len(entries)
-
-    @staticmethod
-    def journal(conversation_id: str, result: Mapping[str, Any], version: int) -> Op[None]:
-        tool_use_id = result.get("tool_use_id")
-        if not isinstance(tool_use_id, str):
-            raise ValueError("a journaled tool_result needs a tool_use_id")
-        row = yield Query(
-            "SELECT version FROM agentkit_conversations WHERE id = ?", (conversation_id,), "one"
-        )
-        if row is None:
-            raise ConversationNotFoundError(conversation_id)
-        if int(row[0]) != version:
-            raise StoreConflictError(conversation_id, version, int(row[0]))
-        yield Query(
-            "INSERT INTO agentkit_tool_journal "
-            "(conversation_id, tool_use_id, version, body, created_at) VALUES (?, ?, ?, ?, ?) "
-            "ON CONFLICT (conversation_id, tool_use_id) DO UPDATE SET version = excluded.version, "
-            "body = excluded.body, created_at = excluded.created_at",
-            (conversation_id, tool_use_id, version, to_json(result), time.time()),
-        )
-
-    @staticmethod
-    def journaled(conversation_id: str) -> Op[dict[str, dict[str, Any]]]:
-        # Only rows written at the current version count: a late write from a stale run cannot
-        # resurface after the step it belonged to was committed.
-        rows = yield Query(
-            "SELECT j.tool_use_id, j.body FROM agentkit_tool_journal j "
-            "JOIN agentkit_conversations c ON c.id = j.conversation_id AND c.version = j.version "
-            "WHERE j.conversation_id = ? ORDER BY j.created_at",
-            (conversation_id,),
-            "all",
-        )
-        return {str(tool_use_id): from_json(bytes(body)) for tool_use_id, body in rows}
-
-    @staticmethod
-    def headers(limit: int | None, offset: int) -> Op[list[ConversationInfo]]:
-        rows = yield Query(
-            "SELECT id, metadata, created_at, updated_at, version FROM agentkit_conversations "
-            "ORDER BY updated_at DESC, id LIMIT ? OFFSET ?",
-            (_NO_LIMIT if limit is None else limit, offset),
-            "all",
-        )
-        return [
-            ConversationInfo(str(i), from_json(bytes(m)), float(c), float(u), int(v))
-            for i, m, c, u, v in rows
-        ]
-
-    @staticmethod
-    def delete(conversation_id: str) -> Op[bool]:
-        for table in ("agentkit_messages", "agentkit_tool_journal"):
-            yield Query(f"DELETE FROM {table} WHERE conversation_id = ?", (conversation_id,))
-        deleted = yield Query(
-            "DELETE FROM agentkit_conversations WHERE id = ?", (conversation_id,), "rowcount"
-        )
-        return bool(deleted)
-
-    @staticmethod
-    def set_metadata(conversation_id: str, metadata: Mapping[str, Any]) -> Op[None]:
-        updated = yield Query(
-            "UPDATE agentkit_conversations SET metadata = ? WHERE id = ?",
-            (to_json(dict(metadata)), conversation_id),
-            "rowcount",
-        )
-        if updated != 1:
-            raise ConversationNotFoundError(conversation_id)
-
-
 class Cursor(Protocol):
     """The DB-API cursor surface the sync driver uses (sqlite3 and psycopg both have it)."""
 
     @property
     def rowcount(self) -> int: ...
 
-    def execute(self, sql: Any, params: Any = ..., /) -> Any: ...
+    def execute(self, sql: str, params: Sequence[object] = ..., /) -> object: ...
 
-    def executemany(self, sql: Any, params: Any, /) -> Any: ...
+    def executemany(self, sql: str, params: Sequence[Sequence[object]], /) -> object: ...
 
-    def fetchone(self) -> Any: ...
+    def fetchone(self) -> object: ...
 
-    def fetchall(self) -> Any: ...
+    def fetchall(self) -> object: ...
 
 
 class AsyncCursor(Protocol):
-    """The async cursor surface the async driver uses (psycopg's `AsyncCursor`)."""
+    """The async cursor surface the driver uses (psycopg's `AsyncCursor`)."""
 
     @property
     def rowcount(self) -> int: ...
 
-    async def execute(self, sql: Any, params: Any = ..., /) -> Any: ...
+    async def execute(self, sql: str, params: Sequence[object] = ..., /) -> object: ...
 
-    async def executemany(self, sql: Any, params: Any, /) -> Any: ...
+    async def executemany(self, sql: str, params: Sequence[Sequence[object]], /) -> object: ...
 
-    async def fetchone(self) -> Any: ...
+    async def fetchone(self) -> object: ...
 
-    async def fetchall(self) -> Any: ...
-
-
-def run(cursor: Cursor, dialect: SQLDialect, op: Op[T]) -> T:
-    """Drive an operation on a sync cursor (inside the caller's transaction)."""
-    result: Any = None
-    while True:
-        try:
-            query = op.send(result)
-        except StopIteration as stop:
-            value: T = stop.value
-            return value
-        sql = dialect.sql(query)
-        if query.fetch == "many":
-            if len(query.params) == 1:  # one round trip, no batching machinery
-                cursor.execute(sql, query.params[0])
-            else:
-                cursor.executemany(sql, query.params)
-            result = None
-            continue
-        cursor.execute(sql, query.params)
-        result = _fetch_result(query.fetch, cursor)
+    async def fetchall(self) -> object: ...
 
 
 async def run_async(cursor: AsyncCursor, dialect: SQLDialect, op: Op[T]) -> T:
     """Drive an operation on an async cursor (inside the caller's transaction)."""
-    result: Any = None
+    result: object = None
     while True:
         try:
             query = op.send(result)
@@ -310,14 +175,13 @@ async def run_async(cursor: AsyncCursor, dialect: SQLDialect, op: Op[T]) -> T:
             value: T = stop.value
             return value
         sql = dialect.sql(query)
-        if query.fetch == "many":
-            if len(query.params) == 1:
-                await cursor.execute(sql, query.params[0])
-            else:
-                await cursor.executemany(sql, query.params)
-            result = None
-            continue
-        await cursor.execute(sql, query.params)
+        match query.fetch:
+            case "many" if len(query.rows) == 1:  # one round trip, no batching machinery
+                await cursor.execute(sql, query.rows[0])
+            case "many":
+                await cursor.executemany(sql, query.rows)
+            case _:
+                await cursor.execute(sql, query.params)
         match query.fetch:
             case "one":
                 result = await cursor.fetchone()
@@ -325,66 +189,44 @@ async def run_async(cursor: AsyncCursor, dialect: SQLDialect, op: Op[T]) -> T:
                 result = await cursor.fetchall()
             case "rowcount":
                 result = cursor.rowcount
-            case _:
+            case "none" | "many":
                 result = None
 
 
-def _fetch_result(fetch: Fetch, cursor: Cursor) -> Any:
-    match fetch:
-        case "one":
-            return cursor.fetchone()
-        case "all":
-            return cursor.fetchall()
-        case "rowcount":
-            return cursor.rowcount
-        case _:
-            return None
+class _Immediate:
+    """A sync cursor behind the async cursor surface: every await completes at once."""
+
+    def __init__(self, cursor: Cursor) -> None:
+        self._cursor = cursor
+
+    @property
+    def rowcount(self) -> int:
+        return self._cursor.rowcount
+
+    async def execute(self, sql: str, params: Sequence[object] = (), /) -> object:
+        return self._cursor.execute(sql, params)
+
+    async def executemany(self, sql: str, params: Sequence[Sequence[object]], /) -> object:
+        return self._cursor.executemany(sql, params)
+
+    async def fetchone(self) -> object:
+        return self._cursor.fetchone()
+
+    async def fetchall(self) -> object:
+        return self._cursor.fetchall()
 
 
-class SQLStore(ConversationStore):
-    """A sync store over a DB-API database; subclasses supply the dialect and transactions."""
+def run(cursor: Cursor, dialect: SQLDialect, op: Op[T]) -> T:
+    """Drive an operation on a sync cursor (inside the caller's transaction).
 
-    dialect: SQLDialect
-
-    def _transaction(self, *, write: bool) -> AbstractContextManager[Cursor]:
-        """A cursor inside one transaction, committed on success and rolled back on error."""
-        raise NotImplementedError
-
-    def _run(self, op: Op[T], *, write: bool = True) -> T:
-        with self._transaction(write=write) as cursor:
-            return run(cursor, self.dialect, op)
-
-    def _insert(self, conversation: Conversation) -> None:
-        self._run(ops.insert(conversation))
-
-    def load(self, conversation_id: str) -> Conversation:
-        """See `ConversationStore.load`."""
-        return self._run(ops.load(conversation_id), write=False)
-
-    def append(
-        self, conversation_id: str, entries: Sequence[Entry], *, expected_version: int
-    ) -> int:
-        """See `ConversationStore.append`."""
-        return self._run(ops.append(conversation_id, entries, expected_version))
-
-    def journal_tool_result(
-        self, conversation_id: str, result: Mapping[str, Any], *, version: int
-    ) -> None:
-        """See `ConversationStore.journal_tool_result`."""
-        self._run(ops.journal(conversation_id, result, version))
-
-    def journaled_tool_results(self, conversation_id: str) -> dict[str, dict[str, Any]]:
-        """See `ConversationStore.journaled_tool_results`."""
-        return self._run(ops.journaled(conversation_id), write=False)
-
-    def list(self, *, limit: int | None = None, offset: int = 0) -> list[ConversationInfo]:
-        """See `ConversationStore.list`."""
-        return self._run(ops.headers(limit, offset), write=False)
-
-    def delete(self, conversation_id: str) -> bool:
-        """See `ConversationStore.delete`."""
-        return self._run(ops.delete(conversation_id))
-
-    def set_metadata(self, conversation_id: str, metadata: Mapping[str, Any]) -> None:
-        """See `ConversationStore.set_metadata`."""
-        self._run(ops.set_metadata(conversation_id, metadata))
+    This is `run_async` over `_Immediate`: nothing in it waits, so the coroutine finishes on its
+    first step and no event loop is involved.
+    """
+    coroutine = run_async(_Immediate(cursor), dialect, op)
+    try:
+        coroutine.send(None)
+    except StopIteration as done:
+        value: T = done.value
+        return value
+    coroutine.close()
+    raise RuntimeError("a sync cursor suspended the SQL driver")

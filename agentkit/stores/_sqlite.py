@@ -12,7 +12,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .._exceptions import StoreError
-from ._sql import Cursor, SQLDialect, SQLStore, schema
+from ._sql import Cursor, SQLDialect, schema
+from ._sqlstore import SQLStore
 
 __all__ = ["SQLiteStore"]
 
@@ -37,6 +38,7 @@ class SQLiteStore(SQLStore):
     """
 
     dialect = _DIALECT
+    _conn: sqlite3.Connection
 
     def __init__(
         self,
@@ -112,8 +114,3 @@ class SQLiteStore(SQLStore):
                 cursor.execute("COMMIT")
             finally:
                 cursor.close()
-
-    def close(self) -> None:
-        """Close the connection."""
-        with self._lock:
-            self._conn.close()

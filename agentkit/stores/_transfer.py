@@ -18,7 +18,7 @@ from typing import Any
 from pydantic_core import from_json, to_json
 
 from .._exceptions import StoreError
-from ..conversation._conversation import Conversation, Entry
+from ..conversation import Conversation, Entry
 
 __all__ = ["dump_conversation", "dump_jsonl", "parse_conversation", "parse_jsonl"]
 

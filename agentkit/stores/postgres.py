@@ -5,14 +5,14 @@ created on first use (under an advisory lock, so concurrent first users do not r
 bodies go into BYTEA columns as the exact bytes; they are never parsed into JSONB, which would
 reorder keys and normalize numbers.
 
-Both classes run the same operations (`agentkit.stores._sql.ops`); only the driver differs.
+Both classes run the same operations' SQL (`StoreOp.sql`); only the cursor differs.
 """
 
 from __future__ import annotations
 
 import re
 import threading
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any, TypeVar
 from urllib.parse import unquote
@@ -20,9 +20,10 @@ from urllib.parse import unquote
 import anyio
 
 from .._exceptions import ConfigurationError, StoreError
-from ..conversation._conversation import Conversation, Entry
-from ._base import AsyncConversationStore, ConversationInfo
-from ._sql import AsyncCursor, Cursor, Op, SQLDialect, SQLStore, ops, run_async, schema
+from ._async import AsyncConversationStore
+from ._base import StoreOp
+from ._sql import AsyncCursor, Cursor, SQLDialect, run_async, schema
+from ._sqlstore import SQLStore
 
 __all__ = ["AsyncPostgresStore", "PostgresStore"]
 
@@ -84,6 +85,7 @@ class PostgresStore(SQLStore):
     """
 
     dialect = _DIALECT
+    _conn: Any
 
     def __init__(self, dsn: str, *, connect_timeout: float = 10.0) -> None:
         self._psycopg = _psycopg()
@@ -113,11 +115,6 @@ class PostgresStore(SQLStore):
                     yield cursor
             except self._psycopg.Error as exc:
                 raise StoreError(f"PostgreSQL store failed: {exc}") from exc
-
-    def close(self) -> None:
-        """Close the connection."""
-        with self._lock:
-            self._conn.close()
 
 
 class AsyncPostgresStore(AsyncConversationStore):
@@ -166,44 +163,9 @@ class AsyncPostgresStore(AsyncConversationStore):
             error = _connect_error(exc, self._dsn)
         raise error  # outside the except block: the original (with the DSN) is not chained
 
-    async def _run(self, op: Op[T]) -> T:
+    async def _perform(self, op: StoreOp[T]) -> T:
         async with self._transaction() as cursor:
-            return await run_async(cursor, _DIALECT, op)
-
-    async def _insert(self, conversation: Conversation) -> None:
-        await self._run(ops.insert(conversation))
-
-    async def load(self, conversation_id: str) -> Conversation:
-        """See `ConversationStore.load`."""
-        return await self._run(ops.load(conversation_id))
-
-    async def append(
-        self, conversation_id: str, entries: Sequence[Entry], *, expected_version: int
-    ) -> int:
-        """See `ConversationStore.append`."""
-        return await self._run(ops.append(conversation_id, entries, expected_version))
-
-    async def journal_tool_result(
-        self, conversation_id: str, result: Mapping[str, Any], *, version: int
-    ) -> None:
-        """See `ConversationStore.journal_tool_result`."""
-        await self._run(ops.journal(conversation_id, result, version))
-
-    async def journaled_tool_results(self, conversation_id: str) -> dict[str, dict[str, Any]]:
-        """See `ConversationStore.journaled_tool_results`."""
-        return await self._run(ops.journaled(conversation_id))
-
-    async def list(self, *, limit: int | None = None, offset: int = 0) -> list[ConversationInfo]:
-        """See `ConversationStore.list`."""
-        return await self._run(ops.headers(limit, offset))
-
-    async def delete(self, conversation_id: str) -> bool:
-        """See `ConversationStore.delete`."""
-        return await self._run(ops.delete(conversation_id))
-
-    async def set_metadata(self, conversation_id: str, metadata: Mapping[str, Any]) -> None:
-        """See `ConversationStore.set_metadata`."""
-        await self._run(ops.set_metadata(conversation_id, metadata))
+            return await run_async(cursor, _DIALECT, op.sql())
 
     async def aclose(self) -> None:
         """Close the connection."""
