@@ -24,6 +24,7 @@ from ._execute import (
 from ._schema import (
     FunctionSchema,
     LintIssue,
+    clean_schema,
     function_schema,
 )
 from ._strict import (
@@ -61,6 +62,7 @@ __all__ = [
     "ToolOutcome",
     "ToolRuntime",
     "Toolset",
+    "clean_schema",
     "function_schema",
     "make_strict",
     "strict_schema_problems",

@@ -34,7 +34,13 @@ from .._exceptions import ToolDefinitionError
 from ._context import RunContext
 from ._strict import make_strict, strict_schema_problems, walk
 
-__all__ = ["FunctionSchema", "LintIssue", "function_schema", "strict_schema_problems"]
+__all__ = [
+    "FunctionSchema",
+    "LintIssue",
+    "clean_schema",
+    "function_schema",
+    "strict_schema_problems",
+]
 
 # The API's rule for tool names.
 _NAME_RE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
@@ -397,7 +403,7 @@ def _build(
         return None, {}
     for w in caught:
         lint.append(LintIssue("schema-warning", str(w.message)))
-    _clean(schema)
+    clean_schema(schema)
     return model, schema
 
 
@@ -416,8 +422,16 @@ def _type_name(annotation: Any) -> str:
     return repr(annotation).replace("typing.", "").replace("collections.abc.", "")
 
 
-def _clean(schema: dict[str, Any]) -> None:
-    """Drop pydantic's `title` noise (the tool name and property names already say it)."""
+def clean_schema(schema: dict[str, Any]) -> None:
+    """Tidy a pydantic JSON schema in place into a tool's `input_schema`.
+
+    Drops pydantic's `title` noise (the tool name and property names already say it), makes
+    `properties` and `required` explicit, forbids extra properties, and orders the keys
+    (`type` first, `$defs` last).
+
+    Args:
+        schema: An object schema from pydantic (`TypeAdapter.json_schema()` or similar).
+    """
     for _, node in walk(schema):
         node.pop("title", None)
     schema.setdefault("properties", {})
