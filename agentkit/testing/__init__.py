@@ -7,8 +7,6 @@ validates every request like the real API. Plug it in without a socket (`fake.ht
 `python -m agentkit.testing.server`). See docs/testing.md.
 """
 
-from typing import TYPE_CHECKING, Any
-
 from ._builders import (
     Block,
     Fault,
@@ -23,14 +21,13 @@ from ._builders import (
     tool_use,
     web_search_result,
 )
-from ._fake import MODELS, FakeClaude
+from ._claude import FakeClaude
+from ._fake import MODELS
 from ._http import FakeRequest, FakeResponse
 from ._render import render_json, sse_events
+from ._server import FakeServer
 from ._testmodel import arguments_for, auto_reply
 from ._transport import FakeTransport
-
-if TYPE_CHECKING:
-    from .server import FakeServer
 
 __all__ = [
     "Block",
@@ -56,13 +53,3 @@ __all__ = [
     "tool_use",
     "web_search_result",
 ]
-
-
-def __getattr__(name: str) -> Any:
-    # Imported on first use so that `python -m agentkit.testing.server` does not import the
-    # module twice (runpy warns when the package already imported it).
-    if name == "FakeServer":
-        from .server import FakeServer
-
-        return FakeServer
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,4 +1,4 @@
-"""`FakeClaude`: the sans-IO fake Messages API (request in, response plan out) and its state.
+"""`FakeAPI`: the sans-IO fake Messages API (request in, response plan out) and its state.
 
 It holds the script, the request log, the signing secret, the prompt-cache ledger, the batches and
 the files. Every `POST /v1/messages` is validated like the real API (the structural rules come
@@ -14,7 +14,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from agentkit.conversation._preflight import preflight_problems
 
@@ -27,13 +27,7 @@ from ._testmodel import auto_reply
 from ._thinking import ThinkingSigner, redacted_payload, thinking_problems
 from ._tokens import CacheLedger, compaction_view, estimate_tokens
 
-if TYPE_CHECKING:
-    import httpx
-
-    from ._transport import FakeTransport
-    from .server import FakeServer
-
-__all__ = ["DEFAULT_BASE_URL", "LOG_PATH", "MODELS", "FakeClaude"]
+__all__ = ["DEFAULT_BASE_URL", "LOG_PATH", "MODELS", "FakeAPI"]
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 LOG_PATH = "/_fake/log"
@@ -72,8 +66,10 @@ class _RanOut(Exception):
     pass
 
 
-class FakeClaude:
-    """A fake Claude API that speaks and checks the real wire format.
+class FakeAPI:
+    """A fake Claude API that speaks and checks the real wire format, without an adapter.
+
+    `FakeClaude` is this plus the ways to plug it in (`transport()`, `serve()`, ...).
 
     Args:
         script: The replies to give, in order: `Reply`, `Fault`, plain strings (text replies) or
@@ -156,37 +152,6 @@ class FakeClaude:
         """Store a file as if a tool had created it; returns its metadata object."""
         with self._lock:
             return self.files.add(content, filename, mime_type, downloadable=downloadable)
-
-    # ----- adapters -------------------------------------------------------------------------
-
-    def transport(self) -> FakeTransport:
-        """An httpx transport (sync and async) served by this fake."""
-        from ._transport import FakeTransport
-
-        return FakeTransport(self)
-
-    def http_client(self, **kwargs: Any) -> httpx.Client:
-        """An `httpx.Client` wired to this fake, `base_url` set to the API's.
-
-        Use it as `agentkit.Client(api_key="test", http_client=fake.http_client())`.
-        """
-        import httpx
-
-        kwargs.setdefault("base_url", DEFAULT_BASE_URL)
-        return httpx.Client(transport=self.transport(), **kwargs)
-
-    def async_http_client(self, **kwargs: Any) -> httpx.AsyncClient:
-        """An `httpx.AsyncClient` wired to this fake, `base_url` set to the API's."""
-        import httpx
-
-        kwargs.setdefault("base_url", DEFAULT_BASE_URL)
-        return httpx.AsyncClient(transport=self.transport(), **kwargs)
-
-    def serve(self, host: str = "127.0.0.1", port: int = 0) -> FakeServer:
-        """A loopback HTTP server for this fake; use it as a context manager (`.url`)."""
-        from .server import FakeServer
-
-        return FakeServer(self, host=host, port=port)
 
     # ----- dispatch -------------------------------------------------------------------------
 

@@ -11,13 +11,14 @@ import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic_core import from_json
 
 from ._render import json_bytes
 
 __all__ = [
+    "FakeHandler",
     "FakeRequest",
     "FakeResponse",
     "IdMaker",
@@ -115,6 +116,14 @@ class FakeResponse:
             sent.append(chunk[:left])
             left -= len(chunk)
         return sent
+
+
+class FakeHandler(Protocol):
+    """What the adapters (`FakeTransport`, `FakeServer`) serve: a fake that answers requests."""
+
+    def handle(self, request: FakeRequest, *, origin: str = ...) -> FakeResponse:
+        """Answer one request; `origin` is the scheme and host the client used."""
+        ...
 
 
 class IdMaker:

@@ -1,4 +1,4 @@
-"""An httpx transport (sync and async) that answers from a `FakeClaude`, without a socket.
+"""An httpx transport (sync and async) that answers from a fake (`FakeHandler`), without a socket.
 
 Faults are acted out the way a real connection shows them: a delay before the response, delays
 between body chunks, and a cut connection raises `httpx.RemoteProtocolError` part way through the
@@ -9,15 +9,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Iterator
-from typing import TYPE_CHECKING
 
 import anyio
 import httpx
 
-from ._http import FakeRequest, FakeResponse
-
-if TYPE_CHECKING:
-    from ._fake import FakeClaude
+from ._http import FakeHandler, FakeRequest, FakeResponse
 
 __all__ = ["FakeTransport"]
 
@@ -54,7 +50,7 @@ class FakeTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
     (`respx_mock.route(host="api.anthropic.com").mock(side_effect=transport.respond)`).
     """
 
-    def __init__(self, fake: FakeClaude) -> None:
+    def __init__(self, fake: FakeHandler) -> None:
         self.fake = fake
 
     def _plan(self, request: httpx.Request) -> FakeResponse:
