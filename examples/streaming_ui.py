@@ -1,8 +1,8 @@
 """Streaming events into a simple terminal UI: text as it is written, a status line per tool
 call (with its input as it streams in), and the usage of every model call.
 
-`Agent.astream()` (or `stream()` when sync) yields typed events: TextDelta, ThinkingDelta,
-ToolCallStarted, ToolInputDelta, ToolCallFinished, TurnFinished and finally RunFinished.
+`Agent.astream()` (or `stream()` when sync) yields typed events: TextEvent, ThinkingEvent,
+ToolCallStarted, InputJsonEvent, ToolCallFinished, TurnFinished and finally RunFinished.
 
 Run it: `python examples/streaming_ui.py` (offline on the fake Claude without ANTHROPIC_API_KEY).
 """
@@ -13,6 +13,7 @@ import anyio
 
 import agentkit
 import agentkit.runner
+import agentkit.streaming
 
 
 @agentkit.tool
@@ -50,19 +51,19 @@ class TerminalUI:
     """Renders events; a real app would update widgets or send server-sent events instead."""
 
     def __init__(self) -> None:
-        self.names: dict[str, str] = {}  # tool_use id -> tool name
+        self.names: dict[int, str] = {}  # content block index -> tool name
 
     def render(self, event: agentkit.runner.AgentEvent) -> None:
-        if isinstance(event, agentkit.runner.TextDelta):
+        if isinstance(event, agentkit.streaming.TextEvent):
             print(event.text, end="", flush=True)
-        elif isinstance(event, agentkit.runner.ThinkingDelta):
+        elif isinstance(event, agentkit.streaming.ThinkingEvent):
             print(f"\x1b[2m{event.thinking}\x1b[0m", end="", flush=True)
         elif isinstance(event, agentkit.runner.ToolCallStarted):
-            self.names[event.id] = event.name
+            self.names[event.index] = event.name
             print(f"\n[tool] {event.name} started")
-        elif isinstance(event, agentkit.runner.ToolInputDelta):
+        elif isinstance(event, agentkit.streaming.InputJsonEvent):
             # `snapshot` is the input parsed so far: show a form filling in live.
-            print(f"[tool] {self.names[event.id]} input so far: {event.snapshot}")
+            print(f"[tool] {self.names[event.index]} input so far: {event.snapshot}")
         elif isinstance(event, agentkit.runner.ToolCallFinished):
             outcome = event.outcome
             print(

@@ -26,13 +26,13 @@ from agentkit import (
 from agentkit.runner import (
     STOP_ACTIONS,
     RunFinished,
-    TextDelta,
     ToolCallFinished,
     ToolCallStarted,
     TurnFinished,
     next_action,
 )
 from agentkit.runner._loop import CUT_OFF_RESULT
+from agentkit.streaming import TextEvent
 from agentkit.testing import FakeClaude, Reply, thinking
 
 MODEL = "claude-haiku-4-5"
@@ -297,7 +297,7 @@ def test_same_result_through_every_driver() -> None:
     assert sync_result.new_messages == stream_result.new_messages
     kinds = [type(e) for e in events]
     assert kinds.count(ToolCallStarted) == 2 and kinds.count(ToolCallFinished) == 2
-    assert kinds.count(TurnFinished) == 2 and TextDelta in kinds
+    assert kinds.count(TurnFinished) == 2 and TextEvent in kinds
     assert [type(e) for e in async_events] == kinds
 
 

@@ -51,8 +51,8 @@ from agentkit import (
     tool,
 )
 from agentkit.client import make_status_error
-from agentkit.runner import TextDelta, ThinkingDelta
 from agentkit.stores import MemoryStore, SQLiteStore
+from agentkit.streaming import TextEvent, ThinkingEvent
 from agentkit.temporal import (
     ActivityOptions,
     AgentkitPlugin,
@@ -292,10 +292,10 @@ async def test_tool_loop_sends_what_the_in_process_runner_sends(
     # Live events came out of the activities, tagged with step and attempt.
     kinds = [type(e.event).__name__ for e in live]
     assert kinds.count("ToolCallStarted") == 2 and kinds.count("ToolCallFinished") == 2
-    final = [e.event for e in live if isinstance(e.event, TextDelta)]
+    final = [e.event for e in live if isinstance(e.event, TextEvent)]
     assert "".join(d.text for d in final) == "Recorded a and b."
     assert {e.attempt for e in live} == {1} and {e.workflow_id for e in live} == {"loop-1"}
-    assert [e.step for e in live if isinstance(e.event, ThinkingDelta)][-1] == 3
+    assert [e.step for e in live if isinstance(e.event, ThinkingEvent)][-1] == 3
     stored = store.load("loop-1")
     assert [e.message for e in stored] == [e.message for e in result.conversation]
     tool_results = stored[2].blocks

@@ -26,19 +26,23 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import anyio.from_thread
 import anyio.to_thread
+from typing_extensions import assert_never
 
 from .._exceptions import APIError, APIStatusError, ConfigurationError
 from ..client._messages import body_spec
 from ..conversation._conversation import Conversation
+from ..runner._hooks import after_model_async, before_model_async, on_error_async, prompt_blocks
 from ..runner._loop import (
-    CallHook,
     CallModel,
-    Commit,
+    CheckOutput,
+    CommitUser,
     Emit,
     LoadJournal,
+    Open,
     RunTools,
     agent_loop,
 )
+from ..runner._transcript import Transcript
 from ..tools._context import RunContext
 from ..tools._execute import ToolCall, ToolOutcome, ToolRuntime
 from ..types._batch import BatchCanceledResult, BatchErroredResult, BatchResult, MessageBatch
@@ -53,6 +57,7 @@ from ._state import (
     _ended,
     _InlineStore,
     _Manifest,
+    _Request,
     _Slot,
     batch_runs,
     custom_id,
@@ -146,7 +151,7 @@ class BatchRunner:
             raise ConfigurationError("a batch run keeps its state in a store: pass store=...")
         self.agent = agent
         self.store = store
-        chosen: Any = client if client is not None else agent._client(sync=True) or agent.client
+        chosen: Any = client if client is not None else agent.sync_client() or agent.client
         self.client: Any = chosen  # a `Client` or an `AsyncClient`; `_async_client` says which
         self.run_id = run_id
         self.max_retries = max_retries
@@ -200,7 +205,7 @@ class _Core:
         self.manifest = await _Manifest.load(self.store, self.manifest_id)
         ids = [job.conversation_id or f"{self.r.run_id}-{i}" for i, job in enumerate(jobs)]
         await self._open(ids, jobs)
-        runtime = self.agent._runtime()
+        runtime = self.agent.tool_runtime()
         async with runtime:
             await self._advance_many([(s, None) for s in self.slots.values()], runtime)
             while any(s.request is not None for s in self.slots.values()):
@@ -335,38 +340,54 @@ class _Core:
                 if slot.loop is not None:
                     tg.start_soon(self._advance, slot, value, runtime)
 
-    async def _advance(self, slot: _Slot, value: Any, runtime: ToolRuntime) -> None:
-        """Perform the loop's effects until it asks for the model, or ends."""
-        from ..runner._drivers import call_hooks_async as _call_hooks_async
+    async def _advance(self, slot: _Slot, value: Message | None, runtime: ToolRuntime) -> None:
+        """Perform the loop's effects until it asks for the model, or ends.
 
-        loop, conversation = slot.loop, slot.conversation
-        assert loop is not None
+        `value` is the reply to the model call the conversation waited for (None to start).
+        """
+        loop, transcript = slot.loop, slot.transcript
+        assert loop is not None and transcript is not None
+        conversation = transcript.conversation
+        hooks = self.agent.hooks
         try:
-            effect = loop.send(value)
-            while not isinstance(effect, CallModel):
-                value = None
-                if isinstance(effect, RunTools):
-                    async with self.limit:
-                        value = await self._run_tools(slot, effect, runtime)
-                elif isinstance(effect, Commit):
-                    await self.store.commit(effect.conversation)
-                elif isinstance(effect, LoadJournal):
-                    value = await self.store.journaled_tool_results(conversation.id)
-                elif isinstance(effect, CallHook):
-                    value = await _call_hooks_async(self.agent.hooks, effect)
-                else:
-                    assert isinstance(effect, Emit)  # events have no reader in a batch run
-                effect = loop.send(value)
-            slot.request = effect
+            answer: object = None
+            if value is not None:  # the rest of the `CallModel` the loop waits on
+                answer = transcript.append_reply(value)
+                await self.store.commit(conversation)
+                await after_model_async(hooks, value, conversation)
+            effect = loop.send(answer) if value is not None else next(loop)
+            while True:
+                answer = None
+                match effect:
+                    case CallModel():
+                        params = transcript.params(effect)
+                        params = await before_model_async(hooks, params, conversation)
+                        slot.request = _Request(effect, transcript.body(params, stream=False))
+                        return
+                    case Open():
+                        answer = transcript.opening()
+                    case LoadJournal():
+                        journal = await self.store.journaled_tool_results(conversation.id)
+                        answer = transcript.journaled(journal)
+                    case RunTools():
+                        async with self.limit:
+                            answer = transcript.record(await self._run_tools(slot, effect, runtime))
+                    case CheckOutput():
+                        answer = transcript.check_output(effect.call, effect.output)
+                    case CommitUser():
+                        transcript.append_user(effect.answer, effect.blocks)
+                        await self.store.commit(conversation)
+                    case Emit():
+                        pass  # events have no reader in a batch run
+                    case _:
+                        assert_never(effect)
+                effect = loop.send(answer)
         except StopIteration as stop:
-            slot.result = stop.value
+            slot.result = transcript.result(stop.value)
             slot.end(stop.value.status)
         except Exception as exc:  # one conversation's failure must not stop the others
-            from ..runner._drivers import resolve_async as _resolve_async
-
             slot.end("failed", f"{type(exc).__name__}: {exc}")
-            for hook in self.agent.hooks.on_error:
-                await _resolve_async(hook(exc, conversation))
+            await on_error_async(hooks, exc, conversation)
 
     async def _run_tools(
         self, slot: _Slot, effect: RunTools, runtime: ToolRuntime
@@ -420,7 +441,6 @@ class _Core:
 
     async def _open(self, ids: list[str], jobs: list[BatchJob]) -> None:
         """Load or create each job's conversation (`ids[i]` is `jobs[i]`'s) and start its loop."""
-        from ..runner._agent import _prompt_blocks
 
         async def open_one(cid: str, job: BatchJob) -> None:
             from ..stores import ConversationNotFoundError
@@ -431,14 +451,16 @@ class _Core:
                 conversation = await self.store.load(cid)
             except ConversationNotFoundError:
                 # Created with its prompt in one write, so a resume never prompts twice.
-                prompt = {"role": "user", "content": _prompt_blocks(job.prompt)}
+                prompt = {"role": "user", "content": prompt_blocks(job.prompt)}
                 conversation = Conversation([prompt], id=cid, metadata=job.metadata)
                 await self.store.create(conversation)
             slot = _Slot(conversation, job.deps, None)
-            if _ended(conversation, self.agent._spec.on_max_tokens):
+            spec = self.agent.spec
+            if _ended(conversation, spec.on_max_tokens):
                 slot.status = "complete"
             else:
-                slot.loop = agent_loop(self.agent._spec, conversation, None)
+                slot.loop = agent_loop(spec, None)
+                slot.transcript = Transcript(spec, conversation)
                 length, failures = self.manifest.attempts.get(cid, [-1, 0])
                 slot.attempts = failures if length == len(conversation) else 0
             self.slots[cid] = slot
@@ -461,7 +483,7 @@ class _Core:
     def _count(self, message: Message, *, discount: float) -> None:
         response = message.to_dict()
         model = str(response.get("model") or self.agent.model)
-        prices = dict(self.agent._spec.prices) if self.agent._spec.prices is not None else None
+        prices = self.agent.spec.price_table
         m = self.manifest
         m.usage = m.usage.add(response.get("usage") or {}, model, prices=prices, discount=discount)
 

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from ..conversation._conversation import Conversation
 from ..runner._events import RunResult
 from ..runner._loop import CallModel, Loop, next_action
+from ..runner._transcript import Transcript
 from ..types._batch import MessageBatch
 from ..types._usage import RunUsage
 
@@ -127,6 +128,14 @@ def custom_id(conversation_id: str, length: int, attempt: int = 0) -> str:
     return f"{key}-{length}" + (f"-r{attempt}" if attempt else "")
 
 
+@dataclass(frozen=True)
+class _Request:
+    """A model call a conversation waits for: the loop's effect and the body built for it."""
+
+    effect: CallModel
+    body: bytes
+
+
 @dataclass(eq=False)
 class _Slot:
     """One conversation's loop and where it stands."""
@@ -134,7 +143,8 @@ class _Slot:
     conversation: Conversation
     deps: Any
     loop: Loop | None
-    request: CallModel | None = None
+    transcript: Transcript | None = None
+    request: _Request | None = None
     attempts: int = 0  # failed batch attempts of the current request
     status: Status = "running"
     result: RunResult[Any] | None = None

@@ -8,14 +8,8 @@ import os
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-from ..runner._events import (
-    AgentEvent,
-    RunFinished,
-    TextDelta,
-    ThinkingDelta,
-    ToolCallFinished,
-    ToolCallStarted,
-)
+from ..runner import AgentEvent, RunFinished, ToolCallFinished, ToolCallStarted
+from ..streaming import TextEvent, ThinkingEvent
 from ..types._usage import RunUsage
 
 __all__ = ["EventPrinter", "Style", "format_usage", "preview"]
@@ -132,12 +126,12 @@ class EventPrinter:
 
     def handle(self, event: AgentEvent) -> None:
         """Render one event."""
-        if isinstance(event, TextDelta):
+        if isinstance(event, TextEvent):
             if self._mode != "text":
                 self._switch("text")
                 self.out.write(self.style.paint(self.text_prefix, "bold"))
             self.out.write(event.text)
-        elif isinstance(event, ThinkingDelta):
+        elif isinstance(event, ThinkingEvent):
             if self.show_thinking:
                 if self._mode != "thinking":
                     self._switch("thinking")

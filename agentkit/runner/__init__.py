@@ -4,22 +4,17 @@
 
 from __future__ import annotations
 
-from ._agent import (
-    Agent,
-    Hooks,
-)
+from ._agent import Agent
 from ._events import (
     AgentEvent,
     RunFinished,
     RunResult,
     RunStatus,
-    TextDelta,
-    ThinkingDelta,
     ToolCallFinished,
     ToolCallStarted,
-    ToolInputDelta,
     TurnFinished,
 )
+from ._hooks import Hooks
 from ._loop import (
     STOP_ACTIONS,
     Limits,
@@ -35,11 +30,8 @@ __all__ = [
     "RunResult",
     "RunStatus",
     "STOP_ACTIONS",
-    "TextDelta",
-    "ThinkingDelta",
     "ToolCallFinished",
     "ToolCallStarted",
-    "ToolInputDelta",
     "TurnFinished",
     "next_action",
 ]

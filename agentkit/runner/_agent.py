@@ -1,80 +1,43 @@
 """`Agent`: a model, its instructions, tools and settings, and the four ways to run it.
 
 The decisions live in `_loop.agent_loop`; `_drivers` performs the effects the loop yields, sync
-and async. `run()` / `arun()` consume the drivers' event streams; `stream()` / `astream()` hand
-them on.
+and async, with the `RunParts` the agent hands it (its `spec`, hooks, store and tool runtime).
+`run()` / `arun()` consume the drivers' event streams; `stream()` / `astream()` hand them on.
 """
 
 from __future__ import annotations
 
 import inspect
-import uuid
-from collections.abc import (
-    AsyncIterator,
-    Callable,
-    Iterable,
-    Iterator,
-    Mapping,
-)
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from contextlib import aclosing
-from dataclasses import dataclass
+from dataclasses import replace
 from functools import partial
 from typing import TYPE_CHECKING, Any, Generic, Literal
 
 import anyio
-import anyio.from_thread
 import anyio.to_thread
 from typing_extensions import TypeVar
 
 from .._exceptions import ConfigurationError
 from ..conversation._cache import CachePolicy
 from ..conversation._conversation import Conversation
-from ..tools._execute import AfterToolHook, Approval, BeforeToolHook, ToolRuntime
-from ..tools._schema import _clean
+from ..tools import clean_schema
+from ..tools._execute import Approval, ToolRuntime
 from ..tools._tool import ToolLike, Toolset
 from ..types._usage import ModelPrice
-from ._drivers import Run, async_events, sync_events
-from ._events import (
-    AgentEvent,
-    RunFinished,
-    RunResult,
-)
-from ._loop import (
-    Limits,
-    OutputSpec,
-    RunSpec,
-    agent_loop,
-)
+from ._drivers import RunParts, async_events, sync_events
+from ._events import AgentEvent, RunFinished, RunResult
+from ._hooks import Hooks, Prompt, prompt_blocks
+from ._loop import Limits, OutputSpec, RunSpec
 
 if TYPE_CHECKING:
     from ..client._client import AsyncClient, Client
     from ..stores import AsyncConversationStore, ConversationStore
 
-__all__ = ["Agent", "Hooks"]
+__all__ = ["Agent"]
 
 DepsT = TypeVar("DepsT", default=None)
 OutputT = TypeVar("OutputT", default=str)
-
-Prompt = str | Iterable[Mapping[str, Any]] | None
-
-
-@dataclass(frozen=True)
-class Hooks:
-    """Callbacks around model and tool calls; each may be sync or async.
-
-    Attributes:
-        before_model: `(params, conversation) -> params | None`; return changed request fields.
-        after_model: `(message, conversation) -> None`, after each response is committed.
-        before_tool: `(call, ctx) -> Allow | Deny | Defer | ReplaceInput | None`.
-        after_tool: `(call, outcome, ctx) -> ToolOutcome | None`; may replace the outcome.
-        on_error: `(error, conversation) -> None`, when a run fails (the error still raises).
-    """
-
-    before_model: tuple[Callable[..., Any], ...] = ()
-    after_model: tuple[Callable[..., Any], ...] = ()
-    before_tool: tuple[BeforeToolHook, ...] = ()
-    after_tool: tuple[AfterToolHook, ...] = ()
-    on_error: tuple[Callable[..., Any], ...] = ()
 
 
 class Agent(Generic[DepsT, OutputT]):
@@ -150,8 +113,9 @@ class Agent(Generic[DepsT, OutputT]):
             prices=prices,
             output=self.output,
             on_max_tokens=on_max_tokens,
-            hooks=bool(self.hooks.before_model or self.hooks.after_model),
         )
+        # Tool results of unfinished steps, by conversation id, when there is no store (a run
+        # that waits for approvals resumes from them).
         self._journal: dict[str, dict[str, dict[str, Any]]] = {}
 
     def __repr__(self) -> str:
@@ -161,6 +125,39 @@ class Agent(Generic[DepsT, OutputT]):
     def request_params(self) -> dict[str, Any]:
         """The request fields every model call carries (besides `messages`)."""
         return dict(self._spec.params)
+
+    @property
+    def spec(self) -> RunSpec:
+        """The settings every run of this agent decides and sends with (a frozen value)."""
+        return self._spec
+
+    def tool_runtime(self) -> ToolRuntime:
+        """A fresh runtime for this agent's tools (enter it around the calls of a run)."""
+        return ToolRuntime(
+            self.toolset,
+            default_timeout=self.tool_timeout,
+            max_concurrency=self.max_concurrency,
+            before_tool=self.hooks.before_tool,
+            after_tool=self.hooks.after_tool,
+        )
+
+    def sync_client(self) -> Client | None:
+        """The client of a sync run (a `Client` is made when none was given), or None when the
+        agent's client is async."""
+        if self.client is None:
+            from ..client._client import Client
+
+            self.client = Client()
+        return None if _is_async(self.client) else self.client  # type: ignore[return-value]
+
+    def async_client(self) -> AsyncClient | None:
+        """The client of an async run (an `AsyncClient` is made when none was given), or None
+        when the agent's client is sync."""
+        if self.client is None:
+            from ..client._client import AsyncClient
+
+            self.client = AsyncClient()
+        return self.client if _is_async(self.client) else None  # type: ignore[return-value]
 
     # -- public entry points --------------------------------------------------------------------
 
@@ -189,17 +186,16 @@ class Agent(Generic[DepsT, OutputT]):
             OutputValidationError: The structured output never validated.
             APIError: The API failed after retries.
         """
-        client = self._client(sync=True)
+        client = self.sync_client()
         if client is None:
             return anyio.run(
                 partial(
                     self.arun, prompt, conversation=conversation, deps=deps, approvals=approvals
                 )
             )
-        result: RunResult[OutputT] = _last_result(
-            sync_events(self, prompt, conversation, deps, approvals, False)
-        )
-        return result
+        events = sync_events(client, self._parts(deps, approvals, False), prompt_blocks(prompt),
+                             conversation)  # fmt: skip
+        return _last_result(events)
 
     async def arun(
         self,
@@ -210,12 +206,14 @@ class Agent(Generic[DepsT, OutputT]):
         approvals: Mapping[str, Approval] | None = None,
     ) -> RunResult[OutputT]:
         """Run the tool loop until the model stops (async); see `run`."""
-        if self._client(sync=False) is None:
+        client = self.async_client()
+        if client is None:
             return await anyio.to_thread.run_sync(
                 partial(self.run, prompt, conversation=conversation, deps=deps, approvals=approvals)
             )
         result: RunResult[OutputT] | None = None
-        events = async_events(self, prompt, conversation, deps, approvals, False)
+        parts = self._parts(deps, approvals, False)
+        events = async_events(client, parts, prompt_blocks(prompt), conversation)
         async with aclosing(events):  # closed in this task: it holds task groups
             async for event in events:
                 if isinstance(event, RunFinished):
@@ -233,9 +231,11 @@ class Agent(Generic[DepsT, OutputT]):
     ) -> Iterator[AgentEvent]:
         """Run the loop streaming: yields text and thinking deltas, tool calls as they start
         and finish, each finished turn, and last `RunFinished` with the result."""
-        if self._client(sync=True) is None:
+        client = self.sync_client()
+        if client is None:
             raise ConfigurationError("this agent has an async client: use `astream`")
-        yield from sync_events(self, prompt, conversation, deps, approvals, True)
+        parts = self._parts(deps, approvals, True)
+        yield from sync_events(client, parts, prompt_blocks(prompt), conversation)
 
     async def astream(
         self,
@@ -251,64 +251,34 @@ class Agent(Generic[DepsT, OutputT]):
         calls have finished (in the order they finished), because an async generator cannot
         safely keep tasks running while its caller holds an event (PEP 789).
         """
-        if self._client(sync=False) is None:
+        client = self.async_client()
+        if client is None:
             raise ConfigurationError("this agent has a sync client: use `stream`")
         # Close the inner generator here, in the caller's task, when the caller stops early:
         # left to the garbage collector it would exit its task groups in another task.
-        events = async_events(self, prompt, conversation, deps, approvals, True)
+        parts = self._parts(deps, approvals, True)
+        events = async_events(client, parts, prompt_blocks(prompt), conversation)
         async with aclosing(events):
             async for event in events:
                 yield event
 
     # -- shared setup ---------------------------------------------------------------------------
 
-    def _client(self, *, sync: bool) -> Any:
-        """The client for a sync or async run; None when only the other kind is configured."""
-        if self.client is None:
-            from ..client._client import AsyncClient, Client
-
-            self.client = Client() if sync else AsyncClient()
-        is_async = inspect.iscoroutinefunction(self.client._send)
-        return self.client if is_async != sync else None
-
-    def _start(
-        self,
-        prompt: Prompt,
-        conversation: Conversation,
-        deps: Any,
-        approvals: Mapping[str, Approval] | None,
-        stream: bool,
-    ) -> Run:
-        from dataclasses import replace
-
+    def _parts(
+        self, deps: object, approvals: Mapping[str, Approval] | None, stream: bool
+    ) -> RunParts:
         spec = self._spec if not approvals else replace(self._spec, approvals=dict(approvals))
-        loop = agent_loop(spec, conversation, _prompt_blocks(prompt))
-        return Run(loop, conversation, deps, uuid.uuid4().hex, stream)
-
-    def _runtime(self) -> ToolRuntime:
-        return ToolRuntime(
-            self.toolset,
-            default_timeout=self.tool_timeout,
-            max_concurrency=self.max_concurrency,
-            before_tool=self.hooks.before_tool,
-            after_tool=self.hooks.after_tool,
+        return RunParts(
+            spec, self.hooks, self.store, self.tool_runtime(), self._journal, deps, stream
         )
 
 
 # -- helpers ------------------------------------------------------------------------------------
 
 
-def _prompt_blocks(prompt: Prompt) -> list[dict[str, Any]] | None:
-    if prompt is None:
-        return None
-    if isinstance(prompt, str):
-        return [{"type": "text", "text": prompt}]
-    return [dict(block) for block in prompt]
-
-
 def _output_tool(output: OutputSpec) -> dict[str, Any]:
     schema = output.adapter.json_schema()
-    _clean(schema)
+    clean_schema(schema)
     return {
         "name": output.tool_name,
         "description": "Give your final answer by calling this tool with it.",
@@ -316,7 +286,11 @@ def _output_tool(output: OutputSpec) -> dict[str, Any]:
     }
 
 
-def _last_result(events: Iterator[AgentEvent]) -> Any:
+def _is_async(client: object) -> bool:
+    return inspect.iscoroutinefunction(getattr(client, "_send", None))
+
+
+def _last_result(events: Iterator[AgentEvent]) -> RunResult[Any]:
     result = None
     for event in events:
         if isinstance(event, RunFinished):

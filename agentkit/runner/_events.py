@@ -8,6 +8,7 @@ from typing import Any, ClassVar, Generic, Literal, TypeAlias
 from typing_extensions import TypeVar
 
 from ..conversation._conversation import Conversation
+from ..streaming._events import InputJsonEvent, TextEvent, ThinkingEvent
 from ..tools._execute import ToolCall, ToolOutcome
 from ..types._message import Message
 from ..types._usage import RunUsage
@@ -17,11 +18,8 @@ __all__ = [
     "RunFinished",
     "RunResult",
     "RunStatus",
-    "TextDelta",
-    "ThinkingDelta",
     "ToolCallFinished",
     "ToolCallStarted",
-    "ToolInputDelta",
     "TurnFinished",
 ]
 
@@ -65,41 +63,13 @@ class RunResult(Generic[OutputT]):
 
 
 @dataclass(frozen=True, slots=True)
-class TextDelta:
-    """A piece of the answer's text."""
-
-    type: ClassVar[str] = "text_delta"
-    text: str
-    index: int
-
-
-@dataclass(frozen=True, slots=True)
-class ThinkingDelta:
-    """A piece of extended thinking."""
-
-    type: ClassVar[str] = "thinking_delta"
-    thinking: str
-    index: int
-
-
-@dataclass(frozen=True, slots=True)
 class ToolCallStarted:
-    """The model started a tool call; its input streams in `ToolInputDelta`s."""
+    """The model started a tool call; its input streams in `InputJsonEvent`s of this `index`."""
 
     type: ClassVar[str] = "tool_call_started"
     id: str
     name: str
     index: int
-
-
-@dataclass(frozen=True, slots=True)
-class ToolInputDelta:
-    """More of a tool call's input; `snapshot` is the best-effort parse so far."""
-
-    type: ClassVar[str] = "tool_input_delta"
-    id: str
-    partial_json: str
-    snapshot: Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,12 +98,14 @@ class RunFinished:
 
 
 AgentEvent: TypeAlias = (
-    TextDelta
-    | ThinkingDelta
+    TextEvent
+    | ThinkingEvent
+    | InputJsonEvent
     | ToolCallStarted
-    | ToolInputDelta
     | ToolCallFinished
     | TurnFinished
     | RunFinished
 )
-"""Every event `Agent.stream()` / `Agent.astream()` yields."""
+"""Every event `Agent.stream()` / `Agent.astream()` yields: the streaming layer's own
+`TextEvent`, `ThinkingEvent` and `InputJsonEvent` (the last only for client tool calls; map its
+`index` to the call through `ToolCallStarted`), and the runner's events."""

@@ -1,43 +1,58 @@
-"""The agent loop, written once: a generator of effects that the sync and async drivers perform.
+"""The agent loop, written once: a generator of typed effects that every driver performs.
 
-The loop decides; it never does I/O. It yields an effect ("call the model with this body", "run
-these tool calls", "commit the conversation", "emit this event", "call this hook") and receives
-the effect's result, the way httpx's `Auth.auth_flow` yields requests. `_agent.py` has the two
-drivers that perform effects, sync and async; everything here is tested without HTTP.
+The loop decides; it never does I/O and never holds content. It yields an effect ("call the
+model", "run these tool calls", "commit a user message", ...) and receives the effect's result,
+the way httpx's `Auth.auth_flow` yields requests. Each effect is an `Effect[T]` whose result is
+a `T`, so `reply = yield from CallModel(...)` is typed. Results are small values (stop reason,
+tool call ids, usage): the conversation's content stays with the driver, which is what lets the
+same loop run in process (`_drivers.py`, sync and async, and the batch runner) and as a durable
+Temporal workflow whose effects are activities (`agentkit.temporal`). Everything here is tested
+without HTTP (tests/test_loop.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Generator, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Literal, TypeAlias
+from dataclasses import dataclass, field, replace
+from typing import Any, Generic, Literal, TypeAlias, cast
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import TypeAdapter
+from typing_extensions import Self, TypeVar
 
 from .._exceptions import ConfigurationError, LimitExceededError, OutputValidationError
 from ..conversation._cache import CachePolicy
-from ..conversation._conversation import Conversation, pending_tool_uses, tool_results_message
-from ..tools._execute import Approval, ToolCall, ToolOutcome
-from ..tools._tool import tool_result, validation_error_content
+from ..tools._execute import Approval, OutcomeStatus, ToolCall
 from ..types._message import Message
 from ..types._usage import ModelPrice, RunUsage
-from ._events import RunFinished, RunResult, TurnFinished
+from ._events import RunStatus, TurnFinished
 
 __all__ = [
+    "CONTINUE_PROMPT",
+    "CUT_OFF_RESULT",
     "STOP_ACTIONS",
-    "CallHook",
+    "Answer",
     "CallModel",
-    "Commit",
+    "CheckOutput",
+    "CommitUser",
+    "Effect",
     "Emit",
     "LimitHit",
     "Limits",
     "LoadJournal",
+    "Loop",
+    "LoopEffect",
+    "LoopEnd",
+    "Open",
+    "Opening",
+    "OutputCheck",
     "OutputSpec",
+    "Reply",
     "RunSpec",
     "RunTools",
+    "ToolReport",
+    "Totals",
     "agent_loop",
     "budget_limit",
-    "check_output",
     "next_action",
     "output_exhausted",
     "output_nudge",
@@ -100,7 +115,7 @@ class Limits:
     max_consecutive_tool_errors: int | None = 5
 
 
-# -- limit decisions (pure; the in-process loop and the Temporal workflow both use them) --------
+# -- limit decisions (pure) ---------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,31 +173,34 @@ class OutputSpec:
         retries: Extra chances after an invalid or missing answer.
     """
 
+    # A type form (a class, a TypedDict, `list[int]` ...): pydantic accepts any of them.
     type: Any
     tool_name: str = "final_result"
     retries: int = 2
 
     @property
-    def adapter(self) -> TypeAdapter[Any]:
+    def adapter(self) -> TypeAdapter[object]:
         """Validates the tool input."""
         return TypeAdapter(self.type)
 
 
 @dataclass(frozen=True)
 class RunSpec:
-    """Everything the loop needs besides the conversation. Built by the `Agent` per run.
+    """One run's settings: what the loop decides with and what the driver sends with.
+
+    The `Agent` builds it (`Agent.spec`), and the drivers receive it; the loop reads `limits`,
+    `output`, `approvals` and `on_max_tokens`, a driver the request fields.
 
     Attributes:
         params: Request fields except `messages` (model, max_tokens, system, tools ...).
         cache: The prompt-cache policy.
-        betas: Beta names (for preflight rules that depend on them).
+        betas: Beta names (for preflight rules that depend on them, and the header).
         preflight: Check each request against the documented rules before sending.
         limits: The run's budgets.
         prices: Price table overrides.
         output: Structured output, if asked for.
         approvals: Decisions on calls that wait for a human, by tool_use id.
         on_max_tokens: `"stop"`, or `"continue"` to ask the model to go on.
-        hooks: Whether model-call hooks are configured (saves effects when not).
     """
 
     params: Mapping[str, Any]
@@ -194,23 +212,119 @@ class RunSpec:
     output: OutputSpec | None = None
     approvals: Mapping[str, Approval] = field(default_factory=dict)
     on_max_tokens: Literal["stop", "continue"] = "stop"
-    hooks: bool = False
 
-
-# -- effects ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class CallModel:
-    """Send this request body; the result is the assistant `Message`."""
-
-    body: bytes
-    turn: int
+    @property
+    def price_table(self) -> dict[str, ModelPrice] | None:
+        """`prices` as `RunUsage.add` takes them."""
+        return None if self.prices is None else dict(self.prices)
 
 
 @dataclass(frozen=True, slots=True)
-class RunTools:
-    """Run these calls (concurrently, journaling each result); the result is their outcomes."""
+class Totals:
+    """The loop's running totals; a durable driver carries them over a restart of the loop."""
+
+    turns: int = 0
+    usage: RunUsage = field(default_factory=RunUsage)
+    tool_error_streak: int = 0
+    output_retries: int = 0
+
+
+# -- effects and their results ------------------------------------------------------------------
+
+ResultT = TypeVar("ResultT", covariant=True)
+
+
+class Effect(Generic[ResultT]):
+    """Something the loop asks its driver to do; the driver answers with a `ResultT`.
+
+    `result = yield from effect` yields the effect and returns the driver's answer, typed.
+    """
+
+    __slots__ = ()
+
+    def __iter__(self) -> Generator[Self, object, ResultT]:
+        result = yield self
+        # The one place the driver's answer is trusted: each driver's `match` arm answers the
+        # effect it matched with that effect's result type (tests/test_loop.py steps them).
+        return cast("ResultT", result)
+
+
+@dataclass(frozen=True, slots=True)
+class Opening:
+    """Where the conversation stands when a run starts.
+
+    Attributes:
+        stop_reason: The last message's stop reason (None for a user message, or an assistant
+            message built by hand).
+        pending: The tool calls of the last message when it is an assistant message.
+        container: The code-execution container of the latest response, if any.
+    """
+
+    stop_reason: str | None = None
+    pending: list[ToolCall] = field(default_factory=list)
+    container: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Open(Effect[Opening]):
+    """Report where the conversation stands."""
+
+
+@dataclass(frozen=True, slots=True)
+class LoadJournal(Effect[frozenset[str]]):
+    """The ids of the pending calls whose results are journaled already (they are not rerun)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """What the loop decides with after a model call; the message itself stays with the driver.
+
+    Attributes:
+        stop_reason: As the API sent it (also unknown ones).
+        calls: The response's `tool_use` calls, in order.
+        usage: This call's tokens and cost.
+        container: The response's code-execution container id, if any.
+        text: The response's text.
+        message: The message, where the driver holds it in memory (for `TurnFinished`).
+    """
+
+    stop_reason: str | None
+    calls: list[ToolCall]
+    usage: RunUsage
+    container: str | None = None
+    text: str = ""
+    message: Message | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CallModel(Effect[Reply]):
+    """Call the model on the conversation and commit its response as one step.
+
+    The driver builds the request from `RunSpec.params` (plus `container` when the params set
+    none), runs the model hooks, and appends and commits the response before answering.
+    """
+
+    container: str | None
+    totals: Totals
+
+
+@dataclass(frozen=True, slots=True)
+class ToolReport:
+    """What became of one call, as the loop needs it (the result block stays with the driver)."""
+
+    id: str
+    status: OutcomeStatus
+    stop: bool = False
+
+    @property
+    def is_error(self) -> bool:
+        """Whether the model is told the call failed or was refused."""
+        return self.status in ("error", "denied")
+
+
+@dataclass(frozen=True, slots=True)
+class RunTools(Effect[list[ToolReport]]):
+    """Run these calls (concurrently, journaling each result); the result is their reports."""
 
     calls: list[ToolCall]
     approvals: Mapping[str, Approval]
@@ -219,267 +333,249 @@ class RunTools:
 
 
 @dataclass(frozen=True, slots=True)
-class LoadJournal:
-    """The result is the journaled `tool_result` blocks of the pending calls, by tool_use id."""
+class OutputCheck:
+    """A validated final answer (`error` None), or why it did not validate."""
+
+    value: object = None
+    error: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
-class Commit:
-    """Persist the conversation's uncommitted messages as one step (one transaction)."""
+class CheckOutput(Effect[OutputCheck]):
+    """Validate the output tool's call, and keep its `tool_result` with the turn's results."""
 
-    conversation: Conversation
+    call: ToolCall
+    output: OutputSpec
+
+
+Answer = Literal["results", "cut_off", "none"]
 
 
 @dataclass(frozen=True, slots=True)
-class Emit:
+class CommitUser(Effect[None]):
+    """Append one user message and commit it as one step.
+
+    Attributes:
+        answer: What answers the pending calls first: `"results"` (their results, run or
+            journaled), `"cut_off"` (an error result for each: max_tokens cut them off) or
+            `"none"`.
+        blocks: Content blocks after the answers (a prompt, a nudge).
+    """
+
+    answer: Answer
+    blocks: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Emit(Effect[None]):
     """Hand an event to whoever streams the run."""
 
-    event: Any
+    event: TurnFinished
+
+
+LoopEffect: TypeAlias = Open | LoadJournal | CallModel | RunTools | CheckOutput | CommitUser | Emit
+"""Every effect the loop yields; a driver `match`es on it and ends with `assert_never`."""
 
 
 @dataclass(frozen=True, slots=True)
-class CallHook:
-    """Call the model hooks: `before_model` (result: params to use) or `after_model`."""
+class LoopEnd:
+    """How a loop ended; each driver makes its own result of it (`RunResult`, `RunOutput`).
 
-    kind: Literal["before_model", "after_model"]
-    payload: Any
-    conversation: Conversation
+    Attributes:
+        status: How the run ended.
+        totals: The totals at the end.
+        stop_reason: The last response's stop reason.
+        text: The last response's text.
+        output: The validated output (`RunSpec.output`), else the last response's text.
+        pending: Calls waiting for approval.
+        limit: The limit that ended the run, when one did (carried by the raised error).
+    """
+
+    status: RunStatus
+    totals: Totals
+    stop_reason: str | None = None
+    text: str | None = None
+    output: object = None
+    pending: list[ToolCall] = field(default_factory=list)
+    limit: str | None = None
 
 
-Effect: TypeAlias = CallModel | RunTools | LoadJournal | Commit | Emit | CallHook
-Loop: TypeAlias = Generator[Effect, Any, RunResult[Any]]
+Loop: TypeAlias = Generator[LoopEffect, object, LoopEnd]
 
 
 # -- the loop -----------------------------------------------------------------------------------
 
 
 class _State:
-    """The loop's running totals (private to one run)."""
+    """The loop's running values (private to one run)."""
 
-    def __init__(self, spec: RunSpec, conversation: Conversation) -> None:
+    def __init__(self, spec: RunSpec, totals: Totals) -> None:
         self.spec = spec
-        self.conversation = conversation
-        self.start = len(conversation)
-        self.usage = RunUsage()
-        self.turns = 0
-        self.tool_error_streak = 0
-        self.output_retries = 0
-        self.message: Message | None = None
-        self.output: Any = None
-        self.container = _last_container(conversation)
+        self.totals = totals
+        self.reply: Reply | None = None
+        self.output: object = None
+        self.has_output = False
+        self.container: str | None = None
 
-    def result(
-        self, status: Any = "complete", pending: list[ToolCall] | None = None
-    ) -> RunResult[Any]:
+    def end(
+        self,
+        status: RunStatus = "complete",
+        pending: list[ToolCall] | None = None,
+        limit: str | None = None,
+    ) -> LoopEnd:
+        reply = self.reply
         output = self.output
-        if output is None and self.spec.output is None and self.message is not None:
-            output = self.message.text
-        return RunResult(
+        if not self.has_output and self.spec.output is None and reply is not None:
+            output = reply.text
+        return LoopEnd(
             status=status,
-            message=self.message,
-            stop_reason=self.message.stop_reason if self.message is not None else None,
-            new_messages=[e.message for e in self.conversation.entries[self.start :]],
-            usage=self.usage,
-            turns=self.turns,
-            conversation=self.conversation,
+            totals=self.totals,
+            stop_reason=reply.stop_reason if reply is not None else None,
+            text=reply.text if reply is not None else None,
             output=output,
             pending=pending or [],
+            limit=limit,
         )
 
     def check(self, hit: LimitHit | None) -> None:
         if hit is not None:
-            raise LimitExceededError(hit.name, hit.message, result=self.result())
+            raise LimitExceededError(hit.name, hit.message, result=self.end(limit=hit.name))
 
-    def check_budgets(self) -> None:
-        self.check(budget_limit(self.spec.limits, self.usage))
+    def count_output_retry(self, why: str) -> None:
+        output = self.spec.output
+        assert output is not None
+        self.totals = replace(self.totals, output_retries=self.totals.output_retries + 1)
+        if output_exhausted(output.retries, self.totals.output_retries):
+            raise OutputValidationError(
+                f"no valid output after {output.retries} retries: {why}", result=self.end()
+            )
 
 
 def agent_loop(
-    spec: RunSpec, conversation: Conversation, prompt: list[dict[str, Any]] | None
+    spec: RunSpec, prompt: list[dict[str, Any]] | None, totals: Totals | None = None
 ) -> Loop:
-    """Run the tool loop on `conversation` until the stop reason says stop.
+    """Run the tool loop until the stop reason says stop.
 
     Args:
         spec: The run's settings.
-        conversation: Appended to in place; each step is committed through a `Commit` effect.
         prompt: Content blocks of the new user message, or None to continue the conversation
             (after approvals, a crash, or a paused turn).
+        totals: Totals to start from (a durable run restarting its loop); zero by default.
 
     Returns:
-        The run's result (the generator's return value).
+        How the run ended (the generator's return value).
 
     Raises:
-        LimitExceededError: A budget ran out; `.result` holds the partial result.
-        OutputValidationError: Structured output never validated.
+        LimitExceededError: A budget ran out; `.result` holds the `LoopEnd` so far.
+        OutputValidationError: Structured output never validated (`.result` likewise).
+        ConfigurationError: A new prompt came while tool calls await approval.
     """
-    state = _State(spec, conversation)
-    user_blocks: list[dict[str, Any]] = []
-    pending = pending_tool_uses(conversation)
-    if pending and _stop_reason(conversation) in ("tool_use", None):
+    state = _State(spec, totals or Totals())
+    opening = yield from Open()
+    state.container = opening.container
+    answer: Answer = "none"
+    if opening.pending and opening.stop_reason in ("tool_use", None):
         # A previous run stopped after the model asked for tools (approval, crash): finish them.
         # A history built by hand carries no stop reason; its tool calls are taken as asked for.
-        journal: Mapping[str, dict[str, Any]] = yield LoadJournal()
-        step = yield from _tool_step(state, pending, journal)
-        if isinstance(step, RunResult):
-            if prompt and step.status == "awaiting_approval":
+        journaled = yield from LoadJournal()
+        end = yield from _tool_step(state, opening.pending, journaled)
+        if end is not None:
+            if prompt and end.status == "awaiting_approval":
                 # The new message cannot be sent before the calls are answered; dropping it
                 # silently would lose it.
-                ids = ", ".join(c.id for c in step.pending)
+                ids = ", ".join(c.id for c in end.pending)
                 raise ConfigurationError(
                     f"tool calls await approval ({ids}): pass approvals= for them before "
                     "sending a new message"
                 )
-            return (yield from _finished(step))
+            return end
         # The tool results (and the new prompt, if any) form the next user message.
-        user_blocks = list(step["content"])
-    elif pending:
+        answer = "results"
+    elif opening.pending:
         # The turn was cut off (max_tokens) or abandoned: answer without running anything.
-        user_blocks = [tool_result(b["id"], CUT_OFF_RESULT, is_error=True) for b in pending]
-    if prompt:
-        user_blocks.extend(prompt)
-    if user_blocks:
-        conversation.append({"role": "user", "content": user_blocks})
-        yield Commit(conversation)
-        if state.output is not None and not prompt:
+        answer = "cut_off"
+    if answer != "none" or prompt:
+        yield from CommitUser(answer, list(prompt or []))
+        if state.has_output and not prompt:
             # The resumed turn held a valid answer: the run is done, the model has nothing to add.
-            return (yield from _finished(state.result()))
+            return state.end()
 
     while True:
-        state.check(turn_limit(spec.limits, state.turns))
-        params = dict(spec.params)
-        if state.container is not None and "container" not in params:
-            params["container"] = state.container
-        if spec.hooks:
-            params = yield CallHook("before_model", params, conversation)
-        body = conversation.request_body(
-            params, cache=spec.cache, check=spec.preflight, betas=spec.betas
-        )
-        message: Message = yield CallModel(body, state.turns)
-        state.turns += 1
-        state.message = message
-        response = message.to_dict()
-        model = str(response.get("model") or params.get("model") or "")
-        state.usage = state.usage.add(response.get("usage") or {}, model, prices=_prices(spec))
-        container = response.get("container")
-        if isinstance(container, dict) and isinstance(container.get("id"), str):
-            state.container = container["id"]
-        conversation.append(message)
-        yield Commit(conversation)
-        if spec.hooks:
-            yield CallHook("after_model", message, conversation)
-        yield Emit(TurnFinished(message, state.usage))
-        state.check_budgets()
+        state.check(turn_limit(spec.limits, state.totals.turns))
+        reply = yield from CallModel(state.container, state.totals)
+        usage = state.totals.usage + reply.usage
+        state.totals = replace(state.totals, turns=state.totals.turns + 1, usage=usage)
+        state.reply = reply
+        if reply.container is not None:
+            state.container = reply.container
+        if reply.message is not None:
+            yield from Emit(TurnFinished(reply.message, state.totals.usage))
+        state.check(budget_limit(spec.limits, state.totals.usage))
 
-        action = next_action(message.stop_reason)
-        if action == "run_tools":
-            calls = [b for b in conversation.entries[-1].blocks if b.get("type") == "tool_use"]
-            if calls:
-                step = yield from _tool_step(state, calls, {})
-                if isinstance(step, RunResult):
-                    return (yield from _finished(step))
-                conversation.append(step)
-                yield Commit(conversation)
-                if state.output is not None:
-                    return (yield from _finished(state.result()))
-                continue
-        elif action == "continue":
+        action = next_action(reply.stop_reason)
+        if action == "run_tools" and reply.calls:
+            end = yield from _tool_step(state, reply.calls, frozenset())
+            if end is not None:
+                return end
+            yield from CommitUser("results")
+            if state.has_output:
+                return state.end()
             continue
-        if spec.on_max_tokens == "continue" and message.stop_reason == "max_tokens":
-            cut = [b for b in conversation.entries[-1].blocks if b.get("type") == "tool_use"]
-            blocks = [tool_result(b["id"], CUT_OFF_RESULT, is_error=True) for b in cut]
-            conversation.append(
-                {"role": "user", "content": [*blocks, {"type": "text", "text": CONTINUE_PROMPT}]}
-            )
-            yield Commit(conversation)
+        if action == "continue":
             continue
-        if spec.output is not None and state.output is None:
-            _count_output_retry(state, "the model answered without calling the output tool")
-            conversation.append(output_nudge(spec.output.tool_name))
-            yield Commit(conversation)
+        if spec.on_max_tokens == "continue" and reply.stop_reason == "max_tokens":
+            yield from CommitUser("cut_off", [{"type": "text", "text": CONTINUE_PROMPT}])
             continue
-        return (yield from _finished(state.result()))
-
-
-def _finished(result: RunResult[Any]) -> Loop:
-    yield Emit(RunFinished(result))
-    return result
+        if spec.output is not None and not state.has_output:
+            state.count_output_retry("the model answered without calling the output tool")
+            yield from CommitUser("none", output_nudge(spec.output.tool_name)["content"])
+            continue
+        return state.end()
 
 
 def _tool_step(
-    state: _State,
-    calls: Sequence[Mapping[str, Any]],
-    journal: Mapping[str, dict[str, Any]],
-) -> Generator[Effect, Any, RunResult[Any] | dict[str, Any]]:
-    """Run the calls that have no result yet, and return the user message of all results.
+    state: _State, calls: Sequence[ToolCall], journaled: frozenset[str]
+) -> Generator[LoopEffect, object, LoopEnd | None]:
+    """Run the calls that have no result yet; the driver then holds a result for every call.
 
-    Returns a `RunResult` instead when the run ends here (approvals pending, or a tool stopped
-    the run); the results message is then appended and committed already.
+    Returns a `LoopEnd` when the run ends here (approvals pending, or a tool stopped the run;
+    the results are committed already then), else None: the caller commits the results.
     """
     spec = state.spec
-    results: dict[str, dict[str, Any]] = dict(journal)
-    output_call = _output_call(spec, calls)
-    to_run = [
-        ToolCall.from_block(b)
-        for b in calls
-        if b["id"] not in results and (output_call is None or b["id"] != output_call["id"])
-    ]
-    outcomes: list[ToolOutcome] = []
+    output = spec.output
+    output_call = next((c for c in calls if output and c.name == output.tool_name), None)
+    to_run = [c for c in calls if c.id not in journaled and c is not output_call]
+    reports: list[ToolReport] = []
     if to_run:
-        outcomes = yield RunTools(to_run, spec.approvals, state.turns, state.usage)
-    deferred = [o.call for o in outcomes if o.status == "deferred"]
+        totals = state.totals
+        reports = yield from RunTools(to_run, spec.approvals, totals.turns, totals.usage)
+    deferred = {r.id for r in reports if r.status == "deferred"}
     if deferred:
-        return state.result("awaiting_approval", deferred)
-    for o in outcomes:
-        assert o.result is not None
-        results[o.call.id] = o.result
-    output_error: str | None = None
-    if output_call is not None:
-        assert spec.output is not None
-        value, results[output_call["id"]], output_error = check_output(spec.output, output_call)
-        if output_error is None:
-            state.output = value
-    message = tool_results_message(calls, results)
-    if output_error is not None:
-        assert spec.output is not None
-        if output_exhausted(spec.output.retries, state.output_retries + 1):
-            # The run fails here, but the other calls of the turn have run: commit their
-            # results first, so nothing that happened is lost and the history ends answered.
-            state.conversation.append(message)
-            yield Commit(state.conversation)
-        _count_output_retry(state, output_error)
-    errors = sum(1 for o in outcomes if o.is_error)
-    state.tool_error_streak = tool_error_streak(state.tool_error_streak, len(outcomes), errors)
-    hit = streak_limit(spec.limits, state.tool_error_streak)
+        return state.end("awaiting_approval", [c for c in to_run if c.id in deferred])
+    if output_call is not None and output is not None:
+        check = yield from CheckOutput(output_call, output)
+        if check.error is None:
+            state.output, state.has_output = check.value, True
+        else:
+            if output_exhausted(output.retries, state.totals.output_retries + 1):
+                # The run fails here, but the other calls of the turn have run: commit their
+                # results first, so nothing that happened is lost and the history ends answered.
+                yield from CommitUser("results")
+            state.count_output_retry(check.error)
+    errors = sum(1 for r in reports if r.is_error)
+    streak = tool_error_streak(state.totals.tool_error_streak, len(reports), errors)
+    state.totals = replace(state.totals, tool_error_streak=streak)
+    hit = streak_limit(spec.limits, streak)
     if hit is not None:
-        state.conversation.append(message)
-        yield Commit(state.conversation)
+        yield from CommitUser("results")
         state.check(hit)
-    if any(o.stop for o in outcomes):
-        state.conversation.append(message)
-        yield Commit(state.conversation)
-        return state.result("stopped")
-    return message
+    if any(r.stop for r in reports):
+        yield from CommitUser("results")
+        return state.end("stopped")
+    return None
 
 
-def _output_call(spec: RunSpec, calls: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
-    if spec.output is None:
-        return None
-    return next((b for b in calls if b.get("name") == spec.output.tool_name), None)
-
-
-# -- structured output decisions (pure; shared with the Temporal workflow and activities) -------
-
-
-def check_output(
-    output: OutputSpec, call: Mapping[str, Any]
-) -> tuple[Any, dict[str, Any], str | None]:
-    """Validate an output-tool call: `(value, tool_result block, error or None)`."""
-    try:
-        value = output.adapter.validate_python(call.get("input"))
-    except ValidationError as exc:
-        content = validation_error_content(output.tool_name, exc)
-        return None, tool_result(call["id"], content, is_error=True), str(exc)
-    return value, tool_result(call["id"], "Final answer received."), None
+# -- structured output decisions (pure) ---------------------------------------------------------
 
 
 def output_nudge(tool_name: str) -> dict[str, Any]:
@@ -491,33 +587,3 @@ def output_nudge(tool_name: str) -> dict[str, Any]:
 def output_exhausted(allowed: int, used: int) -> bool:
     """Whether `used` output retries exceed the `allowed` ones (the run then fails)."""
     return used > allowed
-
-
-def _count_output_retry(state: _State, why: str) -> None:
-    output = state.spec.output
-    assert output is not None
-    state.output_retries += 1
-    if output_exhausted(output.retries, state.output_retries):
-        raise OutputValidationError(
-            f"no valid output after {output.retries} retries: {why}", result=state.result()
-        )
-
-
-def _prices(spec: RunSpec) -> dict[str, ModelPrice] | None:
-    return None if spec.prices is None else dict(spec.prices)
-
-
-def _stop_reason(conversation: Conversation) -> str | None:
-    response = conversation.entries[-1].meta.get("response")
-    return response.get("stop_reason") if isinstance(response, dict) else None
-
-
-def _last_container(conversation: Conversation) -> str | None:
-    for entry in reversed(conversation.entries):
-        response = entry.meta.get("response")
-        if isinstance(response, dict):
-            container = response.get("container")
-            if isinstance(container, dict) and isinstance(container.get("id"), str):
-                return str(container["id"])
-            return None
-    return None

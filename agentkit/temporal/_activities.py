@@ -28,7 +28,9 @@ from temporalio.exceptions import ApplicationError
 from .._exceptions import ConfigurationError, StoreConflictError
 from ..conversation._conversation import Conversation, pending_tool_uses, tool_results_message
 from ..runner._events import AgentEvent, ToolCallFinished
-from ..runner._loop import CUT_OFF_RESULT, OutputSpec, _last_container, check_output, next_action
+from ..runner._hooks import after_model_async, before_model_async
+from ..runner._loop import CUT_OFF_RESULT, OutputSpec, next_action
+from ..runner._transcript import check_output, last_container
 from ..tools._context import RunContext
 from ..tools._execute import Allow, Deny, ToolCall, ToolRuntime
 from ..tools._tool import tool_result
@@ -143,7 +145,7 @@ class AgentActivities:
     async def _runtime(self, name: str) -> ToolRuntime:
         runtime = self._runtimes.get(name)
         if runtime is None:
-            runtime = self._entry(name).agent._runtime()
+            runtime = self._entry(name).agent.tool_runtime()
             if self._stack is not None:  # outside `running()`, tools with resources fail
                 await self._stack.enter_async_context(runtime)
             self._runtimes[name] = runtime
@@ -187,19 +189,18 @@ class AgentActivities:
         else:
             conversation = _checked(await store.load(params.conversation_id), params.version, key)
         if len(conversation) == params.version:
-            spec = agent._spec
+            spec = agent.spec
             request = dict(spec.params)
-            container = _last_container(conversation)
+            container = last_container(conversation)
             if container is not None and "container" not in request:
                 request["container"] = container
-            if agent.hooks.before_model:
-                from ..runner._drivers import resolve_async as _resolve_async
-
-                for hook in agent.hooks.before_model:
-                    request = await _resolve_async(hook(request, conversation)) or request
+            request = await before_model_async(agent.hooks, request, conversation)
             try:
                 body = conversation.request_body(
-                    request, cache=spec.cache, check=spec.preflight, betas=spec.betas
+                    {"stream": True, **request},
+                    cache=spec.cache,
+                    check=spec.preflight,
+                    betas=spec.betas,
                 )
                 message = await self._stream(params.agent, body, params.step)
             except Exception as exc:
@@ -213,16 +214,13 @@ class AgentActivities:
             except StoreConflictError as exc:
                 # Another attempt of this step committed first; the retry returns its message.
                 raise ApplicationError(str(exc), type="StoreConflictError") from exc
-            for hook in agent.hooks.after_model:
-                from ..runner._drivers import resolve_async as _resolve_async
-
-                await _resolve_async(hook(message, conversation))
+            await after_model_async(agent.hooks, message, conversation)
         committed = conversation[params.version]
         response = committed.meta.get("response") or {}
         usage = RunUsage().add(
             response.get("usage") or {},
             str(response.get("model") or agent.model),
-            prices=None if agent._spec.prices is None else dict(agent._spec.prices),
+            prices=agent.spec.price_table,
         )
         stop_reason = response.get("stop_reason")
         text = None
@@ -237,16 +235,14 @@ class AgentActivities:
         )
 
     async def _stream(self, name: str, body: bytes, step: int) -> Any:
-        from ..runner._drivers import agent_event as _agent_event
-        from ..runner._drivers import decoder_kwargs as _decoder_kwargs
-        from ..runner._drivers import model_spec
+        from ..runner._drivers import agent_event, decoder_kwargs, model_spec
         from ..streaming._streams import AsyncMessageStreamManager
 
         client = self._client(name)
         entry = self._entry(name)
-        spec = model_spec(entry.agent, client, body, True)
+        spec = model_spec(client, body, True, entry.agent.spec.betas)
         manager = AsyncMessageStreamManager(
-            partial(client._send, spec, stream=True), **_decoder_kwargs(client)
+            partial(client._send, spec, stream=True), **decoder_kwargs(client)
         )
         sink = entry.on_event
 
@@ -255,7 +251,7 @@ class AgentActivities:
             async with manager as events:
                 async for raw in events:
                     if sink is not None:
-                        event = _agent_event(raw, tool_ids)
+                        event = agent_event(raw, tool_ids)
                         if event is not None:
                             await _emit(sink, step, event)
                 return await events.get_final_message()
@@ -325,13 +321,13 @@ class AgentActivities:
         self, params: ToolInput, output: OutputSpec, block: dict[str, Any]
     ) -> ToolResult:
         """Validate the final answer (as the in-process loop does) and journal its result."""
-        value, result, error = check_output(output, block)
+        check, result = check_output(output, ToolCall.from_block(block))
         await self._store(params.agent).journal_tool_result(
             params.conversation_id, result, version=params.version
         )
-        if error is not None:
+        if check.error is not None:
             return ToolResult(params.call.id, "error", is_output=True)
-        answer = output.adapter.dump_python(value, mode="json")
+        answer = output.adapter.dump_python(check.value, mode="json")
         return ToolResult(params.call.id, "ok", output=answer, is_output=True)
 
     @activity.defn(name="agentkit.commit.v1")

@@ -27,7 +27,7 @@ class StreamEvent:
         workflow_id: The run.
         step: The run's step the activity works on (a model call, or a turn's tool calls).
         attempt: The activity's attempt, from 1.
-        event: `TextDelta`, `ThinkingDelta`, `ToolCallStarted`, `ToolInputDelta` (model calls)
+        event: `TextEvent`, `ThinkingEvent`, `ToolCallStarted`, `InputJsonEvent` (model calls)
             or `ToolCallFinished` (tool calls).
     """
 
@@ -73,7 +73,7 @@ class TemporalAgent:
 
     def plan(self) -> RunPlan:
         """The settings the workflow decides with."""
-        spec = self.agent._spec
+        spec = self.agent.spec
         return RunPlan(
             limits=spec.limits,
             on_max_tokens=spec.on_max_tokens,

@@ -1,0 +1,209 @@
+"""The content half of a run: a conversation turned into the loop's small values and back.
+
+The loop (`_loop.py`) decides on stop reasons, call ids and totals; the messages themselves stay
+with the driver. `Transcript` is that content for the in-process drivers (sync, async, batch):
+it builds request bodies, appends responses and user messages, and keeps the turn's tool
+results. The pure functions under it are shared with the Temporal activities, which apply them
+to the conversation they load from the store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import ValidationError
+
+from ..conversation._conversation import (
+    Conversation,
+    Entry,
+    pending_tool_uses,
+    tool_results_message,
+)
+from ..tools._execute import ToolCall, ToolOutcome
+from ..tools._tool import tool_result, validation_error_content
+from ..types._message import Message
+from ..types._usage import RunUsage
+from ._events import RunResult
+from ._loop import (
+    CUT_OFF_RESULT,
+    Answer,
+    CallModel,
+    LoopEnd,
+    Opening,
+    OutputCheck,
+    OutputSpec,
+    Reply,
+    RunSpec,
+    ToolReport,
+)
+
+__all__ = [
+    "Transcript",
+    "check_output",
+    "last_container",
+    "opening_of",
+    "reply_of",
+    "user_content",
+]
+
+Block = dict[str, Any]
+
+
+class Transcript:
+    """One in-process run's conversation and the tool results of its current turn.
+
+    Args:
+        spec: The run's settings (request fields, cache policy, preflight).
+        conversation: Appended to in place.
+    """
+
+    def __init__(self, spec: RunSpec, conversation: Conversation) -> None:
+        self.spec = spec
+        self.conversation = conversation
+        self.start = len(conversation)
+        self.results: dict[str, Block] = {}
+        self.last: Message | None = None
+
+    def opening(self) -> Opening:
+        """Answer `Open`."""
+        return opening_of(self.conversation)
+
+    def journaled(self, journal: Mapping[str, Block]) -> frozenset[str]:
+        """Keep the journaled results for the next commit; answer `LoadJournal` with their ids."""
+        self.results.update(journal)
+        return frozenset(journal)
+
+    def params(self, effect: CallModel) -> dict[str, Any]:
+        """The request fields of this call, before the `before_model` hooks."""
+        params = dict(self.spec.params)
+        if effect.container is not None and "container" not in params:
+            params["container"] = effect.container
+        return params
+
+    def body(self, params: Mapping[str, Any], *, stream: bool) -> bytes:
+        """The request body, with `"stream": true` first when streaming."""
+        spec = self.spec
+        if stream:
+            params = {"stream": True, **params}
+        return self.conversation.request_body(
+            params, cache=spec.cache, check=spec.preflight, betas=spec.betas
+        )
+
+    def append_reply(self, message: Message) -> Reply:
+        """Append the response (the driver commits next); answer `CallModel`."""
+        self.conversation.append(message)
+        self.last = message
+        reply = reply_of(self.conversation.entries[-1], self.spec)
+        return Reply(
+            reply.stop_reason, reply.calls, reply.usage, reply.container, reply.text, message
+        )
+
+    def record(self, outcomes: list[ToolOutcome]) -> list[ToolReport]:
+        """Keep the outcomes' results for the next commit; answer `RunTools`."""
+        for outcome in outcomes:
+            if outcome.result is not None:
+                self.results[outcome.call.id] = outcome.result
+        return [ToolReport(o.call.id, o.status, o.stop) for o in outcomes]
+
+    def check_output(self, call: ToolCall, output: OutputSpec) -> OutputCheck:
+        """Validate the final answer, keeping its `tool_result`; answer `CheckOutput`."""
+        check, self.results[call.id] = check_output(output, call)
+        return check
+
+    def append_user(self, answer: Answer, blocks: list[Block]) -> None:
+        """Append a `CommitUser`'s message (the driver commits next)."""
+        content = user_content(self.conversation, answer, self.results, blocks)
+        self.results.clear()
+        self.conversation.append({"role": "user", "content": content})
+
+    def result(self, end: LoopEnd) -> RunResult[Any]:
+        """The run's result: the loop's end plus the content."""
+        return RunResult(
+            status=end.status,
+            message=self.last,
+            stop_reason=end.stop_reason,
+            new_messages=[e.message for e in self.conversation.entries[self.start :]],
+            usage=end.totals.usage,
+            turns=end.totals.turns,
+            conversation=self.conversation,
+            output=end.output,
+            pending=end.pending,
+        )
+
+
+# -- pure functions (shared with the Temporal activities) ---------------------------------------
+
+
+def _response(entry: Entry) -> Mapping[str, Any]:
+    response = entry.meta.get("response")
+    return response if isinstance(response, dict) else {}
+
+
+def _container(response: Mapping[str, Any]) -> str | None:
+    container = response.get("container")
+    if isinstance(container, dict) and isinstance(container.get("id"), str):
+        return str(container["id"])
+    return None
+
+
+def last_container(conversation: Conversation) -> str | None:
+    """The container of the latest response, if it named one."""
+    for entry in reversed(conversation.entries):
+        if "response" in entry.meta:
+            return _container(_response(entry))
+    return None
+
+
+def opening_of(conversation: Conversation) -> Opening:
+    """Where a stored conversation stands: last stop reason, pending calls, container."""
+    if not len(conversation):
+        return Opening()
+    stop_reason = _response(conversation.entries[-1]).get("stop_reason")
+    return Opening(
+        stop_reason=stop_reason if isinstance(stop_reason, str) else None,
+        pending=[ToolCall.from_block(b) for b in pending_tool_uses(conversation)],
+        container=last_container(conversation),
+    )
+
+
+def reply_of(entry: Entry, spec: RunSpec) -> Reply:
+    """The loop's view of a committed response (priced with the spec's prices)."""
+    response = _response(entry)
+    usage = response.get("usage")
+    model = str(response.get("model") or spec.params.get("model") or "")
+    stop_reason = response.get("stop_reason")
+    text = "".join(str(b.get("text", "")) for b in entry.blocks if b.get("type") == "text")
+    return Reply(
+        stop_reason=stop_reason if isinstance(stop_reason, str) else None,
+        calls=[ToolCall.from_block(b) for b in entry.blocks if b.get("type") == "tool_use"],
+        usage=RunUsage().add(
+            usage if isinstance(usage, dict) else {}, model, prices=spec.price_table
+        ),
+        container=_container(response),
+        text=text,
+    )
+
+
+def user_content(
+    conversation: Conversation, answer: Answer, results: Mapping[str, Block], blocks: list[Block]
+) -> list[Block]:
+    """The content of a `CommitUser`'s message: answers to the pending calls, then `blocks`."""
+    pending = pending_tool_uses(conversation)
+    content: list[Block] = []
+    if answer == "results":
+        content.extend(tool_results_message(pending, results)["content"])
+    elif answer == "cut_off":
+        content.extend(tool_result(b["id"], CUT_OFF_RESULT, is_error=True) for b in pending)
+    content.extend(blocks)
+    return content
+
+
+def check_output(output: OutputSpec, call: ToolCall) -> tuple[OutputCheck, Block]:
+    """Validate an output-tool call: the check and the `tool_result` block to send back."""
+    try:
+        value = output.adapter.validate_python(call.input)
+    except ValidationError as exc:
+        content = validation_error_content(output.tool_name, exc)
+        return OutputCheck(error=str(exc)), tool_result(call.id, content, is_error=True)
+    return OutputCheck(value), tool_result(call.id, "Final answer received.")
