@@ -314,3 +314,20 @@ def test_the_docs_page_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     snippets = re.findall(r"```python\n(.*?)```", page, re.S)
     assert len(snippets) >= 10
     exec(compile("\n".join(snippets), "docs/conversations.md", "exec"), {})
+
+
+def test_extend_json_object_splices_encoded_members() -> None:
+    from agentkit.conversation import extend_json_object, json_array
+
+    messages = json_array([b'{"role":"user","content":"hi"}', b'{"a": 1}'])
+    assert messages == b'[{"role":"user","content":"hi"},{"a": 1}]'
+    assert extend_json_object(b'{"model":"m"}', {"messages": messages}) == (
+        b'{"model":"m","messages":' + messages + b"}"
+    )
+    # The empty object gets no leading comma; no members leave the object as it was.
+    assert extend_json_object(b"{}", {"messages": b"[]"}) == b'{"messages":[]}'
+    assert extend_json_object(b"{ }", {"x": b"1", "y\\": b"2"}) == b'{ "x":1,"y\\\\":2}'
+    assert extend_json_object(b'{"a":1}', {}) == b'{"a":1}'
+    assert json.loads(extend_json_object(b'{"a":1}', {"é": b"true"})) == {"a": 1, "é": True}
+    with pytest.raises(ValueError):
+        extend_json_object(b"[1]", {"x": b"1"})

@@ -12,6 +12,8 @@ never edited, reordered or dropped (invariant 1).
 
 from __future__ import annotations
 
+import functools
+import json
 import time
 import uuid
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
@@ -29,6 +31,8 @@ __all__ = [
     "Conversation",
     "Entry",
     "MessageLike",
+    "extend_json_object",
+    "json_array",
     "missing_tool_uses",
     "pending_tool_uses",
     "tool_results_message",
@@ -299,8 +303,8 @@ class Conversation:
     ) -> bytes:
         """The JSON body of the next request: `params` plus the request view's messages.
 
-        The messages are spliced in from their cached bytes; only `params` (and, in explicit
-        cache mode, the one marked last message) are encoded now.
+        The messages are spliced in from their cached bytes (`extend_json_object`); only
+        `params` (and, in explicit cache mode, the one marked last message) are encoded now.
 
         Args:
             params: Every request field but `messages`: model, max_tokens, system, tools ...
@@ -333,11 +337,44 @@ class Conversation:
             if last_message is not None:
                 messages[-1] = last_message
             check_request({**head, "messages": messages}, betas=betas, memo=self._preflight_memo)
-        encoded = to_json(head)
-        joined = b"[" + b",".join(pieces) + b"]"
-        if encoded == b"{}":
-            return b'{"messages":' + joined + b"}"
-        return encoded[:-1] + b',"messages":' + joined + b"}"
+        return extend_json_object(to_json(head), {"messages": json_array(pieces)})
+
+
+@functools.lru_cache(maxsize=64)
+def _name(name: str) -> bytes:
+    # Member names are a few constants ("messages", "requests"): encode each once.
+    return json.dumps(name, ensure_ascii=False).encode()
+
+
+def json_array(items: Iterable[bytes]) -> bytes:
+    """A JSON array of already-encoded JSON values."""
+    return b"[" + b",".join(items) + b"]"
+
+
+def extend_json_object(encoded: bytes, members: Mapping[str, bytes]) -> bytes:
+    """An encoded JSON object with more members, whose values are already encoded.
+
+    This is how a request body is built without re-encoding the history: the request fields are
+    encoded now and the messages, encoded once when they entered the conversation, are spliced
+    in as bytes (DESIGN "Performance by design"). The batch body is built the same way.
+
+    Args:
+        encoded: A JSON object as `pydantic_core.to_json` writes it (`{...}`, no trailing space).
+        members: Member names and their encoded values, added after the existing members.
+
+    Returns:
+        The object's bytes with the members added (`encoded` itself when there are none).
+
+    Raises:
+        ValueError: `encoded` is not a JSON object.
+    """
+    if not (encoded.startswith(b"{") and encoded.endswith(b"}")):
+        raise ValueError("extend_json_object needs an encoded JSON object")
+    tail = b",".join(_name(name) + b":" + value for name, value in members.items())
+    if not tail:
+        return encoded
+    separator = b"," if encoded[1:-1].strip() else b""
+    return encoded[:-1] + separator + tail + b"}"
 
 
 def _sendable(view: Sequence[Entry]) -> Sequence[Entry]:
