@@ -55,7 +55,7 @@ class CachePolicy:
             control["ttl"] = self.ttl
         return control
 
-    def apply(self, params: Mapping[str, Any], message_breakpoints: int) -> dict[str, Any]:
+    def apply(self, params: Mapping[str, object], message_breakpoints: int) -> dict[str, Any]:
         """The request parameters (everything but `messages`) with this policy's breakpoints.
 
         Args:
@@ -88,7 +88,7 @@ class CachePolicy:
                     free -= 1
         return out
 
-    def message_slot(self, params: Mapping[str, Any], message_breakpoints: int) -> bool:
+    def message_slot(self, params: Mapping[str, object], message_breakpoints: int) -> bool:
         """True when `"explicit"` mode should mark the last message (a slot is free for it)."""
         if self.mode != "explicit":
             return False
@@ -136,7 +136,9 @@ def _mark_last_item(items: Any, control: dict[str, Any]) -> list[Any] | None:
     return None
 
 
-def mark_last_block(message: Mapping[str, Any], control: dict[str, Any]) -> dict[str, Any] | None:
+def mark_last_block(
+    message: Mapping[str, object], control: dict[str, Any]
+) -> dict[str, Any] | None:
     """A copy of `message` with `control` on its last cacheable content block.
 
     String content becomes one text block. The original message is not modified.

@@ -38,7 +38,7 @@ __all__ = [
     "tool_results_message",
 ]
 
-MessageLike = Mapping[str, Any] | Message
+MessageLike = Mapping[str, object] | Message
 """What `Conversation.append` accepts: a message param dict, a response dict, or a `Message`."""
 
 
@@ -68,7 +68,7 @@ class Entry:
     empty_reply: bool = False
 
     @classmethod
-    def of(cls, message: MessageLike, meta: Mapping[str, Any] | None = None) -> Entry:
+    def of(cls, message: MessageLike, meta: Mapping[str, object] | None = None) -> Entry:
         """Make an entry from a message param, a response dict or a `Message`, encoding it once.
 
         A response (a dict with `"type": "message"`, or a `Message`) keeps `role` and `content`
@@ -83,7 +83,7 @@ class Entry:
         return cls._build(data, to_json(data), extra, time.time())
 
     @classmethod
-    def from_raw(cls, raw: bytes, meta: Mapping[str, Any] | None, created_at: float) -> Entry:
+    def from_raw(cls, raw: bytes, meta: Mapping[str, object] | None, created_at: float) -> Entry:
         """Rebuild an entry from stored bytes (the bytes are kept, not re-encoded)."""
         return cls._build(from_json(raw), bytes(raw), dict(meta or {}), created_at)
 
@@ -140,7 +140,7 @@ class Conversation:
         messages: Iterable[MessageLike] = (),
         *,
         id: str | None = None,
-        metadata: Mapping[str, Any] | None = None,
+        metadata: Mapping[str, object] | None = None,
         created_at: float | None = None,
     ) -> None:
         now = time.time()
@@ -164,7 +164,7 @@ class Conversation:
         entries: Iterable[Entry],
         *,
         id: str,
-        metadata: Mapping[str, Any] | None = None,
+        metadata: Mapping[str, object] | None = None,
         created_at: float | None = None,
         updated_at: float | None = None,
         version: int | None = None,
@@ -230,7 +230,7 @@ class Conversation:
 
     # -- writing -------------------------------------------------------------------------------
 
-    def append(self, message: MessageLike, *, meta: Mapping[str, Any] | None = None) -> Entry:
+    def append(self, message: MessageLike, *, meta: Mapping[str, object] | None = None) -> Entry:
         """Append a message, encoding it once.
 
         Args:
@@ -295,7 +295,7 @@ class Conversation:
 
     def request_body(
         self,
-        params: Mapping[str, Any],
+        params: Mapping[str, object],
         *,
         cache: CachePolicy | None = None,
         check: bool = True,
@@ -408,8 +408,8 @@ def pending_tool_uses(conversation: Conversation) -> list[dict[str, Any]]:
 
 
 def missing_tool_uses(
-    pending: Sequence[Mapping[str, Any]], journaled: Mapping[str, Any]
-) -> list[Mapping[str, Any]]:
+    pending: Sequence[Mapping[str, object]], journaled: Mapping[str, object]
+) -> list[Mapping[str, object]]:
     """The pending tool calls that have no journaled result yet (the ones a resume must run).
 
     Args:
@@ -420,7 +420,7 @@ def missing_tool_uses(
 
 
 def tool_results_message(
-    pending: Sequence[Mapping[str, Any]], results: Mapping[str, Mapping[str, Any]]
+    pending: Sequence[Mapping[str, object]], results: Mapping[str, Mapping[str, object]]
 ) -> dict[str, Any]:
     """The user message answering `pending`: one `tool_result` per call, in the model's order.
 

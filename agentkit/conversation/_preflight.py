@@ -112,13 +112,13 @@ def _rule(key: str, **fields: object) -> str:
     return _RULES[key].format(**fields)
 
 
-def _thinking_on(body: Mapping[str, Any]) -> bool:
+def _thinking_on(body: Mapping[str, object]) -> bool:
     thinking = body.get("thinking")
     return isinstance(thinking, dict) and thinking.get("type") in ("enabled", "adaptive")
 
 
 def _parameter_problems(
-    body: Mapping[str, Any], betas: Collection[str], count_tokens: bool
+    body: Mapping[str, object], betas: Collection[str], count_tokens: bool
 ) -> list[str]:
     problems: list[str] = []
     # count_tokens takes the same body without max_tokens.
@@ -148,7 +148,7 @@ def _parameter_problems(
     return problems
 
 
-def _cache_problems(body: Mapping[str, Any], turns: list[Turn]) -> list[str]:
+def _cache_problems(body: Mapping[str, object], turns: list[Turn]) -> list[str]:
     """At most 4 breakpoints, and no 1h breakpoint after a 5m one (tools, system, messages)."""
     sites: list[tuple[str, Any]] = []
     for key in ("tools", "system"):
@@ -296,7 +296,7 @@ def _turn_opening(turns: list[Turn]) -> Turn | None:
     return opening
 
 
-def _thinking_problems(body: Mapping[str, Any], turns: list[Turn]) -> list[str]:
+def _thinking_problems(body: Mapping[str, object], turns: list[Turn]) -> list[str]:
     problems: list[str] = []
     final = turns[-1]
     if final.role == "assistant" and final.facts.last_type == "thinking":
@@ -318,7 +318,7 @@ def _thinking_problems(body: Mapping[str, Any], turns: list[Turn]) -> list[str]:
     return problems
 
 
-def _system_problems(body: Mapping[str, Any]) -> list[str]:
+def _system_problems(body: Mapping[str, object]) -> list[str]:
     system = body.get("system")
     if isinstance(system, list):
         for block in system:
@@ -328,7 +328,7 @@ def _system_problems(body: Mapping[str, Any]) -> list[str]:
 
 
 def preflight_problems(
-    body: Mapping[str, Any],
+    body: Mapping[str, object],
     *,
     betas: Collection[str] = (),
     count_tokens: bool = False,
@@ -361,7 +361,7 @@ def preflight_problems(
 
 
 def check_request(
-    body: Mapping[str, Any],
+    body: Mapping[str, object],
     *,
     betas: Collection[str] = (),
     count_tokens: bool = False,

@@ -131,7 +131,7 @@ class ConversationStore(abc.ABC):
 
     @abc.abstractmethod
     def journal_tool_result(
-        self, conversation_id: str, result: Mapping[str, Any], *, version: int
+        self, conversation_id: str, result: Mapping[str, object], *, version: int
     ) -> None:
         """Durably record one finished `tool_result` block before its step is committed.
 
@@ -159,7 +159,7 @@ class ConversationStore(abc.ABC):
         """Delete a conversation, its messages and journal. True if it existed."""
 
     @abc.abstractmethod
-    def set_metadata(self, conversation_id: str, metadata: Mapping[str, Any]) -> None:
+    def set_metadata(self, conversation_id: str, metadata: Mapping[str, object]) -> None:
         """Replace a conversation's metadata.
 
         Raises:
@@ -404,7 +404,7 @@ class Journal(StoreOp[None]):
     """`ConversationStore.journal_tool_result`."""
 
     conversation_id: str
-    result: Mapping[str, Any]
+    result: Mapping[str, object]
     version: int = field(kw_only=True)
 
     def on(self, store: ConversationStore) -> None:
@@ -499,7 +499,7 @@ class SetMetadata(StoreOp[None]):
     """`ConversationStore.set_metadata`."""
 
     conversation_id: str
-    metadata: Mapping[str, Any]
+    metadata: Mapping[str, object]
 
     def on(self, store: ConversationStore) -> None:
         store.set_metadata(self.conversation_id, self.metadata)

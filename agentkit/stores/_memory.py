@@ -82,7 +82,7 @@ class MemoryStore(ConversationStore):
             return len(stored.entries)
 
     def journal_tool_result(
-        self, conversation_id: str, result: Mapping[str, Any], *, version: int
+        self, conversation_id: str, result: Mapping[str, object], *, version: int
     ) -> None:
         """See `ConversationStore.journal_tool_result`."""
         tool_use_id = result.get("tool_use_id")
@@ -118,7 +118,7 @@ class MemoryStore(ConversationStore):
         with self._lock:
             return self._data.pop(conversation_id, None) is not None
 
-    def set_metadata(self, conversation_id: str, metadata: Mapping[str, Any]) -> None:
+    def set_metadata(self, conversation_id: str, metadata: Mapping[str, object]) -> None:
         """See `ConversationStore.set_metadata`."""
         with self._lock:
             self._get(conversation_id).metadata = to_json(dict(metadata))

@@ -56,7 +56,7 @@ class SQLStore(ConversationStore):
         return self._perform(op.Append(conversation_id, entries, expected_version=expected_version))
 
     def journal_tool_result(
-        self, conversation_id: str, result: Mapping[str, Any], *, version: int
+        self, conversation_id: str, result: Mapping[str, object], *, version: int
     ) -> None:
         self._perform(op.Journal(conversation_id, result, version=version))
 
@@ -72,7 +72,7 @@ class SQLStore(ConversationStore):
         """See `ConversationStore.delete`."""
         return self._perform(op.Delete(conversation_id))
 
-    def set_metadata(self, conversation_id: str, metadata: Mapping[str, Any]) -> None:
+    def set_metadata(self, conversation_id: str, metadata: Mapping[str, object]) -> None:
         """See `ConversationStore.set_metadata`."""
         self._perform(op.SetMetadata(conversation_id, metadata))
 

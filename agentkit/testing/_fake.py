@@ -222,7 +222,7 @@ class FakeAPI:
 
     @staticmethod
     def _page(
-        items: Iterable[Mapping[str, Any]], query: Mapping[str, str], rid: str
+        items: Iterable[Mapping[str, object]], query: Mapping[str, str], rid: str
     ) -> FakeResponse:
         result = page(list(items), query)
         if isinstance(result, str):
@@ -302,7 +302,7 @@ class FakeAPI:
                 return response
         raise AssertionError(item.kind)  # pragma: no cover - Fault.kind is a closed set
 
-    def _limits(self, body: Mapping[str, Any], rid: str) -> FakeResponse | None:
+    def _limits(self, body: Mapping[str, object], rid: str) -> FakeResponse | None:
         """The API's model and context checks (a model id names a Claude; 200k-token window)."""
         model = str(body.get("model"))
         if "claude" not in model:  # also cloud-style ids: "us.anthropic.claude-...", "...@date"
@@ -325,7 +325,7 @@ class FakeAPI:
         return FakeResponse(200, headers, sse_events(message, partial))
 
     def _materialize(
-        self, reply: Reply, body: Mapping[str, Any], tier: str
+        self, reply: Reply, body: Mapping[str, object], tier: str
     ) -> tuple[dict[str, Any], dict[int, str]]:
         """The full message for a reply: ids assigned, thinking signed, usage estimated."""
         nonce = self._ids.nonce()

@@ -15,7 +15,6 @@ import hashlib
 import hmac
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 __all__ = ["ThinkingSigner", "thinking_problems"]
 
@@ -67,7 +66,7 @@ def redacted_payload(nonce: bytes) -> str:
     return "redacted:" + nonce.hex()
 
 
-def _block_token(signer: ThinkingSigner, block: Mapping[str, Any]) -> _Token | None:
+def _block_token(signer: ThinkingSigner, block: Mapping[str, object]) -> _Token | None:
     if block.get("type") == "thinking":
         text = block.get("thinking")
         return signer.verify(block.get("signature"), text if isinstance(text, str) else "")
@@ -88,7 +87,7 @@ _MODIFIED = (
 
 
 def thinking_problems(
-    signer: ThinkingSigner, messages: Sequence[tuple[int, Mapping[str, Any]]]
+    signer: ThinkingSigner, messages: Sequence[tuple[int, Mapping[str, object]]]
 ) -> list[str]:
     """Problems with the thinking blocks of the assistant messages in a request.
 

@@ -185,7 +185,7 @@ class BatchRequest(TypedDict):
     """
 
     custom_id: str
-    params: Mapping[str, Any] | bytes
+    params: Mapping[str, object] | bytes
 
 
 class BatchResultsUnavailableError(APIError):

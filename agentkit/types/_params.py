@@ -49,7 +49,7 @@ class ToolParam(TypedDict, total=False):
 
     name: Required[str]
     description: str
-    input_schema: Required[Mapping[str, Any]]
+    input_schema: Required[Mapping[str, object]]
     cache_control: CacheControlParam
     strict: bool
     type: str
@@ -106,13 +106,13 @@ class CountTokensParams(RequestOptions, total=False):
     model: Required[str]
     messages: Required[Iterable[MessageParam]]
     system: str | Iterable[ContentBlockParam]
-    tools: Iterable[ToolParam | Mapping[str, Any]]
+    tools: Iterable[ToolParam | Mapping[str, object]]
     tool_choice: ToolChoiceParam
     thinking: ThinkingConfigParam
     cache_control: CacheControlParam
-    output_config: Mapping[str, Any]
-    context_management: Mapping[str, Any]
-    mcp_servers: Iterable[Mapping[str, Any]]
+    output_config: Mapping[str, object]
+    context_management: Mapping[str, object]
+    mcp_servers: Iterable[Mapping[str, object]]
 
 
 class MessageCreateParams(CountTokensParams, total=False):
@@ -125,7 +125,7 @@ class MessageCreateParams(CountTokensParams, total=False):
     temperature: float
     top_k: int
     top_p: float
-    container: str | Mapping[str, Any] | None
+    container: str | Mapping[str, object] | None
     inference_geo: str
     speed: Literal["standard", "fast"]
-    output_format: NotRequired[Mapping[str, Any]]
+    output_format: NotRequired[Mapping[str, object]]
