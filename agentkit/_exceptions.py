@@ -263,7 +263,7 @@ class ToolError(AgentkitError):
     The content (a string or content blocks) becomes a `tool_result` with `is_error: true`.
     """
 
-    def __init__(self, content: str | list[dict[str, Any]]) -> None:
+    def __init__(self, content: str | list[dict[str, object]]) -> None:
         self.content = content
         super().__init__(content if isinstance(content, str) else "tool error")
 

@@ -7,7 +7,7 @@ import os
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
+from typing import TYPE_CHECKING, BinaryIO, TextIO
 
 from ..conversation._conversation import Entry
 from ._output import Style, preview
@@ -89,7 +89,7 @@ def render_conversation(entries: Iterable[Entry], out: TextIO, style: Style) -> 
             who = " " * (len(entry.role) + 1)
 
 
-def _block_line(block: dict[str, Any], style: Style) -> str:
+def _block_line(block: dict[str, object], style: Style) -> str:
     kind = block.get("type")
     if kind == "text":
         return str(block.get("text", ""))

@@ -48,14 +48,14 @@ class CachePolicy:
     mode: CacheMode = "auto"
     ttl: Literal["5m", "1h"] | None = None
 
-    def control(self) -> dict[str, Any]:
+    def control(self) -> dict[str, object]:
         """The `cache_control` object this policy adds."""
-        control: dict[str, Any] = {"type": "ephemeral"}
+        control: dict[str, object] = {"type": "ephemeral"}
         if self.ttl is not None:
             control["ttl"] = self.ttl
         return control
 
-    def apply(self, params: Mapping[str, object], message_breakpoints: int) -> dict[str, Any]:
+    def apply(self, params: Mapping[str, object], message_breakpoints: int) -> dict[str, object]:
         """The request parameters (everything but `messages`) with this policy's breakpoints.
 
         Args:
@@ -118,7 +118,7 @@ def count_breakpoints(value: Any) -> int:
     return total
 
 
-def _mark_last_item(items: Any, control: dict[str, Any]) -> list[Any] | None:
+def _mark_last_item(items: Any, control: dict[str, object]) -> list[Any] | None:
     """A copy of `items` with `control` on its last cacheable item, or None if none qualifies."""
     if not isinstance(items, list):
         return None
@@ -137,8 +137,8 @@ def _mark_last_item(items: Any, control: dict[str, Any]) -> list[Any] | None:
 
 
 def mark_last_block(
-    message: Mapping[str, object], control: dict[str, Any]
-) -> dict[str, Any] | None:
+    message: Mapping[str, object], control: dict[str, object]
+) -> dict[str, object] | None:
     """A copy of `message` with `control` on its last cacheable content block.
 
     String content becomes one text block. The original message is not modified.

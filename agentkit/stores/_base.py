@@ -25,7 +25,7 @@ import builtins
 import time
 from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Generic, TypeVar, cast
+from typing import ClassVar, Generic, TypeVar, cast
 
 from pydantic_core import from_json, to_json
 
@@ -89,7 +89,7 @@ class ConversationInfo:
     """
 
     id: str
-    metadata: dict[str, Any]
+    metadata: dict[str, object]
     created_at: float
     updated_at: float
     version: int
@@ -147,7 +147,7 @@ class ConversationStore(abc.ABC):
         """
 
     @abc.abstractmethod
-    def journaled_tool_results(self, conversation_id: str) -> dict[str, dict[str, Any]]:
+    def journaled_tool_results(self, conversation_id: str) -> dict[str, dict[str, object]]:
         """The `tool_result` blocks journaled at the current version, by `tool_use_id`."""
 
     @abc.abstractmethod
@@ -283,7 +283,7 @@ def _bytes(value: object) -> bytes:
     return bytes(value)
 
 
-def _json_object(data: bytes) -> dict[str, Any]:
+def _json_object(data: bytes) -> dict[str, object]:
     value = from_json(data)
     if not isinstance(value, dict):
         raise StoreError("a stored JSON object is not an object")
@@ -430,16 +430,16 @@ class Journal(StoreOp[None]):
 
 
 @dataclass(frozen=True)
-class Journaled(StoreOp[dict[str, dict[str, Any]]]):
+class Journaled(StoreOp[dict[str, dict[str, object]]]):
     """`ConversationStore.journaled_tool_results`."""
 
     write: ClassVar[bool] = False
     conversation_id: str
 
-    def on(self, store: ConversationStore) -> dict[str, dict[str, Any]]:
+    def on(self, store: ConversationStore) -> dict[str, dict[str, object]]:
         return store.journaled_tool_results(self.conversation_id)
 
-    def sql(self) -> Op[dict[str, dict[str, Any]]]:
+    def sql(self) -> Op[dict[str, dict[str, object]]]:
         # Only rows written at the current version count: a late write from a stale run cannot
         # resurface after the step it belonged to was committed.
         rows = yield from fetch_all(

@@ -6,7 +6,6 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from pydantic_core import from_json, to_json
 
@@ -94,7 +93,7 @@ class MemoryStore(ConversationStore):
                 raise StoreConflictError(conversation_id, version, len(stored.entries))
             stored.journal[tool_use_id] = (version, to_json(result))
 
-    def journaled_tool_results(self, conversation_id: str) -> dict[str, dict[str, Any]]:
+    def journaled_tool_results(self, conversation_id: str) -> dict[str, dict[str, object]]:
         """See `ConversationStore.journaled_tool_results`."""
         with self._lock:
             stored = self._get(conversation_id)

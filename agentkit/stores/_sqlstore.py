@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
-from typing import Any, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
 from ..conversation import Conversation, Entry
 from . import _base as op
@@ -60,7 +60,7 @@ class SQLStore(ConversationStore):
     ) -> None:
         self._perform(op.Journal(conversation_id, result, version=version))
 
-    def journaled_tool_results(self, conversation_id: str) -> dict[str, dict[str, Any]]:
+    def journaled_tool_results(self, conversation_id: str) -> dict[str, dict[str, object]]:
         """See `ConversationStore.journaled_tool_results`."""
         return self._perform(op.Journaled(conversation_id))
 

@@ -208,7 +208,7 @@ class EventCore:
             )
         return raw.decode("utf-8", "replace")
 
-    def _not_object(self, name: str, raw: bytes, data: Any) -> dict[str, Any]:
+    def _not_object(self, name: str, raw: bytes, data: Any) -> dict[str, object]:
         if name in _KNOWN:
             raise StreamError(
                 f"the data of a {name!r} event is not a JSON object: {raw[:200]!r}",

@@ -35,7 +35,7 @@ LOG_PATH = "/_fake/log"
 `requests` without credential headers, and `submitted_custom_ids`); it is not itself logged."""
 _THINKING = frozenset({"thinking", "redacted_thinking"})
 
-MODELS: tuple[dict[str, Any], ...] = tuple(
+MODELS: tuple[dict[str, object], ...] = tuple(
     {
         "type": "model",
         "id": model_id,
@@ -59,7 +59,7 @@ MODELS: tuple[dict[str, Any], ...] = tuple(
 )
 """The model catalog the fake lists, newest first, in the Models API's shape."""
 
-ScriptSource = Iterable[ScriptItem] | Callable[[dict[str, Any]], "Reply | Fault | str"] | None
+ScriptSource = Iterable[ScriptItem] | Callable[[dict[str, object]], "Reply | Fault | str"] | None
 
 
 class _RanOut(Exception):
@@ -96,7 +96,7 @@ class FakeAPI:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._lock = threading.Lock()
-        self._responder: Callable[[dict[str, Any]], Reply | Fault | str] | None = None
+        self._responder: Callable[[dict[str, object]], Reply | Fault | str] | None = None
         self._script: deque[ScriptItem] | None = None
         if callable(script):
             self._responder = script
@@ -148,7 +148,7 @@ class FakeAPI:
         mime_type: str | None = None,
         *,
         downloadable: bool = True,
-    ) -> dict[str, Any]:
+    ) -> dict[str, object]:
         """Store a file as if a tool had created it; returns its metadata object."""
         with self._lock:
             return self.files.add(content, filename, mime_type, downloadable=downloadable)
@@ -178,7 +178,7 @@ class FakeAPI:
                     500, "api_error", message, request_id, headers=[("x-should-retry", "false")]
                 )
 
-    def _log(self) -> dict[str, Any]:
+    def _log(self) -> dict[str, object]:
         # What a test in another process needs to see; credentials never leave the fake.
         def visible(headers: Mapping[str, str]) -> dict[str, str]:
             return {k: v for k, v in headers.items() if k not in ("x-api-key", "authorization")}
@@ -241,7 +241,7 @@ class FakeAPI:
             problems += thinking_problems(self._signer, view)
         return problems
 
-    def _next_item(self, body: dict[str, Any]) -> Reply | Fault:
+    def _next_item(self, body: dict[str, object]) -> Reply | Fault:
         if self._responder is not None:
             return as_reply(self._responder(body))
         if self._script is None:
@@ -260,7 +260,7 @@ class FakeAPI:
         problems = self._problems(req.body, req.headers)
         if problems:
             return error_response(400, "invalid_request_error", problems[0], rid)
-        body: dict[str, Any] = req.body
+        body: dict[str, object] = req.body
         refused = self._limits(body, rid)
         if refused is not None:
             return refused
@@ -313,7 +313,7 @@ class FakeAPI:
             return error_response(400, "invalid_request_error", message, rid)
         return None
 
-    def _reply(self, reply: Reply, body: dict[str, Any], rid: str, stream: bool) -> FakeResponse:
+    def _reply(self, reply: Reply, body: dict[str, object], rid: str, stream: bool) -> FakeResponse:
         message, partial = self._materialize(reply, body, "standard")
         if not stream:
             return json_response(message, rid)
@@ -326,12 +326,12 @@ class FakeAPI:
 
     def _materialize(
         self, reply: Reply, body: Mapping[str, object], tier: str
-    ) -> tuple[dict[str, Any], dict[int, str]]:
+    ) -> tuple[dict[str, object], dict[int, str]]:
         """The full message for a reply: ids assigned, thinking signed, usage estimated."""
         nonce = self._ids.nonce()
         count = sum(1 for b in reply.blocks if b.data.get("type") in _THINKING)
         position = 0
-        content: list[dict[str, Any]] = []
+        content: list[dict[str, object]] = []
         partial: dict[int, str] = {}
         server_id: str | None = None
         for index, block in enumerate(reply.blocks):
@@ -395,8 +395,8 @@ class FakeAPI:
 
     # ----- batches --------------------------------------------------------------------------
 
-    def _run_batch_request(self, params: dict[str, Any]) -> dict[str, Any]:
-        def errored(error_type: str, message: str) -> dict[str, Any]:
+    def _run_batch_request(self, params: dict[str, object]) -> dict[str, object]:
+        def errored(error_type: str, message: str) -> dict[str, object]:
             error = {"type": "error", "error": {"type": error_type, "message": message}}
             return {"type": "errored", "error": error}
 

@@ -12,7 +12,6 @@ import mimetypes
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from ._http import FakeRequest, FakeResponse, IdMaker, error_response, iso_time, json_response, page
 
@@ -26,7 +25,7 @@ _DISPOSITION = re.compile(r'(\w+)="([^"]*)"')
 class StoredFile:
     """One file: its metadata object and its bytes."""
 
-    meta: dict[str, Any]
+    meta: dict[str, object]
     content: bytes
 
 
@@ -65,7 +64,7 @@ class FileStore:
 
     def add(
         self, content: bytes, filename: str, mime_type: str | None, *, downloadable: bool
-    ) -> dict[str, Any]:
+    ) -> dict[str, object]:
         """Store a file; returns its metadata object."""
         if not mime_type:  # the API keeps the part's content type; guess only when there is none
             mime_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
@@ -89,7 +88,7 @@ class FileStore:
         """Remove a file; False when there was none."""
         return self._files.pop(file_id, None) is not None
 
-    def list_page(self, query: Mapping[str, str]) -> dict[str, Any] | str:
+    def list_page(self, query: Mapping[str, str]) -> dict[str, object] | str:
         """A page of `GET /v1/files`."""
         return page([f.meta for f in list(self._files.values())[::-1]], query)
 

@@ -186,7 +186,9 @@ def error_response(
     return json_response(body, request_id, status=status, headers=extra)
 
 
-def page(items: Sequence[Mapping[str, object]], query: Mapping[str, str]) -> dict[str, Any] | str:
+def page(
+    items: Sequence[Mapping[str, object]], query: Mapping[str, str]
+) -> dict[str, object] | str:
     """One page of a list endpoint (`items` newest first), or an error message.
 
     `after_id` pages forward (older items), `before_id` pages backward, `limit` is 1-1000

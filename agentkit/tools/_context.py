@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, Generic
+from typing import Generic
 
 from typing_extensions import TypeVar
 
@@ -45,7 +45,7 @@ class RunContext(Generic[DepsT]):
     turn: int = 0
     usage: RunUsage = field(default_factory=RunUsage)
     idempotency_key: str | None = None
-    metadata: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, object] = field(default_factory=dict)
 
     def for_call(self, *, tool_use_id: str, tool_name: str) -> RunContext[DepsT]:
         """Return a copy of this context that names one tool call.

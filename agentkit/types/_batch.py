@@ -107,10 +107,10 @@ class BatchErroredResult(APIModel):
     """
 
     type: Literal["errored"] = "errored"
-    error: dict[str, Any]
+    error: dict[str, object]
 
     @property
-    def _detail(self) -> dict[str, Any]:
+    def _detail(self) -> dict[str, object]:
         # The API wraps the error in an error response ({type: "error", error: {...}}); older
         # batches carried the bare {type, message}. Read whichever came.
         inner = self.error.get("error")

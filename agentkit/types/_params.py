@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Literal, TypedDict
+from typing import Literal, TypedDict
 
 import httpx
 from typing_extensions import NotRequired, Required
@@ -26,7 +26,7 @@ __all__ = [
 Role = Literal["user", "assistant"]
 TimeoutTypes = float | httpx.Timeout | None
 
-ContentBlockParam = dict[str, Any]
+ContentBlockParam = dict[str, object]
 """A content block as the API takes it (`{"type": "text", "text": ...}`, `tool_result` ...)."""
 
 

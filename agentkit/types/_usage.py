@@ -98,7 +98,7 @@ class RunUsage:
 
     def add(
         self,
-        usage: dict[str, Any],
+        usage: dict[str, object],
         model: str,
         *,
         prices: dict[str, ModelPrice] | None = None,
