@@ -1,5 +1,8 @@
 """The Messages API client: configuration, request building, retries, responses, pagination, and
 the resources (messages, batches, files, models).
+
+The I/O shells are written once, async, in `_async/`; `scripts/unasync` generates the sync ones
+in `_sync/` from them. The pure steps both share sit beside them (`_base`, `_messages` ...).
 """
 
 from __future__ import annotations
@@ -11,45 +14,41 @@ from .._exceptions import (
 from ._aiohttp import (
     DefaultAioHttpClient,
 )
+from ._async._batches import (
+    AsyncBatches,
+    AsyncBatchResults,
+)
+from ._async._client import (
+    AsyncClient,
+)
+from ._async._files import (
+    AsyncFileContent,
+    AsyncFiles,
+)
+from ._async._messages import (
+    AsyncMessages,
+)
+from ._async._models_api import (
+    AsyncModels,
+)
+from ._async._pagination import (
+    AsyncPage,
+    AsyncPager,
+)
 from ._base import (
     DEFAULT_BASE_URL,
     DEFAULT_LIMITS,
     DEFAULT_TIMEOUT,
+    ClientOptions,
 )
 from ._batches import (
-    AsyncBatches,
-    AsyncBatchResults,
-    Batches,
-    BatchResults,
     PollSchedule,
-)
-from ._client import (
-    AsyncClient,
-    Client,
-    ClientOptions,
 )
 from ._files import (
     FILES_BETA,
-    AsyncFileContent,
-    AsyncFiles,
     DeletedFile,
-    FileContent,
     FileInput,
     FileMetadata,
-    Files,
-)
-from ._messages import (
-    AsyncMessages,
-    Messages,
-)
-from ._models_api import (
-    AsyncModels,
-    Models,
-)
-from ._pagination import (
-    AsyncPage,
-    AsyncPager,
-    Page,
 )
 from ._response import (
     APIResponse,
@@ -57,6 +56,26 @@ from ._response import (
 )
 from ._retry import (
     RetryPolicy,
+)
+from ._sync._batches import (
+    Batches,
+    BatchResults,
+)
+from ._sync._client import (
+    Client,
+)
+from ._sync._files import (
+    FileContent,
+    Files,
+)
+from ._sync._messages import (
+    Messages,
+)
+from ._sync._models_api import (
+    Models,
+)
+from ._sync._pagination import (
+    Page,
 )
 
 __all__ = [

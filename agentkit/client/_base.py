@@ -1,10 +1,14 @@
-"""What the sync and async clients share: configuration, request building, response decoding.
+"""What the sync and async clients share: configuration, construction, request specs and
+building, response decoding.
 
-Everything here is pure or nearly so; `_client.py` adds the two thin I/O shells that send.
+Everything here is pure or nearly so; `_async/_client.py` (and the sync copy generated from it)
+adds the thin I/O shell that sends.
 """
 
 from __future__ import annotations
 
+import copy
+import enum
 import functools
 import logging
 import os
@@ -12,11 +16,12 @@ import platform
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import IO, Any, Final, Generic, Literal
 
 import httpx
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 from pydantic_core import from_json, to_json
+from typing_extensions import Self, TypedDict, TypeVar, Unpack
 
 from .._exceptions import (
     APIConnectionError,
@@ -28,21 +33,32 @@ from .._exceptions import (
     request_id_of,
 )
 from .._version import __version__
-from ..types._params import TimeoutTypes
+from ..streaming._core import EventCore, EventDecoder
+from ..streaming._sse import SSEDecoder
+from ..types._params import RequestOptions, TimeoutTypes
 from ._retry import RetryPolicy
 
-if TYPE_CHECKING:
-    from ..streaming._core import EventCore
-
 __all__ = [
+    "DEFAULT",
     "DEFAULT_BASE_URL",
     "DEFAULT_LIMITS",
     "DEFAULT_TIMEOUT",
     "BaseClient",
+    "Body",
+    "ClientOptions",
+    "FileField",
+    "Omitted",
+    "RequestArgs",
     "RequestSpec",
+    "decode_json",
+    "json_object",
+    "model_parser",
+    "spec_from_params",
 ]
 
-T = TypeVar("T")
+T = TypeVar("T", default=object)
+M = TypeVar("M")
+H = TypeVar("H", httpx.Client, httpx.AsyncClient)
 
 logger = logging.getLogger("agentkit")
 
@@ -68,34 +84,74 @@ ResponseMode = Literal["parsed", "raw", "stream"]
 # set it around one call. A context variable keeps one signature per method for all three modes.
 response_mode: ContextVar[ResponseMode] = ContextVar("agentkit_response_mode", default="parsed")
 
+Body = Mapping[str, object] | bytes | None
+"""A request body: JSON fields, pre-encoded JSON bytes, or none (the form fields of an upload)."""
+
+FileField = tuple[str, bytes | IO[bytes], str | None]
+"""One multipart file: (filename, content, media type or None to guess it from the name)."""
+
+
+class Omitted(enum.Enum):
+    """The type of `DEFAULT`."""
+
+    DEFAULT = "DEFAULT"
+
+
+DEFAULT: Final = Omitted.DEFAULT
+"""A per-request option left out (`timeout=None` means "no timeout", so None cannot say it)."""
+
+
+def decode_json(response: httpx.Response) -> Any:
+    """The JSON body of a read response; raw text when it is not JSON.
+
+    `Any` on purpose: this is what `client.request()` hands users, like httpx's `json()`.
+    """
+    content = response.content
+    if not content:
+        return None
+    try:
+        return from_json(content)
+    except ValueError:
+        return response.text
+
 
 @dataclass(frozen=True, slots=True)
-class RequestSpec:
-    """One API call, before it becomes bytes.
+class RequestSpec(Generic[T]):
+    """One API call, before it becomes bytes, and how its response becomes a `T`.
 
     Attributes:
         method: HTTP method.
-        path: Path below the base URL, e.g. `/v1/messages`.
-        body: A JSON-able body, pre-encoded JSON bytes, or None.
+        path: Path below the base URL, e.g. `/v1/messages`, or a full URL.
+        body: JSON fields, pre-encoded JSON bytes, or None; the form fields when `files` is set.
         query: Query parameters.
         headers: Extra headers (a None value removes a default header).
-        files: Multipart files (for uploads); `body` then holds the form fields.
+        files: Multipart files (for uploads).
         timeout: Overrides the client timeout.
         max_retries: Overrides the client retry count.
-        stream: Whether the body is read as a stream.
-        parse: Turns the decoded JSON body into the result.
+        stream: The body is left unread for `parse`, which reads it as it arrives.
+        parse: Turns the response (read, unless `stream`) into the result; by default its
+            decoded JSON.
+        events: The body is a Messages event stream (implies `stream`): the client reads it up
+            to the first event inside the retry attempt, so a stream that fails before any
+            event is retried.
     """
 
     method: str
     path: str
-    body: Any = None
+    body: Body = None
     query: Mapping[str, object] | None = None
     headers: Mapping[str, str | None] = field(default_factory=dict)
-    files: Any = None
+    files: Mapping[str, FileField] | None = None
     timeout: TimeoutTypes | None = None
     max_retries: int | None = None
     stream: bool = False
-    parse: Callable[[Any], Any] | None = None
+    # Without `parse`, the result is the decoded JSON, and `T` is `object` (its default).
+    parse: Callable[[httpx.Response], T] = decode_json
+    events: bool = False
+
+    def __post_init__(self) -> None:
+        if self.events and not self.stream:
+            object.__setattr__(self, "stream", True)
 
     def __repr__(self) -> str:
         # Per-request headers may carry a credential (a gateway's key in `extra_headers`).
@@ -105,11 +161,7 @@ class RequestSpec:
         )
 
 
-DEFAULT: Any = object()
-"""A per-request option left out (`timeout=None` means "no timeout", so None cannot say it)."""
-
-
-def request_timeout(value: Any) -> TimeoutTypes:
+def request_timeout(value: TimeoutTypes | Omitted) -> TimeoutTypes:
     """A per-request timeout for `RequestSpec`: None when left out (the client's default).
 
     An explicit `None` means no timeout, as in httpx (and as the long-request guard takes it).
@@ -125,43 +177,91 @@ _OPTION_KEYS = ("betas", "extra_headers", "extra_query", "extra_body", "timeout"
 def spec_from_params(
     method: str,
     path: str,
-    params: Mapping[str, Any],
+    params: RequestOptions,
     *,
-    parse: Callable[[Any], Any] | None = None,
+    parse: Callable[[httpx.Response], T] = decode_json,
+    query: Mapping[str, object] | None = None,
     stream: bool = False,
+    events: bool = False,
     body: bool = True,
     default_betas: tuple[str, ...] = (),
-) -> RequestSpec:
-    """Split request options (betas, extra_*, timeout ...) from the API fields of `params`."""
-    fields = {k: v for k, v in params.items() if k not in _OPTION_KEYS}
+) -> RequestSpec[T]:
+    """Split request options (betas, extra_*, timeout ...) from the API fields of `params`.
+
+    Args:
+        method: HTTP method.
+        path: Path below the base URL.
+        params: API fields and request options, as a method's keyword arguments.
+        parse: Turns the response into the result (default: its decoded JSON).
+        query: Query parameters of the endpoint itself (a list's cursor).
+        stream: Leave the body unread for `parse`.
+        events: The body is a Messages event stream (see `RequestSpec.events`).
+        body: Send the API fields as the JSON body (else as query parameters).
+        default_betas: Betas this endpoint always needs, before the call's own.
+    """
+    fields: dict[str, object] = {k: v for k, v in params.items() if k not in _OPTION_KEYS}
     headers: dict[str, str | None] = {}
     betas = [*default_betas, *params.get("betas", ())]
     if betas:
         headers["anthropic-beta"] = ",".join(dict.fromkeys(betas))
     headers.update(params.get("extra_headers") or {})
-    extra_body = params.get("extra_body")
-    if extra_body:
-        fields.update(extra_body)
-    query = dict(params.get("extra_query") or {})
-    timeout = request_timeout(params.get("timeout", DEFAULT))
+    fields.update(params.get("extra_body") or {})
+    extra_query = {**(query or {}), **(params.get("extra_query") or {})}
+    timeout = request_timeout(params["timeout"] if "timeout" in params else DEFAULT)
     if not body:
-        query = {**fields, **query}
+        extra_query = {**fields, **extra_query}
     return RequestSpec(
-        method=method,
-        path=path,
-        body=fields if body else None,
-        query=query or None,
-        headers=headers,
-        timeout=timeout,
-        max_retries=params.get("max_retries"),
-        stream=stream,
-        parse=parse,
+        method,
+        path,
+        fields if body else None,
+        extra_query or None,
+        headers,
+        None,
+        timeout,
+        params.get("max_retries"),
+        stream,
+        parse,
+        events,
     )
 
 
-def model_parser(model: type[BaseModel]) -> Callable[[Any], Any]:
-    """A `parse` function validating JSON into `model`."""
-    return model.model_validate
+def model_parser(validate: Callable[[object], M]) -> Callable[[httpx.Response], M]:
+    """A `parse` function: the response's JSON through `validate` (a model's `model_validate`).
+
+    A shape error becomes `APIResponseValidationError`; a model with a `request_id` gets the
+    response's `request-id` header.
+    """
+
+    def parse(response: httpx.Response) -> M:
+        body = decode_json(response)
+        try:
+            result = validate(body)
+        except ValidationError as exc:
+            raise APIResponseValidationError(
+                f"the response to {response.request.method} {response.request.url.path} does "
+                f"not have the documented shape: {exc.errors(include_url=False)[:3]}",
+                response=response,
+                body=body,
+            ) from exc
+        request_id = request_id_of(response.headers)
+        if request_id is not None and hasattr(result, "_request_id"):
+            setattr(result, "_request_id", request_id)  # noqa: B010 (a model's private attribute)
+        return result
+
+    return parse
+
+
+def json_object(response: httpx.Response) -> dict[str, object]:
+    """A `parse` function for bodies that must be a JSON object (a list's page)."""
+    return model_parser(_as_object)(response)
+
+
+def _as_object(body: object) -> dict[str, object]:
+    if not isinstance(body, dict):
+        raise ValidationError.from_exception_data(
+            "object", [{"type": "dict_type", "loc": (), "input": body}]
+        )
+    return body
 
 
 def check_long_request(max_tokens: int, model: str, timeout_given: bool) -> None:
@@ -282,19 +382,146 @@ def resolve_config(
     )
 
 
-class BaseClient:
-    """State and pure steps shared by `Client` and `AsyncClient` (and the cloud-host clients).
+class RequestArgs(TypedDict, total=False):
+    """The keyword arguments of `client.request` (and `get`, `post` ...); see `request`."""
 
-    Subclasses for other hosts override `_auth_headers` (credentials), `_adapt` (URL and body
-    shape) and `_stream_decoder` (the stream's framing).
+    body: Body
+    query: Mapping[str, object] | None
+    headers: Mapping[str, str | None] | None
+    timeout: TimeoutTypes | Omitted
+    max_retries: int | None
+
+
+class ClientOptions(TypedDict, Generic[H], total=False):
+    """The constructor options every client takes, first-party or cloud host.
+
+    A host's constructor names only what is its own and takes these as
+    `**options: Unpack[ClientOptions[...]]`, so type checkers still see each keyword.
+    Each public client's docstring documents them.
+    """
+
+    base_url: str | None
+    default_headers: Mapping[str, str] | None
+    timeout: TimeoutTypes
+    max_retries: int | None
+    retry: RetryPolicy | None
+    http_client: H | None
+
+
+class BaseClient(Generic[H]):
+    """State, construction and pure steps shared by `Client` and `AsyncClient` and every host.
+
+    `H` is the connection pool's type: `httpx.Client` for the sync shell, `httpx.AsyncClient`
+    for the async one, so each host writes its constructor once for both. Hosts override the
+    hooks below: `_auth_headers` and `_auth` (credentials), `_default_headers` (headers a host
+    takes elsewhere), `_adapt` (URL and body shape), `_error_body` (error shape) and
+    `event_decoder` (the stream's framing).
     """
 
     _config: ClientConfig
     _owns_http: bool
+    _http: H
 
-    def _init_base(self, config: ClientConfig) -> None:
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        auth_token: str | None = None,
+        api_version: str | None = None,
+        **options: Unpack[ClientOptions[H]],
+    ) -> None:
+        self._setup(
+            options,
+            api_key=api_key,
+            auth_token=auth_token,
+            api_version=api_version,
+            base_url=options.get("base_url"),
+        )
+
+    def _setup(
+        self,
+        options: ClientOptions[H],
+        *,
+        api_key: str | None,
+        auth_token: str | None,
+        api_version: str | None,
+        base_url: str | None,
+        require_auth: bool = True,
+    ) -> None:
+        """Resolve the config, attach the connection pool, then build the resources."""
         configure_logging()
-        self._config = config
+        self._config = resolve_config(
+            api_key=api_key,
+            auth_token=auth_token,
+            base_url=base_url,
+            api_version=api_version,
+            default_headers=options.get("default_headers"),
+            timeout=options.get("timeout"),
+            max_retries=options.get("max_retries"),
+            retry=options.get("retry"),
+            require_auth=require_auth,
+        )
+        http_client = options.get("http_client")
+        self._http = self._new_http() if http_client is None else http_client
+        self._owns_http = http_client is None
+        self._build_resources()
+
+    def _setup_host(self, options: ClientOptions[H], *, base_url: str) -> None:
+        """`_setup` for a cloud host: its own base URL and auth, no `anthropic-version`."""
+        self._setup(
+            options,
+            # "" keeps the first-party ANTHROPIC_API_KEY out: it must never reach a cloud host.
+            api_key="",
+            auth_token=None,
+            api_version=None,
+            base_url=base_url,
+            require_auth=False,
+        )
+
+    def _new_http(self) -> H:
+        """The connection pool this client creates (and closes) when given none."""
+        raise NotImplementedError
+
+    def _build_resources(self) -> None:
+        """Attach the resources (`messages`, `models` ...); each shell builds its own."""
+        raise NotImplementedError
+
+    def with_options(
+        self,
+        *,
+        timeout: TimeoutTypes | Omitted = DEFAULT,
+        max_retries: int | None = None,
+        retry: RetryPolicy | None = None,
+        default_headers: Mapping[str, str] | None = None,
+        base_url: str | None = None,
+    ) -> Self:
+        """A copy with other settings that shares this client's connection pool.
+
+        Args:
+            timeout: The new default timeout.
+            max_retries: The new default retry count.
+            retry: A new retry policy.
+            default_headers: Headers merged over the current defaults.
+            base_url: Another base URL.
+
+        Returns:
+            The new client; closing it does not close the shared pool.
+        """
+        config = self._config
+        policy = retry or config.retry
+        if max_retries is not None:
+            policy = replace(policy, max_retries=max_retries)
+        clone = copy.copy(self)
+        clone._config = replace(
+            config,
+            base_url=(base_url or config.base_url).rstrip("/"),
+            default_headers={**config.default_headers, **(default_headers or {})},
+            timeout=config.timeout if timeout is DEFAULT else to_timeout(timeout),
+            retry=policy,
+        )
+        clone._owns_http = False
+        clone._build_resources()
+        return clone
 
     @property
     def base_url(self) -> str:
@@ -314,6 +541,18 @@ class BaseClient:
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self._config.base_url!r})"
 
+    def event_decoder(self) -> Callable[[], EventDecoder]:
+        """The factory of the decoder for this host's stream framing (SSE for the Claude API).
+
+        Part of the client's internal surface (with `call` and `send`), for the layers that
+        open streams themselves: the runner, batches, Temporal activities.
+        """
+        return SSEDecoder
+
+    def _stream_decoder(self) -> Callable[[], EventDecoder]:
+        # The old private name, until the runner's call sites use `event_decoder`.
+        return self.event_decoder()
+
     # -- the steps a host may override -------------------------------------------------------
 
     def _auth_headers(self) -> dict[str, str]:
@@ -323,7 +562,7 @@ class BaseClient:
             return {"authorization": f"Bearer {self._config.auth_token}"}
         return {}
 
-    def _adapt(self, spec: RequestSpec) -> RequestSpec:
+    def _adapt(self, spec: RequestSpec[T]) -> RequestSpec[T]:
         """Reshape a first-party request for this host (identity for the Claude API)."""
         return spec
 
@@ -335,23 +574,9 @@ class BaseClient:
         """
         return None
 
-    def _error_body(self, response: httpx.Response, body: Any) -> Any:
+    def _error_body(self, response: httpx.Response, body: object) -> object:
         """An error response's body in the API's error shape (hosts with their own shape)."""
         return body
-
-    def _status_error(
-        self, response: httpx.Response, *, unreadable: Exception | None = None
-    ) -> APIStatusError:
-        """The typed error for an error response (`unreadable`: why its body could not be read)."""
-        if unreadable is not None:
-            return make_status_error(response, f"the error body could not be read: {unreadable!r}")
-        return make_status_error(response, self._error_body(response, decode_json(response)))
-
-    def _stream_decoder(self) -> Callable[[], Any] | None:
-        """The factory of the stream framing decoder; None means SSE."""
-        return None
-
-    # -- pure request building -----------------------------------------------------------------
 
     def _default_headers(self) -> dict[str, str]:
         return {
@@ -362,7 +587,17 @@ class BaseClient:
             **self._config.default_headers,
         }
 
-    def _build_request(self, spec: RequestSpec, retries_taken: int) -> httpx.Request:
+    # -- pure steps of sending -----------------------------------------------------------------
+
+    def _status_error(
+        self, response: httpx.Response, *, unreadable: Exception | None = None
+    ) -> APIStatusError:
+        """The typed error for an error response (`unreadable`: why its body could not be read)."""
+        if unreadable is not None:
+            return make_status_error(response, f"the error body could not be read: {unreadable!r}")
+        return make_status_error(response, self._error_body(response, decode_json(response)))
+
+    def _build_request(self, spec: RequestSpec[T], retries_taken: int) -> httpx.Request:
         spec = self._adapt(spec)
         headers = self._default_headers()
         headers["x-agentkit-retry-count"] = str(retries_taken)
@@ -375,11 +610,11 @@ class BaseClient:
         timeout = self._config.timeout if spec.timeout is None else to_timeout(spec.timeout)
         url = spec.path if "://" in spec.path else self._config.base_url + spec.path
         content: bytes | None = None
-        data = None
+        data: Mapping[str, object] | None = None
         if spec.files is not None:
-            data = spec.body
-        elif isinstance(spec.body, bytes | bytearray):
-            content = bytes(spec.body)
+            data = spec.body if isinstance(spec.body, Mapping) else None
+        elif isinstance(spec.body, bytes):
+            content = spec.body
             headers["content-type"] = "application/json"
         elif spec.body is not None:
             content = to_json(spec.body)
@@ -400,28 +635,25 @@ class BaseClient:
             )
         return request
 
-    def _event_core(self, spec: RequestSpec, response: httpx.Response) -> EventCore | None:
+    def _event_core(self, spec: RequestSpec[T], response: httpx.Response) -> EventCore | None:
         """A core to read the first event of a Messages stream with; None for other bodies.
 
         A compressed body is left alone: its raw bytes cannot be decoded here.
         """
-        if not getattr(spec.parse, "streaming", False):
+        if not spec.events:
             return None
         if response.headers.get("content-encoding", "identity") != "identity":
             return None
-        from ..streaming._core import EventCore
-        from ..streaming._sse import SSEDecoder
+        return EventCore(response, self.event_decoder()(), None)
 
-        return EventCore(response, (self._stream_decoder() or SSEDecoder)(), None)
-
-    def _retry_count(self, spec: RequestSpec) -> int:
+    def _retry_count(self, spec: RequestSpec[T]) -> int:
         return self._config.retry.max_retries if spec.max_retries is None else spec.max_retries
 
 
-def _query(query: Mapping[str, object] | None) -> dict[str, Any] | None:
+def _query(query: Mapping[str, object] | None) -> dict[str, str | list[str]] | None:
     if not query:
         return None
-    out: dict[str, Any] = {}
+    out: dict[str, str | list[str]] = {}
     for key, value in query.items():
         if value is None:
             continue
@@ -430,7 +662,7 @@ def _query(query: Mapping[str, object] | None) -> dict[str, Any] | None:
         elif isinstance(value, list | tuple):
             out[f"{key}[]"] = [str(v) for v in value]  # the API's "brackets" array format
         else:
-            out[key] = value
+            out[key] = value if isinstance(value, str) else str(value)
     return out
 
 
@@ -439,34 +671,3 @@ def transport_error(exc: httpx.TransportError, request: httpx.Request) -> APICon
     if isinstance(exc, httpx.TimeoutException):
         return APITimeoutError(request=request)
     return APIConnectionError(f"Connection error: {type(exc).__name__}: {exc}", request=request)
-
-
-def decode_json(response: httpx.Response) -> Any:
-    """The JSON body of a read response; raw text when it is not JSON."""
-    content = response.content
-    if not content:
-        return None
-    try:
-        return from_json(content)
-    except ValueError:
-        return response.text
-
-
-def parse_body(response: httpx.Response, parse: Callable[[Any], T] | None) -> T | Any:
-    """Decode a successful response, wrapping shape errors in `APIResponseValidationError`."""
-    body = decode_json(response)
-    if parse is None:
-        return body
-    try:
-        result = parse(body)
-    except ValidationError as exc:
-        raise APIResponseValidationError(
-            f"the response to {response.request.method} {response.request.url.path} does not "
-            f"have the documented shape: {exc.errors(include_url=False)[:3]}",
-            response=response,
-            body=body,
-        ) from exc
-    request_id = request_id_of(response.headers)
-    if request_id is not None and hasattr(result, "_request_id"):
-        result._request_id = request_id
-    return result

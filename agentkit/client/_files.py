@@ -6,42 +6,41 @@ any betas the call names). An uploaded file goes into a message as a source:
 `{"type": "document", "source": {"type": "file", "file_id": ...}}`; `FileMetadata.content_block()`
 builds the right block, and requests that use one need the same beta
 (`betas=[FILES_BETA]`).
+
+This module holds the models and the pure request building; `AsyncFiles` (`_async/_files.py`)
+and the sync copy generated from it send them.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TypeVar
 from urllib.parse import quote
 
 import httpx
 from pydantic import PrivateAttr
-from typing_extensions import Unpack
 
-from .._exceptions import request_id_of
 from ..types._message import APIModel
 from ..types._params import RequestOptions
-from ._base import RequestSpec, spec_from_params, transport_error
-from ._models_api import ListParams, split_list_params
-from ._pagination import AsyncPage, AsyncPager, Page, build_page
-
-if TYPE_CHECKING:
-    from ._client import AsyncClient, Client
+from ._base import FileField, RequestSpec, json_object, model_parser, spec_from_params
 
 __all__ = [
     "FILES_BETA",
-    "AsyncFileContent",
-    "AsyncFiles",
     "DeletedFile",
-    "FileContent",
     "FileInput",
     "FileMetadata",
-    "Files",
+    "download_spec",
+    "file_spec",
+    "list_files_spec",
+    "upload_field",
+    "upload_spec",
 ]
+
+T = TypeVar("T")
 
 FILES_BETA = "files-api-2025-04-14"
 
@@ -55,8 +54,6 @@ FileInput = (
 )
 """What `files.upload` takes: a path (`str` or `PathLike`), bytes, a binary file object, or a
 `(filename, content, media_type)` tuple whose content is bytes or a binary file object."""
-
-_FieldTuple = tuple[str, bytes | IO[bytes], str | None]
 
 
 class FileMetadata(APIModel):
@@ -77,14 +74,14 @@ class FileMetadata(APIModel):
         """The `request-id` header of the response this metadata came in."""
         return self._request_id
 
-    def content_block(self) -> dict[str, Any]:
+    def content_block(self) -> dict[str, object]:
         """The content block that puts this file in a message, chosen by its media type.
 
         Images become `image` blocks, PDFs and plain text `document` blocks (the types the
         API reads itself); anything else (CSV, spreadsheets, data) is a `container_upload` for
         the code execution tool to read.
         """
-        source = {"type": "file", "file_id": self.id}
+        source: dict[str, object] = {"type": "file", "file_id": self.id}
         mime = (self.mime_type or "").split(";")[0].strip().lower()
         if mime.startswith("image/"):
             return {"type": "image", "source": source}
@@ -104,7 +101,7 @@ class DeletedFile(APIModel):
 
 
 @contextmanager
-def upload_field(file: FileInput) -> Iterator[_FieldTuple]:
+def upload_field(file: FileInput) -> Iterator[FileField]:
     """The multipart `(filename, content, media type)` of an upload, opening a path for its span.
 
     A media type of None lets httpx guess it from the filename (`application/octet-stream` when
@@ -132,10 +129,10 @@ def _rewindable(content: bytes | IO[bytes]) -> bool:
         return False
 
 
-def upload_spec(field: _FieldTuple, options: Mapping[str, Any]) -> RequestSpec:
+def upload_spec(field: FileField, options: RequestOptions) -> RequestSpec[FileMetadata]:
     """The multipart `POST /v1/files` request."""
     spec = spec_from_params(
-        "POST", "/v1/files", options, parse=FileMetadata.model_validate, default_betas=(FILES_BETA,)
+        "POST", "/v1/files", options, parse=parse_metadata, default_betas=(FILES_BETA,)
     )
     # httpx rewinds a seekable file for each attempt; a pipe or socket cannot be rewound, so a
     # retry would send a truncated file as if it were whole. Send such a stream once.
@@ -144,235 +141,51 @@ def upload_spec(field: _FieldTuple, options: Mapping[str, Any]) -> RequestSpec:
 
 
 def file_spec(
-    method: str, file_id: str, suffix: str, options: Mapping[str, Any], **kwargs: Any
-) -> RequestSpec:
+    method: str,
+    file_id: str,
+    suffix: str,
+    options: RequestOptions,
+    parse: Callable[[httpx.Response], T],
+    *,
+    stream: bool = False,
+) -> RequestSpec[T]:
     """A request about one file: metadata (GET), content (GET .../content), delete (DELETE)."""
     path = f"/v1/files/{quote(file_id, safe='')}{suffix}"
     return spec_from_params(
-        method, path, options, body=False, default_betas=(FILES_BETA,), **kwargs
+        method,
+        path,
+        options,
+        parse=parse,
+        stream=stream,
+        body=False,
+        default_betas=(FILES_BETA,),
     )
 
 
-def download_spec(file_id: str, options: Mapping[str, Any]) -> RequestSpec:
-    """The streamed `GET /v1/files/{id}/content`."""
-    spec = file_spec("GET", file_id, "/content", options, stream=True)
+def download_spec(file_id: str, options: RequestOptions) -> RequestSpec[httpx.Response]:
+    """The streamed `GET /v1/files/{id}/content`; its result is the unread response."""
+    spec = file_spec("GET", file_id, "/content", options, _unread, stream=True)
     return replace(spec, headers={**spec.headers, "accept": "application/binary"})
 
 
-def list_files_spec(query: Mapping[str, object], options: Mapping[str, Any]) -> RequestSpec:
-    """A `GET /v1/files` of one page."""
+def list_files_spec(
+    options: RequestOptions, query: Mapping[str, object]
+) -> RequestSpec[dict[str, object]]:
+    """A `GET /v1/files` of one page (`query`: its cursor)."""
     return spec_from_params(
-        "GET", "/v1/files", {**query, **options}, body=False, default_betas=(FILES_BETA,)
+        "GET",
+        "/v1/files",
+        options,
+        query=query,
+        body=False,
+        parse=json_object,
+        default_betas=(FILES_BETA,),
     )
 
 
-# -- I/O shells ----------------------------------------------------------------------------------
+def _unread(response: httpx.Response) -> httpx.Response:
+    return response
 
 
-class _ContentView:
-    def __init__(self, response: httpx.Response) -> None:
-        self.http_response = response
-
-    @property
-    def headers(self) -> httpx.Headers:
-        """The response headers."""
-        return self.http_response.headers
-
-    @property
-    def content_type(self) -> str | None:
-        """The `content-type` of the file as served."""
-        value: str | None = self.http_response.headers.get("content-type")
-        return value
-
-    @property
-    def request_id(self) -> str | None:
-        """The `request-id` header."""
-        value: str | None = request_id_of(self.http_response.headers)
-        return value
-
-
-class FileContent(_ContentView):
-    """A file's content as it downloads; read it once (`read`, `iter_bytes` or `write_to_file`).
-
-    The connection closes when the body has been consumed, on `close()`, or when leaving `with`.
-    """
-
-    def read(self) -> bytes:
-        """The whole content, in memory."""
-        return b"".join(self.iter_bytes())
-
-    def iter_bytes(self, chunk_size: int | None = None) -> Iterator[bytes]:
-        """The content in chunks, as it arrives."""
-        try:
-            yield from self.http_response.iter_bytes(chunk_size)
-        except httpx.TransportError as exc:
-            raise transport_error(exc, self.http_response.request) from exc
-        finally:
-            self.close()
-
-    def write_to_file(self, path: str | os.PathLike[str]) -> int:
-        """Stream the content into `path` (created or truncated); returns the bytes written."""
-        written = 0
-        with open(path, "wb") as out:
-            for chunk in self.iter_bytes():
-                out.write(chunk)
-                written += len(chunk)
-        return written
-
-    def close(self) -> None:
-        """Release the connection."""
-        self.http_response.close()
-
-    def __enter__(self) -> FileContent:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-class AsyncFileContent(_ContentView):
-    """`FileContent` for async code: `await read()`, `async for` over `iter_bytes()` ..."""
-
-    async def read(self) -> bytes:
-        """The whole content, in memory."""
-        return b"".join([chunk async for chunk in self.iter_bytes()])
-
-    async def iter_bytes(self, chunk_size: int | None = None) -> AsyncIterator[bytes]:
-        """The content in chunks, as it arrives."""
-        try:
-            async for chunk in self.http_response.aiter_bytes(chunk_size):
-                yield chunk
-        except httpx.TransportError as exc:
-            raise transport_error(exc, self.http_response.request) from exc
-        finally:
-            await self.close()
-
-    async def write_to_file(self, path: str | os.PathLike[str]) -> int:
-        """Stream the content into `path` without blocking the event loop; returns the size."""
-        import anyio
-
-        written = 0
-        async with await anyio.open_file(path, "wb") as out:
-            async for chunk in self.iter_bytes():
-                await out.write(chunk)
-                written += len(chunk)
-        return written
-
-    async def close(self) -> None:
-        """Release the connection."""
-        await self.http_response.aclose()
-
-    async def __aenter__(self) -> AsyncFileContent:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
-
-
-class Files:
-    """`client.files`: the Files API (beta `files-api-2025-04-14`)."""
-
-    def __init__(self, client: Client) -> None:
-        self._client = client
-
-    def upload(self, file: FileInput, **options: Unpack[RequestOptions]) -> FileMetadata:
-        """Upload a file, streaming its content.
-
-        Args:
-            file: A path, bytes, a binary file object (sent from its start), or a
-                `(filename, content, media_type)` tuple. Without a media type, it is guessed
-                from the filename.
-            **options: Request options (betas are added to the Files beta).
-
-        Returns:
-            The new file's metadata.
-
-        Raises:
-            OSError: the path cannot be opened.
-            APIStatusError: the API refused the upload.
-        """
-        with upload_field(file) as field:
-            result: FileMetadata = self._client._call(upload_spec(field, options))
-        return result
-
-    def list(self, **params: Unpack[ListParams]) -> Page[FileMetadata]:
-        """The first page of files, newest first; iterate it for every file across pages."""
-        query, options = split_list_params(dict(params))
-        return self._page(query, options)
-
-    def _page(self, query: dict[str, object], options: dict[str, Any]) -> Page[FileMetadata]:
-        body = self._client._call(list_files_spec(query, options))
-        page: Page[FileMetadata] = build_page(Page, body, query, FileMetadata.model_validate)
-        page._fetch = lambda q: self._page(q, options)
-        return page
-
-    def retrieve_metadata(self, file_id: str, **options: Unpack[RequestOptions]) -> FileMetadata:
-        """A file's metadata."""
-        spec = file_spec("GET", file_id, "", options, parse=FileMetadata.model_validate)
-        result: FileMetadata = self._client._call(spec)
-        return result
-
-    def download(self, file_id: str, **options: Unpack[RequestOptions]) -> FileContent:
-        """Open a file's content for streaming (only files the API marks `downloadable`).
-
-        Raises:
-            APIStatusError: e.g. 404 for an unknown id, 400 for a file that cannot be downloaded.
-        """
-        return FileContent(self._client._send(download_spec(file_id, options), stream=True))
-
-    def delete(self, file_id: str, **options: Unpack[RequestOptions]) -> DeletedFile:
-        """Delete a file."""
-        spec = file_spec("DELETE", file_id, "", options, parse=DeletedFile.model_validate)
-        result: DeletedFile = self._client._call(spec)
-        return result
-
-
-class AsyncFiles:
-    """`client.files` on an `AsyncClient`; see `Files`."""
-
-    def __init__(self, client: AsyncClient) -> None:
-        self._client = client
-
-    async def upload(self, file: FileInput, **options: Unpack[RequestOptions]) -> FileMetadata:
-        """Upload a file, streaming its content; see `Files.upload`.
-
-        httpx reads a file object with plain (blocking) reads of 64 KiB between network writes;
-        pass a path or a regular file, not an async file object.
-        """
-        with upload_field(file) as field:
-            result: FileMetadata = await self._client._call(upload_spec(field, options))
-        return result
-
-    def list(self, **params: Unpack[ListParams]) -> AsyncPager[FileMetadata]:
-        """`await` for the first page, or `async for` over every file across pages."""
-        query, options = split_list_params(dict(params))
-        return AsyncPager(lambda: self._page(query, options))
-
-    async def _page(
-        self, query: dict[str, object], options: dict[str, Any]
-    ) -> AsyncPage[FileMetadata]:
-        body = await self._client._call(list_files_spec(query, options))
-        page: AsyncPage[FileMetadata] = build_page(
-            AsyncPage, body, query, FileMetadata.model_validate
-        )
-        page._fetch = lambda q: self._page(q, options)
-        return page
-
-    async def retrieve_metadata(
-        self, file_id: str, **options: Unpack[RequestOptions]
-    ) -> FileMetadata:
-        """A file's metadata."""
-        spec = file_spec("GET", file_id, "", options, parse=FileMetadata.model_validate)
-        result: FileMetadata = await self._client._call(spec)
-        return result
-
-    async def download(self, file_id: str, **options: Unpack[RequestOptions]) -> AsyncFileContent:
-        """Open a file's content for streaming; see `Files.download`."""
-        response = await self._client._send(download_spec(file_id, options), stream=True)
-        return AsyncFileContent(response)
-
-    async def delete(self, file_id: str, **options: Unpack[RequestOptions]) -> DeletedFile:
-        """Delete a file."""
-        spec = file_spec("DELETE", file_id, "", options, parse=DeletedFile.model_validate)
-        result: DeletedFile = await self._client._call(spec)
-        return result
+parse_metadata = model_parser(FileMetadata.model_validate)
+parse_deleted = model_parser(DeletedFile.model_validate)

@@ -15,7 +15,7 @@ import httpx
 from pydantic_core import from_json
 
 from .._exceptions import ConfigurationError
-from ..client._client import H, _ClientMixin
+from ..client._base import BaseClient, H
 
 __all__ = [
     "BearerAuth",
@@ -191,7 +191,7 @@ class NoFiles:
         raise unsupported(self._host, "files", "send documents and images inline in the message")
 
 
-class HostResources(_ClientMixin[H]):
+class HostResources(BaseClient[H]):
     """Mixed into a host's client: the host's own `messages` resource, and a `models` that
     raises a clear error (no host lists models through the Claude API's endpoint).
     """

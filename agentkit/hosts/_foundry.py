@@ -14,8 +14,8 @@ import httpx
 from typing_extensions import Unpack
 
 from .._exceptions import ConfigurationError
-from ..client._client import AsyncClient, Client, ClientOptions, H
-from ..client._messages import AsyncMessages, Messages
+from ..client import AsyncClient, AsyncMessages, Client, ClientOptions, Messages
+from ..client._base import H
 from ._cloud import BearerAuth, HostResources, NoBatches, ProviderToken, TokenProvider
 
 __all__ = ["AZURE_AI_SCOPE", "AsyncFoundryClient", "FoundryClient", "foundry_base_url"]

@@ -18,7 +18,7 @@ import os
 import threading
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import anyio.to_thread
@@ -26,9 +26,8 @@ import httpx
 from typing_extensions import Unpack
 
 from .._exceptions import APIConnectionError, ConfigurationError
-from ..client._base import RequestSpec
-from ..client._client import AsyncClient, Client, ClientOptions, H
-from ..client._messages import AsyncMessages, Messages
+from ..client import AsyncClient, AsyncMessages, Client, ClientOptions, Messages
+from ..client._base import H, RequestSpec
 from ._cloud import (
     BearerAuth,
     HostResources,
@@ -50,6 +49,8 @@ __all__ = [
     "vertex_request",
 ]
 
+T = TypeVar("T")
+
 VERTEX_ANTHROPIC_VERSION = "vertex-2023-10-16"
 SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
 _HOST = "Google Vertex AI"
@@ -67,7 +68,7 @@ def vertex_base_url(region: str) -> str:
     return f"https://{region}-aiplatform.googleapis.com/v1"
 
 
-def vertex_request(spec: RequestSpec, *, project: str, region: str) -> RequestSpec:
+def vertex_request(spec: RequestSpec[T], *, project: str, region: str) -> RequestSpec[T]:
     """Reshape a first-party Messages request for Vertex AI (pure).
 
     `POST /v1/messages` goes to the model's `:rawPredict` (or `:streamRawPredict`) without
@@ -314,7 +315,7 @@ class _VertexMixin(NoFiles, HostResources[H]):
         headers.pop("anthropic-version", None)
         return headers
 
-    def _adapt(self, spec: RequestSpec) -> RequestSpec:
+    def _adapt(self, spec: RequestSpec[T]) -> RequestSpec[T]:
         return vertex_request(spec, project=self.project_id, region=self.region)
 
 

@@ -14,8 +14,8 @@ import httpx
 from typing_extensions import Unpack
 
 from ..._exceptions import ConfigurationError
-from ...client._client import AsyncClient, Client, H
-from ...client._messages import AsyncMessages, Messages
+from ...client import AsyncClient, AsyncMessages, Client, Messages
+from ...client._base import H
 from .._cloud import HostResources, NoBatches, NoFiles
 from ._client import AWSOptions, _AWSMixin
 

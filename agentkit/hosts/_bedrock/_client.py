@@ -16,7 +16,7 @@ import re
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -24,9 +24,10 @@ from pydantic_core import to_json
 from typing_extensions import Unpack
 
 from ..._exceptions import ConfigurationError
-from ...client._base import RequestSpec
-from ...client._client import AsyncClient, Client, ClientOptions, H, _ClientMixin
-from ...client._messages import AsyncMessages, Messages, count_spec
+from ...client import AsyncClient, AsyncMessages, Client, ClientOptions, Messages
+from ...client._base import BaseClient, H, RequestSpec, model_parser
+from ...client._messages import count_spec
+from ...streaming._core import EventDecoder
 from ...types._message import MessageTokensCount
 from ...types._params import CountTokensParams
 from .._cloud import HostResources, NoBatches, NoFiles, beta_list, body_dict
@@ -42,6 +43,8 @@ __all__ = [
     "bedrock_invoke",
     "resolve_region",
 ]
+
+T = TypeVar("T")
 
 BEDROCK_ANTHROPIC_VERSION = "bedrock-2023-05-31"
 _HOST = "Amazon Bedrock"
@@ -105,7 +108,7 @@ def _invoke_body(body: Any, betas: list[str]) -> tuple[str, dict[str, Any]]:
 
 
 def _split_betas(
-    spec: RequestSpec, default_headers: Mapping[str, str]
+    spec: RequestSpec[T], default_headers: Mapping[str, str]
 ) -> tuple[dict[str, str | None], list[str]]:
     values = [v for k, v in default_headers.items() if k.lower() == "anthropic-beta"]
     headers: dict[str, str | None] = {}
@@ -120,7 +123,7 @@ def _split_betas(
     return headers, beta_list(*values)
 
 
-def bedrock_invoke(spec: RequestSpec, default_headers: Mapping[str, str]) -> RequestSpec:
+def bedrock_invoke(spec: RequestSpec[T], default_headers: Mapping[str, str]) -> RequestSpec[T]:
     """Reshape a first-party `POST /v1/messages` for Bedrock's InvokeModel (pure).
 
     Args:
@@ -136,7 +139,9 @@ def bedrock_invoke(spec: RequestSpec, default_headers: Mapping[str, str]) -> Req
     return replace(spec, path=f"/model/{model}/{action}", body=body, headers=headers)
 
 
-def bedrock_count_tokens(spec: RequestSpec, default_headers: Mapping[str, str]) -> RequestSpec:
+def bedrock_count_tokens(
+    spec: RequestSpec[T], default_headers: Mapping[str, str]
+) -> RequestSpec[T]:
     """Reshape `POST /v1/messages/count_tokens` for Bedrock's CountTokens operation (pure).
 
     The InvokeModel body travels base64-encoded (the API models it as a blob) inside
@@ -178,10 +183,13 @@ def bedrock_error_body(response: httpx.Response, body: Any) -> Any:
     return {"type": "error", "error": error}
 
 
-def _parse_count(body: Any) -> MessageTokensCount:
+def _count(body: object) -> MessageTokensCount:
     if isinstance(body, dict) and "inputTokens" in body:
         return MessageTokensCount(input_tokens=body["inputTokens"])
     return MessageTokensCount.model_validate(body)
+
+
+_parse_count = model_parser(_count)
 
 
 # -- the shells ---------------------------------------------------------------------------------
@@ -198,7 +206,7 @@ class AWSOptions(ClientOptions[H], total=False):
     api_key: str | None
 
 
-class _AWSMixin(_ClientMixin[H]):
+class _AWSMixin(BaseClient[H]):
     """Construction and auth for a client behind AWS: a region, then an API key or SigV4."""
 
     # Set by each host.
@@ -285,14 +293,14 @@ class _BedrockMixin(NoFiles, HostResources[H], _AWSMixin[H]):
             if k.lower() not in ("anthropic-version", "anthropic-beta")
         }
 
-    def _adapt(self, spec: RequestSpec) -> RequestSpec:
+    def _adapt(self, spec: RequestSpec[T]) -> RequestSpec[T]:
         if spec.method.upper() == "POST" and spec.path == "/v1/messages":
             return bedrock_invoke(spec, self._config.default_headers)
         if spec.method.upper() == "POST" and spec.path == "/v1/messages/count_tokens":
             return bedrock_count_tokens(spec, self._config.default_headers)
         return spec
 
-    def _stream_decoder(self) -> Callable[[], Any] | None:
+    def event_decoder(self) -> Callable[[], EventDecoder]:
         return EventStreamDecoder
 
     def _error_body(self, response: httpx.Response, body: Any) -> Any:
@@ -309,10 +317,7 @@ class BedrockMessages(NoBatches, Messages):
     def count_tokens(self, **params: Unpack[CountTokensParams]) -> MessageTokensCount:
         """Count input tokens with Bedrock's CountTokens operation (bare foundation model ids;
         a cross-region profile id such as `us.anthropic...` is reduced to its model id)."""
-        result: MessageTokensCount = self._client._call(
-            replace(count_spec(params), parse=_parse_count)
-        )
-        return result
+        return self._client.call(replace(count_spec(params), parse=_parse_count))
 
 
 class AsyncBedrockMessages(NoBatches, AsyncMessages):
@@ -323,10 +328,7 @@ class AsyncBedrockMessages(NoBatches, AsyncMessages):
 
     async def count_tokens(self, **params: Unpack[CountTokensParams]) -> MessageTokensCount:
         """Count input tokens with Bedrock's CountTokens operation."""
-        result: MessageTokensCount = await self._client._call(
-            replace(count_spec(params), parse=_parse_count)
-        )
-        return result
+        return await self._client.call(replace(count_spec(params), parse=_parse_count))
 
 
 class BedrockClient(_BedrockMixin[httpx.Client], Client):

@@ -1,0 +1,238 @@
+"""`AsyncClient`: the thin I/O shell that sends what `_base` builds, with one retry loop.
+
+This is the source of `Client` too: `scripts/unasync` writes `_sync/_client.py` from it. Every
+rule lives in `_base` and `_retry`; `call`, `send` and `event_decoder` are the client's internal
+surface for the resources, the runner, batches and Temporal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from types import TracebackType
+from typing import Any, TypeVar
+
+import httpx
+from typing_extensions import Self, Unpack
+
+from ...streaming._core import EventCore
+from ...types._params import TimeoutTypes
+from .._base import (
+    DEFAULT,
+    DEFAULT_LIMITS,
+    BaseClient,
+    Body,
+    Omitted,
+    RequestArgs,
+    RequestSpec,
+    request_timeout,
+    response_mode,
+    transport_error,
+)
+from ._files import AsyncFiles
+from ._messages import AsyncMessages
+from ._models_api import AsyncModels
+from ._response import AsyncAPIResponse
+
+__all__ = ["AsyncClient"]
+
+T = TypeVar("T")
+
+
+class AsyncClient(BaseClient[httpx.AsyncClient]):
+    """An asynchronous client for the Claude API.
+
+    Args:
+        api_key: Defaults to `ANTHROPIC_API_KEY`, read when the client is built.
+        auth_token: A bearer token, used when there is no API key (`ANTHROPIC_AUTH_TOKEN`).
+        base_url: Defaults to `ANTHROPIC_BASE_URL`, else `https://api.anthropic.com`.
+        api_version: The `anthropic-version` header (default `2023-06-01`).
+        default_headers: Headers sent with every request.
+        timeout: Seconds or an `httpx.Timeout` (default 600 s, 5 s to connect).
+        max_retries: Retries of a failed request (default 2).
+        retry: A full `RetryPolicy` (backoff, retry-after cap ...).
+        http_client: Your own `httpx.AsyncClient` (proxies, transports); you close it.
+
+    Raises:
+        ConfigurationError: when no API key or token is given or found.
+    """
+
+    messages: AsyncMessages
+    models: AsyncModels
+
+    def _new_http(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(limits=DEFAULT_LIMITS, follow_redirects=True)
+
+    def _build_resources(self) -> None:
+        self.messages = AsyncMessages(self)
+        self.models = AsyncModels(self)
+
+    @property
+    def files(self) -> AsyncFiles:
+        """`client.files`: the Files API (beta)."""
+        return AsyncFiles(self)
+
+    # -- I/O ---------------------------------------------------------------------------------
+
+    async def send(self, spec: RequestSpec[T], *, stream: bool = False) -> httpx.Response:
+        """Send with retries; return a 2xx response (unread when `stream`), else raise.
+
+        Internal surface: the resources and the runner open streams and downloads with it.
+        """
+        async for attempt in self._config.retry.async_retrying(self._retry_count(spec)):
+            with attempt:
+                retries_taken = attempt.retry_state.attempt_number - 1
+                request = self._build_request(spec, retries_taken)
+                try:
+                    response = await self._http.send(
+                        request, stream=True, auth=self._auth() or httpx.USE_CLIENT_DEFAULT
+                    )
+                except httpx.TransportError as exc:
+                    raise transport_error(exc, request) from exc
+                if response.is_error or not stream:
+                    try:
+                        await response.aread()
+                    except httpx.TransportError as exc:
+                        if response.is_error:
+                            # The status and headers arrived: they decide (class, x-should-retry).
+                            raise self._status_error(response, unreadable=exc) from exc
+                        raise transport_error(exc, request) from exc
+                    finally:
+                        await response.aclose()
+                    if response.is_error:
+                        raise self._status_error(response)
+                elif (core := self._event_core(spec, response)) is not None:
+                    await self._read_first_event(response, request, core)
+        return response
+
+    async def _read_first_event(
+        self, response: httpx.Response, request: httpx.Request, core: EventCore
+    ) -> None:
+        """Read an event stream up to its first event, then put the bytes back to be read again.
+
+        Runs inside the retry attempt, so a failure before any event is retried (see
+        `EventCore.started`); the chunks read are replayed, so the stream's reader sees them all.
+        """
+        original = response.stream
+        assert isinstance(original, httpx.AsyncByteStream)
+        chunks = original.__aiter__()
+        head: list[bytes] = []
+        try:
+            async for chunk in chunks:
+                head.append(chunk)
+                if core.started(core.feed(chunk)):
+                    break
+            else:
+                core.started(core.finish())
+        except httpx.TransportError as exc:
+            await response.aclose()
+            raise transport_error(exc, request) from exc
+        except BaseException:
+            await response.aclose()
+            raise
+        response.stream = _AsyncReplay(head, chunks, original)
+
+    async def call(self, spec: RequestSpec[T]) -> T:
+        """Send `spec` and return its parsed result.
+
+        Internal surface: every resource method is one `call`. Under `with_raw_response` /
+        `with_streaming_response` (the response mode) it returns the `AsyncAPIResponse` instead,
+        which those wrappers declare as their return type.
+        """
+        mode = response_mode.get()
+        if mode == "parsed":
+            return spec.parse(await self.send(spec, stream=spec.stream))
+        response = await self.send(spec, stream=spec.stream or mode == "stream")
+        raw = AsyncAPIResponse(response, spec.parse, streaming=spec.stream)
+        return raw  # type: ignore[return-value]  # the raw modes' wrappers say so
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Body = None,
+        query: Mapping[str, object] | None = None,
+        headers: Mapping[str, str | None] | None = None,
+        timeout: TimeoutTypes | Omitted = DEFAULT,
+        max_retries: int | None = None,
+    ) -> Any:
+        """Call any endpoint, with the client's auth, retries and errors; returns the JSON body.
+
+        Args:
+            method: The HTTP method.
+            path: A path below the base URL (`/v1/...`) or a full URL.
+            body: A JSON body.
+            query: Query parameters.
+            headers: Extra headers.
+            timeout: A timeout for this request (None: no timeout; left out: the client's).
+            max_retries: Retries for this request.
+        """
+        timeout = request_timeout(timeout)
+        spec = RequestSpec(method, path, body, query, headers or {}, None, timeout, max_retries)
+        return await self.call(spec)
+
+    async def get(self, path: str, **kwargs: Unpack[RequestArgs]) -> Any:
+        """`request("GET", path, ...)`."""
+        return await self.request("GET", path, **kwargs)
+
+    async def post(self, path: str, **kwargs: Unpack[RequestArgs]) -> Any:
+        """`request("POST", path, ...)`."""
+        return await self.request("POST", path, **kwargs)
+
+    async def put(self, path: str, **kwargs: Unpack[RequestArgs]) -> Any:
+        """`request("PUT", path, ...)`."""
+        return await self.request("PUT", path, **kwargs)
+
+    async def patch(self, path: str, **kwargs: Unpack[RequestArgs]) -> Any:
+        """`request("PATCH", path, ...)`."""
+        return await self.request("PATCH", path, **kwargs)
+
+    async def delete(self, path: str, **kwargs: Unpack[RequestArgs]) -> Any:
+        """`request("DELETE", path, ...)`."""
+        return await self.request("DELETE", path, **kwargs)
+
+    async def close(self) -> None:
+        """Close the connection pool (only if this client created it)."""
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    # The old private names, until the runner's call sites use `call` and `send`.
+    _call = call
+    _send = send
+
+
+class _AsyncReplay(httpx.AsyncByteStream):
+    """A body whose first chunks were read already: those again, then the rest."""
+
+    def __init__(
+        self, head: list[bytes], rest: AsyncIterator[bytes], original: httpx.AsyncByteStream
+    ) -> None:
+        self._head = head
+        self._rest = rest
+        self._original = original
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for chunk in self._head:
+            yield chunk
+        async for chunk in self._rest:
+            yield chunk
+
+    async def aclose(self) -> None:
+        # Finish the suspended generator now, not at garbage collection.
+        aclose = getattr(self._rest, "aclose", None)
+        try:
+            if aclose is not None:
+                await aclose()
+        finally:
+            await self._original.aclose()

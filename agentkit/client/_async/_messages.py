@@ -1,0 +1,119 @@
+"""`client.messages`: create, stream and count_tokens, over the pure specs of `_messages`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Literal, overload
+
+import httpx
+from typing_extensions import Unpack
+
+from ...streaming._async._streams import AsyncMessageStreamManager, AsyncStream
+from ...types._message import Message, MessageTokensCount
+from ...types._params import CountTokensParams, MessageCreateParams
+from .._base import DEFAULT_TIMEOUT, RequestSpec
+from .._messages import count_spec, create_spec, parse_message
+from .._response import AsyncResponseContext, async_wrap_mode
+from ._batches import AsyncBatches
+from ._requester import AsyncRequester
+
+__all__ = ["AsyncMessages", "AsyncMessagesWithRawResponse"]
+
+
+class AsyncMessages:
+    """`client.messages`: the Messages API.
+
+    Args:
+        client: The client that sends.
+    """
+
+    def __init__(self, client: AsyncRequester) -> None:
+        self._client = client
+
+    @overload
+    async def create(
+        self, *, stream: Literal[False] = False, **params: Unpack[MessageCreateParams]
+    ) -> Message: ...
+
+    @overload
+    async def create(
+        self, *, stream: Literal[True], **params: Unpack[MessageCreateParams]
+    ) -> AsyncStream: ...
+
+    async def create(
+        self, *, stream: bool = False, **params: Unpack[MessageCreateParams]
+    ) -> Message | AsyncStream:
+        """Send a Messages API request.
+
+        Args:
+            stream: Return an iterator of raw stream events instead of a `Message`.
+            **params: Every documented request field (model, max_tokens, messages, system,
+                tools, tool_choice, thinking, ...) plus request options (betas, extra_headers,
+                extra_query, extra_body, timeout, max_retries).
+
+        Returns:
+            The `Message`, or a stream of raw events when `stream=True`.
+
+        Raises:
+            APIStatusError: a typed subclass for the error status, after retries.
+            APIConnectionError: no response, after retries.
+            ConfigurationError: a non-streaming call that may exceed ten minutes.
+        """
+        if stream:
+            return await self._client.call(self._stream_spec(params))
+        spec = create_spec(params, parse_message, stream=False, default_timeout=self._default)
+        return await self._client.call(spec)
+
+    def stream(self, **params: Unpack[MessageCreateParams]) -> AsyncMessageStreamManager:
+        """Stream a request with helpers: `async with client.messages.stream(...) as stream:`.
+
+        The stream gives `text_stream`, helper events, `current_message_snapshot`,
+        `get_final_message()` and `get_final_text()`; leaving the block closes the connection.
+        """
+        spec = self._stream_spec(params)
+        return AsyncMessageStreamManager(
+            lambda: self._client.send(spec, stream=True),
+            decoder_factory=self._client.event_decoder(),
+        )
+
+    async def count_tokens(self, **params: Unpack[CountTokensParams]) -> MessageTokensCount:
+        """Count the input tokens of a request without sending it to the model."""
+        return await self._client.call(count_spec(params))
+
+    @property
+    def batches(self) -> AsyncBatches:
+        """`client.messages.batches`: the Message Batches API."""
+        return AsyncBatches(self._client)
+
+    @property
+    def with_raw_response(self) -> AsyncMessagesWithRawResponse:
+        """The same methods, returning the raw response (`.headers`, `.parse()`)."""
+        return AsyncMessagesWithRawResponse(self, "raw")
+
+    @property
+    def with_streaming_response(self) -> AsyncMessagesWithRawResponse:
+        """The same methods, returning the response with its body unread (use `with`)."""
+        return AsyncMessagesWithRawResponse(self, "stream")
+
+    @property
+    def _default(self) -> bool:
+        return self._client.timeout == DEFAULT_TIMEOUT
+
+    def _stream_spec(self, params: MessageCreateParams) -> RequestSpec[AsyncStream]:
+        decoder = self._client.event_decoder()
+
+        def parse(response: httpx.Response) -> AsyncStream:
+            return AsyncStream(response, decoder_factory=decoder)
+
+        return create_spec(params, parse, stream=True, default_timeout=self._default)
+
+
+class AsyncMessagesWithRawResponse:
+    """`messages.with_raw_response` / `with_streaming_response`."""
+
+    def __init__(self, messages: AsyncMessages, mode: Literal["raw", "stream"]) -> None:
+        # `Any`: `create` is overloaded on `stream`, which a wrapper's signature cannot keep.
+        self.create: Callable[..., AsyncResponseContext[Any]] = async_wrap_mode(
+            messages.create, mode
+        )
+        self.count_tokens = async_wrap_mode(messages.count_tokens, mode)
