@@ -16,8 +16,7 @@ from pydantic import BaseModel, Field
 from recordings import load
 
 from agentkit import Allow, Defer, Deny, RunContext, StopRun, ToolError, tool
-from agentkit.tools import ReplaceInput, ToolCall, ToolOutcome, ToolRuntime
-from agentkit.tools._tool import result_content
+from agentkit.tools import ReplaceInput, ToolCall, ToolOutcome, ToolRuntime, result_content
 
 pytestmark = pytest.mark.anyio
 

@@ -37,6 +37,7 @@ from ._tool import (
     Tool,
     ToolLike,
     Toolset,
+    result_content,
     tool,
     tool_result,
 )
@@ -65,6 +66,7 @@ __all__ = [
     "clean_schema",
     "function_schema",
     "make_strict",
+    "result_content",
     "strict_schema_problems",
     "tool",
     "tool_result",
