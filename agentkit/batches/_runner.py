@@ -162,7 +162,7 @@ class BatchRunner:
         self.on_progress = on_progress
         self.max_batch_requests = max_batch_requests
         self.max_batch_bytes = max_batch_bytes
-        self._async_client = inspect.iscoroutinefunction(self.client._send)
+        self._async_client = inspect.iscoroutinefunction(self.client.send)
 
     def run(self, jobs: Iterable[BatchJob | str]) -> BatchRunResult:
         """Run (or resume) every job to its end; blocks. See `arun`."""
@@ -425,7 +425,7 @@ class _Core:
             spec = body_spec(self.r.client, slot.request.body, stream=False, headers=headers)
             try:
                 async with self.limit:
-                    message = await self._call(self.r.client._call, spec)
+                    message = await self._call(self.r.client.call, spec)
             except APIError as exc:
                 slot.end("failed", f"direct call failed: {exc}")
                 return

@@ -287,7 +287,7 @@ def _output_tool(output: OutputSpec) -> dict[str, Any]:
 
 
 def _is_async(client: object) -> bool:
-    return inspect.iscoroutinefunction(getattr(client, "_send", None))
+    return inspect.iscoroutinefunction(getattr(client, "send", None))
 
 
 def _last_result(events: Iterator[AgentEvent]) -> RunResult[Any]:

@@ -151,8 +151,7 @@ def agent_event(raw: object, tool_ids: dict[int, str]) -> AgentEvent | None:
 
 def decoder_kwargs(client: Client | AsyncClient) -> dict[str, Any]:
     """The stream manager's decoder (a cloud host frames its streams its own way)."""
-    factory = client._stream_decoder()
-    return {} if factory is None else {"decoder_factory": factory}
+    return {"decoder_factory": client.event_decoder()}
 
 
 def _with_result(exc: BaseException, transcript: Transcript) -> None:
@@ -237,10 +236,10 @@ def _call_sync(
     stream = parts.streams_model()
     spec = model_spec(client, transcript.body(params, stream=stream), stream, parts.spec.betas)
     if not stream:
-        message: Message = client._call(spec)
+        message: Message = client.call(spec)
         return message
     manager = MessageStreamManager(
-        partial(client._send, spec, stream=True), **decoder_kwargs(client)
+        partial(client.send, spec, stream=True), **decoder_kwargs(client)
     )
     with manager as events:
         tool_ids: dict[int, str] = {}
@@ -415,10 +414,10 @@ async def _call_async(
     stream = parts.streams_model()
     spec = model_spec(client, transcript.body(params, stream=stream), stream, parts.spec.betas)
     if not stream:
-        yield await client._call(spec)
+        yield await client.call(spec)
         return
     manager = AsyncMessageStreamManager(
-        partial(client._send, spec, stream=True), **decoder_kwargs(client)
+        partial(client.send, spec, stream=True), **decoder_kwargs(client)
     )
     async with manager as events:
         tool_ids: dict[int, str] = {}

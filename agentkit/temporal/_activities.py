@@ -131,7 +131,7 @@ class AgentActivities:
             configured = self._entry(name).agent.client
             if configured is None:
                 client = AsyncClient(max_retries=0)
-            elif inspect.iscoroutinefunction(configured._send):
+            elif inspect.iscoroutinefunction(configured.send):
                 # Temporal retries the activity; retrying inside it too would multiply attempts
                 # and hide the server's retry-after from the retry policy.
                 client = configured.with_options(max_retries=0)
@@ -242,7 +242,7 @@ class AgentActivities:
         entry = self._entry(name)
         spec = model_spec(client, body, True, entry.agent.spec.betas)
         manager = AsyncMessageStreamManager(
-            partial(client._send, spec, stream=True), **decoder_kwargs(client)
+            partial(client.send, spec, stream=True), **decoder_kwargs(client)
         )
         sink = entry.on_event
 
