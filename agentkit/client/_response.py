@@ -3,7 +3,8 @@ one instead of its parsed value (`with_raw_response`, `with_streaming_response`)
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Generator
+from collections.abc import Awaitable, Callable, Generator, Iterator
+from contextlib import contextmanager
 from typing import Generic, ParamSpec, TypeVar
 
 from ._async._response import AsyncAPIResponse
@@ -22,6 +23,15 @@ T = TypeVar("T")
 P = ParamSpec("P")
 
 
+@contextmanager
+def _mode(mode: ResponseMode) -> Iterator[None]:
+    token = response_mode.set(mode)
+    try:
+        yield
+    finally:
+        response_mode.reset(token)
+
+
 def wrap_mode(fn: Callable[P, T], mode: ResponseMode) -> Callable[P, APIResponse[T]]:
     """`fn`, returning its raw response instead of the parsed value.
 
@@ -29,12 +39,9 @@ def wrap_mode(fn: Callable[P, T], mode: ResponseMode) -> Callable[P, APIResponse
     """
 
     def call(*args: P.args, **kwargs: P.kwargs) -> APIResponse[T]:
-        token = response_mode.set(mode)
-        try:
+        with _mode(mode):
             response = fn(*args, **kwargs)
-        finally:
-            response_mode.reset(token)
-        assert isinstance(response, APIResponse)
+        assert isinstance(response, APIResponse)  # what `call` returns in this mode
         return response
 
     return call
@@ -70,13 +77,10 @@ def async_wrap_mode(
 
     def call(*args: P.args, **kwargs: P.kwargs) -> AsyncResponseContext[T]:
         async def start() -> AsyncAPIResponse[T]:
-            token = response_mode.set(mode)
-            try:
-                response = await fn(*args, **kwargs)
-            finally:
-                response_mode.reset(token)
-            assert isinstance(response, AsyncAPIResponse)
-            return response
+            with _mode(mode):
+                raw = await fn(*args, **kwargs)
+            assert isinstance(raw, AsyncAPIResponse)
+            return raw
 
         return AsyncResponseContext(start)
 

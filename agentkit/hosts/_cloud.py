@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
-from typing import Any, ClassVar, NoReturn
+from typing import ClassVar, NoReturn
 
 import httpx
 from pydantic_core import from_json
@@ -198,7 +198,7 @@ class HostResources(BaseClient[H]):
 
     _host: ClassVar[str]
     _models_hint: ClassVar[str]
-    _messages_type: ClassVar[type[Any]]  # set on each sync and async client
+    _messages_type: ClassVar[Callable[..., object]]  # set on each sync and async client
 
     def _build_resources(self) -> None:
         super()._build_resources()
@@ -207,7 +207,7 @@ class HostResources(BaseClient[H]):
         setattr(self, "models", Unsupported(self._host, "models", self._models_hint))  # noqa: B010
 
 
-def body_dict(body: Any) -> dict[str, Any]:
+def body_dict(body: object) -> dict[str, object]:
     """A request body as a fresh dict, whether it came as a dict or as pre-encoded JSON bytes.
 
     Hosts move fields between the URL, the headers and the body, so they need the fields; the

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
-from typing import Any, TypeVar
+from types import ModuleType
+from typing import Any, Protocol, TypeVar
 from urllib.parse import quote
 
 import anyio.to_thread
@@ -101,7 +102,26 @@ def vertex_request(spec: RequestSpec[T], *, project: str, region: str) -> Reques
 # -- google-auth tokens -----------------------------------------------------------------------
 
 
-def _import_google_auth() -> Any:
+class GoogleCredentials(Protocol):
+    """What is used of google-auth credentials: a token, whether it is still good, a refresh."""
+
+    @property
+    def valid(self) -> bool:
+        """The token is there and not about to expire."""
+        ...
+
+    @property
+    def token(self) -> str | None:
+        """The current access token."""
+        ...
+
+    # `Any`: google-auth types this as its own `Request`, which `_HttpxTransport` duck-types.
+    def refresh(self, request: Any) -> None:
+        """Get a new token through google-auth's transport callable."""
+        ...
+
+
+def _import_google_auth() -> ModuleType:
     try:
         import google.auth
         import google.auth.exceptions
@@ -113,7 +133,7 @@ def _import_google_auth() -> Any:
     return google.auth
 
 
-def default_credentials() -> tuple[Any, str | None]:
+def default_credentials() -> tuple[GoogleCredentials, str | None]:
     """Application Default Credentials and their project (blocking: may query the metadata
     server).
 
@@ -153,12 +173,12 @@ class _HttpxTransport:
         body: bytes | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
-        **kwargs: Any,
+        **kwargs: object,
     ) -> _Response:
         from google.auth import exceptions
 
-        # Typed as Any: google-auth's own annotations vary between versions.
-        transport_error: Any = exceptions.TransportError
+        # google-auth declares no types for its exceptions' constructors.
+        transport_error: Callable[[str], Exception] = exceptions.TransportError
         try:
             with httpx.Client(timeout=timeout or 30.0) as http:
                 return _Response(http.request(method, url, content=body, headers=headers))
@@ -175,7 +195,7 @@ class GoogleToken(TokenSource):
             first use.
     """
 
-    def __init__(self, credentials: Any = None) -> None:
+    def __init__(self, credentials: GoogleCredentials | None = None) -> None:
         self.credentials = credentials
         self._lock = threading.Lock()
 
@@ -185,8 +205,7 @@ class GoogleToken(TokenSource):
     def _fresh(self) -> str | None:
         credentials = self.credentials
         if credentials is not None and credentials.valid:
-            token: str = credentials.token
-            return token
+            return credentials.token
         return None
 
     def token(self) -> str:
@@ -197,8 +216,7 @@ class GoogleToken(TokenSource):
             # Another thread may have refreshed while this one waited.
             token = self._fresh()
             if token is None:
-                self._refresh()
-                token = self.credentials.token
+                token = self._refresh().token
         if not token:
             raise ConfigurationError("the Google credentials refreshed without a token")
         return str(token)
@@ -209,7 +227,7 @@ class GoogleToken(TokenSource):
             return token
         return await anyio.to_thread.run_sync(self.token)
 
-    def _refresh(self) -> None:
+    def _refresh(self) -> GoogleCredentials:
         google_auth = _import_google_auth()
         if self.credentials is None:
             self.credentials, _ = default_credentials()
@@ -223,6 +241,7 @@ class GoogleToken(TokenSource):
                     f"could not refresh the Google access token: {exc}"
                 ) from exc
             raise ConfigurationError(f"the Google credentials were refused: {exc}") from exc
+        return self.credentials
 
 
 # -- the shells ---------------------------------------------------------------------------------
@@ -245,7 +264,7 @@ class _VertexMixin(NoFiles, HostResources[H]):
         project_id: str | None = None,
         access_token: str | None = None,
         token_provider: TokenProvider | None = None,
-        credentials: Any = None,
+        credentials: GoogleCredentials | None = None,
         **options: Unpack[ClientOptions[H]],
     ) -> None:
         given = [

@@ -5,10 +5,8 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 
-import httpx
 from typing_extensions import Unpack
 
-from ..._exceptions import request_id_of
 from ...types._batch import (
     BatchRequest,
     BatchResult,
@@ -17,7 +15,7 @@ from ...types._batch import (
     ResultsDecoder,
 )
 from ...types._params import RequestOptions
-from .._base import model_parser, transport_error
+from .._base import model_parser
 from .._batches import (
     PollSchedule,
     batch_id,
@@ -30,6 +28,7 @@ from .._models_api import ListParams, cursor_query
 from .._retry import parse_retry_after
 from ._pagination import AsyncPager, list_pages
 from ._requester import AsyncRequester
+from ._response import AsyncBody
 
 __all__ = ["AsyncBatchResults", "AsyncBatches"]
 
@@ -37,19 +36,11 @@ _batch = model_parser(MessageBatch.model_validate)
 _deleted = model_parser(DeletedMessageBatch.model_validate)
 
 
-class AsyncBatchResults:
+class AsyncBatchResults(AsyncBody):
     """A batch's results as they download, one `BatchResult` per request, in no set order.
 
     Iterate it once; the connection closes at the end, on `close()` or when leaving `with`.
     """
-
-    def __init__(self, response: httpx.Response) -> None:
-        self.http_response = response
-
-    @property
-    def request_id(self) -> str | None:
-        """The `request-id` header of the results download."""
-        return request_id_of(self.http_response.headers)
 
     async def __aiter__(self) -> AsyncIterator[BatchResult]:
         core = ResultsDecoder(self.http_response)
@@ -61,23 +52,6 @@ class AsyncBatchResults:
                 yield entry
         finally:
             await self.close()
-
-    async def _chunks(self) -> AsyncIterator[bytes]:
-        try:
-            async for chunk in self.http_response.aiter_bytes():
-                yield chunk
-        except httpx.TransportError as exc:
-            raise transport_error(exc, self.http_response.request) from exc
-
-    async def close(self) -> None:
-        """Release the connection."""
-        await self.http_response.aclose()
-
-    async def __aenter__(self) -> AsyncBatchResults:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
 
 
 class AsyncBatches:

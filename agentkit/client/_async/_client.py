@@ -8,7 +8,6 @@ surface for the resources, the runner, batches and Temporal.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
-from types import TracebackType
 from typing import Any, TypeVar
 
 import httpx
@@ -199,12 +198,7 @@ class AsyncClient(BaseClient[httpx.AsyncClient]):
     async def __aenter__(self) -> Self:
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
     # The old private names, until the runner's call sites use `call` and `send`.

@@ -6,12 +6,9 @@ import os
 from collections.abc import AsyncIterator
 
 import anyio
-import httpx
 from typing_extensions import Unpack
 
-from ..._exceptions import request_id_of
 from ...types._params import RequestOptions
-from .._base import transport_error
 from .._files import (
     DeletedFile,
     FileInput,
@@ -27,34 +24,22 @@ from .._files import (
 from .._models_api import ListParams, cursor_query
 from ._pagination import AsyncPager, list_pages
 from ._requester import AsyncRequester
+from ._response import AsyncBody
 
 __all__ = ["AsyncFileContent", "AsyncFiles"]
 
 
-class AsyncFileContent:
+class AsyncFileContent(AsyncBody):
     """A file's content as it downloads; read it once (`read`, `iter_bytes` or `write_to_file`).
 
     The connection closes when the body has been consumed, on `close()`, or when leaving `with`.
     """
-
-    def __init__(self, response: httpx.Response) -> None:
-        self.http_response = response
-
-    @property
-    def headers(self) -> httpx.Headers:
-        """The response headers."""
-        return self.http_response.headers
 
     @property
     def content_type(self) -> str | None:
         """The `content-type` of the file as served."""
         value: str | None = self.http_response.headers.get("content-type")
         return value
-
-    @property
-    def request_id(self) -> str | None:
-        """The `request-id` header."""
-        return request_id_of(self.http_response.headers)
 
     async def read(self) -> bytes:
         """The whole content, in memory."""
@@ -63,10 +48,8 @@ class AsyncFileContent:
     async def iter_bytes(self, chunk_size: int | None = None) -> AsyncIterator[bytes]:
         """The content in chunks, as it arrives."""
         try:
-            async for chunk in self.http_response.aiter_bytes(chunk_size):
+            async for chunk in self._chunks(chunk_size):
                 yield chunk
-        except httpx.TransportError as exc:
-            raise transport_error(exc, self.http_response.request) from exc
         finally:
             await self.close()
 
@@ -82,16 +65,6 @@ class AsyncFileContent:
                 await out.write(chunk)
                 written += len(chunk)
         return written
-
-    async def close(self) -> None:
-        """Release the connection."""
-        await self.http_response.aclose()
-
-    async def __aenter__(self) -> AsyncFileContent:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
 
 
 class AsyncFiles:

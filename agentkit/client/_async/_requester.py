@@ -23,14 +23,10 @@ class AsyncRequester(Protocol):
     """The client's internal surface: send a spec, get its result (or its raw response)."""
 
     @property
-    def base_url(self) -> str:
-        """The base URL requests go to."""
-        ...
+    def base_url(self) -> str: ...  # where a batch's results may be fetched from
 
     @property
-    def timeout(self) -> httpx.Timeout:
-        """The default timeout."""
-        ...
+    def timeout(self) -> httpx.Timeout: ...  # the default, for the long-request guard
 
     async def call(self, spec: RequestSpec[T]) -> T:
         """Send `spec` with retries and return its parsed result."""
@@ -41,5 +37,5 @@ class AsyncRequester(Protocol):
         ...
 
     def event_decoder(self) -> Callable[[], EventDecoder]:
-        """The factory of the decoder for the host's stream framing."""
+        """The stream framing's decoder factory (SSE, or a host's own)."""
         ...

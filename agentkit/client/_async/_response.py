@@ -1,4 +1,5 @@
-"""`AsyncAPIResponse`: status, headers and the body on demand, for `with_raw_response`."""
+"""Response bodies read on demand: `AsyncBody` (what every such object shares) and
+`AsyncAPIResponse` (status, headers and the parsed value, for `with_raw_response`)."""
 
 from __future__ import annotations
 
@@ -6,16 +7,56 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any, Generic, TypeVar
 
 import httpx
+from typing_extensions import Self
 
 from ..._exceptions import request_id_of
-from .._base import decode_json
+from .._base import decode_json, transport_error
 
-__all__ = ["AsyncAPIResponse"]
+__all__ = ["AsyncAPIResponse", "AsyncBody"]
 
 T = TypeVar("T")
 
 
-class AsyncAPIResponse(Generic[T]):
+class AsyncBody:
+    """A 2xx response whose body is read on demand; `close()` or leaving `with` releases it.
+
+    Args:
+        response: The response, its body read or not.
+    """
+
+    def __init__(self, response: httpx.Response) -> None:
+        self.http_response = response
+
+    @property
+    def headers(self) -> httpx.Headers:
+        """The response headers."""
+        return self.http_response.headers
+
+    @property
+    def request_id(self) -> str | None:
+        """The `request-id` header."""
+        return request_id_of(self.http_response.headers)
+
+    async def _chunks(self, chunk_size: int | None = None) -> AsyncIterator[bytes]:
+        """The body as it arrives, httpx's transport errors translated (the one boundary)."""
+        try:
+            async for chunk in self.http_response.aiter_bytes(chunk_size):
+                yield chunk
+        except httpx.TransportError as exc:
+            raise transport_error(exc, self.http_response.request) from exc
+
+    async def close(self) -> None:
+        """Release the connection."""
+        await self.http_response.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+
+class AsyncAPIResponse(AsyncBody, Generic[T]):
     """A response whose body is read and parsed only when asked (`parse()`).
 
     Args:
@@ -31,7 +72,7 @@ class AsyncAPIResponse(Generic[T]):
         *,
         streaming: bool = False,
     ) -> None:
-        self.http_response = response
+        super().__init__(response)
         self._parse = parse
         self._streaming = streaming
 
@@ -39,16 +80,6 @@ class AsyncAPIResponse(Generic[T]):
     def status_code(self) -> int:
         """The HTTP status."""
         return self.http_response.status_code
-
-    @property
-    def headers(self) -> httpx.Headers:
-        """The response headers."""
-        return self.http_response.headers
-
-    @property
-    def request_id(self) -> str | None:
-        """The `request-id` header."""
-        return request_id_of(self.http_response.headers)
 
     @property
     def url(self) -> httpx.URL:
@@ -85,13 +116,3 @@ class AsyncAPIResponse(Generic[T]):
     def iter_lines(self) -> AsyncIterator[str]:
         """The body line by line, as it arrives."""
         return self.http_response.aiter_lines()
-
-    async def close(self) -> None:
-        """Release the connection."""
-        await self.http_response.aclose()
-
-    async def __aenter__(self) -> AsyncAPIResponse[T]:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()

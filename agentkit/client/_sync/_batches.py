@@ -6,10 +6,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator
 
-import httpx
 from typing_extensions import Unpack
 
-from ..._exceptions import request_id_of
 from ...types._batch import (
     BatchRequest,
     BatchResult,
@@ -18,7 +16,7 @@ from ...types._batch import (
     ResultsDecoder,
 )
 from ...types._params import RequestOptions
-from .._base import model_parser, transport_error
+from .._base import model_parser
 from .._batches import (
     PollSchedule,
     batch_id,
@@ -31,6 +29,7 @@ from .._models_api import ListParams, cursor_query
 from .._retry import parse_retry_after
 from ._pagination import Page, list_pages
 from ._requester import Requester
+from ._response import Body
 
 __all__ = ["BatchResults", "Batches"]
 
@@ -38,19 +37,11 @@ _batch = model_parser(MessageBatch.model_validate)
 _deleted = model_parser(DeletedMessageBatch.model_validate)
 
 
-class BatchResults:
+class BatchResults(Body):
     """A batch's results as they download, one `BatchResult` per request, in no set order.
 
     Iterate it once; the connection closes at the end, on `close()` or when leaving `with`.
     """
-
-    def __init__(self, response: httpx.Response) -> None:
-        self.http_response = response
-
-    @property
-    def request_id(self) -> str | None:
-        """The `request-id` header of the results download."""
-        return request_id_of(self.http_response.headers)
 
     def __iter__(self) -> Iterator[BatchResult]:
         core = ResultsDecoder(self.http_response)
@@ -62,22 +53,6 @@ class BatchResults:
                 yield entry
         finally:
             self.close()
-
-    def _chunks(self) -> Iterator[bytes]:
-        try:
-            yield from self.http_response.iter_bytes()
-        except httpx.TransportError as exc:
-            raise transport_error(exc, self.http_response.request) from exc
-
-    def close(self) -> None:
-        """Release the connection."""
-        self.http_response.close()
-
-    def __enter__(self) -> BatchResults:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 class Batches:

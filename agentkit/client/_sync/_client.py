@@ -9,7 +9,6 @@ surface for the resources, the runner, batches and Temporal.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from types import TracebackType
 from typing import Any, TypeVar
 
 import httpx
@@ -200,12 +199,7 @@ class Client(BaseClient[httpx.Client]):
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     # The old private names, until the runner's call sites use `call` and `send`.

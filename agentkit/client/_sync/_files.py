@@ -6,12 +6,9 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 
-import httpx
 from typing_extensions import Unpack
 
-from ..._exceptions import request_id_of
 from ...types._params import RequestOptions
-from .._base import transport_error
 from .._files import (
     DeletedFile,
     FileInput,
@@ -27,34 +24,22 @@ from .._files import (
 from .._models_api import ListParams, cursor_query
 from ._pagination import Page, list_pages
 from ._requester import Requester
+from ._response import Body
 
 __all__ = ["FileContent", "Files"]
 
 
-class FileContent:
+class FileContent(Body):
     """A file's content as it downloads; read it once (`read`, `iter_bytes` or `write_to_file`).
 
     The connection closes when the body has been consumed, on `close()`, or when leaving `with`.
     """
-
-    def __init__(self, response: httpx.Response) -> None:
-        self.http_response = response
-
-    @property
-    def headers(self) -> httpx.Headers:
-        """The response headers."""
-        return self.http_response.headers
 
     @property
     def content_type(self) -> str | None:
         """The `content-type` of the file as served."""
         value: str | None = self.http_response.headers.get("content-type")
         return value
-
-    @property
-    def request_id(self) -> str | None:
-        """The `request-id` header."""
-        return request_id_of(self.http_response.headers)
 
     def read(self) -> bytes:
         """The whole content, in memory."""
@@ -63,9 +48,7 @@ class FileContent:
     def iter_bytes(self, chunk_size: int | None = None) -> Iterator[bytes]:
         """The content in chunks, as it arrives."""
         try:
-            yield from self.http_response.iter_bytes(chunk_size)
-        except httpx.TransportError as exc:
-            raise transport_error(exc, self.http_response.request) from exc
+            yield from self._chunks(chunk_size)
         finally:
             self.close()
 
@@ -81,16 +64,6 @@ class FileContent:
                 out.write(chunk)
                 written += len(chunk)
         return written
-
-    def close(self) -> None:
-        """Release the connection."""
-        self.http_response.close()
-
-    def __enter__(self) -> FileContent:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 class Files:

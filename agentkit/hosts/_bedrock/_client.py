@@ -16,7 +16,7 @@ import re
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from typing import Any, ClassVar, TypeVar
+from typing import ClassVar, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -94,7 +94,7 @@ def _model_path(model: object) -> str:
     return quote(model, safe="")
 
 
-def _invoke_body(body: Any, betas: list[str]) -> tuple[str, dict[str, Any]]:
+def _invoke_body(body: object, betas: list[str]) -> tuple[str, dict[str, object]]:
     fields = body_dict(body)
     model = fields.pop("model", None)
     fields.pop("stream", None)
@@ -164,7 +164,7 @@ def bedrock_count_tokens(
     )
 
 
-def bedrock_error_body(response: httpx.Response, body: Any) -> Any:
+def bedrock_error_body(response: httpx.Response, body: object) -> object:
     """An AWS error body (`{"message": ...}` plus the `x-amzn-ErrorType` header) in the API's
     error shape, so the typed error says what went wrong (pure).
 
@@ -176,7 +176,10 @@ def bedrock_error_body(response: httpx.Response, body: Any) -> Any:
     if not isinstance(message, str):
         return body
     kind = response.headers.get("x-amzn-errortype", "").split(":", 1)[0]
-    error: dict[str, Any] = {"type": status_error_type(response.status_code), "message": message}
+    error: dict[str, object] = {
+        "type": status_error_type(response.status_code),
+        "message": message,
+    }
     if kind:
         error["type"] = exception_error_type(kind)
         error["bedrock_exception"] = kind
@@ -303,7 +306,7 @@ class _BedrockMixin(NoFiles, HostResources[H], _AWSMixin[H]):
     def event_decoder(self) -> Callable[[], EventDecoder]:
         return EventStreamDecoder
 
-    def _error_body(self, response: httpx.Response, body: Any) -> Any:
+    def _error_body(self, response: httpx.Response, body: object) -> object:
         # For the error hook of `BaseClient` (see bedrock_error_body).
         return bedrock_error_body(response, body)
 

@@ -27,7 +27,6 @@ import struct
 import sys
 import zlib
 from collections.abc import Callable
-from typing import Any
 
 from pydantic_core import from_json, to_json
 
@@ -35,6 +34,9 @@ from ..._exceptions import StreamError
 from ...streaming._sse import ServerSentEvent
 
 __all__ = ["EventStreamDecoder", "EventStreamError", "exception_error_type", "status_error_type"]
+
+HeaderValue = bool | int | str | bytes
+"""A frame header's value: the wire's bool, integer, timestamp, string, bytes and UUID types."""
 
 logger = logging.getLogger("agentkit")
 
@@ -124,7 +126,7 @@ class EventStreamDecoder:
         self._offset = 0
         self._names: dict[bytes, str] = {}
         # Every chunk frame carries the same header bytes: parse each distinct block once.
-        self._header_cache: dict[bytes, dict[str, Any]] = {}
+        self._header_cache: dict[bytes, dict[str, HeaderValue]] = {}
 
     def feed(self, chunk: bytes) -> list[ServerSentEvent]:
         """Take the next chunk of the body; return the events it completed, in order.
@@ -187,8 +189,8 @@ class EventStreamDecoder:
 
     # -- one frame ---------------------------------------------------------------------------
 
-    def _headers(self, frame: bytes, pos: int, end: int, at: int) -> dict[str, Any]:
-        headers: dict[str, Any] = {}
+    def _headers(self, frame: bytes, pos: int, end: int, at: int) -> dict[str, HeaderValue]:
+        headers: dict[str, HeaderValue] = {}
         try:
             while pos < end:
                 name_len = frame[pos]
@@ -196,7 +198,7 @@ class EventStreamDecoder:
                 pos += 1 + name_len
                 kind = frame[pos]
                 pos += 1
-                value: Any
+                value: HeaderValue
                 if kind in (0, 1):
                     value = kind == 0
                 elif kind == 2:
@@ -228,7 +230,9 @@ class EventStreamDecoder:
             raise self._error(at, "the headers overrun their declared length")
         return headers
 
-    def _event(self, headers: dict[str, Any], payload: bytes, at: int) -> ServerSentEvent | None:
+    def _event(
+        self, headers: dict[str, HeaderValue], payload: bytes, at: int
+    ) -> ServerSentEvent | None:
         kind = headers.get(":message-type")
         if kind == "event":
             if headers.get(":event-type") == "chunk":
@@ -313,7 +317,7 @@ def _error_event(
     error_type: str, message: str, bedrock_type: str, original_status: int | None
 ) -> ServerSentEvent:
     # The API's own `error` event shape, plus where it came from.
-    error: dict[str, Any] = {
+    error: dict[str, object] = {
         "type": error_type,
         "message": message,
         "bedrock_exception": bedrock_type,

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import threading
 from collections.abc import AsyncGenerator, Generator
-from typing import Any
+from types import ModuleType
+from typing import Protocol
 
 import anyio.to_thread
 import httpx
@@ -22,12 +23,21 @@ from ..._exceptions import APIConnectionError, ConfigurationError
 
 __all__ = ["AWSCredentials", "SigV4Auth", "import_botocore"]
 
+
+class _BotocoreCredentials(Protocol):
+    """What is used of botocore's (refreshable) `Credentials`."""
+
+    def get_frozen_credentials(self) -> object:
+        """A consistent snapshot (`ReadOnlyCredentials`), refreshed first when due."""
+        ...
+
+
 # Headers a proxy or the transport may rewrite after signing; AWS does not require them signed.
 _UNSIGNED = frozenset({"connection", "user-agent", "expect", "authorization"})
 _SIGNED_OUTPUTS = ("Authorization", "X-Amz-Date", "X-Amz-Security-Token")
 
 
-def import_botocore() -> Any:
+def import_botocore() -> ModuleType:
     """botocore, or a ConfigurationError saying which extra to install."""
     try:
         import botocore.session
@@ -36,7 +46,8 @@ def import_botocore() -> Any:
             "SigV4 signing needs botocore: pip install 'agentkit[bedrock]' "
             "(or pass api_key=... / set AWS_BEARER_TOKEN_BEDROCK for a Bedrock API key)"
         ) from exc
-    return botocore
+    module: ModuleType = botocore  # botocore ships no type hints
+    return module
 
 
 class AWSCredentials:
@@ -66,14 +77,14 @@ class AWSCredentials:
         self._secret_key = secret_key
         self._session_token = session_token
         self.profile = profile
-        self._credentials: Any = None
+        self._credentials: _BotocoreCredentials | None = None
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         source = "explicit keys" if self._access_key else f"profile={self.profile!r}"
         return f"AWSCredentials({source})"
 
-    def frozen(self) -> Any:
+    def frozen(self) -> object:
         """The current credentials (botocore `ReadOnlyCredentials`); may block to refresh.
 
         Raises:
@@ -87,7 +98,7 @@ class AWSCredentials:
         except Exception as exc:  # botocore's refresh errors (STS, SSO, IMDS)
             raise _refresh_error(exc) from exc
 
-    async def afrozen(self) -> Any:
+    async def afrozen(self) -> object:
         """`frozen()` without blocking the event loop when it has I/O to do."""
         credentials = self._credentials
         if credentials is not None:
@@ -96,13 +107,15 @@ class AWSCredentials:
                 return credentials.get_frozen_credentials()
         return await anyio.to_thread.run_sync(self.frozen)
 
-    def _resolve(self) -> Any:
+    def _resolve(self) -> _BotocoreCredentials:
         botocore = import_botocore()
         from botocore.credentials import Credentials
         from botocore.exceptions import BotoCoreError
 
+        credentials: _BotocoreCredentials | None
         if self._access_key is not None:
-            return Credentials(self._access_key, self._secret_key, self._session_token)
+            credentials = Credentials(self._access_key, self._secret_key, self._session_token)
+            return credentials
         try:
             session = botocore.session.Session(profile=self.profile)
             credentials = session.get_credentials()
@@ -153,7 +166,7 @@ class SigV4Auth(httpx.Auth):
         self.sign(request, await self.credentials.afrozen())
         yield request
 
-    def sign(self, request: httpx.Request, credentials: Any) -> None:
+    def sign(self, request: httpx.Request, credentials: object) -> None:
         """Add `Authorization`, `X-Amz-Date` (and `X-Amz-Security-Token`) to `request`.
 
         botocore signs an `AWSRequest` carrying the request's final URL (as httpx will write

@@ -14,7 +14,6 @@ says whether any event reached the caller (`content_delivered`).
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
-from types import TracebackType
 from typing import Any, Generic, TypeVar
 
 import httpx
@@ -36,12 +35,26 @@ E = TypeVar("E")
 
 
 class _AsyncShell(Generic[E]):
-    """Moves a response's bytes through a core; iterating it yields the core's items (`E`)."""
+    """Moves a response's bytes through a core; iterating it yields the core's items (`E`).
 
-    def __init__(self, response: httpx.Response, core: EventCore) -> None:
+    Args:
+        response: A 2xx streaming response, body not read yet.
+        decoder_factory: Makes the decoder for the body framing (SSE by default).
+    """
+
+    def __init__(
+        self,
+        response: httpx.Response,
+        *,
+        decoder_factory: Callable[[], EventDecoder] = SSEDecoder,
+    ) -> None:
         self.response = response
-        self._core = core
+        self._core = EventCore(response, decoder_factory(), self._accumulator(response))
         self._iterator: AsyncGenerator[E, None] = self._iterate()
+
+    def _accumulator(self, response: httpx.Response) -> MessageAccumulator | None:
+        """What turns events into typed events; None hands on each event's JSON."""
+        return None
 
     @property
     def request_id(self) -> str | None:
@@ -68,12 +81,7 @@ class _AsyncShell(Generic[E]):
         await self._iterator.aclose()
         await self.response.aclose()
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
 
@@ -88,14 +96,6 @@ class AsyncStream(_AsyncShell[dict[str, Any]]):
         response: A 2xx streaming response, body not read yet.
         decoder_factory: Makes the decoder for the body framing (SSE by default).
     """
-
-    def __init__(
-        self,
-        response: httpx.Response,
-        *,
-        decoder_factory: Callable[[], EventDecoder] = SSEDecoder,
-    ) -> None:
-        super().__init__(response, EventCore(response, decoder_factory(), None))
 
     def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
         return self._iterator
@@ -112,21 +112,15 @@ class AsyncMessageStream(_AsyncShell[StreamEvent]):
 
     Iterate for `StreamEvent`s (text, input_json, thinking, signature, citation, compaction, block
     and message events, each with its raw event in `.raw`), or use `text_stream`, or just
-    `get_final_message()`, which reads the rest without building typed events.
-
-    Args:
-        response: A 2xx streaming response, body not read yet.
-        decoder_factory: Makes the decoder for the body framing (SSE by default).
+    `get_final_message()`, which reads the rest without building typed events. Takes the
+    arguments of `AsyncStream`.
     """
 
-    def __init__(
-        self,
-        response: httpx.Response,
-        *,
-        decoder_factory: Callable[[], EventDecoder] = SSEDecoder,
-    ) -> None:
+    _acc: MessageAccumulator
+
+    def _accumulator(self, response: httpx.Response) -> MessageAccumulator:
         self._acc = MessageAccumulator(response=response)
-        super().__init__(response, EventCore(response, decoder_factory(), self._acc))
+        return self._acc
 
     def __aiter__(self) -> AsyncIterator[StreamEvent]:
         self._acc.emit = True
@@ -164,12 +158,8 @@ class AsyncMessageStream(_AsyncShell[StreamEvent]):
                 yield item.text
 
     async def until_done(self) -> None:
-        """Read the rest of the stream (no typed events are built for it).
-
-        Raises:
-            IncompleteStreamError: The stream ended or broke before `message_stop`.
-            APIStatusError: The stream sent an `error` event.
-        """
+        """Read the rest of the stream (no typed events are built for it); raises as
+        `get_final_message` does."""
         self._acc.emit = False
         try:
             async for _ in self._iterator:
@@ -216,11 +206,6 @@ class AsyncMessageStreamManager:
         self._stream = AsyncMessageStream(response, decoder_factory=self._decoder_factory)
         return self._stream
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc: object) -> None:
         if self._stream is not None:
             await self._stream.close()

@@ -15,7 +15,6 @@ says whether any event reached the caller (`content_delivered`).
 from __future__ import annotations
 
 from collections.abc import Callable, Generator, Iterator
-from types import TracebackType
 from typing import Any, Generic, TypeVar
 
 import httpx
@@ -37,12 +36,26 @@ E = TypeVar("E")
 
 
 class _AsyncShell(Generic[E]):
-    """Moves a response's bytes through a core; iterating it yields the core's items (`E`)."""
+    """Moves a response's bytes through a core; iterating it yields the core's items (`E`).
 
-    def __init__(self, response: httpx.Response, core: EventCore) -> None:
+    Args:
+        response: A 2xx streaming response, body not read yet.
+        decoder_factory: Makes the decoder for the body framing (SSE by default).
+    """
+
+    def __init__(
+        self,
+        response: httpx.Response,
+        *,
+        decoder_factory: Callable[[], EventDecoder] = SSEDecoder,
+    ) -> None:
         self.response = response
-        self._core = core
+        self._core = EventCore(response, decoder_factory(), self._accumulator(response))
         self._iterator: Generator[E, None] = self._iterate()
+
+    def _accumulator(self, response: httpx.Response) -> MessageAccumulator | None:
+        """What turns events into typed events; None hands on each event's JSON."""
+        return None
 
     @property
     def request_id(self) -> str | None:
@@ -69,12 +82,7 @@ class _AsyncShell(Generic[E]):
         self._iterator.close()
         self.response.close()
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
 
@@ -89,14 +97,6 @@ class Stream(_AsyncShell[dict[str, Any]]):
         response: A 2xx streaming response, body not read yet.
         decoder_factory: Makes the decoder for the body framing (SSE by default).
     """
-
-    def __init__(
-        self,
-        response: httpx.Response,
-        *,
-        decoder_factory: Callable[[], EventDecoder] = SSEDecoder,
-    ) -> None:
-        super().__init__(response, EventCore(response, decoder_factory(), None))
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         return self._iterator
@@ -113,21 +113,15 @@ class MessageStream(_AsyncShell[StreamEvent]):
 
     Iterate for `StreamEvent`s (text, input_json, thinking, signature, citation, compaction, block
     and message events, each with its raw event in `.raw`), or use `text_stream`, or just
-    `get_final_message()`, which reads the rest without building typed events.
-
-    Args:
-        response: A 2xx streaming response, body not read yet.
-        decoder_factory: Makes the decoder for the body framing (SSE by default).
+    `get_final_message()`, which reads the rest without building typed events. Takes the
+    arguments of `Stream`.
     """
 
-    def __init__(
-        self,
-        response: httpx.Response,
-        *,
-        decoder_factory: Callable[[], EventDecoder] = SSEDecoder,
-    ) -> None:
+    _acc: MessageAccumulator
+
+    def _accumulator(self, response: httpx.Response) -> MessageAccumulator:
         self._acc = MessageAccumulator(response=response)
-        super().__init__(response, EventCore(response, decoder_factory(), self._acc))
+        return self._acc
 
     def __iter__(self) -> Iterator[StreamEvent]:
         self._acc.emit = True
@@ -165,12 +159,8 @@ class MessageStream(_AsyncShell[StreamEvent]):
                 yield item.text
 
     def until_done(self) -> None:
-        """Read the rest of the stream (no typed events are built for it).
-
-        Raises:
-            IncompleteStreamError: The stream ended or broke before `message_stop`.
-            APIStatusError: The stream sent an `error` event.
-        """
+        """Read the rest of the stream (no typed events are built for it); raises as
+        `get_final_message` does."""
         self._acc.emit = False
         try:
             for _ in self._iterator:
@@ -217,11 +207,6 @@ class MessageStreamManager:
         self._stream = MessageStream(response, decoder_factory=self._decoder_factory)
         return self._stream
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc: object) -> None:
         if self._stream is not None:
             self._stream.close()
