@@ -95,6 +95,36 @@ def test_create_sends_recorded_body_and_parses_reply() -> None:
     assert batch.request_counts.total == 1 and batch.request_counts.done == 0
 
 
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@given(
+    fields=st.dictionaries(st.text().filter(lambda k: k != "requests"), _JSON, max_size=3),
+    params=st.lists(
+        st.tuples(st.dictionaries(st.text(), _JSON, max_size=3), st.booleans()), max_size=4
+    ),
+)
+def test_batch_body_is_the_json_of_its_fields_and_requests(
+    fields: dict[str, Any], params: list[tuple[dict[str, Any], bool]]
+) -> None:
+    # Pre-encoded params are spliced in as given; the body decodes as if encoded whole.
+    from agentkit.client._batches import encode_batch_body
+
+    requests: list[Any] = [
+        {"custom_id": f"r{i}", "params": json.dumps(p).encode() if encoded else p}
+        for i, (p, encoded) in enumerate(params)
+    ]
+    body = json.loads(encode_batch_body(fields, requests))
+    assert body == {
+        **fields,
+        "requests": [{"custom_id": f"r{i}", "params": p} for i, (p, _) in enumerate(params)],
+    }
+
+
 @respx.mock
 def test_create_splices_pre_encoded_params_and_extra_body() -> None:
     rec = load("batch-create")

@@ -197,7 +197,7 @@ def test_pre_encoded_body_and_default_betas_are_reshaped() -> None:
     raw = json.dumps(
         {"model": "anthropic.claude-x", "max_tokens": 8, "messages": HELLO, "stream": False}
     ).encode()
-    bedrock._call(body_spec(bedrock, raw, stream=False, headers={"Anthropic-Beta": "b2"}))
+    bedrock.call(body_spec(bedrock, raw, stream=False, headers={"Anthropic-Beta": "b2"}))
     request = route.calls.last.request
     assert request.url.path == "/model/anthropic.claude-x/invoke"
     body = json.loads(request.content)

@@ -115,7 +115,7 @@ def test_pre_encoded_body() -> None:
     route = respx.post(url__regex=r".*").mock(return_value=httpx.Response(200, json=MESSAGE))
     client = vertex()
     raw = json.dumps({"model": MODEL, "max_tokens": 8, "messages": HELLO}).encode()
-    client._call(body_spec(client, raw, stream=False))
+    client.call(body_spec(client, raw, stream=False))
     request = route.calls.last.request
     assert request.url.path.endswith(f"/models/{MODEL}:rawPredict")
     assert json.loads(request.content)["anthropic_version"] == "vertex-2023-10-16"

@@ -549,10 +549,6 @@ class BaseClient(Generic[H]):
         """
         return SSEDecoder
 
-    def _stream_decoder(self) -> Callable[[], EventDecoder]:
-        # The old private name, until the runner's call sites use `event_decoder`.
-        return self.event_decoder()
-
     # -- the steps a host may override -------------------------------------------------------
 
     def _auth_headers(self) -> dict[str, str]:

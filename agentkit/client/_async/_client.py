@@ -201,10 +201,6 @@ class AsyncClient(BaseClient[httpx.AsyncClient]):
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
-    # The old private names, until the runner's call sites use `call` and `send`.
-    _call = call
-    _send = send
-
 
 class _AsyncReplay(httpx.AsyncByteStream):
     """A body whose first chunks were read already: those again, then the rest."""

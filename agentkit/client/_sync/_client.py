@@ -202,10 +202,6 @@ class Client(BaseClient[httpx.Client]):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # The old private names, until the runner's call sites use `call` and `send`.
-    _call = call
-    _send = send
-
 
 class _AsyncReplay(httpx.SyncByteStream):
     """A body whose first chunks were read already: those again, then the rest."""
