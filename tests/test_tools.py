@@ -107,7 +107,7 @@ def test_cache_control_and_extra_keys() -> None:
 
 
 def test_to_param_returns_a_copy() -> None:
-    param = add.to_param()
+    param: dict[str, Any] = add.to_param()
     param["input_schema"]["properties"]["a"]["type"] = "string"
     assert add.input_schema == ADD_SCHEMA
 

@@ -9,7 +9,7 @@ import inspect
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any, Concatenate, Generic, TypeAlias, TypeVar, overload
+from typing import Concatenate, Generic, TypeAlias, TypeVar, overload
 
 import pydantic
 import pydantic_core
@@ -34,8 +34,10 @@ __all__ = [
 
 P = ParamSpec("P")
 P2 = ParamSpec("P2")
-R = TypeVar("R")
-R2 = TypeVar("R2")
+# Covariant: a `Tool[..., int]` is a `Tool[..., object]` (the function is only ever called).
+R = TypeVar("R", covariant=True)
+R2 = TypeVar("R2", covariant=True)
+S = TypeVar("S")  # the instance a method tool is bound to
 
 # Bounds on error text sent to the model: enough to correct a call, never a flood of context.
 _MAX_ERROR_CHARS = 4000
@@ -45,7 +47,7 @@ _MAX_FIELD_ERRORS = 20
 _CONTENT_BLOCK_TYPES = frozenset({"text", "image", "document", "search_result"})
 
 ResourceFactory: TypeAlias = Callable[
-    [], "AbstractContextManager[Any] | AbstractAsyncContextManager[Any]"
+    [], "AbstractContextManager[object] | AbstractAsyncContextManager[object]"
 ]
 """A zero-argument callable returning a (sync or async) context manager, e.g. a function
 decorated with `@contextlib.contextmanager`. The runtime enters it once per run and passes the
@@ -63,7 +65,7 @@ class StopRun(Exception):
         content: The tool result to record (a string or content blocks).
     """
 
-    def __init__(self, content: str | list[dict[str, Any]] = "") -> None:
+    def __init__(self, content: str | Sequence[Mapping[str, object]] = "") -> None:
         super().__init__(content if isinstance(content, str) else "stop run")
         self.content = content
 
@@ -94,20 +96,20 @@ class Tool(Generic[P, R]):
     function: Callable[P, R]
     name: str
     description: str
-    input_schema: dict[str, Any] = field(repr=False)
+    input_schema: dict[str, object] = field(repr=False)
     schema: FunctionSchema = field(repr=False)
     strict: bool = False
     timeout: float | None = None
     sequential: bool = False
     requires_approval: bool = False
-    cache_control: Mapping[str, Any] | None = None
+    cache_control: Mapping[str, object] | None = None
     resources: Mapping[str, ResourceFactory] = field(default_factory=dict, repr=False)
-    extra: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    extra: Mapping[str, object] = field(default_factory=dict, repr=False)
     is_method: bool = field(default=False, repr=False)
     is_async: bool = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        func: Any = self.function
+        func: object = self.function
         while isinstance(func, functools.partial):
             func = func.func
         # A callable object counts as async when its __call__ is a coroutine function.
@@ -120,28 +122,28 @@ class Tool(Generic[P, R]):
         return self.function(*args, **kwargs)
 
     @overload
-    def __get__(self, instance: None, owner: type[Any] | None = None) -> Self: ...
+    def __get__(self, instance: None, owner: type[object] | None = None) -> Self: ...
     @overload
     def __get__(
-        self: Tool[Concatenate[Any, P2], R2], instance: object, owner: type[Any] | None = None
+        self: Tool[Concatenate[S, P2], R2], instance: object, owner: type[object] | None = None
     ) -> Tool[P2, R2]: ...
-    def __get__(self, instance: object, owner: type[Any] | None = None) -> Any:
+    def __get__(self, instance: object, owner: type[object] | None = None) -> Tool[..., object]:
         # A tool defined in a class body is bound to the instance, like a method.
         if instance is None or not self.is_method:
             return self
-        unbound: Callable[..., Any] = self.function
+        unbound: Tool[..., object] = self
         return dataclasses.replace(
-            self, function=functools.partial(unbound, instance), is_method=False
+            unbound, function=functools.partial(unbound.function, instance), is_method=False
         )
 
-    def to_param(self) -> dict[str, Any]:
+    def to_param(self) -> dict[str, object]:
         """The tool definition for the request's `tools` list.
 
         Returns:
             A new dict: `name`, `description` (when not empty), `input_schema`, and `strict`,
             `cache_control` and the `extra` keys when set.
         """
-        param: dict[str, Any] = {"name": self.name}
+        param: dict[str, object] = {"name": self.name}
         if self.description:
             param["description"] = self.description
         param["input_schema"] = copy.deepcopy(self.input_schema)
@@ -177,9 +179,9 @@ def tool(
     timeout: float | None = ...,
     sequential: bool = ...,
     requires_approval: bool = ...,
-    cache_control: Mapping[str, Any] | None = ...,
+    cache_control: Mapping[str, object] | None = ...,
     resources: Mapping[str, ResourceFactory] | None = ...,
-    extra: Mapping[str, Any] | None = ...,
+    extra: Mapping[str, object] | None = ...,
 ) -> Tool[P, R]: ...
 @overload
 def tool(
@@ -190,12 +192,12 @@ def tool(
     timeout: float | None = ...,
     sequential: bool = ...,
     requires_approval: bool = ...,
-    cache_control: Mapping[str, Any] | None = ...,
+    cache_control: Mapping[str, object] | None = ...,
     resources: Mapping[str, ResourceFactory] | None = ...,
-    extra: Mapping[str, Any] | None = ...,
+    extra: Mapping[str, object] | None = ...,
 ) -> Callable[[Callable[P, R]], Tool[P, R]]: ...
 def tool(
-    func: Callable[..., Any] | None = None,
+    func: Callable[..., object] | None = None,
     /,
     *,
     name: str | None = None,
@@ -204,10 +206,10 @@ def tool(
     timeout: float | None = None,
     sequential: bool = False,
     requires_approval: bool = False,
-    cache_control: Mapping[str, Any] | None = None,
+    cache_control: Mapping[str, object] | None = None,
     resources: Mapping[str, ResourceFactory] | None = None,
-    extra: Mapping[str, Any] | None = None,
-) -> Any:
+    extra: Mapping[str, object] | None = None,
+) -> Tool[..., object] | Callable[[Callable[..., object]], Tool[..., object]]:
     """Make a tool of a typed function: `@tool`, `@tool(...)`, or `tool(func, ...)`.
 
     The schema is built now, so a definition problem fails at import time.
@@ -232,7 +234,7 @@ def tool(
         ToolDefinitionError: The function cannot be a tool; lists every problem.
     """
 
-    def make(f: Callable[..., Any]) -> Tool[Any, Any]:
+    def make(f: Callable[..., object]) -> Tool[..., object]:
         return _make_tool(
             f,
             name=name,
@@ -250,7 +252,7 @@ def tool(
 
 
 def _make_tool(
-    func: Callable[..., Any],
+    func: Callable[..., object],
     *,
     name: str | None,
     description: str | None,
@@ -258,10 +260,10 @@ def _make_tool(
     timeout: float | None,
     sequential: bool,
     requires_approval: bool,
-    cache_control: Mapping[str, Any] | None,
+    cache_control: Mapping[str, object] | None,
     resources: dict[str, ResourceFactory],
-    extra: dict[str, Any],
-) -> Tool[Any, Any]:
+    extra: dict[str, object],
+) -> Tool[..., object]:
     if isinstance(func, Tool):
         func = func.function
     if isinstance(func, staticmethod):
@@ -300,7 +302,7 @@ def _make_tool(
     )
 
 
-def _is_method(func: Callable[..., Any]) -> bool:
+def _is_method(func: Callable[..., object]) -> bool:
     """A function defined in a class body whose first parameter is an unannotated `self`."""
     try:
         first = next(iter(inspect.signature(func).parameters.values()), None)
@@ -314,7 +316,7 @@ def _is_method(func: Callable[..., Any]) -> bool:
     )
 
 
-ToolLike: TypeAlias = "Tool[..., Any] | Callable[..., Any] | Mapping[str, Any]"
+ToolLike: TypeAlias = "Tool[..., object] | Callable[..., object] | Mapping[str, object]"
 """What a tools list accepts: a `Tool`, a plain function (made a tool with defaults), or a raw
 tool definition dict (server tools such as web search, MCP toolsets), sent as it is."""
 
@@ -330,7 +332,7 @@ class Toolset:
     """
 
     def __init__(self, tools: Iterable[ToolLike] = ()) -> None:
-        entries: list[Tool[..., Any] | dict[str, Any]] = []
+        entries: list[Tool[..., object] | dict[str, object]] = []
         for item in tools:
             if isinstance(item, Tool):
                 entries.append(item)
@@ -341,7 +343,7 @@ class Toolset:
             else:
                 raise ToolDefinitionError(repr(item), ["not a tool, function or tool dict"])
         names = [e.name if isinstance(e, Tool) else e.get("name") for e in entries]
-        duplicates = sorted({n for n in names if n is not None and names.count(n) > 1})
+        duplicates = sorted({n for n in names if n is not None and names.count(n) > 1}, key=str)
         if duplicates:
             raise ToolDefinitionError(
                 "toolset", [f"tool name {n!r} is used more than once" for n in duplicates]
@@ -361,17 +363,17 @@ class Toolset:
         """
         return tools if isinstance(tools, Toolset) else cls(tools)
 
-    def get(self, name: str) -> Tool[..., Any] | None:
+    def get(self, name: str) -> Tool[..., object] | None:
         """The runnable tool called `name`, or None."""
         return self._by_name.get(name)
 
-    def __getitem__(self, name: str) -> Tool[..., Any]:
+    def __getitem__(self, name: str) -> Tool[..., object]:
         return self._by_name[name]
 
     def __contains__(self, name: object) -> bool:
         return name in self._by_name
 
-    def __iter__(self) -> Iterator[Tool[..., Any]]:
+    def __iter__(self) -> Iterator[Tool[..., object]]:
         return iter(self._by_name.values())
 
     def __len__(self) -> int:
@@ -383,7 +385,7 @@ class Toolset:
         return list(self._by_name)
 
     @property
-    def raw(self) -> list[dict[str, Any]]:
+    def raw(self) -> list[dict[str, object]]:
         """The raw tool definitions (run by the API or an MCP server, never here)."""
         return [e for e in self._entries if not isinstance(e, Tool)]
 
@@ -396,7 +398,7 @@ class Toolset:
         found = {t.name: t.lint() for t in self}
         return {name: issues for name, issues in found.items() if issues}
 
-    def to_params(self) -> list[dict[str, Any]]:
+    def to_params(self) -> list[dict[str, object]]:
         """The request's `tools` list, in the order given.
 
         Returns:
@@ -409,8 +411,11 @@ class Toolset:
 
 
 def tool_result(
-    tool_use_id: str, content: str | list[dict[str, Any]] | None, *, is_error: bool = False
-) -> dict[str, Any]:
+    tool_use_id: str,
+    content: str | Sequence[Mapping[str, object]] | None,
+    *,
+    is_error: bool = False,
+) -> dict[str, object]:
     """Build a `tool_result` block.
 
     Args:
@@ -421,14 +426,14 @@ def tool_result(
     Returns:
         The block dict.
     """
-    block: dict[str, Any] = {"type": "tool_result", "tool_use_id": tool_use_id}
+    block: dict[str, object] = {"type": "tool_result", "tool_use_id": tool_use_id}
     if content is not None:
         block["content"] = content
     block["is_error"] = is_error
     return block
 
 
-def result_content(value: object) -> str | list[dict[str, Any]] | None:
+def result_content(value: object) -> str | list[dict[str, object]] | None:
     """Convert a tool's return value into `tool_result` content.
 
     Args:
@@ -443,8 +448,8 @@ def result_content(value: object) -> str | list[dict[str, Any]] | None:
         return _valid_text(value)
     if value is None:
         return None
-    if _is_content_block(value):
-        return [dict(value)]  # type: ignore[call-overload]
+    if isinstance(value, Mapping) and _is_content_block(value):
+        return [dict(value)]
     if isinstance(value, list) and value and all(_is_content_block(v) for v in value):
         return [dict(v) for v in value]
     return _valid_text(pydantic_core.to_json(value, fallback=str).decode())
