@@ -16,7 +16,7 @@ import typing
 import warnings
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import docstring_parser
 from docstring_parser.common import DocstringExample
@@ -33,6 +33,9 @@ from pydantic_core import PydanticUndefined
 from .._exceptions import ToolDefinitionError
 from ._context import RunContext
 from ._strict import make_strict, strict_schema_problems, walk
+
+if TYPE_CHECKING:  # typing_extensions has TypeForm from 4.13; only the type checker needs it
+    from typing_extensions import TypeForm
 
 __all__ = [
     "FunctionSchema",
@@ -107,7 +110,7 @@ class FunctionSchema:
 
     name: str
     description: str
-    input_schema: dict[str, Any]
+    input_schema: dict[str, object]
     parameters: tuple[Parameter, ...]
     lint_issues: tuple[LintIssue, ...]
     model: type[BaseModel]
@@ -120,7 +123,7 @@ class FunctionSchema:
                 return p.name
         return None
 
-    def validate(self, arguments: object) -> dict[str, Any]:
+    def validate(self, arguments: object) -> dict[str, object]:
         """Validate the model's input and return the argument values by parameter name.
 
         Args:
@@ -143,8 +146,8 @@ class FunctionSchema:
         return tuple((f"a{i}", name) for i, name in enumerate(arguments))
 
     def bind(
-        self, arguments: Mapping[str, Any], injected: Mapping[str, Any]
-    ) -> tuple[list[Any], dict[str, Any]]:
+        self, arguments: Mapping[str, object], injected: Mapping[str, object]
+    ) -> tuple[list[object], dict[str, object]]:
         """Arrange validated arguments and injected values as a call's `*args` and `**kwargs`.
 
         Args:
@@ -154,8 +157,8 @@ class FunctionSchema:
         Returns:
             Positional and keyword arguments for the function.
         """
-        args: list[Any] = []
-        kwargs: dict[str, Any] = {}
+        args: list[object] = []
+        kwargs: dict[str, object] = {}
         for p in self.parameters:
             value = arguments[p.name] if p.role == "argument" else injected[p.name]
             if p.positional_only:
@@ -166,7 +169,7 @@ class FunctionSchema:
 
 
 def function_schema(
-    func: Callable[..., Any],
+    func: Callable[..., object],
     *,
     name: str | None = None,
     description: str | None = None,
@@ -207,7 +210,7 @@ def function_schema(
     hints = _type_hints(func, signature, problems)
 
     params: list[Parameter] = []
-    fields: dict[str, Any] = {}
+    fields: dict[str, tuple[TypeForm[object], object]] = {}
     field_names: dict[str, str] = {}
     sig_params = list(signature.parameters.values())
     if skip_receiver and sig_params:
@@ -286,8 +289,8 @@ def _parse_docstring(text: str, lint: list[LintIssue]) -> docstring_parser.Docst
 
 
 def _type_hints(
-    func: Callable[..., Any], signature: inspect.Signature, problems: list[str]
-) -> dict[str, Any]:
+    func: Callable[..., object], signature: inspect.Signature, problems: list[str]
+) -> dict[str, TypeForm[object]]:
     """Resolve annotations (strings under `from __future__ import annotations` too)."""
     target = inspect.unwrap(func)
     try:
@@ -296,7 +299,7 @@ def _type_hints(
         pass  # narrowed down per parameter below
     # Some annotation does not resolve; find which ones, so the error names each of them.
     globalns = getattr(target, "__globals__", {})
-    hints: dict[str, Any] = {}
+    hints: dict[str, TypeForm[object]] = {}
     for sp in signature.parameters.values():
         ann = sp.annotation
         if ann is sp.empty:
@@ -313,31 +316,31 @@ def _type_hints(
     return hints
 
 
-def _is_run_context(annotation: Any) -> bool:
+def _is_run_context(annotation: object) -> bool:
     """`RunContext`, `RunContext[D]`, optionally inside `Annotated` or `... | None`."""
     if typing.get_origin(annotation) is typing.Annotated:
-        annotation = annotation.__origin__
+        annotation = typing.get_args(annotation)[0]
     if annotation is RunContext or typing.get_origin(annotation) is RunContext:
         return True
     members = [a for a in typing.get_args(annotation) if a is not type(None)]
     return _is_nullable(annotation) and len(members) == 1 and _is_run_context(members[0])
 
 
-def _is_nullable(annotation: Any) -> bool:
+def _is_nullable(annotation: object) -> bool:
     if typing.get_origin(annotation) is typing.Annotated:
-        annotation = annotation.__origin__
+        annotation = typing.get_args(annotation)[0]
     return annotation is None or type(None) in typing.get_args(annotation)
 
 
 def _parameter_description(
-    name: str, annotation: Any, from_doc: str | None, lint: list[LintIssue]
+    name: str, annotation: object, from_doc: str | None, lint: list[LintIssue]
 ) -> str | None:
     """Pick a parameter's description: `Field(description=...)`, then `Annotated[T, "text"]`,
     then the docstring. The explicit annotation wins because it sits next to the type."""
     texts: list[str] = []
     field_desc: str | None = None
     if typing.get_origin(annotation) is typing.Annotated:
-        for meta in annotation.__metadata__:
+        for meta in typing.get_args(annotation)[1:]:
             if isinstance(meta, str):
                 texts.append(meta)
             elif isinstance(meta, FieldInfo) and meta.description:
@@ -374,16 +377,19 @@ def _doc_description(doc: docstring_parser.Docstring) -> str:
 
 def _build(
     tool_name: str,
-    fields: dict[str, Any],
+    fields: dict[str, tuple[TypeForm[object], object]],
     field_names: dict[str, str],
     problems: list[str],
     lint: list[LintIssue],
-) -> tuple[type[BaseModel] | None, dict[str, Any]]:
+) -> tuple[type[BaseModel] | None, dict[str, object]]:
     """Create the validating model and its JSON schema, or explain which parameters fail."""
     # Fields validate by alias (the parameter name) only, pydantic's default.
     config = ConfigDict(extra="forbid")
+    # mypy matches a `**dict` against every keyword of create_model (`__doc__`, `__base__` ...),
+    # so the field definitions go in as pydantic's own parameter type says: Any.
+    definitions: dict[str, Any] = dict(fields)
     try:
-        model = create_model(f"{tool_name}_input", __config__=config, **fields)
+        model = create_model(f"{tool_name}_input", __config__=config, **definitions)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", PydanticJsonSchemaWarning)
             schema = model.model_json_schema()
@@ -416,13 +422,13 @@ def _why_unsupported(exc: Exception) -> str:
     return text.splitlines()[0]
 
 
-def _type_name(annotation: Any) -> str:
+def _type_name(annotation: object) -> str:
     if isinstance(annotation, type):
         return annotation.__qualname__
     return repr(annotation).replace("typing.", "").replace("collections.abc.", "")
 
 
-def clean_schema(schema: dict[str, Any]) -> None:
+def clean_schema(schema: dict[str, object]) -> None:
     """Tidy a pydantic JSON schema in place into a tool's `input_schema`.
 
     Drops pydantic's `title` noise (the tool name and property names already say it), makes
@@ -438,7 +444,7 @@ def clean_schema(schema: dict[str, Any]) -> None:
     schema.setdefault("required", [])
     schema["additionalProperties"] = False
     # Keep the key order stable and readable: type first, $defs last.
-    ordered = {"type": "object"}
+    ordered: dict[str, object] = {"type": "object"}
     ordered.update((k, v) for k, v in schema.items() if k not in ("type", "$defs"))
     if "$defs" in schema:
         ordered["$defs"] = schema["$defs"]
@@ -450,7 +456,7 @@ def _lint_docs(
     description: str,
     doc_params: Mapping[str, str],
     params: list[Parameter],
-    schema: Mapping[str, Any],
+    schema: Mapping[str, object],
     lint: list[LintIssue],
 ) -> None:
     if not description:
@@ -459,12 +465,13 @@ def _lint_docs(
         lint.append(
             LintIssue("leaked-section", "the description contains a docstring section header")
         )
-    properties = schema.get("properties", {})
+    properties = schema.get("properties")
     names = {p.name for p in params}
     for p in params:
         if p.role != "argument":
             continue
-        text = properties.get(p.name, {}).get("description", "")
+        prop = properties.get(p.name) if isinstance(properties, Mapping) else None
+        text = prop.get("description", "") if isinstance(prop, Mapping) else ""
         if not text:
             lint.append(
                 LintIssue(

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
-from typing import Any
 
 __all__ = ["make_strict", "strict_schema_problems", "walk"]
 
@@ -35,7 +34,7 @@ _STRICT_FORMATS = frozenset(
 )
 
 
-def _subschemas(node: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+def _subschemas(node: dict[str, object]) -> Iterator[tuple[str, dict[str, object]]]:
     """Yield (relative path, subschema) for each direct subschema of a schema node."""
     for key, value in node.items():
         if key in _SCHEMA_MAPS and isinstance(value, dict):
@@ -50,7 +49,7 @@ def _subschemas(node: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
             yield key, value
 
 
-def walk(node: dict[str, Any], path: str = "#") -> Iterator[tuple[str, dict[str, Any]]]:
+def walk(node: dict[str, object], path: str = "#") -> Iterator[tuple[str, dict[str, object]]]:
     """Yield (JSON pointer, node) for a schema node and every subschema below it, parents first.
 
     Args:
@@ -66,7 +65,7 @@ def walk(node: dict[str, Any], path: str = "#") -> Iterator[tuple[str, dict[str,
         yield from walk(sub, f"{path}/{rel}")
 
 
-def make_strict(schema: dict[str, Any]) -> list[str]:
+def make_strict(schema: dict[str, object]) -> list[str]:
     """Rewrite a schema in place into the subset strict tool use accepts; report what cannot be.
 
     Args:
@@ -81,7 +80,8 @@ def make_strict(schema: dict[str, Any]) -> list[str]:
             node["anyOf"] = node.pop("oneOf")
         node.pop("discriminator", None)
         moved = {k: node.pop(k) for k in _STRICT_UNSUPPORTED if k in node}
-        if node.get("minItems", 0) > 1:
+        min_items = node.get("minItems", 0)
+        if isinstance(min_items, (int, float)) and min_items > 1:
             moved["minItems"] = node.pop("minItems")
         if "format" in node and node["format"] not in _STRICT_FORMATS:
             moved["format"] = node.pop("format")
@@ -101,7 +101,7 @@ def make_strict(schema: dict[str, Any]) -> list[str]:
     return problems
 
 
-def strict_schema_problems(schema: Mapping[str, Any]) -> list[str]:
+def strict_schema_problems(schema: Mapping[str, object]) -> list[str]:
     """List the ways a schema breaks the strict tool use subset of JSON Schema.
 
     Args:
@@ -122,19 +122,22 @@ def strict_schema_problems(schema: Mapping[str, Any]) -> list[str]:
         ref = node.get("$ref")
         if isinstance(ref, str) and not ref.startswith("#/"):
             problems.append(f"strict: {path} has an external $ref {ref!r}")
-    defs = node_schema.get("$defs", {})
+    defs = node_schema.get("$defs")
+    if not isinstance(defs, Mapping):
+        defs = {}
     for name in defs:
         if _reaches(defs, name, f"#/$defs/{name}", set()):
             problems.append(f"strict: recursive schema through $defs/{name} is not supported")
     return problems
 
 
-def _reaches(defs: Mapping[str, Any], start: str, target: str, seen: set[str]) -> bool:
+def _reaches(defs: Mapping[str, object], start: str, target: str, seen: set[str]) -> bool:
     """Whether the definition `start` refers (directly or not) to `target`."""
-    if start in seen or not isinstance(defs.get(start), dict):
+    definition = defs.get(start)
+    if start in seen or not isinstance(definition, dict):
         return False
     seen.add(start)
-    for _, node in walk(defs[start]):
+    for _, node in walk(definition):
         ref = node.get("$ref")
         if ref == target:
             return True
