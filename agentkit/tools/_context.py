@@ -12,7 +12,8 @@ from ..types._usage import RunUsage
 
 __all__ = ["RunContext"]
 
-DepsT = TypeVar("DepsT", default=None)
+# Covariant: a context is read-only, so a `RunContext[Deps]` is a `RunContext[object]`.
+DepsT = TypeVar("DepsT", covariant=True, default=None)
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,8 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeAlias
+from types import TracebackType
+from typing import Any, Literal, TypeAlias, TypeVar
 
 import anyio
 import anyio.to_thread
@@ -79,11 +80,11 @@ class ToolCall:
 
     id: str
     name: str
-    input: Any
-    block: Mapping[str, Any] = field(repr=False)
+    input: object
+    block: Mapping[str, object] = field(repr=False)
 
     @classmethod
-    def from_block(cls, block: Mapping[str, Any]) -> ToolCall:
+    def from_block(cls, block: Mapping[str, object]) -> ToolCall:
         """Make a call from a `tool_use` block dict.
 
         Args:
@@ -91,8 +92,15 @@ class ToolCall:
 
         Returns:
             The call.
+
+        Raises:
+            KeyError: The block has no `id` or `name`.
+            TypeError: Its `id` or `name` is not a string.
         """
-        return cls(id=block["id"], name=block["name"], input=block.get("input", {}), block=block)
+        call_id, name = block["id"], block["name"]
+        if not isinstance(call_id, str) or not isinstance(name, str):
+            raise TypeError(f"a tool_use block's id and name are strings: {dict(block)!r}")
+        return cls(id=call_id, name=name, input=block.get("input", {}), block=block)
 
 
 OutcomeStatus: TypeAlias = Literal["ok", "error", "denied", "deferred"]
@@ -115,7 +123,7 @@ class ToolOutcome:
 
     call: ToolCall
     status: OutcomeStatus
-    result: dict[str, Any] | None
+    result: dict[str, object] | None
     exception: BaseException | None = None
     duration: float = 0.0
     stop: bool = False
@@ -162,12 +170,12 @@ class ReplaceInput:
         input: The input to use.
     """
 
-    input: Mapping[str, Any]
+    input: Mapping[str, object]
 
 
 Decision: TypeAlias = "Allow | Deny | Defer | ReplaceInput"
 Approval: TypeAlias = "Allow | Deny"
-ContextFactory: TypeAlias = Callable[[ToolCall], RunContext[Any]]
+ContextFactory: TypeAlias = Callable[[ToolCall], RunContext[object]]
 BeforeToolHook: TypeAlias = Callable[
     [ToolCall, RunContext[Any]], "Decision | Awaitable[Decision | None] | None"
 ]
@@ -199,7 +207,10 @@ def _segments(calls: Sequence[ToolCall], toolset: Toolset) -> list[list[int]]:
     return batches
 
 
-async def _maybe_await(value: Any) -> Any:
+T = TypeVar("T")
+
+
+async def _maybe_await(value: Awaitable[T] | T) -> T:
     return await value if inspect.isawaitable(value) else value
 
 
@@ -240,7 +251,7 @@ class ToolRuntime:
         self.before_tool = tuple(before_tool)
         self.after_tool = tuple(after_tool)
         self._stack: AsyncExitStack | None = None
-        self._resources: dict[ResourceFactory, Any] = {}
+        self._resources: dict[ResourceFactory, object] = {}
 
     async def __aenter__(self) -> Self:
         stack = AsyncExitStack()
@@ -262,15 +273,20 @@ class ToolRuntime:
         self._stack = stack
         return self
 
-    async def __aexit__(self, *exc_info: object) -> None:
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
         stack, self._stack = self._stack, None
         self._resources.clear()
         if stack is not None:
-            await stack.__aexit__(*exc_info)  # type: ignore[arg-type]
+            await stack.__aexit__(exc_type, exc, traceback)
 
     async def run_calls(
         self,
-        calls: Iterable[ToolCall | Mapping[str, Any]],
+        calls: Iterable[ToolCall | Mapping[str, object]],
         *,
         context_factory: ContextFactory | None = None,
         approvals: Mapping[str, Approval] | None = None,
@@ -349,7 +365,7 @@ class ToolRuntime:
     async def _decide_and_execute(
         self,
         call: ToolCall,
-        ctx: RunContext[Any],
+        ctx: RunContext[object],
         approvals: Mapping[str, Approval],
         threads: anyio.CapacityLimiter,
     ) -> ToolOutcome:
@@ -379,9 +395,9 @@ class ToolRuntime:
 
     async def _execute(
         self,
-        t: Tool[..., Any],
+        t: Tool[..., object],
         call: ToolCall,
-        ctx: RunContext[Any],
+        ctx: RunContext[object],
         threads: anyio.CapacityLimiter,
     ) -> ToolOutcome:
         try:
@@ -389,7 +405,7 @@ class ToolRuntime:
         except pydantic.ValidationError as exc:
             message = validation_error_content(t.name, exc)
             return ToolOutcome(call, "error", tool_result(call.id, message, is_error=True), exc)
-        injected: dict[str, Any] = {}
+        injected: dict[str, object] = {}
         context_name = t.schema.context_parameter
         if context_name is not None:
             injected[context_name] = ctx
@@ -425,10 +441,13 @@ class ToolRuntime:
 
 
 async def _invoke(
-    t: Tool[..., Any], args: list[Any], kwargs: dict[str, Any], threads: anyio.CapacityLimiter
-) -> Any:
+    t: Tool[..., object],
+    args: list[object],
+    kwargs: dict[str, object],
+    threads: anyio.CapacityLimiter,
+) -> object:
     if t.is_async:
-        return await t.function(*args, **kwargs)
+        return await _maybe_await(t.function(*args, **kwargs))
     # abandon_on_cancel: a timed-out thread cannot be killed; it finishes unobserved while the
     # turn moves on.
     return await anyio.to_thread.run_sync(
@@ -449,7 +468,7 @@ async def _guarded(
         scope.cancel()
 
 
-def _default_context(call: ToolCall) -> RunContext[Any]:
+def _default_context(call: ToolCall) -> RunContext[object]:
     return RunContext(deps=None, tool_use_id=call.id, tool_name=call.name)
 
 
