@@ -1,9 +1,7 @@
-"""`FoundryClient` and `AsyncFoundryClient`: the Claude clients, speaking to Microsoft Foundry.
+"""Claude on Microsoft Foundry: `FoundryClient` and `AsyncFoundryClient`, the Claude clients
+with Foundry's base URL and an API key or an Entra ID token provider.
 
-Foundry serves the first-party wire format (paths, bodies, SSE) under
-`https://{resource}.services.ai.azure.com/anthropic`, so only construction and auth differ: an
-API key (sent as both `api-key`, Azure's header, and `x-api-key`, Anthropic's) or a Microsoft
-Entra ID (Azure AD) token provider, asked on every attempt and sent as a bearer token."""
+The implementation lives in `agentkit/hosts/_foundry.py`."""
 
 from .hosts._foundry import (
     AZURE_AI_SCOPE,

@@ -1,15 +1,7 @@
-"""`VertexClient` and `AsyncVertexClient`: the Claude clients, speaking to Google Vertex AI.
+"""Claude on Google Vertex AI: `VertexClient` and `AsyncVertexClient`, the Claude clients with
+Vertex's URLs, body shape and OAuth tokens (google-auth only with the `vertex` extra).
 
-Each is a `Client` / `AsyncClient` with Vertex's hooks, so the runner, tools, stores and stream
-helpers work unchanged. What differs from the first-party API: the URL names the project, region
-and model (`.../publishers/anthropic/models/{model}:rawPredict`, `:streamRawPredict` when
-streaming); the body loses `model` and gains `anthropic_version: vertex-2023-10-16`; auth is an
-OAuth bearer token. The stream is ordinary SSE.
-
-Tokens come from an explicit `access_token`, your `token_provider`, or google-auth credentials
-(the `vertex` extra, imported only then: given ones, or Application Default Credentials). A
-google-auth token is refreshed before it expires, under a lock, and the async client refreshes in
-a worker thread, because google-auth's refresh is blocking HTTP."""
+The implementation and its full story live in `agentkit/hosts/_vertex.py`."""
 
 from .hosts._vertex import (
     VERTEX_ANTHROPIC_VERSION,

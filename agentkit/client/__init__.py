@@ -7,76 +7,25 @@ in `_sync/` from them. The pure steps both share sit beside them (`_base`, `_mes
 
 from __future__ import annotations
 
-from .._exceptions import (
-    make_status_error,
-    status_error_class,
-)
-from ._aiohttp import (
-    DefaultAioHttpClient,
-)
-from ._async._batches import (
-    AsyncBatches,
-    AsyncBatchResults,
-)
-from ._async._client import (
-    AsyncClient,
-)
-from ._async._files import (
-    AsyncFileContent,
-    AsyncFiles,
-)
-from ._async._messages import (
-    AsyncMessages,
-)
-from ._async._models_api import (
-    AsyncModels,
-)
-from ._async._pagination import (
-    AsyncPage,
-    AsyncPager,
-)
-from ._base import (
-    DEFAULT_BASE_URL,
-    DEFAULT_LIMITS,
-    DEFAULT_TIMEOUT,
-    ClientOptions,
-)
-from ._batches import (
-    PollSchedule,
-)
-from ._files import (
-    FILES_BETA,
-    DeletedFile,
-    FileInput,
-    FileMetadata,
-)
-from ._response import (
-    APIResponse,
-    AsyncAPIResponse,
-)
-from ._retry import (
-    RetryPolicy,
-)
-from ._sync._batches import (
-    Batches,
-    BatchResults,
-)
-from ._sync._client import (
-    Client,
-)
-from ._sync._files import (
-    FileContent,
-    Files,
-)
-from ._sync._messages import (
-    Messages,
-)
-from ._sync._models_api import (
-    Models,
-)
-from ._sync._pagination import (
-    Page,
-)
+from .._exceptions import make_status_error, status_error_class
+from ._aiohttp import DefaultAioHttpClient
+from ._async._batches import AsyncBatches, AsyncBatchResults
+from ._async._client import AsyncClient
+from ._async._files import AsyncFileContent, AsyncFiles
+from ._async._messages import AsyncMessages
+from ._async._models_api import AsyncModels
+from ._async._pagination import AsyncPage, AsyncPager
+from ._base import DEFAULT_BASE_URL, DEFAULT_LIMITS, DEFAULT_TIMEOUT, ClientOptions
+from ._batches import PollSchedule
+from ._files import FILES_BETA, DeletedFile, FileInput, FileMetadata
+from ._response import APIResponse, AsyncAPIResponse
+from ._retry import RetryPolicy
+from ._sync._batches import Batches, BatchResults
+from ._sync._client import Client
+from ._sync._files import FileContent, Files
+from ._sync._messages import Messages
+from ._sync._models_api import Models
+from ._sync._pagination import Page
 
 __all__ = [
     "APIResponse",

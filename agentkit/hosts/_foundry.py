@@ -118,11 +118,8 @@ class FoundryClient(_FoundryMixin[httpx.Client], Client):
             `AZURE_AI_SCOPE`, asked on every attempt (it should cache, as azure-identity's
             `get_bearer_token_provider` does).
         base_url: Instead of `resource`: the full base URL (`ANTHROPIC_FOUNDRY_BASE_URL`).
-        default_headers: Headers sent with every request.
-        timeout: Seconds or an `httpx.Timeout` (default 600 s, 5 s to connect).
-        max_retries: Retries of a failed request (default 2).
-        retry: A full `RetryPolicy`.
-        http_client: Your own `httpx.Client`; you close it.
+        **options: `default_headers`, `timeout`, `max_retries`, `retry` and `http_client`, as
+            for `Client`.
 
     Raises:
         ConfigurationError: no credentials, or no resource / base URL, or both of a pair.

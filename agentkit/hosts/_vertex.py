@@ -364,11 +364,8 @@ class VertexClient(_VertexMixin[httpx.Client], Client):
         credentials: google-auth credentials (refreshed before expiry). With none of the three,
             Application Default Credentials are used (needs `agentkit[vertex]`).
         base_url: Default `ANTHROPIC_VERTEX_BASE_URL`, else the region's endpoint.
-        default_headers: Headers sent with every request.
-        timeout: Seconds or an `httpx.Timeout` (default 600 s, 5 s to connect).
-        max_retries: Retries of a failed request (default 2).
-        retry: A full `RetryPolicy`.
-        http_client: Your own `httpx.Client`; you close it.
+        **options: `default_headers`, `timeout`, `max_retries`, `retry` and `http_client`, as
+            for `Client`.
 
     Raises:
         ConfigurationError: no region, no project, or more than one token source.

@@ -67,11 +67,8 @@ class BedrockMantleClient(_MantleMixin[httpx.Client], Client):
         api_key: A Bedrock API key (default `AWS_BEARER_TOKEN_BEDROCK`, then
             `ANTHROPIC_AWS_API_KEY`), sent as a bearer token; without one, SigV4.
         base_url: Default `ANTHROPIC_BEDROCK_MANTLE_BASE_URL`, else the region's endpoint.
-        default_headers: Headers sent with every request.
-        timeout: Seconds or an `httpx.Timeout`.
-        max_retries: Retries of a failed request (default 2).
-        retry: A full `RetryPolicy`.
-        http_client: Your own `httpx.Client`; you close it.
+        **options: `default_headers`, `timeout`, `max_retries`, `retry` and `http_client`, as
+            for `Client`.
     """
 
     messages: MantleMessages

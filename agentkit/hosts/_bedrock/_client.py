@@ -348,11 +348,8 @@ class BedrockClient(_BedrockMixin[httpx.Client], Client):
             when no AWS credentials are passed). Without one, requests are SigV4-signed with
             explicit keys, the profile or the standard AWS chain (needs `agentkit[bedrock]`).
         base_url: Defaults to `ANTHROPIC_BEDROCK_BASE_URL`, else the region's runtime endpoint.
-        default_headers: Headers sent with every request.
-        timeout: Seconds or an `httpx.Timeout` (default 600 s, 5 s to connect).
-        max_retries: Retries of a failed request (default 2).
-        retry: A full `RetryPolicy`.
-        http_client: Your own `httpx.Client`; you close it.
+        **options: `default_headers`, `timeout`, `max_retries`, `retry` and `http_client`, as
+            for `Client`.
 
     Raises:
         ConfigurationError: conflicting credentials, or an unreadable profile.

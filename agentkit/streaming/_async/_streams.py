@@ -37,9 +37,7 @@ E = TypeVar("E")
 class _AsyncShell(Generic[E]):
     """Moves a response's bytes through a core; iterating it yields the core's items (`E`).
 
-    Args:
-        response: A 2xx streaming response, body not read yet.
-        decoder_factory: Makes the decoder for the body framing (SSE by default).
+    Takes the arguments of `AsyncStream`.
     """
 
     def __init__(
