@@ -143,9 +143,10 @@ def agent_event(raw: object, tool_ids: dict[int, str]) -> AgentEvent | None:
     if isinstance(raw, InputJsonEvent):
         return raw if raw.index in tool_ids else None
     if isinstance(raw, ContentBlockStartEvent) and raw.content_block.get("type") == "tool_use":
-        block = raw.content_block
-        tool_ids[raw.index] = block["id"]
-        return ToolCallStarted(block["id"], block["name"], raw.index)
+        call_id, name = raw.content_block["id"], raw.content_block["name"]
+        if isinstance(call_id, str) and isinstance(name, str):
+            tool_ids[raw.index] = call_id
+            return ToolCallStarted(call_id, name, raw.index)
     return None
 
 

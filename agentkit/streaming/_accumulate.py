@@ -23,7 +23,8 @@ why (`max_tokens`), and the runner never executes a call from such a turn. If th
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from collections.abc import Iterable
+from typing import Literal
 
 import httpx
 from pydantic import ValidationError
@@ -60,12 +61,12 @@ class _Open:
 
     __slots__ = ("block", "citations", "json", "text", "thinking")
 
-    def __init__(self, block: dict[str, Any]) -> None:
+    def __init__(self, block: dict[str, object]) -> None:
         self.block = block
         self.text: list[str] | None = None
         self.thinking: list[str] | None = None
         self.json: list[str] | None = None
-        self.citations: list[dict[str, Any]] | None = None
+        self.citations: list[dict[str, object]] | None = None
 
 
 class MessageAccumulator:
@@ -98,8 +99,8 @@ class MessageAccumulator:
     ) -> None:
         self.emit = emit
         self._response = response
-        self._message: dict[str, Any] | None = None
-        self._blocks: list[dict[str, Any]] = []
+        self._message: dict[str, object] | None = None
+        self._blocks: list[dict[str, object]] = []
         self._open: dict[int, _Open] = {}
         self._stopped = False
         self._final: Message | None = None
@@ -115,7 +116,7 @@ class MessageAccumulator:
         """True once `message_stop` arrived: the message is complete."""
         return self._stopped
 
-    def feed(self, event: dict[str, Any]) -> StreamEvent | str | None:
+    def feed(self, event: dict[str, object]) -> StreamEvent | str | None:
         """Take the next event (the parsed JSON of one SSE `data`).
 
         Returns:
@@ -135,15 +136,16 @@ class MessageAccumulator:
             # malformed event, reported below).
             if kind == "content_block_delta":
                 index = event["index"]
-                state = self._open.get(index)
-                if state is None:
+                if type(index) is not int or (state := self._open.get(index)) is None:
                     raise self._order(event, f"a delta for block {index!r}, which is not open")
                 delta = event["delta"]
+                if type(delta) is not dict:
+                    raise TypeError(f"the delta is not an object: {delta!r}")
                 if delta["type"] == "text_delta":
                     text = delta["text"]
                     parts = state.text
                     if parts is None:
-                        parts = state.text = [state.block.get("text") or ""]
+                        parts = state.text = [_str(state.block.get("text") or "")]
                     parts.append(text)
                     emit = self.emit
                     if emit is True:
@@ -174,11 +176,12 @@ class MessageAccumulator:
         return UnknownEvent(event) if self.emit is True else None
 
     def _delta(
-        self, index: int, state: _Open, delta: dict[str, Any], event: dict[str, Any]
+        self, index: int, state: _Open, delta: dict[str, object], event: dict[str, object]
     ) -> StreamEvent | None:
+        # A field of the wrong type is a TypeError, which `feed` reports as a malformed event.
         kind = delta["type"]
         if kind == "input_json_delta":
-            piece = delta["partial_json"]
+            piece = _str(delta["partial_json"])
             parts = state.json
             if parts is None:
                 parts = state.json = []
@@ -189,19 +192,21 @@ class MessageAccumulator:
                 else None
             )
         if kind == "thinking_delta":
-            text = delta["thinking"]
+            text = _str(delta["thinking"])
             parts = state.thinking
             if parts is None:
-                parts = state.thinking = [state.block.get("thinking") or ""]
+                parts = state.thinking = [_str(state.block.get("thinking") or "")]
             parts.append(text)
             return (
                 ThinkingEvent(index, text, event, parts, len(parts)) if self.emit is True else None
             )
         if kind == "citations_delta":
             citation = delta["citation"]
+            if type(citation) is not dict:
+                raise TypeError(f"the citation is not an object: {citation!r}")
             cites = state.citations
             if cites is None:
-                cites = state.citations = list(state.block.get("citations") or ())
+                cites = state.citations = _objects(state.block.get("citations"))
             cites.append(citation)
             return (
                 CitationEvent(index, citation, event, cites, len(cites))
@@ -209,55 +214,56 @@ class MessageAccumulator:
                 else None
             )
         if kind == "signature_delta":
-            state.block["signature"] = delta["signature"]
-            return SignatureEvent(index, delta["signature"], event) if self.emit is True else None
+            signature = state.block["signature"] = _str(delta["signature"])
+            return SignatureEvent(index, signature, event) if self.emit is True else None
         if kind == "compaction_delta":
             # The whole summary comes in one delta: every field is assigned.
             state.block.update((k, v) for k, v in delta.items() if k != "type")
-            return (
-                CompactionEvent(index, delta.get("content"), event) if self.emit is True else None
-            )
+            content = delta.get("content")
+            if content is not None:
+                content = _str(content)
+            return CompactionEvent(index, content, event) if self.emit is True else None
         return ContentBlockDeltaEvent(index, delta, event) if self.emit is True else None
 
-    def _block_start(self, event: dict[str, Any]) -> StreamEvent | None:
+    def _block_start(self, event: dict[str, object]) -> StreamEvent | None:
         index = event.get("index")
         if self._message is None or self._stopped:
             raise self._order(event, "content_block_start outside a message")
-        if index != len(self._blocks):
+        if type(index) is not int or index != len(self._blocks):
             raise self._order(event, f"block {index!r} started, expected {len(self._blocks)}")
-        block = dict(event["content_block"])
+        block = _object(event["content_block"])
         self._blocks.append(block)
         self._open[index] = _Open(block)
         return ContentBlockStartEvent(index, block, event) if self.emit is True else None
 
-    def _block_stop(self, event: dict[str, Any]) -> StreamEvent | None:
-        index: Any = event.get("index")
-        state = self._open.pop(index, None)
-        if state is None:
+    def _block_stop(self, event: dict[str, object]) -> StreamEvent | None:
+        index = event.get("index")
+        state = self._open.pop(index, None) if type(index) is int else None
+        if state is None or type(index) is not int:
             raise self._order(event, f"content_block_stop for block {index!r}, which is not open")
         block = self._close(index, state, strict=True)
         return ContentBlockStopEvent(index, block, event) if self.emit is True else None
 
-    def _message_start(self, event: dict[str, Any]) -> StreamEvent | None:
+    def _message_start(self, event: dict[str, object]) -> StreamEvent | None:
         if self._message is not None:
             raise self._order(event, "a second message_start")
-        message = dict(event["message"])
-        message["usage"] = dict(message.get("usage") or {})
-        self._blocks = list(message.get("content") or ())
+        message = _object(event["message"])
+        message["usage"] = _object(message.get("usage") or {})
+        self._blocks = [_object(block) for block in _objects(message.get("content"))]
         message["content"] = self._blocks
         self._message = message
         return MessageStartEvent(message, event) if self.emit is True else None
 
-    def _message_delta(self, event: dict[str, Any]) -> StreamEvent | None:
+    def _message_delta(self, event: dict[str, object]) -> StreamEvent | None:
         message = self._message
         if message is None or self._stopped:
             raise self._order(event, "message_delta outside a message")
-        delta = event.get("delta") or {}
+        delta = _object(event.get("delta") or {}, copy=False)
         message.update(delta)
-        usage = event.get("usage") or {}
+        usage = _object(event.get("usage") or {}, copy=False)
         # Usage in message_delta is cumulative: overwrite. A null there means "not reported
         # here", so it does not erase a value from message_start.
-        totals = message["usage"]
+        totals = _object(message["usage"], copy=False)
         for key, value in usage.items():
             if value is not None or key not in totals:
                 totals[key] = value
@@ -266,7 +272,7 @@ class MessageAccumulator:
                 message[key] = value  # context_management and any later top-level field
         return MessageDeltaEvent(delta, usage, event) if self.emit is True else None
 
-    def _message_stop(self, event: dict[str, Any]) -> StreamEvent | None:
+    def _message_stop(self, event: dict[str, object]) -> StreamEvent | None:
         if self._message is None or self._stopped:
             raise self._order(event, "message_stop outside a message")
         # A block still open here was cut off (max_tokens mid tool call sends no block stop).
@@ -276,7 +282,7 @@ class MessageAccumulator:
         self._stopped = True
         return MessageStopEvent(self.message(), event) if self.emit is True else None
 
-    def _close(self, index: int, state: _Open, *, strict: bool) -> dict[str, Any]:
+    def _close(self, index: int, state: _Open, *, strict: bool) -> dict[str, object]:
         block = state.block
         if state.text is not None:
             block["text"] = "".join(state.text)
@@ -345,7 +351,7 @@ class MessageAccumulator:
         except StreamError:
             return None
 
-    def _validate(self, message: dict[str, Any]) -> Message:
+    def _validate(self, message: dict[str, object]) -> Message:
         try:
             parsed = Message.model_validate(message)
         except ValidationError as exc:
@@ -357,7 +363,7 @@ class MessageAccumulator:
             parsed._request_id = request_id_of(self._response.headers)
         return parsed
 
-    def _order(self, event: dict[str, Any], what: str) -> StreamError:
+    def _order(self, event: dict[str, object], what: str) -> StreamError:
         return StreamError(
             f"stream events out of order: {what} (event {event.get('type')!r})",
             request=self._request(),
@@ -373,7 +379,7 @@ class MessageAccumulator:
             return None
 
 
-def _preview(state: _Open) -> dict[str, Any]:
+def _preview(state: _Open) -> dict[str, object]:
     """A copy of an open block with its parts so far (partial tool input best-effort)."""
     block = dict(state.block)
     if state.text is not None:
@@ -387,7 +393,7 @@ def _preview(state: _Open) -> dict[str, Any]:
     return block
 
 
-def accumulate(events: Any) -> Message:
+def accumulate(events: Iterable[dict[str, object]]) -> Message:
     """Fold an iterable of event dicts into the final message (no typed events built).
 
     Raises:
@@ -398,3 +404,28 @@ def accumulate(events: Any) -> Message:
     for event in events:
         acc.feed(event)
     return acc.message()
+
+
+# Narrowing for the fields read above: a field of the wrong type raises TypeError, which `feed`
+# reports as a malformed event. `type(x) is ...` is the cheapest check, and JSON gives exact types.
+
+
+def _str(value: object) -> str:
+    if type(value) is not str:
+        raise TypeError(f"expected a string, got {value!r}"[:200])
+    return value
+
+
+def _object(value: object, *, copy: bool = True) -> dict[str, object]:
+    if type(value) is not dict:
+        raise TypeError(f"expected an object, got {value!r}"[:200])
+    return dict(value) if copy else value
+
+
+def _objects(value: object) -> list[dict[str, object]]:
+    """A list of objects (None or a missing list is empty)."""
+    if value is None:
+        return []
+    if type(value) is not list or any(type(v) is not dict for v in value):
+        raise TypeError(f"expected a list of objects, got {value!r}"[:200])
+    return list(value)

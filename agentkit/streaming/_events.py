@@ -8,7 +8,7 @@ accumulator (`_accumulate.py`) is what makes them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from pydantic import TypeAdapter
 from pydantic_core import from_json
@@ -41,8 +41,8 @@ class MessageStartEvent:
     """`message_start`: the message shell (id, model, initial usage), content still empty."""
 
     type: ClassVar[str] = "message_start"
-    message: dict[str, Any]
-    raw: dict[str, Any] = field(repr=False)
+    message: dict[str, object]
+    raw: dict[str, object] = field(repr=False)
 
 
 @dataclass(slots=True)
@@ -51,8 +51,8 @@ class ContentBlockStartEvent:
 
     type: ClassVar[str] = "content_block_start"
     index: int
-    content_block: dict[str, Any]
-    raw: dict[str, Any] = field(repr=False)
+    content_block: dict[str, object]
+    raw: dict[str, object] = field(repr=False)
 
 
 @dataclass(slots=True)
@@ -62,7 +62,7 @@ class TextEvent:
     type: ClassVar[str] = "text"
     index: int
     text: str
-    raw: dict[str, Any] = field(repr=False)
+    raw: dict[str, object] = field(repr=False)
     _parts: list[str] = field(repr=False, compare=False)
     _count: int = field(repr=False, compare=False)
 
@@ -79,7 +79,7 @@ class ThinkingEvent:
     type: ClassVar[str] = "thinking"
     index: int
     thinking: str
-    raw: dict[str, Any] = field(repr=False)
+    raw: dict[str, object] = field(repr=False)
     _parts: list[str] = field(repr=False, compare=False)
     _count: int = field(repr=False, compare=False)
 
@@ -96,12 +96,12 @@ class InputJsonEvent:
     type: ClassVar[str] = "input_json"
     index: int
     partial_json: str
-    raw: dict[str, Any] = field(repr=False)
+    raw: dict[str, object] = field(repr=False)
     _parts: list[str] = field(repr=False, compare=False)
     _count: int = field(repr=False, compare=False)
 
     @property
-    def snapshot(self) -> dict[str, Any]:
+    def snapshot(self) -> dict[str, object]:
         """Best-effort parse of the input so far (an unfinished trailing string is included)."""
         return partial_input("".join(self._parts[: self._count]))
 
@@ -112,13 +112,13 @@ class CitationEvent:
 
     type: ClassVar[str] = "citation"
     index: int
-    citation: dict[str, Any]
-    raw: dict[str, Any] = field(repr=False)
-    _citations: list[dict[str, Any]] = field(repr=False, compare=False)
+    citation: dict[str, object]
+    raw: dict[str, object] = field(repr=False)
+    _citations: list[dict[str, object]] = field(repr=False, compare=False)
     _count: int = field(repr=False, compare=False)
 
     @property
-    def snapshot(self) -> list[dict[str, Any]]:
+    def snapshot(self) -> list[dict[str, object]]:
         """The block's citations up to and including this one."""
         return self._citations[: self._count]
 
@@ -130,7 +130,7 @@ class SignatureEvent:
     type: ClassVar[str] = "signature"
     index: int
     signature: str
-    raw: dict[str, Any] = field(repr=False)
+    raw: dict[str, object] = field(repr=False)
 
 
 @dataclass(slots=True)
@@ -140,7 +140,7 @@ class CompactionEvent:
     type: ClassVar[str] = "compaction"
     index: int
     content: str | None
-    raw: dict[str, Any] = field(repr=False)
+    raw: dict[str, object] = field(repr=False)
 
 
 @dataclass(slots=True)
@@ -149,8 +149,8 @@ class ContentBlockDeltaEvent:
 
     type: ClassVar[str] = "content_block_delta"
     index: int
-    delta: dict[str, Any]
-    raw: dict[str, Any] = field(repr=False)
+    delta: dict[str, object]
+    raw: dict[str, object] = field(repr=False)
 
 
 @dataclass(slots=True)
@@ -159,8 +159,8 @@ class ContentBlockStopEvent:
 
     type: ClassVar[str] = "content_block_stop"
     index: int
-    block: dict[str, Any]
-    raw: dict[str, Any] = field(repr=False)
+    block: dict[str, object]
+    raw: dict[str, object] = field(repr=False)
 
     @property
     def content_block(self) -> ContentBlock:
@@ -173,9 +173,9 @@ class MessageDeltaEvent:
     """`message_delta`: stop reason and friends, and the cumulative usage."""
 
     type: ClassVar[str] = "message_delta"
-    delta: dict[str, Any]
-    usage: dict[str, Any]
-    raw: dict[str, Any] = field(repr=False)
+    delta: dict[str, object]
+    usage: dict[str, object]
+    raw: dict[str, object] = field(repr=False)
 
 
 @dataclass(slots=True)
@@ -184,14 +184,14 @@ class MessageStopEvent:
 
     type: ClassVar[str] = "message_stop"
     message: Message
-    raw: dict[str, Any] = field(repr=False)
+    raw: dict[str, object] = field(repr=False)
 
 
 @dataclass(slots=True)
 class UnknownEvent:
     """An event type this version does not know (or `ping`), passed through untouched."""
 
-    raw: dict[str, Any]
+    raw: dict[str, object]
 
     @property
     def type(self) -> str:
@@ -217,7 +217,7 @@ StreamEvent = (
 """Every event a `MessageStream` yields."""
 
 
-def partial_input(text: str) -> dict[str, Any]:
+def partial_input(text: str) -> dict[str, object]:
     """Best-effort parse of a tool input still streaming ({} when nothing usable arrived yet).
 
     An unfinished trailing string is kept, so a UI can show an argument as it is written.
