@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from ._http import FakeRequest, FakeResponse, IdMaker, error_response, iso_time, json_response, page
 from ._render import json_bytes
@@ -22,16 +21,16 @@ _CUSTOM_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 _DAY = 24 * 3600.0
 _MAX_REQUESTS = 100_000
 
-BatchRunner = Callable[[dict[str, Any]], dict[str, Any]]
+BatchRunner = Callable[[dict[str, object]], dict[str, object]]
 """Runs one batch request's params; returns its `result` object (succeeded / errored ...)."""
 
 
 @dataclass
 class _Batch:
     id: str
-    requests: list[tuple[str, dict[str, Any]]]
+    requests: list[tuple[str, dict[str, object]]]
     created_at: float
-    results: list[dict[str, Any]] | None = None
+    results: list[dict[str, object]] | None = None
     ended_at: float | None = None
     cancel_initiated_at: float | None = None
     counts: dict[str, int] = field(default_factory=dict)
@@ -50,14 +49,14 @@ class BatchStore:
         self._batches: dict[str, _Batch] = {}
         self.submitted: list[str] = []
 
-    def create(self, body: Any) -> _Batch | str:
+    def create(self, body: object) -> _Batch | str:
         """A new batch for a `POST /v1/messages/batches` body, or the 400 message."""
         requests = body.get("requests") if isinstance(body, Mapping) else None
         if not isinstance(requests, list) or not requests:
             return "requests: Field required" if requests is None else "requests: too short"
         if len(requests) > _MAX_REQUESTS:
             return f"requests: at most {_MAX_REQUESTS} requests are allowed per batch"
-        parsed: list[tuple[str, dict[str, Any]]] = []
+        parsed: list[tuple[str, dict[str, object]]] = []
         for n, item in enumerate(requests):
             custom_id = item.get("custom_id") if isinstance(item, Mapping) else None
             params = item.get("params") if isinstance(item, Mapping) else None
@@ -113,17 +112,16 @@ class BatchStore:
         canceling = batch.cancel_initiated_at is not None
         if not canceling and now < batch.created_at + self.delay:
             return
-        results: list[dict[str, Any]] = []
+        results: list[dict[str, object]] = []
         for custom_id, params in batch.requests:
-            result = {"type": "canceled"} if canceling else self._run(params)
+            result: dict[str, object] = {"type": "canceled"} if canceling else self._run(params)
             results.append({"custom_id": custom_id, "result": result})
+            kind = str(result["type"])
+            batch.counts[kind] = batch.counts.get(kind, 0) + 1
         batch.results = results
         batch.ended_at = now
-        for entry in results:
-            kind = entry["result"]["type"]
-            batch.counts[kind] = batch.counts.get(kind, 0) + 1
 
-    def describe(self, batch: _Batch, base_url: str) -> dict[str, Any]:
+    def describe(self, batch: _Batch, base_url: str) -> dict[str, object]:
         """The `message_batch` object, in the API's key order."""
         ended = batch.results is not None
         if ended:
@@ -151,7 +149,7 @@ class BatchStore:
             "results_url": f"{base_url}/v1/messages/batches/{batch.id}/results" if ended else None,
         }
 
-    def list_page(self, query: Mapping[str, str], base_url: str) -> dict[str, Any] | str:
+    def list_page(self, query: Mapping[str, str], base_url: str) -> dict[str, object] | str:
         """A page of `GET /v1/messages/batches`."""
         return page([self.describe(b, base_url) for b in self.all()], query)
 

@@ -42,11 +42,11 @@ class Block:
             the non-streaming form carries `input: {}`.
     """
 
-    data: Mapping[str, Any]
+    data: Mapping[str, object]
     partial_json: str | None = None
 
 
-BlockLike: TypeAlias = "Block | Mapping[str, Any] | str"
+BlockLike: TypeAlias = "Block | Mapping[str, object] | str"
 
 
 def _block(value: BlockLike) -> Block:
@@ -57,17 +57,19 @@ def _block(value: BlockLike) -> Block:
     return Block(dict(value))
 
 
-def text(value: str, *, citations: Sequence[Mapping[str, Any]] | None = None) -> Block:
+def text(value: str, *, citations: Sequence[Mapping[str, object]] | None = None) -> Block:
     """A text block, optionally with citations (streamed as `citations_delta` events)."""
-    data: dict[str, Any] = {"type": "text", "text": value}
+    data: dict[str, object] = {"type": "text", "text": value}
     if citations is not None:
         data["citations"] = [dict(c) for c in citations]
     return Block(data)
 
 
-def tool_use(name: str, input: Mapping[str, Any] | None = None, *, id: str | None = None) -> Block:
+def tool_use(
+    name: str, input: Mapping[str, object] | None = None, *, id: str | None = None
+) -> Block:
     """A client tool call; the fake assigns a `toolu_...` id unless one is given."""
-    data: dict[str, Any] = {"type": "tool_use", "name": name, "input": dict(input or {})}
+    data: dict[str, object] = {"type": "tool_use", "name": name, "input": dict(input or {})}
     if id is not None:
         data["id"] = id
     return Block(data)
@@ -75,7 +77,7 @@ def tool_use(name: str, input: Mapping[str, Any] | None = None, *, id: str | Non
 
 def thinking(value: str, *, signature: str | None = None) -> Block:
     """A thinking block; the fake signs it unless a signature is given (then it is sent as is)."""
-    data: dict[str, Any] = {"type": "thinking", "thinking": value}
+    data: dict[str, object] = {"type": "thinking", "thinking": value}
     if signature is not None:
         data["signature"] = signature
     return Block(data)
@@ -87,16 +89,16 @@ def redacted_thinking(data: str | None = None) -> Block:
 
 
 def server_tool_use(
-    name: str, input: Mapping[str, Any] | None = None, *, id: str | None = None
+    name: str, input: Mapping[str, object] | None = None, *, id: str | None = None
 ) -> Block:
     """A server tool call (`web_search`, `code_execution` ...); id `srvtoolu_...` by default."""
-    data: dict[str, Any] = {"type": "server_tool_use", "name": name, "input": dict(input or {})}
+    data: dict[str, object] = {"type": "server_tool_use", "name": name, "input": dict(input or {})}
     if id is not None:
         data["id"] = id
     return Block(data)
 
 
-def web_search_result(url: str, title: str, *, page_age: str | None = None) -> dict[str, Any]:
+def web_search_result(url: str, title: str, *, page_age: str | None = None) -> dict[str, object]:
     """One `web_search_result` entry for `server_tool_result("web_search_tool_result", ...)`."""
     return {
         "type": "web_search_result",
@@ -107,7 +109,7 @@ def web_search_result(url: str, title: str, *, page_age: str | None = None) -> d
     }
 
 
-def server_tool_result(kind: str, content: Any, *, tool_use_id: str | None = None) -> Block:
+def server_tool_result(kind: str, content: object, *, tool_use_id: str | None = None) -> Block:
     """A server tool result block such as `web_search_tool_result`.
 
     Args:
@@ -115,7 +117,7 @@ def server_tool_result(kind: str, content: Any, *, tool_use_id: str | None = Non
         content: The block's `content` in the API's shape.
         tool_use_id: The `server_tool_use` it answers; by default the latest one in the reply.
     """
-    data: dict[str, Any] = {"type": kind, "content": content}
+    data: dict[str, object] = {"type": kind, "content": content}
     if tool_use_id is not None:
         data["tool_use_id"] = tool_use_id
     return Block(data)
@@ -123,7 +125,7 @@ def server_tool_result(kind: str, content: Any, *, tool_use_id: str | None = Non
 
 def compaction(content: str | None, *, encrypted_content: str | None = None) -> Block:
     """A compaction block; later requests ignore every block before it."""
-    data: dict[str, Any] = {"type": "compaction", "content": content}
+    data: dict[str, object] = {"type": "compaction", "content": content}
     if encrypted_content is not None:
         data["encrypted_content"] = encrypted_content
     return Block(data)
@@ -151,10 +153,10 @@ class Reply:
         *blocks: BlockLike,
         stop_reason: str | None = None,
         stop_sequence: str | None = None,
-        stop_details: Mapping[str, Any] | None = None,
+        stop_details: Mapping[str, object] | None = None,
         model: str | None = None,
-        usage: Mapping[str, Any] | None = None,
-        extra: Mapping[str, Any] | None = None,
+        usage: Mapping[str, object] | None = None,
+        extra: Mapping[str, object] | None = None,
     ) -> None:
         self.blocks = tuple(_block(b) for b in blocks)
         if stop_reason is None:
@@ -178,13 +180,13 @@ class Reply:
 
     @classmethod
     def tool_use(
-        cls, name: str, input: Mapping[str, Any] | None = None, *, text: str | None = None
+        cls, name: str, input: Mapping[str, object] | None = None, *, text: str | None = None
     ) -> Reply:
         """One client tool call, optionally preceded by a text block."""
         return cls.tool_uses((name, input or {}), text=text)
 
     @classmethod
-    def tool_uses(cls, *calls: tuple[str, Mapping[str, Any]], text: str | None = None) -> Reply:
+    def tool_uses(cls, *calls: tuple[str, Mapping[str, object]], text: str | None = None) -> Reply:
         """Parallel client tool calls, `(name, input)` each, in one assistant message."""
         lead = [] if text is None else [_block(text)]
         return cls(*lead, *(tool_use(name, args) for name, args in calls))
@@ -346,7 +348,7 @@ class Fault:
         return cls("batch_outcome", outcome=outcome)
 
 
-ScriptItem: TypeAlias = "Reply | Fault | str | Callable[[dict[str, Any]], Reply | Fault | str]"
+ScriptItem: TypeAlias = "Reply | Fault | str | Callable[[dict[str, object]], Reply | Fault | str]"
 """A script step: a reply, a fault, a plain string (text reply), or a callable that receives the
 request body and returns one of those."""
 
@@ -356,6 +358,6 @@ def as_reply(item: Reply | Fault | str) -> Reply | Fault:
     return Reply.text(item) if isinstance(item, str) else item
 
 
-def input_json(value: Mapping[str, Any]) -> str:
+def input_json(value: Mapping[str, object]) -> str:
     """The tool input as the API streams it: `json.dumps` default separators, raw unicode."""
     return json.dumps(value, ensure_ascii=False)

@@ -231,7 +231,9 @@ class FakeAPI:
 
     # ----- messages -------------------------------------------------------------------------
 
-    def _problems(self, body: Any, headers: Mapping[str, str], *, count: bool = False) -> list[str]:
+    def _problems(
+        self, body: object, headers: Mapping[str, str], *, count: bool = False
+    ) -> list[str]:
         if not isinstance(body, dict):
             return ["Request body must be a JSON object"]
         betas = [b.strip() for b in headers.get("anthropic-beta", "").split(",") if b.strip()]
@@ -341,12 +343,13 @@ class FakeAPI:
                 prefix = "toolu" if kind == "tool_use" else "srvtoolu"
                 data = {"type": kind, "id": data.pop("id", None) or self._ids.make(prefix), **data}
                 if kind == "server_tool_use":
-                    server_id = data["id"]
+                    server_id = str(data["id"])
             elif isinstance(kind, str) and kind.endswith("_tool_result") and server_id:
                 data = {"type": kind, "tool_use_id": data.pop("tool_use_id", server_id), **data}
             elif kind == "thinking":
                 if "signature" not in data:
-                    data["signature"] = self._signer.sign(nonce, position, count, data["thinking"])
+                    thought = str(data["thinking"])
+                    data["signature"] = self._signer.sign(nonce, position, count, thought)
                 position += 1
             elif kind == "redacted_thinking":
                 if "data" not in data:
@@ -357,7 +360,7 @@ class FakeAPI:
             if block.partial_json is not None:
                 partial[index] = block.partial_json
             content.append(data)
-        usage = self._ledger.usage(body)
+        usage: dict[str, object] = dict(self._ledger.usage(body))
         usage["output_tokens"] = estimate_tokens(content) if content else 1
         usage["service_tier"] = tier
         usage["inference_geo"] = "not_available"

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from typing import Any
 
 from pydantic_core import to_json
 
@@ -31,12 +30,12 @@ _STREAMED_INPUT = frozenset({"tool_use", "server_tool_use", "mcp_tool_use"})
 _WORDS = re.compile(r"\S*\s*")
 
 
-def json_bytes(value: Any) -> bytes:
+def json_bytes(value: object) -> bytes:
     """Compact JSON with raw unicode, as the API writes it."""
     return to_json(value)
 
 
-def render_json(message: Mapping[str, Any]) -> bytes:
+def render_json(message: Mapping[str, object]) -> bytes:
     """The non-streaming response body of a message."""
     return json_bytes(message)
 
@@ -60,20 +59,21 @@ def _split_json(value: str, size: int = 16) -> list[str]:
     return [""] + [value[i : i + size] for i in range(0, len(value), size)]
 
 
-def _event(name: str, payload: Mapping[str, Any], seq: int) -> bytes:
+def _event(name: str, payload: Mapping[str, object], seq: int) -> bytes:
     pad = b" " * ((seq * 7 + 3) % 16)  # deterministic stand-in for the API's random padding
     return b"event: " + name.encode() + b"\ndata: " + json_bytes(payload) + pad + b"\n\n"
 
 
-def message_start_usage(usage: Mapping[str, Any]) -> dict[str, Any]:
+def message_start_usage(usage: Mapping[str, object]) -> dict[str, object]:
     """The usage in `message_start`: input and cache counts final, output not yet counted."""
     start = dict(usage)
-    start["output_tokens"] = min(int(usage.get("output_tokens", 1)), 1)
+    output = usage.get("output_tokens", 1)
+    start["output_tokens"] = min(output, 1) if isinstance(output, int) else 1
     start.pop("server_tool_use", None)
     return start
 
 
-def _delta_usage(usage: Mapping[str, Any]) -> dict[str, Any]:
+def _delta_usage(usage: Mapping[str, object]) -> dict[str, object]:
     keys = ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
     delta = {k: usage[k] for k in keys if k in usage}
     delta["output_tokens"] = usage.get("output_tokens", 0)
@@ -83,20 +83,23 @@ def _delta_usage(usage: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _block_events(
-    index: int, block: Mapping[str, Any], partial_json: str | None
-) -> list[tuple[str, dict[str, Any]]]:
+    index: int, block: Mapping[str, object], partial_json: str | None
+) -> list[tuple[str, dict[str, object]]]:
     """`content_block_start`, its deltas and (unless cut mid tool input) `content_block_stop`."""
     kind = block.get("type")
-    deltas: list[dict[str, Any]] = []
+    deltas: list[dict[str, object]] = []
     if kind == "text":
-        start: dict[str, Any] = {"type": "text", "text": ""}
+        start: dict[str, object] = {"type": "text", "text": ""}
         if "citations" in block:
             start = {"citations": [], **start}
-            deltas += [{"type": "citations_delta", "citation": c} for c in block["citations"] or []]
-        deltas += [{"type": "text_delta", "text": t} for t in split_text(block["text"])]
+            citations = block["citations"]
+            if isinstance(citations, list):
+                deltas += [{"type": "citations_delta", "citation": c} for c in citations]
+        deltas += [{"type": "text_delta", "text": t} for t in split_text(_text(block, "text"))]
     elif kind == "thinking":
         start = {"type": "thinking", "thinking": "", "signature": ""}
-        deltas += [{"type": "thinking_delta", "thinking": t} for t in split_text(block["thinking"])]
+        thought = _text(block, "thinking")
+        deltas += [{"type": "thinking_delta", "thinking": t} for t in split_text(thought)]
         deltas.append({"type": "signature_delta", "signature": block["signature"]})
     elif kind in _STREAMED_INPUT:
         start = {k: ({} if k == "input" else v) for k, v in block.items()}
@@ -124,12 +127,19 @@ def _block_events(
     return events
 
 
-def _input_text(value: Any) -> str:
+def _input_text(value: object) -> str:
     return "" if not value else json.dumps(value, ensure_ascii=False)
 
 
+def _text(block: Mapping[str, object], key: str) -> str:
+    value = block[key]
+    if not isinstance(value, str):
+        raise TypeError(f"the {block.get('type')!r} block's {key!r} is not a string: {value!r}")
+    return value
+
+
 def sse_events(
-    message: Mapping[str, Any], partial_json: Mapping[int, str] | None = None
+    message: Mapping[str, object], partial_json: Mapping[int, str] | None = None
 ) -> list[bytes]:
     """The message as SSE, one encoded event per list item, in the API's order.
 
@@ -139,7 +149,9 @@ def sse_events(
             `max_tokens`; streamed instead of the block's (empty) `input`.
     """
     partial_json = partial_json or {}
-    usage = message.get("usage", {})
+    usage = message.get("usage")
+    if not isinstance(usage, Mapping):
+        usage = {}
     head = {k: v for k, v in message.items() if k not in ("content", "context_management")}
     head["content"] = []
     head["stop_reason"] = None
@@ -151,12 +163,13 @@ def sse_events(
     # Keep the API's key order: content right after role.
     order = ["model", "id", "type", "role", "content", "stop_reason", "stop_sequence"]
     head = {k: head[k] for k in order if k in head} | head
-    named: list[tuple[str, dict[str, Any]]] = [
+    named: list[tuple[str, dict[str, object]]] = [
         ("message_start", {"type": "message_start", "message": head})
     ]
-    for index, block in enumerate(message.get("content", [])):
+    content = message.get("content")
+    for index, block in enumerate(content if isinstance(content, list) else []):
         named += _block_events(index, block, partial_json.get(index))
-    delta: dict[str, Any] = {
+    delta: dict[str, object] = {
         "stop_reason": message.get("stop_reason"),
         "stop_sequence": message.get("stop_sequence"),
     }
@@ -164,7 +177,11 @@ def sse_events(
         delta["stop_details"] = message["stop_details"]
     if "container" in message:
         delta["container"] = message["container"]
-    final: dict[str, Any] = {"type": "message_delta", "delta": delta, "usage": _delta_usage(usage)}
+    final: dict[str, object] = {
+        "type": "message_delta",
+        "delta": delta,
+        "usage": _delta_usage(usage),
+    }
     if "context_management" in message:
         final["context_management"] = message["context_management"]
     named += [("message_delta", final), ("message_stop", {"type": "message_stop"})]

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from ._builders import Block, Reply, text, thinking, tool_use
 from ._tokens import compaction_view
@@ -32,10 +31,10 @@ _FORMATS = {
 }
 
 
-def _resolve(schema: Mapping[str, Any], root: Mapping[str, Any]) -> Mapping[str, Any]:
+def _resolve(schema: Mapping[str, object], root: Mapping[str, object]) -> Mapping[str, object]:
     ref = schema.get("$ref")
     if isinstance(ref, str) and ref.startswith("#/"):
-        node: Any = root
+        node: object = root
         for part in ref[2:].split("/"):
             node = node.get(part, {}) if isinstance(node, Mapping) else {}
         merged = {k: v for k, v in schema.items() if k != "$ref"}
@@ -43,7 +42,7 @@ def _resolve(schema: Mapping[str, Any], root: Mapping[str, Any]) -> Mapping[str,
     return schema
 
 
-def _value(schema: Any, root: Mapping[str, Any], depth: int) -> Any:
+def _value(schema: object, root: Mapping[str, object], depth: int) -> object:
     if not isinstance(schema, Mapping) or depth > 8:
         return None
     schema = _resolve(schema, root)
@@ -55,16 +54,19 @@ def _value(schema: Any, root: Mapping[str, Any], depth: int) -> Any:
     for key in ("const", "default"):
         if key in schema:
             return schema[key]
-    if schema.get("enum"):
-        return schema["enum"][0]
+    enum = _list(schema.get("enum"))
+    if enum:
+        return enum[0]
     for key in ("anyOf", "oneOf"):
-        options = [s for s in schema.get(key) or [] if not _is_null(s, root)]
+        options = [s for s in _list(schema.get(key)) if not _is_null(s, root)]
         if options:
             return _value(options[0], root, depth + 1)
-    if schema.get("allOf"):
-        merged: dict[str, Any] = {}
-        for part in schema["allOf"]:
-            merged.update(_resolve(part, root))
+    parts = _list(schema.get("allOf"))
+    if parts:
+        merged: dict[str, object] = {}
+        for part in parts:
+            if isinstance(part, Mapping):
+                merged.update(_resolve(part, root))
         return _value(merged, root, depth + 1)
     kind = schema.get("type")
     if isinstance(kind, list):
@@ -72,18 +74,20 @@ def _value(schema: Any, root: Mapping[str, Any], depth: int) -> Any:
     if kind is None and "properties" in schema:
         kind = "object"
     if kind == "object":
-        props = schema.get("properties") or {}
+        props = schema.get("properties")
+        if not isinstance(props, Mapping):
+            return {}
         return {name: _value(sub, root, depth + 1) for name, sub in props.items()}
     if kind == "array":
-        count = max(int(schema.get("minItems", 1)), 0)
-        count = min(count, int(schema.get("maxItems", count)))
+        count = max(_int(schema.get("minItems"), 1), 0)
+        count = min(count, _int(schema.get("maxItems"), count))
         items = schema.get("items", {})
         return [_value(items, root, depth + 1) for _ in range(count)]
     if kind == "string":
         fmt = schema.get("format")
-        if fmt in _FORMATS:
+        if isinstance(fmt, str) and fmt in _FORMATS:
             return _FORMATS[fmt]
-        return "a" * max(int(schema.get("minLength", 1)), 1)
+        return "a" * max(_int(schema.get("minLength"), 1), 1)
     if kind in ("integer", "number"):
         return _number(schema, kind)
     if kind == "boolean":
@@ -91,32 +95,48 @@ def _value(schema: Any, root: Mapping[str, Any], depth: int) -> Any:
     return None
 
 
-def _number(schema: Mapping[str, Any], kind: str) -> int | float:
-    low = schema.get("minimum")
-    if low is None and "exclusiveMinimum" in schema:
-        low = schema["exclusiveMinimum"] + (1 if kind == "integer" else 0.5)
-    high = schema.get("maximum", schema.get("exclusiveMaximum"))
+def _number(schema: Mapping[str, object], kind: str) -> int | float:
+    low = _number_or_none(schema.get("minimum"))
+    above = _number_or_none(schema.get("exclusiveMinimum"))
+    if low is None and above is not None:
+        low = above + (1 if kind == "integer" else 0.5)
+    high = _number_or_none(schema.get("maximum", schema.get("exclusiveMaximum")))
     value = low if low is not None else (min(0, high - 1) if high is not None else 0)
     return int(value) if kind == "integer" else float(value)
 
 
-def _is_null(schema: Any, root: Mapping[str, Any]) -> bool:
+def _number_or_none(value: object) -> float | None:
+    return value if isinstance(value, (int, float)) else None
+
+
+def _int(value: object, default: int) -> int:
+    """A schema's count keyword (`minItems` ...), or `default` when it is not set."""
+    return int(value) if isinstance(value, (int, float)) else default
+
+
+def _list(value: object) -> list[object]:
+    return value if isinstance(value, list) else []
+
+
+def _is_null(schema: object, root: Mapping[str, object]) -> bool:
     return isinstance(schema, Mapping) and _resolve(schema, root).get("type") == "null"
 
 
-def arguments_for(input_schema: Mapping[str, Any]) -> dict[str, Any]:
+def arguments_for(input_schema: Mapping[str, object]) -> dict[str, object]:
     """Deterministic arguments that satisfy a tool's JSON schema (for the common keywords)."""
     value = _value(input_schema, input_schema, 0)
     return value if isinstance(value, dict) else {}
 
 
-def _client_tools(body: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+def _client_tools(body: Mapping[str, object]) -> list[Mapping[str, object]]:
     tools = [
         t
-        for t in body.get("tools") or []
+        for t in _list(body.get("tools"))
         if isinstance(t, Mapping) and t.get("type") in (None, "custom") and "input_schema" in t
     ]
-    choice = body.get("tool_choice") or {}
+    choice = body.get("tool_choice")
+    if not isinstance(choice, Mapping):
+        return tools
     if choice.get("type") == "none":
         return []
     if choice.get("type") == "tool":
@@ -124,11 +144,11 @@ def _client_tools(body: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return tools
 
 
-def _result_text(content: Any) -> str:
+def _result_text(content: object) -> str:
     if isinstance(content, str):
         return content
     parts = []
-    for block in content or []:
+    for block in _list(content):
         if isinstance(block, Mapping):
             parts.append(
                 str(block["text"]) if block.get("type") == "text" else f"[{block.get('type')}]"
@@ -136,7 +156,7 @@ def _result_text(content: Any) -> str:
     return " ".join(parts)
 
 
-def _summary(results: Sequence[Mapping[str, Any]], names: Mapping[str, str]) -> str:
+def _summary(results: Sequence[Mapping[str, object]], names: Mapping[str, str]) -> str:
     lines = []
     for result in results:
         name = names.get(str(result.get("tool_use_id")), "unknown tool")
@@ -148,9 +168,9 @@ def _summary(results: Sequence[Mapping[str, Any]], names: Mapping[str, str]) -> 
     return f"I called {len(results)} tool(s). Results:\n" + "\n".join(lines)
 
 
-def auto_reply(body: Mapping[str, Any]) -> Reply:
+def auto_reply(body: Mapping[str, object]) -> Reply:
     """The test model's reply to a request body (see the module docstring)."""
-    view = [m for _, m in compaction_view(body.get("messages") or [])]
+    view = [m for _, m in compaction_view(body.get("messages"))]
     last = view[-1] if view else {}
     content = last.get("content")
     blocks = content if isinstance(content, list) else []
@@ -160,33 +180,39 @@ def auto_reply(body: Mapping[str, Any]) -> Reply:
         names = {
             str(b.get("id")): str(b.get("name"))
             for m in view
-            if m.get("role") == "assistant" and isinstance(m.get("content"), list)
-            for b in m["content"]
+            if m.get("role") == "assistant"
+            for b in _list(m.get("content"))
             if isinstance(b, Mapping) and b.get("type") == "tool_use"
         }
         return Reply(*lead, text(_structured(body) or _summary(results, names)))
     tools = _client_tools(body)
     if tools:
-        calls = [tool_use(str(t["name"]), arguments_for(t["input_schema"])) for t in tools]
+        calls = [
+            tool_use(str(t["name"]), arguments_for(_mapping(t["input_schema"]))) for t in tools
+        ]
         return Reply(*lead, *calls)
     prompt = content if isinstance(content, str) else _result_text(blocks)
     return Reply(*lead, text(_structured(body) or f"Test model reply to: {prompt[:200]}"))
 
 
-def _structured(body: Mapping[str, Any]) -> str | None:
+def _structured(body: Mapping[str, object]) -> str | None:
     """With structured outputs (`output_config.format`), the text is JSON matching the schema."""
     config = body.get("output_config")
     fmt = config.get("format") if isinstance(config, Mapping) else None
     if isinstance(fmt, Mapping) and fmt.get("type") == "json_schema":
-        return json.dumps(arguments_for(fmt.get("schema") or {}), ensure_ascii=False)
+        return json.dumps(arguments_for(_mapping(fmt.get("schema"))), ensure_ascii=False)
     return None
 
 
-def _thinking_lead(body: Mapping[str, Any]) -> list[Block]:
-    config = body.get("thinking") or {}
+def _thinking_lead(body: Mapping[str, object]) -> list[Block]:
+    config = _mapping(body.get("thinking"))
     if config.get("type") not in ("enabled", "adaptive"):
         return []
     if config.get("display") == "omitted":
         return [thinking("")]
     names = [str(t.get("name")) for t in _client_tools(body)]
     return [thinking("The test model thinks about " + (json.dumps(names) if names else "it") + ".")]
+
+
+def _mapping(value: object) -> Mapping[str, object]:
+    return value if isinstance(value, Mapping) else {}

@@ -13,25 +13,43 @@ import hashlib
 import math
 import threading
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from typing import TypedDict
 
 from pydantic_core import to_json
 
-__all__ = ["CacheLedger", "compaction_view", "estimate_tokens"]
+__all__ = ["CacheLedger", "InputUsage", "compaction_view", "estimate_tokens"]
 
 
-def estimate_tokens(value: Any) -> int:
+class CacheCreation(TypedDict):
+    """Cache write tokens by time to live."""
+
+    ephemeral_5m_input_tokens: int
+    ephemeral_1h_input_tokens: int
+
+
+class InputUsage(TypedDict):
+    """The input side of a response's `usage`."""
+
+    input_tokens: int
+    cache_creation_input_tokens: int
+    cache_read_input_tokens: int
+    cache_creation: CacheCreation
+
+
+def estimate_tokens(value: object) -> int:
     """About one token per four characters of JSON, at least one."""
     size = len(value) if isinstance(value, (str, bytes)) else len(to_json(value))
     return max(1, math.ceil(size / 4))
 
 
-def compaction_view(messages: Sequence[Any]) -> list[tuple[int, dict[str, Any]]]:
+def compaction_view(messages: object) -> list[tuple[int, dict[str, object]]]:
     """The messages the API looks at: from the latest compaction block on.
 
     Returns `(index in the request, message)` pairs; the message holding the compaction block is
-    cut so that it starts with that block.
+    cut so that it starts with that block. Anything that is not a message is left out.
     """
+    if not isinstance(messages, Sequence):
+        return []
     indexed = [(i, m) for i, m in enumerate(messages) if isinstance(m, dict)]
     for pos in range(len(indexed) - 1, -1, -1):
         i, message = indexed[pos]
@@ -45,9 +63,11 @@ def compaction_view(messages: Sequence[Any]) -> list[tuple[int, dict[str, Any]]]
     return indexed
 
 
-def _units(body: Mapping[str, Any]) -> Iterator[Any]:
+def _units(body: Mapping[str, object]) -> Iterator[object]:
     """The request's cacheable blocks in cache order."""
-    yield from body.get("tools") or []
+    tools = body.get("tools")
+    if isinstance(tools, list):
+        yield from tools
     system = body.get("system")
     if isinstance(system, list):
         yield from system
@@ -62,11 +82,11 @@ def _units(body: Mapping[str, Any]) -> Iterator[Any]:
             yield {"role": message.get("role"), "block": content}
 
 
-def _breakpoint(unit: Any) -> Mapping[str, Any] | None:
+def _breakpoint(unit: object) -> Mapping[str, object] | None:
     if isinstance(unit, dict):
         inner = unit.get("block", unit)
         if isinstance(inner, dict) and isinstance(inner.get("cache_control"), dict):
-            control: Mapping[str, Any] = inner["cache_control"]
+            control: Mapping[str, object] = inner["cache_control"]
             return control
     return None
 
@@ -78,7 +98,7 @@ class CacheLedger:
         self._seen: set[bytes] = set()
         self._lock = threading.Lock()
 
-    def usage(self, body: Mapping[str, Any]) -> dict[str, Any]:
+    def usage(self, body: Mapping[str, object]) -> InputUsage:
         """Input-side usage for a request: input, cache write and cache read tokens."""
         total = 0
         digest = hashlib.sha256()
@@ -88,7 +108,8 @@ class CacheLedger:
         for n, unit in enumerate(units):
             plain = unit
             control = _breakpoint(unit)
-            if control is not None:  # the cache key ignores the marker itself
+            if control is not None and isinstance(unit, dict):  # _breakpoint found a dict
+                # the cache key ignores the marker itself
                 inner = {k: v for k, v in unit.get("block", unit).items() if k != "cache_control"}
                 plain = {**unit, "block": inner} if "block" in unit else inner
             encoded = to_json(plain)
