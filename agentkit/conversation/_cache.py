@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 __all__ = ["MAX_BREAKPOINTS", "CacheMode", "CachePolicy", "count_breakpoints", "mark_last_block"]
 
@@ -100,7 +100,7 @@ class CachePolicy:
         return used < MAX_BREAKPOINTS
 
 
-def count_breakpoints(value: Any) -> int:
+def count_breakpoints(value: object) -> int:
     """How many `cache_control` hints a list of blocks (or tools) carries, nested ones included.
 
     Args:
@@ -118,7 +118,7 @@ def count_breakpoints(value: Any) -> int:
     return total
 
 
-def _mark_last_item(items: Any, control: dict[str, object]) -> list[Any] | None:
+def _mark_last_item(items: object, control: dict[str, object]) -> list[object] | None:
     """A copy of `items` with `control` on its last cacheable item, or None if none qualifies."""
     if not isinstance(items, list):
         return None

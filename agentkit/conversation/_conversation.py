@@ -59,7 +59,7 @@ class Entry:
         empty_reply: An assistant message with no content (the API sends these at times).
     """
 
-    message: dict[str, Any]
+    message: dict[str, object]
     raw: bytes
     meta: dict[str, Any] = field(default_factory=dict)
     created_at: float = 0.0
@@ -89,7 +89,7 @@ class Entry:
 
     @classmethod
     def _build(
-        cls, message: dict[str, Any], raw: bytes, meta: dict[str, Any], created_at: float
+        cls, message: dict[str, object], raw: bytes, meta: dict[str, object], created_at: float
     ) -> Entry:
         content = message.get("content")
         blocks = content if isinstance(content, list) else []
@@ -116,7 +116,7 @@ class Entry:
         content = self.message.get("content")
         if isinstance(content, str):
             return [{"type": "text", "text": content}]
-        return [b for b in content or [] if isinstance(b, dict)]
+        return [b for b in content if isinstance(b, dict)] if isinstance(content, list) else []
 
 
 class Conversation:
@@ -210,7 +210,7 @@ class Conversation:
         return self._log[: self._len]
 
     @property
-    def messages(self) -> list[dict[str, Any]]:
+    def messages(self) -> list[dict[str, object]]:
         """Every message param, in order (the whole history, compacted or not)."""
         return [e.message for e in self._log[: self._len]]
 
@@ -325,7 +325,7 @@ class Conversation:
         view = _sendable(self.request_view())
         in_messages = sum(e.breakpoints for e in view)
         pieces = [e.raw for e in view]
-        last_message: dict[str, Any] | None = None
+        last_message: dict[str, object] | None = None
         if view and policy.message_slot(params, in_messages):
             last_message = mark_last_block(view[-1].message, policy.control())
             if last_message is not None:

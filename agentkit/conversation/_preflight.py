@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Mapping
-from typing import Any
 
 from .._exceptions import RequestValidationError
 from ._turns import THINKING_TYPES, PreflightMemo, Turn, merge_turns
@@ -150,7 +149,7 @@ def _parameter_problems(
 
 def _cache_problems(body: Mapping[str, object], turns: list[Turn]) -> list[str]:
     """At most 4 breakpoints, and no 1h breakpoint after a 5m one (tools, system, messages)."""
-    sites: list[tuple[str, Any]] = []
+    sites: list[tuple[str, object]] = []
     for key in ("tools", "system"):
         items = body.get(key)
         if isinstance(items, list):

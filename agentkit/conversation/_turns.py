@@ -16,8 +16,8 @@ conversation only analyses its new turns.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 __all__ = ["THINKING_TYPES", "Facts", "PreflightMemo", "Turn", "merge_turns"]
 
@@ -37,7 +37,7 @@ class Turn:
 
     index: int
     role: str
-    blocks: list[tuple[int, Any]] = field(default_factory=list)
+    blocks: list[tuple[int, object]] = field(default_factory=list)
     raw_empty: bool = True
     starts_with_compaction: bool = False
     cached_problems: tuple[Turn | None, list[str]] | None = None
@@ -67,32 +67,32 @@ class Facts:
 
     tool_ids: list[tuple[int, str]]  # tool_use and server_tool_use ids, with their index
     client_calls: list[str]  # tool_use ids, in order
-    results: list[tuple[int, Any]]  # (index, tool_use_id) of each tool_result
+    results: list[tuple[int, object]]  # (index, tool_use_id) of each tool_result
     results_only: bool  # every block is a tool_result
     first_other_index: int | None  # index of the first block that is not a tool_result
     thinking: list[tuple[int, str]]  # (index, type) of thinking and redacted_thinking blocks
     thinking_cache_control: list[tuple[int, str]]
-    first_type: Any  # type of the first block, skipping whitespace-only text
-    last_type: Any
-    last_text: Any
+    first_type: object  # type of the first block, skipping whitespace-only text
+    last_type: object
+    last_text: object
     empty_text: bool
     whitespace_text: bool
     compaction_at: int | None  # index of the last compaction block
-    cache_sites: list[tuple[str, Any]]  # (path below the message, cache_control)
+    cache_sites: list[tuple[str, object]]  # (path below the message, cache_control)
 
     @classmethod
     def of(cls, turn: Turn) -> Facts:
         """Extract the facts of one turn's blocks."""
         tool_ids: list[tuple[int, str]] = []
         client_calls: list[str] = []
-        results: list[tuple[int, Any]] = []
+        results: list[tuple[int, object]] = []
         first_other: int | None = None
         thinking: list[tuple[int, str]] = []
         thinking_cc: list[tuple[int, str]] = []
-        first_type: Any = None
+        first_type: object = None
         empty_text = whitespace_text = False
         compaction_at: int | None = None
-        sites: list[tuple[str, Any]] = []
+        sites: list[tuple[str, object]] = []
         for k, block in turn.blocks:
             if type(block) is not dict:
                 if first_other is None:
@@ -137,7 +137,9 @@ class Facts:
                 sites.append((f"content.{k}", block["cache_control"]))
         sites.sort(key=lambda site: [int(p) for p in site[0].split(".")[1::2]])
         last = turn.blocks[-1][1] if turn.blocks else None
-        last_is_dict = type(last) is dict
+        last_type = last_text = None
+        if type(last) is dict:
+            last_type, last_text = last.get("type"), last.get("text")
         if first_type is None and turn.blocks:
             first = turn.blocks[0][1]
             first_type = first.get("type") if type(first) is dict else None
@@ -150,8 +152,8 @@ class Facts:
             thinking=thinking,
             thinking_cache_control=thinking_cc,
             first_type=first_type,
-            last_type=last.get("type") if last_is_dict else None,  # type: ignore[union-attr]
-            last_text=last.get("text") if last_is_dict else None,  # type: ignore[union-attr]
+            last_type=last_type,
+            last_text=last_text,
             empty_text=empty_text,
             whitespace_text=whitespace_text and turn.role == "user",
             compaction_at=compaction_at,
@@ -159,7 +161,7 @@ class Facts:
         )
 
 
-def _as_blocks(content: Any) -> list[Any]:
+def _as_blocks(content: object) -> list[object]:
     if isinstance(content, str):
         return [{"type": "text", "text": content}] if content else []
     if isinstance(content, list):
@@ -177,12 +179,12 @@ class PreflightMemo:
     """
 
     def __init__(self) -> None:
-        self.messages: list[Any] = []
+        self.messages: list[object] = []
         self.turns: list[Turn] = []
         self.ends: list[int] = []  # message index where each turn ends (exclusive)
 
 
-def merge_turns(messages: list[Any], memo: PreflightMemo | None = None) -> list[Turn]:
+def merge_turns(messages: Sequence[object], memo: PreflightMemo | None = None) -> list[Turn]:
     """Merge same-role neighbours and cut everything before the latest compaction block.
 
     Args:
