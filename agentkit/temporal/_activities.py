@@ -18,7 +18,7 @@ import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from functools import partial
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import anyio
 from pydantic_core import to_json
@@ -26,18 +26,19 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from .._exceptions import ConfigurationError, StoreConflictError
-from ..conversation._conversation import Conversation, pending_tool_uses, tool_results_message
+from ..conversation._conversation import Conversation
 from ..runner._events import AgentEvent, ToolCallFinished
 from ..runner._hooks import after_model_async, before_model_async
-from ..runner._loop import CUT_OFF_RESULT, OutputSpec, next_action
-from ..runner._transcript import check_output, last_container
+from ..runner._loop import OutputSpec, next_action
+from ..runner._transcript import check_output, opening_of, reply_of, user_content
 from ..tools._context import RunContext
 from ..tools._execute import Allow, Deny, ToolCall, ToolRuntime
 from ..tools._tool import tool_result
-from ..types._usage import RunUsage
+from ..types._message import Message
 from ._errors import error_for
 from ._registry import StreamEvent, TemporalAgent
 from ._types import (
+    Block,
     CommitInput,
     ModelInput,
     ModelResult,
@@ -50,6 +51,7 @@ from ._types import (
 )
 
 if TYPE_CHECKING:
+    from ..client._client import AsyncClient
     from ..stores import AsyncConversationStore
 
 if sys.version_info < (3, 11):  # pragma: no cover - anyio installs the backport there
@@ -81,11 +83,11 @@ class AgentActivities:
             if entry.agent.store is None:
                 raise ConfigurationError(f"agent {entry.name!r}: a durable run needs a store")
         self._stores: dict[str, AsyncConversationStore] = {}
-        self._clients: dict[str, Any] = {}
+        self._clients: dict[str, AsyncClient] = {}
         self._runtimes: dict[str, ToolRuntime] = {}
         self._stack: AsyncExitStack | None = None
 
-    def activities(self) -> list[Callable[..., Any]]:
+    def activities(self) -> list[Callable[..., object]]:
         """The activity callables to register on a worker."""
         return [self.open_run, self.model_call, self.tool_call, self.commit]
 
@@ -116,14 +118,15 @@ class AgentActivities:
     def _store(self, name: str) -> AsyncConversationStore:
         store = self._stores.get(name)
         if store is None:
-            from ..stores import to_async
+            from ..stores import AsyncConversationStore, to_async
 
-            raw: Any = self._entry(name).agent.store
-            store = raw if inspect.iscoroutinefunction(raw.commit) else to_async(raw)
+            raw = self._entry(name).agent.store
+            assert raw is not None  # checked when registered
+            store = raw if isinstance(raw, AsyncConversationStore) else to_async(raw)
             self._stores[name] = store
         return store
 
-    def _client(self, name: str) -> Any:
+    def _client(self, name: str) -> AsyncClient:
         client = self._clients.get(name)
         if client is None:
             from ..client._client import AsyncClient
@@ -131,7 +134,7 @@ class AgentActivities:
             configured = self._entry(name).agent.client
             if configured is None:
                 client = AsyncClient(max_retries=0)
-            elif inspect.iscoroutinefunction(configured.send):
+            elif isinstance(configured, AsyncClient):
                 # Temporal retries the activity; retrying inside it too would multiply attempts
                 # and hide the server's retry-after from the retry policy.
                 client = configured.with_options(max_retries=0)
@@ -168,12 +171,17 @@ class AgentActivities:
                 await store.create(conversation)
             except StoreConflictError:  # an earlier attempt created it
                 conversation = await store.load(params.conversation_id)
-        stop_reason = _stop_reason(conversation)
+        opening = opening_of(conversation)
+        journaled: list[str] = []
+        if opening.pending:
+            journaled = sorted(await store.journaled_tool_results(params.conversation_id))
         return OpenResult(
             plan=entry.plan(),
             version=conversation.version,
-            stop_reason=stop_reason,
-            pending=[_tool_use(b) for b in pending_tool_uses(conversation)],
+            stop_reason=opening.stop_reason,
+            pending=[_tool_use(c.block) for c in opening.pending],
+            container=opening.container,
+            journaled=journaled,
         )
 
     @activity.defn(name="agentkit.model_call.v1")
@@ -191,9 +199,8 @@ class AgentActivities:
         if len(conversation) == params.version:
             spec = agent.spec
             request = dict(spec.params)
-            container = last_container(conversation)
-            if container is not None and "container" not in request:
-                request["container"] = container
+            if params.container is not None and "container" not in request:
+                request["container"] = params.container
             request = await before_model_async(agent.hooks, request, conversation)
             try:
                 body = conversation.request_body(
@@ -215,26 +222,18 @@ class AgentActivities:
                 # Another attempt of this step committed first; the retry returns its message.
                 raise ApplicationError(str(exc), type="StoreConflictError") from exc
             await after_model_async(agent.hooks, message, conversation)
-        committed = conversation[params.version]
-        response = committed.meta.get("response") or {}
-        usage = RunUsage().add(
-            response.get("usage") or {},
-            str(response.get("model") or agent.model),
-            prices=agent.spec.price_table,
-        )
-        stop_reason = response.get("stop_reason")
-        text = None
-        if next_action(stop_reason) == "stop":
-            text = "".join(b.get("text", "") for b in committed.blocks if b.get("type") == "text")
+        reply = reply_of(conversation.entries[params.version], agent.spec)
         return ModelResult(
             version=params.version + 1,
-            stop_reason=stop_reason,
-            tool_uses=[_tool_use(b) for b in committed.blocks if b.get("type") == "tool_use"],
-            usage=Usage.of(usage),
-            text=text,
+            stop_reason=reply.stop_reason,
+            tool_uses=[_tool_use(c.block) for c in reply.calls],
+            usage=Usage.of(reply.usage),
+            # Only a final answer's text rides in the history: the rest stays in the store.
+            text=reply.text if next_action(reply.stop_reason) == "stop" else None,
+            container=reply.container,
         )
 
-    async def _stream(self, name: str, body: bytes, step: int) -> Any:
+    async def _stream(self, name: str, body: bytes, step: int) -> Message:
         from ..runner._drivers import agent_event, decoder_kwargs, model_spec
         from ..streaming._streams import AsyncMessageStreamManager
 
@@ -246,7 +245,7 @@ class AgentActivities:
         )
         sink = entry.on_event
 
-        async def stream() -> Any:
+        async def stream() -> Message:
             tool_ids: dict[int, str] = {}
             async with manager as events:
                 async for raw in events:
@@ -264,23 +263,15 @@ class AgentActivities:
         entry = self._entry(params.agent)
         store = self._store(params.agent)
         call_id = params.call.id
+        output = entry.agent.output
+        if output is not None and params.call.name == output.tool_name:
+            # Validating again is pure, so a retried attempt returns the answer as well.
+            return await self._output_call(params, output, await self._call(params))
         journaled = await store.journaled_tool_results(params.conversation_id)
         if call_id in journaled:  # an earlier attempt finished but could not report
             block = journaled[call_id]
             return ToolResult(call_id, "error" if block.get("is_error") else "ok")
-        block_input = params.call.input
-        if not params.call.inline:
-            conversation = await store.load(params.conversation_id)
-            block_input = next(
-                b.get("input", {})
-                for b in conversation[params.version - 1].blocks
-                if b.get("type") == "tool_use" and b.get("id") == call_id
-            )
-        block = {"type": "tool_use", "id": call_id, "name": params.call.name, "input": block_input}
-        output = entry.agent.output
-        if output is not None and params.call.name == output.tool_name:
-            return await self._output_call(params, output, block)
-        call = ToolCall.from_block(block)
+        call = await self._call(params)
         info = activity.info()
         context = RunContext(
             deps=entry.deps,
@@ -290,11 +281,9 @@ class AgentActivities:
             usage=params.usage.run_usage(),
             idempotency_key=f"{info.workflow_id}/{call_id}",
         )
-        approvals: dict[str, Any] = {}
+        approvals: dict[str, Allow | Deny] = {}
         if params.approval is not None:
-            approvals[call_id] = (
-                Allow() if params.approval.allow else Deny(params.approval.message or _DENIED)
-            )
+            approvals[call_id] = params.approval.decision()
         runtime = await self._runtime(params.agent)
         (outcome,) = await _heartbeating(
             partial(
@@ -317,16 +306,35 @@ class AgentActivities:
             raise ApplicationError(str(exc), type="StoreConflictError", non_retryable=True) from exc
         return ToolResult(call_id, outcome.status, stop=outcome.stop)
 
+    async def _call(self, params: ToolInput) -> ToolCall:
+        """The call, its input read from the stored assistant message when it was too large."""
+        block_input = params.call.input
+        if not params.call.inline:
+            conversation = await self._store(params.agent).load(params.conversation_id)
+            block_input = next(
+                b.get("input", {})
+                for b in conversation[params.version - 1].blocks
+                if b.get("type") == "tool_use" and b.get("id") == params.call.id
+            )
+        return ToolCall.from_block(
+            {
+                "type": "tool_use",
+                "id": params.call.id,
+                "name": params.call.name,
+                "input": block_input,
+            }
+        )
+
     async def _output_call(
-        self, params: ToolInput, output: OutputSpec, block: dict[str, Any]
+        self, params: ToolInput, output: OutputSpec, call: ToolCall
     ) -> ToolResult:
-        """Validate the final answer (as the in-process loop does) and journal its result."""
-        check, result = check_output(output, ToolCall.from_block(block))
+        """Perform the loop's `CheckOutput`: validate the final answer and journal its result."""
+        check, result = check_output(output, call)
         await self._store(params.agent).journal_tool_result(
             params.conversation_id, result, version=params.version
         )
         if check.error is not None:
-            return ToolResult(params.call.id, "error", is_output=True)
+            return ToolResult(params.call.id, "error", reason=check.error, is_output=True)
         answer = output.adapter.dump_python(check.value, mode="json")
         return ToolResult(params.call.id, "ok", output=answer, is_output=True)
 
@@ -348,17 +356,11 @@ async def _commit_user(store: AsyncConversationStore, params: CommitInput) -> Co
     conversation = _checked(await store.load(params.conversation_id), params.version, key)
     if len(conversation) > params.version:
         return conversation
-    pending = pending_tool_uses(conversation)
-    content: list[dict[str, Any]] = []
+    results: dict[str, Block] = {}
     if params.answer == "results":
-        results: dict[str, Any] = {
-            i: tool_result(i, text, is_error=True) for i, text in params.errors.items()
-        }
+        results = {i: tool_result(i, text, is_error=True) for i, text in params.errors.items()}
         results.update(await store.journaled_tool_results(params.conversation_id))
-        content.extend(tool_results_message(pending, results)["content"])
-    elif params.answer == "cut_off":
-        content.extend(tool_result(b["id"], CUT_OFF_RESULT, is_error=True) for b in pending)
-    content.extend(params.blocks)
+    content = user_content(conversation, params.answer, results, params.blocks)
     if not content:
         return conversation
     conversation.append({"role": "user", "content": content}, meta={STEP_KEY: key})
@@ -367,9 +369,6 @@ async def _commit_user(store: AsyncConversationStore, params: CommitInput) -> Co
     except StoreConflictError as exc:
         raise ApplicationError(str(exc), type="StoreConflictError") from exc
     return conversation
-
-
-_DENIED = "The tool call was denied."
 
 
 async def _heartbeating(body: Callable[[], Awaitable[T]]) -> T:
@@ -430,14 +429,8 @@ def _checked(conversation: Conversation, version: int, key: str) -> Conversation
     )
 
 
-def _tool_use(block: Mapping[str, Any]) -> ToolUse:
-    raw = block.get("input", {})
+def _tool_use(block: Mapping[str, object]) -> ToolUse:
+    raw = block.get("input")
+    raw = raw if isinstance(raw, dict) else {}
     inline = len(to_json(raw)) <= INLINE_INPUT_BYTES
     return ToolUse(str(block["id"]), str(block["name"]), raw if inline else None, inline)
-
-
-def _stop_reason(conversation: Conversation) -> str | None:
-    if not len(conversation):
-        return None
-    response = conversation[-1].meta.get("response")
-    return response.get("stop_reason") if isinstance(response, dict) else None

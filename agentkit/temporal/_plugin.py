@@ -22,8 +22,8 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 from .._exceptions import LimitExceededError, OutputValidationError
 from ._activities import AgentActivities
 from ._registry import TemporalAgent
-from ._types import Approval, Progress, ProgressEvent, RunInput, RunOutput
-from ._workflow import LIMIT_ERROR_TYPE, OUTPUT_ERROR_TYPE, WORKFLOW_NAME, AgentRunWorkflow
+from ._types import Approval, Block, Progress, ProgressEvent, RunInput, RunOutput
+from ._workflow import LIMIT_ERROR_TYPE, OUTPUT_ERROR_TYPE, AgentRunWorkflow
 
 __all__ = ["PASSTHROUGH_MODULES", "AgentRun", "AgentkitPlugin", "create_worker", "start_run"]
 
@@ -122,7 +122,7 @@ class AgentRun:
         handle: The workflow handle.
     """
 
-    def __init__(self, handle: WorkflowHandle[Any, Any]) -> None:
+    def __init__(self, handle: WorkflowHandle[AgentRunWorkflow, RunOutput]) -> None:
         self.handle = handle
 
     @property
@@ -168,7 +168,7 @@ class AgentRun:
             AgentRunWorkflow.approve, Approval(tool_use_id, allow, message)
         )
 
-    async def send(self, prompt: str | Sequence[Mapping[str, Any]]) -> None:
+    async def send(self, prompt: str | Sequence[Mapping[str, object]]) -> None:
         """Send the next user message of a session run."""
         blocks = (
             [{"type": "text", "text": prompt}]
@@ -204,7 +204,7 @@ class AgentRun:
         return output
 
 
-def _output(raw: Any) -> RunOutput | None:
+def _output(raw: object) -> RunOutput | None:
     if isinstance(raw, RunOutput):
         return raw
     if isinstance(raw, Mapping):
@@ -217,7 +217,7 @@ def _output(raw: Any) -> RunOutput | None:
 async def start_run(
     client: Client,
     agent: str,
-    prompt: str | Sequence[Mapping[str, Any]] | None,
+    prompt: str | Sequence[Mapping[str, object]] | None,
     *,
     id: str,
     task_queue: str,
@@ -246,7 +246,7 @@ async def start_run(
     Returns:
         A handle on the run.
     """
-    blocks: list[dict[str, Any]] | None
+    blocks: list[Block] | None
     if prompt is None:
         blocks = None
     elif isinstance(prompt, str):
@@ -254,11 +254,10 @@ async def start_run(
     else:
         blocks = [dict(b) for b in prompt]
     handle = await client.start_workflow(
-        WORKFLOW_NAME,
+        AgentRunWorkflow.run,
         RunInput(agent, blocks, conversation_id, session, continue_as_new_after),
         id=id,
         task_queue=task_queue,
-        result_type=RunOutput,
         execution_timeout=(
             timedelta(seconds=execution_timeout) if execution_timeout is not None else None
         ),

@@ -57,7 +57,7 @@ class TemporalAgent:
 
     agent: Agent[Any, Any]
     name: str
-    deps: Any = None
+    deps: object = None
     # Activities heartbeat in the background while they run, so a 30 s heartbeat timeout only
     # ever fires for a worker that died: its call is retried after 30 s, not at start_to_close.
     model: ActivityOptions = field(

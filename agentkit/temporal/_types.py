@@ -8,15 +8,18 @@ worker has run them, fields may only be added, with defaults.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeAlias
 
-from ..runner._loop import Limits
+from ..runner._loop import Limits, OutputSpec, RunSpec, Totals
+from ..tools._execute import Allow, Deny
 from ..types._usage import RunUsage
 
 __all__ = [
     "ActivityOptions",
     "Approval",
+    "Block",
     "CommitInput",
     "ModelInput",
     "ModelResult",
@@ -35,6 +38,16 @@ __all__ = [
 ]
 
 RunStatus = Literal["complete", "stopped", "ended"]
+
+Block: TypeAlias = dict[str, Any]
+"""A content block or a tool input: JSON whose shape the API defines, not this package.
+
+Temporal's default converter decodes a payload by its type hints, and passes the values of an
+`Any` hint through as they are (it rejects `object`): content must come back byte for byte.
+"""
+
+Detail: TypeAlias = dict[str, str | int | None]
+"""The small facts of a progress event (stop reason, tool name and id, status, version)."""
 
 
 @dataclass(frozen=True)
@@ -112,7 +125,7 @@ class ToolUse:
 
     id: str
     name: str
-    input: Any = None
+    input: Block | None = None
     inline: bool = False
 
 
@@ -124,6 +137,12 @@ class Approval:
     allow: bool = True
     message: str | None = None
 
+    def decision(self) -> Allow | Deny:
+        """The decision as the loop and the tool runtime take it."""
+        if self.allow:
+            return Allow()
+        return Deny(self.message) if self.message is not None else Deny()
+
 
 @dataclass(frozen=True)
 class RunPlan:
@@ -134,7 +153,7 @@ class RunPlan:
     """
 
     limits: Limits
-    on_max_tokens: str
+    on_max_tokens: Literal["stop", "continue"]
     model: ActivityOptions
     default_tool: ActivityOptions
     tools: dict[str, ActivityOptions]
@@ -145,6 +164,25 @@ class RunPlan:
     def tool(self, name: str) -> ActivityOptions:
         """The options for one tool's calls."""
         return self.tools.get(name, self.default_tool)
+
+    def spec(self, approvals: Mapping[str, Allow | Deny]) -> RunSpec:
+        """The `RunSpec` the workflow's `agent_loop` decides with.
+
+        It holds what the loop reads (limits, structured output, approvals, `on_max_tokens`);
+        the request fields stay with the activities, which read them from the agent. The output
+        type is validated in the tool activity too, so the loop's `OutputSpec` carries only the
+        tool's name and retries (`object` stands in for the type).
+        """
+        output = None
+        if self.output_tool is not None:
+            output = OutputSpec(object, self.output_tool, self.output_retries)
+        return RunSpec(
+            params={},
+            limits=self.limits,
+            output=output,
+            approvals=approvals,
+            on_max_tokens=self.on_max_tokens,
+        )
 
 
 @dataclass(frozen=True)
@@ -157,23 +195,45 @@ class OpenInput:
 
 @dataclass(frozen=True)
 class OpenResult:
-    """Where the conversation stands when the run starts."""
+    """Where the conversation stands when the run starts (the loop's `Opening`, by reference).
+
+    Attributes:
+        plan: The agent's settings.
+        version: Messages committed.
+        stop_reason: The last message's stop reason.
+        pending: The calls of the last message, when it is an assistant message.
+        container: The latest response's code-execution container.
+        journaled: Ids of pending calls whose results are journaled already.
+    """
 
     plan: RunPlan
     version: int
     stop_reason: str | None
     pending: list[ToolUse]
+    container: str | None = None
+    journaled: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
 class ModelResult:
-    """What the workflow needs of a response: the decision inputs, not the blocks."""
+    """What the loop needs of a response (its `Reply`, by reference): not the blocks.
+
+    Attributes:
+        version: Messages committed, the response included.
+        stop_reason: As the API sent it.
+        tool_uses: The response's `tool_use` calls.
+        usage: This call's tokens and cost.
+        text: The response's text when its stop reason ends the run (other turns' text stays
+            in the store, out of the history).
+        container: The response's code-execution container, if any.
+    """
 
     version: int
     stop_reason: str | None
     tool_uses: list[ToolUse]
     usage: Usage
     text: str | None = None
+    container: str | None = None
 
 
 @dataclass(frozen=True)
@@ -195,13 +255,15 @@ class ToolResult:
     """A tool call's outcome; the `tool_result` block itself is journaled in the store.
 
     For the output tool (structured output), `is_output` is set and `output` holds the
-    validated answer as JSON, or None when the answer did not validate (`status="error"`).
+    validated answer as JSON, or None when the answer did not validate (`status="error"`, with
+    the validation errors as `reason`).
     """
 
     tool_use_id: str
     status: Literal["ok", "error", "denied", "deferred"]
     stop: bool = False
     reason: str | None = None
+    # The answer as JSON, of the agent's output type's shape (a payload hint must be `Any`).
     output: Any = None
     is_output: bool = False
 
@@ -226,7 +288,7 @@ class CommitInput:
     step: int
     answer: Literal["results", "cut_off", "none"] = "none"
     errors: dict[str, str] = field(default_factory=dict)
-    blocks: list[dict[str, Any]] = field(default_factory=list)
+    blocks: list[Block] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -234,7 +296,8 @@ class ModelInput:
     """Call the model on the stored conversation at `version`, committing as step `step`.
 
     `before`, when set, is a user message to commit first (the previous turn's tool results):
-    folding it into the model call saves an activity round trip per tool step.
+    folding it into the model call saves an activity round trip per tool step. `container` is
+    the loop's: the request names it unless the agent's params name one.
     """
 
     agent: str
@@ -242,11 +305,17 @@ class ModelInput:
     version: int
     step: int
     before: CommitInput | None = None
+    container: str | None = None
 
 
 @dataclass(frozen=True)
 class RunState:
-    """Everything a run carries over a continue-as-new (well under 1 KB plus queued prompts)."""
+    """Everything a run carries over a continue-as-new (well under 1 KB plus queued prompts).
+
+    The loop's `Totals` (turns, usage, streak, output retries), and where the conversation
+    stands (the loop's `Opening`): `in_turn` restarts the loop at once, else the session waits
+    for its next message.
+    """
 
     plan: RunPlan
     conversation_id: str
@@ -257,9 +326,16 @@ class RunState:
     streak: int
     last_stop_reason: str | None = None
     output_retries: int = 0
-    queued: list[list[dict[str, Any]]] = field(default_factory=list)
+    queued: list[list[Block]] = field(default_factory=list)
     ended: bool = False
     in_turn: bool = False
+    container: str | None = None
+    pending: list[ToolUse] = field(default_factory=list)
+
+    @property
+    def totals(self) -> Totals:
+        """The loop's totals at the continue-as-new."""
+        return Totals(self.turns, self.usage.run_usage(), self.streak, self.output_retries)
 
 
 @dataclass(frozen=True)
@@ -278,7 +354,7 @@ class RunInput:
     """
 
     agent: str
-    prompt: list[dict[str, Any]] | None = None
+    prompt: list[Block] | None = None
     conversation_id: str | None = None
     session: bool = False
     continue_as_new_after: int | None = None
@@ -311,6 +387,7 @@ class RunOutput:
     usage: Usage
     text: str | None = None
     limit: str | None = None
+    # JSON of the agent's output type's shape (a payload hint must be `Any`).
     output: Any = None
 
 
@@ -329,7 +406,7 @@ class ProgressEvent:
     seq: int
     kind: str
     step: int
-    detail: dict[str, Any]
+    detail: Detail
 
 
 @dataclass(frozen=True)

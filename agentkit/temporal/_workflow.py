@@ -1,9 +1,23 @@
-"""`AgentRunWorkflow`: the agent loop's decisions as a Temporal workflow over reference-only state.
+"""`AgentRunWorkflow`: the third driver of `agent_loop`, whose effects are Temporal activities.
 
-The workflow holds no conversation: it knows the conversation id, its committed version, the step
-counter and the run's totals, and it decides with the in-process loop's own code
-(`next_action` / `STOP_ACTIONS`, `turn_limit`, `budget_limit`, `tool_error_streak`,
-`streak_limit`). Everything with content happens in the activities of `_activities.py`.
+The agent loop is one generator (`agentkit.runner._loop.agent_loop`): it decides and yields
+typed effects. The in-process drivers perform them with the client, the tool runtime and the
+store; this workflow performs the same effects durably, matching on their types:
+
+* `Open`, `LoadJournal`: the open activity's report at the start, afterwards the workflow's
+  own record of the conversation (it is the conversation's only writer while it runs);
+* `CallModel`: the model activity, which streams one response and commits it;
+* `RunTools`: one tool activity per call, in parallel (a sequential tool's call alone);
+* `CheckOutput`: the tool activity on the output tool's call;
+* `CommitUser`: queued, then committed by the next model call's activity, or by the commit
+  activity when the loop ends or raises first;
+* `Emit`: nothing; live events leave the activities through `TemporalAgent.on_event`.
+
+The workflow takes none of the loop's decisions and holds no content: it knows the conversation
+id, its committed version, the step counter and the loop's totals. When the loop ends awaiting
+approval, the workflow waits for the `approve` updates and starts the loop again with the
+decisions, as an in-process caller runs again with `approvals=`; a session starts the loop again
+for each message, and a continue-as-new carries its totals over.
 
 Temporal's workflow event loop is asyncio's (anyio cannot drive it), so this module uses
 `asyncio.gather` for the parallel tool calls of a turn; their results keep the model's order.
@@ -12,28 +26,47 @@ Temporal's workflow event loop is asyncio's (anyio cannot drive it), so this mod
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
+from dataclasses import replace
 from datetime import timedelta
-from typing import Any, NoReturn
+from typing import Literal, NoReturn, TypedDict
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
-    from ..runner._loop import (
-        CONTINUE_PROMPT,
-        LimitHit,
-        budget_limit,
-        next_action,
-        output_exhausted,
-        output_nudge,
-        streak_limit,
-        tool_error_streak,
-        turn_limit,
+    from typing_extensions import assert_never
+
+    from .._exceptions import (
+        ConfigurationError,
+        LimitExceededError,
+        OutputValidationError,
+        RunError,
     )
+    from ..runner._loop import (
+        CallModel,
+        CheckOutput,
+        CommitUser,
+        Emit,
+        LoadJournal,
+        Loop,
+        LoopEnd,
+        Open,
+        Opening,
+        OutputCheck,
+        Reply,
+        RunTools,
+        ToolReport,
+        Totals,
+        agent_loop,
+    )
+    from ..tools._execute import Allow, Deny, ToolCall
+    from ..types._usage import RunUsage
     from ._types import (
         ActivityOptions,
         Approval,
+        Block,
         CommitInput,
         ModelInput,
         ModelResult,
@@ -60,7 +93,15 @@ OUTPUT_ERROR_TYPE = "OutputValidationError"
 _KEEP_EVENTS = 200
 
 
-def _options(options: ActivityOptions) -> dict[str, Any]:
+class _Scheduling(TypedDict):
+    """The keyword arguments of `workflow.execute_activity` that `ActivityOptions` sets."""
+
+    start_to_close_timeout: timedelta
+    heartbeat_timeout: timedelta | None
+    retry_policy: RetryPolicy
+
+
+def _options(options: ActivityOptions) -> _Scheduling:
     return {
         "start_to_close_timeout": timedelta(seconds=options.start_to_close),
         "heartbeat_timeout": (
@@ -84,29 +125,32 @@ class AgentRunWorkflow:
 
     @workflow.init
     def __init__(self, params: RunInput) -> None:
-        self._input: RunInput | None = params
+        self._input = params
         self._plan: RunPlan | None = None
         self._conversation_id = ""
         self._version = 0
         self._step = 0
-        self._turns = 0
-        self._usage = Usage()
-        self._streak = 0
+        self._totals = Totals()
+        self._turns_this_run = 0
+        # Where the conversation stands, the loop's `Opening`: the last response's stop reason,
+        # its calls while they are unanswered, its container.
         self._stop_reason: str | None = None
+        self._pending: list[ToolUse] = []
+        self._container: str | None = None
+        # Pending calls that have a result: journaled, or an error text for a lost activity.
+        self._answered: set[str] = set()
+        self._errors: dict[str, str] = {}
+        # A user message waiting to be committed by the next model call's activity.
+        self._commit: CommitInput | None = None
+        self._last_text: str | None = None
+        self._output: object = None
         self._status = "starting"
-        self._queued: list[list[dict[str, Any]]] = []
+        self._queued: list[list[Block]] = []
         self._ended = False
         self._awaiting: list[ToolUse] = []
         self._approvals: dict[str, Approval] = {}
         self._events: list[ProgressEvent] = []
         self._seq = 0
-        self._turns_this_run = 0
-        self._last_text: str | None = None
-        # A user message waiting to be committed by the next model call's activity.
-        self._deferred: CommitInput | None = None
-        self._answer: Any = None
-        self._has_output = False
-        self._output_retries = 0
 
     # -- the run --------------------------------------------------------------------------------
 
@@ -123,6 +167,7 @@ class AgentRunWorkflow:
 
     async def _run(self, params: RunInput) -> RunOutput:
         self._input = params
+        prompt = params.prompt
         state = params.state
         if state is not None:
             self._restore(state)
@@ -137,147 +182,178 @@ class AgentRunWorkflow:
                 result_type=OpenResult,
                 start_to_close_timeout=timedelta(seconds=60),
             )
-            self._plan = opened.plan
-            self._version = opened.version
-            self._stop_reason = opened.stop_reason
-            in_turn = await self._open(opened, params.prompt)
+            self._open(opened)
+            # Without a prompt, a plain run continues the conversation (as `Agent.run(None)`
+            # does); a session waits for its first message.
+            in_turn = bool(prompt) or not params.session
+        status: RunStatus = "complete"
         while True:
             if in_turn:
-                status = await self._turns_until_stop()
-                if status is not None:
-                    return await self._finish(status)
+                status = await self._drive(prompt)
+                if status == "stopped":
+                    return self._finish(status)
             if not params.session:
-                return await self._finish("complete")
+                return self._finish(status)
             self._status = "awaiting_message"
             await workflow.wait_condition(lambda: bool(self._queued) or self._ended)
             if not self._queued:
-                return await self._finish("ended")
+                return self._finish("ended")
             if workflow.info().is_continue_as_new_suggested():
                 await self._continue_as_new(in_turn=False)
-            self._commit("none", blocks=self._queued.pop(0))
-            self._answer, self._has_output = None, False  # each message wants its own answer
-            in_turn = True
+            prompt, in_turn = self._queued.pop(0), True
 
-    async def _open(self, opened: OpenResult, prompt: list[dict[str, Any]] | None) -> bool:
-        """Answer calls left pending by an earlier run, add the prompt; True to call the model."""
-        if opened.pending and opened.stop_reason == "tool_use":
-            # The previous run stopped after the model asked for tools: finish them first.
-            stopped = await self._tool_step(opened.pending, extra=prompt or [])
-            return not stopped
-        if opened.pending:  # cut off by max_tokens: answer without running anything
-            self._commit("cut_off", blocks=prompt or [])
-            return True
-        if prompt:
-            self._commit("none", blocks=prompt)
-        # Without a prompt, a plain run continues the conversation (as `Agent.run(None)` does);
-        # a session waits for its first message.
-        assert self._input is not None
-        return bool(prompt) or not self._input.session
-
-    async def _turns_until_stop(self) -> RunStatus | None:
-        """Model calls and tool steps until the model stops; `"stopped"` if a tool stopped it."""
-        plan = self._require_plan()
+    async def _drive(self, prompt: list[Block] | None) -> Literal["complete", "stopped"]:
+        """Run the loop to its end, waiting for approvals on the way."""
+        decisions: dict[str, Allow | Deny] = {}
         while True:
-            await self._check(turn_limit(plan.limits, self._turns))
-            if self._should_continue_as_new():
-                await self._continue_as_new(in_turn=True)
-            self._status = "calling_model"
-            before, self._deferred = self._deferred, None
-            if before is not None:  # the activity commits it first, as step `self._step`
-                self._step += 1
-                self._version += 1
-            result: ModelResult = await workflow.execute_activity(
-                "agentkit.model_call.v1",
-                ModelInput(self._agent(), self._conversation_id, self._version, self._step, before),
-                result_type=ModelResult,
-                **_options(plan.model),
-            )
-            if before is not None:
-                self._event("message", version=self._version)
-            self._step += 1
-            self._turns += 1
-            self._turns_this_run += 1
-            self._version = result.version
-            self._stop_reason = result.stop_reason
-            self._usage = Usage.of(self._usage.run_usage() + result.usage.run_usage())
-            self._event("turn", stop_reason=result.stop_reason, version=result.version)
-            self._last_text = result.text
-            await self._check(budget_limit(plan.limits, self._usage.run_usage()))
-            action = next_action(result.stop_reason)
-            if action == "run_tools" and result.tool_uses:
-                if await self._tool_step(result.tool_uses, extra=[]):
-                    return "stopped"
-                if self._has_output:  # the final answer validated: done, as in-process
-                    await self._flush()
-                    return None
-                continue
-            if action == "continue":
-                continue
-            if plan.on_max_tokens == "continue" and result.stop_reason == "max_tokens":
-                self._commit("cut_off", blocks=[{"type": "text", "text": CONTINUE_PROMPT}])
-                continue
-            if plan.output_tool is not None and not self._has_output:
-                await self._count_output_retry("the model answered without calling the output tool")
-                self._commit("none", blocks=output_nudge(plan.output_tool)["content"])
-                continue
-            return None
+            spec = self._require_plan().spec(decisions)
+            end = await self._perform(agent_loop(spec, prompt, self._totals))
+            match end.status:
+                case "complete" | "stopped":
+                    return end.status
+                case "awaiting_approval":
+                    # As an in-process caller would: get the decisions, then run the loop
+                    # again; it finishes the pending calls before anything else.
+                    await self._wait_for_approvals(end.pending)
+                    decisions = {i: a.decision() for i, a in self._approvals.items()}
+                    prompt = None
+                case _:
+                    assert_never(end.status)
 
-    async def _tool_step(self, calls: list[ToolUse], extra: list[dict[str, Any]]) -> bool:
-        """Run a turn's calls (waiting for approvals), commit their results; True if stopped."""
-        plan = self._require_plan()
-        outcomes: dict[str, ToolResult] = {}
-        errors: dict[str, str] = {}
-        todo = list(calls)
-        while todo:
-            self._status = "running_tools"
-            for batch in _batches(todo, set(plan.sequential)):
-                results = await asyncio.gather(*(self._tool(c) for c in batch))
-                for call, outcome in zip(batch, results, strict=True):
-                    if isinstance(outcome, str):
-                        errors[call.id] = outcome
-                        outcome = ToolResult(call.id, "error")
-                    outcomes[call.id] = outcome
-                    self._event("tool", id=call.id, name=call.name, status=outcome.status)
-            todo = [c for c in calls if outcomes[c.id].status == "deferred"]
-            if todo:
-                self._status = "awaiting_approval"
-                self._awaiting = todo
-                for call in todo:
-                    self._event("approval", id=call.id, name=call.name)
-                await workflow.wait_condition(
-                    lambda: all(c.id in self._approvals for c in self._awaiting)
-                )
-                self._awaiting = []
-        ran = [outcomes[c.id] for c in calls]
-        # The output tool is the final answer, not a tool run: it counts toward output retries,
-        # not the error streak (as in-process, where it never reaches the tool runtime).
-        answers = [o for o in ran if o.is_output]
-        ran = [o for o in ran if not o.is_output]
-        failed = sum(1 for o in ran if o.is_error)
-        self._commit("results", errors=errors, blocks=extra)
-        for answer in answers:
-            if answer.status == "ok":
-                self._answer, self._has_output = answer.output, True
-            else:
-                await self._count_output_retry("the output did not validate")
-        self._streak = tool_error_streak(self._streak, len(ran), failed)
-        await self._check(streak_limit(plan.limits, self._streak))
-        stopped = any(o.stop for o in ran)
-        if stopped:
+    async def _perform(self, loop: Loop) -> LoopEnd:
+        """Perform the loop's effects until it returns; its errors become Temporal failures."""
+        try:
+            effect = next(loop)
+            while True:
+                value: object = None
+                match effect:
+                    case Open():
+                        value = self._opening()
+                    case LoadJournal():
+                        value = frozenset(self._answered)
+                    case CallModel():
+                        value = await self._call_model(effect)
+                    case RunTools():
+                        value = await self._run_tools(effect)
+                    case CheckOutput():
+                        value = await self._check_output(effect)
+                    case CommitUser():
+                        await self._commit_user(effect)
+                    case Emit():
+                        pass  # live events leave the activities, through `on_event`
+                    case _:
+                        assert_never(effect)
+                effect = loop.send(value)
+        except StopIteration as stop:
+            end: LoopEnd = stop.value
+        except RunError as exc:
+            # The loop queued what it commits before it raises: commit it, then fail the run.
             await self._flush()
-        return stopped
+            raise self._failure(exc) from None
+        except ConfigurationError as exc:
+            raise ApplicationError(str(exc), type=type(exc).__name__, non_retryable=True) from None
+        finally:
+            loop.close()
+        await self._flush()
+        self._totals = end.totals
+        self._output = end.output if self._require_plan().output_tool is not None else None
+        return end
 
-    async def _tool(self, call: ToolUse) -> ToolResult | str:
+    # -- the effects ----------------------------------------------------------------------------
+
+    def _opening(self) -> Opening:
+        return Opening(self._stop_reason, [_call(u) for u in self._pending], self._container)
+
+    async def _call_model(self, effect: CallModel) -> Reply:
+        self._totals = effect.totals
+        if self._should_continue_as_new():
+            await self._continue_as_new(in_turn=True)
+        self._status = "calling_model"
+        before, self._commit = self._commit, None
+        if before is not None:  # the activity commits it first, as step `self._step`
+            self._step += 1
+            self._version += 1
+        params = ModelInput(
+            self._agent(),
+            self._conversation_id,
+            self._version,
+            self._step,
+            before,
+            effect.container,
+        )
+        result: ModelResult = await workflow.execute_activity(
+            "agentkit.model_call.v1",
+            params,
+            result_type=ModelResult,
+            **_options(self._require_plan().model),
+        )
+        if before is not None:
+            self._event("message", version=self._version)
+        self._step += 1
+        self._turns_this_run += 1
+        self._version = result.version
+        self._stop_reason, self._container = result.stop_reason, result.container
+        self._pending, self._answered, self._errors = result.tool_uses, set(), {}
+        self._last_text = result.text
+        self._event("turn", stop_reason=result.stop_reason, version=result.version)
+        return Reply(
+            stop_reason=result.stop_reason,
+            calls=[_call(u) for u in result.tool_uses],
+            usage=result.usage.run_usage(),
+            container=result.container,
+            text=result.text or "",
+        )
+
+    async def _run_tools(self, effect: RunTools) -> list[ToolReport]:
+        self._totals = replace(self._totals, turns=effect.turn, usage=effect.usage)
+        self._status = "running_tools"
+        uses = self._uses(effect.calls)
+        results: dict[str, ToolResult] = {}
+        for batch in _batches(uses, set(self._require_plan().sequential)):
+            done = await asyncio.gather(
+                *(
+                    self._tool(u, effect.turn, effect.usage, _approval(u.id, effect.approvals))
+                    for u in batch
+                )
+            )
+            results.update((r.tool_use_id, r) for r in done)
+        return [ToolReport(u.id, results[u.id].status, results[u.id].stop) for u in uses]
+
+    async def _check_output(self, effect: CheckOutput) -> OutputCheck:
+        (use,) = self._uses([effect.call])
+        result = await self._tool(use, self._totals.turns, self._totals.usage, None)
+        if result.status == "ok":
+            return OutputCheck(result.output)
+        error = self._errors.get(use.id) or result.reason or "the output did not validate"
+        return OutputCheck(error=error)
+
+    async def _commit_user(self, effect: CommitUser) -> None:
+        """Queue the message; the next model call commits it (or `_flush` does)."""
+        await self._flush()  # the loop never commits twice in a row; if it did, in order
+        self._commit = CommitInput(
+            self._agent(),
+            self._conversation_id,
+            self._version,
+            self._step,
+            effect.answer,
+            dict(self._errors) if effect.answer == "results" else {},
+            list(effect.blocks),
+        )
+        self._pending, self._answered, self._errors = [], set(), {}
+
+    async def _tool(
+        self, use: ToolUse, turn: int, usage: RunUsage, approval: Approval | None
+    ) -> ToolResult:
         """One call as an activity; an activity that failed for good becomes an error text."""
-        options = self._require_plan().tool(call.name)
+        options = self._require_plan().tool(use.name)
         params = ToolInput(
             self._agent(),
             self._conversation_id,
             self._version,
-            call,
-            self._turns,
-            self._usage,
-            self._approvals.get(call.id),
+            use,
+            turn,
+            Usage.of(usage),
+            approval,
             self._step,
         )
         try:
@@ -285,7 +361,7 @@ class AgentRunWorkflow:
                 "agentkit.tool_call.v1",
                 params,
                 result_type=ToolResult,
-                activity_id=f"tool/{call.id}",
+                activity_id=f"tool/{use.id}",
                 **_options(options),
             )
         except ActivityError as exc:
@@ -293,35 +369,29 @@ class AgentRunWorkflow:
             # was lost may or may not have had its effect, and the model is told so.
             cause = exc.cause if exc.cause is not None else exc
             if not options.idempotent:
-                return (
-                    f"The call of {call.name!r} was interrupted and not retried, because the "
+                self._errors[use.id] = (
+                    f"The call of {use.name!r} was interrupted and not retried, because the "
                     f"tool is not idempotent; its effect is unknown ({cause})."
                 )
-            return f"The call of {call.name!r} failed after its retries: {cause}"
+            else:
+                self._errors[use.id] = f"The call of {use.name!r} failed after its retries: {cause}"
+            result = ToolResult(use.id, "error")
+        if result.status != "deferred":
+            self._answered.add(use.id)
+        self._event("tool", id=use.id, name=use.name, status=result.status)
         return result
 
-    def _commit(
-        self,
-        answer: str,
-        *,
-        errors: dict[str, str] | None = None,
-        blocks: list[dict[str, Any]] | None = None,
-    ) -> None:
-        """Queue a user message; the next model call commits it (or `_flush` does)."""
-        assert self._deferred is None, "two user messages in a row"
-        self._deferred = CommitInput(
-            self._agent(),
-            self._conversation_id,
-            self._version,
-            self._step,
-            answer,  # type: ignore[arg-type]
-            errors or {},
-            blocks or [],
-        )
+    async def _wait_for_approvals(self, pending: list[ToolCall]) -> None:
+        self._status = "awaiting_approval"
+        self._awaiting = self._uses(pending)
+        for use in self._awaiting:
+            self._event("approval", id=use.id, name=use.name)
+        await workflow.wait_condition(lambda: all(u.id in self._approvals for u in self._awaiting))
+        self._awaiting = []
 
     async def _flush(self) -> None:
-        """Commit the queued user message now (the run ends or continues as new before a call)."""
-        params, self._deferred = self._deferred, None
+        """Commit the queued user message now (the loop ends, raises or continues as new)."""
+        params, self._commit = self._commit, None
         if params is None:
             return
         version: int = await workflow.execute_activity(
@@ -335,56 +405,62 @@ class AgentRunWorkflow:
             self._version = version
             self._event("message", version=version)
 
-    # -- decisions and state --------------------------------------------------------------------
+    # -- state ----------------------------------------------------------------------------------
 
-    async def _check(self, hit: LimitHit | None) -> None:
-        if hit is not None:
-            await self._flush()  # the in-process loop, too, commits before it raises
-            self._fail(hit)
+    def _uses(self, calls: list[ToolCall]) -> list[ToolUse]:
+        """The pending calls, by reference (the loop names them by id)."""
+        uses = {u.id: u for u in self._pending}
+        return [uses[c.id] for c in calls]
 
-    async def _count_output_retry(self, why: str) -> None:
-        plan = self._require_plan()
-        self._output_retries += 1
-        if output_exhausted(plan.output_retries, self._output_retries):
-            await self._flush()
-            raise ApplicationError(
-                f"no valid output after {plan.output_retries} retries: {why}",
-                self._output("complete"),
-                type=OUTPUT_ERROR_TYPE,
-                non_retryable=True,
-            )
+    def _open(self, opened: OpenResult) -> None:
+        self._plan = opened.plan
+        self._version = opened.version
+        self._stop_reason = opened.stop_reason
+        self._pending = opened.pending
+        self._container = opened.container
+        self._answered = set(opened.journaled)
 
-    def _fail(self, hit: LimitHit) -> NoReturn:
-        output = self._output("complete", limit=hit.name)
-        raise ApplicationError(hit.message, output, type=LIMIT_ERROR_TYPE, non_retryable=True)
+    def _failure(self, exc: RunError) -> ApplicationError:
+        """The failure a limit or output error of the loop fails the run with."""
+        end = exc.result if isinstance(exc.result, LoopEnd) else LoopEnd("complete", self._totals)
+        self._totals = end.totals
+        limit = exc.limit if isinstance(exc, LimitExceededError) else None
+        output = self._result("complete", limit=limit)
+        if limit is not None:
+            kind = LIMIT_ERROR_TYPE
+        elif isinstance(exc, OutputValidationError):
+            kind = OUTPUT_ERROR_TYPE
+        else:
+            kind = type(exc).__name__
+        return ApplicationError(str(exc), output, type=kind, non_retryable=True)
 
     def _should_continue_as_new(self) -> bool:
-        params = self._input
-        assert params is not None
-        every = params.continue_as_new_after
+        every = self._input.continue_as_new_after
         if every is not None and self._turns_this_run >= every:
             return True
         return self._turns_this_run > 0 and workflow.info().is_continue_as_new_suggested()
 
     async def _continue_as_new(self, *, in_turn: bool) -> NoReturn:
         params = self._input
-        assert params is not None
         await self._flush()
         # Updates and signals still running would be lost with this run.
         await workflow.wait_condition(workflow.all_handlers_finished)
+        totals = self._totals
         state = RunState(
             plan=self._require_plan(),
             conversation_id=self._conversation_id,
             version=self._version,
             step=self._step,
-            turns=self._turns,
-            usage=self._usage,
-            streak=self._streak,
+            turns=totals.turns,
+            usage=Usage.of(totals.usage),
+            streak=totals.tool_error_streak,
             last_stop_reason=self._stop_reason,
-            output_retries=self._output_retries,
+            output_retries=totals.output_retries,
             queued=self._queued,
             ended=self._ended,
             in_turn=in_turn,
+            container=self._container,
+            pending=self._pending,
         )
         workflow.continue_as_new(
             RunInput(
@@ -402,40 +478,37 @@ class AgentRunWorkflow:
         self._conversation_id = state.conversation_id
         self._version = state.version
         self._step = state.step
-        self._turns = state.turns
-        self._usage = state.usage
-        self._streak = state.streak
+        self._totals = state.totals
         self._stop_reason = state.last_stop_reason
-        self._output_retries = state.output_retries
+        self._container = state.container
+        self._pending = list(state.pending)
         self._queued = list(state.queued)
         self._ended = state.ended
 
-    async def _finish(self, status: RunStatus) -> RunOutput:
-        await self._flush()
+    def _finish(self, status: RunStatus) -> RunOutput:
         self._status = "done"
         self._event("finished", status=status)
-        return self._output(status)
+        return self._result(status)
 
-    def _output(self, status: RunStatus, *, limit: str | None = None) -> RunOutput:
+    def _result(self, status: RunStatus, *, limit: str | None = None) -> RunOutput:
         return RunOutput(
             status=status,
             conversation_id=self._conversation_id,
             version=self._version,
             stop_reason=self._stop_reason,
-            turns=self._turns,
-            usage=self._usage,
+            turns=self._totals.turns,
+            usage=Usage.of(self._totals.usage),
             text=self._last_text,
             limit=limit,
-            output=self._answer,
+            output=self._output,
         )
 
-    def _event(self, kind: str, **detail: Any) -> None:
+    def _event(self, kind: str, **detail: str | int | None) -> None:
         self._seq += 1
         self._events.append(ProgressEvent(self._seq, kind, self._step, detail))
         del self._events[:-_KEEP_EVENTS]
 
     def _agent(self) -> str:
-        assert self._input is not None
         return self._input.agent
 
     def _require_plan(self) -> RunPlan:
@@ -452,8 +525,8 @@ class AgentRunWorkflow:
             conversation_id=self._conversation_id,
             version=self._version,
             step=self._step,
-            turns=self._turns,
-            usage=self._usage,
+            turns=self._totals.turns,
+            usage=Usage.of(self._totals.usage),
             awaiting=list(self._awaiting),
             events=list(self._events),
         )
@@ -469,14 +542,13 @@ class AgentRunWorkflow:
             raise ValueError(f"no call {approval.tool_use_id!r} is waiting for approval")
 
     @workflow.update
-    async def send(self, blocks: list[dict[str, Any]]) -> int:
+    async def send(self, blocks: list[Block]) -> int:
         """Queue a user message (session mode); returns how many messages wait before it."""
         self._queued.append(blocks)
         return len(self._queued) - 1
 
     @send.validator
-    def _validate_send(self, blocks: list[dict[str, Any]]) -> None:
-        assert self._input is not None
+    def _validate_send(self, blocks: list[Block]) -> None:
         if not self._input.session:
             raise ValueError("send() needs a run started with session=True")
         if self._ended:
@@ -488,6 +560,25 @@ class AgentRunWorkflow:
     def end(self) -> None:
         """Close a session once queued messages are answered."""
         self._ended = True
+
+
+def _call(use: ToolUse) -> ToolCall:
+    """The loop's view of a call: its input only when it rides in the history."""
+    block = {"type": "tool_use", "id": use.id, "name": use.name, "input": use.input or {}}
+    return ToolCall.from_block(block)
+
+
+def _approval(call_id: str, decisions: Mapping[str, Allow | Deny]) -> Approval | None:
+    """A decision of the loop's `RunTools`, as the tool activity takes it."""
+    match decisions.get(call_id):
+        case None:
+            return None
+        case Allow():
+            return Approval(call_id)
+        case Deny(message=message):
+            return Approval(call_id, allow=False, message=message)
+        case decision:
+            assert_never(decision)
 
 
 def _batches(calls: list[ToolUse], sequential: set[str]) -> list[list[ToolUse]]:
