@@ -6,7 +6,8 @@ import importlib
 import importlib.util
 import sys
 from pathlib import Path
-from typing import Any, TextIO
+from types import ModuleType
+from typing import TextIO
 
 from .._exceptions import ConfigurationError
 from ..tools._tool import Tool, Toolset
@@ -15,7 +16,7 @@ from ._output import Style
 __all__ = ["lint_target", "load_target", "toolset_of"]
 
 
-def load_target(target: str) -> Any:
+def load_target(target: str) -> object:
     """The object named by `module:attr` (`attr` may be dotted; the module may be a `.py` path).
 
     Without `:attr`, the tools the module defines: every `Tool`, `Toolset` and `Agent` at its top
@@ -31,7 +32,7 @@ def load_target(target: str) -> Any:
     module = _import(module_name)
     if not sep:
         return _module_tools(module_name, module)
-    obj: Any = module
+    obj: object = module
     for part in attr.split("."):
         try:
             obj = getattr(obj, part)
@@ -44,7 +45,7 @@ def load_target(target: str) -> Any:
     return obj
 
 
-def _import(module_name: str) -> Any:
+def _import(module_name: str) -> ModuleType:
     if module_name.endswith(".py") or "/" in module_name:
         path = Path(module_name)
         if not path.is_file():
@@ -63,7 +64,7 @@ def _import(module_name: str) -> Any:
         raise ConfigurationError(f"cannot import {module_name!r}: {exc}") from exc
 
 
-def _tool_like_names(module: Any) -> list[str]:
+def _tool_like_names(module: ModuleType) -> list[str]:
     from ..runner._agent import Agent
 
     return [
@@ -73,9 +74,9 @@ def _tool_like_names(module: Any) -> list[str]:
     ]
 
 
-def _module_tools(module_name: str, module: Any) -> Toolset:
+def _module_tools(module_name: str, module: ModuleType) -> Toolset:
     """Every tool a module holds at top level, directly or in a toolset or agent, once each."""
-    by_name: dict[str, Tool[..., Any]] = {}
+    by_name: dict[str, Tool[..., object]] = {}
     for name in _tool_like_names(module):
         for item in toolset_of(getattr(module, name)):
             by_name.setdefault(item.name, item)
@@ -86,7 +87,7 @@ def _module_tools(module_name: str, module: Any) -> Toolset:
     return Toolset(list(by_name.values()))
 
 
-def toolset_of(obj: Any) -> Toolset:
+def toolset_of(obj: object) -> Toolset:
     """A toolset from a tool, a function, a list of them, a `Toolset` or an `Agent`.
 
     Raises:

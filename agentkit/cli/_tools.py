@@ -9,7 +9,7 @@ import operator
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field
@@ -21,7 +21,8 @@ from ._defaults import DEMO_FILES
 __all__ = ["DEMO_FILES", "demo_tools", "evaluate"]
 
 
-_BINARY: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
+# Results go through `_checked`: `(-8) ** 0.5` is complex, `round` of a float is an int.
+_BINARY: dict[type[ast.operator], Callable[[float, float], object]] = {
     ast.Add: operator.add,
     ast.Sub: operator.sub,
     ast.Mult: operator.mul,
@@ -30,7 +31,7 @@ _BINARY: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
     ast.Mod: operator.mod,
     ast.Pow: operator.pow,
 }
-_UNARY: dict[type[ast.unaryop], Callable[[Any], Any]] = {
+_UNARY: dict[type[ast.unaryop], Callable[[float], float]] = {
     ast.UAdd: operator.pos,
     ast.USub: operator.neg,
 }
@@ -84,9 +85,10 @@ def evaluate(expression: str) -> int | float:
     return value
 
 
-def _eval(node: ast.expr) -> Any:
-    if isinstance(node, ast.Constant) and type(node.value) in (int, float):
-        return node.value
+def _eval(node: ast.expr) -> int | float:
+    value = node.value if isinstance(node, ast.Constant) else None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value
     if isinstance(node, ast.Name) and node.id in _CONSTANTS:
         return _CONSTANTS[node.id]
     if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
@@ -112,15 +114,17 @@ def _eval(node: ast.expr) -> Any:
     )
 
 
-def _checked(value: Any) -> Any:
+def _checked(value: object) -> int | float:
     if isinstance(value, int) and abs(value) > _MAX_MAGNITUDE:
         raise ValueError("the result is too large")
     if isinstance(value, complex):
         raise ValueError("the result is not a real number")
+    if not isinstance(value, (int, float)):
+        raise TypeError(f"the result {value!r} is not a number")
     return value
 
 
-def demo_tools(root: Path = DEMO_FILES) -> list[Tool[..., Any]]:
+def demo_tools(root: Path = DEMO_FILES) -> list[Tool[..., object]]:
     """The demo's tools; the file tools see only `root`.
 
     Args:

@@ -196,7 +196,7 @@ class EventCore:
             self._failure = str(cut)
         return out
 
-    def _not_json(self, name: str, raw: bytes) -> Any:
+    def _not_json(self, name: str, raw: bytes) -> str:
         if self._flushing:
             # The body ended in the middle of the last line: the connection was cut.
             raise _Cut(f"the stream ended inside an event: {raw[:200]!r}")
@@ -208,7 +208,7 @@ class EventCore:
             )
         return raw.decode("utf-8", "replace")
 
-    def _not_object(self, name: str, raw: bytes, data: Any) -> dict[str, object]:
+    def _not_object(self, name: str, raw: bytes, data: object) -> dict[str, object]:
         if name in _KNOWN:
             raise StreamError(
                 f"the data of a {name!r} event is not a JSON object: {raw[:200]!r}",
