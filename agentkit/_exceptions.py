@@ -39,8 +39,6 @@ their constructors. Third-party exceptions are translated at exactly one boundar
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 
 __all__ = [
@@ -147,7 +145,7 @@ class APIStatusError(APIError):
         *,
         response: httpx.Response,
         body: object | None,
-        partial_message: Any = None,
+        partial_message: object = None,
     ) -> None:
         super().__init__(message, request=_request_of(response), body=body)
         self.response = response
@@ -219,7 +217,7 @@ class StreamError(APIError):
         message: str,
         *,
         request: httpx.Request | None = None,
-        partial_message: Any = None,
+        partial_message: object = None,
         content_delivered: bool = False,
     ) -> None:
         super().__init__(message, request=request)
@@ -294,7 +292,7 @@ class StoreConflictError(StoreError):
 class RunError(AgentkitError):
     """A run stopped before it finished. `result` holds everything that happened."""
 
-    def __init__(self, message: str, *, result: Any = None) -> None:
+    def __init__(self, message: str, *, result: object = None) -> None:
         super().__init__(message)
         self.result = result
 
@@ -306,7 +304,7 @@ class LimitExceededError(RunError):
         limit: The name of the limit, e.g. `"max_turns"`.
     """
 
-    def __init__(self, limit: str, message: str, *, result: Any = None) -> None:
+    def __init__(self, limit: str, message: str, *, result: object = None) -> None:
         super().__init__(message, result=result)
         self.limit = limit
 
@@ -359,7 +357,7 @@ def status_error_class(status: int, error_type: str | None = None) -> type[APISt
 
 
 def make_status_error(
-    response: httpx.Response, body: object | None, *, partial_message: Any = None
+    response: httpx.Response, body: object | None, *, partial_message: object = None
 ) -> APIStatusError:
     """Build the typed error for an error response (or a 200 stream's `error` event body)."""
     error = body.get("error") if isinstance(body, dict) else None

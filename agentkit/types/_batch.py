@@ -7,7 +7,7 @@ parsed; a result type added later parses as `BatchUnknownResult` instead of fail
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from typing import Annotated, Any, Generic, Literal, TypedDict, TypeVar
+from typing import Annotated, Generic, Literal, TypedDict, TypeVar
 
 import httpx
 from pydantic import Discriminator, Field, PrivateAttr, Tag, ValidationError
@@ -150,7 +150,7 @@ class BatchUnknownResult(APIModel):
 _RESULT_TAGS = frozenset({"succeeded", "errored", "canceled", "expired"})
 
 
-def _result_tag(value: Any) -> str:
+def _result_tag(value: object) -> str:
     kind = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
     return kind if kind in _RESULT_TAGS else "unknown"
 

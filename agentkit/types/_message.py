@@ -79,7 +79,7 @@ class TextBlock(APIModel):
 
     type: Literal["text"] = "text"
     text: str
-    citations: list[dict[str, Any]] | None = None
+    citations: list[dict[str, object]] | None = None
 
 
 class ThinkingBlock(APIModel):
@@ -103,7 +103,7 @@ class ToolUseBlock(APIModel):
     type: Literal["tool_use"] = "tool_use"
     id: str
     name: str
-    input: dict[str, Any]
+    input: dict[str, object]
 
 
 class ServerToolUseBlock(APIModel):
@@ -112,7 +112,7 @@ class ServerToolUseBlock(APIModel):
     type: Literal["server_tool_use"] = "server_tool_use"
     id: str
     name: str
-    input: dict[str, Any]
+    input: dict[str, object]
 
 
 class CompactionBlock(APIModel):
@@ -133,7 +133,7 @@ _BLOCK_TAGS = frozenset(
 )
 
 
-def _block_tag(value: Any) -> str:
+def _block_tag(value: object) -> str:
     kind = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
     return kind if kind in _BLOCK_TAGS else "unknown"
 

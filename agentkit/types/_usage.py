@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 __all__ = ["DEFAULT_PRICES", "ModelPrice", "RunUsage", "price_for"]
 
@@ -60,7 +59,7 @@ def price_for(model: str, prices: dict[str, ModelPrice] | None = None) -> ModelP
     return table[best] if best is not None else None
 
 
-def _int(value: Any) -> int:
+def _int(value: object) -> int:
     return value if isinstance(value, int) else 0
 
 
