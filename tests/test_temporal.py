@@ -11,7 +11,7 @@ import os
 import subprocess
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -42,15 +42,19 @@ from temporalio.worker import Replayer
 
 from agentkit import (
     Agent,
+    Allow,
     APIConnectionError,
     AsyncClient,
+    Deny,
     LimitExceededError,
     Limits,
     OutputValidationError,
     RequestValidationError,
+    StopRun,
     tool,
 )
 from agentkit.client import make_status_error
+from agentkit.conversation import Conversation
 from agentkit.stores import MemoryStore, SQLiteStore
 from agentkit.streaming import TextEvent, ThinkingEvent
 from agentkit.temporal import (
@@ -511,6 +515,166 @@ async def test_limits_fail_the_run_with_the_partial_output(client: Client, queue
     assert isinstance(partial, RunOutput) and partial.turns == 1
     # As in-process: the tool results are committed before the limit stops the run.
     assert partial.version == 3 and len(store.load("limit-1")) == 3
+
+
+# -- the same loop: the workflow and the in-process driver side by side -------------------------
+
+
+@tool(requires_approval=True)
+def delete(path: str) -> str:
+    """Delete a file.
+
+    Args:
+        path: The file.
+    """
+    return f"deleted {path}"
+
+
+@tool
+def broken(note: str) -> str:
+    """Record a note (always fails).
+
+    Args:
+        note: The note.
+    """
+    raise RuntimeError(f"cannot record {note}")
+
+
+@tool
+def halt(reason: str) -> str:
+    """Stop the run.
+
+    Args:
+        reason: Why.
+    """
+    raise StopRun(f"stopped: {reason}")
+
+
+async def _side_by_side(
+    client: Client,
+    queue: str,
+    script: Callable[[], list[Reply]],
+    durable: Callable[[TemporalAgent], Awaitable[object]],
+    local: Callable[[Agent[Any, Any]], Awaitable[object]],
+    **agent_kwargs: Any,
+) -> tuple[object, object]:
+    """Run one script as a workflow (id "same-1") and in process; both must send and store
+    the same. Returns what each run returned (or raised)."""
+    fakes = FakeClaude(script(), seed=7), FakeClaude(script(), seed=7)
+    stores = MemoryStore(), MemoryStore()
+    with fakes[0].serve() as server:
+        agent = make_agent(server.url, stores[0], **agent_kwargs)
+        durable_outcome = await durable(TemporalAgent(agent, "same", model=FAST))
+    with fakes[1].serve() as server:
+        agent = make_agent(server.url, stores[1], **agent_kwargs)
+        async with _client(agent):
+            local_outcome = await local(agent)
+    # The same decisions: the same requests, byte for byte, and the same stored history.
+    assert bodies(fakes[0]) == bodies(fakes[1])
+    assert stores[0].load("same-1").messages == stores[1].load("same-1").messages
+    return durable_outcome, local_outcome
+
+
+async def test_an_approval_pause_decides_as_in_process(client: Client, queue: str) -> None:
+    def script() -> list[Reply]:
+        return [
+            Reply(
+                tool_use("record", {"note": "a"}),
+                tool_use("delete", {"path": "/a"}),
+                tool_use("delete", {"path": "/b"}),
+            ),
+            Reply.text("Recorded a, deleted /a, left /b."),
+        ]
+
+    async def durable(entry: TemporalAgent) -> object:
+        decided: list[Any] = []
+
+        async def decide(run: Any) -> None:
+            async for event in run.events(poll_interval=0.05):
+                if event.kind == "approval" and event.detail["id"] not in decided:
+                    decided.append(event.detail["id"])
+                    if len(decided) == 2:
+                        await run.approve(decided[0])
+                        await run.approve(decided[1], allow=False, message="Not that one.")
+
+        return await _run(client, queue, entry, "Tidy up.", id="same-1", body=decide)
+
+    async def local(agent: Agent[Any, Any]) -> object:
+        paused = await agent.arun("Tidy up.", conversation=Conversation(id="same-1"))
+        assert paused.status == "awaiting_approval"
+        first, second = paused.pending
+        approvals = {first.id: Allow(), second.id: Deny("Not that one.")}
+        resumed = await agent.arun(None, conversation="same-1", approvals=approvals)
+        return paused.turns + resumed.turns, resumed
+
+    tools = [record, delete]
+    output, (turns, result) = await _side_by_side(
+        client, queue, script, durable, local, tools=tools
+    )
+    assert isinstance(output, RunOutput) and output.status == result.status == "complete"
+    assert output.turns == turns == 2 and output.text == "Recorded a, deleted /a, left /b."
+
+
+async def test_a_limit_hit_decides_as_in_process(client: Client, queue: str) -> None:
+    def script() -> list[Reply]:
+        return [
+            Reply.tool_use("broken", {"note": "a"}),
+            Reply.tool_use("broken", {"note": "b"}),
+            Reply.text("never"),
+        ]
+
+    async def durable(entry: TemporalAgent) -> object:
+        with pytest.raises(LimitExceededError) as caught:
+            await _run(client, queue, entry, "Record.", id="same-1")
+        return caught.value
+
+    async def local(agent: Agent[Any, Any]) -> object:
+        with pytest.raises(LimitExceededError) as caught:
+            await agent.arun("Record.", conversation=Conversation(id="same-1"))
+        return caught.value
+
+    limits = Limits(max_consecutive_tool_errors=1)
+    durable_error, local_error = await _side_by_side(
+        client, queue, script, durable, local, tools=[broken], limits=limits
+    )
+    assert isinstance(durable_error, LimitExceededError)
+    assert isinstance(local_error, LimitExceededError)
+    assert durable_error.limit == local_error.limit == "max_consecutive_tool_errors"
+    assert str(durable_error) == str(local_error)
+    assert isinstance(durable_error.result, RunOutput) and durable_error.result.version == 5
+    assert durable_error.result.turns == local_error.result.turns == 2
+
+
+async def test_cut_off_calls_containers_and_stops_decide_as_in_process(
+    client: Client, queue: str
+) -> None:
+    container = {"id": "container_1", "expires_at": "2030-01-01T00:00:00Z"}
+
+    def script() -> list[Reply]:
+        return [
+            # max_tokens cut the call off: it is answered with an error, never run, and the
+            # model is asked to go on; the container rides into the next requests.
+            Reply(
+                text("Let me record"),
+                tool_use("record", {"note": "a"}),
+                stop_reason="max_tokens",
+                extra={"container": container},
+            ),
+            Reply(tool_use("record", {"note": "a"}), tool_use("halt", {"reason": "enough"})),
+            Reply.text("never"),
+        ]
+
+    async def durable(entry: TemporalAgent) -> object:
+        return await _run(client, queue, entry, "Record a.", id="same-1")
+
+    async def local(agent: Agent[Any, Any]) -> object:
+        return await agent.arun("Record a.", conversation=Conversation(id="same-1"))
+
+    output, result = await _side_by_side(
+        client, queue, script, durable, local, tools=[record, halt], on_max_tokens="continue"
+    )
+    assert isinstance(output, RunOutput) and output.status == "stopped" == result.status
+    assert output.turns == result.turns == 2 and output.version == 5
 
 
 async def test_continue_as_new_keeps_one_conversation(client: Client, queue: str) -> None:
