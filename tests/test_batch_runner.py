@@ -20,8 +20,14 @@ import httpx
 import pytest
 
 from agentkit import Agent, AsyncClient, Client, Conversation, Limits, tool
-from agentkit.batches import BatchJob, BatchProgress, BatchRunner, batch_runs
-from agentkit.batches._runner import MANIFEST_PREFIX, custom_id
+from agentkit.batches import (
+    MANIFEST_PREFIX,
+    BatchJob,
+    BatchProgress,
+    BatchRunner,
+    batch_runs,
+    custom_id,
+)
 from agentkit.stores import MemoryStore, SQLiteStore, to_async
 from agentkit.testing import FakeClaude, FakeRequest, FakeResponse, Fault, Reply
 from agentkit.types import RunUsage

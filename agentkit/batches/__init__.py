@@ -7,11 +7,13 @@ from ._runner import (
     BatchRunner,
 )
 from ._state import (
+    MANIFEST_PREFIX,
     BatchOutcome,
     BatchProgress,
     BatchRunInfo,
     BatchRunResult,
     batch_runs,
+    custom_id,
 )
 
 __all__ = [
@@ -21,5 +23,7 @@ __all__ = [
     "BatchRunInfo",
     "BatchRunResult",
     "BatchRunner",
+    "MANIFEST_PREFIX",
     "batch_runs",
+    "custom_id",
 ]

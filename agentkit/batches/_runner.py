@@ -1,11 +1,12 @@
 """Run the tool loops of many conversations through the Message Batches API, one batch per round.
 
-Every conversation is driven by the same `agent_loop` generator as `Agent.run`, so the stop
-table, limits, tool-result order and structured output behave identically; only the `CallModel`
-effect is performed differently. A round advances every loop until it asks for the model (or
-ends), submits one batch holding the next request of every unfinished conversation, waits for it,
-sends each reply into its loop and performs the loop's other effects (tools of all conversations
-concurrently, commits, journal) until the next `CallModel`.
+Every conversation is driven by the same core as `Agent.run` (`run_flow` over `agent_loop`), so
+the stop table, limits, hooks, tool-result order and structured output behave identically; this
+module is one more thin shell of that core, and only the model call is performed differently. A
+round advances every conversation until it asks for the model (or ends), submits one batch
+holding the next request of every unfinished conversation, waits for it, sends each reply into
+its conversation and performs the core's other requests (tools of all conversations
+concurrently, store calls, hooks) until the next model call.
 
 State lives in the conversation store: the conversations and the run's manifest
 (`_batch_state`), written before a batch is created and again as soon as the API has answered,
@@ -29,55 +30,44 @@ import anyio.to_thread
 from typing_extensions import assert_never
 
 from .._exceptions import APIError, APIStatusError, ConfigurationError
+from ..client import AsyncClient, Client
 from ..client._messages import body_spec
 from ..conversation._conversation import Conversation
-from ..runner._hooks import after_model_async, before_model_async, on_error_async, prompt_blocks
-from ..runner._loop import (
-    CallModel,
-    CheckOutput,
-    CommitUser,
-    Emit,
-    LoadJournal,
-    Open,
-    RunTools,
-    agent_loop,
-)
-from ..runner._transcript import Transcript
+from ..runner._drivers import ModelCall, Run, RunParts, ToolCalls, run_flow
+from ..runner._hooks import Pending, async_value, prompt_blocks
+from ..runner._loop import Emit
+from ..stores import AsyncConversationStore, ConversationNotFoundError
 from ..tools._context import RunContext
 from ..tools._execute import ToolCall, ToolOutcome, ToolRuntime
-from ..types._batch import BatchCanceledResult, BatchErroredResult, BatchResult, MessageBatch
+from ..types._batch import (
+    BatchCanceledResult,
+    BatchErroredResult,
+    BatchRequest,
+    BatchResult,
+    MessageBatch,
+)
 from ..types._message import Message
+from ..types._params import RequestOptions
 from ._state import (
     MANIFEST_PREFIX,
     BatchOutcome,
     BatchProgress,
-    BatchRunInfo,
     BatchRunResult,
+    Flight,
+    FlightPart,
     Phase,
     _ended,
     _InlineStore,
     _Manifest,
-    _Request,
     _Slot,
-    batch_runs,
     custom_id,
 )
 
 if TYPE_CHECKING:
     from ..runner._agent import Agent
-    from ..stores import AsyncConversationStore, ConversationStore
+    from ..stores import ConversationStore
 
-__all__ = [
-    "MANIFEST_PREFIX",
-    "BatchJob",
-    "BatchOutcome",
-    "BatchProgress",
-    "BatchRunInfo",
-    "BatchRunResult",
-    "BatchRunner",
-    "batch_runs",
-    "custom_id",
-]
+__all__ = ["BatchJob", "BatchRunner"]
 
 # A batch created this long before the manifest says it was submitted may still be ours
 # (clock skew between this machine and the API).
@@ -96,10 +86,10 @@ class BatchJob:
         metadata: Metadata of the new conversation.
     """
 
-    prompt: str | Sequence[Mapping[str, Any]]
+    prompt: str | Sequence[Mapping[str, object]]
     conversation_id: str | None = None
-    deps: Any = None
-    metadata: Mapping[str, Any] = field(default_factory=dict)
+    deps: object = None
+    metadata: Mapping[str, object] = field(default_factory=dict)
 
 
 # -- the runner -----------------------------------------------------------------------------------
@@ -135,7 +125,7 @@ class BatchRunner:
         agent: Agent[Any, Any],
         *,
         store: ConversationStore | AsyncConversationStore | None = None,
-        client: Any = None,
+        client: Client | AsyncClient | None = None,
         run_id: str = "default",
         max_retries: int = 2,
         fallback: bool = False,
@@ -151,8 +141,9 @@ class BatchRunner:
             raise ConfigurationError("a batch run keeps its state in a store: pass store=...")
         self.agent = agent
         self.store = store
-        chosen: Any = client if client is not None else agent.sync_client() or agent.client
-        self.client: Any = chosen  # a `Client` or an `AsyncClient`; `_async_client` says which
+        chosen = client if client is not None else agent.sync_client() or agent.async_client()
+        assert chosen is not None  # the agent makes a `Client` when it has no client
+        self.client: Client | AsyncClient = chosen
         self.run_id = run_id
         self.max_retries = max_retries
         self.fallback = fallback
@@ -162,7 +153,6 @@ class BatchRunner:
         self.on_progress = on_progress
         self.max_batch_requests = max_batch_requests
         self.max_batch_bytes = max_batch_bytes
-        self._async_client = inspect.iscoroutinefunction(self.client.send)
 
     def run(self, jobs: Iterable[BatchJob | str]) -> BatchRunResult:
         """Run (or resume) every job to its end; blocks. See `arun`."""
@@ -180,10 +170,9 @@ class BatchRunner:
         Raises:
             APIError: Submitting or polling a batch failed after the client's retries.
         """
-        store: Any = self.store
-        if not inspect.iscoroutinefunction(store.commit):
-            store = _InlineStore(store)
-        core = _Core(self, store)
+        store = self.store
+        inline = store if isinstance(store, AsyncConversationStore) else _InlineStore(store)
+        core = _Core(self, inline)
         return await core.run([j if isinstance(j, BatchJob) else BatchJob(j) for j in jobs])
 
 
@@ -204,8 +193,8 @@ class _Core:
     async def run(self, jobs: list[BatchJob]) -> BatchRunResult:
         self.manifest = await _Manifest.load(self.store, self.manifest_id)
         ids = [job.conversation_id or f"{self.r.run_id}-{i}" for i, job in enumerate(jobs)]
-        await self._open(ids, jobs)
         runtime = self.agent.tool_runtime()
+        await self._open(ids, jobs, runtime)
         async with runtime:
             await self._advance_many([(s, None) for s in self.slots.values()], runtime)
             while any(s.request is not None for s in self.slots.values()):
@@ -216,9 +205,11 @@ class _Core:
         outcomes = {}
         for cid in ids:
             slot = self.slots.get(cid)
-            status: Any = slot.status if slot else self.manifest.statuses[cid]
-            error = slot.error if slot else self.manifest.errors.get(cid)
-            outcomes[cid] = BatchOutcome(cid, status, slot.result if slot else None, error)
+            if slot is not None:
+                outcomes[cid] = BatchOutcome(cid, slot.status, slot.result, slot.error)
+            else:  # ended in an earlier process
+                status, error = self.manifest.statuses[cid], self.manifest.errors.get(cid)
+                outcomes[cid] = BatchOutcome(cid, status, None, error)
         m = self.manifest
         return BatchRunResult(self.r.run_id, outcomes, m.usage, m.rounds, list(m.batch_ids))
 
@@ -226,7 +217,7 @@ class _Core:
         flight = self.manifest.in_flight
         if flight is None:
             flight = await self._submit()
-        requests: dict[str, list[Any]] = {}
+        requests: dict[str, tuple[str, int]] = {}
         results: dict[str, BatchResult] = {}
         for part in flight["parts"]:
             if not any(self._awaits(conv, length) for conv, length in part["requests"].values()):
@@ -235,7 +226,7 @@ class _Core:
             if batch is not None:  # else lost: its conversations go in the next round
                 requests.update(part["requests"])
                 results.update(await self._download(batch))
-        replies: list[tuple[_Slot, Any]] = []
+        replies: list[tuple[_Slot, Message]] = []
         direct: list[_Slot] = []
         for cid, (conv_id, length) in requests.items():
             slot = self.slots.get(conv_id)
@@ -271,9 +262,7 @@ class _Core:
         await self._advance_many(replies, runtime)
         await self._report("processing")
 
-    async def _ended_batch(
-        self, flight: Mapping[str, Any], part: dict[str, Any]
-    ) -> MessageBatch | None:
+    async def _ended_batch(self, flight: Flight, part: FlightPart) -> MessageBatch | None:
         """A recorded batch once it has ended; None when it is gone or was never created."""
         if part["batch_id"] is None:
             return await self._adopt(flight, part)  # the process died while creating it
@@ -289,7 +278,7 @@ class _Core:
         slot = self.slots.get(conversation_id)
         return slot is not None and slot.request is not None and len(slot.conversation) == length
 
-    async def _submit(self) -> dict[str, Any]:
+    async def _submit(self) -> Flight:
         """Record the round's requests, then create its batches (one unless it is too big)."""
         bodies: dict[str, bytes] = {}
         requests: dict[str, tuple[str, int, int]] = {}
@@ -297,8 +286,8 @@ class _Core:
             if slot.request is not None:
                 length = len(slot.conversation)
                 cid = custom_id(slot.conversation.id, length, slot.attempts)
-                bodies[cid] = slot.request.body
-                requests[cid] = (slot.conversation.id, length, len(slot.request.body))
+                bodies[cid] = slot.request
+                requests[cid] = (slot.conversation.id, length, len(slot.request))
         flight = self.manifest.start_round(
             requests,
             max_requests=self.r.max_batch_requests,
@@ -306,21 +295,19 @@ class _Core:
             now=time.time(),
         )
         await self._save()  # before creating: a crash during `create` can find the batch
-        options = {"betas": list(self.agent.betas)} if self.agent.betas else {}
         for part in flight["parts"]:
-            params = [{"custom_id": cid, "params": bodies[cid]} for cid in part["requests"]]
-            create = self.r.client.messages.batches.create
-            batch = await self._call(create, requests=params, **options)
+            params = [BatchRequest(custom_id=cid, params=bodies[cid]) for cid in part["requests"]]
+            batch = await self._create(params)
             part["batch_id"] = batch.id
             self.manifest.batch_ids.append(batch.id)
             await self._save()
             await self._report("submitted", batch)
         return flight
 
-    async def _adopt(self, flight: Mapping[str, Any], part: dict[str, Any]) -> MessageBatch | None:
+    async def _adopt(self, flight: Flight, part: FlightPart) -> MessageBatch | None:
         """The batch a crashed process created but did not record, found by its custom ids."""
         wanted = set(part["requests"])
-        since = float(flight["submitted_at"]) - _SKEW
+        since = flight["submitted_at"] - _SKEW
         for candidate in await self._recent_batches(since):
             if candidate.request_counts.total != len(wanted):
                 continue
@@ -334,74 +321,64 @@ class _Core:
 
     # -- one conversation's effects ---------------------------------------------------------------
 
-    async def _advance_many(self, items: Sequence[tuple[_Slot, Any]], runtime: ToolRuntime) -> None:
+    async def _advance_many(
+        self, items: Sequence[tuple[_Slot, Message | None]], runtime: ToolRuntime
+    ) -> None:
         async with anyio.create_task_group() as tg:
-            for slot, value in items:
-                if slot.loop is not None:
-                    tg.start_soon(self._advance, slot, value, runtime)
+            for slot, reply in items:
+                if slot.run is not None:
+                    tg.start_soon(self._advance, slot, reply, runtime)
 
-    async def _advance(self, slot: _Slot, value: Message | None, runtime: ToolRuntime) -> None:
-        """Perform the loop's effects until it asks for the model, or ends.
+    async def _advance(self, slot: _Slot, reply: Message | None, runtime: ToolRuntime) -> None:
+        """Perform what the core asks for until it asks for the model, or the run ends.
 
-        `value` is the reply to the model call the conversation waited for (None to start).
+        `reply` answers the model call the conversation waited for (None to start).
         """
-        loop, transcript = slot.loop, slot.transcript
-        assert loop is not None and transcript is not None
-        conversation = transcript.conversation
-        hooks = self.agent.hooks
+        run = slot.run
+        assert run is not None
         try:
-            answer: object = None
-            if value is not None:  # the rest of the `CallModel` the loop waits on
-                answer = transcript.append_reply(value)
-                await self.store.commit(conversation)
-                await after_model_async(hooks, value, conversation)
-            effect = loop.send(answer) if value is not None else next(loop)
-            while True:
-                answer = None
-                match effect:
-                    case CallModel():
-                        params = transcript.params(effect)
-                        params = await before_model_async(hooks, params, conversation)
-                        slot.request = _Request(effect, transcript.body(params, stream=False))
-                        return
-                    case Open():
-                        answer = transcript.opening()
-                    case LoadJournal():
-                        journal = await self.store.journaled_tool_results(conversation.id)
-                        answer = transcript.journaled(journal)
-                    case RunTools():
-                        async with self.limit:
-                            answer = transcript.record(await self._run_tools(slot, effect, runtime))
-                    case CheckOutput():
-                        answer = transcript.check_output(effect.call, effect.output)
-                    case CommitUser():
-                        transcript.append_user(effect.answer, effect.blocks)
-                        await self.store.commit(conversation)
-                    case Emit():
-                        pass  # events have no reader in a batch run
-                    case _:
-                        assert_never(effect)
-                effect = loop.send(answer)
-        except StopIteration as stop:
-            slot.result = transcript.result(stop.value)
-            slot.end(stop.value.status)
+            op = run.step(reply)
+            while op is not None:
+                try:
+                    value: object = None
+                    match op:
+                        case ModelCall():
+                            # Wait for the round's batch; `_round` answers with the reply.
+                            slot.request = op.body(stream=False)
+                            return
+                        case Pending():
+                            value = await async_value(op.value)
+                        case ToolCalls():
+                            async with self.limit:
+                                value = await self._run_tools(slot, op, runtime)
+                        case Emit():
+                            pass  # events have no reader in a batch run
+                        case _:
+                            assert_never(op)
+                except Exception as exc:  # into the core: its `on_error` hooks see it
+                    op = run.step(error=exc)
+                else:
+                    op = run.step(value)
         except Exception as exc:  # one conversation's failure must not stop the others
             slot.end("failed", f"{type(exc).__name__}: {exc}")
-            await on_error_async(hooks, exc, conversation)
+            return
+        assert run.result is not None
+        slot.result = run.result
+        slot.end(run.result.status)
 
     async def _run_tools(
-        self, slot: _Slot, effect: RunTools, runtime: ToolRuntime
+        self, slot: _Slot, op: ToolCalls, runtime: ToolRuntime
     ) -> list[ToolOutcome]:
         conversation = slot.conversation
         base = RunContext(
             deps=slot.deps,
             conversation_id=conversation.id,
             run_id=self.r.run_id,
-            turn=effect.turn,
-            usage=effect.usage,
+            turn=op.effect.turn,
+            usage=op.effect.usage,
         )
 
-        def context(call: ToolCall) -> RunContext[Any]:
+        def context(call: ToolCall) -> RunContext[object]:
             ctx = base.for_call(tool_use_id=call.id, tool_name=call.name)
             # Stable across a crash and resume, so a tool can make its side effect idempotent.
             return replace(ctx, idempotency_key=f"{conversation.id}/{call.id}")
@@ -412,20 +389,19 @@ class _Core:
                     conversation.id, outcome.result, version=conversation.version
                 )
 
+        effect = op.effect
         return await runtime.run_calls(
             effect.calls, context_factory=context, approvals=effect.approvals, on_outcome=journal
         )
 
-    async def _direct_calls(self, slots: list[_Slot]) -> list[tuple[_Slot, Any]]:
-        replies: list[tuple[_Slot, Any]] = []
+    async def _direct_calls(self, slots: list[_Slot]) -> list[tuple[_Slot, Message]]:
+        replies: list[tuple[_Slot, Message]] = []
 
         async def call(slot: _Slot) -> None:
             assert slot.request is not None
-            headers = {"anthropic-beta": ",".join(self.agent.betas)} if self.agent.betas else None
-            spec = body_spec(self.r.client, slot.request.body, stream=False, headers=headers)
             try:
                 async with self.limit:
-                    message = await self._call(self.r.client.call, spec)
+                    message = await self._message(slot.request)
             except APIError as exc:
                 slot.end("failed", f"direct call failed: {exc}")
                 return
@@ -439,12 +415,10 @@ class _Core:
 
     # -- opening and recording --------------------------------------------------------------------
 
-    async def _open(self, ids: list[str], jobs: list[BatchJob]) -> None:
-        """Load or create each job's conversation (`ids[i]` is `jobs[i]`'s) and start its loop."""
+    async def _open(self, ids: list[str], jobs: list[BatchJob], runtime: ToolRuntime) -> None:
+        """Load or create each job's conversation (`ids[i]` is `jobs[i]`'s) and start its run."""
 
         async def open_one(cid: str, job: BatchJob) -> None:
-            from ..stores import ConversationNotFoundError
-
             if self.manifest.statuses.get(cid, "running") != "running":
                 return  # ended in an earlier process
             try:
@@ -454,13 +428,13 @@ class _Core:
                 prompt = {"role": "user", "content": prompt_blocks(job.prompt)}
                 conversation = Conversation([prompt], id=cid, metadata=job.metadata)
                 await self.store.create(conversation)
-            slot = _Slot(conversation, job.deps, None)
+            slot = _Slot(conversation, job.deps)
             spec = self.agent.spec
             if _ended(conversation, spec.on_max_tokens):
                 slot.status = "complete"
             else:
-                slot.loop = agent_loop(spec, None)
-                slot.transcript = Transcript(spec, conversation)
+                parts = RunParts(spec, self.agent.hooks, self.r.store, runtime, {}, job.deps)
+                slot.run = Run(run_flow(parts, self.store, None, conversation))
                 length, failures = self.manifest.attempts.get(cid, [-1, 0])
                 slot.attempts = failures if length == len(conversation) else 0
             self.slots[cid] = slot
@@ -472,9 +446,11 @@ class _Core:
                 tg.start_soon(self._limited, open_one, cid, job)
         self.slots = {k: self.slots[k] for k in sorted(self.slots)}  # a stable request order
 
-    async def _limited(self, func: Callable[..., Awaitable[None]], *args: Any) -> None:
+    async def _limited(
+        self, func: Callable[[str, BatchJob], Awaitable[None]], cid: str, job: BatchJob
+    ) -> None:
         async with self.limit:
-            await func(*args)
+            await func(cid, job)
 
     async def _save(self) -> None:
         self.manifest.record(self.slots)
@@ -485,7 +461,9 @@ class _Core:
         model = str(response.get("model") or self.agent.model)
         prices = self.agent.spec.price_table
         m = self.manifest
-        m.usage = m.usage.add(response.get("usage") or {}, model, prices=prices, discount=discount)
+        usage = response.get("usage")
+        usage = usage if isinstance(usage, dict) else {}
+        m.usage = m.usage.add(usage, model, prices=prices, discount=discount)
 
     async def _report(self, phase: Phase, batch: MessageBatch | None = None) -> None:
         callback = self.r.on_progress
@@ -496,35 +474,52 @@ class _Core:
         if inspect.isawaitable(result):
             await result
 
-    # -- the client, sync or async ----------------------------------------------------------------
+    # -- the client, sync or async ---------------------------------------------------------------
+    # A sync client's calls run in worker threads; the rounds stay on the event loop.
 
-    async def _call(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        if self.r._async_client:
-            return await func(*args, **kwargs)
-        return await anyio.to_thread.run_sync(partial(func, *args, **kwargs))
+    async def _create(self, requests: list[BatchRequest]) -> MessageBatch:
+        options: RequestOptions = {"betas": list(self.agent.betas)} if self.agent.betas else {}
+        client = self.r.client
+        if isinstance(client, AsyncClient):
+            return await client.messages.batches.create(requests=requests, **options)
+        create = partial(client.messages.batches.create, requests=requests, **options)
+        return await anyio.to_thread.run_sync(create)
+
+    async def _message(self, body: bytes) -> Message:
+        """A request sent directly (`messages.create` at full price), not through a batch."""
+        client = self.r.client
+        headers = {"anthropic-beta": ",".join(self.agent.betas)} if self.agent.betas else None
+        spec = body_spec(client, body, stream=False, headers=headers)
+        if isinstance(client, AsyncClient):
+            return await client.call(spec)
+        return await anyio.to_thread.run_sync(client.call, spec)
 
     async def _wait(self, batch_id: str) -> MessageBatch:
         async def polled(batch: MessageBatch) -> None:
             await self._report("waiting", batch)
 
-        options: dict[str, Any] = {
-            "poll_interval": self.r.poll_interval,
-            "max_interval": max(self.r.max_interval, self.r.poll_interval),
-        }
-        if self.r._async_client:
-            options["on_progress"] = polled
-        else:  # the sync client polls in a worker thread; sleep and report on the event loop
-            options["on_progress"] = lambda b: anyio.from_thread.run(polled, b)
-            options["sleep"] = lambda s: anyio.from_thread.run(anyio.sleep, s)
-        batch: MessageBatch = await self._call(
-            self.r.client.messages.batches.wait, batch_id, **options
+        poll, longest = self.r.poll_interval, max(self.r.max_interval, self.r.poll_interval)
+        client = self.r.client
+        if isinstance(client, AsyncClient):
+            return await client.messages.batches.wait(
+                batch_id, poll_interval=poll, max_interval=longest, on_progress=polled
+            )
+        wait = partial(
+            client.messages.batches.wait,
+            batch_id,
+            poll_interval=poll,
+            max_interval=longest,
+            # The sync client polls in a worker thread; sleep and report on the event loop.
+            on_progress=lambda b: anyio.from_thread.run(polled, b),
+            sleep=lambda s: anyio.from_thread.run(anyio.sleep, s),
         )
-        return batch
+        return await anyio.to_thread.run_sync(wait)
 
     async def _download(self, batch: MessageBatch) -> dict[str, BatchResult]:
-        batches = self.r.client.messages.batches
-        if self.r._async_client:
-            return {e.custom_id: e async for e in await batches.results(batch)}
+        client = self.r.client
+        if isinstance(client, AsyncClient):
+            return {e.custom_id: e async for e in await client.messages.batches.results(batch)}
+        batches = client.messages.batches
         entries = await anyio.to_thread.run_sync(lambda: list(batches.results(batch)))
         return {e.custom_id: e for e in entries}
 
@@ -535,11 +530,12 @@ class _Core:
             created = batch.created_at
             return created is None or datetime.fromisoformat(created).timestamp() >= since
 
-        batches = self.r.client.messages.batches
-        if not self.r._async_client:  # stops paging at the first older batch, as below
+        client = self.r.client
+        if isinstance(client, Client):  # stops paging at the first older batch, as below
+            batches = client.messages.batches
             return await anyio.to_thread.run_sync(lambda: list(takewhile(recent, batches.list())))
         found: list[MessageBatch] = []
-        async for batch in batches.list():
+        async for batch in client.messages.batches.list():
             if not recent(batch):
                 break
             found.append(batch)

@@ -15,13 +15,18 @@ import hashlib
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from functools import cache
 from typing import TYPE_CHECKING, Any, Literal
 
+from pydantic import TypeAdapter
+from typing_extensions import TypedDict
+
 from ..conversation._conversation import Conversation
+from ..runner._drivers import Run
 from ..runner._events import RunResult
-from ..runner._loop import CallModel, Loop, next_action
-from ..runner._transcript import Transcript
+from ..runner._loop import next_action
+from ..stores import ConversationNotFoundError
 from ..types._batch import MessageBatch
 from ..types._usage import RunUsage
 
@@ -34,6 +39,9 @@ __all__ = [
     "BatchProgress",
     "BatchRunInfo",
     "BatchRunResult",
+    "Flight",
+    "FlightPart",
+    "Status",
     "batch_runs",
     "custom_id",
 ]
@@ -128,23 +136,17 @@ def custom_id(conversation_id: str, length: int, attempt: int = 0) -> str:
     return f"{key}-{length}" + (f"-r{attempt}" if attempt else "")
 
 
-@dataclass(frozen=True)
-class _Request:
-    """A model call a conversation waits for: the loop's effect and the body built for it."""
-
-    effect: CallModel
-    body: bytes
-
-
 @dataclass(eq=False)
 class _Slot:
-    """One conversation's loop and where it stands."""
+    """One conversation's run and where it stands.
+
+    `request` is the body of the model call the run waits for, while it waits for one.
+    """
 
     conversation: Conversation
-    deps: Any
-    loop: Loop | None
-    transcript: Transcript | None = None
-    request: _Request | None = None
+    deps: object
+    run: Run | None = None
+    request: bytes | None = None
     attempts: int = 0  # failed batch attempts of the current request
     status: Status = "running"
     result: RunResult[Any] | None = None
@@ -152,60 +154,85 @@ class _Slot:
 
     def end(self, status: Status, error: str | None = None) -> None:
         self.status, self.error, self.request = status, error, None
-        if self.loop is not None:
-            self.loop.close()
-            self.loop = None
+        if self.run is not None:
+            self.run.close()
+            self.run = None
 
 
 # -- the manifest ---------------------------------------------------------------------------------
+
+
+class FlightPart(TypedDict):
+    """One batch of the round in flight.
+
+    Attributes:
+        batch_id: The batch, once created.
+        requests: By custom id: the conversation and its length when the request was made.
+    """
+
+    batch_id: str | None
+    requests: dict[str, tuple[str, int]]
+
+
+class Flight(TypedDict):
+    """The round in flight: when it was submitted (Unix seconds) and its batches."""
+
+    submitted_at: float
+    parts: list[FlightPart]
+
+
+class _ManifestJSON(TypedDict, total=False):
+    """The manifest's metadata as stored (JSON; `usage` is `RunUsage`'s fields)."""
+
+    statuses: dict[str, Status]
+    errors: dict[str, str]
+    rounds: int
+    batch_ids: list[str]
+    usage: RunUsage
+    in_flight: Flight | None
+    attempts: dict[str, list[int]]
+
+
+@cache
+def _manifest_json() -> TypeAdapter[_ManifestJSON]:
+    return TypeAdapter(_ManifestJSON)
 
 
 @dataclass
 class _Manifest:
     """What the manifest conversation's metadata holds (`dump` and `parse` are its JSON form)."""
 
-    statuses: dict[str, str] = field(default_factory=dict)
+    statuses: dict[str, Status] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
     rounds: int = 0
     batch_ids: list[str] = field(default_factory=list)
     usage: RunUsage = field(default_factory=RunUsage)
-    # {"submitted_at": float, "parts": [{"batch_id": str | None,
-    #                                    "requests": {custom_id: [conversation id, length]}}]}
-    in_flight: dict[str, Any] | None = None
+    in_flight: Flight | None = None
     attempts: dict[str, list[int]] = field(default_factory=dict)  # conv -> [length, failures]
 
-    def dump(self) -> dict[str, Any]:
-        u = self.usage
+    def dump(self) -> dict[str, object]:
+        usage = {**asdict(self.usage), "unpriced": sorted(self.usage.unpriced)}
         return {
             "statuses": self.statuses,
             "errors": self.errors,
             "rounds": self.rounds,
             "batch_ids": self.batch_ids,
-            "usage": {
-                "requests": u.requests,
-                "input_tokens": u.input_tokens,
-                "output_tokens": u.output_tokens,
-                "cache_creation_input_tokens": u.cache_creation_input_tokens,
-                "cache_read_input_tokens": u.cache_read_input_tokens,
-                "cost_usd": u.cost_usd,
-                "unpriced": sorted(u.unpriced),
-            },
+            "usage": usage,
             "in_flight": self.in_flight,
             "attempts": self.attempts,
         }
 
     @classmethod
-    def parse(cls, data: Mapping[str, Any]) -> _Manifest:
-        usage = dict(data.get("usage") or {})
-        usage["unpriced"] = frozenset(usage.get("unpriced") or ())
+    def parse(cls, data: Mapping[str, object]) -> _Manifest:
+        parsed = _manifest_json().validate_python(data)
         return cls(
-            statuses=dict(data.get("statuses") or {}),
-            errors=dict(data.get("errors") or {}),
-            rounds=int(data.get("rounds") or 0),
-            batch_ids=list(data.get("batch_ids") or []),
-            usage=RunUsage(**usage),
-            in_flight=data.get("in_flight"),
-            attempts=dict(data.get("attempts") or {}),
+            statuses=parsed.get("statuses", {}),
+            errors=parsed.get("errors", {}),
+            rounds=parsed.get("rounds", 0),
+            batch_ids=parsed.get("batch_ids", []),
+            usage=parsed.get("usage", RunUsage()),
+            in_flight=parsed.get("in_flight"),
+            attempts=parsed.get("attempts", {}),
         )
 
     def start_round(
@@ -215,7 +242,7 @@ class _Manifest:
         max_requests: int,
         max_bytes: int,
         now: float,
-    ) -> dict[str, Any]:
+    ) -> Flight:
         """Record a round's requests as in flight and count the round.
 
         Args:
@@ -227,21 +254,21 @@ class _Manifest:
         Returns:
             The in-flight record: its parts are the round's batches, none created yet.
         """
-        parts: list[dict[str, list[Any]]] = [{}]
+        parts: list[dict[str, tuple[str, int]]] = [{}]
         size = 0
         for cid, (conversation_id, length, body_size) in requests.items():
             cost = body_size + len(cid) + 32  # the JSON around each request
             if parts[-1] and (len(parts[-1]) >= max_requests or size + cost > max_bytes):
                 parts.append({})
                 size = 0
-            parts[-1][cid] = [conversation_id, length]
+            parts[-1][cid] = (conversation_id, length)
             size += cost
-        self.in_flight = {
-            "submitted_at": now,
-            "parts": [{"batch_id": None, "requests": part} for part in parts],
-        }
+        flight = Flight(
+            submitted_at=now, parts=[FlightPart(batch_id=None, requests=part) for part in parts]
+        )
+        self.in_flight = flight
         self.rounds += 1
-        return self.in_flight
+        return flight
 
     def record(self, slots: Mapping[str, _Slot]) -> None:
         """Take each live conversation's status, error and retry count from its slot."""
@@ -258,14 +285,13 @@ class _Manifest:
         cls, store: AsyncConversationStore | _InlineStore, manifest_id: str
     ) -> _Manifest:
         """The run's manifest as stored; an empty one is created on the run's first start."""
-        from ..stores import ConversationNotFoundError
-
         try:
             stored = await store.load(manifest_id)
         except ConversationNotFoundError:
             await store.create(Conversation(id=manifest_id, metadata={_KEY: {}}))
             return cls()
-        return cls.parse(stored.metadata.get(_KEY) or {})
+        data = stored.metadata.get(_KEY)
+        return cls.parse(data if isinstance(data, Mapping) else {})
 
     async def save(self, store: AsyncConversationStore | _InlineStore, manifest_id: str) -> None:
         await store.set_metadata(manifest_id, {_KEY: self.dump()})
@@ -317,13 +343,13 @@ def batch_runs(infos: Iterable[ConversationInfo]) -> list[BatchRunInfo]:
         if not info.id.startswith(MANIFEST_PREFIX) or not isinstance(data, dict):
             continue
         manifest = _Manifest.parse(data)
-        flight = manifest.in_flight or {}
+        parts = manifest.in_flight["parts"] if manifest.in_flight else []
         runs.append(
             BatchRunInfo(
                 run_id=info.id.removeprefix(MANIFEST_PREFIX),
                 counts=dict(Counter(manifest.statuses.values())),
                 rounds=manifest.rounds,
-                in_flight=[p["batch_id"] for p in flight.get("parts", []) if p.get("batch_id")],
+                in_flight=[p["batch_id"] for p in parts if p["batch_id"]],
                 usage=manifest.usage,
                 updated_at=info.updated_at,
                 errors=manifest.errors,
@@ -369,12 +395,12 @@ class _InlineStore:
         return self.sync.commit(conversation)
 
     async def journal_tool_result(
-        self, conversation_id: str, result: Mapping[str, Any], *, version: int
+        self, conversation_id: str, result: Mapping[str, object], *, version: int
     ) -> None:
         self.sync.journal_tool_result(conversation_id, result, version=version)
 
-    async def journaled_tool_results(self, conversation_id: str) -> dict[str, dict[str, Any]]:
+    async def journaled_tool_results(self, conversation_id: str) -> dict[str, dict[str, object]]:
         return self.sync.journaled_tool_results(conversation_id)
 
-    async def set_metadata(self, conversation_id: str, metadata: Mapping[str, Any]) -> None:
+    async def set_metadata(self, conversation_id: str, metadata: Mapping[str, object]) -> None:
         self.sync.set_metadata(conversation_id, metadata)

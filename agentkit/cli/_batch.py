@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
-    from ..batches._runner import BatchJob, BatchProgress, BatchRunResult
+    from ..batches import BatchJob, BatchProgress, BatchRunResult
     from ._output import Style
 
 # Only argparse loads with the parser, so `agentkit --help` stays quick; the
@@ -123,7 +123,7 @@ def read_jobs(path: Path) -> list[BatchJob]:
         ConfigurationError: A line is not a prompt.
     """
     from .._exceptions import ConfigurationError
-    from ..batches._runner import BatchJob
+    from ..batches import BatchJob
 
     jobs = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
@@ -172,7 +172,7 @@ def _load_agent(target: str) -> Any:
 
 
 def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from ..batches._runner import BatchRunner
+    from ..batches import BatchRunner
     from ._conversations import default_db_path, open_store
 
     jobs = read_jobs(args.prompts)
@@ -287,7 +287,7 @@ class ProgressPrinter:
 
 def _status(args: argparse.Namespace, out: TextIO) -> int:
     from .._exceptions import ConfigurationError
-    from ..batches._runner import batch_runs
+    from ..batches import batch_runs
     from ._conversations import default_db_path, open_store
     from ._output import format_usage
 

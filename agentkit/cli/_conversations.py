@@ -65,7 +65,7 @@ def list_conversations(store: SQLiteStore, out: TextIO, style: Style, limit: int
     Returns:
         The exit code.
     """
-    from ..batches._runner import MANIFEST_PREFIX
+    from ..batches import MANIFEST_PREFIX
 
     # Batch runs keep their state in message-less "manifest" conversations; `batch status` shows
     # them, this list shows only conversations.

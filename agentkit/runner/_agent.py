@@ -2,12 +2,11 @@
 
 The decisions live in `_loop.agent_loop`; `_drivers` performs the effects the loop yields, sync
 and async, with the `RunParts` the agent hands it (its `spec`, hooks, store and tool runtime).
-`run()` / `arun()` consume the drivers' event streams; `stream()` / `astream()` hand them on.
+`stream()` / `astream()` hand the drivers' events on; `run()` / `arun()` keep only the result.
 """
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from contextlib import aclosing
 from dataclasses import replace
@@ -19,19 +18,19 @@ import anyio.to_thread
 from typing_extensions import TypeVar
 
 from .._exceptions import ConfigurationError
+from ..client import AsyncClient, Client
 from ..conversation._cache import CachePolicy
 from ..conversation._conversation import Conversation
 from ..tools import clean_schema
 from ..tools._execute import Approval, ToolRuntime
 from ..tools._tool import ToolLike, Toolset
 from ..types._usage import ModelPrice
-from ._drivers import RunParts, async_events, sync_events
+from ._drivers import Journal, RunParts, async_events, sync_events
 from ._events import AgentEvent, RunFinished, RunResult
 from ._hooks import Hooks, Prompt, prompt_blocks
 from ._loop import Limits, OutputSpec, RunSpec
 
 if TYPE_CHECKING:
-    from ..client._client import AsyncClient, Client
     from ..stores import AsyncConversationStore, ConversationStore
 
 __all__ = ["Agent"]
@@ -116,7 +115,7 @@ class Agent(Generic[DepsT, OutputT]):
         )
         # Tool results of unfinished steps, by conversation id, when there is no store (a run
         # that waits for approvals resumes from them).
-        self._journal: dict[str, dict[str, dict[str, Any]]] = {}
+        self._journal: Journal = {}
 
     def __repr__(self) -> str:
         return f"Agent(model={self.model!r}, tools={self.toolset.names!r})"
@@ -144,20 +143,14 @@ class Agent(Generic[DepsT, OutputT]):
     def sync_client(self) -> Client | None:
         """The client of a sync run (a `Client` is made when none was given), or None when the
         agent's client is async."""
-        if self.client is None:
-            from ..client._client import Client
-
-            self.client = Client()
-        return None if _is_async(self.client) else self.client  # type: ignore[return-value]
+        client = self._client(Client)
+        return client if isinstance(client, Client) else None
 
     def async_client(self) -> AsyncClient | None:
         """The client of an async run (an `AsyncClient` is made when none was given), or None
         when the agent's client is sync."""
-        if self.client is None:
-            from ..client._client import AsyncClient
-
-            self.client = AsyncClient()
-        return self.client if _is_async(self.client) else None  # type: ignore[return-value]
+        client = self._client(AsyncClient)
+        return client if isinstance(client, AsyncClient) else None
 
     # -- public entry points --------------------------------------------------------------------
 
@@ -188,14 +181,13 @@ class Agent(Generic[DepsT, OutputT]):
         """
         client = self.sync_client()
         if client is None:
-            return anyio.run(
-                partial(
-                    self.arun, prompt, conversation=conversation, deps=deps, approvals=approvals
-                )
-            )
-        events = sync_events(client, self._parts(deps, approvals, False), prompt_blocks(prompt),
-                             conversation)  # fmt: skip
-        return _last_result(events)
+            arun = partial(self.arun, conversation=conversation, deps=deps, approvals=approvals)
+            return anyio.run(arun, prompt)
+        parts = self._parts(deps, approvals, stream=False)
+        for event in sync_events(client, parts, prompt_blocks(prompt), conversation):
+            if isinstance(event, RunFinished):
+                return event.result
+        raise AssertionError("the run ended without a result")
 
     async def arun(
         self,
@@ -208,18 +200,16 @@ class Agent(Generic[DepsT, OutputT]):
         """Run the tool loop until the model stops (async); see `run`."""
         client = self.async_client()
         if client is None:
-            return await anyio.to_thread.run_sync(
-                partial(self.run, prompt, conversation=conversation, deps=deps, approvals=approvals)
-            )
-        result: RunResult[OutputT] | None = None
-        parts = self._parts(deps, approvals, False)
+            run = partial(self.run, conversation=conversation, deps=deps, approvals=approvals)
+            return await anyio.to_thread.run_sync(run, prompt)
+        parts = self._parts(deps, approvals, stream=False)
         events = async_events(client, parts, prompt_blocks(prompt), conversation)
         async with aclosing(events):  # closed in this task: it holds task groups
             async for event in events:
-                if isinstance(event, RunFinished):
-                    result = event.result
-        assert result is not None
-        return result
+                last = event
+        # The drivers end every run with `RunFinished` (an error raises instead).
+        assert isinstance(last, RunFinished)
+        return last.result
 
     def stream(
         self,
@@ -234,7 +224,7 @@ class Agent(Generic[DepsT, OutputT]):
         client = self.sync_client()
         if client is None:
             raise ConfigurationError("this agent has an async client: use `astream`")
-        parts = self._parts(deps, approvals, True)
+        parts = self._parts(deps, approvals, stream=True)
         yield from sync_events(client, parts, prompt_blocks(prompt), conversation)
 
     async def astream(
@@ -256,7 +246,7 @@ class Agent(Generic[DepsT, OutputT]):
             raise ConfigurationError("this agent has a sync client: use `stream`")
         # Close the inner generator here, in the caller's task, when the caller stops early:
         # left to the garbage collector it would exit its task groups in another task.
-        parts = self._parts(deps, approvals, True)
+        parts = self._parts(deps, approvals, stream=True)
         events = async_events(client, parts, prompt_blocks(prompt), conversation)
         async with aclosing(events):
             async for event in events:
@@ -264,8 +254,13 @@ class Agent(Generic[DepsT, OutputT]):
 
     # -- shared setup ---------------------------------------------------------------------------
 
+    def _client(self, default: type[Client] | type[AsyncClient]) -> Client | AsyncClient:
+        if self.client is None:
+            self.client = default()  # from the environment
+        return self.client
+
     def _parts(
-        self, deps: object, approvals: Mapping[str, Approval] | None, stream: bool
+        self, deps: object, approvals: Mapping[str, Approval] | None, *, stream: bool
     ) -> RunParts:
         spec = self._spec if not approvals else replace(self._spec, approvals=dict(approvals))
         return RunParts(
@@ -284,16 +279,3 @@ def _output_tool(output: OutputSpec) -> dict[str, Any]:
         "description": "Give your final answer by calling this tool with it.",
         "input_schema": schema,
     }
-
-
-def _is_async(client: object) -> bool:
-    return inspect.iscoroutinefunction(getattr(client, "send", None))
-
-
-def _last_result(events: Iterator[AgentEvent]) -> RunResult[Any]:
-    result = None
-    for event in events:
-        if isinstance(event, RunFinished):
-            result = event.result
-    assert result is not None, "the run ended without a result"
-    return result

@@ -1,11 +1,13 @@
-"""The in-process drivers of the agent loop: one sync, one async.
+"""The in-process drivers of the agent loop: one core written once, and its sync and async shells.
 
-`_loop.agent_loop` decides; a driver does what it yields, matching on the effect's type: it
-calls the model (streaming or not), runs tools through the `ToolRuntime` (the sync driver on a
-blocking portal's event loop), commits steps to the store, journals tool results, and hands
-events to the caller. The conversation's content lives in a `Transcript`; what both drivers
-share is a plain function here. The third driver, whose effects are Temporal activities, is
-`agentkit.temporal`'s workflow.
+`_loop.agent_loop` decides. `run_flow` is the core every in-process driver shares: it opens the
+conversation, performs the loop's effects that need no I/O (the transcript's content, output
+checks, the memory journal) and asks its shell, by yielding an `Op`, only for I/O: a store or
+hook call's value (`Pending`), the model call (`ModelCall`), the tool calls (`ToolCalls`) and
+handing an event on (`Emit`), the way httpx's `Auth.auth_flow` serves its sync and async
+clients. The shells are thin: `sync_events` (tools on a blocking portal's event loop),
+`async_events`, and the batch runner's (`agentkit.batches`). The Temporal workflow drives
+`agent_loop` itself, with activities as its effects.
 """
 
 from __future__ import annotations
@@ -14,11 +16,11 @@ import inspect
 import queue
 import threading
 import uuid
-from collections.abc import AsyncGenerator, Callable, Generator, Iterator, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
 import anyio
 import anyio.from_thread
@@ -28,24 +30,27 @@ from typing_extensions import assert_never
 from .._exceptions import ConfigurationError, RunError
 from ..client._messages import body_spec
 from ..conversation._conversation import Conversation
+from ..stores import AsyncConversationStore, ConversationNotFoundError, to_async
+from ..streaming import AsyncMessageStreamManager, MessageStreamManager
 from ..streaming._events import ContentBlockStartEvent, InputJsonEvent, TextEvent, ThinkingEvent
 from ..tools._context import RunContext
 from ..tools._execute import ToolCall, ToolOutcome, ToolRuntime
 from ..types._message import Message
-from ._events import AgentEvent, RunFinished, ToolCallFinished, ToolCallStarted
+from ._events import AgentEvent, RunFinished, RunResult, ToolCallFinished, ToolCallStarted
 from ._hooks import (
     Hooks,
-    after_model_async,
-    after_model_sync,
-    before_model_async,
-    before_model_sync,
-    on_error_async,
-    on_error_sync,
+    Pending,
+    after_model,
+    async_value,
+    before_model,
+    on_error,
+    sync_value,
 )
 from ._loop import (
     CallModel,
     CheckOutput,
     CommitUser,
+    Effect,
     Emit,
     LoadJournal,
     LoopEnd,
@@ -59,15 +64,32 @@ from ._transcript import Transcript
 if TYPE_CHECKING:
     from ..client._base import RequestSpec
     from ..client._client import AsyncClient, Client
-    from ..stores import AsyncConversationStore, ConversationStore
+    from ..stores import ConversationStore
+    from ..streaming import AsyncStream, Stream
 
-__all__ = ["RunParts", "agent_event", "async_events", "decoder_kwargs", "model_spec", "sync_events"]
+__all__ = [
+    "Flow",
+    "FlowStore",
+    "ModelCall",
+    "Op",
+    "Run",
+    "RunParts",
+    "ToolCalls",
+    "agent_event",
+    "async_events",
+    "decoder_kwargs",
+    "model_spec",
+    "run_flow",
+    "sync_events",
+]
 
 # A non-streaming call with more max_tokens than this may outlast the ten-minute idle limit of
 # a silent HTTP request (see `_base.check_long_request`), so the runner streams it instead.
 _STREAM_ABOVE_MAX_TOKENS = 21_333
 
 Block = dict[str, Any]
+Journal = dict[str, dict[str, Block]]
+"""Tool results of unfinished steps by conversation id, kept in memory when there is no store."""
 
 
 @dataclass
@@ -88,11 +110,11 @@ class RunParts:
     hooks: Hooks
     store: ConversationStore | AsyncConversationStore | None
     runtime: ToolRuntime
-    journal: dict[str, dict[str, Block]]
+    journal: Journal
     deps: object = None
     stream: bool = False
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
-    metadata: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, object] = field(default_factory=dict)
 
     def streams_model(self) -> bool:
         """Whether model calls stream (asked for, or too long for a silent request)."""
@@ -100,23 +122,17 @@ class RunParts:
         long = isinstance(max_tokens, int) and max_tokens > _STREAM_ABOVE_MAX_TOKENS
         return self.stream or long
 
-    def context_factory(
-        self, conversation: Conversation, effect: RunTools
-    ) -> Callable[[ToolCall], RunContext[Any]]:
-        """The `RunContext` of each call of a `RunTools`."""
+    def context_factory(self, op: ToolCalls) -> Callable[[ToolCall], RunContext[object]]:
+        """The `RunContext` of each call of a `ToolCalls`."""
         base = RunContext(
             deps=self.deps,
-            conversation_id=conversation.id,
+            conversation_id=op.conversation.id,
             run_id=self.run_id,
-            turn=effect.turn,
-            usage=effect.usage,
+            turn=op.effect.turn,
+            usage=op.effect.usage,
             metadata=self.metadata,
         )
         return lambda call: base.for_call(tool_use_id=call.id, tool_name=call.name)
-
-    def forget(self, conversation: Conversation) -> None:
-        """A step was committed: its journaled results are part of the history now."""
-        self.journal.pop(conversation.id, None)
 
     def remember(self, conversation: Conversation, outcome: ToolOutcome) -> None:
         """Journal a result in memory (no store)."""
@@ -124,12 +140,183 @@ class RunParts:
             self.journal.setdefault(conversation.id, {})[outcome.call.id] = outcome.result
 
 
+# -- the core -------------------------------------------------------------------------------------
+
+
+class FlowStore(Protocol):
+    """The store calls of the core: a sync store's values, or an async store's awaitables."""
+
+    def load(self, conversation_id: str, /) -> Conversation | Awaitable[Conversation]: ...
+
+    def create(self, conversation: Conversation, /) -> Awaitable[None] | None: ...
+
+    def commit(self, conversation: Conversation, /) -> int | Awaitable[int]: ...
+
+    def journaled_tool_results(
+        self, conversation_id: str, /
+    ) -> dict[str, dict[str, object]] | Awaitable[dict[str, dict[str, object]]]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ModelCall(Effect[Message]):
+    """Call the model with these request fields (the hooks have run) and answer with its message.
+
+    The shell streams it or not (`body(stream=...)` is the request body either way).
+    """
+
+    params: dict[str, Any]
+    transcript: Transcript
+
+    def body(self, *, stream: bool) -> bytes:
+        """The request body."""
+        return self.transcript.body(self.params, stream=stream)
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCalls(Effect[list[ToolOutcome]]):
+    """Run a `RunTools`'s calls (journaling each result) and answer with their outcomes."""
+
+    effect: RunTools
+    conversation: Conversation
+
+
+Op: TypeAlias = Pending[object] | ModelCall | ToolCalls | Emit
+"""What the core asks its shell for; a shell `match`es on it and ends with `assert_never`."""
+
+Flow: TypeAlias = Generator[Op, object, RunResult[Any]]
+
+
+def run_flow(
+    parts: RunParts,
+    store: FlowStore | None,
+    prompt: list[Block] | None,
+    conversation: Conversation | str | None,
+) -> Flow:
+    """One run, short of its I/O: opens the conversation, drives the loop, returns the result.
+
+    Args:
+        parts: The run's settings, hooks and memory journal.
+        store: The store as the shell calls it (a sync store in a sync run, else async).
+        prompt: The new user message's blocks, or None to continue.
+        conversation: A `Conversation`, a stored conversation's id, or None for a new one.
+
+    Returns:
+        The run's result (the generator's return value).
+    """
+    conv = yield from _open(store, conversation)
+    transcript = Transcript(parts.spec, conv)
+    hooks = parts.hooks
+    loop = agent_loop(parts.spec, prompt)
+    try:
+        effect = next(loop)
+        while True:
+            value: object = None
+            match effect:
+                case Open():
+                    value = transcript.opening()
+                case LoadJournal():
+                    if store is None:
+                        journal = dict(parts.journal.get(conv.id, {}))
+                    else:
+                        journal = yield from Pending(store.journaled_tool_results(conv.id))
+                    value = transcript.journaled(journal)
+                case CallModel():
+                    params = yield from before_model(hooks, transcript.params(effect), conv)
+                    message = yield from ModelCall(params, transcript)
+                    value = transcript.append_reply(message)
+                    yield from _commit(parts, store, conv)
+                    yield from after_model(hooks, message, conv)
+                case RunTools():
+                    value = transcript.record((yield from ToolCalls(effect, conv)))
+                case CheckOutput():
+                    value = transcript.check_output(effect.call, effect.output)
+                case CommitUser():
+                    transcript.append_user(effect.answer, effect.blocks)
+                    yield from _commit(parts, store, conv)
+                case Emit():
+                    yield effect
+                case _:
+                    assert_never(effect)
+            effect = loop.send(value)
+    except StopIteration as stop:
+        end: LoopEnd = stop.value
+        return transcript.result(end)
+    except GeneratorExit:
+        raise  # the caller stopped iterating: not an error of the run
+    except BaseException as exc:
+        if isinstance(exc, RunError) and isinstance(exc.result, LoopEnd):
+            # A limit or output error out of the loop carries the run's result, not the loop's.
+            exc.result = transcript.result(exc.result)
+        yield from on_error(hooks, exc, conv)
+        raise
+    finally:
+        loop.close()
+
+
+def _open(
+    store: FlowStore | None, conversation: Conversation | str | None
+) -> Generator[Op, object, Conversation]:
+    if isinstance(conversation, str):
+        if store is None:
+            raise ConfigurationError("a conversation id needs a store: pass store=...")
+        return (yield from Pending(store.load(conversation)))
+    conv = conversation if conversation is not None else Conversation()
+    if store is not None and conv.version == 0:
+        try:
+            yield from Pending(store.load(conv.id))
+        except ConversationNotFoundError:
+            yield from Pending(store.create(conv))
+    return conv
+
+
+def _commit(
+    parts: RunParts, store: FlowStore | None, conversation: Conversation
+) -> Generator[Op, object, None]:
+    if store is not None:
+        yield from Pending(store.commit(conversation))
+    else:
+        conversation.version = len(conversation)
+    # The step is committed: its journaled results are part of the history now.
+    parts.journal.pop(conversation.id, None)
+
+
+class Run:
+    """A `Flow` as its shell steps it: answer each op with its value, or with the error it raised.
+
+    Errors go into the flow, so the core's `on_error` hooks see them (and may ask for I/O first).
+    """
+
+    __slots__ = ("_flow", "result")
+
+    def __init__(self, flow: Flow) -> None:
+        self._flow = flow
+        self.result: RunResult[Any] | None = None
+
+    def step(self, value: object = None, error: BaseException | None = None) -> Op | None:
+        """Answer the last op; the next one, or None when the run is over (`result`)."""
+        try:
+            return self._flow.send(value) if error is None else self._flow.throw(error)
+        except StopIteration as stop:
+            self.result = stop.value
+            return None
+
+    def close(self) -> None:
+        """Abandon the run (the loop ends without a result)."""
+        self._flow.close()
+
+
+# -- the model call -------------------------------------------------------------------------------
+
+
 def model_spec(
     client: Client | AsyncClient, body: bytes, stream: bool, betas: Sequence[str]
-) -> RequestSpec[Any]:
+) -> RequestSpec[Message | Stream | AsyncStream]:
     """The request of a model call with a ready body."""
-    headers = {"anthropic-beta": ",".join(betas)} if betas else None
-    return body_spec(client, body, stream=stream, headers=headers)
+    return body_spec(client, body, stream=stream, headers=_beta_headers(betas))
+
+
+def _beta_headers(betas: Sequence[str]) -> dict[str, str | None] | None:
+    return {"anthropic-beta": ",".join(betas)} if betas else None
 
 
 def agent_event(raw: object, tool_ids: dict[int, str]) -> AgentEvent | None:
@@ -155,13 +342,7 @@ def decoder_kwargs(client: Client | AsyncClient) -> dict[str, Any]:
     return {"decoder_factory": client.event_decoder()}
 
 
-def _with_result(exc: BaseException, transcript: Transcript) -> None:
-    """A limit or output error out of the loop carries the run's result, not the loop's end."""
-    if isinstance(exc, RunError) and isinstance(exc.result, LoopEnd):
-        exc.result = transcript.result(exc.result)
-
-
-# -- sync -----------------------------------------------------------------------------------------
+# -- the sync shell -------------------------------------------------------------------------------
 
 
 def sync_events(
@@ -174,71 +355,42 @@ def sync_events(
     store = parts.store
     if store is not None and inspect.iscoroutinefunction(store.commit):
         raise ConfigurationError("a sync run needs a sync store (or use arun)")
-    sync_store: ConversationStore | None = store  # type: ignore[assignment]
-    conv = _open_sync(sync_store, conversation)
-    transcript = Transcript(parts.spec, conv)
-    loop = agent_loop(parts.spec, prompt)
+    run = Run(run_flow(parts, store, prompt, conversation))
     with ExitStack() as stack:
         portal: anyio.from_thread.BlockingPortal | None = None
-        try:
-            effect = next(loop)
-            while True:
+        op = run.step()
+        while op is not None:
+            try:
                 value: object = None
-                match effect:
-                    case Open():
-                        value = transcript.opening()
-                    case LoadJournal():
-                        journal = (
-                            sync_store.journaled_tool_results(conv.id)
-                            if sync_store is not None
-                            else dict(parts.journal.get(conv.id, {}))
-                        )
-                        value = transcript.journaled(journal)
-                    case CallModel():
-                        params = before_model_sync(parts.hooks, transcript.params(effect), conv)
-                        message = yield from _call_sync(client, parts, transcript, params)
-                        value = transcript.append_reply(message)
-                        _commit_sync(sync_store, parts, conv)
-                        after_model_sync(parts.hooks, message, conv)
-                    case RunTools():
+                match op:
+                    case Pending():
+                        value = sync_value(op.value)
+                    case ModelCall():
+                        value = yield from _call_sync(client, parts, op)
+                    case ToolCalls():
                         if portal is None:
                             portal = stack.enter_context(anyio.from_thread.start_blocking_portal())
                             stack.enter_context(portal.wrap_async_context_manager(parts.runtime))
-                        outcomes = yield from _sync_tools(portal, sync_store, parts, conv, effect)
-                        value = transcript.record(outcomes)
-                    case CheckOutput():
-                        value = transcript.check_output(effect.call, effect.output)
-                    case CommitUser():
-                        transcript.append_user(effect.answer, effect.blocks)
-                        _commit_sync(sync_store, parts, conv)
+                        value = yield from _sync_tools(portal, parts, op)
                     case Emit():
-                        yield effect.event
+                        yield op.event
                     case _:
-                        assert_never(effect)
-                effect = loop.send(value)
-        except StopIteration as stop:
-            end: LoopEnd = stop.value
-        except GeneratorExit:
-            raise  # the caller stopped iterating: not an error of the run
-        except BaseException as exc:
-            _with_result(exc, transcript)
-            on_error_sync(parts.hooks, exc, conv)
-            raise
-        finally:
-            loop.close()
-        yield RunFinished(transcript.result(end))
+                        assert_never(op)
+            except BaseException as exc:
+                op = run.step(error=exc)
+            else:
+                op = run.step(value)
+    assert run.result is not None
+    yield RunFinished(run.result)
 
 
 def _call_sync(
-    client: Client, parts: RunParts, transcript: Transcript, params: dict[str, Any]
+    client: Client, parts: RunParts, op: ModelCall
 ) -> Generator[AgentEvent, None, Message]:
-    from ..streaming._streams import MessageStreamManager
-
-    stream = parts.streams_model()
-    spec = model_spec(client, transcript.body(params, stream=stream), stream, parts.spec.betas)
-    if not stream:
-        message: Message = client.call(spec)
-        return message
+    if not parts.streams_model():
+        headers = _beta_headers(parts.spec.betas)
+        return client.call(body_spec(client, op.body(stream=False), stream=False, headers=headers))
+    spec = model_spec(client, op.body(stream=True), True, parts.spec.betas)
     manager = MessageStreamManager(
         partial(client.send, spec, stream=True), **decoder_kwargs(client)
     )
@@ -252,14 +404,12 @@ def _call_sync(
 
 
 def _sync_tools(
-    portal: anyio.from_thread.BlockingPortal,
-    store: ConversationStore | None,
-    parts: RunParts,
-    conversation: Conversation,
-    effect: RunTools,
+    portal: anyio.from_thread.BlockingPortal, parts: RunParts, op: ToolCalls
 ) -> Generator[AgentEvent, None, list[ToolOutcome]]:
     """Run the calls on the portal's event loop, yielding each outcome as it finishes."""
     finished: queue.SimpleQueue[ToolOutcome | None] = queue.SimpleQueue()
+    store = parts.store
+    conversation = op.conversation
 
     async def on_outcome(outcome: ToolOutcome) -> None:
         if store is None:
@@ -279,9 +429,9 @@ def _sync_tools(
     async def run_calls() -> list[ToolOutcome]:
         try:
             return await parts.runtime.run_calls(
-                effect.calls,
-                context_factory=parts.context_factory(conversation, effect),
-                approvals=effect.approvals,
+                op.effect.calls,
+                context_factory=parts.context_factory(op),
+                approvals=op.effect.approvals,
                 on_outcome=on_outcome,
             )
         finally:
@@ -301,35 +451,7 @@ def _sync_tools(
     return future.result()
 
 
-def _open_sync(
-    store: ConversationStore | None, conversation: Conversation | str | None
-) -> Conversation:
-    from ..stores import ConversationNotFoundError
-
-    if isinstance(conversation, str):
-        if store is None:
-            raise ConfigurationError("a conversation id needs a store: pass store=...")
-        return store.load(conversation)
-    conv = conversation if conversation is not None else Conversation()
-    if store is not None and conv.version == 0:
-        try:
-            store.load(conv.id)
-        except ConversationNotFoundError:
-            store.create(conv)
-    return conv
-
-
-def _commit_sync(
-    store: ConversationStore | None, parts: RunParts, conversation: Conversation
-) -> None:
-    if store is not None:
-        store.commit(conversation)
-    else:
-        conversation.version = len(conversation)
-    parts.forget(conversation)
-
-
-# -- async ----------------------------------------------------------------------------------------
+# -- the async shell ------------------------------------------------------------------------------
 
 
 async def async_events(
@@ -340,85 +462,62 @@ async def async_events(
 ) -> AsyncGenerator[AgentEvent, None]:
     """Run the loop in this task; yield its events (deltas too when `parts.stream`)."""
     store = _async_store(parts.store)
-    conv = await _open_async(store, conversation)
-    transcript = Transcript(parts.spec, conv)
-    loop = agent_loop(parts.spec, prompt)
+    run = Run(run_flow(parts, store, prompt, conversation))
     runtime = parts.runtime
     entered = False
     try:
-        effect = next(loop)
-        while True:
-            value: object = None
-            match effect:
-                case Open():
-                    value = transcript.opening()
-                case LoadJournal():
-                    if store is not None:
-                        value = transcript.journaled(await store.journaled_tool_results(conv.id))
-                    else:
-                        value = transcript.journaled(dict(parts.journal.get(conv.id, {})))
-                case CallModel():
-                    params = await before_model_async(parts.hooks, transcript.params(effect), conv)
-                    message: Message | None = None
-                    async for item in _call_async(client, parts, transcript, params):
-                        if isinstance(item, Message):
-                            message = item
-                        else:
-                            yield item
-                    assert message is not None
-                    value = transcript.append_reply(message)
-                    await _commit_async(store, parts, conv)
-                    await after_model_async(parts.hooks, message, conv)
-                case RunTools():
-                    if not entered:
-                        await runtime.__aenter__()
-                        entered = True
-                    finished: list[ToolOutcome] = []
-                    outcomes = await _run_calls(store, parts, conv, effect, finished)
-                    if parts.stream:
-                        # After the whole step, not as each call finishes: see `Agent.astream`.
-                        for outcome in finished:
-                            yield ToolCallFinished(outcome)
-                    value = transcript.record(outcomes)
-                case CheckOutput():
-                    value = transcript.check_output(effect.call, effect.output)
-                case CommitUser():
-                    transcript.append_user(effect.answer, effect.blocks)
-                    await _commit_async(store, parts, conv)
-                case Emit():
-                    yield effect.event
-                case _:
-                    assert_never(effect)
-            effect = loop.send(value)
-    except StopIteration as stop:
-        end: LoopEnd = stop.value
-    except GeneratorExit:
-        raise  # the caller stopped iterating: not an error of the run
-    except BaseException as exc:
-        _with_result(exc, transcript)
-        await on_error_async(parts.hooks, exc, conv)
-        raise
+        op = run.step()
+        while op is not None:
+            try:
+                value: object = None
+                match op:
+                    case Pending():
+                        value = await async_value(op.value)
+                    case ModelCall():
+                        async for item in _call_async(client, parts, op):
+                            if isinstance(item, Message):
+                                value = item
+                            else:
+                                yield item
+                    case ToolCalls():
+                        if not entered:
+                            await runtime.__aenter__()
+                            entered = True
+                        finished: list[ToolOutcome] = []
+                        value = await _run_calls(store, parts, op, finished)
+                        if parts.stream:
+                            # After the whole step, not as each call finishes: see `Agent.astream`.
+                            for outcome in finished:
+                                yield ToolCallFinished(outcome)
+                    case Emit():
+                        yield op.event
+                    case _:
+                        assert_never(op)
+            except BaseException as exc:
+                op = run.step(error=exc)
+            else:
+                op = run.step(value)
     finally:
-        loop.close()
         if entered:
             with anyio.CancelScope(shield=True):
                 await runtime.__aexit__(None, None, None)
-    yield RunFinished(transcript.result(end))
+    assert run.result is not None
+    yield RunFinished(run.result)
 
 
 async def _call_async(
-    client: AsyncClient, parts: RunParts, transcript: Transcript, params: dict[str, Any]
+    client: AsyncClient, parts: RunParts, op: ModelCall
 ) -> AsyncGenerator[AgentEvent | Message, None]:
     """The model call's events, then its message."""
-    from ..streaming._streams import AsyncMessageStreamManager
-
-    stream = parts.streams_model()
-    spec = model_spec(client, transcript.body(params, stream=stream), stream, parts.spec.betas)
-    if not stream:
-        yield await client.call(spec)
+    if not parts.streams_model():
+        headers = _beta_headers(parts.spec.betas)
+        spec = body_spec(client, op.body(stream=False), stream=False, headers=headers)
+        message = await client.call(spec)
+        yield message
         return
+    streamed = model_spec(client, op.body(stream=True), True, parts.spec.betas)
     manager = AsyncMessageStreamManager(
-        partial(client.send, spec, stream=True), **decoder_kwargs(client)
+        partial(client.send, streamed, stream=True), **decoder_kwargs(client)
     )
     async with manager as events:
         tool_ids: dict[int, str] = {}
@@ -430,10 +529,9 @@ async def _call_async(
 
 
 async def _run_calls(
-    store: AsyncConversationStore | None,
+    store: ConversationStore | AsyncConversationStore | None,
     parts: RunParts,
-    conversation: Conversation,
-    effect: RunTools,
+    op: ToolCalls,
     finished: list[ToolOutcome],
 ) -> list[ToolOutcome]:
     """Run the calls, journaling each result; `finished` gets them in the order they finished.
@@ -444,59 +542,32 @@ async def _run_calls(
     task, cancelling the caller (PEP 789). An async generator cannot own a background task
     safely, so it does not try.
     """
+    conversation = op.conversation
 
     async def on_outcome(outcome: ToolOutcome) -> None:
         if store is None:
             parts.remember(conversation, outcome)
         elif outcome.result is not None:
-            await store.journal_tool_result(
+            write = store.journal_tool_result(
                 conversation.id, outcome.result, version=conversation.version
             )
+            await async_value(write)
         finished.append(outcome)
 
     return await parts.runtime.run_calls(
-        effect.calls,
-        context_factory=parts.context_factory(conversation, effect),
-        approvals=effect.approvals,
+        op.effect.calls,
+        context_factory=parts.context_factory(op),
+        approvals=op.effect.approvals,
         on_outcome=on_outcome,
     )
 
 
 def _async_store(
     store: ConversationStore | AsyncConversationStore | None,
-) -> AsyncConversationStore | None:
-    if store is None:
-        return None
+) -> ConversationStore | AsyncConversationStore | None:
+    """The store as an async run calls it: a sync store's calls go to worker threads."""
+    if store is None or isinstance(store, AsyncConversationStore):
+        return store
     if inspect.iscoroutinefunction(store.commit):
-        return store  # type: ignore[return-value]
-    from ..stores import to_async
-
-    return to_async(store)  # type: ignore[arg-type]
-
-
-async def _open_async(
-    store: AsyncConversationStore | None, conversation: Conversation | str | None
-) -> Conversation:
-    from ..stores import ConversationNotFoundError
-
-    if isinstance(conversation, str):
-        if store is None:
-            raise ConfigurationError("a conversation id needs a store: pass store=...")
-        return await store.load(conversation)
-    conv = conversation if conversation is not None else Conversation()
-    if store is not None and conv.version == 0:
-        try:
-            await store.load(conv.id)
-        except ConversationNotFoundError:
-            await store.create(conv)
-    return conv
-
-
-async def _commit_async(
-    store: AsyncConversationStore | None, parts: RunParts, conversation: Conversation
-) -> None:
-    if store is not None:
-        await store.commit(conversation)
-    else:
-        conversation.version = len(conversation)
-    parts.forget(conversation)
+        return store  # a sync-looking class with async methods: called as it is
+    return to_async(store)
