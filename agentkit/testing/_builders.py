@@ -11,7 +11,9 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, TypeAlias
+from typing import Literal, TypeAlias, TypedDict
+
+from typing_extensions import Unpack
 
 __all__ = [
     "Block",
@@ -131,6 +133,17 @@ def compaction(content: str | None, *, encrypted_content: str | None = None) -> 
     return Block(data)
 
 
+class _ReplyOptions(TypedDict, total=False):
+    """The keyword arguments of `Reply` (see there)."""
+
+    stop_reason: str | None
+    stop_sequence: str | None
+    stop_details: Mapping[str, object] | None
+    model: str | None
+    usage: Mapping[str, object] | None
+    extra: Mapping[str, object] | None
+
+
 class Reply:
     """One assistant turn of a script.
 
@@ -174,7 +187,7 @@ class Reply:
         return f"Reply([{kinds}], stop_reason={self.stop_reason!r})"
 
     @classmethod
-    def text(cls, value: str, **kwargs: Any) -> Reply:
+    def text(cls, value: str, **kwargs: Unpack[_ReplyOptions]) -> Reply:
         """A plain text answer (`end_turn`)."""
         return cls(text(value), **kwargs)
 

@@ -156,7 +156,7 @@ def iso_time(timestamp: float, *, zulu: bool = False) -> str:
 
 
 def json_response(
-    value: Any, request_id: str, *, status: int = 200, headers: Sequence[tuple[str, str]] = ()
+    value: object, request_id: str, *, status: int = 200, headers: Sequence[tuple[str, str]] = ()
 ) -> FakeResponse:
     """A JSON response with the `request-id` header."""
     return FakeResponse(

@@ -21,7 +21,7 @@ from __future__ import annotations
 import argparse
 import signal
 import threading
-from typing import Any
+from types import FrameType
 
 from ._claude import FakeClaude
 from ._server import FakeServer
@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     fake = FakeClaude(batch_delay=args.batch_delay, api_key=args.api_key, seed=args.seed)
 
-    def terminate(*_: Any) -> None:
+    def terminate(signum: int, frame: FrameType | None) -> None:
         raise SystemExit(0)
 
     signal.signal(signal.SIGTERM, terminate)
