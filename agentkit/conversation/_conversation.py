@@ -61,7 +61,7 @@ class Entry:
 
     message: dict[str, object]
     raw: bytes
-    meta: dict[str, Any] = field(default_factory=dict)
+    meta: dict[str, object] = field(default_factory=dict)
     created_at: float = 0.0
     breakpoints: int = 0
     has_compaction: bool = False
@@ -145,7 +145,7 @@ class Conversation:
     ) -> None:
         now = time.time()
         self.id = id or uuid.uuid4().hex
-        self.metadata: dict[str, Any] = dict(metadata or {})
+        self.metadata: dict[str, object] = dict(metadata or {})
         self.created_at = now if created_at is None else created_at
         self.updated_at = self.created_at
         self.version = 0

@@ -8,7 +8,7 @@ was absent, look at `model.model_fields_set` (or use `is_set(model, "field")`).
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, PrivateAttr, Tag
 from pydantic_core import to_json
@@ -53,7 +53,7 @@ class APIModel(BaseModel):
         extra="allow", populate_by_name=True, protected_namespaces=(), defer_build=True
     )
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         """The JSON object this model was parsed from (fields absent there stay absent).
 
         A model built in code (`TextBlock(text="hi")`) also carries its `type`, which every
