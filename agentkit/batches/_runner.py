@@ -33,7 +33,7 @@ from .._exceptions import APIError, APIStatusError, ConfigurationError
 from ..client import AsyncClient, Client
 from ..client._messages import body_spec
 from ..conversation._conversation import Conversation
-from ..runner._drivers import ModelCall, Run, RunParts, ToolCalls, run_flow
+from ..runner._drivers import ModelCall, Run, RunParts, ToolCalls, beta_headers, run_flow
 from ..runner._hooks import Pending, async_value, prompt_blocks
 from ..runner._loop import Emit
 from ..stores import AsyncConversationStore, ConversationNotFoundError
@@ -433,8 +433,10 @@ class _Core:
             if _ended(conversation, spec.on_max_tokens):
                 slot.status = "complete"
             else:
-                parts = RunParts(spec, self.agent.hooks, self.r.store, runtime, {}, job.deps)
-                slot.run = Run(run_flow(parts, self.store, None, conversation))
+                parts = RunParts(
+                    spec, self.agent.hooks, self.r.store, runtime, {}, None, conversation, job.deps
+                )
+                slot.run = Run(run_flow(parts, self.store))
                 length, failures = self.manifest.attempts.get(cid, [-1, 0])
                 slot.attempts = failures if length == len(conversation) else 0
             self.slots[cid] = slot
@@ -488,7 +490,7 @@ class _Core:
     async def _message(self, body: bytes) -> Message:
         """A request sent directly (`messages.create` at full price), not through a batch."""
         client = self.r.client
-        headers = {"anthropic-beta": ",".join(self.agent.betas)} if self.agent.betas else None
+        headers = beta_headers(self.agent.betas)
         spec = body_spec(client, body, stream=False, headers=headers)
         if isinstance(client, AsyncClient):
             return await client.call(spec)

@@ -183,8 +183,7 @@ class Agent(Generic[DepsT, OutputT]):
         if client is None:
             arun = partial(self.arun, conversation=conversation, deps=deps, approvals=approvals)
             return anyio.run(arun, prompt)
-        parts = self._parts(deps, approvals, stream=False)
-        for event in sync_events(client, parts, prompt_blocks(prompt), conversation):
+        for event in sync_events(client, self._parts(prompt, conversation, deps, approvals)):
             if isinstance(event, RunFinished):
                 return event.result
         raise AssertionError("the run ended without a result")
@@ -202,8 +201,7 @@ class Agent(Generic[DepsT, OutputT]):
         if client is None:
             run = partial(self.run, conversation=conversation, deps=deps, approvals=approvals)
             return await anyio.to_thread.run_sync(run, prompt)
-        parts = self._parts(deps, approvals, stream=False)
-        events = async_events(client, parts, prompt_blocks(prompt), conversation)
+        events = async_events(client, self._parts(prompt, conversation, deps, approvals))
         async with aclosing(events):  # closed in this task: it holds task groups
             async for event in events:
                 last = event
@@ -224,8 +222,8 @@ class Agent(Generic[DepsT, OutputT]):
         client = self.sync_client()
         if client is None:
             raise ConfigurationError("this agent has an async client: use `astream`")
-        parts = self._parts(deps, approvals, stream=True)
-        yield from sync_events(client, parts, prompt_blocks(prompt), conversation)
+        parts = self._parts(prompt, conversation, deps, approvals, stream=True)
+        yield from sync_events(client, parts)
 
     async def astream(
         self,
@@ -246,8 +244,8 @@ class Agent(Generic[DepsT, OutputT]):
             raise ConfigurationError("this agent has a sync client: use `stream`")
         # Close the inner generator here, in the caller's task, when the caller stops early:
         # left to the garbage collector it would exit its task groups in another task.
-        parts = self._parts(deps, approvals, stream=True)
-        events = async_events(client, parts, prompt_blocks(prompt), conversation)
+        parts = self._parts(prompt, conversation, deps, approvals, stream=True)
+        events = async_events(client, parts)
         async with aclosing(events):
             async for event in events:
                 yield event
@@ -260,11 +258,25 @@ class Agent(Generic[DepsT, OutputT]):
         return self.client
 
     def _parts(
-        self, deps: object, approvals: Mapping[str, Approval] | None, *, stream: bool
+        self,
+        prompt: Prompt,
+        conversation: Conversation | str | None,
+        deps: object,
+        approvals: Mapping[str, Approval] | None,
+        *,
+        stream: bool = False,
     ) -> RunParts:
         spec = self._spec if not approvals else replace(self._spec, approvals=dict(approvals))
         return RunParts(
-            spec, self.hooks, self.store, self.tool_runtime(), self._journal, deps, stream
+            spec,
+            self.hooks,
+            self.store,
+            self.tool_runtime(),
+            self._journal,
+            prompt=prompt_blocks(prompt),
+            conversation=conversation,
+            deps=deps,
+            stream=stream,
         )
 
 

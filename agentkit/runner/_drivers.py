@@ -62,8 +62,8 @@ from ._loop import (
 from ._transcript import Transcript
 
 if TYPE_CHECKING:
+    from ..client import AsyncClient, Client
     from ..client._base import RequestSpec
-    from ..client._client import AsyncClient, Client
     from ..stores import ConversationStore
     from ..streaming import AsyncStream, Stream
 
@@ -77,6 +77,7 @@ __all__ = [
     "ToolCalls",
     "agent_event",
     "async_events",
+    "beta_headers",
     "decoder_kwargs",
     "model_spec",
     "run_flow",
@@ -102,8 +103,12 @@ class RunParts:
         store: Where steps are committed (None: the conversation only counts its versions).
         runtime: Runs the tool calls (entered by the driver when a turn first needs it).
         journal: Tool results of unfinished steps by conversation id, when there is no store.
+        prompt: The new user message's blocks, or None to continue the conversation.
+        conversation: A `Conversation`, a stored conversation's id, or None for a new one.
         deps: Handed to tools through `RunContext.deps`.
         stream: Whether the caller wants model deltas (else only the events of whole steps).
+        run_id: Names the run in `RunContext`.
+        metadata: Handed to tools through `RunContext.metadata`.
     """
 
     spec: RunSpec
@@ -111,6 +116,8 @@ class RunParts:
     store: ConversationStore | AsyncConversationStore | None
     runtime: ToolRuntime
     journal: Journal
+    prompt: list[Block] | None = None
+    conversation: Conversation | str | None = None
     deps: object = None
     stream: bool = False
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
@@ -134,10 +141,35 @@ class RunParts:
         )
         return lambda call: base.for_call(tool_use_id=call.id, tool_name=call.name)
 
-    def remember(self, conversation: Conversation, outcome: ToolOutcome) -> None:
-        """Journal a result in memory (no store)."""
-        if outcome.result is not None:
-            self.journal.setdefault(conversation.id, {})[outcome.call.id] = outcome.result
+    async def run_calls(
+        self,
+        op: ToolCalls,
+        journal: Callable[[Block], Awaitable[object]] | None,
+        finished: Callable[[ToolOutcome], object],
+    ) -> list[ToolOutcome]:
+        """Run a `ToolCalls`'s calls; as each one ends, journal its result and hand it on.
+
+        Args:
+            op: The calls.
+            journal: Writes a result to the store (None: kept in `journal` in memory).
+            finished: Takes each outcome as its call ends.
+        """
+        conversation = op.conversation
+
+        async def on_outcome(outcome: ToolOutcome) -> None:
+            if journal is None:
+                if outcome.result is not None:
+                    self.journal.setdefault(conversation.id, {})[outcome.call.id] = outcome.result
+            elif outcome.result is not None:
+                await journal(outcome.result)
+            finished(outcome)
+
+        return await self.runtime.run_calls(
+            op.effect.calls,
+            context_factory=self.context_factory(op),
+            approvals=op.effect.approvals,
+            on_outcome=on_outcome,
+        )
 
 
 # -- the core -------------------------------------------------------------------------------------
@@ -186,27 +218,20 @@ Op: TypeAlias = Pending[object] | ModelCall | ToolCalls | Emit
 Flow: TypeAlias = Generator[Op, object, RunResult[Any]]
 
 
-def run_flow(
-    parts: RunParts,
-    store: FlowStore | None,
-    prompt: list[Block] | None,
-    conversation: Conversation | str | None,
-) -> Flow:
+def run_flow(parts: RunParts, store: FlowStore | None) -> Flow:
     """One run, short of its I/O: opens the conversation, drives the loop, returns the result.
 
     Args:
-        parts: The run's settings, hooks and memory journal.
+        parts: The run: its settings, hooks, prompt, conversation and memory journal.
         store: The store as the shell calls it (a sync store in a sync run, else async).
-        prompt: The new user message's blocks, or None to continue.
-        conversation: A `Conversation`, a stored conversation's id, or None for a new one.
 
     Returns:
         The run's result (the generator's return value).
     """
-    conv = yield from _open(store, conversation)
+    conv = yield from _open(store, parts.conversation)
     transcript = Transcript(parts.spec, conv)
     hooks = parts.hooks
-    loop = agent_loop(parts.spec, prompt)
+    loop = agent_loop(parts.spec, parts.prompt)
     try:
         effect = next(loop)
         while True:
@@ -312,10 +337,11 @@ def model_spec(
     client: Client | AsyncClient, body: bytes, stream: bool, betas: Sequence[str]
 ) -> RequestSpec[Message | Stream | AsyncStream]:
     """The request of a model call with a ready body."""
-    return body_spec(client, body, stream=stream, headers=_beta_headers(betas))
+    return body_spec(client, body, stream=stream, headers=beta_headers(betas))
 
 
-def _beta_headers(betas: Sequence[str]) -> dict[str, str | None] | None:
+def beta_headers(betas: Sequence[str]) -> dict[str, str | None] | None:
+    """The `anthropic-beta` header of a run's model calls (None without betas)."""
     return {"anthropic-beta": ",".join(betas)} if betas else None
 
 
@@ -345,17 +371,12 @@ def decoder_kwargs(client: Client | AsyncClient) -> dict[str, Any]:
 # -- the sync shell -------------------------------------------------------------------------------
 
 
-def sync_events(
-    client: Client,
-    parts: RunParts,
-    prompt: list[Block] | None,
-    conversation: Conversation | str | None,
-) -> Iterator[AgentEvent]:
+def sync_events(client: Client, parts: RunParts) -> Iterator[AgentEvent]:
     """Run the loop in this thread; yield its events (deltas too when `parts.stream`)."""
     store = parts.store
     if store is not None and inspect.iscoroutinefunction(store.commit):
         raise ConfigurationError("a sync run needs a sync store (or use arun)")
-    run = Run(run_flow(parts, store, prompt, conversation))
+    run = Run(run_flow(parts, store))
     with ExitStack() as stack:
         portal: anyio.from_thread.BlockingPortal | None = None
         op = run.step()
@@ -388,7 +409,7 @@ def _call_sync(
     client: Client, parts: RunParts, op: ModelCall
 ) -> Generator[AgentEvent, None, Message]:
     if not parts.streams_model():
-        headers = _beta_headers(parts.spec.betas)
+        headers = beta_headers(parts.spec.betas)
         return client.call(body_spec(client, op.body(stream=False), stream=False, headers=headers))
     spec = model_spec(client, op.body(stream=True), True, parts.spec.betas)
     manager = MessageStreamManager(
@@ -411,29 +432,18 @@ def _sync_tools(
     store = parts.store
     conversation = op.conversation
 
-    async def on_outcome(outcome: ToolOutcome) -> None:
-        if store is None:
-            parts.remember(conversation, outcome)
-        elif outcome.result is not None:
-            write = partial(
-                store.journal_tool_result,
-                conversation.id,
-                outcome.result,
-                version=conversation.version,
-            )
-            await anyio.to_thread.run_sync(write)
-        finished.put(outcome)
+    async def journal(result: Block) -> None:
+        assert store is not None
+        write = partial(
+            store.journal_tool_result, conversation.id, result, version=conversation.version
+        )
+        await anyio.to_thread.run_sync(write)  # the store is sync, and this is the portal's loop
 
     ended = threading.Event()
 
     async def run_calls() -> list[ToolOutcome]:
         try:
-            return await parts.runtime.run_calls(
-                op.effect.calls,
-                context_factory=parts.context_factory(op),
-                approvals=op.effect.approvals,
-                on_outcome=on_outcome,
-            )
+            return await parts.run_calls(op, journal if store else None, finished.put)
         finally:
             ended.set()
 
@@ -454,15 +464,10 @@ def _sync_tools(
 # -- the async shell ------------------------------------------------------------------------------
 
 
-async def async_events(
-    client: AsyncClient,
-    parts: RunParts,
-    prompt: list[Block] | None,
-    conversation: Conversation | str | None,
-) -> AsyncGenerator[AgentEvent, None]:
+async def async_events(client: AsyncClient, parts: RunParts) -> AsyncGenerator[AgentEvent, None]:
     """Run the loop in this task; yield its events (deltas too when `parts.stream`)."""
     store = _async_store(parts.store)
-    run = Run(run_flow(parts, store, prompt, conversation))
+    run = Run(run_flow(parts, store))
     runtime = parts.runtime
     entered = False
     try:
@@ -510,7 +515,7 @@ async def _call_async(
 ) -> AsyncGenerator[AgentEvent | Message, None]:
     """The model call's events, then its message."""
     if not parts.streams_model():
-        headers = _beta_headers(parts.spec.betas)
+        headers = beta_headers(parts.spec.betas)
         spec = body_spec(client, op.body(stream=False), stream=False, headers=headers)
         message = await client.call(spec)
         yield message
@@ -544,22 +549,13 @@ async def _run_calls(
     """
     conversation = op.conversation
 
-    async def on_outcome(outcome: ToolOutcome) -> None:
-        if store is None:
-            parts.remember(conversation, outcome)
-        elif outcome.result is not None:
-            write = store.journal_tool_result(
-                conversation.id, outcome.result, version=conversation.version
-            )
-            await async_value(write)
-        finished.append(outcome)
+    async def journal(result: Block) -> None:
+        assert store is not None
+        await async_value(
+            store.journal_tool_result(conversation.id, result, version=conversation.version)
+        )
 
-    return await parts.runtime.run_calls(
-        op.effect.calls,
-        context_factory=parts.context_factory(op),
-        approvals=op.effect.approvals,
-        on_outcome=on_outcome,
-    )
+    return await parts.run_calls(op, journal if store else None, finished.append)
 
 
 def _async_store(
