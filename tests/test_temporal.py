@@ -615,6 +615,55 @@ async def test_an_approval_pause_decides_as_in_process(client: Client, queue: st
     assert output.turns == turns == 2 and output.text == "Recorded a, deleted /a, left /b."
 
 
+async def test_a_durable_run_finishes_what_an_in_process_run_left_awaiting(
+    client: Client, queue: str
+) -> None:
+    fake = FakeClaude(
+        [
+            Reply(tool_use("record", {"note": "a"}), tool_use("delete", {"path": "/a"})),
+            Reply.text("Recorded a, deleted /a."),
+        ]
+    )
+    store = MemoryStore()
+    with fake.serve() as server:
+        agent = make_agent(server.url, store, tools=[record, delete])
+        async with _client(agent):
+            paused = await agent.arun("Tidy up.", conversation=Conversation(id="left-1"))
+        assert paused.status == "awaiting_approval" and len(store.load("left-1")) == 2
+
+        # A new prompt cannot go before the calls are answered: the loop refuses, as in process.
+        entry = TemporalAgent(
+            make_agent(server.url, store, tools=[record, delete]), "l", model=FAST
+        )
+        with pytest.raises(WorkflowFailureError) as caught:
+            await _run(client, queue, entry, "And more.", id="left-2", conversation_id="left-1")
+        cause = caught.value.cause
+        assert isinstance(cause, ApplicationError) and cause.type == "ConfigurationError"
+        assert len(store.load("left-1")) == 2  # nothing was committed
+
+        tools: list[Any] = []
+
+        async def approve(run: Any) -> None:
+            async for event in run.events(poll_interval=0.05):
+                if event.kind == "tool":
+                    tools.append((event.detail["name"], event.detail["status"]))
+                if event.kind == "approval":
+                    await run.approve(event.detail["id"])
+
+        entry = TemporalAgent(
+            make_agent(server.url, store, tools=[record, delete]), "l", model=FAST
+        )
+        output = await _run(
+            client, queue, entry, None, id="left-3", conversation_id="left-1", body=approve
+        )
+    assert output.status == "complete" and output.turns == 1 and output.version == 4
+    # The call that ran in process was journaled: only the waiting one runs, and is answered.
+    assert tools == [("delete", "deferred"), ("delete", "ok")]
+    results = fake.message_bodies[1]["messages"][2]["content"]
+    assert [r["content"] for r in results] == ["recorded a", "deleted /a"]
+    assert len(fake.message_bodies) == 2
+
+
 async def test_a_limit_hit_decides_as_in_process(client: Client, queue: str) -> None:
     def script() -> list[Reply]:
         return [
