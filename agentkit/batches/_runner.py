@@ -57,7 +57,6 @@ from ._state import (
     FlightPart,
     Phase,
     _ended,
-    _InlineStore,
     _Manifest,
     _Slot,
     custom_id,
@@ -170,19 +169,21 @@ class BatchRunner:
         Raises:
             APIError: Submitting or polling a batch failed after the client's retries.
         """
-        store = self.store
-        inline = store if isinstance(store, AsyncConversationStore) else _InlineStore(store)
-        core = _Core(self, inline)
+        core = _Core(self)
         return await core.run([j if isinstance(j, BatchJob) else BatchJob(j) for j in jobs])
 
 
 class _Core:
     """One `arun`: the slots, the manifest and the effects they need."""
 
-    def __init__(self, runner: BatchRunner, store: AsyncConversationStore | _InlineStore) -> None:
+    def __init__(self, runner: BatchRunner) -> None:
         self.r = runner
         self.agent = runner.agent
-        self.store = store
+        # A sync store is called on the event loop's thread: the runner makes several store
+        # calls per conversation and round, and a worker-thread hop for each (what `to_async`
+        # does) costs more than a memory or SQLite call itself. A store on a remote database is
+        # better passed in its async flavour.
+        self.store = runner.store
         self.manifest = _Manifest()
         self.manifest_id = MANIFEST_PREFIX + runner.run_id
         self.slots: dict[str, _Slot] = {}
@@ -385,9 +386,10 @@ class _Core:
 
         async def journal(outcome: ToolOutcome) -> None:
             if outcome.result is not None:
-                await self.store.journal_tool_result(
+                write = self.store.journal_tool_result(
                     conversation.id, outcome.result, version=conversation.version
                 )
+                await async_value(write)
 
         effect = op.effect
         return await runtime.run_calls(
@@ -422,19 +424,19 @@ class _Core:
             if self.manifest.statuses.get(cid, "running") != "running":
                 return  # ended in an earlier process
             try:
-                conversation = await self.store.load(cid)
+                conversation = await async_value(self.store.load(cid))
             except ConversationNotFoundError:
                 # Created with its prompt in one write, so a resume never prompts twice.
                 prompt = {"role": "user", "content": prompt_blocks(job.prompt)}
                 conversation = Conversation([prompt], id=cid, metadata=job.metadata)
-                await self.store.create(conversation)
+                await async_value(self.store.create(conversation))
             slot = _Slot(conversation, job.deps)
             spec = self.agent.spec
             if _ended(conversation, spec.on_max_tokens):
                 slot.status = "complete"
             else:
                 parts = RunParts(
-                    spec, self.agent.hooks, self.r.store, runtime, {}, None, conversation, job.deps
+                    spec, self.agent.hooks, self.store, runtime, {}, None, conversation, job.deps
                 )
                 slot.run = Run(run_flow(parts, self.store))
                 length, failures = self.manifest.attempts.get(cid, [-1, 0])

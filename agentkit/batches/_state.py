@@ -25,6 +25,7 @@ from typing_extensions import TypedDict
 from ..conversation._conversation import Conversation
 from ..runner._drivers import Run
 from ..runner._events import RunResult
+from ..runner._hooks import async_value
 from ..runner._loop import next_action
 from ..stores import ConversationNotFoundError
 from ..types._batch import MessageBatch
@@ -282,19 +283,21 @@ class _Manifest:
 
     @classmethod
     async def load(
-        cls, store: AsyncConversationStore | _InlineStore, manifest_id: str
+        cls, store: ConversationStore | AsyncConversationStore, manifest_id: str
     ) -> _Manifest:
         """The run's manifest as stored; an empty one is created on the run's first start."""
         try:
-            stored = await store.load(manifest_id)
+            stored = await async_value(store.load(manifest_id))
         except ConversationNotFoundError:
-            await store.create(Conversation(id=manifest_id, metadata={_KEY: {}}))
+            await async_value(store.create(Conversation(id=manifest_id, metadata={_KEY: {}})))
             return cls()
         data = stored.metadata.get(_KEY)
         return cls.parse(data if isinstance(data, Mapping) else {})
 
-    async def save(self, store: AsyncConversationStore | _InlineStore, manifest_id: str) -> None:
-        await store.set_metadata(manifest_id, {_KEY: self.dump()})
+    async def save(
+        self, store: ConversationStore | AsyncConversationStore, manifest_id: str
+    ) -> None:
+        await async_value(store.set_metadata(manifest_id, {_KEY: self.dump()}))
 
     def progress(
         self, phase: Phase, live: Mapping[str, Status], batch: MessageBatch | None
@@ -372,35 +375,3 @@ def _ended(conversation: Conversation, on_max_tokens: str) -> bool:
     if on_max_tokens == "continue" and reason == "max_tokens":
         return False
     return next_action(reason) == "stop"
-
-
-class _InlineStore:
-    """A sync store called on the event loop's thread.
-
-    The runner makes several store calls per conversation and round; a worker-thread hop for
-    each (what `to_async` does) costs more than a memory or SQLite call itself. A store on a
-    remote database is better passed in its async flavour.
-    """
-
-    def __init__(self, store: ConversationStore) -> None:
-        self.sync = store
-
-    async def load(self, conversation_id: str) -> Conversation:
-        return self.sync.load(conversation_id)
-
-    async def create(self, conversation: Conversation) -> None:
-        self.sync.create(conversation)
-
-    async def commit(self, conversation: Conversation) -> int:
-        return self.sync.commit(conversation)
-
-    async def journal_tool_result(
-        self, conversation_id: str, result: Mapping[str, object], *, version: int
-    ) -> None:
-        self.sync.journal_tool_result(conversation_id, result, version=version)
-
-    async def journaled_tool_results(self, conversation_id: str) -> dict[str, dict[str, object]]:
-        return self.sync.journaled_tool_results(conversation_id)
-
-    async def set_metadata(self, conversation_id: str, metadata: Mapping[str, object]) -> None:
-        self.sync.set_metadata(conversation_id, metadata)
