@@ -1,61 +1,129 @@
-"""Cold import time: median wall time of N fresh interpreters for each import statement.
+"""Cold import cost: CPU (user + system) of a fresh interpreter per import statement.
 
-`import agentkit` is lazy (PEP 562): it loads nothing until a name is used. The table also shows
-what using the client and the agent costs (`from agentkit import Client, Agent` imports httpx,
-pydantic and the runner), next to `import httpx, pydantic` alone and the official SDK (from
-benchmarks/.venv-bench when it exists). Each figure subtracts an empty interpreter's start-up.
+Each figure is the median over N fresh processes of `python -c STATEMENT`, minus the median of
+an empty interpreter (`python -c pass`) of the same venv. CPU is the child's own (`os.wait4`
+resource usage), so a loaded machine stretches wall time far more than these figures; the wall
+time medians are printed too. Bytecode caches are warm (one discarded run per statement first),
+as on any machine after the first run. The statements run interleaved, in an order rotated each
+round, so load drifts hit every row alike.
 
-Run: `python benchmarks/bench_import.py [-n 10]`.
+Rows: `import agentkit` (lazy: loads nothing until a name is used); `from agentkit import Agent,
+Client, tool` (what a program that runs an agent pays); `import httpx` and `import httpx,
+pydantic` (agentkit's two dependencies, as a floor); and from the benchmark venv
+(benchmarks/.venv-bench, made by benchmarks/setup_venv; never in .venv): `import anthropic`,
+`from anthropic import Anthropic, beta_tool` and `from pydantic_ai import Agent` with
+`AnthropicModel`.
+
+Run: `python benchmarks/bench_import.py [-n 15]`.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
 import time
+from datetime import date
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+BENCH_PYTHON = HERE / ".venv-bench" / "bin" / "python"
+
+# (venv, label, statement)
+ROWS: list[tuple[str, str, str]] = [
+    ("main", "import agentkit", "import agentkit"),
+    (
+        "main",
+        "from agentkit import Agent, Client, tool",
+        "from agentkit import Agent, Client, tool",
+    ),
+    ("main", "import httpx", "import httpx"),
+    ("main", "import httpx, pydantic", "import httpx, pydantic"),
+    ("bench", "import anthropic", "import anthropic"),
+    (
+        "bench",
+        "from anthropic import Anthropic, beta_tool",
+        "from anthropic import Anthropic, beta_tool",
+    ),
+    (
+        "bench",
+        "from pydantic_ai import Agent (+ AnthropicModel)",
+        "from pydantic_ai import Agent; from pydantic_ai.models.anthropic import AnthropicModel",
+    ),
+]
 
 
-def cold(python: str, statement: str, n: int) -> float:
-    """Median seconds of `python -c statement` over n fresh processes (start-up included)."""
-    times = []
-    for _ in range(n):
-        start = time.perf_counter()
-        subprocess.run([python, "-c", statement], check=True)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+def cold(python: str, statement: str) -> tuple[float, float]:
+    """(CPU seconds, wall seconds) of one fresh `python -c statement`."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        [python, "-c", statement], env={**os.environ, "PYTHONPATH": str(HERE.parent)}
+    )
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise subprocess.CalledProcessError(proc.returncode, statement)
+    return usage.ru_utime + usage.ru_stime, wall
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("-n", type=int, default=10)
+    parser.add_argument("-n", type=int, default=15, help="processes per statement")
     args = parser.parse_args()
-    rows: list[tuple[str, str, str]] = [
-        ("import agentkit", sys.executable, "import agentkit"),
-        ("from agentkit import Client", sys.executable, "from agentkit import Client"),
-        (
-            "from agentkit import Client, Agent, tool",
-            sys.executable,
-            "from agentkit import Client, Agent, tool",
-        ),
-        ("import httpx, pydantic", sys.executable, "import httpx, pydantic"),
-    ]
-    bench = HERE / ".venv-bench" / "bin" / "python"
-    if bench.exists():
-        rows.append(("import anthropic (benchmark venv)", str(bench), "import anthropic"))
-    base = {python: cold(python, "pass", args.n) for _, python, _ in rows}
-    print(f"{'statement':42} {'median ms':>10}  (minus an empty interpreter, n={args.n})")
-    for label, python, statement in rows:
+    pythons = {"main": sys.executable, "bench": str(BENCH_PYTHON)}
+    labels = {(venv, statement): label for venv, label, statement in ROWS}
+    rows = [(venv, s) for venv, _, s in ROWS if venv == "main" or BENCH_PYTHON.exists()]
+    plan = [(venv, "pass") for venv in dict.fromkeys(v for v, _ in rows)] + rows
+    failed: dict[tuple[str, str], str] = {}
+    for venv, statement in plan:  # warm the bytecode caches; a failing statement is reported
         try:
-            seconds = cold(python, statement, args.n) - base[python]
-        except subprocess.CalledProcessError:
-            print(f"{label:42} {'failed':>10}")
+            cold(pythons[venv], statement)
+        except subprocess.CalledProcessError as exc:
+            failed[(venv, statement)] = f"failed (exit {exc.returncode})"
+    cpu: dict[tuple[str, str], list[float]] = {key: [] for key in plan}
+    wall: dict[tuple[str, str], list[float]] = {key: [] for key in plan}
+    load_start = os.getloadavg()[0]
+    for i in range(args.n):
+        for key in plan[i % len(plan) :] + plan[: i % len(plan)]:
+            if key in failed:
+                continue
+            c, w = cold(pythons[key[0]], key[1])
+            cpu[key].append(c)
+            wall[key].append(w)
+    load_end = os.getloadavg()[0]
+    missing = [label for venv, label, _ in ROWS if venv == "bench" and not BENCH_PYTHON.exists()]
+    print(
+        f"bench_import.py, {date.today().isoformat()}, {os.cpu_count()} CPUs, load average "
+        f"(1 min) {load_start:.2f} at start, {load_end:.2f} at end"
+    )
+    print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}")
+    print(f"median of {args.n} fresh processes each, minus an empty interpreter of the same venv\n")
+    head = f"{'statement':62} {'CPU ms':>8} {'range':>15} {'wall ms':>8}"
+    print(head)
+    print("-" * len(head))
+    for venv, statement in plan:
+        key = (venv, statement)
+        label = labels.get(key, statement) + ("  [bench venv]" if venv == "bench" else "")
+        if key in failed:
+            print(f"{label:62} {failed[key]}")
             continue
-        print(f"{label:42} {seconds * 1000:>10.1f}")
+        if statement == "pass":
+            c, w = statistics.median(cpu[key]), statistics.median(wall[key])
+            print(f"{'(empty interpreter, not subtracted)' + label[4:]:62} {c * 1000:>8.1f} "
+                  f"{'':>15} {w * 1000:>8.1f}")  # fmt: skip
+            continue
+        base_cpu = statistics.median(cpu[(venv, "pass")])
+        base_wall = statistics.median(wall[(venv, "pass")])
+        c = statistics.median(cpu[key]) - base_cpu
+        lo, hi = min(cpu[key]) - base_cpu, max(cpu[key]) - base_cpu
+        w = statistics.median(wall[key]) - base_wall
+        spread = f"{lo * 1000:.0f}-{hi * 1000:.0f}"
+        print(f"{label:62} {c * 1000:>8.1f} {spread:>15} {w * 1000:>8.1f}")
+    for statement in missing:
+        print(f"{statement:62} not measured: no benchmarks/.venv-bench (run benchmarks/setup_venv)")
 
 
 if __name__ == "__main__":
