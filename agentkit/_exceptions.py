@@ -39,7 +39,16 @@ their constructors. Third-party exceptions are translated at exactly one boundar
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Generic
+
 import httpx
+from typing_extensions import TypeVar
+
+if TYPE_CHECKING:
+    # Type-only: the error tree sits below the wire shapes, yet its errors carry a message.
+    from .types._message import Message
+
+ResultT = TypeVar("ResultT")
 
 __all__ = [
     "APIConnectionError",
@@ -145,7 +154,7 @@ class APIStatusError(APIError):
         *,
         response: httpx.Response,
         body: object | None,
-        partial_message: object = None,
+        partial_message: Message | None = None,
     ) -> None:
         super().__init__(message, request=_request_of(response), body=body)
         self.response = response
@@ -217,7 +226,7 @@ class StreamError(APIError):
         message: str,
         *,
         request: httpx.Request | None = None,
-        partial_message: object = None,
+        partial_message: Message | None = None,
         content_delivered: bool = False,
     ) -> None:
         super().__init__(message, request=request)
@@ -289,31 +298,36 @@ class StoreConflictError(StoreError):
         )
 
 
-class RunError(AgentkitError):
-    """A run stopped before it finished. `result` holds everything that happened."""
+class RunError(AgentkitError, Generic[ResultT]):
+    """A run stopped before it finished. `result` holds everything that happened.
 
-    def __init__(self, message: str, *, result: object = None) -> None:
+    The result is what the runner that raised it returns: a `RunResult` from `Agent.run`,
+    `arun`, `stream` and `astream`, a `RunOutput` from a durable (Temporal) run, so the error is
+    generic in it; `except LimitExceededError as exc` types `exc.result` loosely.
+    """
+
+    def __init__(self, message: str, *, result: ResultT) -> None:
         super().__init__(message)
         self.result = result
 
 
-class LimitExceededError(RunError):
+class LimitExceededError(RunError[ResultT]):
     """A run limit (turns, tokens, cost, consecutive tool errors) was reached.
 
     Attributes:
         limit: The name of the limit, e.g. `"max_turns"`.
     """
 
-    def __init__(self, limit: str, message: str, *, result: object = None) -> None:
+    def __init__(self, limit: str, message: str, *, result: ResultT) -> None:
         super().__init__(message, result=result)
         self.limit = limit
 
 
-class OutputValidationError(RunError):
+class OutputValidationError(RunError[ResultT]):
     """The model's structured output did not validate after every retry."""
 
 
-class UnexpectedStopError(RunError):
+class UnexpectedStopError(RunError[ResultT]):
     """The model stopped for a reason the run cannot continue from (e.g. an unknown reason)."""
 
 
@@ -357,7 +371,7 @@ def status_error_class(status: int, error_type: str | None = None) -> type[APISt
 
 
 def make_status_error(
-    response: httpx.Response, body: object | None, *, partial_message: object = None
+    response: httpx.Response, body: object | None, *, partial_message: Message | None = None
 ) -> APIStatusError:
     """Build the typed error for an error response (or a 200 stream's `error` event body)."""
     error = body.get("error") if isinstance(body, dict) else None

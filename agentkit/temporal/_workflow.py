@@ -420,7 +420,7 @@ class AgentRunWorkflow:
         self._container = opened.container
         self._answered = set(opened.journaled)
 
-    def _failure(self, exc: RunError) -> ApplicationError:
+    def _failure(self, exc: RunError[object]) -> ApplicationError:
         """The failure a limit or output error of the loop fails the run with."""
         end = exc.result if isinstance(exc.result, LoopEnd) else LoopEnd("complete", self._totals)
         self._totals = end.totals
