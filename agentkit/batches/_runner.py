@@ -33,7 +33,7 @@ from .._exceptions import APIError, APIStatusError, ConfigurationError
 from ..client import AsyncClient, Client
 from ..client._messages import body_spec
 from ..conversation._conversation import Conversation
-from ..runner._drivers import ModelCall, Run, RunParts, ToolCalls, beta_headers, run_flow
+from ..runner._core import ModelCall, Run, RunParts, ToolCalls, beta_headers, run_flow
 from ..runner._hooks import Pending, async_value, prompt_blocks
 from ..runner._loop import Emit
 from ..stores import AsyncConversationStore, ConversationNotFoundError

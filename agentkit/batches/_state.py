@@ -23,7 +23,7 @@ from pydantic import TypeAdapter
 from typing_extensions import TypedDict
 
 from ..conversation._conversation import Conversation
-from ..runner._drivers import Run
+from ..runner._core import Run
 from ..runner._events import RunResult
 from ..runner._hooks import async_value
 from ..runner._loop import next_action

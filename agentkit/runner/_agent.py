@@ -1,7 +1,8 @@
 """`Agent`: a model, its instructions, tools and settings, and the four ways to run it.
 
-The decisions live in `_loop.agent_loop`; `_drivers` performs the effects the loop yields, sync
-and async, with the `RunParts` the agent hands it (its `spec`, hooks, store and tool runtime).
+The decisions live in `_loop.agent_loop`; `_core.run_flow` performs the effects the loop
+yields and `_drivers` does its I/O, sync and async, with the `RunParts` the agent hands it
+(its `spec`, hooks, store and tool runtime).
 `stream()` / `astream()` hand the drivers' events on; `run()` / `arun()` keep only the result.
 """
 

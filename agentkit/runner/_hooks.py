@@ -3,7 +3,7 @@
 Below both `Agent` and the drivers. A hook may be sync or async, so calling one gives a value or
 an awaitable of it: the hook calls here are generators that yield each return value as a
 `Pending` effect, and the driver answers with the value (a sync run rejects an awaitable, an
-async one awaits it). The in-process core (`_drivers.run_flow`) yields them on to its driver;
+async one awaits it). The in-process core (`_core.run_flow`) yields them on to its driver;
 `before_model_async` and `after_model_async` drive them for the Temporal activities.
 """
 

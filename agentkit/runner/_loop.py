@@ -5,9 +5,9 @@ model", "run these tool calls", "commit a user message", ...) and receives the e
 the way httpx's `Auth.auth_flow` yields requests. Each effect is an `Effect[T]` whose result is
 a `T`, so `reply = yield from CallModel(...)` is typed. Results are small values (stop reason,
 tool call ids, usage): the conversation's content stays with the driver, which is what lets the
-same loop run in process (`_drivers.py`, sync and async, and the batch runner) and as a durable
-Temporal workflow whose effects are activities (`agentkit.temporal`). Everything here is tested
-without HTTP (tests/test_loop.py).
+same loop run in process (`_core.py` with its sync and async shells, and the batch runner)
+and as a durable Temporal workflow whose effects are activities (`agentkit.temporal`).
+Everything here is tested without HTTP (tests/test_loop.py).
 """
 
 from __future__ import annotations

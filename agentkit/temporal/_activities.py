@@ -234,7 +234,7 @@ class AgentActivities:
         )
 
     async def _stream(self, name: str, body: bytes, step: int) -> Message:
-        from ..runner._drivers import agent_event, decoder_kwargs, model_spec
+        from ..runner._core import agent_event, decoder_kwargs, model_spec
         from ..streaming._streams import AsyncMessageStreamManager
 
         client = self._client(name)

@@ -1,0 +1,359 @@
+"""The core every in-process driver of the agent loop shares, written once.
+
+`_loop.agent_loop` decides. `run_flow` opens the conversation, performs the loop's effects that
+need no I/O (the transcript's content, output checks, the memory journal) and asks its shell, by
+yielding an `Op`, only for I/O: a store or hook call's value (`Pending`), the model call
+(`ModelCall`), the tool calls (`ToolCalls`) and handing an event on (`Emit`), the way httpx's
+`Auth.auth_flow` serves its sync and async clients. The shells are in `_drivers` (sync and
+async) and `agentkit.batches`; the Temporal workflow drives `agent_loop` itself, with
+activities as its effects.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable, Generator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
+
+from typing_extensions import assert_never
+
+from .._exceptions import ConfigurationError, RunError
+from ..client._messages import body_spec
+from ..conversation._conversation import Conversation
+from ..stores import AsyncConversationStore, ConversationNotFoundError
+from ..streaming._events import ContentBlockStartEvent, InputJsonEvent, TextEvent, ThinkingEvent
+from ..tools._context import RunContext
+from ..tools._execute import ToolCall, ToolOutcome, ToolRuntime
+from ..types._message import Message
+from ._events import AgentEvent, RunResult, ToolCallStarted
+from ._hooks import (
+    Hooks,
+    Pending,
+    after_model,
+    before_model,
+    on_error,
+)
+from ._loop import (
+    CallModel,
+    CheckOutput,
+    CommitUser,
+    Effect,
+    Emit,
+    LoadJournal,
+    LoopEnd,
+    Open,
+    RunSpec,
+    RunTools,
+    agent_loop,
+)
+from ._transcript import Transcript
+
+if TYPE_CHECKING:
+    from ..client import AsyncClient, Client
+    from ..client._base import RequestSpec
+    from ..stores import ConversationStore
+    from ..streaming import AsyncStream, Stream
+
+__all__ = [
+    "Block",
+    "Flow",
+    "FlowStore",
+    "Journal",
+    "ModelCall",
+    "Op",
+    "Run",
+    "RunParts",
+    "ToolCalls",
+    "agent_event",
+    "beta_headers",
+    "decoder_kwargs",
+    "model_spec",
+    "run_flow",
+]
+
+# A non-streaming call with more max_tokens than this may outlast the ten-minute idle limit of
+# a silent HTTP request (see `_base.check_long_request`), so the runner streams it instead.
+_STREAM_ABOVE_MAX_TOKENS = 21_333
+
+Block = dict[str, Any]
+Journal = dict[str, dict[str, Block]]
+"""Tool results of unfinished steps by conversation id, kept in memory when there is no store."""
+
+
+@dataclass
+class RunParts:
+    """What a driver needs for one run; `Agent` builds it.
+
+    Attributes:
+        spec: The run's settings (approvals included).
+        hooks: The agent's hooks.
+        store: Where steps are committed (None: the conversation only counts its versions).
+        runtime: Runs the tool calls (entered by the driver when a turn first needs it).
+        journal: Tool results of unfinished steps by conversation id, when there is no store.
+        prompt: The new user message's blocks, or None to continue the conversation.
+        conversation: A `Conversation`, a stored conversation's id, or None for a new one.
+        deps: Handed to tools through `RunContext.deps`.
+        stream: Whether the caller wants model deltas (else only the events of whole steps).
+        run_id: Names the run in `RunContext`.
+        metadata: Handed to tools through `RunContext.metadata`.
+    """
+
+    spec: RunSpec
+    hooks: Hooks
+    store: ConversationStore | AsyncConversationStore | None
+    runtime: ToolRuntime
+    journal: Journal
+    prompt: list[Block] | None = None
+    conversation: Conversation | str | None = None
+    deps: object = None
+    stream: bool = False
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    metadata: dict[str, object] = field(default_factory=dict)
+
+    def streams_model(self) -> bool:
+        """Whether model calls stream (asked for, or too long for a silent request)."""
+        max_tokens = self.spec.params.get("max_tokens", 0)
+        long = isinstance(max_tokens, int) and max_tokens > _STREAM_ABOVE_MAX_TOKENS
+        return self.stream or long
+
+    def context_factory(self, op: ToolCalls) -> Callable[[ToolCall], RunContext[object]]:
+        """The `RunContext` of each call of a `ToolCalls`."""
+        base = RunContext(
+            deps=self.deps,
+            conversation_id=op.conversation.id,
+            run_id=self.run_id,
+            turn=op.effect.turn,
+            usage=op.effect.usage,
+            metadata=self.metadata,
+        )
+        return lambda call: base.for_call(tool_use_id=call.id, tool_name=call.name)
+
+    async def run_calls(
+        self,
+        op: ToolCalls,
+        journal: Callable[[Block], Awaitable[object]] | None,
+        finished: Callable[[ToolOutcome], object],
+    ) -> list[ToolOutcome]:
+        """Run a `ToolCalls`'s calls; as each one ends, journal its result and hand it on.
+
+        Args:
+            op: The calls.
+            journal: Writes a result to the store (None: kept in `journal` in memory).
+            finished: Takes each outcome as its call ends.
+        """
+        conversation = op.conversation
+
+        async def on_outcome(outcome: ToolOutcome) -> None:
+            if journal is None:
+                if outcome.result is not None:
+                    self.journal.setdefault(conversation.id, {})[outcome.call.id] = outcome.result
+            elif outcome.result is not None:
+                await journal(outcome.result)
+            finished(outcome)
+
+        return await self.runtime.run_calls(
+            op.effect.calls,
+            context_factory=self.context_factory(op),
+            approvals=op.effect.approvals,
+            on_outcome=on_outcome,
+        )
+
+
+# -- the core -------------------------------------------------------------------------------------
+
+
+class FlowStore(Protocol):
+    """The store calls of the core: a sync store's values, or an async store's awaitables."""
+
+    def load(self, conversation_id: str, /) -> Conversation | Awaitable[Conversation]: ...
+
+    def create(self, conversation: Conversation, /) -> Awaitable[None] | None: ...
+
+    def commit(self, conversation: Conversation, /) -> int | Awaitable[int]: ...
+
+    def journaled_tool_results(
+        self, conversation_id: str, /
+    ) -> dict[str, dict[str, object]] | Awaitable[dict[str, dict[str, object]]]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ModelCall(Effect[Message]):
+    """Call the model with these request fields (the hooks have run) and answer with its message.
+
+    The shell streams it or not (`body(stream=...)` is the request body either way).
+    """
+
+    params: dict[str, Any]
+    transcript: Transcript
+
+    def body(self, *, stream: bool) -> bytes:
+        """The request body."""
+        return self.transcript.body(self.params, stream=stream)
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCalls(Effect[list[ToolOutcome]]):
+    """Run a `RunTools`'s calls (journaling each result) and answer with their outcomes."""
+
+    effect: RunTools
+    conversation: Conversation
+
+
+Op: TypeAlias = Pending[object] | ModelCall | ToolCalls | Emit
+"""What the core asks its shell for; a shell `match`es on it and ends with `assert_never`."""
+
+Flow: TypeAlias = Generator[Op, object, RunResult[Any]]
+
+
+def run_flow(parts: RunParts, store: FlowStore | None) -> Flow:
+    """One run, short of its I/O: opens the conversation, drives the loop, returns the result.
+
+    Args:
+        parts: The run: its settings, hooks, prompt, conversation and memory journal.
+        store: The store as the shell calls it (a sync store in a sync run, else async).
+
+    Returns:
+        The run's result (the generator's return value).
+    """
+    conv = yield from _open(store, parts.conversation)
+    transcript = Transcript(parts.spec, conv)
+    hooks = parts.hooks
+    loop = agent_loop(parts.spec, parts.prompt)
+    try:
+        effect = next(loop)
+        while True:
+            value: object = None
+            match effect:
+                case Open():
+                    value = transcript.opening()
+                case LoadJournal():
+                    if store is None:
+                        journal = dict(parts.journal.get(conv.id, {}))
+                    else:
+                        journal = yield from Pending(store.journaled_tool_results(conv.id))
+                    value = transcript.journaled(journal)
+                case CallModel():
+                    params = yield from before_model(hooks, transcript.params(effect), conv)
+                    message = yield from ModelCall(params, transcript)
+                    value = transcript.append_reply(message)
+                    yield from _commit(parts, store, conv)
+                    yield from after_model(hooks, message, conv)
+                case RunTools():
+                    value = transcript.record((yield from ToolCalls(effect, conv)))
+                case CheckOutput():
+                    value = transcript.check_output(effect.call, effect.output)
+                case CommitUser():
+                    transcript.append_user(effect.answer, effect.blocks)
+                    yield from _commit(parts, store, conv)
+                case Emit():
+                    yield effect
+                case _:
+                    assert_never(effect)
+            effect = loop.send(value)
+    except StopIteration as stop:
+        end: LoopEnd = stop.value
+        return transcript.result(end)
+    except GeneratorExit:
+        raise  # the caller stopped iterating: not an error of the run
+    except BaseException as exc:
+        if isinstance(exc, RunError) and isinstance(exc.result, LoopEnd):
+            # A limit or output error out of the loop carries the run's result, not the loop's.
+            exc.result = transcript.result(exc.result)
+        yield from on_error(hooks, exc, conv)
+        raise
+    finally:
+        loop.close()
+
+
+def _open(
+    store: FlowStore | None, conversation: Conversation | str | None
+) -> Generator[Op, object, Conversation]:
+    if isinstance(conversation, str):
+        if store is None:
+            raise ConfigurationError("a conversation id needs a store: pass store=...")
+        return (yield from Pending(store.load(conversation)))
+    conv = conversation if conversation is not None else Conversation()
+    if store is not None and conv.version == 0:
+        try:
+            yield from Pending(store.load(conv.id))
+        except ConversationNotFoundError:
+            yield from Pending(store.create(conv))
+    return conv
+
+
+def _commit(
+    parts: RunParts, store: FlowStore | None, conversation: Conversation
+) -> Generator[Op, object, None]:
+    if store is not None:
+        yield from Pending(store.commit(conversation))
+    else:
+        conversation.version = len(conversation)
+    # The step is committed: its journaled results are part of the history now.
+    parts.journal.pop(conversation.id, None)
+
+
+class Run:
+    """A `Flow` as its shell steps it: answer each op with its value, or with the error it raised.
+
+    Errors go into the flow, so the core's `on_error` hooks see them (and may ask for I/O first).
+    """
+
+    __slots__ = ("_flow", "result")
+
+    def __init__(self, flow: Flow) -> None:
+        self._flow = flow
+        self.result: RunResult[Any] | None = None
+
+    def step(self, value: object = None, error: BaseException | None = None) -> Op | None:
+        """Answer the last op; the next one, or None when the run is over (`result`)."""
+        try:
+            return self._flow.send(value) if error is None else self._flow.throw(error)
+        except StopIteration as stop:
+            self.result = stop.value
+            return None
+
+    def close(self) -> None:
+        """Abandon the run (the loop ends without a result)."""
+        self._flow.close()
+
+
+# -- the model call -------------------------------------------------------------------------------
+
+
+def model_spec(
+    client: Client | AsyncClient, body: bytes, stream: bool, betas: Sequence[str]
+) -> RequestSpec[Message | Stream | AsyncStream]:
+    """The request of a model call with a ready body."""
+    return body_spec(client, body, stream=stream, headers=beta_headers(betas))
+
+
+def beta_headers(betas: Sequence[str]) -> dict[str, str | None] | None:
+    """The `anthropic-beta` header of a run's model calls (None without betas)."""
+    return {"anthropic-beta": ",".join(betas)} if betas else None
+
+
+def agent_event(raw: object, tool_ids: dict[int, str]) -> AgentEvent | None:
+    """The event a run hands on for a stream helper event (None for the ones UIs don't need).
+
+    Text and thinking deltas pass as they are; input deltas only for client tool calls, whose
+    `ToolCallStarted` (made from the block's start) tells which call an index is.
+    """
+    if isinstance(raw, (TextEvent, ThinkingEvent)):
+        return raw
+    if isinstance(raw, InputJsonEvent):
+        return raw if raw.index in tool_ids else None
+    if isinstance(raw, ContentBlockStartEvent) and raw.content_block.get("type") == "tool_use":
+        call_id, name = raw.content_block["id"], raw.content_block["name"]
+        if isinstance(call_id, str) and isinstance(name, str):
+            tool_ids[raw.index] = call_id
+            return ToolCallStarted(call_id, name, raw.index)
+    return None
+
+
+def decoder_kwargs(client: Client | AsyncClient) -> dict[str, Any]:
+    """The stream manager's decoder (a cloud host frames its streams its own way)."""
+    return {"decoder_factory": client.event_decoder()}
+
+
+# -- the sync shell -------------------------------------------------------------------------------
