@@ -21,6 +21,7 @@ PACKAGE = Path(agentkit.__file__).parent
 LAYERS = {
     "_version": 0,
     "_exceptions": 0,
+    "_options": 1,
     "types": 1,
     "streaming": 2,
     "tools": 2,

@@ -32,6 +32,7 @@ from .._exceptions import (
     make_status_error,
     request_id_of,
 )
+from .._options import check_number, check_options, option_names, strict
 from .._version import __version__
 from ..streaming._core import EventCore, EventDecoder
 from ..streaming._sse import SSEDecoder
@@ -77,7 +78,10 @@ DEFAULT_LIMITS = httpx.Limits(
     max_connections=100, max_keepalive_connections=100, keepalive_expiry=30
 )
 
-_SECRET_HEADERS = frozenset({"x-api-key", "authorization", "api-key", "x-amz-security-token"})
+# Redaction is by rule, not by list: these names, and any name holding one of the words below
+# (`x-goog-api-key`, `x-amz-security-token`, `x-gateway-secret` ...), are credentials.
+_SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
+_SECRET_WORDS = ("key", "token", "secret", "signature", "credential", "auth", "password")
 
 ResponseMode = Literal["parsed", "raw", "stream"]
 # How the current call hands back its response: `with_raw_response` / `with_streaming_response`
@@ -283,9 +287,17 @@ def check_long_request(max_tokens: int, model: str, timeout_given: bool) -> None
         )
 
 
+def is_secret_header(name: str) -> bool:
+    """Whether a header's name looks like a credential: `authorization`, `proxy-authorization`,
+    `cookie`, or a name containing key, token, secret, signature, credential, auth or password.
+    """
+    name = name.lower()
+    return name in _SECRET_HEADERS or any(word in name for word in _SECRET_WORDS)
+
+
 def redact_headers(headers: Mapping[str, str | None]) -> dict[str, str | None]:
-    """Headers with secrets replaced, for logs and reprs."""
-    return {k: ("<redacted>" if k.lower() in _SECRET_HEADERS else v) for k, v in headers.items()}
+    """Headers with every credential-like value replaced, for logs, reprs and errors."""
+    return {k: ("<redacted>" if is_secret_header(k) else v) for k, v in headers.items()}
 
 
 def configure_logging() -> None:
@@ -303,6 +315,34 @@ def configure_logging() -> None:
 def user_agent(client_name: str) -> str:
     """`agentkit/<version> (<ClientClass>; Python <version>)`."""
     return f"agentkit/{__version__} ({client_name}; Python {platform.python_version()})"
+
+
+def check_timeout(where: str, value: object) -> None:
+    """Refuse a timeout that is not None, a number > 0, or an `httpx.Timeout` of such numbers.
+
+    Raises:
+        ConfigurationError: saying what is allowed.
+    """
+    if isinstance(value, httpx.Timeout):
+        for part, seconds in value.as_dict().items():
+            check_number(where, f"timeout's {part}", seconds)
+        return
+    if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
+        if value is not None:
+            raise ConfigurationError(
+                f"{where}: timeout must be a number of seconds > 0, an httpx.Timeout or None "
+                f"(no timeout), not {value!r}"
+            )
+
+
+def check_max_retries(where: str, value: object) -> None:
+    """Refuse a retry count that is not a whole number >= 0 (None: the default).
+
+    Raises:
+        ConfigurationError: saying what is allowed.
+    """
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
+        raise ConfigurationError(f"{where}: max_retries must be a whole number >= 0, not {value!r}")
 
 
 def to_timeout(value: TimeoutTypes) -> httpx.Timeout:
@@ -354,12 +394,15 @@ def resolve_config(
     max_retries: int | None,
     retry: RetryPolicy | None,
     require_auth: bool = True,
+    where: str = "Client()",
 ) -> ClientConfig:
     """Build a client's config from arguments, then the environment, then defaults.
 
     Raises:
-        ConfigurationError: when no credential can be found.
+        ConfigurationError: when no credential can be found, or a value is out of range.
     """
+    check_timeout(where, timeout)
+    check_max_retries(where, max_retries)
     api_key = api_key if api_key is not None else os.environ.get("ANTHROPIC_API_KEY")
     if api_key is None and auth_token is None:
         auth_token = os.environ.get("ANTHROPIC_AUTH_TOKEN")
@@ -408,6 +451,9 @@ class ClientOptions(TypedDict, Generic[H], total=False):
     http_client: H | None
 
 
+_CLIENT_OPTIONS = option_names(ClientOptions)
+
+
 class BaseClient(Generic[H]):
     """State, construction and pure steps shared by `Client` and `AsyncClient` and every host.
 
@@ -430,6 +476,7 @@ class BaseClient(Generic[H]):
         api_version: str | None = None,
         **options: Unpack[ClientOptions[H]],
     ) -> None:
+        self._check_options(options, "api_key", "auth_token", "api_version")
         self._setup(
             options,
             api_key=api_key,
@@ -437,6 +484,15 @@ class BaseClient(Generic[H]):
             api_version=api_version,
             base_url=options.get("base_url"),
         )
+
+    def _check_options(self, options: Mapping[str, object], *own: str) -> None:
+        """Refuse a keyword that is neither a `ClientOptions` key nor one of the host's `own`.
+
+        Raises:
+            TypeError: naming the unknown keyword and the closest valid one.
+        """
+        valid = _CLIENT_OPTIONS | frozenset(own)
+        check_options(options, valid, where=f"{type(self).__name__}()")
 
     def _setup(
         self,
@@ -460,6 +516,7 @@ class BaseClient(Generic[H]):
             max_retries=options.get("max_retries"),
             retry=options.get("retry"),
             require_auth=require_auth,
+            where=f"{type(self).__name__}()",
         )
         http_client = options.get("http_client")
         self._http = self._new_http() if http_client is None else http_client
@@ -486,6 +543,7 @@ class BaseClient(Generic[H]):
         """Attach the resources (`messages`, `models` ...); each shell builds its own."""
         raise NotImplementedError
 
+    @strict
     def with_options(
         self,
         *,
@@ -507,6 +565,10 @@ class BaseClient(Generic[H]):
         Returns:
             The new client; closing it does not close the shared pool.
         """
+        where = f"{type(self).__name__}.with_options()"
+        if timeout is not DEFAULT:
+            check_timeout(where, timeout)
+        check_max_retries(where, max_retries)
         config = self._config
         policy = retry or config.retry
         if max_retries is not None:
@@ -588,7 +650,10 @@ class BaseClient(Generic[H]):
     def _status_error(
         self, response: httpx.Response, *, unreadable: Exception | None = None
     ) -> APIStatusError:
-        """The typed error for an error response (`unreadable`: why its body could not be read)."""
+        """The typed error for an error response (`unreadable`: why its body could not be read),
+        or for a redirect, which is never followed (see `redirect_error`)."""
+        if response.is_redirect or 300 <= response.status_code < 400:
+            return redirect_error(response)
         if unreadable is not None:
             return make_status_error(response, f"the error body could not be read: {unreadable!r}")
         return make_status_error(response, self._error_body(response, decode_json(response)))
@@ -660,6 +725,33 @@ def _query(query: Mapping[str, object] | None) -> dict[str, str | list[str]] | N
         else:
             out[key] = value if isinstance(value, str) else str(value)
     return out
+
+
+def redirect_error(response: httpx.Response) -> APIStatusError:
+    """The error for a 3xx answer: agentkit follows no redirect, so no credential (`x-api-key`,
+    `api-key`, `authorization`, an AWS signature) is ever sent to another origin.
+
+    The message names the target's origin and path, never its query (a signed URL's secret).
+    """
+    source = response.request.url
+    location = response.headers.get("location")
+    if location is None:
+        where = "without a Location"
+    else:
+        target = source.join(location)
+        same = (target.scheme, target.host, target.port) == (
+            source.scheme,
+            source.host,
+            source.port,
+        )
+        origin = f"{target.scheme}://{target.netloc.decode('ascii', 'replace')}"
+        where = f"to {'the same origin' if same else 'another origin'}, {origin}{target.path}"
+    message = (
+        f"{response.status_code} redirect {where}: agentkit does not follow redirects (the Claude "
+        f"API never sends one), so credentials stay with {source.scheme}://{source.host}; if the "
+        "service moved, set base_url to its new address"
+    )
+    return APIStatusError(message, response=response, body=decode_json(response))
 
 
 def transport_error(exc: httpx.TransportError, request: httpx.Request) -> APIConnectionError:

@@ -12,6 +12,7 @@ from typing import Literal, Protocol, TypeVar, overload
 
 import httpx
 
+from .._options import check_options, option_names
 from ..streaming._async._streams import AsyncStream
 from ..streaming._core import EventDecoder
 from ..streaming._sync._streams import Stream
@@ -20,7 +21,10 @@ from ..types._params import CountTokensParams, MessageCreateParams
 from ._base import Body, RequestSpec, check_long_request, model_parser, spec_from_params
 
 __all__ = [
+    "COUNT_ARGUMENTS",
+    "CREATE_ARGUMENTS",
     "StreamHost",
+    "check_arguments",
     "body_spec",
     "count_spec",
     "create_spec",
@@ -32,6 +36,22 @@ T = TypeVar("T")
 
 parse_message = model_parser(Message.model_validate)
 """A `parse` function for a `Message` response."""
+
+CREATE_ARGUMENTS = option_names(MessageCreateParams)
+"""The keywords of `messages.create` / `stream`: the documented request fields and options."""
+COUNT_ARGUMENTS = option_names(CountTokensParams)
+"""The keywords of `messages.count_tokens`."""
+
+
+def check_arguments(params: Mapping[str, object], valid: frozenset[str], where: str) -> None:
+    """Refuse an unknown keyword, as the SDK does (`max_token=5` is a TypeError, not a field
+    for the server to reject); `extra_body` is the way to send a field agentkit does not know.
+
+    Raises:
+        TypeError: naming the keyword and the closest valid one.
+    """
+    if params.keys() - valid:
+        check_options(params, valid, where=where, kind="argument")
 
 
 class StreamHost(Protocol):
@@ -88,7 +108,13 @@ def create_spec(
         stream: Ask for an event stream.
         default_timeout: The client has its default timeout (the long-request guard's
             business: a non-streaming call that may outlast ten minutes is refused).
+
+    Raises:
+        TypeError: an unknown keyword (see `check_arguments`).
     """
+    check_arguments(
+        params, CREATE_ARGUMENTS, "messages.stream()" if stream else "messages.create()"
+    )
     if not stream:
         check_long_request(
             int(params.get("max_tokens", 0)),
@@ -145,7 +171,12 @@ def body_spec(
 
 
 def count_spec(params: CountTokensParams) -> RequestSpec[MessageTokensCount]:
-    """The request of `messages.count_tokens` (pure)."""
+    """The request of `messages.count_tokens` (pure).
+
+    Raises:
+        TypeError: an unknown keyword (see `check_arguments`).
+    """
+    check_arguments(params, COUNT_ARGUMENTS, "messages.count_tokens()")
     spec = spec_from_params(
         "POST",
         "/v1/messages/count_tokens",

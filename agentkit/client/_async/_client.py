@@ -59,7 +59,8 @@ class AsyncClient(BaseClient[httpx.AsyncClient]):
     models: AsyncModels
 
     def _new_http(self) -> httpx.AsyncClient:
-        return httpx.AsyncClient(limits=DEFAULT_LIMITS, follow_redirects=True)
+        # Redirects are never followed (see `send`), whatever the pool's own setting.
+        return httpx.AsyncClient(limits=DEFAULT_LIMITS)
 
     def _build_resources(self) -> None:
         self.messages = AsyncMessages(self)
@@ -82,22 +83,29 @@ class AsyncClient(BaseClient[httpx.AsyncClient]):
                 retries_taken = attempt.retry_state.attempt_number - 1
                 request = self._build_request(spec, retries_taken)
                 try:
+                    # follow_redirects=False even on a pool of yours that follows them: httpx
+                    # keeps `x-api-key` / `api-key` on a cross-origin hop, and the API never
+                    # redirects, so a 3xx becomes an error (`_status_error`) and credentials
+                    # never leave the base URL's origin.
                     response = await self._http.send(
-                        request, stream=True, auth=self._auth() or httpx.USE_CLIENT_DEFAULT
+                        request,
+                        stream=True,
+                        auth=self._auth() or httpx.USE_CLIENT_DEFAULT,
+                        follow_redirects=False,
                     )
                 except httpx.TransportError as exc:
                     raise transport_error(exc, request) from exc
-                if response.is_error or not stream:
+                if not response.is_success or not stream:
                     try:
                         await response.aread()
                     except httpx.TransportError as exc:
-                        if response.is_error:
+                        if not response.is_success:
                             # The status and headers arrived: they decide (class, x-should-retry).
                             raise self._status_error(response, unreadable=exc) from exc
                         raise transport_error(exc, request) from exc
                     finally:
                         await response.aclose()
-                    if response.is_error:
+                    if not response.is_success:
                         raise self._status_error(response)
                 elif (core := self._event_core(spec, response)) is not None:
                     await self._read_first_event(response, request, core)

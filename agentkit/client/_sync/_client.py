@@ -60,7 +60,8 @@ class Client(BaseClient[httpx.Client]):
     models: Models
 
     def _new_http(self) -> httpx.Client:
-        return httpx.Client(limits=DEFAULT_LIMITS, follow_redirects=True)
+        # Redirects are never followed (see `send`), whatever the pool's own setting.
+        return httpx.Client(limits=DEFAULT_LIMITS)
 
     def _build_resources(self) -> None:
         self.messages = Messages(self)
@@ -83,22 +84,29 @@ class Client(BaseClient[httpx.Client]):
                 retries_taken = attempt.retry_state.attempt_number - 1
                 request = self._build_request(spec, retries_taken)
                 try:
+                    # follow_redirects=False even on a pool of yours that follows them: httpx
+                    # keeps `x-api-key` / `api-key` on a cross-origin hop, and the API never
+                    # redirects, so a 3xx becomes an error (`_status_error`) and credentials
+                    # never leave the base URL's origin.
                     response = self._http.send(
-                        request, stream=True, auth=self._auth() or httpx.USE_CLIENT_DEFAULT
+                        request,
+                        stream=True,
+                        auth=self._auth() or httpx.USE_CLIENT_DEFAULT,
+                        follow_redirects=False,
                     )
                 except httpx.TransportError as exc:
                     raise transport_error(exc, request) from exc
-                if response.is_error or not stream:
+                if not response.is_success or not stream:
                     try:
                         response.read()
                     except httpx.TransportError as exc:
-                        if response.is_error:
+                        if not response.is_success:
                             # The status and headers arrived: they decide (class, x-should-retry).
                             raise self._status_error(response, unreadable=exc) from exc
                         raise transport_error(exc, request) from exc
                     finally:
                         response.close()
-                    if response.is_error:
+                    if not response.is_success:
                         raise self._status_error(response)
                 elif (core := self._event_core(spec, response)) is not None:
                     self._read_first_event(response, request, core)
