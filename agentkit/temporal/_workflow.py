@@ -61,7 +61,7 @@ with workflow.unsafe.imports_passed_through():
         Totals,
         agent_loop,
     )
-    from ..tools._execute import Allow, Deny, ToolCall
+    from ..tools._execute import Allow, Deny, ToolCall, call_batches
     from ..types._usage import RunUsage
     from ._types import (
         ActivityOptions,
@@ -582,17 +582,6 @@ def _approval(call_id: str, decisions: Mapping[str, Allow | Deny]) -> Approval |
 
 
 def _batches(calls: list[ToolUse], sequential: set[str]) -> list[list[ToolUse]]:
-    """Calls run together, batch after batch; a sequential tool's call is a batch of its own."""
-    batches: list[list[ToolUse]] = []
-    current: list[ToolUse] = []
-    for call in calls:
-        if call.name in sequential:
-            if current:
-                batches.append(current)
-                current = []
-            batches.append([call])
-        else:
-            current.append(call)
-    if current:
-        batches.append(current)
-    return batches
+    """Calls run together, batch after batch, in the executor's order (`call_batches`)."""
+    order = call_batches([call.name for call in calls], sequential.__contains__)
+    return [[calls[i] for i in batch] for batch in order]

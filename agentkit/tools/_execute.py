@@ -64,6 +64,7 @@ __all__ = [
     "ToolCall",
     "ToolOutcome",
     "ToolRuntime",
+    "call_batches",
 ]
 
 
@@ -185,17 +186,20 @@ AfterToolHook: TypeAlias = Callable[
 OnOutcome: TypeAlias = Callable[[ToolOutcome], "Awaitable[None] | None"]
 
 
-def _segments(calls: Sequence[ToolCall], toolset: Toolset) -> list[list[int]]:
-    """Group call indexes into batches run one after another; calls in a batch run together.
+def call_batches(names: Sequence[str], is_sequential: Callable[[str], bool]) -> list[list[int]]:
+    """Group a turn's calls (by tool name) into batches run one after another.
 
-    A sequential tool's call is a batch of its own, so it overlaps with nothing: the calls the
-    model listed before it finish first, and the ones after it start when it is done.
+    Calls in a batch run together. A sequential tool's call is a batch of its own, so it overlaps
+    with nothing: the calls the model listed before it finish first, and the ones after it start
+    when it is done. Every driver orders a turn's calls this way (the Temporal workflow too).
+
+    Returns:
+        Lists of indexes into `names`, in order.
     """
     batches: list[list[int]] = []
     current: list[int] = []
-    for i, call in enumerate(calls):
-        t = toolset.get(call.name)
-        if t is not None and t.sequential:
+    for i, name in enumerate(names):
+        if is_sequential(name):
             if current:
                 batches.append(current)
                 current = []
@@ -205,6 +209,14 @@ def _segments(calls: Sequence[ToolCall], toolset: Toolset) -> list[list[int]]:
     if current:
         batches.append(current)
     return batches
+
+
+def _segments(calls: Sequence[ToolCall], toolset: Toolset) -> list[list[int]]:
+    def is_sequential(name: str) -> bool:
+        tool = toolset.get(name)
+        return tool is not None and tool.sequential
+
+    return call_batches([call.name for call in calls], is_sequential)
 
 
 T = TypeVar("T")
