@@ -62,7 +62,10 @@ def unknown_option(name: str, valid: Iterable[str], *, where: str, kind: str = "
     """
     names = sorted(valid)
     close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
-    hint = f"did you mean {close[0]!r}?" if close else f"valid {kind}s: {', '.join(names)}"
+    if close:
+        hint = f"did you mean {close[0]!r}?"
+    else:
+        hint = f"valid {kind}s: {', '.join(names)}" if names else f"it takes no {kind}s"
     return f"{where} got an unknown {kind} {name!r}; {hint}"
 
 

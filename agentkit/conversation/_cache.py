@@ -20,7 +20,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
+
+from .._options import check_choice, strict_init
 
 __all__ = ["MAX_BREAKPOINTS", "CacheMode", "CachePolicy", "count_breakpoints", "mark_last_block"]
 
@@ -34,6 +36,7 @@ CacheMode = Literal["auto", "explicit", "off"]
 _UNCACHEABLE = frozenset({"thinking", "redacted_thinking", "compaction"})
 
 
+@strict_init
 @dataclass(frozen=True)
 class CachePolicy:
     """How a conversation's requests use the prompt cache.
@@ -47,6 +50,10 @@ class CachePolicy:
 
     mode: CacheMode = "auto"
     ttl: Literal["5m", "1h"] | None = None
+
+    def __post_init__(self) -> None:
+        check_choice("CachePolicy()", "mode", self.mode, get_args(CacheMode))
+        check_choice("CachePolicy()", "ttl", self.ttl, ("5m", "1h", None))
 
     def control(self) -> dict[str, object]:
         """The `cache_control` object this policy adds."""

@@ -66,6 +66,7 @@ class _FoundryMixin(HostResources[H]):
         azure_ad_token_provider: TokenProvider | None = None,
         **options: Unpack[ClientOptions[H]],
     ) -> None:
+        self._check_options(options, "resource", "api_key", "azure_ad_token_provider")
         if api_key is not None and azure_ad_token_provider is not None:
             raise ConfigurationError("pass api_key or azure_ad_token_provider, not both")
         if api_key is None and azure_ad_token_provider is None:
@@ -122,6 +123,7 @@ class FoundryClient(_FoundryMixin[httpx.Client], Client):
             for `Client`.
 
     Raises:
+        TypeError: an unknown keyword (naming the closest valid one).
         ConfigurationError: no credentials, or no resource / base URL, or both of a pair.
     """
 

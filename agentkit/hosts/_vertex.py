@@ -267,6 +267,9 @@ class _VertexMixin(NoFiles, HostResources[H]):
         credentials: GoogleCredentials | None = None,
         **options: Unpack[ClientOptions[H]],
     ) -> None:
+        self._check_options(
+            options, "region", "project_id", "access_token", "token_provider", "credentials"
+        )
         given = [
             n
             for n, v in (
@@ -368,6 +371,7 @@ class VertexClient(_VertexMixin[httpx.Client], Client):
             for `Client`.
 
     Raises:
+        TypeError: an unknown keyword (naming the closest valid one).
         ConfigurationError: no region, no project, or more than one token source.
     """
 

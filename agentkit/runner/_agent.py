@@ -19,6 +19,7 @@ import anyio.to_thread
 from typing_extensions import TypeVar
 
 from .._exceptions import ConfigurationError
+from .._options import check_choice, check_number, strict
 from ..client import AsyncClient, Client
 from ..conversation._cache import CachePolicy
 from ..conversation._conversation import Conversation
@@ -64,8 +65,14 @@ class Agent(Generic[DepsT, OutputT]):
         max_concurrency: Tool calls of one turn run at most this many at once.
         preflight: Check each request against the API's documented rules before sending.
         on_max_tokens: `"stop"` (default) or `"continue"` to ask the model to go on.
+
+    Raises:
+        TypeError: An unknown keyword (naming the closest valid one).
+        ConfigurationError: A value out of range (`max_tokens` < 1, `tool_timeout` <= 0, an
+            unknown `cache` or `on_max_tokens` ...), saying what is allowed.
     """
 
+    @strict
     def __init__(
         self,
         model: str,
@@ -87,6 +94,7 @@ class Agent(Generic[DepsT, OutputT]):
         preflight: bool = True,
         on_max_tokens: Literal["stop", "continue"] = "stop",
     ) -> None:
+        _check_agent(model, max_tokens, cache, tool_timeout, max_concurrency, on_max_tokens)
         self.model = model
         self.toolset = Toolset.of(tools)
         self.client = client
@@ -292,3 +300,27 @@ def _output_tool(output: OutputSpec) -> dict[str, Any]:
         "description": "Give your final answer by calling this tool with it.",
         "input_schema": schema,
     }
+
+
+def _check_agent(
+    model: object,
+    max_tokens: object,
+    cache: object,
+    tool_timeout: float | None,
+    max_concurrency: object,
+    on_max_tokens: object,
+) -> None:
+    """Refuse `Agent` settings the API or the loop cannot use, saying what is allowed.
+
+    Raises:
+        ConfigurationError: the first value out of range.
+    """
+    if not isinstance(model, str) or not model:
+        raise ConfigurationError(f"Agent(): model must be a model id string, not {model!r}")
+    for name, value in (("max_tokens", max_tokens), ("max_concurrency", max_concurrency)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ConfigurationError(f"Agent(): {name} must be a whole number >= 1, not {value!r}")
+    if not isinstance(cache, CachePolicy):
+        check_choice("Agent()", "cache", cache, ("auto", "explicit", "off"))
+    check_number("Agent()", "tool_timeout", tool_timeout)
+    check_choice("Agent()", "on_max_tokens", on_max_tokens, ("stop", "continue"))

@@ -20,6 +20,7 @@ from pydantic import TypeAdapter
 from typing_extensions import Self, TypeVar
 
 from .._exceptions import ConfigurationError, LimitExceededError, OutputValidationError
+from .._options import check_number, strict_init
 from ..conversation._cache import CachePolicy
 from ..tools._execute import Approval, OutcomeStatus, ToolCall
 from ..types._message import Message
@@ -94,6 +95,7 @@ CONTINUE_PROMPT = (
 )
 
 
+@strict_init
 @dataclass(frozen=True)
 class Limits:
     """Budgets for one run; reaching one raises `LimitExceededError` with the partial result.
@@ -113,6 +115,14 @@ class Limits:
     max_total_tokens: int | None = None
     max_cost_usd: float | None = None
     max_consecutive_tool_errors: int | None = 5
+
+    def __post_init__(self) -> None:
+        # None means "no limit". A count below 1 would stop every run before its first call; a
+        # budget of 0 is a real one (the run stops after the first turn that uses any).
+        for name in ("max_turns", "max_consecutive_tool_errors"):
+            check_number("Limits()", name, getattr(self, name), minimum=1, inclusive=True)
+        for name in ("max_input_tokens", "max_output_tokens", "max_total_tokens", "max_cost_usd"):
+            check_number("Limits()", name, getattr(self, name), inclusive=True)
 
 
 # -- limit decisions (pure) ---------------------------------------------------------------------

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pydantic_core import from_json, to_json
 
 from .._exceptions import StoreConflictError
+from .._options import strict_init
 from ..conversation import Conversation, Entry
 from ._base import ConversationInfo, ConversationNotFoundError, ConversationStore
 
@@ -25,6 +26,7 @@ class _Stored:
     journal: dict[str, tuple[int, bytes]] = field(default_factory=dict)
 
 
+@strict_init
 class MemoryStore(ConversationStore):
     """Conversations in process memory, with the same semantics as the durable stores.
 

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .._exceptions import StoreError
+from .._options import check_number, strict_init
 from ._sql import Cursor, SQLDialect, schema
 from ._sqlstore import SQLStore
 
@@ -20,6 +21,7 @@ __all__ = ["SQLiteStore"]
 _DIALECT = SQLDialect(qmark=True, schema=schema("BLOB", "REAL", "INTEGER"))
 
 
+@strict_init
 class SQLiteStore(SQLStore):
     """Conversations in a SQLite database file.
 
@@ -47,6 +49,7 @@ class SQLiteStore(SQLStore):
         timeout: float = 30.0,
         durable: bool = True,
     ) -> None:
+        check_number("SQLiteStore()", "timeout", timeout, inclusive=True, optional=False)
         self.path = Path(path) if str(path) != ":memory:" else None
         self._timeout = timeout
         self._lock = threading.Lock()

@@ -20,6 +20,7 @@ from urllib.parse import unquote
 import anyio
 
 from .._exceptions import ConfigurationError, StoreError
+from .._options import check_number, strict_init
 from ._async import AsyncConversationStore
 from ._base import StoreOp
 from ._sql import AsyncCursor, Cursor, SQLDialect, run_async, schema
@@ -68,6 +69,7 @@ def _schema_statements() -> list[tuple[str, tuple[Any, ...]]]:
     ]
 
 
+@strict_init
 class PostgresStore(SQLStore):
     """Conversations in PostgreSQL, sync (psycopg 3).
 
@@ -88,6 +90,7 @@ class PostgresStore(SQLStore):
     _conn: Any
 
     def __init__(self, dsn: str, *, connect_timeout: float = 10.0) -> None:
+        check_number("PostgresStore()", "connect_timeout", connect_timeout, optional=False)
         self._psycopg = _psycopg()
         self._lock = threading.Lock()
         error: StoreError | None = None
@@ -117,6 +120,7 @@ class PostgresStore(SQLStore):
                 raise StoreError(f"PostgreSQL store failed: {exc}") from exc
 
 
+@strict_init
 class AsyncPostgresStore(AsyncConversationStore):
     """Conversations in PostgreSQL, async (psycopg 3 `AsyncConnection`, asyncio only).
 
@@ -129,6 +133,7 @@ class AsyncPostgresStore(AsyncConversationStore):
     """
 
     def __init__(self, dsn: str, *, connect_timeout: float = 10.0) -> None:
+        check_number("AsyncPostgresStore()", "connect_timeout", connect_timeout, optional=False)
         self._psycopg = _psycopg()
         self._dsn = dsn
         self._connect_timeout = max(1, int(connect_timeout))

@@ -16,6 +16,7 @@ import pydantic_core
 from typing_extensions import ParamSpec, Self
 
 from .._exceptions import ToolDefinitionError
+from .._options import strict
 from ._schema import FunctionSchema, LintIssue, function_schema
 
 __all__ = [
@@ -196,6 +197,7 @@ def tool(
     resources: Mapping[str, ResourceFactory] | None = ...,
     extra: Mapping[str, object] | None = ...,
 ) -> Callable[[Callable[P, R]], Tool[P, R]]: ...
+@strict
 def tool(
     func: Callable[..., object] | None = None,
     /,
@@ -232,6 +234,7 @@ def tool(
 
     Raises:
         ToolDefinitionError: The function cannot be a tool; lists every problem.
+        TypeError: An unknown keyword (naming the closest valid one).
     """
 
     def make(f: Callable[..., object]) -> Tool[..., object]:

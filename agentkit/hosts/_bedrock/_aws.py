@@ -59,7 +59,8 @@ class BedrockMantleClient(_MantleMixin[httpx.Client], Client):
     """Claude on Bedrock Mantle (the first-party Messages API inside AWS), synchronous.
 
     Args:
-        region: The AWS region (argument, `AWS_REGION`, `AWS_DEFAULT_REGION`, the profile's).
+        aws_region: The AWS region (`region` is an alias): the argument, `AWS_REGION`,
+            `AWS_DEFAULT_REGION`, the profile's.
         aws_access_key: An access key id (with `aws_secret_key`), for SigV4.
         aws_secret_key: The secret access key.
         aws_session_token: A session token.
@@ -97,7 +98,7 @@ class _PlatformMixin(_AWSMixin[H]):
         self, *, workspace_id: str | None = None, **options: Unpack[AWSOptions[H]]
     ) -> None:
         self._set_workspace(workspace_id)
-        self._init_aws(options)
+        self._init_aws(options, "workspace_id")
 
     def _base_url_for(self, region: str) -> str:
         return os.environ.get("ANTHROPIC_AWS_BASE_URL") or (

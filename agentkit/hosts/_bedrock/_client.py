@@ -24,6 +24,7 @@ from pydantic_core import to_json
 from typing_extensions import Unpack
 
 from ..._exceptions import ConfigurationError
+from ..._options import option_names
 from ...client import AsyncClient, AsyncMessages, Client, ClientOptions, Messages
 from ...client._base import BaseClient, H, RequestSpec, model_parser
 from ...client._messages import count_spec
@@ -79,7 +80,7 @@ def resolve_region(region: str | None, profile: str | None = None) -> str:
         if region:
             return str(region)
     warnings.warn(
-        f"no AWS region given (region=..., AWS_REGION); using {DEFAULT_REGION}",
+        f"no AWS region given (aws_region=..., AWS_REGION); using {DEFAULT_REGION}",
         UserWarning,
         stacklevel=4,
     )
@@ -199,14 +200,30 @@ _parse_count = model_parser(_count)
 
 
 class AWSOptions(ClientOptions[H], total=False):
-    """The options of a client behind AWS auth, on top of `ClientOptions`."""
+    """The options of a client behind AWS auth, on top of `ClientOptions`: the official SDK's
+    names (`aws_region` ...), and `region`, a documented alias of `aws_region`."""
 
+    aws_region: str | None
     region: str | None
     aws_access_key: str | None
     aws_secret_key: str | None
     aws_session_token: str | None
     aws_profile: str | None
     api_key: str | None
+
+
+_AWS_OPTIONS = option_names(AWSOptions)
+
+
+def _region_option(options: AWSOptions[H]) -> str | None:
+    """`aws_region`, or its alias `region` (both only when they agree)."""
+    aws_region, region = options.get("aws_region"), options.get("region")
+    if aws_region is not None and region is not None and aws_region != region:
+        raise ConfigurationError(
+            f"aws_region={aws_region!r} and region={region!r} disagree: pass aws_region only "
+            "(region is its alias)"
+        )
+    return aws_region if aws_region is not None else region
 
 
 class _AWSMixin(BaseClient[H]):
@@ -225,7 +242,8 @@ class _AWSMixin(BaseClient[H]):
     def __init__(self, **options: Unpack[AWSOptions[H]]) -> None:
         self._init_aws(options)
 
-    def _init_aws(self, options: AWSOptions[H]) -> None:
+    def _init_aws(self, options: AWSOptions[H], *own: str) -> None:
+        self._check_options(options, *_AWS_OPTIONS, *own)
         api_key = options.get("api_key")
         aws_profile = options.get("aws_profile")
         explicit_aws = (
@@ -239,7 +257,7 @@ class _AWSMixin(BaseClient[H]):
             api_key = next((os.environ[n] for n in self._key_env if os.environ.get(n)), None)
         self._api_key = api_key
         # Called from each constructor directly, so the no-region warning names the caller.
-        self.region = resolve_region(options.get("region"), aws_profile)
+        self.region = resolve_region(_region_option(options), aws_profile)
         self._sigv4 = None
         if api_key is None:
             credentials = AWSCredentials(
@@ -338,8 +356,9 @@ class BedrockClient(_BedrockMixin[httpx.Client], Client):
     """A synchronous Claude client for Amazon Bedrock; the same interface as `Client`.
 
     Args:
-        region: The AWS region; else `AWS_REGION`, `AWS_DEFAULT_REGION`, the profile's region,
-            else `us-east-1` with a warning.
+        aws_region: The AWS region (the official SDK's name; `region` is an alias); else
+            `AWS_REGION`, `AWS_DEFAULT_REGION`, the profile's region, else `us-east-1` with a
+            warning.
         aws_access_key: An access key id (with `aws_secret_key`).
         aws_secret_key: The secret access key.
         aws_session_token: A session token, for temporary credentials.
@@ -352,6 +371,7 @@ class BedrockClient(_BedrockMixin[httpx.Client], Client):
             for `Client`.
 
     Raises:
+        TypeError: an unknown keyword (naming the closest valid one).
         ConfigurationError: conflicting credentials, or an unreadable profile.
     """
 

@@ -7,12 +7,20 @@ signature covers the very URL, headers and body that go on the wire. botocore (t
 extra) is imported only when the first request is signed. Credentials come from explicit keys,
 a named profile, or botocore's standard chain; resolving or refreshing them may do I/O (SSO,
 STS, instance metadata), which the async flow runs in a worker thread.
+
+While agentkit signs or resolves credentials, botocore's DEBUG and INFO records are dropped at
+their source loggers: its signer logs the canonical request (with `x-amz-security-token`) and the
+signature at DEBUG, and a refresh logs the new credentials' response, so a root logger at DEBUG
+would otherwise record them.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
-from collections.abc import AsyncGenerator, Generator
+from collections.abc import AsyncGenerator, Generator, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from types import ModuleType
 from typing import Protocol
 
@@ -35,6 +43,49 @@ class _BotocoreCredentials(Protocol):
 # Headers a proxy or the transport may rewrite after signing; AWS does not require them signed.
 _UNSIGNED = frozenset({"connection", "user-agent", "expect", "authorization"})
 _SIGNED_OUTPUTS = ("Authorization", "X-Amz-Date", "X-Amz-Security-Token")
+
+
+# The botocore loggers that may carry a credential while signing or refreshing.
+_BOTOCORE_LOGGERS = (
+    "botocore.auth",
+    "botocore.credentials",
+    "botocore.endpoint",
+    "botocore.parsers",
+    "botocore.utils",
+    "botocore.httpsession",
+    "botocore.hooks",
+    "botocore.retryhandler",
+)
+_in_aws_auth: ContextVar[bool] = ContextVar("agentkit_in_aws_auth", default=False)
+
+
+class _QuietWhileSigning(logging.Filter):
+    """Drops botocore's DEBUG and INFO records emitted inside `aws_auth_quiet()` (the signer's
+    canonical request and signature, a refresh's response); other code's botocore logs pass."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING or not _in_aws_auth.get()
+
+
+_QUIET = _QuietWhileSigning()
+
+
+@contextmanager
+def aws_auth_quiet() -> Iterator[None]:
+    """Within this block (this thread or task), botocore's DEBUG and INFO records are dropped.
+
+    A filter on each source logger, installed once: a logger's filters see every record it
+    creates, whatever handlers or levels the application configured above it.
+    """
+    for name in _BOTOCORE_LOGGERS:
+        source = logging.getLogger(name)
+        if _QUIET not in source.filters:
+            source.addFilter(_QUIET)
+    token = _in_aws_auth.set(True)
+    try:
+        yield
+    finally:
+        _in_aws_auth.reset(token)
 
 
 def import_botocore() -> ModuleType:
@@ -90,13 +141,14 @@ class AWSCredentials:
         Raises:
             ConfigurationError: no credentials can be found, or the profile does not exist.
         """
-        with self._lock:
-            if self._credentials is None:
-                self._credentials = self._resolve()
-        try:
-            return self._credentials.get_frozen_credentials()
-        except Exception as exc:  # botocore's refresh errors (STS, SSO, IMDS)
-            raise _refresh_error(exc) from exc
+        with aws_auth_quiet():
+            with self._lock:
+                if self._credentials is None:
+                    self._credentials = self._resolve()
+            try:
+                return self._credentials.get_frozen_credentials()
+            except Exception as exc:  # botocore's refresh errors (STS, SSO, IMDS)
+                raise _refresh_error(exc) from exc
 
     async def afrozen(self) -> object:
         """`frozen()` without blocking the event loop when it has I/O to do."""
@@ -104,7 +156,8 @@ class AWSCredentials:
         if credentials is not None:
             refresh_needed = getattr(credentials, "refresh_needed", None)
             if refresh_needed is None or not refresh_needed():
-                return credentials.get_frozen_credentials()
+                with aws_auth_quiet():
+                    return credentials.get_frozen_credentials()
         return await anyio.to_thread.run_sync(self.frozen)
 
     def _resolve(self) -> _BotocoreCredentials:
@@ -182,7 +235,8 @@ class SigV4Auth(httpx.Auth):
         aws_request = AWSRequest(
             method=request.method, url=str(request.url), headers=headers, data=request.content
         )
-        BotocoreSigV4(credentials, self.service, self.region).add_auth(aws_request)
+        with aws_auth_quiet():
+            BotocoreSigV4(credentials, self.service, self.region).add_auth(aws_request)
         for name in _SIGNED_OUTPUTS:
             value = aws_request.headers.get(name)
             if value is not None:
