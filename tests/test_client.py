@@ -617,3 +617,57 @@ def test_a_spec_reads_events_as_a_stream_and_parses_what_it_is_told() -> None:
     assert message.id == "msg_1" and message.request_id == "req_1"
     with pytest.raises(agentkit.APIResponseValidationError):
         typed.parse(httpx.Response(200, json={"no": "message"}, request=response.request))
+
+
+# --- create(stream=True): typed events, the SDK's raw event shapes ---------------------------
+
+
+def test_create_stream_yields_typed_events_with_attribute_access() -> None:
+    from agentkit.streaming import ContentBlockDeltaEvent, MessageStartEvent, MessageStopEvent
+    from agentkit.testing import FakeClaude, Reply, text, tool_use
+
+    fake = FakeClaude([Reply(text("Hello there"), tool_use("add", {"a": 1}))])
+    client = Client(api_key=KEY, http_client=fake.http_client())
+    stream = client.messages.create(**PARAMS, stream=True)  # type: ignore[arg-type]
+    with stream:
+        events = list(stream)
+    types = [e.type for e in events]
+    assert types[0] == "message_start" and types[-1] == "message_stop"
+    assert "text" not in types and "input_json" not in types  # deltas stay content_block_delta
+    start = events[0]
+    assert isinstance(start, MessageStartEvent)
+    assert start.message.usage.input_tokens > 0  # type: ignore[attr-defined]
+    assert start.message["id"] == start.raw["message"]["id"]  # still a dict
+    deltas = [e for e in events if isinstance(e, ContentBlockDeltaEvent)]
+    text_pieces = [d.delta.text for d in deltas if d.delta.type == "text_delta"]  # type: ignore[attr-defined]
+    assert "".join(text_pieces) == "Hello there"  # type: ignore[arg-type]
+    json_pieces = [d.delta.partial_json for d in deltas if d.delta.type == "input_json_delta"]  # type: ignore[attr-defined]
+    assert "".join(json_pieces).replace(" ", "") == '{"a":1}'  # type: ignore[arg-type]
+    stop_reason = next(e for e in events if e.type == "message_delta").delta.stop_reason  # type: ignore[union-attr]
+    assert stop_reason == "tool_use"
+    assert isinstance(events[-1], MessageStopEvent) and events[-1].message.text == "Hello there"
+    with pytest.raises(AttributeError, match="no 'nope'"):
+        _ = start.message.nope  # type: ignore[attr-defined]
+
+
+@pytest.mark.anyio
+async def test_async_create_stream_yields_the_same_events() -> None:
+    from agentkit.testing import FakeClaude, Reply
+
+    fake = FakeClaude([Reply.text("Hi"), Reply.text("Hi")])
+    sync_events = list(
+        Client(api_key=KEY, http_client=fake.http_client()).messages.create(
+            **PARAMS,  # type: ignore[arg-type]
+            stream=True,
+        )
+    )
+    client = AsyncClient(api_key=KEY, http_client=fake.async_http_client())
+    stream = await client.messages.create(**PARAMS, stream=True)  # type: ignore[arg-type]
+    events = [e async for e in stream]
+    assert [type(e) for e in events] == [type(e) for e in sync_events]
+    assert [e.type for e in events][:3] == [
+        "message_start",
+        "content_block_start",
+        "content_block_delta",
+    ]
+    assert events[2].delta.text == "Hi"  # type: ignore[union-attr]

@@ -138,7 +138,8 @@ def test_raw_stream_replays_every_recording(rec: Recording) -> None:
         response = send(client)
         stream = Stream(response)
         events = list(stream)
-    assert events == raw_events(rec.sse)
+    assert [e.raw for e in events] == raw_events(rec.sse)
+    assert [e.type for e in events] == [e["type"] for e in raw_events(rec.sse)]
     assert stream.request_id == rec.headers().get("request-id", rec.headers().get("Request-Id"))
     assert stream.response is response
     assert response.is_closed and body.closed
@@ -169,7 +170,7 @@ async def test_async_streams_replay_every_recording(rec: Recording) -> None:
     expected = accumulate(raw_events(rec.sse)).to_dict()
     async with aserve(Body(chunked(rec.sse, 500)), headers_of(rec)) as client:
         async with AsyncStream(await asend(client)) as raw:
-            assert [e async for e in raw] == raw_events(rec.sse)
+            assert [e.raw async for e in raw] == raw_events(rec.sse)
     async with aserve(Body(chunked(rec.sse, 500)), headers_of(rec)) as client:
         async with AsyncMessageStream(await asend(client)) as stream:
             events = [e async for e in stream]
@@ -197,7 +198,7 @@ def test_any_chunking_over_http_gives_the_same_events_and_message() -> None:
                 200, headers=headers_of(rec), stream=Body(chunks)
             )
             events, message = expected[rec.name]
-            assert list(Stream(send(client))) == events
+            assert [e.raw for e in Stream(send(client))] == events
             assert MessageStream(send(client)).get_final_message().to_dict() == message
 
         check()
@@ -306,10 +307,12 @@ def test_error_event_mid_stream(error_type: str, cls: type[APIStatusError]) -> N
     assert isinstance(err.partial_message, Message) and err.partial_message.text == "Hello"
     assert seen == ["Hel", "lo"]
     assert stream.response.is_closed
-    # The raw stream raises the same class (it has no partial message to offer).
+    # The raw stream raises the same class, with the same partial message.
     with serve(Body([data]), headers_of()) as client, pytest.raises(cls) as raw_info:
         list(Stream(send(client)))
-    assert raw_info.value.partial_message is None
+    assert type(raw_info.value) is cls
+    assert isinstance(raw_info.value.partial_message, Message)
+    assert raw_info.value.partial_message.text == "Hello"
     assert raw_info.value.request_id == "req_synthetic"
 
 
@@ -427,7 +430,7 @@ def test_unknown_events_pass_through_and_ping_is_skipped() -> None:
         + sse(*events[2:])
     )
     with serve(Body([data]), headers_of()) as client:
-        raw = list(Stream(send(client)))
+        raw = [e.raw for e in Stream(send(client))]
     assert raw[2:4] == [{"type": "brand_new", "n": 1}, {"type": "odd", "data": "not json"}]
     assert all(e["type"] != "ping" for e in raw)
     with serve(Body([data]), headers_of()) as client:
@@ -480,7 +483,7 @@ def test_close_stops_a_raw_stream() -> None:
     with serve(body, headers_of(rec)) as client:
         with Stream(send(client)) as stream:
             first = next(stream)
-        assert first["type"] == "message_start"
+        assert first.type == "message_start"
         assert stream.response.is_closed and body.closed
         assert list(stream) == []
 
@@ -554,7 +557,7 @@ def test_decoder_is_pluggable() -> None:
         message = MessageStream(send(client), decoder_factory=LinesDecoder).get_final_message()
     assert message.to_dict() == accumulate(events).to_dict()
     with serve(Body([data]), headers_of(rec)) as client:
-        assert list(Stream(send(client), decoder_factory=LinesDecoder)) == events
+        assert [e.raw for e in Stream(send(client), decoder_factory=LinesDecoder)] == events
 
 
 # --- mixing the ways of reading, closing mid-way --------------------------------------------

@@ -27,6 +27,9 @@ from ._events import (
     ThinkingEvent,
     UnknownEvent,
 )
+from ._raw import (
+    Fields,
+)
 from ._sse import (
     ServerSentEvent,
     SSEDecoder,
@@ -50,6 +53,7 @@ __all__ = [
     "ContentBlockStartEvent",
     "ContentBlockStopEvent",
     "EventDecoder",
+    "Fields",
     "InputJsonEvent",
     "MessageAccumulator",
     "MessageDeltaEvent",

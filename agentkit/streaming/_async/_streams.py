@@ -14,7 +14,7 @@ says whether any event reached the caller (`content_delivered`).
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 import httpx
 
@@ -23,6 +23,7 @@ from ...types._message import Message
 from .._accumulate import MessageAccumulator
 from .._core import EventCore, EventDecoder
 from .._events import StreamEvent, TextEvent
+from .._raw import RawEventAccumulator
 from .._sse import SSEDecoder
 
 __all__ = [
@@ -83,9 +84,13 @@ class _AsyncShell(Generic[E]):
         await self.close()
 
 
-class AsyncStream(_AsyncShell[dict[str, Any]]):
-    """The raw events of a streaming response, as dicts (the parsed JSON of each event).
+class AsyncStream(_AsyncShell[StreamEvent]):
+    """The events of a streaming response, one typed event per raw event: what
+    `messages.create(..., stream=True)` returns.
 
+    Each event has the raw event's `type` and fields, objects read by attribute
+    (`event.delta.text`, `event.message.usage.input_tokens`; see `Fields`), and the raw JSON in
+    `.raw`. `content_block_stop` carries the finished block and `message_stop` the final message.
     `ping` events are skipped; an `error` event raises the typed `APIStatusError` for its
     `error.type`; a stream that ends before `message_stop` raises `IncompleteStreamError`.
     Single pass; iterating to the end, `close()` or leaving a `with` block releases the connection.
@@ -95,10 +100,13 @@ class AsyncStream(_AsyncShell[dict[str, Any]]):
         decoder_factory: Makes the decoder for the body framing (SSE by default).
     """
 
-    def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
+    def _accumulator(self, response: httpx.Response) -> MessageAccumulator:
+        return RawEventAccumulator(response=response)
+
+    def __aiter__(self) -> AsyncIterator[StreamEvent]:
         return self._iterator
 
-    async def __anext__(self) -> dict[str, Any]:
+    async def __anext__(self) -> StreamEvent:
         return await self._iterator.__anext__()
 
     async def __aenter__(self) -> AsyncStream:
