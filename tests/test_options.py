@@ -1,0 +1,361 @@
+"""Nothing a caller passes is silently ignored: an unknown keyword is a TypeError naming the
+closest valid one, and a value out of range is a ConfigurationError saying what is allowed."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+
+import agentkit
+from agentkit import Agent, AsyncClient, CachePolicy, Client, ConfigurationError, Limits, tool
+from agentkit._options import check_choice, check_number, check_options, option_names, strict
+from agentkit.bedrock import (
+    AnthropicAWSClient,
+    AsyncAnthropicAWSClient,
+    AsyncBedrockClient,
+    AsyncBedrockMantleClient,
+    BedrockClient,
+    BedrockMantleClient,
+)
+from agentkit.foundry import AsyncFoundryClient, FoundryClient
+from agentkit.stores import MemoryStore, SQLiteStore
+from agentkit.stores.postgres import AsyncPostgresStore, PostgresStore
+from agentkit.types import MessageCreateParams
+from agentkit.vertex import AsyncVertexClient, VertexClient
+
+KEY = "sk-ant-options-test"
+PARAMS: dict[str, Any] = {
+    "model": "claude-haiku-4-5",
+    "max_tokens": 16,
+    "messages": [{"role": "user", "content": "hi"}],
+}
+MESSAGE = {
+    "id": "msg_1",
+    "type": "message",
+    "role": "assistant",
+    "model": "claude-haiku-4-5",
+    "content": [{"type": "text", "text": "hi"}],
+    "stop_reason": "end_turn",
+    "stop_sequence": None,
+    "usage": {"input_tokens": 3, "output_tokens": 1},
+}
+
+
+def unknown(name: str, suggestion: str) -> str:
+    """The message's pattern: the unknown keyword and the closest valid one."""
+    return re.escape(f"unknown option {name!r}; did you mean {suggestion!r}?")
+
+
+# -- the pure check ----------------------------------------------------------------------------
+
+
+def test_check_options_names_the_closest_valid_keyword() -> None:
+    with pytest.raises(TypeError, match=r"f\(\) got an unknown option 'max_retry'; did you"):
+        check_options({"max_retry": 0}, {"max_retries", "timeout"}, where="f()")
+    check_options({"timeout": 1}, {"max_retries", "timeout"}, where="f()")
+
+
+def test_check_options_lists_the_valid_names_when_none_is_close() -> None:
+    with pytest.raises(TypeError, match="valid options: max_retries, timeout"):
+        check_options(["zzz"], {"max_retries", "timeout"}, where="f()")
+    with pytest.raises(TypeError, match="it takes no options"):
+        check_options(["zzz"], set(), where="f()")
+
+
+def test_option_names_reads_typeddicts_and_signatures() -> None:
+    assert {"max_tokens", "temperature", "extra_body", "betas"} <= option_names(MessageCreateParams)
+
+    def f(a: int, /, b: int, *args: int, c: int = 0, **kwargs: int) -> None: ...
+
+    assert option_names(f) == {"b", "c"}
+
+
+def test_strict_checks_a_fixed_signature() -> None:
+    @strict
+    def connect(*, host: str = "", port: int = 0) -> str:
+        return f"{host}:{port}"
+
+    assert connect(host="h", port=1) == "h:1"
+    with pytest.raises(TypeError, match=unknown("prot", "port")):
+        connect(prot=1)
+
+
+def test_value_checks_say_what_is_allowed() -> None:
+    check_number("f()", "timeout", None)
+    check_number("f()", "timeout", 0.5)
+    for bad in (0, -1, True, "1"):
+        with pytest.raises(ConfigurationError, match=r"f\(\): timeout must be a number > 0"):
+            check_number("f()", "timeout", bad)  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match=r"must be a number >= 1, not None"):
+        check_number("f()", "n", None, minimum=1, inclusive=True, optional=False)
+    with pytest.raises(ConfigurationError, match="must be one of 'a', 'b', not 'c'"):
+        check_choice("f()", "mode", "c", ("a", "b"))
+    with pytest.raises(ConfigurationError, match="not \\[\\]"):
+        check_choice("f()", "mode", [], ("a", "b"))  # unhashable: still a clear error
+
+
+# -- every public constructor and factory: an unknown keyword --------------------------------
+
+CONSTRUCTORS: dict[str, tuple[Callable[..., object], str, str]] = {
+    "Client": (lambda **kw: Client(api_key=KEY, **kw), "max_retry", "max_retries"),
+    "Client base_uri": (lambda **kw: Client(api_key=KEY, **kw), "base_uri", "base_url"),
+    "AsyncClient": (lambda **kw: AsyncClient(api_key=KEY, **kw), "max_retry", "max_retries"),
+    "Client.with_options": (
+        lambda **kw: Client(api_key=KEY).with_options(**kw),
+        "max_retry",
+        "max_retries",
+    ),
+    "AsyncClient.with_options": (
+        lambda **kw: AsyncClient(api_key=KEY).with_options(**kw),
+        "timout",
+        "timeout",
+    ),
+    "BedrockClient": (lambda **kw: BedrockClient(api_key=KEY, **kw), "aws_regoin", "aws_region"),
+    "AsyncBedrockClient": (
+        lambda **kw: AsyncBedrockClient(api_key=KEY, **kw),
+        "aws_profil",
+        "aws_profile",
+    ),
+    "BedrockMantleClient": (
+        lambda **kw: BedrockMantleClient(api_key=KEY, **kw),
+        "max_retry",
+        "max_retries",
+    ),
+    "AsyncBedrockMantleClient": (
+        lambda **kw: AsyncBedrockMantleClient(api_key=KEY, **kw),
+        "aws_session_tokn",
+        "aws_session_token",
+    ),
+    "AnthropicAWSClient": (
+        lambda **kw: AnthropicAWSClient(api_key=KEY, workspace_id="w", **kw),
+        "workspaceid",
+        "workspace_id",
+    ),
+    "AsyncAnthropicAWSClient": (
+        lambda **kw: AsyncAnthropicAWSClient(api_key=KEY, workspace_id="w", **kw),
+        "base_uri",
+        "base_url",
+    ),
+    "VertexClient": (
+        lambda **kw: VertexClient(region="us-east5", project_id="p", access_token="t", **kw),
+        "projectid",
+        "project_id",
+    ),
+    "AsyncVertexClient": (
+        lambda **kw: AsyncVertexClient(region="us-east5", project_id="p", access_token="t", **kw),
+        "acces_token",
+        "access_token",
+    ),
+    "FoundryClient": (lambda **kw: FoundryClient(api_key=KEY, **kw), "resorce", "resource"),
+    "AsyncFoundryClient": (
+        lambda **kw: AsyncFoundryClient(api_key=KEY, **kw),
+        "azure_token_provider",
+        "azure_ad_token_provider",
+    ),
+    "Agent": (lambda **kw: Agent("claude-haiku-4-5", **kw), "tool_timout", "tool_timeout"),
+    "Limits": (lambda **kw: Limits(**kw), "max_turn", "max_turns"),
+    "CachePolicy": (lambda **kw: CachePolicy(**kw), "tll", "ttl"),
+    "tool(...)": (lambda **kw: tool(**kw), "requires_aproval", "requires_approval"),
+    "MemoryStore": (lambda **kw: MemoryStore(**kw), "path", ""),
+    "SQLiteStore": (lambda **kw: SQLiteStore(":memory:", **kw), "timout", "timeout"),
+    # Checked before anything connects: no server is needed to refuse the keyword.
+    "PostgresStore": (
+        lambda **kw: PostgresStore("postgresql://nowhere.invalid/db", **kw),
+        "conect_timeout",
+        "connect_timeout",
+    ),
+    "AsyncPostgresStore": (
+        lambda **kw: AsyncPostgresStore("postgresql://nowhere.invalid/db", **kw),
+        "connect_timout",
+        "connect_timeout",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CONSTRUCTORS))
+def test_every_constructor_refuses_an_unknown_keyword(case: str) -> None:
+    make, name, suggestion = CONSTRUCTORS[case]
+    if suggestion:
+        pattern = unknown(name, suggestion)
+    else:
+        pattern = re.escape(f"unknown option {name!r}; it takes no options")
+    with pytest.raises(TypeError, match=pattern):
+        make(**{name: 1})
+
+
+def test_the_message_names_the_class_that_was_called() -> None:
+    with pytest.raises(TypeError, match=r"^FoundryClient\(\) got an unknown option 'bogus'"):
+        FoundryClient(api_key=KEY, bogus=1)  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match=r"^AsyncClient\.with_options\(\) got"):
+        AsyncClient(api_key=KEY).with_options(max_retry=0)  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match=r"^Agent\(\) got"):
+        Agent("m", on_max_token="stop")  # type: ignore[call-arg]
+
+
+# -- the request keywords of messages.create / stream / count_tokens ---------------------------
+
+
+def counting_client() -> tuple[Client, list[httpx.Request]]:
+    sent: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(200, json=MESSAGE)
+
+    http = httpx.Client(transport=httpx.MockTransport(handler))
+    return Client(api_key=KEY, http_client=http, max_retries=0), sent
+
+
+@pytest.mark.parametrize(
+    ("typo", "field"), [("max_token", "max_tokens"), ("temprature", "temperature")]
+)
+def test_create_refuses_an_unknown_field_before_sending(typo: str, field: str) -> None:
+    client, sent = counting_client()
+    params = {k: v for k, v in PARAMS.items() if k != field}
+    with pytest.raises(TypeError, match=re.escape(f"unknown argument {typo!r}; did you mean")):
+        client.messages.create(**params, **{typo: 5})
+    with pytest.raises(TypeError, match=rf"messages\.stream\(\) got an unknown argument {typo!r}"):
+        client.messages.stream(**params, **{typo: 5})
+    with pytest.raises(TypeError, match=re.escape(f"did you mean {field!r}?")):
+        client.messages.create(**params, stream=True, **{typo: 5})
+    assert sent == []
+
+
+def test_count_tokens_refuses_a_create_only_field() -> None:
+    client, sent = counting_client()
+    with pytest.raises(TypeError, match=r"messages\.count_tokens\(\) got an unknown argument"):
+        client.messages.count_tokens(**PARAMS)  # max_tokens is not a count_tokens field
+    assert sent == []
+
+
+@pytest.mark.anyio
+async def test_async_create_refuses_an_unknown_field() -> None:
+    sent: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(200, json=MESSAGE)
+
+    http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    async with AsyncClient(api_key=KEY, http_client=http) as client:
+        with pytest.raises(TypeError, match=re.escape("'temprature'; did you mean 'temperature'")):
+            await client.messages.create(**PARAMS, temprature=0.2)  # type: ignore[call-overload]
+    assert sent == []
+
+
+def test_extra_body_still_sends_a_field_agentkit_does_not_know() -> None:
+    client, sent = counting_client()
+    client.messages.create(**PARAMS, temperature=0.2, extra_body={"brand_new_field": 1})
+    body = httpx.Response(200, content=sent[0].content).json()
+    assert body["brand_new_field"] == 1 and body["temperature"] == 0.2
+
+
+# -- values, checked where they are given ------------------------------------------------------
+
+
+@pytest.mark.parametrize("timeout", [0, -1, "10", httpx.Timeout(5.0, connect=-1.0)])
+def test_client_timeouts_must_be_positive(timeout: object) -> None:
+    with pytest.raises(ConfigurationError, match="timeout"):
+        Client(api_key=KEY, timeout=timeout)  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match=r"with_options\(\): .*timeout"):
+        Client(api_key=KEY).with_options(timeout=timeout)  # type: ignore[arg-type]
+
+
+def test_client_timeouts_that_are_allowed() -> None:
+    assert Client(api_key=KEY).with_options(timeout=None).timeout == httpx.Timeout(None)
+    assert Client(api_key=KEY, timeout=2.5).timeout.read == 2.5
+    assert Client(api_key=KEY).with_options(timeout=httpx.Timeout(3.0)).timeout.read == 3.0
+
+
+@pytest.mark.parametrize("retries", [-1, 1.5, True])
+def test_max_retries_must_be_a_whole_number(retries: object) -> None:
+    with pytest.raises(ConfigurationError, match="max_retries must be a whole number >= 0"):
+        AsyncClient(api_key=KEY, max_retries=retries)  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match="max_retries must be a whole number >= 0"):
+        Client(api_key=KEY).with_options(max_retries=retries)  # type: ignore[arg-type]
+    assert Client(api_key=KEY, max_retries=0).max_retries == 0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"max_tokens": 0}, "max_tokens must be a whole number >= 1, not 0"),
+        ({"max_concurrency": 0}, "max_concurrency must be a whole number >= 1"),
+        ({"cache": "sometimes"}, "cache must be one of 'auto', 'explicit', 'off'"),
+        ({"on_max_tokens": "retry"}, "on_max_tokens must be one of 'stop', 'continue'"),
+        ({"tool_timeout": -1}, "tool_timeout must be a number > 0 or None, not -1"),
+        ({"tool_timeout": 0}, "tool_timeout must be a number > 0 or None, not 0"),
+    ],
+)
+def test_agent_values(kwargs: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigurationError, match=re.escape(f"Agent(): {message}")):
+        Agent("claude-haiku-4-5", **kwargs)  # type: ignore[arg-type]
+
+
+def test_agent_model_must_be_a_string() -> None:
+    with pytest.raises(ConfigurationError, match="model must be a model id string"):
+        Agent("")
+
+
+def test_agent_values_that_are_allowed() -> None:
+    agent = Agent(
+        "claude-haiku-4-5",
+        max_tokens=1,
+        cache=CachePolicy(mode="explicit", ttl="1h"),
+        tool_timeout=0.5,
+        on_max_tokens="continue",
+    )
+    assert agent.spec.cache.ttl == "1h" and agent.tool_timeout == 0.5
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"max_turns": 0}, "max_turns must be a number >= 1 or None, not 0"),
+        ({"max_consecutive_tool_errors": 0}, "max_consecutive_tool_errors must be a number >= 1"),
+        ({"max_input_tokens": -1}, "max_input_tokens must be a number >= 0"),
+        ({"max_output_tokens": -5}, "max_output_tokens must be a number >= 0"),
+        ({"max_total_tokens": "many"}, "max_total_tokens must be a number >= 0"),
+        ({"max_cost_usd": -0.01}, "max_cost_usd must be a number >= 0"),
+    ],
+)
+def test_limits_values(kwargs: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigurationError, match=re.escape(f"Limits(): {message}")):
+        Limits(**kwargs)  # type: ignore[arg-type]
+
+
+def test_limits_that_are_allowed() -> None:
+    # None is "no limit"; a budget of 0 stops the run after the first turn that uses any.
+    assert Limits(max_turns=None, max_cost_usd=0.0, max_output_tokens=0).max_cost_usd == 0.0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"mode": "sometimes"}, "mode must be one of 'auto', 'explicit', 'off', not 'sometimes'"),
+        ({"ttl": "10m"}, "ttl must be one of '5m', '1h', None, not '10m'"),
+    ],
+)
+def test_cache_policy_values(kwargs: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigurationError, match=re.escape(f"CachePolicy(): {message}")):
+        CachePolicy(**kwargs)  # type: ignore[arg-type]
+
+
+def test_store_timeouts() -> None:
+    with pytest.raises(ConfigurationError, match=r"SQLiteStore\(\): timeout must be a number >= 0"):
+        SQLiteStore(":memory:", timeout=-1)
+    for make in (PostgresStore, AsyncPostgresStore):
+        with pytest.raises(ConfigurationError, match="connect_timeout must be a number > 0"):
+            make("postgresql://nowhere.invalid/db", connect_timeout=0)
+
+
+def test_tool_timeout_is_checked_with_the_schema() -> None:
+    def f(x: int) -> int:
+        return x
+
+    with pytest.raises(agentkit.ToolDefinitionError, match="timeout must be positive"):
+        tool(f, timeout=-1)
