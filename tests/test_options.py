@@ -359,3 +359,45 @@ def test_tool_timeout_is_checked_with_the_schema() -> None:
 
     with pytest.raises(agentkit.ToolDefinitionError, match="timeout must be positive"):
         tool(f, timeout=-1)
+
+
+# -- the official SDK's names on the cloud hosts -----------------------------------------------
+
+AWS_CLIENTS = [BedrockClient, AsyncBedrockClient, BedrockMantleClient, AsyncBedrockMantleClient]
+
+
+@pytest.mark.parametrize("make", AWS_CLIENTS, ids=lambda c: c.__name__)
+def test_aws_hosts_take_aws_region(make: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ANTHROPIC_BEDROCK_BASE_URL", raising=False)
+    monkeypatch.delenv("ANTHROPIC_BEDROCK_MANTLE_BASE_URL", raising=False)
+    monkeypatch.setenv("AWS_REGION", "ap-south-1")
+    client = make(api_key=KEY, aws_region="eu-west-1")
+    assert client.region == "eu-west-1" and "eu-west-1" in client.base_url
+    # AWS_REGION is the default, as in the official SDK; `region` is a documented alias.
+    assert make(api_key=KEY).region == "ap-south-1"
+    assert make(api_key=KEY, region="us-west-2").region == "us-west-2"
+    assert make(api_key=KEY, region="us-west-2", aws_region="us-west-2").region == "us-west-2"
+    with pytest.raises(ConfigurationError, match="aws_region='eu-west-1' and region='us-west-2'"):
+        make(api_key=KEY, aws_region="eu-west-1", region="us-west-2")
+
+
+def test_claude_platform_on_aws_takes_aws_region() -> None:
+    client = AnthropicAWSClient(api_key=KEY, workspace_id="w", aws_region="eu-central-1")
+    assert client.region == "eu-central-1"
+
+
+def test_a_session_token_is_never_ignored() -> None:
+    # With an API key, or without the keys it belongs to, it would silently do nothing.
+    with pytest.raises(ConfigurationError, match="not both"):
+        BedrockClient(api_key=KEY, aws_session_token="t", aws_region="us-east-1")
+    with pytest.raises(ConfigurationError, match="aws_session_token goes with aws_access_key"):
+        BedrockClient(aws_session_token="t", aws_profile="p", aws_region="us-east-1")
+
+
+def test_vertex_and_foundry_take_the_sdk_names() -> None:
+    vertex = VertexClient(region="us-east5", project_id="proj", access_token="tok")
+    assert (vertex.region, vertex.project_id) == ("us-east5", "proj")
+    foundry = FoundryClient(resource="res", api_key=KEY)
+    assert foundry.base_url == "https://res.services.ai.azure.com/anthropic"
+    entra = AsyncFoundryClient(base_url="https://gw.example/anthropic", azure_ad_token_provider=str)
+    assert entra.base_url == "https://gw.example/anthropic"

@@ -249,6 +249,7 @@ class _AWSMixin(BaseClient[H]):
         explicit_aws = (
             options.get("aws_access_key") is not None
             or options.get("aws_secret_key") is not None
+            or options.get("aws_session_token") is not None
             or aws_profile
         )
         if api_key is not None and explicit_aws:

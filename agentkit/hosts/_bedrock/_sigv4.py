@@ -124,6 +124,12 @@ class AWSCredentials:
                 "pass both aws_access_key and aws_secret_key, or neither (to use a profile or "
                 "the standard AWS credential chain)"
             )
+        if session_token is not None and access_key is None:
+            # A profile or the chain brings its own session token: this one would be ignored.
+            raise ConfigurationError(
+                "aws_session_token goes with aws_access_key and aws_secret_key (the temporary "
+                "credentials it belongs to); a profile or the AWS chain brings its own"
+            )
         self._access_key = access_key
         self._secret_key = secret_key
         self._session_token = session_token
