@@ -401,3 +401,16 @@ def test_vertex_and_foundry_take_the_sdk_names() -> None:
     assert foundry.base_url == "https://res.services.ai.azure.com/anthropic"
     entra = AsyncFoundryClient(base_url="https://gw.example/anthropic", azure_ad_token_provider=str)
     assert entra.base_url == "https://gw.example/anthropic"
+
+
+def test_per_request_options_are_checked_too() -> None:
+    client, sent = counting_client()
+    with pytest.raises(ConfigurationError, match=r"messages\.create\(\): timeout must be"):
+        client.messages.create(**PARAMS, timeout=0)
+    with pytest.raises(ConfigurationError, match="max_retries must be a whole number"):
+        client.messages.count_tokens(model="m", messages=PARAMS["messages"], max_retries=-1)
+    with pytest.raises(TypeError, match="betas must be a list of beta names, not a string"):
+        client.messages.create(**PARAMS, betas="files-api-2025-04-14")
+    assert sent == []
+    client.messages.create(**PARAMS, timeout=None, max_retries=0, betas=["b1"])
+    assert sent[0].headers["anthropic-beta"] == "b1"

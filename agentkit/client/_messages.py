@@ -18,7 +18,15 @@ from ..streaming._core import EventDecoder
 from ..streaming._sync._streams import Stream
 from ..types._message import APIModel, Message, MessageTokensCount
 from ..types._params import CountTokensParams, MessageCreateParams
-from ._base import Body, RequestSpec, check_long_request, model_parser, spec_from_params
+from ._base import (
+    Body,
+    RequestSpec,
+    check_long_request,
+    check_max_retries,
+    check_timeout,
+    model_parser,
+    spec_from_params,
+)
 
 __all__ = [
     "COUNT_ARGUMENTS",
@@ -47,11 +55,20 @@ def check_arguments(params: Mapping[str, object], valid: frozenset[str], where: 
     """Refuse an unknown keyword, as the SDK does (`max_token=5` is a TypeError, not a field
     for the server to reject); `extra_body` is the way to send a field agentkit does not know.
 
+    The per-request options' values are checked too: `timeout` and `max_retries` as the
+    client's, and `betas` must be a list of names (a string would be split into letters).
+
     Raises:
-        TypeError: naming the keyword and the closest valid one.
+        TypeError: naming the keyword and the closest valid one; `betas` given as a string.
+        ConfigurationError: a timeout or retry count out of range.
     """
     if params.keys() - valid:
         check_options(params, valid, where=where, kind="argument")
+    if "timeout" in params:
+        check_timeout(where, params["timeout"])
+    check_max_retries(where, params.get("max_retries"))
+    if isinstance(params.get("betas"), str):
+        raise TypeError(f"{where}: betas must be a list of beta names, not a string")
 
 
 class StreamHost(Protocol):
