@@ -477,7 +477,7 @@ def test_create_stream_true_gives_raw_events() -> None:
             model="anthropic.claude-x", max_tokens=64, messages=HELLO, stream=True
         )
     )
-    assert events[0]["type"] == "message_start" and events[-1]["type"] == "message_stop"
+    assert events[0].type == "message_start" and events[-1].type == "message_stop"
 
 
 @respx.mock

@@ -1,4 +1,6 @@
+import json
 import logging
+import socket
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 
@@ -671,3 +673,165 @@ async def test_async_create_stream_yields_the_same_events() -> None:
         "content_block_delta",
     ]
     assert events[2].delta.text == "Hi"  # type: ignore[union-attr]
+
+
+# --- the rest of the SDK's documented surface ------------------------------------------------
+
+
+def fake_client(*replies: object) -> tuple[Client, object]:
+    from agentkit.testing import FakeClaude
+
+    fake = FakeClaude(list(replies) if replies else None)
+    return Client(api_key=KEY, http_client=fake.http_client()), fake
+
+
+def test_pages_have_next_page_info_and_request_id() -> None:
+    from agentkit.client import PageInfo
+
+    client, _ = fake_client()
+    page = client.models.list(limit=2)
+    assert page._request_id is not None and page._request_id.startswith("req_")
+    info = page.next_page_info()
+    assert info == PageInfo({"limit": 2, "after_id": page.last_id})
+    nxt = page.get_next_page()
+    assert nxt.query == info.params and nxt._request_id != page._request_id
+    last = nxt
+    while last.has_next_page():
+        last = last.get_next_page()
+    assert last.next_page_info() is None
+
+
+def test_every_response_model_has_request_id() -> None:
+    client, _ = fake_client()
+    counted = client.messages.count_tokens(model="claude-haiku-4-5", messages=PARAMS["messages"])  # type: ignore[arg-type]
+    model = client.models.retrieve(client.models.list(limit=1).data[0].id)
+    batch = client.messages.batches.create(
+        requests=[{"custom_id": "a", "params": {**PARAMS}}]  # type: ignore[typeddict-item]
+    )
+    uploaded = client.files.upload(file=("a.txt", b"hello", "text/plain"))
+    deleted_file = client.files.delete(uploaded.id)
+    ids = [r._request_id for r in (counted, model, batch, uploaded, deleted_file)]
+    assert all(isinstance(i, str) and i.startswith("req_") for i in ids)
+    assert len(set(ids)) == len(ids)
+
+
+def test_streaming_response_iter_text_bytes_lines() -> None:
+    client, _ = fake_client()
+    with client.messages.with_streaming_response.create(**PARAMS) as response:  # type: ignore[arg-type]
+        text = "".join(response.iter_text())
+    assert json.loads(text)["type"] == "message"
+    with client.messages.with_streaming_response.create(**PARAMS) as response:  # type: ignore[arg-type]
+        chunks = list(response.iter_bytes())
+    assert chunks and json.loads(b"".join(chunks))["role"] == "assistant"
+    with client.messages.with_streaming_response.create(**PARAMS, stream=True) as response:  # type: ignore[arg-type]
+        lines = list(response.iter_lines())
+    assert "event: message_start" in lines and "event: message_stop" in lines
+
+
+def test_undocumented_endpoints_cast_to_and_options() -> None:
+    from agentkit.types import MessageTokensCount
+
+    client, _ = fake_client()
+    body = {"model": "claude-haiku-4-5", "messages": PARAMS["messages"]}
+    response = client.post("/v1/messages/count_tokens", cast_to=httpx.Response, body=body)
+    assert isinstance(response, httpx.Response) and response.json()["input_tokens"] > 0
+    counted = client.post(
+        "/v1/messages/count_tokens",
+        cast_to=MessageTokensCount,
+        body={"model": "claude-haiku-4-5"},
+        options={"extra_json": {"messages": PARAMS["messages"]}, "headers": {"x-mine": "1"}},
+    )
+    assert isinstance(counted, MessageTokensCount) and counted._request_id.startswith("req_")
+    assert counted.input_tokens == response.json()["input_tokens"]
+    assert client.post("/v1/messages/count_tokens", cast_to=str, body=body).startswith("{")
+    page = client.get("/v1/models", cast_to=dict[str, object], options={"params": {"limit": 1}})
+    assert isinstance(page, dict) and len(page["data"]) == 1  # type: ignore[arg-type]
+    assert client.get("/v1/models", query={"limit": 1})["data"] == page["data"]  # JSON by default
+    with pytest.raises(TypeError, match="did you mean 'params'"):
+        client.get("/v1/models", options={"param": {"limit": 1}})
+    with pytest.raises(TypeError, match="cast_to"):
+        client.get("/v1/models", cast_to=42)
+
+
+@respx.mock
+def test_custom_request_options_reach_the_wire() -> None:
+    route = respx.post(f"{BASE}/v1/foo").mock(return_value=httpx.Response(200, json={"ok": True}))
+    client, _ = make_client()
+    out = client.post(
+        "/v1/foo",
+        body={"a": 1},
+        options={"params": {"q": "x"}, "headers": {"x-h": "v"}, "extra_json": {"b": 2}},
+    )
+    assert out == {"ok": True}
+    request = route.calls.last.request
+    assert request.url.params["q"] == "x" and request.headers["x-h"] == "v"
+    assert json.loads(request.content) == {"a": 1, "b": 2}
+
+
+def test_default_httpx_clients_carry_agentkit_defaults() -> None:
+    from agentkit.client import (
+        DEFAULT_LIMITS,
+        DEFAULT_TIMEOUT,
+        DefaultAsyncHttpxClient,
+        DefaultHttpxClient,
+    )
+
+    for cls in (DefaultHttpxClient, DefaultAsyncHttpxClient):
+        http = cls()
+        assert http.timeout == DEFAULT_TIMEOUT
+        # httpx keeps the pool's socket options privately; SO_KEEPALIVE is (SOL_SOCKET, 9).
+        pool = http._transport._pool  # type: ignore[attr-defined]
+        assert (socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1) in pool._socket_options
+        assert pool._max_connections == DEFAULT_LIMITS.max_connections
+    mine = httpx.HTTPTransport()
+    assert DefaultHttpxClient(transport=mine)._transport is mine
+    assert DefaultHttpxClient(timeout=3.0).timeout.read == 3.0
+    # The client's own pool is one of them.
+    client = Client(api_key=KEY)
+    assert isinstance(client._http, DefaultHttpxClient)
+
+
+def test_with_options_http_client_and_closing() -> None:
+    from agentkit.testing import FakeClaude
+
+    fake = FakeClaude([Reply_text("a"), Reply_text("b")])
+    first, second = fake.http_client(), fake.http_client()
+    client = Client(api_key=KEY, http_client=first)
+    other = client.with_options(http_client=second, max_retries=0)
+    assert other._http is second and client._http is first
+    assert other.messages.create(**PARAMS).text == "a"  # type: ignore[arg-type]
+    other.close()
+    assert second.is_closed and not first.is_closed
+    same_pool = client.with_options(timeout=5.0)
+    same_pool.close()
+    assert not first.is_closed
+    with client:
+        assert client.messages.create(**PARAMS).text == "b"  # type: ignore[arg-type]
+    assert first.is_closed  # the SDK's `with` closes the pool it was given too
+
+
+def Reply_text(value: str) -> object:
+    from agentkit.testing import Reply
+
+    return Reply.text(value)
+
+
+@pytest.mark.anyio
+async def test_async_with_closes_a_passed_in_aiohttp_pool() -> None:
+    pytest.importorskip("httpx_aiohttp", reason="the aiohttp extra is not installed")
+    from agentkit.testing import FakeClaude, FakeServer
+
+    with FakeServer(FakeClaude([Reply_text("hi")])) as server:
+        http = agentkit.DefaultAioHttpClient()
+        async with AsyncClient(api_key=KEY, base_url=server.url, http_client=http) as client:
+            assert (await client.messages.create(**PARAMS)).text == "hi"  # type: ignore[arg-type]
+        assert http.is_closed
+
+
+def test_long_request_guard_is_a_value_error_too() -> None:
+    from agentkit.client import LongRequestError
+
+    client, _ = fake_client()
+    with pytest.raises(ValueError, match="10 minutes") as info:
+        client.messages.create(**{**PARAMS, "max_tokens": 64_000})  # type: ignore[arg-type]
+    assert isinstance(info.value, LongRequestError) and isinstance(info.value, ConfigurationError)

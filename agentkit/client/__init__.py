@@ -15,9 +15,18 @@ from ._async._files import AsyncFileContent, AsyncFiles
 from ._async._messages import AsyncMessages
 from ._async._models_api import AsyncModels
 from ._async._pagination import AsyncPage, AsyncPager
-from ._base import DEFAULT_BASE_URL, DEFAULT_LIMITS, DEFAULT_TIMEOUT, ClientOptions
+from ._base import (
+    DEFAULT_BASE_URL,
+    DEFAULT_LIMITS,
+    DEFAULT_TIMEOUT,
+    ClientOptions,
+    LongRequestError,
+)
 from ._batches import PollSchedule
+from ._custom import CustomRequestOptions
 from ._files import FILES_BETA, DeletedFile, FileInput, FileMetadata
+from ._httpx import DefaultAsyncHttpxClient, DefaultHttpxClient
+from ._pagination import PageInfo
 from ._response import APIResponse, AsyncAPIResponse
 from ._retry import RetryPolicy
 from ._sync._batches import Batches, BatchResults
@@ -43,19 +52,24 @@ __all__ = [
     "Batches",
     "Client",
     "ClientOptions",
+    "CustomRequestOptions",
     "DEFAULT_BASE_URL",
     "DEFAULT_LIMITS",
     "DEFAULT_TIMEOUT",
     "DefaultAioHttpClient",
+    "DefaultAsyncHttpxClient",
+    "DefaultHttpxClient",
     "DeletedFile",
     "FILES_BETA",
     "FileContent",
     "FileInput",
     "FileMetadata",
     "Files",
+    "LongRequestError",
     "Messages",
     "Models",
     "Page",
+    "PageInfo",
     "PollSchedule",
     "RetryPolicy",
     "make_status_error",

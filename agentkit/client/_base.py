@@ -48,6 +48,7 @@ __all__ = [
     "Body",
     "ClientOptions",
     "FileField",
+    "LongRequestError",
     "Omitted",
     "RequestArgs",
     "RequestSpec",
@@ -268,6 +269,11 @@ def _as_object(body: object) -> dict[str, object]:
     return body
 
 
+class LongRequestError(ConfigurationError, ValueError):
+    """A non-streaming request likely to outlast ten minutes; a `ValueError` too, which is what
+    the official SDK raises (and its documentation catches) here."""
+
+
 def check_long_request(max_tokens: int, model: str, timeout_given: bool) -> None:
     """Refuse a non-streaming call likely to outlast the 10-minute HTTP idle limit.
 
@@ -275,12 +281,12 @@ def check_long_request(max_tokens: int, model: str, timeout_given: bool) -> None
     about ten minutes; at ~128k output tokens an hour, more than 21,333 max_tokens risks that.
 
     Raises:
-        ConfigurationError: when streaming is required and the caller set no timeout.
+        LongRequestError: when streaming is required and the caller set no timeout.
     """
     if timeout_given:
         return
     if 3600 * max_tokens / 128_000 > 600:
-        raise ConfigurationError(
+        raise LongRequestError(
             f"max_tokens={max_tokens} for {model} may take longer than 10 minutes without "
             "streaming; use client.messages.stream(...) (or create(..., stream=True)), or pass "
             "an explicit timeout= to accept the risk"
@@ -433,6 +439,8 @@ class RequestArgs(TypedDict, total=False):
     headers: Mapping[str, str | None] | None
     timeout: TimeoutTypes | Omitted
     max_retries: int | None
+    cast_to: object
+    options: Mapping[str, object] | None
 
 
 class ClientOptions(TypedDict, Generic[H], total=False):
@@ -520,7 +528,8 @@ class BaseClient(Generic[H]):
         )
         http_client = options.get("http_client")
         self._http = self._new_http() if http_client is None else http_client
-        self._owns_http = http_client is None
+        # Like the official SDK, the client closes the pool it was given too (`close()`, `with`).
+        self._owns_http = True
         self._build_resources()
 
     def _setup_host(self, options: ClientOptions[H], *, base_url: str) -> None:
@@ -552,6 +561,7 @@ class BaseClient(Generic[H]):
         retry: RetryPolicy | None = None,
         default_headers: Mapping[str, str] | None = None,
         base_url: str | None = None,
+        http_client: H | None = None,
     ) -> Self:
         """A copy with other settings that shares this client's connection pool.
 
@@ -561,9 +571,11 @@ class BaseClient(Generic[H]):
             retry: A new retry policy.
             default_headers: Headers merged over the current defaults.
             base_url: Another base URL.
+            http_client: Another connection pool for the copy (e.g. `DefaultHttpxClient(...)`);
+                the copy closes it.
 
         Returns:
-            The new client; closing it does not close the shared pool.
+            The new client; closing it does not close a pool it shares with this one.
         """
         where = f"{type(self).__name__}.with_options()"
         if timeout is not DEFAULT:
@@ -581,7 +593,9 @@ class BaseClient(Generic[H]):
             timeout=config.timeout if timeout is DEFAULT else to_timeout(timeout),
             retry=policy,
         )
-        clone._owns_http = False
+        clone._owns_http = http_client is not None
+        if http_client is not None:
+            clone._http = http_client
         clone._build_resources()
         return clone
 

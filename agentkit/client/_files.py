@@ -96,6 +96,9 @@ class DeletedFile(APIModel):
     id: str
     type: str = "file_deleted"
 
+    # The `request-id` header of the response (the official SDK's public `_request_id`).
+    _request_id: str | None = PrivateAttr(default=None)
+
 
 # -- pure steps ----------------------------------------------------------------------------------
 

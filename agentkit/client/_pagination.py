@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-__all__ = ["PageData", "next_page_query", "page_data"]
+__all__ = ["PageData", "PageInfo", "next_page_query", "page_data"]
 
 T = TypeVar("T")
 
@@ -34,9 +34,17 @@ def next_page_query(
     return {**{k: v for k, v in query.items() if k != "before_id"}, "after_id": cursor}
 
 
+@dataclass(frozen=True)
+class PageInfo:
+    """What `next_page_info()` returns: the query parameters of the next page."""
+
+    params: dict[str, object]
+
+
 @dataclass
 class PageData(Generic[T]):
-    """The fields of one page, its raw body and the query that fetched it."""
+    """The fields of one page, its raw body, the query that fetched it and the response's
+    `request-id` (`_request_id`, as on the SDK's pages)."""
 
     data: list[T]
     has_more: bool
@@ -44,10 +52,14 @@ class PageData(Generic[T]):
     last_id: str | None
     raw: dict[str, object]
     query: dict[str, object]
+    _request_id: str | None = None
 
 
 def page_data(
-    body: Mapping[str, object], query: dict[str, object], item: Callable[[object], T]
+    body: Mapping[str, object],
+    query: dict[str, object],
+    item: Callable[[object], T],
+    request_id: str | None = None,
 ) -> PageData[T]:
     """The fields of a list response body, each item through `item` (a model's validator)."""
     data = body.get("data")
@@ -59,4 +71,5 @@ def page_data(
         last_id=last_id if isinstance(last_id, str) else None,
         raw=dict(body),
         query=query,
+        _request_id=request_id,
     )

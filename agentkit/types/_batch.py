@@ -92,6 +92,9 @@ class DeletedMessageBatch(APIModel):
     id: str
     type: str = "message_batch_deleted"
 
+    # The `request-id` header of the response (the official SDK's public `_request_id`).
+    _request_id: str | None = PrivateAttr(default=None)
+
 
 class BatchSucceededResult(APIModel):
     """The request ran; `message` is the reply, exactly as `messages.create` would return it."""

@@ -199,6 +199,9 @@ class MessageTokensCount(APIModel):
 
     input_tokens: int
 
+    # The `request-id` header of the response (the official SDK's public `_request_id`).
+    _request_id: str | None = PrivateAttr(default=None)
+
 
 class ModelInfo(APIModel):
     """One model in `models.list()` / `models.retrieve()`."""
@@ -207,3 +210,6 @@ class ModelInfo(APIModel):
     type: str = "model"
     display_name: str | None = None
     created_at: str | None = None
+
+    # The `request-id` header of the response (the official SDK's public `_request_id`).
+    _request_id: str | None = PrivateAttr(default=None)

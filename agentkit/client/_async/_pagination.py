@@ -6,8 +6,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Generator
 from functools import partial
 from typing import Generic, TypeVar
 
+from ..._exceptions import request_id_of
 from .._base import RequestSpec
-from .._pagination import PageData, next_page_query, page_data
+from .._pagination import PageData, PageInfo, next_page_query, page_data
 from ._requester import AsyncRequester
 
 __all__ = [
@@ -31,13 +32,24 @@ class AsyncPage(PageData[T]):
         self, page: PageData[T], fetch: Callable[[dict[str, object]], Awaitable[AsyncPage[T]]]
     ) -> None:
         super().__init__(
-            page.data, page.has_more, page.first_id, page.last_id, page.raw, page.query
+            page.data,
+            page.has_more,
+            page.first_id,
+            page.last_id,
+            page.raw,
+            page.query,
+            page._request_id,
         )
         self._fetch = fetch
 
     def has_next_page(self) -> bool:
         """Whether another page follows."""
         return next_page_query(self.query, self.raw) is not None
+
+    def next_page_info(self) -> PageInfo | None:
+        """The query of the next page (`.params`), or None when this is the last."""
+        query = next_page_query(self.query, self.raw)
+        return None if query is None else PageInfo(query)
 
     async def get_next_page(self) -> AsyncPage[T]:
         """Fetch the next page.
@@ -89,8 +101,11 @@ async def fetch_page(
     item: Callable[[object], T],
 ) -> AsyncPage[T]:
     """The page a list endpoint returns for `query` (the spec of each page from `spec`)."""
-    body = await client.call(spec(query))
-    return AsyncPage(page_data(body, query, item), lambda q: fetch_page(client, spec, q, item))
+    page_spec = spec(query)
+    response = await client.send(page_spec)
+    body = page_spec.parse(response)
+    page = page_data(body, query, item, request_id_of(response.headers))
+    return AsyncPage(page, lambda q: fetch_page(client, spec, q, item))
 
 
 def list_pages(

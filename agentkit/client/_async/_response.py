@@ -113,6 +113,10 @@ class AsyncAPIResponse(AsyncBody, Generic[T]):
         """The body in chunks, as it arrives."""
         return self.http_response.aiter_bytes(chunk_size)
 
+    def iter_text(self, chunk_size: int | None = None) -> AsyncIterator[str]:
+        """The body as text, decoded as it arrives."""
+        return self.http_response.aiter_text(chunk_size)
+
     def iter_lines(self) -> AsyncIterator[str]:
         """The body line by line, as it arrives."""
         return self.http_response.aiter_lines()

@@ -18,16 +18,16 @@ from ...streaming._core import EventCore
 from ...types._params import TimeoutTypes
 from .._base import (
     DEFAULT,
-    DEFAULT_LIMITS,
     BaseClient,
     Body,
     Omitted,
     RequestArgs,
     RequestSpec,
-    request_timeout,
     response_mode,
     transport_error,
 )
+from .._custom import custom_spec
+from .._httpx import DefaultHttpxClient
 from ._files import Files
 from ._messages import Messages
 from ._models_api import Models
@@ -50,7 +50,8 @@ class Client(BaseClient[httpx.Client]):
         timeout: Seconds or an `httpx.Timeout` (default 600 s, 5 s to connect).
         max_retries: Retries of a failed request (default 2).
         retry: A full `RetryPolicy` (backoff, retry-after cap ...).
-        http_client: Your own `httpx.Client` (proxies, transports); you close it.
+        http_client: Your own `httpx.Client` (proxies, transports: see
+            `agentkit.client.DefaultHttpxClient`); the client's `close()` closes it.
 
     Raises:
         ConfigurationError: when no API key or token is given or found.
@@ -61,7 +62,7 @@ class Client(BaseClient[httpx.Client]):
 
     def _new_http(self) -> httpx.Client:
         # Redirects are never followed (see `send`), whatever the pool's own setting.
-        return httpx.Client(limits=DEFAULT_LIMITS)
+        return DefaultHttpxClient()
 
     def _build_resources(self) -> None:
         self.messages = Messages(self)
@@ -163,8 +164,10 @@ class Client(BaseClient[httpx.Client]):
         headers: Mapping[str, str | None] | None = None,
         timeout: TimeoutTypes | Omitted = DEFAULT,
         max_retries: int | None = None,
+        cast_to: object = None,
+        options: Mapping[str, object] | None = None,
     ) -> Any:
-        """Call any endpoint, with the client's auth, retries and errors; returns the JSON body.
+        """Call any endpoint, with the client's auth, retries and errors.
 
         Args:
             method: The HTTP method.
@@ -174,9 +177,25 @@ class Client(BaseClient[httpx.Client]):
             headers: Extra headers.
             timeout: A timeout for this request (None: no timeout; left out: the client's).
             max_retries: Retries for this request.
+            cast_to: What to return (see `cast_parser`): `httpx.Response`, a pydantic model,
+                `str`, `bytes`, any type pydantic validates; left out, the decoded JSON.
+            options: The SDK's per-request options (`CustomRequestOptions`: headers, params,
+                timeout, max_retries, extra_json).
+
+        Raises:
+            TypeError: an unknown key in `options`, or a `cast_to` pydantic cannot validate.
         """
-        timeout = request_timeout(timeout)
-        spec = RequestSpec(method, path, body, query, headers or {}, None, timeout, max_retries)
+        spec = custom_spec(
+            method,
+            path,
+            body=body,
+            query=query,
+            headers=headers,
+            timeout=timeout,
+            max_retries=max_retries,
+            cast_to=cast_to,
+            options=options,
+        )
         return self.call(spec)
 
     def get(self, path: str, **kwargs: Unpack[RequestArgs]) -> Any:
@@ -200,7 +219,7 @@ class Client(BaseClient[httpx.Client]):
         return self.request("DELETE", path, **kwargs)
 
     def close(self) -> None:
-        """Close the connection pool (only if this client created it)."""
+        """Close the connection pool (one shared with `with_options` copies: from the original)."""
         if self._owns_http:
             self._http.close()
 

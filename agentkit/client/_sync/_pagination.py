@@ -7,8 +7,9 @@ from collections.abc import Callable, Iterator
 from functools import partial
 from typing import TypeVar
 
+from ..._exceptions import request_id_of
 from .._base import RequestSpec
-from .._pagination import PageData, next_page_query, page_data
+from .._pagination import PageData, PageInfo, next_page_query, page_data
 from ._requester import Requester
 
 __all__ = [
@@ -29,13 +30,24 @@ class Page(PageData[T]):
 
     def __init__(self, page: PageData[T], fetch: Callable[[dict[str, object]], Page[T]]) -> None:
         super().__init__(
-            page.data, page.has_more, page.first_id, page.last_id, page.raw, page.query
+            page.data,
+            page.has_more,
+            page.first_id,
+            page.last_id,
+            page.raw,
+            page.query,
+            page._request_id,
         )
         self._fetch = fetch
 
     def has_next_page(self) -> bool:
         """Whether another page follows."""
         return next_page_query(self.query, self.raw) is not None
+
+    def next_page_info(self) -> PageInfo | None:
+        """The query of the next page (`.params`), or None when this is the last."""
+        query = next_page_query(self.query, self.raw)
+        return None if query is None else PageInfo(query)
 
     def get_next_page(self) -> Page[T]:
         """Fetch the next page.
@@ -67,8 +79,11 @@ def fetch_page(
     item: Callable[[object], T],
 ) -> Page[T]:
     """The page a list endpoint returns for `query` (the spec of each page from `spec`)."""
-    body = client.call(spec(query))
-    return Page(page_data(body, query, item), lambda q: fetch_page(client, spec, q, item))
+    page_spec = spec(query)
+    response = client.send(page_spec)
+    body = page_spec.parse(response)
+    page = page_data(body, query, item, request_id_of(response.headers))
+    return Page(page, lambda q: fetch_page(client, spec, q, item))
 
 
 def list_pages(

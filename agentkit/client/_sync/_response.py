@@ -113,6 +113,10 @@ class APIResponse(Body, Generic[T]):
         """The body in chunks, as it arrives."""
         return self.http_response.iter_bytes(chunk_size)
 
+    def iter_text(self, chunk_size: int | None = None) -> Iterator[str]:
+        """The body as text, decoded as it arrives."""
+        return self.http_response.iter_text(chunk_size)
+
     def iter_lines(self) -> Iterator[str]:
         """The body line by line, as it arrives."""
         return self.http_response.iter_lines()

@@ -1,0 +1,90 @@
+"""`DefaultHttpxClient` / `DefaultAsyncHttpxClient`: httpx clients with agentkit's defaults.
+
+Pass one as `http_client=` (to a client or `with_options`) to add a proxy, a transport option
+or event hooks without losing what agentkit's own pool has: its timeout, its pool limits and
+TCP keep-alive on every socket, so a quiet long request is not dropped by a network that
+closes idle connections (the official SDK's `DefaultHttpxClient` does the same).
+"""
+
+from __future__ import annotations
+
+import socket
+import sys
+from typing import Any
+
+import httpx
+from httpx._utils import get_environment_proxies  # httpx's own reading of the proxy variables
+
+from ._base import DEFAULT_LIMITS, DEFAULT_TIMEOUT
+
+__all__ = ["DefaultAsyncHttpxClient", "DefaultHttpxClient", "keepalive_socket_options"]
+
+SocketOption = tuple[int, int, int]
+
+
+def keepalive_socket_options() -> list[SocketOption]:
+    """TCP keep-alive: probe an idle connection after 60 s, every 60 s, give up after 5."""
+    options: list[SocketOption] = [(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)]
+    interval = getattr(socket, "TCP_KEEPINTVL", None)
+    if interval is not None:
+        options.append((socket.IPPROTO_TCP, interval, 60))
+    elif sys.platform == "darwin":  # macOS names the idle time TCP_KEEPALIVE (0x10)
+        options.append((socket.IPPROTO_TCP, getattr(socket, "TCP_KEEPALIVE", 0x10), 60))
+    count = getattr(socket, "TCP_KEEPCNT", None)
+    if count is not None:
+        options.append((socket.IPPROTO_TCP, count, 5))
+    idle = getattr(socket, "TCP_KEEPIDLE", None)
+    if idle is not None:
+        options.append((socket.IPPROTO_TCP, idle, 60))
+    return options
+
+
+_TRANSPORT_ARGS = ("verify", "cert", "trust_env", "http1", "http2", "limits")
+
+
+def _with_defaults(
+    kwargs: dict[str, Any], transport: type[httpx.HTTPTransport] | type[httpx.AsyncHTTPTransport]
+) -> dict[str, Any]:
+    """httpx client arguments with agentkit's defaults under the ones given.
+
+    A transport of the caller's is kept as it is. Otherwise the default transport (and one per
+    proxy from the environment, as httpx would mount) gets the keep-alive socket options.
+    """
+    kwargs.setdefault("timeout", DEFAULT_TIMEOUT)
+    kwargs.setdefault("limits", DEFAULT_LIMITS)
+    if "transport" in kwargs:
+        return kwargs
+    options = {k: kwargs[k] for k in _TRANSPORT_ARGS if k in kwargs}
+    options["socket_options"] = keepalive_socket_options()
+    # httpx reads the proxy variables only when it builds the transport itself.
+    if kwargs.get("trust_env", True) and kwargs.get("proxy") is None:
+        proxies = {
+            key: None if url is None else transport(proxy=httpx.Proxy(url), **options)
+            for key, url in get_environment_proxies().items()
+        }
+        kwargs["mounts"] = {**proxies, **(kwargs.get("mounts") or {})}
+    kwargs["transport"] = transport(**options)
+    return kwargs
+
+
+class DefaultHttpxClient(httpx.Client):
+    """An `httpx.Client` with agentkit's timeout, pool limits and TCP keep-alive.
+
+    Args:
+        **kwargs: `httpx.Client`'s arguments (proxy, transport, verify, event_hooks ...); a
+            `transport` of yours replaces the default one and its socket options.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**_with_defaults(kwargs, httpx.HTTPTransport))
+
+
+class DefaultAsyncHttpxClient(httpx.AsyncClient):
+    """An `httpx.AsyncClient` with agentkit's timeout, pool limits and TCP keep-alive.
+
+    Args:
+        **kwargs: `httpx.AsyncClient`'s arguments; see `DefaultHttpxClient`.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**_with_defaults(kwargs, httpx.AsyncHTTPTransport))
