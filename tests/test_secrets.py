@@ -19,6 +19,7 @@ import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import httpx
 import pytest
@@ -340,3 +341,24 @@ def test_httpx_response_is_unchanged() -> None:
     http = httpx.Client(transport=httpx.MockTransport(handler))
     Client(api_key=API_KEY, http_client=http).messages.create(**PARAMS)
     assert seen[0].headers["x-api-key"] == API_KEY
+
+
+def test_no_secret_in_stored_rows(tmp_path: Path, records: Records) -> None:
+    from agentkit import Agent
+    from agentkit.stores import SQLiteStore
+    from agentkit.testing import FakeClaude, Reply
+
+    fake = FakeClaude([Reply.text("stored")], api_key=API_KEY)
+    client = Client(
+        api_key=API_KEY, default_headers=GATEWAY_HEADERS, http_client=fake.http_client()
+    )
+    store = SQLiteStore(tmp_path / "runs.db")
+    result = Agent("claude-haiku-4-5", client=client, store=store).run("hi")
+    assert result.output == "stored"
+    store.close()
+    client.close()
+    stored = b"".join(p.read_bytes() for p in tmp_path.iterdir())
+    assert b"stored" in stored  # the rows are there, in the files read
+    for secret in SECRETS:
+        assert secret.encode() not in stored
+    assert_no_secret([*records.texts, repr(store), repr(result)])
