@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from ._exceptions import BadRequestError as BadRequestError
     from ._exceptions import ConfigurationError as ConfigurationError
     from ._exceptions import ConflictError as ConflictError
+    from ._exceptions import ConversationBusyError as ConversationBusyError
     from ._exceptions import IncompleteStreamError as IncompleteStreamError
     from ._exceptions import InternalServerError as InternalServerError
     from ._exceptions import LimitExceededError as LimitExceededError
@@ -104,6 +105,7 @@ _EXPORTS: dict[str, str] = {
     "BadRequestError": "_exceptions",
     "ConfigurationError": "_exceptions",
     "ConflictError": "_exceptions",
+    "ConversationBusyError": "_exceptions",
     "IncompleteStreamError": "_exceptions",
     "InternalServerError": "_exceptions",
     "LimitExceededError": "_exceptions",

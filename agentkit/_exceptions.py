@@ -25,7 +25,8 @@ AgentkitError
 ├── ToolDefinitionError               a function cannot become a tool; lists every problem
 ├── ToolError                         raised *by a tool* for a deliberate error result
 ├── StoreError                        the conversation store failed
-│   └── StoreConflictError            another writer appended first (optimistic concurrency)
+│   ├── StoreConflictError            another writer appended first (optimistic concurrency)
+│   └── ConversationBusyError         another run holds the conversation's lease
 └── RunError                          a run stopped early; carries the partial RunResult
     ├── LimitExceededError            turns, tokens, cost or consecutive tool errors
     ├── OutputValidationError         structured output never validated
@@ -61,6 +62,7 @@ __all__ = [
     "BadRequestError",
     "ConfigurationError",
     "ConflictError",
+    "ConversationBusyError",
     "IncompleteStreamError",
     "InternalServerError",
     "LimitExceededError",
@@ -295,6 +297,28 @@ class StoreConflictError(StoreError):
         super().__init__(
             f"conversation {conversation_id!r} is at version {actual_version}, "
             f"not {expected_version}: another writer appended first; reload and retry"
+        )
+
+
+class ConversationBusyError(StoreError):
+    """Another run holds the conversation: one run per conversation at a time.
+
+    Raised before the run commits anything or calls the model, so nothing is paid for or lost.
+
+    Attributes:
+        conversation_id: The conversation asked for.
+        owner: The lease holder (`"<host>:<pid>:<run id>"` for agentkit's runs).
+        waited: Seconds this run waited for the lease before giving up.
+    """
+
+    def __init__(self, conversation_id: str, owner: str, waited: float = 0.0) -> None:
+        self.conversation_id = conversation_id
+        self.owner = owner
+        self.waited = waited
+        how = f"after waiting {waited:g}s" if waited else "(busy_timeout=0: not waiting)"
+        super().__init__(
+            f"conversation {conversation_id!r} is busy: run {owner!r} holds it {how}; "
+            "wait for that run to end, or pass Agent(busy_timeout=...) to wait for it"
         )
 
 

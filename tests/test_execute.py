@@ -61,7 +61,10 @@ class Forecast(BaseModel):
     high: float
 
 
-IMAGE = {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBO"}}
+IMAGE = {
+    "type": "image",
+    "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="},
+}
 SEARCH_RESULT = {
     "type": "search_result",
     "source": "https://example.com/ruby-facts",

@@ -79,7 +79,7 @@ def started(
     assert isinstance(s.effect, Open)
     effect = s.send(opening or Opening())
     if prompt:
-        assert effect == CommitUser("none", PROMPT)
+        assert effect == CommitUser("none", PROMPT, with_reply=True)
         effect = s.send()
     return s
 
@@ -222,7 +222,7 @@ def test_a_new_prompt_while_calls_await_approval_is_refused() -> None:
 def test_calls_cut_off_before_a_restart_are_answered_without_running() -> None:
     s = Stepper(agent_loop(RunSpec(params={}), PROMPT))
     effect = s.send(Opening("max_tokens", [call(id="t1")]))
-    assert effect == CommitUser("cut_off", PROMPT)
+    assert effect == CommitUser("cut_off", PROMPT, with_reply=True)
 
 
 class Answer(BaseModel):

@@ -65,6 +65,11 @@ class Agent(Generic[DepsT, OutputT]):
         max_concurrency: Tool calls of one turn run at most this many at once.
         preflight: Check each request against the API's documented rules before sending.
         on_max_tokens: `"stop"` (default) or `"continue"` to ask the model to go on.
+        busy_timeout: Seconds a run waits for a stored conversation that another run holds
+            (one run per conversation at a time); 0 (default) raises `ConversationBusyError`
+            at once.
+        max_result_chars: A tool result longer than this (its text, or its JSON) is cut to
+            it, with a note telling the model how much was cut; hooks see the whole value.
 
     Raises:
         TypeError: An unknown keyword (naming the closest valid one).
@@ -93,6 +98,8 @@ class Agent(Generic[DepsT, OutputT]):
         max_concurrency: int = 16,
         preflight: bool = True,
         on_max_tokens: Literal["stop", "continue"] = "stop",
+        busy_timeout: float = 0.0,
+        max_result_chars: int = 100_000,
     ) -> None:
         _check_agent(model, max_tokens, cache, tool_timeout, max_concurrency, on_max_tokens)
         self.model = model
@@ -102,6 +109,8 @@ class Agent(Generic[DepsT, OutputT]):
         self.hooks = hooks or Hooks()
         self.tool_timeout = tool_timeout
         self.max_concurrency = max_concurrency
+        self.busy_timeout = _at_least("busy_timeout", busy_timeout, 0)
+        self.max_result_chars = int(_at_least("max_result_chars", max_result_chars, 1))
         self.output = OutputSpec(output_type) if output_type is not None else None
         request: dict[str, Any] = {"model": model, "max_tokens": max_tokens, **(params or {})}
         if system is not None:
@@ -147,6 +156,7 @@ class Agent(Generic[DepsT, OutputT]):
             max_concurrency=self.max_concurrency,
             before_tool=self.hooks.before_tool,
             after_tool=self.hooks.after_tool,
+            max_result_chars=self.max_result_chars,
         )
 
     def sync_client(self) -> Client | None:
@@ -286,10 +296,17 @@ class Agent(Generic[DepsT, OutputT]):
             conversation=conversation,
             deps=deps,
             stream=stream,
+            busy_timeout=self.busy_timeout,
         )
 
 
 # -- helpers ------------------------------------------------------------------------------------
+
+
+def _at_least(name: str, value: object, minimum: int) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= minimum:
+        raise ConfigurationError(f"Agent(): {name} must be a number >= {minimum}, not {value!r}")
+    return value
 
 
 def _output_tool(output: OutputSpec) -> dict[str, Any]:

@@ -11,17 +11,24 @@ activities as its effects.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Generator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
 from typing_extensions import assert_never
 
-from .._exceptions import ConfigurationError, RunError
+from .._exceptions import (
+    APIError,
+    ConfigurationError,
+    ConversationBusyError,
+    RunError,
+    StoreConflictError,
+)
 from ..client._messages import body_spec
 from ..conversation._conversation import Conversation
-from ..stores import AsyncConversationStore, ConversationNotFoundError
+from ..stores import AsyncConversationStore, ConversationNotFoundError, lease_owner
 from ..streaming._events import ContentBlockStartEvent, InputJsonEvent, TextEvent, ThinkingEvent
 from ..tools._context import RunContext
 from ..tools._execute import ToolCall, ToolOutcome, ToolRuntime
@@ -59,7 +66,9 @@ __all__ = [
     "Block",
     "Flow",
     "FlowStore",
+    "LEASE_TTL",
     "Journal",
+    "Lease",
     "ModelCall",
     "Op",
     "Run",
@@ -76,9 +85,44 @@ __all__ = [
 # a silent HTTP request (see `_base.check_long_request`), so the runner streams it instead.
 _STREAM_ABOVE_MAX_TOKENS = 21_333
 
+# How long a run's lease on its conversation lasts unrefreshed: the shells refresh it every
+# third of this, so only a run that stopped running (killed on another host, a frozen machine)
+# lets it lapse. A killed process on the same host frees it at once (`owner_gone`).
+LEASE_TTL = 30.0
+
 Block = dict[str, Any]
 Journal = dict[str, dict[str, Block]]
 """Tool results of unfinished steps by conversation id, kept in memory when there is no store."""
+
+
+@dataclass
+class Lease:
+    """The lease a run holds on its conversation (see `ConversationStore.take_lease`).
+
+    Attributes:
+        conversation_id: The conversation.
+        owner: This run's owner name.
+        ttl: Seconds the lease lasts unrefreshed.
+        refreshed: When it was last taken (`time.monotonic()`).
+        lost_to: Set when a refresh found another owner holding it: the run must not commit.
+    """
+
+    conversation_id: str
+    owner: str
+    ttl: float
+    refreshed: float = field(default_factory=time.monotonic)
+    lost_to: str | None = None
+
+    def due(self) -> bool:
+        """Whether a third of the lease's time has passed since it was last refreshed."""
+        return time.monotonic() - self.refreshed >= self.ttl / 3
+
+    def refreshed_with(self, holder: str | None) -> None:
+        """Record a refresh's answer (`take_lease`'s: None, or the owner that holds it now)."""
+        if holder is None:
+            self.refreshed = time.monotonic()
+        else:
+            self.lost_to = holder
 
 
 @dataclass
@@ -97,6 +141,11 @@ class RunParts:
         stream: Whether the caller wants model deltas (else only the events of whole steps).
         run_id: Names the run in `RunContext`.
         metadata: Handed to tools through `RunContext.metadata`.
+        busy_timeout: Seconds to wait for a conversation another run holds (0: fail at once
+            with `ConversationBusyError`); None takes no lease (the batch runner owns its
+            conversations through its manifest).
+        sleep: How the shell waits between attempts to take a busy lease.
+        lease: The lease the run holds, once it holds one (the shell refreshes and releases it).
     """
 
     spec: RunSpec
@@ -110,6 +159,9 @@ class RunParts:
     stream: bool = False
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     metadata: dict[str, object] = field(default_factory=dict)
+    busy_timeout: float | None = None
+    sleep: Callable[[float], object] = time.sleep
+    lease: Lease | None = None
 
     def streams_model(self) -> bool:
         """Whether model calls stream (asked for, or too long for a silent request)."""
@@ -127,7 +179,14 @@ class RunParts:
             usage=op.effect.usage,
             metadata=self.metadata,
         )
-        return lambda call: base.for_call(tool_use_id=call.id, tool_name=call.name)
+
+        def context(call: ToolCall) -> RunContext[object]:
+            ctx = base.for_call(tool_use_id=call.id, tool_name=call.name)
+            # The same call keeps its id across a crash and resume (it is stored with the
+            # assistant message), so this key is stable: a tool can make its effect happen once.
+            return replace(ctx, idempotency_key=f"{op.conversation.id}/{call.id}")
+
+        return context
 
     async def run_calls(
         self,
@@ -176,6 +235,10 @@ class FlowStore(Protocol):
         self, conversation_id: str, /
     ) -> dict[str, dict[str, object]] | Awaitable[dict[str, dict[str, object]]]: ...
 
+    def take_lease(
+        self, conversation_id: str, owner: str, /, *, ttl: float
+    ) -> str | Awaitable[str | None] | None: ...
+
 
 @dataclass(frozen=True, slots=True)
 class ModelCall(Effect[Message]):
@@ -216,6 +279,7 @@ def run_flow(parts: RunParts, store: FlowStore | None) -> Flow:
     Returns:
         The run's result (the generator's return value).
     """
+    yield from _take_lease(parts, store)
     conv = yield from _open(store, parts.conversation)
     transcript = Transcript(parts.spec, conv)
     hooks = parts.hooks
@@ -235,7 +299,9 @@ def run_flow(parts: RunParts, store: FlowStore | None) -> Flow:
                     value = transcript.journaled(journal)
                 case CallModel():
                     params = yield from before_model(hooks, transcript.params(effect), conv)
+                    yield from _keep_lease(parts, store)
                     message = yield from ModelCall(params, transcript)
+                    _refuse_repeated_ids(message)
                     value = transcript.append_reply(message)
                     yield from _commit(parts, store, conv)
                     yield from after_model(hooks, message, conv)
@@ -245,7 +311,8 @@ def run_flow(parts: RunParts, store: FlowStore | None) -> Flow:
                     value = transcript.check_output(effect.call, effect.output)
                 case CommitUser():
                     transcript.append_user(effect.answer, effect.blocks)
-                    yield from _commit(parts, store, conv)
+                    if not effect.with_reply:
+                        yield from _commit(parts, store, conv)
                 case Emit():
                     yield effect
                 case _:
@@ -266,6 +333,68 @@ def run_flow(parts: RunParts, store: FlowStore | None) -> Flow:
         loop.close()
 
 
+def _refuse_repeated_ids(message: Message) -> None:
+    """Refuse a reply that repeats a tool_use id before it is committed or any tool runs.
+
+    The API refuses every later request whose history holds such a message, so storing it
+    would break the conversation for good; unstored, a second run simply asks again.
+
+    Raises:
+        APIError: The reply repeats an id.
+    """
+    ids = [b.id for b in message.tool_uses]
+    repeated = sorted({i for i in ids if ids.count(i) > 1})
+    if repeated:
+        raise APIError(
+            f"the model's reply repeats tool_use id(s) {', '.join(repeated)}: a history holding "
+            "it would be refused by the API, so it was not stored and no tool ran; run again",
+            body=message.to_dict(),
+        )
+
+
+def _take_lease(parts: RunParts, store: FlowStore | None) -> Generator[Op, object, None]:
+    """Take the conversation's lease before anything is committed or paid for.
+
+    Raises:
+        TypeError: `conversation=` is neither a `Conversation`, an id nor None.
+        ConversationBusyError: Another run holds it past `busy_timeout`.
+    """
+    conversation = parts.conversation
+    if conversation is not None and not isinstance(conversation, (str, Conversation)):
+        raise TypeError(
+            "conversation= takes a Conversation, a stored conversation's id (str) or None, "
+            f"not {type(conversation).__name__}"
+        )
+    if store is None or conversation is None or parts.busy_timeout is None:
+        return  # a new conversation: no other run knows its id
+    cid = conversation if isinstance(conversation, str) else conversation.id
+    owner = lease_owner(parts.run_id)
+    start = time.monotonic()
+    while True:
+        holder = yield from Pending(store.take_lease(cid, owner, ttl=LEASE_TTL))
+        if holder is None:
+            parts.lease = Lease(cid, owner, LEASE_TTL)
+            return
+        waited = time.monotonic() - start
+        if waited >= parts.busy_timeout:
+            raise ConversationBusyError(cid, holder, round(waited, 3))
+        yield from Pending(parts.sleep(min(0.02, parts.busy_timeout - waited)))
+
+
+def _keep_lease(parts: RunParts, store: FlowStore | None) -> Generator[Op, object, None]:
+    """Refresh the lease when due; refuse to go on when another run took it meanwhile."""
+    lease = parts.lease
+    if lease is None or store is None:
+        return
+    if lease.lost_to is None and lease.due():
+        refresh = store.take_lease(lease.conversation_id, lease.owner, ttl=lease.ttl)
+        lease.refreshed_with((yield from Pending(refresh)))
+    if lease.lost_to is not None:
+        # The lease lapsed (the store was unreachable for its whole time) and another run took
+        # the conversation: committing now could interleave its turns with ours.
+        raise ConversationBusyError(lease.conversation_id, lease.lost_to)
+
+
 def _open(
     store: FlowStore | None, conversation: Conversation | str | None
 ) -> Generator[Op, object, Conversation]:
@@ -274,11 +403,16 @@ def _open(
             raise ConfigurationError("a conversation id needs a store: pass store=...")
         return (yield from Pending(store.load(conversation)))
     conv = conversation if conversation is not None else Conversation()
-    if store is not None and conv.version == 0:
-        try:
-            yield from Pending(store.load(conv.id))
-        except ConversationNotFoundError:
-            yield from Pending(store.create(conv))
+    if store is None:
+        return conv
+    try:
+        stored = yield from Pending(store.load(conv.id))
+    except ConversationNotFoundError:
+        yield from Pending(store.create(conv))
+        return conv
+    if len(stored) != conv.version:
+        # A stale copy: its run would pay for a reply it could never commit. Refuse it first.
+        raise StoreConflictError(conv.id, conv.version, len(stored))
     return conv
 
 
@@ -286,6 +420,7 @@ def _commit(
     parts: RunParts, store: FlowStore | None, conversation: Conversation
 ) -> Generator[Op, object, None]:
     if store is not None:
+        yield from _keep_lease(parts, store)
         yield from Pending(store.commit(conversation))
     else:
         conversation.version = len(conversation)

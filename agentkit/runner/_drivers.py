@@ -9,10 +9,10 @@ from __future__ import annotations
 import inspect
 import queue
 import threading
-from collections.abc import AsyncGenerator, Generator, Iterator
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Iterator
 from contextlib import ExitStack
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import anyio
 import anyio.from_thread
@@ -21,7 +21,7 @@ from typing_extensions import assert_never
 
 from .._exceptions import ConfigurationError
 from ..client._messages import body_spec
-from ..stores import AsyncConversationStore, to_async
+from ..stores import AsyncConversationStore, ConversationStore, to_async
 from ..streaming import AsyncMessageStreamManager, MessageStreamManager
 from ..tools._execute import ToolOutcome
 from ..types._message import Message
@@ -37,11 +37,11 @@ from ._loop import (
 
 if TYPE_CHECKING:
     from ..client import AsyncClient, Client
-    from ..stores import ConversationStore
 
 from ._core import (
     Block,
     Journal,
+    Lease,
     ModelCall,
     Run,
     RunParts,
@@ -63,9 +63,16 @@ def sync_events(client: Client, parts: RunParts) -> Iterator[AgentEvent]:
         raise ConfigurationError("a sync run needs a sync store (or use arun)")
     run = Run(run_flow(parts, store))
     with ExitStack() as stack:
+        stack.callback(_release_sync, parts)
         portal: anyio.from_thread.BlockingPortal | None = None
+        entered = keeping = False
         op = run.step()
         while op is not None:
+            if parts.lease is not None and not keeping:
+                # Taken by the run's first store call: a thread keeps it while this one waits
+                # for the model or the tools.
+                stack.callback(_keep_sync(parts.lease, store))
+                keeping = True
             try:
                 value: object = None
                 match op:
@@ -76,7 +83,9 @@ def sync_events(client: Client, parts: RunParts) -> Iterator[AgentEvent]:
                     case ToolCalls():
                         if portal is None:
                             portal = stack.enter_context(anyio.from_thread.start_blocking_portal())
+                        if not entered:
                             stack.enter_context(portal.wrap_async_context_manager(parts.runtime))
+                            entered = True
                         value = yield from _sync_tools(portal, parts, op)
                     case Emit():
                         yield op.event
@@ -88,6 +97,37 @@ def sync_events(client: Client, parts: RunParts) -> Iterator[AgentEvent]:
                 op = run.step(value)
     assert run.result is not None
     yield RunFinished(run.result)
+
+
+def _keep_sync(lease: Lease, store: object) -> Callable[[], None]:
+    """Refresh the lease from a thread every third of its time; returns what stops it."""
+    stop = threading.Event()
+
+    def keep() -> None:
+        while isinstance(store, ConversationStore) and not stop.wait(lease.ttl / 3):
+            try:
+                lease.refreshed_with(
+                    store.take_lease(lease.conversation_id, lease.owner, ttl=lease.ttl)
+                )
+            except Exception:  # unreachable for now: the lease lapses only after `ttl`
+                continue
+
+    thread = threading.Thread(target=keep, name="agentkit-lease", daemon=True)
+    thread.start()
+
+    def stop_keeping() -> None:
+        stop.set()
+        thread.join()
+
+    return stop_keeping
+
+
+def _release_sync(parts: RunParts) -> None:
+    """Give the run's lease up as the run ends, however it ends."""
+    lease, parts.lease = parts.lease, None
+    store = parts.store
+    if lease is not None and isinstance(store, ConversationStore):
+        store.release_lease(lease.conversation_id, lease.owner)
 
 
 def _call_sync(
@@ -152,6 +192,7 @@ def _sync_tools(
 async def async_events(client: AsyncClient, parts: RunParts) -> AsyncGenerator[AgentEvent, None]:
     """Run the loop in this task; yield its events (deltas too when `parts.stream`)."""
     store = _async_store(parts.store)
+    parts.sleep = anyio.sleep
     run = Run(run_flow(parts, store))
     runtime = parts.runtime
     entered = False
@@ -164,7 +205,7 @@ async def async_events(client: AsyncClient, parts: RunParts) -> AsyncGenerator[A
                     case Pending():
                         value = await async_value(op.value)
                     case ModelCall():
-                        async for item in _call_async(client, parts, op):
+                        async for item in _call_async(client, parts, op, store):
                             if isinstance(item, Message):
                                 value = item
                             else:
@@ -174,7 +215,8 @@ async def async_events(client: AsyncClient, parts: RunParts) -> AsyncGenerator[A
                             await runtime.__aenter__()
                             entered = True
                         finished: list[ToolOutcome] = []
-                        value = await _run_calls(store, parts, op, finished)
+                        calls = partial(_run_calls, store, parts, op, finished)
+                        value = await _keeping(parts.lease, store, calls)
                         if parts.stream:
                             # After the whole step, not as each call finishes: see `Agent.astream`.
                             for outcome in finished:
@@ -188,21 +230,71 @@ async def async_events(client: AsyncClient, parts: RunParts) -> AsyncGenerator[A
             else:
                 op = run.step(value)
     finally:
-        if entered:
-            with anyio.CancelScope(shield=True):
+        with anyio.CancelScope(shield=True):
+            if entered:
                 await runtime.__aexit__(None, None, None)
+            lease, parts.lease = parts.lease, None
+            if lease is not None and store is not None:
+                await async_value(store.release_lease(lease.conversation_id, lease.owner))
     assert run.result is not None
     yield RunFinished(run.result)
 
 
+T = TypeVar("T")
+
+
+async def _keeping(
+    lease: Lease | None,
+    store: ConversationStore | AsyncConversationStore | None,
+    work: Callable[[], Awaitable[T]],
+) -> T:
+    """Await `work` while a task refreshes the lease every third of its time.
+
+    No `yield` happens inside the task group (see `_run_calls` for why that matters).
+    """
+    if lease is None or store is None:
+        return await work()
+
+    async def keep() -> None:
+        while True:
+            await anyio.sleep(lease.ttl / 3)
+            await _refresh(lease, store)
+
+    error: BaseException | None = None
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(keep)
+        try:
+            result = await work()
+        except BaseException as exc:  # raised below as itself, not inside an exception group
+            error = exc
+        tg.cancel_scope.cancel()
+    if error is not None:
+        raise error
+    return result
+
+
+async def _refresh(lease: Lease, store: ConversationStore | AsyncConversationStore) -> None:
+    try:
+        holder = await async_value(
+            store.take_lease(lease.conversation_id, lease.owner, ttl=lease.ttl)
+        )
+    except Exception:  # unreachable for now: the lease lapses only after its whole `ttl`
+        return
+    lease.refreshed_with(holder)
+
+
 async def _call_async(
-    client: AsyncClient, parts: RunParts, op: ModelCall
+    client: AsyncClient,
+    parts: RunParts,
+    op: ModelCall,
+    store: ConversationStore | AsyncConversationStore | None,
 ) -> AsyncGenerator[AgentEvent | Message, None]:
-    """The model call's events, then its message."""
+    """The model call's events, then its message (the lease kept meanwhile)."""
+    lease = parts.lease
     if not parts.streams_model():
         headers = beta_headers(parts.spec.betas)
         spec = body_spec(client, op.body(stream=False), stream=False, headers=headers)
-        message = await client.call(spec)
+        message = await _keeping(lease, store, partial(client.call, spec))
         yield message
         return
     streamed = model_spec(client, op.body(stream=True), True, parts.spec.betas)
@@ -212,6 +304,8 @@ async def _call_async(
     async with manager as events:
         tool_ids: dict[int, str] = {}
         async for raw in events:
+            if lease is not None and store is not None and lease.due():
+                await _refresh(lease, store)
             event = agent_event(raw, tool_ids)
             if event is not None and parts.stream:
                 yield event

@@ -268,11 +268,16 @@ class Opening:
             message built by hand).
         pending: The tool calls of the last message when it is an assistant message.
         container: The code-execution container of the latest response, if any.
+        empty: The conversation holds no message yet.
+        reply: The last message when it is a response (for a run that finds the conversation
+            ended: it returns this reply instead of calling the model again).
     """
 
     stop_reason: str | None = None
     pending: list[ToolCall] = field(default_factory=list)
     container: str | None = None
+    empty: bool = False
+    reply: Reply | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -370,10 +375,14 @@ class CommitUser(Effect[None]):
             journaled), `"cut_off"` (an error result for each: max_tokens cut them off) or
             `"none"`.
         blocks: Content blocks after the answers (a prompt, a nudge).
+        with_reply: Commit the message together with the model's reply to it, as one step (a
+            run's prompt: a run that fails before the reply stores neither, so a prompt is
+            never left unanswered in the history).
     """
 
     answer: Answer
     blocks: list[dict[str, Any]] = field(default_factory=list)
+    with_reply: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -483,6 +492,16 @@ def agent_loop(
     state = _State(spec, totals or Totals())
     opening = yield from Open()
     state.container = opening.container
+    if opening.empty and not prompt:
+        raise ConfigurationError(
+            "the conversation holds no messages, so there is nothing to resume (a run that "
+            "crashed before its first reply stores nothing): run it with a prompt"
+        )
+    if not prompt and _ended(spec, opening):
+        # Resuming a run that finished: its answer is stored, and asking again would pay for a
+        # second answer (with the first one as a prefill).
+        state.reply = opening.reply
+        return state.end()
     answer: Answer = "none"
     if opening.pending and opening.stop_reason in ("tool_use", None):
         # A previous run stopped after the model asked for tools (approval, crash): finish them.
@@ -505,7 +524,7 @@ def agent_loop(
         # The turn was cut off (max_tokens) or abandoned: answer without running anything.
         answer = "cut_off"
     if answer != "none" or prompt:
-        yield from CommitUser(answer, list(prompt or []))
+        yield from CommitUser(answer, list(prompt or []), with_reply=bool(prompt))
         if state.has_output and not prompt:
             # The resumed turn held a valid answer: the run is done, the model has nothing to add.
             return state.end()
@@ -541,6 +560,16 @@ def agent_loop(
             yield from CommitUser("none", output_nudge(spec.output.tool_name)["content"])
             continue
         return state.end()
+
+
+def _ended(spec: RunSpec, opening: Opening) -> bool:
+    """Whether the conversation's last response ended the run (a resume has nothing to do)."""
+    reply = opening.reply
+    if reply is None or opening.pending or spec.output is not None:
+        return False
+    if spec.on_max_tokens == "continue" and reply.stop_reason == "max_tokens":
+        return False
+    return next_action(reply.stop_reason) == "stop"
 
 
 def _tool_step(

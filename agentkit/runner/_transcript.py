@@ -44,6 +44,7 @@ __all__ = [
     "last_container",
     "opening_of",
     "reply_of",
+    "stored_message",
     "user_content",
 ]
 
@@ -66,8 +67,11 @@ class Transcript:
         self.last: Message | None = None
 
     def opening(self) -> Opening:
-        """Answer `Open`."""
-        return opening_of(self.conversation)
+        """Answer `Open` (with the last response, which a finished run returns again)."""
+        opening = opening_of(self.conversation, self.spec)
+        if opening.reply is not None and not opening.pending:
+            self.last = stored_message(self.conversation.entries[-1])
+        return opening
 
     def journaled(self, journal: Mapping[str, Block]) -> frozenset[str]:
         """Keep the journaled results for the next commit; answer `LoadJournal` with their ids."""
@@ -155,16 +159,29 @@ def last_container(conversation: Conversation) -> str | None:
     return None
 
 
-def opening_of(conversation: Conversation) -> Opening:
-    """Where a stored conversation stands: last stop reason, pending calls, container."""
+def opening_of(conversation: Conversation, spec: RunSpec | None = None) -> Opening:
+    """Where a stored conversation stands: last stop reason, pending calls, container (and,
+    given the run's `spec`, the last response as the loop sees it)."""
     if not len(conversation):
-        return Opening()
-    stop_reason = _response(conversation.entries[-1]).get("stop_reason")
+        return Opening(empty=True)
+    last = conversation.entries[-1]
+    stop_reason = _response(last).get("stop_reason")
+    responded = last.role == "assistant" and "response" in last.meta
     return Opening(
         stop_reason=stop_reason if isinstance(stop_reason, str) else None,
         pending=[ToolCall.from_block(b) for b in pending_tool_uses(conversation)],
         container=last_container(conversation),
+        reply=reply_of(last, spec) if responded and spec is not None else None,
     )
+
+
+def stored_message(entry: Entry) -> Message | None:
+    """A committed response as the `Message` it was (None if its fields do not make one)."""
+    data = {**_response(entry), "role": "assistant", "content": entry.blocks}
+    try:
+        return Message.model_validate(data)
+    except ValidationError:
+        return None
 
 
 def reply_of(entry: Entry, spec: RunSpec) -> Reply:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ._async import AsyncConversationStore, to_async
-from ._base import ConversationInfo, ConversationNotFoundError, ConversationStore
+from ._base import ConversationInfo, ConversationNotFoundError, ConversationStore, lease_owner
 from ._memory import MemoryStore
 
 if TYPE_CHECKING:
@@ -26,6 +26,7 @@ __all__ = [
     "MemoryStore",
     "PostgresStore",
     "SQLiteStore",
+    "lease_owner",
     "to_async",
 ]
 

@@ -25,8 +25,10 @@ from ._base import (
     Journaled,
     Load,
     Plan,
+    ReleaseLease,
     SetMetadata,
     StoreOp,
+    TakeLease,
     advance,
     commit_plan,
     create_plan,
@@ -96,6 +98,8 @@ class AsyncConversationStore(abc.ABC):
     list = _Awaited(_of(Headers), ConversationStore.list)
     delete = _Awaited(_of(Delete), ConversationStore.delete)
     set_metadata = _Awaited(_of(SetMetadata), ConversationStore.set_metadata)
+    take_lease = _Awaited(_of(TakeLease), ConversationStore.take_lease)
+    release_lease = _Awaited(_of(ReleaseLease), ConversationStore.release_lease)
     commit = _Awaited(commit_plan, ConversationStore.commit)
     export_json = _Awaited(export_json_plan, ConversationStore.export_json)
     export_jsonl = _Awaited(export_jsonl_plan, ConversationStore.export_jsonl)

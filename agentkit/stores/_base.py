@@ -10,6 +10,11 @@ While tools run, each finished `tool_result` is *journaled* (`journal_tool_resul
 crashes before committing the step finds the journaled results with `journaled_tool_results`
 and executes only the missing tools. Committing the next step clears the journal.
 
+A run holds the conversation's *lease* while it lives (`take_lease`): a row naming its owner and
+an expiry, refreshed by taking it again, released at the end. A second owner is refused while
+the lease is held, so two runs never interleave turns; a crashed owner's lease lapses at its
+expiry (at once when the owner was a process on this host that no longer exists).
+
 Every primitive operation is one `StoreOp` value, typed by its result, that knows two things: how
 to call a sync store for it (`on`) and its SQL (`sql`, a sans-IO plan from `_sql`), so the SQL
 lives in one place for SQLite, PostgreSQL and async PostgreSQL. The composite methods (`create`,
@@ -22,6 +27,8 @@ from __future__ import annotations
 
 import abc
 import builtins
+import os
+import socket
 import time
 from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -31,7 +38,7 @@ from pydantic_core import from_json, to_json
 
 from .._exceptions import StoreConflictError, StoreError
 from ..conversation import Conversation, Entry
-from ._sql import Op, execute, execute_many, fetch_all, fetch_one, rowcount
+from ._sql import Op, Row, execute, execute_many, fetch_all, fetch_one, rowcount
 from ._transfer import dump_conversation, dump_jsonl, parse_conversation, parse_jsonl
 
 __all__ = [
@@ -46,8 +53,10 @@ __all__ = [
     "Journaled",
     "Load",
     "Plan",
+    "ReleaseLease",
     "SetMetadata",
     "StoreOp",
+    "TakeLease",
     "advance",
     "commit_plan",
     "create_plan",
@@ -55,6 +64,8 @@ __all__ = [
     "export_jsonl_plan",
     "import_json_plan",
     "import_jsonl_plan",
+    "lease_owner",
+    "owner_gone",
     "single",
 ]
 
@@ -165,6 +176,22 @@ class ConversationStore(abc.ABC):
         Raises:
             ConversationNotFoundError: No such conversation.
         """
+
+    @abc.abstractmethod
+    def take_lease(self, conversation_id: str, owner: str, *, ttl: float) -> str | None:
+        """Take (or refresh) the conversation's lease for `owner`, for `ttl` seconds from now.
+
+        The lease is free when no one holds it, its holder's expiry passed, or its holder was a
+        process on this host that no longer exists (`owner_gone`). The conversation need not
+        exist yet: a run takes the lease before it creates the conversation.
+
+        Returns:
+            None when `owner` holds the lease now; else the owner that holds it.
+        """
+
+    @abc.abstractmethod
+    def release_lease(self, conversation_id: str, owner: str) -> None:
+        """Give the lease up, if `owner` holds it (else nothing happens)."""
 
     def close(self) -> None:  # noqa: B027 - optional hook, most stores hold nothing to close
         """Release connections and files."""
@@ -283,11 +310,27 @@ def _bytes(value: object) -> bytes:
     return bytes(value)
 
 
-def _json_object(data: bytes) -> dict[str, object]:
-    value = from_json(data)
+def _json_object(data: bytes, where: str) -> dict[str, object]:
+    """A stored JSON object; a row that is not one is a `StoreError` naming `where`."""
+    try:
+        value = from_json(data)
+    except ValueError as exc:
+        raise StoreError(f"{where} is not valid JSON ({exc}): the row is damaged") from exc
     if not isinstance(value, dict):
-        raise StoreError("a stored JSON object is not an object")
+        raise StoreError(f"{where} holds {type(value).__name__}, not a JSON object")
     return value
+
+
+def _entry(conversation_id: str, position: int, row: Row) -> Entry:
+    """A stored message row as an entry; a damaged row is a `StoreError` naming it."""
+    where = f"conversation {conversation_id!r}, message {position}"
+    body, meta, created_at = row
+    message = _json_object(_bytes(body), f"{where} (body)")
+    if message.get("role") not in ("user", "assistant"):
+        raise StoreError(f"{where} (body) is not a message: no user or assistant role")
+    return Entry.from_raw(
+        _bytes(body), _json_object(_bytes(meta), f"{where} (meta)"), _float(created_at)
+    )
 
 
 @dataclass(frozen=True)
@@ -348,13 +391,11 @@ class Load(StoreOp[Conversation]):
             raise StoreError(
                 f"conversation {conversation_id!r} has {len(rows)} messages at version {version}"
             )
-        entries = [
-            Entry.from_raw(_bytes(b), _json_object(_bytes(m)), _float(c)) for b, m, c in rows
-        ]
+        entries = [_entry(conversation_id, n, row) for n, row in enumerate(rows)]
         return Conversation.from_entries(
             entries,
             id=conversation_id,
-            metadata=_json_object(_bytes(head[0])),
+            metadata=_json_object(_bytes(head[0]), f"conversation {conversation_id!r} (metadata)"),
             created_at=_float(head[1]),
             updated_at=_float(head[2]),
             version=version,
@@ -448,7 +489,8 @@ class Journaled(StoreOp[dict[str, dict[str, object]]]):
             "WHERE j.conversation_id = ? ORDER BY j.created_at",
             (self.conversation_id,),
         )
-        return {str(tool_use_id): _json_object(_bytes(body)) for tool_use_id, body in rows}
+        where = f"conversation {self.conversation_id!r}, journaled result"
+        return {str(i): _json_object(_bytes(body), f"{where} {str(i)!r}") for i, body in rows}
 
 
 @dataclass(frozen=True)
@@ -469,7 +511,13 @@ class Headers(StoreOp[list[ConversationInfo]]):
             (_NO_LIMIT if self.limit is None else self.limit, self.offset),
         )
         return [
-            ConversationInfo(str(i), _json_object(_bytes(m)), _float(c), _float(u), _int(v))
+            ConversationInfo(
+                str(i),
+                _json_object(_bytes(m), f"conversation {str(i)!r} (metadata)"),
+                _float(c),
+                _float(u),
+                _int(v),
+            )
             for i, m, c, u, v in rows
         ]
 
@@ -484,7 +532,7 @@ class Delete(StoreOp[bool]):
         return store.delete(self.conversation_id)
 
     def sql(self) -> Op[bool]:
-        for table in ("agentkit_messages", "agentkit_tool_journal"):
+        for table in ("agentkit_messages", "agentkit_tool_journal", "agentkit_leases"):
             yield from execute(
                 f"DELETE FROM {table} WHERE conversation_id = ?", (self.conversation_id,)
             )
@@ -511,6 +559,100 @@ class SetMetadata(StoreOp[None]):
         )
         if updated != 1:
             raise ConversationNotFoundError(self.conversation_id)
+
+
+def lease_owner(run_id: str) -> str:
+    """The lease owner name of a run in this process: `"<host>:<pid>:<run id>"`."""
+    return f"{socket.gethostname()}:{os.getpid()}:{run_id}"
+
+
+def owner_gone(owner: str) -> bool:
+    """Whether a lease owner was a process on this host that no longer exists.
+
+    Its lease is free at once, not at its expiry: a run killed with SIGKILL can be resumed
+    right away. An owner on another host (or not named by `lease_owner`) is never judged
+    gone; its lease lapses at its expiry.
+    """
+    host, _, rest = owner.partition(":")
+    pid, _, _ = rest.partition(":")
+    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return True
+    except OSError:  # exists, owned by another user
+        return False
+    return False
+
+
+_HOLDER = "SELECT owner, expires_at FROM agentkit_leases WHERE conversation_id = ?"
+
+
+@dataclass(frozen=True)
+class TakeLease(StoreOp[str | None]):
+    """`ConversationStore.take_lease`."""
+
+    conversation_id: str
+    owner: str
+    ttl: float = field(kw_only=True)
+
+    def on(self, store: ConversationStore) -> str | None:
+        return store.take_lease(self.conversation_id, self.owner, ttl=self.ttl)
+
+    def sql(self) -> Op[str | None]:
+        cid, owner = self.conversation_id, self.owner
+        holder = ""
+        for _ in range(3):  # a holder may release between our statements: look again
+            now = time.time()
+            # Each statement is atomic on its own (PostgreSQL re-checks an UPDATE's WHERE after
+            # a concurrent writer commits; SQLite runs the whole transaction under its write
+            # lock), so of two owners racing for a free lease exactly one matches.
+            taken = yield from rowcount(
+                "UPDATE agentkit_leases SET owner = ?, expires_at = ? "
+                "WHERE conversation_id = ? AND (owner = ? OR expires_at <= ?)",
+                (owner, now + self.ttl, cid, owner, now),
+            )
+            if taken == 1:
+                return None
+            inserted = yield from rowcount(
+                "INSERT INTO agentkit_leases (conversation_id, owner, expires_at) "
+                "VALUES (?, ?, ?) ON CONFLICT (conversation_id) DO NOTHING",
+                (cid, owner, now + self.ttl),
+            )
+            if inserted == 1:
+                return None
+            row = yield from fetch_one(_HOLDER, (cid,))
+            if row is None:
+                continue
+            holder = str(row[0])
+            if not owner_gone(holder):
+                return holder
+            taken = yield from rowcount(
+                "UPDATE agentkit_leases SET owner = ?, expires_at = ? "
+                "WHERE conversation_id = ? AND owner = ?",
+                (owner, now + self.ttl, cid, holder),
+            )
+            if taken == 1:
+                return None
+        return holder or "(unknown)"
+
+
+@dataclass(frozen=True)
+class ReleaseLease(StoreOp[None]):
+    """`ConversationStore.release_lease`."""
+
+    conversation_id: str
+    owner: str
+
+    def on(self, store: ConversationStore) -> None:
+        store.release_lease(self.conversation_id, self.owner)
+
+    def sql(self) -> Op[None]:
+        yield from execute(
+            "DELETE FROM agentkit_leases WHERE conversation_id = ? AND owner = ?",
+            (self.conversation_id, self.owner),
+        )
 
 
 # -- the plans -------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from pydantic_core import from_json, to_json
 from .._exceptions import StoreConflictError
 from .._options import strict_init
 from ..conversation import Conversation, Entry
-from ._base import ConversationInfo, ConversationNotFoundError, ConversationStore
+from ._base import ConversationInfo, ConversationNotFoundError, ConversationStore, owner_gone
 
 __all__ = ["MemoryStore"]
 
@@ -37,6 +37,7 @@ class MemoryStore(ConversationStore):
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._data: dict[str, _Stored] = {}
+        self._leases: dict[str, tuple[str, float]] = {}
 
     def _get(self, conversation_id: str) -> _Stored:
         stored = self._data.get(conversation_id)
@@ -102,6 +103,22 @@ class MemoryStore(ConversationStore):
             current = len(stored.entries)
             return {k: from_json(b) for k, (v, b) in stored.journal.items() if v == current}
 
+    def take_lease(self, conversation_id: str, owner: str, *, ttl: float) -> str | None:
+        """See `ConversationStore.take_lease`."""
+        with self._lock:
+            now = time.time()
+            holder, expires_at = self._leases.get(conversation_id, (owner, now))
+            if holder == owner or expires_at <= now or owner_gone(holder):
+                self._leases[conversation_id] = (owner, now + ttl)
+                return None
+            return holder
+
+    def release_lease(self, conversation_id: str, owner: str) -> None:
+        """See `ConversationStore.release_lease`."""
+        with self._lock:
+            if self._leases.get(conversation_id, ("", 0.0))[0] == owner:
+                del self._leases[conversation_id]
+
     def list(self, *, limit: int | None = None, offset: int = 0) -> list[ConversationInfo]:
         """See `ConversationStore.list`."""
         with self._lock:
@@ -117,6 +134,7 @@ class MemoryStore(ConversationStore):
     def delete(self, conversation_id: str) -> bool:
         """See `ConversationStore.delete`."""
         with self._lock:
+            self._leases.pop(conversation_id, None)
             return self._data.pop(conversation_id, None) is not None
 
     def set_metadata(self, conversation_id: str, metadata: Mapping[str, object]) -> None:

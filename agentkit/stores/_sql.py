@@ -132,6 +132,11 @@ def schema(blob: str, real: str, integer: str) -> tuple[str, ...]:
             body {blob} NOT NULL,
             created_at {real} NOT NULL,
             PRIMARY KEY (conversation_id, tool_use_id))""",
+        # One row per conversation a run holds: its owner and when the lease lapses.
+        f"""CREATE TABLE IF NOT EXISTS agentkit_leases (
+            conversation_id TEXT PRIMARY KEY,
+            owner TEXT NOT NULL,
+            expires_at {real} NOT NULL)""",
     )
 
 

@@ -64,6 +64,14 @@ class SQLStore(ConversationStore):
         """See `ConversationStore.journaled_tool_results`."""
         return self._perform(op.Journaled(conversation_id))
 
+    def take_lease(self, conversation_id: str, owner: str, *, ttl: float) -> str | None:
+        """See `ConversationStore.take_lease`."""
+        return self._perform(op.TakeLease(conversation_id, owner, ttl=ttl))
+
+    def release_lease(self, conversation_id: str, owner: str) -> None:
+        """See `ConversationStore.release_lease`."""
+        self._perform(op.ReleaseLease(conversation_id, owner))
+
     def list(self, *, limit: int | None = None, offset: int = 0) -> list[ConversationInfo]:
         """See `ConversationStore.list`."""
         return self._perform(op.Headers(limit=limit, offset=offset))

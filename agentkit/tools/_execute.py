@@ -16,6 +16,7 @@ Everything here is plain anyio, so a sync runner can drive it through a blocking
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
 import sys
@@ -33,6 +34,7 @@ from typing_extensions import Self
 
 from .._exceptions import ToolError
 from ._context import RunContext
+from ._results import CONTENT_BLOCK_TYPES, block_problem, json_text, truncate_content
 from ._tool import (
     ResourceFactory,
     StopRun,
@@ -65,6 +67,7 @@ __all__ = [
     "ToolOutcome",
     "ToolRuntime",
     "call_batches",
+    "sendable",
 ]
 
 
@@ -244,6 +247,9 @@ class ToolRuntime:
             `Decision`; the first `Deny` or `Defer` wins, `ReplaceInput` changes the input for
             later hooks and the call, and `Allow` also approves a `requires_approval` tool.
         after_tool: Hooks called with each outcome, in order; one may return a replacement.
+            They see the whole result; what is sent is checked after them (`sendable`).
+        max_result_chars: Text past this many characters in a result is cut, with a note to
+            the model saying how much was cut; None sends everything.
     """
 
     def __init__(
@@ -255,8 +261,10 @@ class ToolRuntime:
         max_threads: int = 8,
         before_tool: Sequence[BeforeToolHook] = (),
         after_tool: Sequence[AfterToolHook] = (),
+        max_result_chars: int | None = 100_000,
     ) -> None:
         self.toolset = Toolset.of(tools)
+        self.max_result_chars = max_result_chars
         self.default_timeout = default_timeout
         self.max_concurrency = max_concurrency
         self.max_threads = max_threads
@@ -327,6 +335,17 @@ class ToolRuntime:
         approvals = approvals or {}
         make_context = context_factory or _default_context
         outcomes: list[ToolOutcome | None] = [None] * len(call_list)
+        # A repeated tool_use id is a malformed reply: its calls are answered with an error and
+        # never run, so no call runs twice (the first with that id runs as usual).
+        seen: set[str] = set()
+        for i, call in enumerate(call_list):
+            if call.id in seen:
+                message = f"This call repeats the tool_use id {call.id!r}; it was not run."
+                outcomes[i] = ToolOutcome(
+                    call, "error", tool_result(call.id, message, is_error=True)
+                )
+            seen.add(call.id)
+        runnable = [i for i, o in enumerate(outcomes) if o is None]
 
         async def run(i: int, limit: bool = True) -> None:
             if limit:
@@ -338,7 +357,8 @@ class ToolRuntime:
             if on_outcome is not None:
                 await _maybe_await(on_outcome(outcome))
 
-        for batch in _segments(call_list, self.toolset):
+        for positions in _segments([call_list[i] for i in runnable], self.toolset):
+            batch = [runnable[p] for p in positions]
             if len(batch) == 1:  # nothing to run beside it, so no limit to respect
                 await run(batch[0], limit=False)
                 continue
@@ -372,6 +392,7 @@ class ToolRuntime:
             replacement = await _maybe_await(hook(outcome.call, outcome, ctx))
             if replacement is not None:
                 outcome = replacement
+        outcome = sendable(outcome, self.max_result_chars)
         return _with_duration(outcome, time.perf_counter() - started)
 
     async def _decide_and_execute(
@@ -478,6 +499,45 @@ async def _guarded(
     except Exception as exc:
         failures.append(exc)
         scope.cancel()
+
+
+def sendable(outcome: ToolOutcome, max_chars: int | None) -> ToolOutcome:
+    """The outcome with a result the next request can carry, checked before it is committed.
+
+    Its `tool_use_id` names the call; content blocks the API would refuse become JSON text;
+    text past `max_chars` is cut with a note. A result already fit to send is kept as it is.
+    """
+    result = outcome.result
+    if result is None:
+        return outcome
+    block: dict[str, object] = {**result, "type": "tool_result", "tool_use_id": outcome.call.id}
+    if not isinstance(block.get("is_error", False), bool):
+        block["is_error"] = bool(block["is_error"])
+    content = block.get("content")
+    if isinstance(content, list) and not all(
+        isinstance(b, Mapping) and b.get("type") in CONTENT_BLOCK_TYPES and not block_problem(b)
+        for b in content
+    ):
+        content = json_text(content)
+    elif content is not None and not isinstance(content, (str, list)):
+        content = json_text(content)
+    if isinstance(content, str) and _lone_surrogates(content):
+        content = content.encode("utf-8", "replace").decode("utf-8")
+    if isinstance(content, (str, list)) and max_chars is not None:
+        content = truncate_content(content, max_chars) or content
+    if content is not None:
+        block["content"] = content
+    if block == result:
+        return outcome
+    return dataclasses.replace(outcome, result=block)
+
+
+def _lone_surrogates(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _default_context(call: ToolCall) -> RunContext[object]:

@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 from typing import Concatenate, Generic, TypeAlias, TypeVar, overload
 
 import pydantic
-import pydantic_core
 from typing_extensions import ParamSpec, Self
 
 from .._exceptions import ToolDefinitionError
 from .._options import strict
+from ._results import CONTENT_BLOCK_TYPES, block_problem, json_text
 from ._schema import FunctionSchema, LintIssue, function_schema
 
 __all__ = [
@@ -43,9 +43,6 @@ S = TypeVar("S")  # the instance a method tool is bound to
 # Bounds on error text sent to the model: enough to correct a call, never a flood of context.
 _MAX_ERROR_CHARS = 4000
 _MAX_FIELD_ERRORS = 20
-
-# Block types a tool_result may carry as content.
-_CONTENT_BLOCK_TYPES = frozenset({"text", "image", "document", "search_result"})
 
 ResourceFactory: TypeAlias = Callable[
     [], "AbstractContextManager[object] | AbstractAsyncContextManager[object]"
@@ -441,8 +438,11 @@ def result_content(value: object) -> str | list[dict[str, object]] | None:
 
     Args:
         value: A string (sent as is), a content block dict (`text`, `image`, `document`,
-            `search_result`) or a list of them (sent as blocks), None (no content), or anything
-            else pydantic can serialize: dicts, lists, models, dataclasses ... (sent as JSON text).
+            `search_result`) or a list of them (sent as blocks when every one has the shape
+            the API takes, see `_results.block_problem`; else as JSON text, so a dict that only
+            looks like a block, such as a Notion rich-text object, cannot break the
+            conversation), None (no content), or anything else pydantic can serialize: dicts,
+            lists, models, dataclasses ... (sent as JSON text).
 
     Returns:
         The content.
@@ -451,15 +451,14 @@ def result_content(value: object) -> str | list[dict[str, object]] | None:
         return _valid_text(value)
     if value is None:
         return None
-    if isinstance(value, Mapping) and _is_content_block(value):
-        return [dict(value)]
-    if isinstance(value, list) and value and all(_is_content_block(v) for v in value):
-        return [dict(v) for v in value]
-    return _valid_text(pydantic_core.to_json(value, fallback=str).decode())
+    blocks = [value] if _is_content_block(value) else value if isinstance(value, list) else []
+    if blocks and all(_is_content_block(v) and block_problem(v) is None for v in blocks):
+        return [dict(v) for v in blocks if isinstance(v, Mapping)]
+    return json_text(value)
 
 
 def _is_content_block(value: object) -> bool:
-    return isinstance(value, Mapping) and value.get("type") in _CONTENT_BLOCK_TYPES
+    return isinstance(value, Mapping) and value.get("type") in CONTENT_BLOCK_TYPES
 
 
 def _valid_text(text: str) -> str:
