@@ -59,6 +59,8 @@ if TYPE_CHECKING:
     from .client import AsyncClient as AsyncClient
     from .client import Client as Client
     from .client import DefaultAioHttpClient as DefaultAioHttpClient
+    from .client import DefaultAsyncHttpxClient as DefaultAsyncHttpxClient
+    from .client import DefaultHttpxClient as DefaultHttpxClient
     from .conversation import CachePolicy as CachePolicy
     from .conversation import Conversation as Conversation
     from .runner import Agent as Agent
@@ -80,6 +82,8 @@ _EXPORTS: dict[str, str] = {
     "AsyncClient": "client",
     "Client": "client",
     "DefaultAioHttpClient": "client",
+    "DefaultAsyncHttpxClient": "client",
+    "DefaultHttpxClient": "client",
     "CachePolicy": "conversation",
     "Conversation": "conversation",
     "Agent": "runner",

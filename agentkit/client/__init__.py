@@ -10,6 +10,7 @@ from __future__ import annotations
 from .._exceptions import make_status_error, status_error_class
 from ._aiohttp import DefaultAioHttpClient
 from ._async._batches import AsyncBatches, AsyncBatchResults
+from ._async._beta import AsyncBeta, AsyncBetaMessages
 from ._async._client import AsyncClient
 from ._async._files import AsyncFileContent, AsyncFiles
 from ._async._messages import AsyncMessages
@@ -23,13 +24,16 @@ from ._base import (
     LongRequestError,
 )
 from ._batches import PollSchedule
+from ._beta import AsyncToolRunner, ToolRunner, register_tool_runner
 from ._custom import CustomRequestOptions
 from ._files import FILES_BETA, DeletedFile, FileInput, FileMetadata
 from ._httpx import DefaultAsyncHttpxClient, DefaultHttpxClient
 from ._pagination import PageInfo
+from ._parse import OutputFormat, ParsedMessage
 from ._response import APIResponse, AsyncAPIResponse
 from ._retry import RetryPolicy
 from ._sync._batches import Batches, BatchResults
+from ._sync._beta import Beta, BetaMessages
 from ._sync._client import Client
 from ._sync._files import FileContent, Files
 from ._sync._messages import Messages
@@ -41,6 +45,8 @@ __all__ = [
     "AsyncAPIResponse",
     "AsyncBatchResults",
     "AsyncBatches",
+    "AsyncBeta",
+    "AsyncBetaMessages",
     "AsyncClient",
     "AsyncFileContent",
     "AsyncFiles",
@@ -48,8 +54,11 @@ __all__ = [
     "AsyncModels",
     "AsyncPage",
     "AsyncPager",
+    "AsyncToolRunner",
     "BatchResults",
     "Batches",
+    "Beta",
+    "BetaMessages",
     "Client",
     "ClientOptions",
     "CustomRequestOptions",
@@ -68,10 +77,14 @@ __all__ = [
     "LongRequestError",
     "Messages",
     "Models",
+    "OutputFormat",
     "Page",
     "PageInfo",
+    "ParsedMessage",
     "PollSchedule",
     "RetryPolicy",
+    "ToolRunner",
     "make_status_error",
+    "register_tool_runner",
     "status_error_class",
 ]

@@ -17,7 +17,7 @@ from ..streaming._async._streams import AsyncStream
 from ..streaming._core import EventDecoder
 from ..streaming._sync._streams import Stream
 from ..types._message import APIModel, Message, MessageTokensCount
-from ..types._params import CountTokensParams, MessageCreateParams
+from ..types._params import CountTokensParams, MessageCreateParams, MessageParseParams
 from ._base import (
     Body,
     RequestSpec,
@@ -111,7 +111,7 @@ def _wire_fields(body: Body, *, stream: bool = False) -> dict[str, object]:
 
 
 def create_spec(
-    params: MessageCreateParams,
+    params: MessageParseParams,
     parse: Callable[[httpx.Response], T],
     *,
     stream: bool,

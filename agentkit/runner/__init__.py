@@ -20,10 +20,18 @@ from ._loop import (
     Limits,
     next_action,
 )
+from ._sdk import (
+    BetaAsyncToolRunner,
+    BetaToolRunner,
+    beta_async_tool,
+    beta_tool,
+)
 
 __all__ = [
     "Agent",
     "AgentEvent",
+    "BetaAsyncToolRunner",
+    "BetaToolRunner",
     "Hooks",
     "Limits",
     "RunFinished",
@@ -33,5 +41,7 @@ __all__ = [
     "ToolCallFinished",
     "ToolCallStarted",
     "TurnFinished",
+    "beta_async_tool",
+    "beta_tool",
     "next_action",
 ]

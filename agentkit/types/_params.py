@@ -9,25 +9,33 @@ import httpx
 from typing_extensions import NotRequired, Required
 
 __all__ = [
+    "Base64ImageSourceParam",
     "CacheControlParam",
     "ContentBlockParam",
     "CountTokensParams",
+    "DocumentBlockParam",
+    "ImageBlockParam",
+    "JSONOutputFormatParam",
     "MessageCreateParams",
     "MessageParam",
+    "MessageParseParams",
     "MetadataParam",
+    "OutputConfigParam",
     "RequestOptions",
     "Role",
+    "TextBlockParam",
+    "ThinkingBlockParam",
     "ThinkingConfigParam",
     "TimeoutTypes",
     "ToolChoiceParam",
     "ToolParam",
+    "ToolResultBlockParam",
+    "ToolUseBlockParam",
+    "URLImageSourceParam",
 ]
 
 Role = Literal["user", "assistant"]
 TimeoutTypes = float | httpx.Timeout | None
-
-ContentBlockParam = dict[str, object]
-"""A content block as the API takes it (`{"type": "text", "text": ...}`, `tool_result` ...)."""
 
 
 class CacheControlParam(TypedDict, total=False):
@@ -35,6 +43,104 @@ class CacheControlParam(TypedDict, total=False):
 
     type: Required[Literal["ephemeral"]]
     ttl: Literal["5m", "1h"]
+
+
+class TextBlockParam(TypedDict, total=False):
+    """`{"type": "text", "text": ...}`."""
+
+    type: Required[Literal["text"]]
+    text: Required[str]
+    cache_control: CacheControlParam | None
+    citations: Sequence[Mapping[str, object]] | None
+
+
+class Base64ImageSourceParam(TypedDict):
+    """An image's bytes, base64-encoded."""
+
+    type: Literal["base64"]
+    media_type: Literal["image/jpeg", "image/png", "image/gif", "image/webp"]
+    data: str
+
+
+class URLImageSourceParam(TypedDict):
+    """An image the API fetches."""
+
+    type: Literal["url"]
+    url: str
+
+
+class ImageBlockParam(TypedDict, total=False):
+    """`{"type": "image", "source": ...}` (base64, a URL, or an uploaded file's id)."""
+
+    type: Required[Literal["image"]]
+    source: Required[Base64ImageSourceParam | URLImageSourceParam | Mapping[str, object]]
+    cache_control: CacheControlParam | None
+
+
+class DocumentBlockParam(TypedDict, total=False):
+    """`{"type": "document", "source": ...}`: a PDF, plain text or content blocks."""
+
+    type: Required[Literal["document"]]
+    source: Required[Mapping[str, object]]
+    title: str | None
+    context: str | None
+    citations: Mapping[str, object] | None
+    cache_control: CacheControlParam | None
+
+
+class ToolUseBlockParam(TypedDict, total=False):
+    """A tool call sent back in an assistant message."""
+
+    type: Required[Literal["tool_use"]]
+    id: Required[str]
+    name: Required[str]
+    input: Required[Mapping[str, object]]
+    cache_control: CacheControlParam | None
+
+
+class ToolResultBlockParam(TypedDict, total=False):
+    """The result of a tool call, in a user message."""
+
+    type: Required[Literal["tool_result"]]
+    tool_use_id: Required[str]
+    content: str | Sequence[TextBlockParam | ImageBlockParam | Mapping[str, object]]
+    is_error: bool
+    cache_control: CacheControlParam | None
+
+
+class ThinkingBlockParam(TypedDict):
+    """A thinking block sent back unchanged (its `signature` included)."""
+
+    type: Literal["thinking"]
+    thinking: str
+    signature: str
+
+
+ContentBlockParam = (
+    TextBlockParam
+    | ImageBlockParam
+    | DocumentBlockParam
+    | ToolUseBlockParam
+    | ToolResultBlockParam
+    | ThinkingBlockParam
+    | Mapping[str, object]
+)
+"""A content block as the API takes it: one of the shapes above, or any block as a mapping
+(server tool blocks, `redacted_thinking`, block types newer than this version)."""
+
+
+class JSONOutputFormatParam(TypedDict):
+    """`output_config.format` for structured outputs (`messages.parse` builds it)."""
+
+    type: Literal["json_schema"]
+    schema: Mapping[str, object]
+
+
+class OutputConfigParam(TypedDict, total=False):
+    """`output_config`: effort level and structured output format."""
+
+    effort: Literal["low", "medium", "high", "max"]
+    format: JSONOutputFormatParam
 
 
 class MessageParam(TypedDict):
@@ -110,13 +216,14 @@ class CountTokensParams(RequestOptions, total=False):
     tool_choice: ToolChoiceParam
     thinking: ThinkingConfigParam
     cache_control: CacheControlParam
-    output_config: Mapping[str, object]
+    output_config: OutputConfigParam | Mapping[str, object]
     context_management: Mapping[str, object]
     mcp_servers: Iterable[Mapping[str, object]]
 
 
-class MessageCreateParams(CountTokensParams, total=False):
-    """Parameters of `messages.create` and `messages.stream` (every documented request field)."""
+class MessageParseParams(CountTokensParams, total=False):
+    """Parameters of `messages.parse`: those of `create` but `output_format`, which `parse`
+    takes as a type or a JSON schema of its own."""
 
     max_tokens: Required[int]
     metadata: MetadataParam
@@ -128,4 +235,9 @@ class MessageCreateParams(CountTokensParams, total=False):
     container: str | Mapping[str, object] | None
     inference_geo: str
     speed: Literal["standard", "fast"]
+
+
+class MessageCreateParams(MessageParseParams, total=False):
+    """Parameters of `messages.create` and `messages.stream` (every documented request field)."""
+
     output_format: NotRequired[Mapping[str, object]]

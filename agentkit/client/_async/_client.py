@@ -27,6 +27,7 @@ from .._base import (
 )
 from .._custom import custom_spec
 from .._httpx import DefaultAsyncHttpxClient  # unasync: from .._httpx import DefaultHttpxClient
+from ._beta import AsyncBeta
 from ._files import AsyncFiles
 from ._messages import AsyncMessages
 from ._models_api import AsyncModels
@@ -71,6 +72,12 @@ class AsyncClient(BaseClient[httpx.AsyncClient]):
     def files(self) -> AsyncFiles:
         """`client.files`: the Files API (beta)."""
         return AsyncFiles(self)
+
+    @property
+    def beta(self) -> AsyncBeta:
+        """`client.beta`: the SDK's beta namespace (`messages` with `tool_runner`, `files`,
+        `models`), the same resources, each taking `betas=[...]`."""
+        return AsyncBeta(self)
 
     # -- I/O ---------------------------------------------------------------------------------
 

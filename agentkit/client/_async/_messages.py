@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Literal, overload
+from typing import Any, Literal, TypeVar, overload
 
 import httpx
 from typing_extensions import Unpack
 
 from ...streaming._async._streams import AsyncMessageStreamManager, AsyncStream
 from ...types._message import Message, MessageTokensCount
-from ...types._params import CountTokensParams, MessageCreateParams
+from ...types._params import CountTokensParams, MessageCreateParams, MessageParseParams
 from .._base import DEFAULT_TIMEOUT, RequestSpec
 from .._messages import count_spec, create_spec, parse_message
+from .._parse import OutputFormat, ParsedMessage, parse_spec
 from .._response import AsyncResponseContext, async_wrap_mode
 from ._batches import AsyncBatches
 from ._requester import AsyncRequester
 
 __all__ = ["AsyncMessages", "AsyncMessagesWithRawResponse"]
+
+T = TypeVar("T")
 
 
 class AsyncMessages:
@@ -76,6 +79,29 @@ class AsyncMessages:
             decoder_factory=self._client.event_decoder(),
         )
 
+    async def parse(
+        self, *, output_format: OutputFormat[T], **params: Unpack[MessageParseParams]
+    ) -> ParsedMessage[T]:
+        """`create` with a structured output: the reply is JSON matching `output_format`.
+
+        Args:
+            output_format: A type pydantic validates (a model, a TypedDict, `list[int]` ...)
+                or a JSON schema; sent as `output_config.format` (made fit for structured
+                outputs: objects closed, unsupported constraints moved into descriptions).
+            **params: The fields and options of `create`.
+
+        Returns:
+            The message, with `parsed_output` validated from its text (a JSON schema's output
+            is the decoded JSON).
+
+        Raises:
+            ValueError: the text does not validate (pydantic's `ValidationError`).
+            TypeError: an unknown keyword, or a type pydantic cannot describe.
+            ConfigurationError: a schema structured outputs cannot take.
+        """
+        spec = parse_spec(params, output_format, default_timeout=self._default)
+        return await self._client.call(spec)
+
     async def count_tokens(self, **params: Unpack[CountTokensParams]) -> MessageTokensCount:
         """Count the input tokens of a request without sending it to the model."""
         return await self._client.call(count_spec(params))
@@ -117,3 +143,4 @@ class AsyncMessagesWithRawResponse:
             messages.create, mode
         )
         self.count_tokens = async_wrap_mode(messages.count_tokens, mode)
+        self.parse: Callable[..., AsyncResponseContext[Any]] = async_wrap_mode(messages.parse, mode)

@@ -28,6 +28,7 @@ from .._base import (
 )
 from .._custom import custom_spec
 from .._httpx import DefaultHttpxClient
+from ._beta import Beta
 from ._files import Files
 from ._messages import Messages
 from ._models_api import Models
@@ -72,6 +73,12 @@ class Client(BaseClient[httpx.Client]):
     def files(self) -> Files:
         """`client.files`: the Files API (beta)."""
         return Files(self)
+
+    @property
+    def beta(self) -> Beta:
+        """`client.beta`: the SDK's beta namespace (`messages` with `tool_runner`, `files`,
+        `models`), the same resources, each taking `betas=[...]`."""
+        return Beta(self)
 
     # -- I/O ---------------------------------------------------------------------------------
 

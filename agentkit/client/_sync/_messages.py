@@ -4,21 +4,24 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Literal, overload
+from typing import Any, Literal, TypeVar, overload
 
 import httpx
 from typing_extensions import Unpack
 
 from ...streaming._sync._streams import MessageStreamManager, Stream
 from ...types._message import Message, MessageTokensCount
-from ...types._params import CountTokensParams, MessageCreateParams
+from ...types._params import CountTokensParams, MessageCreateParams, MessageParseParams
 from .._base import DEFAULT_TIMEOUT, RequestSpec
 from .._messages import count_spec, create_spec, parse_message
+from .._parse import OutputFormat, ParsedMessage, parse_spec
 from .._response import APIResponse, wrap_mode
 from ._batches import Batches
 from ._requester import Requester
 
 __all__ = ["Messages", "MessagesWithRawResponse"]
+
+T = TypeVar("T")
 
 
 class Messages:
@@ -75,6 +78,29 @@ class Messages:
             decoder_factory=self._client.event_decoder(),
         )
 
+    def parse(
+        self, *, output_format: OutputFormat[T], **params: Unpack[MessageParseParams]
+    ) -> ParsedMessage[T]:
+        """`create` with a structured output: the reply is JSON matching `output_format`.
+
+        Args:
+            output_format: A type pydantic validates (a model, a TypedDict, `list[int]` ...)
+                or a JSON schema; sent as `output_config.format` (made fit for structured
+                outputs: objects closed, unsupported constraints moved into descriptions).
+            **params: The fields and options of `create`.
+
+        Returns:
+            The message, with `parsed_output` validated from its text (a JSON schema's output
+            is the decoded JSON).
+
+        Raises:
+            ValueError: the text does not validate (pydantic's `ValidationError`).
+            TypeError: an unknown keyword, or a type pydantic cannot describe.
+            ConfigurationError: a schema structured outputs cannot take.
+        """
+        spec = parse_spec(params, output_format, default_timeout=self._default)
+        return self._client.call(spec)
+
     def count_tokens(self, **params: Unpack[CountTokensParams]) -> MessageTokensCount:
         """Count the input tokens of a request without sending it to the model."""
         return self._client.call(count_spec(params))
@@ -114,3 +140,4 @@ class MessagesWithRawResponse:
         # `Any`: `create` is overloaded on `stream`, which a wrapper's signature cannot keep.
         self.create: Callable[..., APIResponse[Any]] = wrap_mode(messages.create, mode)
         self.count_tokens = wrap_mode(messages.count_tokens, mode)
+        self.parse: Callable[..., APIResponse[Any]] = wrap_mode(messages.parse, mode)
