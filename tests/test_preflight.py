@@ -227,6 +227,12 @@ CASES: dict[str, tuple[dict[str, Any], dict[str, Any], str]] = {
         body(user("a"), thinking={"type": "enabled", "budget_tokens": 1024}),
         "thinking.enabled.budget_tokens: Input should be greater than or equal to 1024",
     ),
+    "max_tokens within the model's output limit (the model table)": (
+        {"model": "claude-opus-4-1", "max_tokens": 32001, "messages": [user("a")]},
+        {"model": "claude-opus-4-1", "max_tokens": 32000, "messages": [user("a")]},
+        "max_tokens: 32001 > 32000, which is the maximum allowed number of output tokens for "
+        "claude-opus-4-1-20250805",
+    ),
     "thinking budget below max_tokens": (
         body(user("a"), thinking={"type": "enabled", "budget_tokens": 4096}),
         body(user("a"), thinking={"type": "enabled", "budget_tokens": 4095}),

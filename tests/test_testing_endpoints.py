@@ -166,7 +166,7 @@ def test_log_of_submitted_custom_ids(fake: FakeClaude, http: httpx.Client) -> No
 @pytest.mark.parametrize(
     ("requests", "message"),
     [
-        ([], "requests: too short"),
+        ([], "requests: List should have at least 1 item after validation, not 0"),
         (
             [{"custom_id": "has space", "params": params()}],
             "requests.0.custom_id: String should match",

@@ -33,6 +33,7 @@ SCHEMAS: list[dict[str, Any]] = [
                 "type": "object",
                 "properties": {"x": {"type": "number"}, "y": {"type": ["null", "number"]}},
                 "required": ["x", "y"],
+                "additionalProperties": False,
             }
         },
     },

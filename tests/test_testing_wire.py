@@ -110,7 +110,7 @@ def test_server_answers_pipelined_requests_and_bad_ones() -> None:
     with fake.serve() as server:
         answer = raw_exchange(server.url, SIMPLE + CLOSE)
         assert answer.count(b"HTTP/1.1 200 OK") == 2
-        assert answer.rstrip().endswith(b'"last_id":"claude-sonnet-4-5-20250929"}')
+        assert answer.rstrip().endswith(b'"last_id":"claude-3-haiku-20240307"}')
         bad = raw_exchange(server.url, b"BREW /pot HTTP/1.1\r\n\r\n")
         assert bad.startswith(b"HTTP/1.1 400 Bad Request") and b"connection: close" in bad
         host, port = server.url.removeprefix("http://").split(":")

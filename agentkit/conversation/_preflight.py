@@ -20,6 +20,7 @@ import re
 from collections.abc import Collection, Mapping
 
 from .._exceptions import RequestValidationError
+from ..types import find_model
 from ._turns import THINKING_TYPES, PreflightMemo, Turn, merge_turns
 
 __all__ = ["PreflightMemo", "check_request", "preflight_problems"]
@@ -82,6 +83,10 @@ _RULES: dict[str, str] = {
     "thinking_last_block": (
         "messages.{i}: The final block in an assistant message cannot be `thinking`."
     ),
+    "max_tokens_limit": (
+        "max_tokens: {n} > {limit}, which is the maximum allowed number of output tokens for "
+        "{model}"
+    ),
     "budget_min": "thinking.enabled.budget_tokens: Input should be greater than or equal to 1024",
     "budget_max": (
         "`max_tokens` must be greater than `thinking.budget_tokens`. Please consult our "
@@ -124,6 +129,13 @@ def _parameter_problems(
     for key in ("model",) if count_tokens else ("model", "max_tokens"):
         if key not in body:
             problems.append(_rule(f"{key}_required"))
+    # The model table knows each model's output limit (an unknown model is the API's to judge).
+    model, max_tokens = body.get("model"), body.get("max_tokens")
+    spec = find_model(model) if isinstance(model, str) else None
+    if spec is not None and isinstance(max_tokens, int) and max_tokens > spec.max_output:
+        problems.append(
+            _rule("max_tokens_limit", n=max_tokens, limit=spec.max_output, model=spec.id)
+        )
     thinking = body.get("thinking")
     if not _thinking_on(body) or not isinstance(thinking, dict):
         return problems

@@ -8,18 +8,16 @@ test can prove that no request was submitted twice.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from ._http import FakeRequest, FakeResponse, IdMaker, error_response, iso_time, json_response, page
 from ._render import json_bytes
+from ._schema import BATCH_CREATE, first_error
 
 __all__ = ["BatchStore"]
 
-_CUSTOM_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 _DAY = 24 * 3600.0
-_MAX_REQUESTS = 100_000
 
 BatchRunner = Callable[[dict[str, object]], dict[str, object]]
 """Runs one batch request's params; returns its `result` object (succeeded / errored ...)."""
@@ -51,22 +49,13 @@ class BatchStore:
 
     def create(self, body: object) -> _Batch | str:
         """A new batch for a `POST /v1/messages/batches` body, or the 400 message."""
-        requests = body.get("requests") if isinstance(body, Mapping) else None
-        if not isinstance(requests, list) or not requests:
-            return "requests: Field required" if requests is None else "requests: too short"
-        if len(requests) > _MAX_REQUESTS:
-            return f"requests: at most {_MAX_REQUESTS} requests are allowed per batch"
-        parsed: list[tuple[str, dict[str, object]]] = []
-        for n, item in enumerate(requests):
-            custom_id = item.get("custom_id") if isinstance(item, Mapping) else None
-            params = item.get("params") if isinstance(item, Mapping) else None
-            if not isinstance(custom_id, str) or not _CUSTOM_ID.match(custom_id):
-                return (
-                    f"requests.{n}.custom_id: String should match pattern '^[a-zA-Z0-9_-]{{1,64}}$'"
-                )
-            if not isinstance(params, dict):
-                return f"requests.{n}.params: Field required"
-            parsed.append((custom_id, params))
+        problem = first_error(BATCH_CREATE, body)
+        if problem is not None:
+            return problem
+        assert isinstance(body, Mapping)  # the shape check passed
+        parsed: list[tuple[str, dict[str, object]]] = [
+            (item["custom_id"], item["params"]) for item in body["requests"]
+        ]
         seen: set[str] = set()
         for custom_id, _ in parsed:
             if custom_id in seen:

@@ -8,7 +8,6 @@ script item is consumed; the adapters (`_transport`, `server`) only move bytes.
 
 from __future__ import annotations
 
-import json
 import secrets
 import threading
 import time
@@ -16,16 +15,19 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from agentkit.conversation._preflight import preflight_problems
+from agentkit.conversation import preflight_problems
+from agentkit.types import MODEL_TABLE, ModelSpec, find_model, model_catalog_entry
 
 from ._batches import BatchStore
 from ._builders import Fault, Reply, ScriptItem, as_reply
 from ._files import FileStore
 from ._http import FakeRequest, FakeResponse, IdMaker, error_response, json_response, page
 from ._render import error_event, sse_events
+from ._rules import model_problems
+from ._schema import COUNT_TOKENS, MESSAGES, first_error
 from ._testmodel import auto_reply
 from ._thinking import ThinkingSigner, redacted_payload, thinking_problems
-from ._tokens import CacheLedger, compaction_view, estimate_tokens
+from ._tokens import CacheLedger, compaction_view, count_input_tokens, estimate_tokens
 
 __all__ = ["DEFAULT_BASE_URL", "LOG_PATH", "MODELS", "FakeAPI"]
 
@@ -35,31 +37,16 @@ LOG_PATH = "/_fake/log"
 `requests` without credential headers, and `submitted_custom_ids`); it is not itself logged."""
 _THINKING = frozenset({"thinking", "redacted_thinking"})
 
-MODELS: tuple[dict[str, object], ...] = tuple(
-    {
-        "type": "model",
-        "id": model_id,
-        "display_name": name,
-        "created_at": created,
-        "max_input_tokens": 200000,
-        "max_tokens": max_tokens,
-        "capabilities": {
-            "batch": {"supported": True},
-            "citations": {"supported": True},
-            "image_input": {"supported": True},
-            "pdf_input": {"supported": True},
-            "thinking": {"supported": True},
-        },
-    }
-    for model_id, name, created, max_tokens in (
-        ("claude-opus-4-5-20251101", "Claude Opus 4.5", "2025-11-24T00:00:00Z", 64000),
-        ("claude-haiku-4-5-20251001", "Claude Haiku 4.5", "2025-10-15T00:00:00Z", 64000),
-        ("claude-sonnet-4-5-20250929", "Claude Sonnet 4.5", "2025-09-29T00:00:00Z", 64000),
-    )
-)
+MODELS: tuple[dict[str, object], ...] = tuple(model_catalog_entry(m) for m in MODEL_TABLE)
 """The model catalog the fake lists, newest first, in the Models API's shape."""
 
 ScriptSource = Iterable[ScriptItem] | Callable[[dict[str, object]], "Reply | Fault | str"] | None
+
+
+def _snapshot(model: object) -> str:
+    """The snapshot id a reply carries for the model a request named."""
+    spec = find_model(model) if isinstance(model, str) else None
+    return spec.id if spec is not None else str(model)
 
 
 class _RanOut(Exception):
@@ -104,8 +91,9 @@ class FakeAPI:
             self._script = deque(script)
         self._served = 0
         self.api_key = api_key
-        self.context_window = 200_000
-        """Requests estimated above this many input tokens get the API's "prompt is too long"."""
+        self.context_window: int | None = None
+        """Requests estimated above this many input tokens get the API's "prompt is too long"
+        (None: the model's context window, from the model table)."""
         self.check_thinking = check_thinking
         self.requests: list[FakeRequest] = []
         """Every request received, in order (method, path, query, headers, parsed body)."""
@@ -210,10 +198,10 @@ class FakeAPI:
             case ["models"] if method == "GET":
                 return self._page(MODELS, req.query, rid)
             case ["models", model_id] if method == "GET":
-                found = [m for m in MODELS if m["id"] == model_id]
-                if not found:
+                spec = find_model(model_id)
+                if spec is None:
                     return error_response(404, "not_found_error", f"model: {model_id}", rid)
-                return json_response(found[0], rid)
+                return json_response(model_catalog_entry(spec), rid)
             case ["messages", "batches", *rest]:
                 return self.batches.route(method, rest, req, rid, origin)
             case ["files", *rest]:
@@ -231,17 +219,38 @@ class FakeAPI:
 
     # ----- messages -------------------------------------------------------------------------
 
-    def _problems(
+    def _check(
         self, body: object, headers: Mapping[str, str], *, count: bool = False
-    ) -> list[str]:
+    ) -> tuple[int, str, str] | ModelSpec:
+        """The model a request may go to, or `(status, error type, message)` to refuse it.
+
+        In the API's order: the model is looked up first (an unknown model is a 404 even when
+        the rest is malformed), then the request's shape, the model's limits, the conversation
+        rules, the thinking signatures and the context window.
+        """
         if not isinstance(body, dict):
-            return ["Request body must be a JSON object"]
+            return 400, "invalid_request_error", "Request body must be a JSON object"
+        model = body.get("model")
+        spec = find_model(model) if isinstance(model, str) else None
+        if isinstance(model, str) and spec is None:
+            return 404, "not_found_error", f"model: {model}"
+        problem = first_error(COUNT_TOKENS, body) if count else first_error(MESSAGES, body)
+        if problem is not None:
+            return 400, "invalid_request_error", problem
+        assert spec is not None  # the shape check requires a model
         betas = [b.strip() for b in headers.get("anthropic-beta", "").split(",") if b.strip()]
-        problems = preflight_problems(body, betas=betas, count_tokens=count)
-        if self.check_thinking and isinstance(body.get("messages"), list):
-            view = compaction_view(body["messages"])
-            problems += thinking_problems(self._signer, view)
-        return problems
+        problems = model_problems(body, spec)
+        problems += preflight_problems(body, betas=betas, count_tokens=count)
+        if self.check_thinking:
+            problems += thinking_problems(self._signer, compaction_view(body["messages"]))
+        if problems:
+            return 400, "invalid_request_error", problems[0]
+        window = self.context_window or spec.input_limit(betas)
+        tokens = count_input_tokens(body)
+        if tokens > window:
+            message = f"prompt is too long: {tokens} tokens > {window} maximum"
+            return 400, "invalid_request_error", message
+        return spec
 
     def _next_item(self, body: dict[str, object]) -> Reply | Fault:
         if self._responder is not None:
@@ -259,13 +268,10 @@ class FakeAPI:
         return as_reply(item(body) if callable(item) else item)
 
     def _messages(self, req: FakeRequest, rid: str) -> FakeResponse:
-        problems = self._problems(req.body, req.headers)
-        if problems:
-            return error_response(400, "invalid_request_error", problems[0], rid)
+        checked = self._check(req.body, req.headers)
+        if isinstance(checked, tuple):
+            return error_response(*checked, rid)
         body: dict[str, object] = req.body
-        refused = self._limits(body, rid)
-        if refused is not None:
-            return refused
         try:
             item = self._next_item(body)
         except _RanOut as exc:
@@ -303,17 +309,6 @@ class FakeAPI:
                 response.delay, response.chunk_delay = item.delay, item.chunk_delay
                 return response
         raise AssertionError(item.kind)  # pragma: no cover - Fault.kind is a closed set
-
-    def _limits(self, body: Mapping[str, object], rid: str) -> FakeResponse | None:
-        """The API's model and context checks (a model id names a Claude; 200k-token window)."""
-        model = str(body.get("model"))
-        if "claude" not in model:  # also cloud-style ids: "us.anthropic.claude-...", "...@date"
-            return error_response(404, "not_found_error", f"model: {model}", rid)
-        tokens = estimate_tokens({k: body.get(k) for k in ("tools", "system", "messages")})
-        if tokens > self.context_window:
-            message = f"prompt is too long: {tokens} tokens > {self.context_window} maximum"
-            return error_response(400, "invalid_request_error", message, rid)
-        return None
 
     def _reply(self, reply: Reply, body: dict[str, object], rid: str, stream: bool) -> FakeResponse:
         message, partial = self._materialize(reply, body, "standard")
@@ -372,7 +367,7 @@ class FakeAPI:
             }
         usage.update(reply.usage)
         message = {
-            "model": reply.model or str(body.get("model")),
+            "model": reply.model or _snapshot(body.get("model")),
             "id": self._ids.make("msg"),
             "type": "message",
             "role": "assistant",
@@ -386,12 +381,9 @@ class FakeAPI:
         return message, partial
 
     def _count_tokens(self, req: FakeRequest, rid: str) -> FakeResponse:
-        problems = self._problems(req.body, req.headers, count=True)
-        if problems:
-            return error_response(400, "invalid_request_error", problems[0], rid)
-        refused = self._limits(req.body, rid)
-        if refused is not None:
-            return refused
+        checked = self._check(req.body, req.headers, count=True)
+        if isinstance(checked, tuple):
+            return error_response(*checked, rid)
         usage = CacheLedger().usage(req.body)  # a fresh ledger: counting must not warm the cache
         total = usage["input_tokens"] + usage["cache_creation_input_tokens"]
         return json_response({"input_tokens": total + usage["cache_read_input_tokens"]}, rid)
@@ -403,13 +395,9 @@ class FakeAPI:
             error = {"type": "error", "error": {"type": error_type, "message": message}}
             return {"type": "errored", "error": error}
 
-        problems = self._problems(params, {})
-        if problems:
-            return errored("invalid_request_error", problems[0])
-        refused = self._limits(params, "")
-        if refused is not None:
-            error = json.loads(refused.body)["error"]
-            return errored(error["type"], error["message"])
+        checked = self._check(params, {})
+        if isinstance(checked, tuple):
+            return errored(checked[1], checked[2])
         try:
             item = self._next_item(params)
         except _RanOut as exc:

@@ -1,10 +1,14 @@
 """Estimate token usage for a request and keep the fake's prompt-cache ledger.
 
-Tokens are estimated as a quarter of the JSON length (what the API's tokenizer averages on
-English). Caching follows the documented model, simplified: the request is a sequence of blocks in
-cache order (`tools`, `system`, `messages`); each `cache_control` marks a breakpoint whose prefix
-is written to the cache the first time it is seen and read from it afterwards. The minimum
-cacheable length and the 5-minute expiry are not modelled, so a test sees a write, then reads.
+Text is estimated at about four characters a token (the documented average for English), plus a
+few tokens of framing per block and message; images cost the documented `width * height / 750`
+after the documented downscaling (sizes read from the image header), PDFs a page image plus a
+page of text per page (`_media`); tools add their definitions and the documented tool-use
+system prompt. Caching follows the documented model, simplified: the request is a sequence of
+blocks in cache order (`tools`, `system`, `messages`); each `cache_control` marks a breakpoint
+whose prefix is written to the cache the first time it is seen and read from it afterwards. The
+minimum cacheable length and the 5-minute expiry are not modelled, so a test sees a write, then
+reads.
 """
 
 from __future__ import annotations
@@ -17,7 +21,16 @@ from typing import TypedDict
 
 from pydantic_core import to_json
 
-__all__ = ["CacheLedger", "InputUsage", "compaction_view", "estimate_tokens"]
+from ._media import decode_base64, image_info, image_tokens, pdf_tokens
+
+__all__ = [
+    "CacheLedger",
+    "InputUsage",
+    "compaction_view",
+    "count_input_tokens",
+    "estimate_tokens",
+    "value_tokens",
+]
 
 
 class CacheCreation(TypedDict):
@@ -40,6 +53,93 @@ def estimate_tokens(value: object) -> int:
     """About one token per four characters of JSON, at least one."""
     size = len(value) if isinstance(value, (str, bytes)) else len(to_json(value))
     return max(1, math.ceil(size / 4))
+
+
+_IMAGE_CEILING = 1600  # an image whose size the fake cannot see (a URL, a file id)
+# The tool-use system prompt: documented as 346 tokens (313 when tool_choice forces a tool) for
+# Claude 4 models; the recorded exchanges show about 550 (640 when forced), which the fake uses.
+_TOOL_PROMPT = 550
+_FORCED_TOOL_PROMPT = 640
+_THINKING_PROMPT = 27  # what thinking adds to the recorded counts
+_FORMAT_PROMPT = 70  # a JSON output format adds this plus its schema (recorded counts)
+_MESSAGE_FRAMING = 3
+# Opaque tokens the model never reads as text: thinking signatures, redacted thinking, encrypted
+# search results (the API does not bill their length).
+_OPAQUE = frozenset({"signature", "data", "encrypted_content", "encrypted_index", "cache_control"})
+
+
+def _text_tokens(text: str) -> int:
+    return math.ceil(len(text) / 4)
+
+
+def _media_tokens(block: Mapping[str, object]) -> int | None:
+    """An image's or a document's cost, or None for other blocks."""
+    source = block.get("source")
+    if not isinstance(source, dict):
+        return None
+    kind, source_type = block.get("type"), source.get("type")
+    data = source.get("data")
+    if kind == "image":
+        raw = decode_base64(data) if source_type == "base64" and isinstance(data, str) else None
+        info = image_info(raw) if raw is not None else None
+        if info is None or info[1] is None:
+            return _IMAGE_CEILING
+        return image_tokens(*info[1])
+    if kind == "document" and source_type in ("base64", "url", "file"):
+        # A PDF the fake cannot open (by URL or file id) counts as one page.
+        raw = decode_base64(data) if isinstance(data, str) else None
+        return pdf_tokens(raw) if raw is not None else pdf_tokens(b"")
+    return None
+
+
+def value_tokens(value: object) -> int:
+    """Estimated tokens of one JSON value: strings as text, media by the documented formulas."""
+    if isinstance(value, str):
+        return _text_tokens(value)
+    if isinstance(value, list):
+        return sum(value_tokens(v) for v in value)
+    if isinstance(value, dict):
+        media = _media_tokens(value)
+        if media is not None:
+            return media
+        if value.get("type") == "redacted_thinking":
+            return 0
+        # keys and punctuation: about one token a field, besides the values
+        return sum(value_tokens(v) + 1 for k, v in value.items() if k not in _OPAQUE)
+    return 1
+
+
+def _tool_tokens(tool: object) -> int:
+    # JSON schemas tokenize densely (punctuation, short keys): about two characters a token.
+    return math.ceil(len(to_json(tool)) / 2)
+
+
+def count_input_tokens(body: Mapping[str, object]) -> int:
+    """The input tokens of a request body, as `count_tokens` reports them (before caching)."""
+    return sum(_unit_tokens(unit) for unit in _units(body)) + _overhead(body)
+
+
+def _unit_tokens(unit: object) -> int:
+    return value_tokens(unit) + (
+        _MESSAGE_FRAMING if isinstance(unit, dict) and "role" in unit else 0
+    )
+
+
+def _overhead(body: Mapping[str, object]) -> int:
+    tokens = 0
+    if body.get("tools"):
+        choice = body.get("tool_choice")
+        forced = isinstance(choice, dict) and choice.get("type") in ("any", "tool")
+        tokens += _FORCED_TOOL_PROMPT if forced else _TOOL_PROMPT
+    thinking = body.get("thinking")
+    if isinstance(thinking, dict) and thinking.get("type") in ("enabled", "adaptive"):
+        tokens += _THINKING_PROMPT
+    config = body.get("output_config")
+    output_format = config.get("format") if isinstance(config, dict) else None
+    output_format = output_format or body.get("output_format")
+    if isinstance(output_format, dict):
+        tokens += _FORMAT_PROMPT + _tool_tokens(output_format.get("schema"))
+    return tokens
 
 
 def compaction_view(messages: object) -> list[tuple[int, dict[str, object]]]:
@@ -112,9 +212,8 @@ class CacheLedger:
                 # the cache key ignores the marker itself
                 inner = {k: v for k, v in unit.get("block", unit).items() if k != "cache_control"}
                 plain = {**unit, "block": inner} if "block" in unit else inner
-            encoded = to_json(plain)
-            digest.update(encoded)
-            total += estimate_tokens(encoded)
+            digest.update(to_json(plain))
+            total += _unit_tokens(plain)
             if control is None and isinstance(top, dict) and n == len(units) - 1:
                 control = top  # automatic caching: the breakpoint is the last cacheable block
             if control is not None:
@@ -128,6 +227,7 @@ class CacheLedger:
                 last, _, ttl = points[-1]
                 write = last - read
                 self._seen.update(key for _, key, _ in points)
+        total += _overhead(body)
         return {
             "input_tokens": max(1, total - read - write),
             "cache_creation_input_tokens": write,

@@ -34,6 +34,7 @@ from ._message import (
     Usage,
     is_set,
 )
+from ._models_table import MODEL_TABLE, ModelSpec, find_model, model_catalog_entry
 from ._params import (
     Base64ImageSourceParam,
     CacheControlParam,
@@ -88,6 +89,7 @@ __all__ = [
     "DocumentBlockParam",
     "ImageBlockParam",
     "JSONOutputFormatParam",
+    "MODEL_TABLE",
     "Message",
     "MessageBatch",
     "MessageCreateParams",
@@ -97,6 +99,7 @@ __all__ = [
     "MetadataParam",
     "ModelInfo",
     "ModelPrice",
+    "ModelSpec",
     "OutputConfigParam",
     "RedactedThinkingBlock",
     "RequestOptions",
@@ -118,6 +121,8 @@ __all__ = [
     "URLImageSourceParam",
     "UnknownBlock",
     "Usage",
+    "find_model",
     "is_set",
+    "model_catalog_entry",
     "price_for",
 ]

@@ -1,39 +1,18 @@
-"""Token and cost totals, and the per-model price table they are priced with."""
+"""Token and cost totals, priced with the model table's prices (`_models_table`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from ._models_table import MODEL_TABLE, ModelPrice
+
 __all__ = ["DEFAULT_PRICES", "ModelPrice", "RunUsage", "price_for"]
 
 
-@dataclass(frozen=True)
-class ModelPrice:
-    """USD per million tokens. Cache writes cost more than input; cache reads much less.
-
-    Attributes:
-        input: Uncached input tokens.
-        output: Output tokens (thinking included).
-        cache_write_5m: Tokens written to the 5-minute cache (1.25x input by default).
-        cache_write_1h: Tokens written to the 1-hour cache (2x input by default).
-        cache_read: Tokens read from the cache (0.1x input by default).
-    """
-
-    input: float
-    output: float
-    cache_write_5m: float
-    cache_write_1h: float
-    cache_read: float
-
-    @classmethod
-    def from_base(cls, input: float, output: float) -> ModelPrice:
-        """The usual multipliers applied to an input and an output price."""
-        return cls(input, output, input * 1.25, input * 2.0, input * 0.1)
-
-
-# Public list prices (USD / MTok) by model family; a model id matches the longest prefix.
+# A model id matches the longest prefix: every snapshot id and alias in the model table, then
+# family prefixes for snapshots the table does not know yet. Public list prices (USD / MTok).
 # Override per agent with `prices=`; an unknown model is priced at zero and says so in `unpriced`.
-DEFAULT_PRICES: dict[str, ModelPrice] = {
+_FAMILIES: dict[str, ModelPrice] = {
     "claude-opus-4-5": ModelPrice.from_base(5.0, 25.0),
     "claude-opus-4-6": ModelPrice.from_base(5.0, 25.0),
     "claude-opus-4-7": ModelPrice.from_base(5.0, 25.0),
@@ -46,6 +25,9 @@ DEFAULT_PRICES: dict[str, ModelPrice] = {
     "claude-haiku-4": ModelPrice.from_base(1.0, 5.0),
     "claude-3-5-haiku": ModelPrice.from_base(0.8, 4.0),
     "claude-3-haiku": ModelPrice.from_base(0.25, 1.25),
+}
+DEFAULT_PRICES: dict[str, ModelPrice] = _FAMILIES | {
+    name: info.price for info in MODEL_TABLE if info.price is not None for name in info.ids
 }
 
 
