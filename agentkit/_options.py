@@ -12,7 +12,7 @@ from __future__ import annotations
 import difflib
 import functools
 import inspect
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import TypeVar
 
 from typing_extensions import ParamSpec
@@ -70,7 +70,12 @@ def unknown_option(name: str, valid: Iterable[str], *, where: str, kind: str = "
 
 
 def check_options(
-    given: Iterable[str], valid: Collection[str], *, where: str, kind: str = "option"
+    given: Iterable[str],
+    valid: Collection[str],
+    *,
+    where: str,
+    kind: str = "option",
+    not_taken: Mapping[str, str] | None = None,
 ) -> None:
     """Refuse any name in `given` (keywords, or a mapping's keys) that `valid` does not hold.
 
@@ -79,12 +84,16 @@ def check_options(
         valid: The names accepted (see `option_names`).
         where: What was called, e.g. `"Client()"`, for the message.
         kind: What a name is called there (`"option"`, `"argument"`).
+        not_taken: Names a user may expect (the official SDK's) that are deliberately not
+            taken, each with what to do instead; the message says that rather than guess.
 
     Raises:
         TypeError: naming the first unknown keyword and the closest valid one.
     """
     for name in given:
         if name not in valid:
+            if not_taken and name in not_taken:
+                raise TypeError(f"{where} does not take {name!r}: {not_taken[name]}")
             raise TypeError(unknown_option(name, valid, where=where, kind=kind))
 
 

@@ -101,7 +101,7 @@ class Agent(Generic[DepsT, OutputT]):
         busy_timeout: float = 0.0,
         max_result_chars: int = 100_000,
     ) -> None:
-        _check_agent(model, max_tokens, cache, tool_timeout, max_concurrency, on_max_tokens)
+        _check_agent(model, max_tokens, cache, tool_timeout, max_concurrency, on_max_tokens, betas)
         self.model = model
         self.toolset = Toolset.of(tools)
         self.client = client
@@ -326,6 +326,7 @@ def _check_agent(
     tool_timeout: float | None,
     max_concurrency: object,
     on_max_tokens: object,
+    betas: object,
 ) -> None:
     """Refuse `Agent` settings the API or the loop cannot use, saying what is allowed.
 
@@ -341,3 +342,5 @@ def _check_agent(
         check_choice("Agent()", "cache", cache, ("auto", "explicit", "off"))
     check_number("Agent()", "tool_timeout", tool_timeout)
     check_choice("Agent()", "on_max_tokens", on_max_tokens, ("stop", "continue"))
+    if isinstance(betas, str):  # a string would be taken letter by letter
+        raise TypeError("Agent(): betas must be a list of beta names, not a string")
