@@ -278,14 +278,19 @@ def check_long_request(max_tokens: int, model: str, timeout_given: bool) -> None
     """Refuse a non-streaming call likely to outlast the 10-minute HTTP idle limit.
 
     The API (and the networks in between) drop a non-streaming request that stays silent for
-    about ten minutes; at ~128k output tokens an hour, more than 21,333 max_tokens risks that.
+    about ten minutes; at ~128k output tokens an hour, more than 21,333 max_tokens risks that,
+    and slower models (the model table's `nonstreaming_max`) risk it sooner.
 
     Raises:
         LongRequestError: when streaming is required and the caller set no timeout.
     """
+    from ..types import find_model  # the model table (floor 1)
+
     if timeout_given:
         return
-    if 3600 * max_tokens / 128_000 > 600:
+    spec = find_model(model)
+    limit = spec.nonstreaming_max if spec is not None else None
+    if 3600 * max_tokens / 128_000 > 600 or (limit is not None and max_tokens > limit):
         raise LongRequestError(
             f"max_tokens={max_tokens} for {model} may take longer than 10 minutes without "
             "streaming; use client.messages.stream(...) (or create(..., stream=True)), or pass "
