@@ -9,6 +9,7 @@ documented way: it adds stores, hooks, limits, approvals and typed output.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from .._exceptions import LimitExceededError
@@ -78,28 +79,43 @@ def _agent(
     return agent, Conversation(messages)
 
 
-class BetaToolRunner:
+class _Runner:
+    """What both runners keep: the agent, the conversation, the loop and its last message."""
+
+    def __init__(self, client: Client | AsyncClient, params: Mapping[str, object]) -> None:
+        self._agent, self._conversation = _agent(client, params)
+        self._last: Message | None = None
+
+    def _seen(self, event: object) -> Message | None:
+        """The message of a finished turn (kept as the last one), None for other events."""
+        if isinstance(event, TurnFinished):
+            self._last = event.message
+            return event.message
+        return None
+
+    def _final(self) -> Message:
+        if self._last is None:
+            raise RuntimeError("the tool runner made no API call")
+        return self._last
+
+
+class BetaToolRunner(_Runner):
     """The SDK's `BetaToolRunner` on agentkit's loop: iterate for each message (one per API
     call, tools run between them); `until_done()` returns the last.
 
     The loop stops where the `Agent`'s does (its stop-reason table: `pause_turn` continues,
-    a cut-off tool call is not run), or after `max_iterations` calls.
+    a cut-off tool call is not run), or after `max_iterations` calls (no error).
     """
 
     def __init__(self, client: Client, params: Mapping[str, object]) -> None:
-        self._agent, self._conversation = _agent(client, params)
+        super().__init__(client, params)
         self._messages = self._run()
-        self._last: Message | None = None
 
     def _run(self) -> Iterator[Message]:
-        try:
+        with _max_iterations():
             for event in self._agent.stream(None, conversation=self._conversation):
-                if isinstance(event, TurnFinished):
-                    self._last = event.message
-                    yield event.message
-        except LimitExceededError as exc:
-            if exc.limit != "max_turns":
-                raise
+                if (message := self._seen(event)) is not None:
+                    yield message
 
     def __iter__(self) -> Iterator[Message]:
         return self._messages
@@ -108,43 +124,41 @@ class BetaToolRunner:
         """Run the rest of the loop; the last message.
 
         Raises:
-            RuntimeError: the loop made no call.
+            RuntimeError: the loop made no API call.
         """
         for _ in self._messages:
             pass
-        if self._last is None:
-            raise RuntimeError("the tool runner made no API call")
-        return self._last
+        return self._final()
 
 
-class BetaAsyncToolRunner:
+class BetaAsyncToolRunner(_Runner):
     """The async `BetaToolRunner`: `async for message in runner`, `await until_done()`."""
 
     def __init__(self, client: AsyncClient, params: Mapping[str, object]) -> None:
-        self._agent, self._conversation = _agent(client, params)
-        self._messages = self._run()
-        self._last: Message | None = None
+        super().__init__(client, params)
+        self._events = self._agent.astream(None, conversation=self._conversation)
 
-    async def _run(self) -> AsyncIterator[Message]:
-        try:
-            async for event in self._agent.astream(None, conversation=self._conversation):
-                if isinstance(event, TurnFinished):
-                    self._last = event.message
-                    yield event.message
-        except LimitExceededError as exc:
-            if exc.limit != "max_turns":
-                raise
-
-    def __aiter__(self) -> AsyncIterator[Message]:
-        return self._messages
+    async def __aiter__(self) -> AsyncIterator[Message]:
+        with _max_iterations():
+            async for event in self._events:
+                if (message := self._seen(event)) is not None:
+                    yield message
 
     async def until_done(self) -> Message:
-        """Run the rest of the loop; the last message (see `BetaToolRunner.until_done`)."""
-        async for _ in self._messages:
+        """`await` it: the last message (see `BetaToolRunner.until_done`)."""
+        async for _ in self:
             pass
-        if self._last is None:
-            raise RuntimeError("the tool runner made no API call")
-        return self._last
+        return self._final()
+
+
+@contextmanager
+def _max_iterations() -> Iterator[None]:
+    """`max_iterations` ends the SDK's loop quietly; the Agent's turn limit raises."""
+    try:
+        yield
+    except LimitExceededError as exc:
+        if exc.limit != "max_turns":
+            raise
 
 
 def _make_runner(client: object, params: Mapping[str, object]) -> ToolRunner | AsyncToolRunner:
