@@ -145,3 +145,224 @@ def test_two_agents_one_conversation_conflict(tmp_path: Path) -> None:
     with pytest.raises(agentkit.StoreConflictError):
         agent.run("from a stale copy", conversation=stale)
     assert [e.role for e in store.load("shared")] == ["user", "assistant"] * 2
+
+
+# -- idempotent resume -----------------------------------------------------------------------------
+
+
+def _agent(fake: FakeClaude, store: object, **options: object) -> agentkit.Agent:
+    client = agentkit.Client(api_key="test", http_client=fake.http_client(), max_retries=0)
+    return agentkit.Agent("claude-haiku-4-5", client=client, store=store, **options)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        Reply.text("the end"),
+        Reply.text("the end", stop_reason="stop_sequence", stop_sequence="###"),
+        Reply.text("the end", stop_reason="refusal"),
+        Reply.text("the end", stop_reason="max_tokens"),
+    ],
+    ids=["end_turn", "stop_sequence", "refusal", "max_tokens"],
+)
+def test_resuming_an_ended_conversation_returns_the_stored_result(reply: Reply) -> None:
+    from agentkit.stores import MemoryStore
+
+    fake = FakeClaude([reply])
+    store = MemoryStore()
+    agent = _agent(fake, store)
+    first = agent.run("hello", conversation=agentkit.Conversation(id="done"))
+    again = agent.run(conversation="done")  # e.g. after a crash right after the last commit
+    assert len(fake.message_bodies) == 1  # no second paid call
+    assert len(store.load("done")) == 2  # no second answer stored
+    assert (again.text, again.stop_reason, again.status) == (
+        first.text,
+        first.stop_reason,
+        "complete",
+    )
+    assert again.message is not None and again.message.id == first.message.id  # type: ignore[union-attr]
+    assert again.new_messages == [] and again.turns == 0
+
+
+def test_an_empty_conversation_without_a_prompt_names_the_fix() -> None:
+    from agentkit.stores import MemoryStore
+
+    store = MemoryStore()
+    store.create(agentkit.Conversation(id="empty"))  # what a crash before the first reply leaves
+    fake = FakeClaude([Reply.text("hi")])
+    with pytest.raises(agentkit.ConfigurationError, match="run it with a prompt"):
+        _agent(fake, store).run(conversation="empty")
+    assert fake.message_bodies == []
+    assert _agent(fake, store).run("hello", conversation="empty").text == "hi"
+
+
+def test_rerunning_after_an_overloaded_error_stores_the_prompt_once() -> None:
+    from agentkit.stores import MemoryStore
+    from agentkit.testing import Fault
+
+    overloaded = Fault.status_error(529, "overloaded_error", "Overloaded", should_retry=False)
+    fake = FakeClaude([Reply.text("first"), overloaded, Reply.text("second")])
+    store = MemoryStore()
+    agent = _agent(fake, store)
+    agent.run("one", conversation=agentkit.Conversation(id="c"))
+    with pytest.raises(agentkit.OverloadedError):
+        agent.run("two", conversation="c")
+    assert [e.role for e in store.load("c")] == ["user", "assistant"]  # "two" is not stranded
+    agent.run("two", conversation="c")  # the caller simply runs it again
+    history = store.load("c")
+    assert [e.role for e in history] == ["user", "assistant"] * 2
+    assert history[2].blocks == [{"type": "text", "text": "two"}]  # stored once
+
+
+def test_a_dict_as_conversation_is_a_type_error() -> None:
+    fake = FakeClaude([Reply.text("hi")])
+    with pytest.raises(TypeError, match=r"Conversation, a stored conversation's id .* not dict"):
+        _agent(fake, None).run("hi", conversation={"id": "c"})  # type: ignore[arg-type]
+    assert fake.message_bodies == []
+
+
+def test_every_tool_call_has_a_stable_idempotency_key() -> None:
+    from agentkit.stores import MemoryStore
+
+    keys: list[str | None] = []
+
+    @agentkit.tool
+    def charge(ctx: agentkit.RunContext) -> str:
+        """Charge the card once."""
+        keys.append(ctx.idempotency_key)
+        return "charged"
+
+    fake = FakeClaude([Reply.tool_use("charge", {}), Reply.text("done")])
+    store = MemoryStore()
+    client = agentkit.Client(api_key="test", http_client=fake.http_client(), max_retries=0)
+    agent = agentkit.Agent("claude-haiku-4-5", tools=[charge], client=client, store=store)
+    agent.run("pay", conversation=agentkit.Conversation(id="pay-1"))
+    call_id = store.load("pay-1")[1].blocks[0]["id"]
+    assert keys == [f"pay-1/{call_id}"]
+
+
+# -- the kill soak ---------------------------------------------------------------------------------
+
+SOAK_SCRIPT = textwrap.dedent(
+    """
+    import os, sys, time
+    from pathlib import Path
+    import agentkit
+    from agentkit.stores import SQLiteStore
+
+    effects = Path(os.environ["EFFECTS"])
+
+    def record(line: str) -> None:
+        with effects.open("a") as f:
+            f.write(line + "\\n")
+            f.flush()
+            os.fsync(f.fileno())
+
+    @agentkit.tool
+    def step(n: int, ctx: agentkit.RunContext) -> str:
+        \"\"\"One step of the job.\"\"\"
+        record(f"start {ctx.idempotency_key}")
+        time.sleep(0.03)
+        record(f"done {ctx.idempotency_key}")
+        return f"step {n} done"
+
+    class Recording(SQLiteStore):
+        def journal_tool_result(self, conversation_id, result, *, version):
+            super().journal_tool_result(conversation_id, result, version=version)
+            record(f"journaled {conversation_id}/{result['tool_use_id']}")
+
+    def make_agent() -> agentkit.Agent:
+        client = agentkit.Client(api_key="test", base_url=os.environ["BASE_URL"], max_retries=0)
+        return agentkit.Agent(
+            "claude-haiku-4-5", tools=[step], client=client, store=Recording(os.environ["DB"])
+        )
+
+    if __name__ == "__main__":
+        agent = make_agent()
+        record("ready")
+        agent.run("do the three steps", conversation=os.environ["CONV"])
+        record("finished")
+    """
+)
+
+
+def _three_turns(body: dict[str, object]) -> Reply:
+    """Step 1, 2, 3, then the answer: decided by how many results the history holds."""
+    time.sleep(0.02)
+    messages = body["messages"]
+    assert isinstance(messages, list)
+    done = sum(
+        1
+        for m in messages
+        if isinstance(m["content"], list) and m["content"][0].get("type") == "tool_result"
+    )
+    if done < 3:
+        return Reply.tool_use("step", {"n": done + 1})
+    return Reply.text("all three steps done")
+
+
+def kill_soak(kills: int, tmp_path: Path, seed: int = 16) -> dict[str, int]:
+    """SIGKILL a 3-turn tool run at random moments, resume each; returns the figures."""
+    import importlib.util
+    import random
+
+    rng = random.Random(seed)
+    script = tmp_path / "soak.py"
+    script.write_text(SOAK_SCRIPT)
+    fake = FakeClaude(_three_turns)
+    figures = {"kills": 0, "lost": 0, "duplicate_answers": 0, "reruns_in_window": 0}
+    figures["reruns_outside_window"] = 0
+    with FakeServer(fake) as server:
+        for k in range(kills):
+            db, effects, conv = tmp_path / f"soak{k}.db", tmp_path / f"effects{k}.txt", f"job-{k}"
+            effects.touch()
+            with SQLiteStore(str(db)) as store:
+                store.create(agentkit.Conversation(id=conv))
+            env = {
+                **os.environ,
+                "EFFECTS": str(effects),
+                "DB": str(db),
+                "CONV": conv,
+                "BASE_URL": server.url,
+                "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+            }
+            proc = subprocess.Popen([sys.executable, str(script)], env=env)
+            _wait_for(lambda e=effects: "ready" in e.read_text())  # type: ignore[misc]
+            time.sleep(rng.uniform(0, 0.4))  # the whole run takes about 0.3 s
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            figures["kills"] += "finished" not in effects.read_text()
+            before = effects.read_text().splitlines()
+            # Resume as the docs say: the prompt again if nothing was stored, else no prompt.
+            os.environ.update({"EFFECTS": str(effects), "DB": str(db), "BASE_URL": server.url})
+            spec = importlib.util.spec_from_file_location(f"soak_{k}", script)
+            assert spec is not None and spec.loader is not None
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            agent = module.make_agent()
+            prompt = None if len(agent.store.load(conv)) else "do the three steps"
+            try:
+                result = agent.run(prompt, conversation=conv)
+                history = agent.store.load(conv)
+            finally:
+                agent.store.close()
+                agent.client.close()
+            assert result.text == "all three steps done"
+            roles = [e.role for e in history]
+            figures["lost"] += roles != ["user", "assistant"] * 4
+            answers = [e for e in history if e.role == "assistant" and not e.blocks[0].get("id")]
+            figures["duplicate_answers"] += len(answers) - 1
+            lines = effects.read_text().splitlines()
+            for key in {line.split()[1] for line in lines if line.startswith("done ")}:
+                runs = lines.count(f"done {key}")
+                in_window = f"done {key}" in before and f"journaled {key}" not in before
+                figures["reruns_in_window" if in_window else "reruns_outside_window"] += runs - 1
+    return figures
+
+
+def test_kill_soak_sigkill_a_three_turn_tool_run_and_resume(tmp_path: Path) -> None:
+    figures = kill_soak(10, tmp_path)
+    assert figures["kills"] >= 5  # most kills landed mid-run (the rest after it finished)
+    assert figures["lost"] == 0
+    assert figures["duplicate_answers"] == 0
+    assert figures["reruns_outside_window"] == 0

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import uuid
@@ -280,6 +281,10 @@ async def test_async_stores(kind: str, request: pytest.FixtureRequest, tmp_path:
         stale.append({"role": "user", "content": "stale"})
         with pytest.raises(StoreConflictError):
             await astore.commit(stale)
+        assert await astore.take_lease(conversation.id, "run-a", ttl=60) is None
+        assert await astore.take_lease(conversation.id, "run-b", ttl=60) == "run-a"
+        await astore.release_lease(conversation.id, "run-a")
+        assert await astore.take_lease(conversation.id, "run-b", ttl=60) is None
         result = {"type": "tool_result", "tool_use_id": "toolu_9", "content": "r"}
         await astore.journal_tool_result(conversation.id, result, version=conversation.version)
         assert await astore.journaled_tool_results(conversation.id) == {"toolu_9": result}
@@ -572,3 +577,93 @@ def test_the_async_interface_is_the_sync_one_awaited() -> None:
         return {n for n in dir(cls) if not n.startswith("_")}
 
     assert public(AsyncConversationStore) - {"aclose"} == public(ConversationStore) - {"close"}
+
+
+# -- leases: one run per conversation ----------------------------------------------------------
+
+
+def test_a_lease_has_one_owner_until_released_or_lapsed(store: ConversationStore) -> None:
+    cid = _new_id()  # a lease needs no stored conversation: a run takes it before creating one
+    assert store.take_lease(cid, "run-a", ttl=60) is None
+    assert store.take_lease(cid, "run-b", ttl=60) == "run-a"
+    assert store.take_lease(cid, "run-a", ttl=60) is None  # a refresh by its owner
+    store.release_lease(cid, "run-b")  # not the owner: nothing happens
+    assert store.take_lease(cid, "run-b", ttl=60) == "run-a"
+    store.release_lease(cid, "run-a")
+    assert store.take_lease(cid, "run-b", ttl=0) is None  # taken, and lapsed at once
+    assert store.take_lease(cid, "run-c", ttl=60) is None  # a lapsed lease is free
+    assert store.take_lease(cid, "run-b", ttl=60) == "run-c"
+    store.create(Conversation(id=cid))
+    assert store.delete(cid)
+    assert store.take_lease(cid, "run-d", ttl=60) is None  # deleting frees it
+
+
+def test_a_dead_local_owner_frees_its_lease_at_once(store: ConversationStore) -> None:
+    from agentkit.stores import lease_owner
+
+    child = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    dead = lease_owner("run-x").replace(f":{os.getpid()}:", f":{child.stdout.strip()}:")
+    alive = lease_owner("run-y")
+    cid = _new_id()
+    assert store.take_lease(cid, dead, ttl=3600) is None
+    assert store.take_lease(cid, alive, ttl=3600) is None  # its process is gone
+    assert store.take_lease(cid, "elsewhere", ttl=3600) == alive  # this process lives
+    other_host = "another-host:1:run-z"
+    assert store.take_lease(_new_id(), other_host, ttl=3600) is None
+    assert store.take_lease(cid, other_host, ttl=3600) == alive
+
+
+@pytest.mark.parametrize(
+    ("table", "column", "value", "names"),
+    [
+        ("agentkit_messages", "body", b"{not json", "message 1 (body) is not valid JSON"),
+        ("agentkit_messages", "body", b"[1, 2]", "message 1 (body) holds list"),
+        ("agentkit_messages", "body", b'{"content": "x"}', "message 1 (body) is not a message"),
+        ("agentkit_messages", "meta", b"\xff\xfe", "message 1 (meta) is not valid JSON"),
+        ("agentkit_conversations", "metadata", b"nope", "(metadata) is not valid JSON"),
+        ("agentkit_tool_journal", "body", b"{bad", "journaled result 'toolu_1' is not valid"),
+    ],
+)
+def test_a_damaged_row_is_a_store_error_naming_the_conversation_and_row(
+    durable: tuple[str, str], table: str, column: str, value: bytes, names: str
+) -> None:
+    kind, target = durable
+    store = _open(kind, target)
+    conversation = Conversation(
+        [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}],
+        id=_new_id(),
+    )
+    store.create(conversation)
+    result = {"type": "tool_result", "tool_use_id": "toolu_1", "content": "r"}
+    store.journal_tool_result(conversation.id, result, version=2)
+    key = "id" if table == "agentkit_conversations" else "conversation_id"
+    where = f"{key} = ?" + (" AND position = 1" if table == "agentkit_messages" else "")
+    sql = f"UPDATE {table} SET {column} = ? WHERE {where}"  # damage the row from outside
+    if kind == "sqlite":
+        with sqlite3.connect(target) as raw:
+            raw.execute(sql, (value, conversation.id))
+    else:
+        psycopg = pytest.importorskip("psycopg")
+        with psycopg.connect(target, autocommit=True) as raw:
+            raw.execute(sql.replace("?", "%s"), (value, conversation.id))
+    try:
+        _expect_damage(store, conversation.id, table, names)
+    finally:
+        store.delete(conversation.id)  # other tests list every conversation of the database
+        store.close()
+
+
+def _expect_damage(store: ConversationStore, cid: str, table: str, names: str) -> None:
+    read = store.journaled_tool_results if table == "agentkit_tool_journal" else store.load
+    with pytest.raises(StoreError) as caught:
+        read(cid)
+    assert f"conversation {cid!r}" in str(caught.value)
+    assert names in str(caught.value)
+    if table == "agentkit_conversations":
+        with pytest.raises(StoreError, match="metadata"):
+            store.list()
