@@ -32,9 +32,9 @@ class RunContext(Generic[DepsT]):
         tool_name: The name of the tool being executed.
         turn: The number of model calls made so far in this run.
         usage: Token and cost totals of the run so far.
-        idempotency_key: A key stable across retries of this call. Durable runners set it
-            (Temporal uses `"<workflow_id>/<tool_use_id>"`) so a tool can make its side effect
-            happen once; `None` when the runner cannot promise stability.
+        idempotency_key: A key stable across retries of this call, so a tool can make its side
+            effect happen once: `"<conversation_id>/<tool_use_id>"` in process and in batch
+            runs, `"<workflow_id>/<tool_use_id>"` on Temporal; `None` outside a runner.
         metadata: Free-form values the application attaches to the run.
     """
 
