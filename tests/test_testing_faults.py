@@ -75,6 +75,8 @@ def test_retry_after_ms(fake: FakeClaude, client: httpx.Client) -> None:
             "invalid_request_error",
             "true",
         ),
+        (Fault.status_error(409, "conflict_error", "busy"), 409, "conflict_error", None),
+        (Fault.status_error(408, "timeout_error", "slow"), 408, "timeout_error", None),
     ],
 )
 def test_status_faults(

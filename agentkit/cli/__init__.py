@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
-import threading
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
@@ -155,14 +153,12 @@ def _parser() -> argparse.ArgumentParser:
         "fake-server",
         parents=[common],
         help="serve the fake Claude over HTTP",
-        description="Serve the fake Claude API (test-model mode) until interrupted; prints its "
-        "URL. Point a client at it with ANTHROPIC_BASE_URL.",
+        description="Serve the fake Claude API (scripted, or test-model mode) until "
+        "interrupted; prints its URL. Point a client at it with ANTHROPIC_BASE_URL.",
     )
-    server.add_argument("--host", default="127.0.0.1", help="interface (default: %(default)s)")
-    server.add_argument("--port", type=int, default=0, help="port; 0 picks a free one")
-    server.add_argument("--api-key", default=None, help="require this API key")
-    server.add_argument("--seed", type=int, default=None, help="seed for the ids it makes")
-    server.add_argument("--batch-delay", type=float, default=0.0, help="seconds per batch")
+    from ._fake_server import add_arguments as add_fake_server_arguments
+
+    add_fake_server_arguments(server)
 
     from ._batch import add_parser as add_batch_parser
 
@@ -337,23 +333,6 @@ def _conversation_action(conv: Any, store: Any, args: argparse.Namespace, style:
 
 
 def _cmd_fake_server(args: argparse.Namespace) -> int:
-    from ..testing import FakeClaude, FakeServer
+    from ._fake_server import run
 
-    fake = FakeClaude(batch_delay=args.batch_delay, api_key=args.api_key, seed=args.seed)
-
-    def terminate(*_: Any) -> None:
-        raise SystemExit(0)
-
-    signal.signal(signal.SIGTERM, terminate)
-    with FakeServer(fake, host=args.host, port=args.port) as server:
-        print(server.url, flush=True)
-        sys.stderr.write(
-            f"fake Claude (test-model mode) listening; use ANTHROPIC_BASE_URL={server.url} "
-            "and any ANTHROPIC_API_KEY. Ctrl-C stops it.\n"
-        )
-        sys.stderr.flush()
-        try:
-            threading.Event().wait()
-        except KeyboardInterrupt:
-            pass
-    return 0
+    return run(args)

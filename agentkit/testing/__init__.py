@@ -25,6 +25,7 @@ from ._claude import FakeClaude
 from ._fake import MODELS
 from ._http import FakeRequest, FakeResponse
 from ._render import render_json, sse_events
+from ._script import ScriptError, script_from_json
 from ._server import FakeServer
 from ._testmodel import arguments_for, auto_reply
 from ._transport import FakeTransport
@@ -39,12 +40,14 @@ __all__ = [
     "Fault",
     "MODELS",
     "Reply",
+    "ScriptError",
     "ScriptItem",
     "arguments_for",
     "auto_reply",
     "compaction",
     "redacted_thinking",
     "render_json",
+    "script_from_json",
     "server_tool_result",
     "server_tool_use",
     "sse_events",

@@ -286,7 +286,16 @@ class Fault:
         should_retry: bool | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> Fault:
-        """Any HTTP error in the API's error shape; `should_retry` sets `x-should-retry`."""
+        """Any HTTP error in the API's error shape.
+
+        Args:
+            status: The HTTP status.
+            error_type: The error's `type` (`invalid_request_error`, `conflict_error` ...).
+            message: The error's `message`.
+            should_retry: Sends `x-should-retry: true` / `false`; None sends no such header, so
+                the client's own status rules decide (a bare 408 or 409 is retried).
+            headers: More response headers.
+        """
         pairs = list((headers or {}).items())
         if should_retry is not None:
             pairs.append(("x-should-retry", "true" if should_retry else "false"))

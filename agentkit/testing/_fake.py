@@ -22,6 +22,7 @@ from ._batches import BatchStore
 from ._builders import Fault, Reply, ScriptItem, as_reply
 from ._files import FileStore
 from ._http import FakeRequest, FakeResponse, IdMaker, error_response, json_response, page
+from ._ratelimit import RateMeter
 from ._render import error_event, sse_events
 from ._rules import model_problems
 from ._schema import COUNT_TOKENS, MESSAGES, first_error
@@ -36,6 +37,7 @@ LOG_PATH = "/_fake/log"
 """`GET` it for the fake's request log as JSON (for tests talking to a server in another process:
 `requests` without credential headers, and `submitted_custom_ids`); it is not itself logged."""
 _THINKING = frozenset({"thinking", "redacted_thinking"})
+_METERED = frozenset({"/v1/messages", "/v1/messages/count_tokens"})
 
 MODELS: tuple[dict[str, object], ...] = tuple(model_catalog_entry(m) for m in MODEL_TABLE)
 """The model catalog the fake lists, newest first, in the Models API's shape."""
@@ -67,8 +69,11 @@ class FakeAPI:
         api_key: When set, requests must carry it (`x-api-key` or `Authorization: Bearer`).
         check_thinking: Reject requests whose thinking blocks the fake did not sign unchanged.
         secret: The HMAC key for thinking signatures (random by default).
-        seed: Seed for the ids the fake makes (`msg_...`, `toolu_...`, `req_...`).
-        clock: Wall clock for timestamps and the batch delay (inject one to step time).
+        seed: Seed for the ids the fake makes (`msg_...`, `toolu_...`, `req_...`) and for
+            where its streams carry `ping` events.
+        clock: Wall clock for timestamps, the batch delay and the rate-limit windows (inject
+            one to step time).
+        latency: Seconds every response waits before its headers (a network's round trip).
     """
 
     def __init__(
@@ -81,6 +86,7 @@ class FakeAPI:
         secret: bytes | None = None,
         seed: int | None = None,
         clock: Callable[[], float] = time.time,
+        latency: float = 0.0,
     ) -> None:
         self._lock = threading.Lock()
         self._responder: Callable[[dict[str, object]], Reply | Fault | str] | None = None
@@ -99,7 +105,9 @@ class FakeAPI:
         """Every request received, in order (method, path, query, headers, parsed body)."""
         self.errors: list[Exception] = []
         """Exceptions raised while answering (e.g. by a script callable); each became a 500."""
+        self.latency = latency
         self._ids = IdMaker(seed)
+        self._meter = RateMeter(clock)
         self._signer = ThinkingSigner(secret or secrets.token_bytes(32))
         self._ledger = CacheLedger()
         self.batches = BatchStore(self._run_batch_request, self._ids, clock, batch_delay)
@@ -158,13 +166,18 @@ class FakeAPI:
             if self.api_key is not None and not self._authorized(request.headers):
                 return error_response(401, "authentication_error", "invalid x-api-key", request_id)
             try:
-                return self._route(request, request_id, origin)
+                response = self._route(request, request_id, origin)
             except Exception as exc:  # a script callable (or the fake) failed: say so, stay up
                 self.errors.append(exc)
                 message = f"agentkit.testing: the fake raised {type(exc).__name__}: {exc}"
-                return error_response(
+                response = error_response(
                     500, "api_error", message, request_id, headers=[("x-should-retry", "false")]
                 )
+            if request.method == "POST" and request.path in _METERED:
+                body = request.body if isinstance(request.body, dict) else {}
+                response.headers += self._meter.charge(count_input_tokens(body))
+            response.delay += self.latency
+            return response
 
     def _log(self) -> dict[str, object]:
         # What a test in another process needs to see; credentials never leave the fake.
@@ -284,7 +297,12 @@ class FakeAPI:
         match item.kind:
             case "status":
                 return error_response(
-                    item.status, item.error_type, item.message, rid, headers=item.headers
+                    item.status,
+                    item.error_type,
+                    item.message,
+                    rid,
+                    headers=item.headers,
+                    final=False,
                 )
             case "batch_outcome":
                 message = "Fault.batch_outcome() only applies to requests in a message batch"

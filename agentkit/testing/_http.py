@@ -173,15 +173,21 @@ def error_response(
     request_id: str,
     *,
     headers: Sequence[tuple[str, str]] = (),
+    final: bool = True,
 ) -> FakeResponse:
-    """An error in the API's shape; `x-should-retry: false` unless `headers` says otherwise."""
+    """An error in the API's shape.
+
+    A 4xx gets `x-should-retry: false` unless `headers` says otherwise or `final` is False (a
+    scripted fault sends only the headers it was given).
+    """
     body = {
         "type": "error",
         "error": {"type": error_type, "message": message},
         "request_id": request_id,
     }
     extra = list(headers)
-    if not any(name.lower() == "x-should-retry" for name, _ in extra) and status < 500:
+    given = any(name.lower() == "x-should-retry" for name, _ in extra)
+    if final and not given and status < 500:
         extra.append(("x-should-retry", "false"))
     return json_response(body, request_id, status=status, headers=extra)
 

@@ -2,7 +2,9 @@
 
 Faults are acted out the way a real connection shows them: a delay before the response, delays
 between body chunks, and a cut connection raises `httpx.RemoteProtocolError` part way through the
-body, exactly where httpx raises it when a server closes the socket early.
+body, exactly where httpx raises it when a server closes the socket early. The request's read
+timeout is honoured: a wait longer than it raises `httpx.ReadTimeout` once the timeout has passed,
+as a real socket would.
 """
 
 from __future__ import annotations
@@ -20,24 +22,42 @@ __all__ = ["FakeTransport"]
 _CUT = "peer closed connection without sending complete message body (fake disconnect)"
 
 
+def _read_timeout(request: httpx.Request) -> float | None:
+    timeout = request.extensions.get("timeout") or {}
+    value = timeout.get("read") if isinstance(timeout, dict) else None
+    return float(value) if isinstance(value, (int, float)) else None
+
+
+def _wait(delay: float, limit: float | None) -> tuple[float, bool]:
+    """How long to wait for a delay under a read timeout, and whether it then times out."""
+    if limit is not None and delay > limit:
+        return limit, True
+    return delay, False
+
+
 class _PlanStream(httpx.SyncByteStream, httpx.AsyncByteStream):
     """The body of a `FakeResponse`, chunk by chunk, with its delays and its cut."""
 
-    def __init__(self, plan: FakeResponse) -> None:
+    def __init__(self, plan: FakeResponse, read_timeout: float | None = None) -> None:
         self._plan = plan
+        self._pause, self._times_out = _wait(plan.chunk_delay, read_timeout)
 
     def __iter__(self) -> Iterator[bytes]:
         for n, chunk in enumerate(self._plan.planned_chunks()):
-            if n and self._plan.chunk_delay:
-                time.sleep(self._plan.chunk_delay)
+            if n and self._pause:
+                time.sleep(self._pause)
+                if self._times_out:
+                    raise httpx.ReadTimeout("timed out reading the body (fake)")
             yield chunk
         if self._plan.cut_after is not None:
             raise httpx.RemoteProtocolError(_CUT)
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         for n, chunk in enumerate(self._plan.planned_chunks()):
-            if n and self._plan.chunk_delay:
-                await anyio.sleep(self._plan.chunk_delay)
+            if n and self._pause:
+                await anyio.sleep(self._pause)
+                if self._times_out:
+                    raise httpx.ReadTimeout("timed out reading the body (fake)")
             yield chunk
         if self._plan.cut_after is not None:
             raise httpx.RemoteProtocolError(_CUT)
@@ -66,9 +86,8 @@ class FakeTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
 
     @staticmethod
     def _response(plan: FakeResponse, request: httpx.Request) -> httpx.Response:
-        return httpx.Response(
-            plan.status, headers=plan.headers, stream=_PlanStream(plan), request=request
-        )
+        stream = _PlanStream(plan, _read_timeout(request))
+        return httpx.Response(plan.status, headers=plan.headers, stream=stream, request=request)
 
     def respond(self, request: httpx.Request) -> httpx.Response:
         """Answer a request without the delay before headers (for respx side effects)."""
@@ -79,14 +98,20 @@ class FakeTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         """Sync transport entry point."""
         request.read()
         plan = self._plan(request)
-        if plan.delay:
-            time.sleep(plan.delay)
+        pause, times_out = _wait(plan.delay, _read_timeout(request))
+        if pause:
+            time.sleep(pause)
+        if times_out:
+            raise httpx.ReadTimeout("timed out waiting for the response (fake)", request=request)
         return self._response(plan, request)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Async transport entry point."""
         await request.aread()
         plan = self._plan(request)
-        if plan.delay:
-            await anyio.sleep(plan.delay)
+        pause, times_out = _wait(plan.delay, _read_timeout(request))
+        if pause:
+            await anyio.sleep(pause)
+        if times_out:
+            raise httpx.ReadTimeout("timed out waiting for the response (fake)", request=request)
         return self._response(plan, request)
