@@ -266,6 +266,9 @@ def test_client_timeouts_must_be_positive(timeout: object) -> None:
 
 
 def test_client_timeouts_that_are_allowed() -> None:
+    # None is "no timeout", as in httpx and the official SDK; left out, the 600 s default.
+    assert Client(api_key=KEY, timeout=None).timeout == httpx.Timeout(None)
+    assert Client(api_key=KEY).timeout == httpx.Timeout(600.0, connect=5.0)
     assert Client(api_key=KEY).with_options(timeout=None).timeout == httpx.Timeout(None)
     assert Client(api_key=KEY, timeout=2.5).timeout.read == 2.5
     assert Client(api_key=KEY).with_options(timeout=httpx.Timeout(3.0)).timeout.read == 3.0
@@ -294,6 +297,11 @@ def test_max_retries_must_be_a_whole_number(retries: object) -> None:
 def test_agent_values(kwargs: dict[str, object], message: str) -> None:
     with pytest.raises(ConfigurationError, match=re.escape(f"Agent(): {message}")):
         Agent("claude-haiku-4-5", **kwargs)  # type: ignore[arg-type]
+
+
+def test_agent_betas_must_be_a_list() -> None:
+    with pytest.raises(TypeError, match="betas must be a list of beta names, not a string"):
+        Agent("claude-haiku-4-5", betas="files-api-2025-04-14")
 
 
 def test_agent_model_must_be_a_string() -> None:
@@ -414,3 +422,20 @@ def test_per_request_options_are_checked_too() -> None:
     assert sent == []
     client.messages.create(**PARAMS, timeout=None, max_retries=0, betas=["b1"])
     assert sent[0].headers["anthropic-beta"] == "b1"
+
+
+@pytest.mark.parametrize(
+    ("name", "advice"),
+    [
+        ("default_query", "pass extra_query={...} on each call"),
+        ("_strict_response_validation", "responses are always validated"),
+        ("webhook_key", "agentkit does not verify webhooks"),
+    ],
+)
+def test_the_sdk_options_agentkit_does_not_take_say_what_to_do(name: str, advice: str) -> None:
+    # A guess ("did you mean 'default_headers'?") would mislead: the message says what to do.
+    for make in (Client, FoundryClient):
+        with pytest.raises(TypeError, match=re.escape(f"does not take {name!r}: {advice}")):
+            make(api_key=KEY, **{name: 1})
+    with pytest.raises(TypeError, match=re.escape(f"BedrockClient() does not take {name!r}")):
+        BedrockClient(api_key=KEY, aws_region="us-east-1", **{name: 1})

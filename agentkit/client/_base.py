@@ -401,7 +401,7 @@ def resolve_config(
     base_url: str | None,
     api_version: str | None,
     default_headers: Mapping[str, str] | None,
-    timeout: TimeoutTypes,
+    timeout: TimeoutTypes | Omitted,
     max_retries: int | None,
     retry: RetryPolicy | None,
     require_auth: bool = True,
@@ -412,7 +412,8 @@ def resolve_config(
     Raises:
         ConfigurationError: when no credential can be found, or a value is out of range.
     """
-    check_timeout(where, timeout)
+    if timeout is not DEFAULT:
+        check_timeout(where, timeout)
     check_max_retries(where, max_retries)
     api_key = api_key if api_key is not None else os.environ.get("ANTHROPIC_API_KEY")
     if api_key is None and auth_token is None:
@@ -431,7 +432,8 @@ def resolve_config(
         base_url=(base_url or os.environ.get("ANTHROPIC_BASE_URL") or DEFAULT_BASE_URL).rstrip("/"),
         api_version=api_version or DEFAULT_API_VERSION,
         default_headers=dict(default_headers or {}),
-        timeout=DEFAULT_TIMEOUT if timeout is None else to_timeout(timeout),
+        # Left out: the default; None: no timeout (as in httpx and the official SDK).
+        timeout=DEFAULT_TIMEOUT if timeout is DEFAULT else to_timeout(timeout),
         retry=policy,
     )
 
@@ -465,6 +467,16 @@ class ClientOptions(TypedDict, Generic[H], total=False):
 
 
 _CLIENT_OPTIONS = option_names(ClientOptions)
+
+# The official SDK's constructor options that agentkit does not take, and what to do instead
+# (a "did you mean" guess would mislead: `default_query` is not `default_headers`).
+_SDK_OPTIONS_NOT_TAKEN = {
+    "default_query": "pass extra_query={...} on each call",
+    "middleware": "wrap the http_client's transport (an httpx.BaseTransport) instead",
+    "webhook_key": "agentkit does not verify webhooks",
+    "_strict_response_validation": "responses are always validated against their models",
+    "skip_auth": "agentkit always authenticates (an API key, a token or a SigV4 signature)",
+}
 
 
 class BaseClient(Generic[H]):
@@ -505,7 +517,9 @@ class BaseClient(Generic[H]):
             TypeError: naming the unknown keyword and the closest valid one.
         """
         valid = _CLIENT_OPTIONS | frozenset(own)
-        check_options(options, valid, where=f"{type(self).__name__}()")
+        check_options(
+            options, valid, where=f"{type(self).__name__}()", not_taken=_SDK_OPTIONS_NOT_TAKEN
+        )
 
     def _setup(
         self,
@@ -525,7 +539,7 @@ class BaseClient(Generic[H]):
             base_url=base_url,
             api_version=api_version,
             default_headers=options.get("default_headers"),
-            timeout=options.get("timeout"),
+            timeout=options["timeout"] if "timeout" in options else DEFAULT,
             max_retries=options.get("max_retries"),
             retry=options.get("retry"),
             require_auth=require_auth,
