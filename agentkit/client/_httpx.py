@@ -8,6 +8,8 @@ closes idle connections (the official SDK's `DefaultHttpxClient` does the same).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import socket
 import sys
 from typing import Any
@@ -17,7 +19,13 @@ from httpx._utils import get_environment_proxies  # httpx's own reading of the p
 
 from ._base import DEFAULT_LIMITS, DEFAULT_TIMEOUT
 
-__all__ = ["DefaultAsyncHttpxClient", "DefaultHttpxClient", "keepalive_socket_options"]
+__all__ = [
+    "AsyncOwnedPool",
+    "DefaultAsyncHttpxClient",
+    "DefaultHttpxClient",
+    "OwnedPool",
+    "keepalive_socket_options",
+]
 
 SocketOption = tuple[int, int, int]
 
@@ -88,3 +96,24 @@ class DefaultAsyncHttpxClient(httpx.AsyncClient):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**_with_defaults(kwargs, httpx.AsyncHTTPTransport))
+
+
+class OwnedPool(DefaultHttpxClient):
+    """The pool a client makes for itself: closed when garbage collected, as the official
+    SDK's own pool is, so a client that is never closed leaves no socket open."""
+
+    def __del__(self) -> None:
+        if not self.is_closed:
+            with contextlib.suppress(Exception):
+                self.close()
+
+
+class AsyncOwnedPool(DefaultAsyncHttpxClient):
+    """The async `OwnedPool`: closed when garbage collected while an asyncio loop runs (an
+    async close needs one; without, the sockets go with the garbage collector)."""
+
+    def __del__(self) -> None:
+        if self.is_closed:
+            return
+        with contextlib.suppress(Exception):
+            asyncio.get_running_loop().create_task(self.aclose())

@@ -26,7 +26,7 @@ from .._base import (
     transport_error,
 )
 from .._custom import custom_spec
-from .._httpx import DefaultAsyncHttpxClient  # unasync: from .._httpx import DefaultHttpxClient
+from .._httpx import AsyncOwnedPool
 from ._beta import AsyncBeta
 from ._files import AsyncFiles
 from ._messages import AsyncMessages
@@ -47,14 +47,17 @@ class AsyncClient(BaseClient[httpx.AsyncClient]):
         base_url: Defaults to `ANTHROPIC_BASE_URL`, else `https://api.anthropic.com`.
         api_version: The `anthropic-version` header (default `2023-06-01`).
         default_headers: Headers sent with every request.
-        timeout: Seconds or an `httpx.Timeout` (default 600 s, 5 s to connect).
+        timeout: Seconds or an `httpx.Timeout` (default 600 s, 5 s to connect); None for no
+            timeout.
         max_retries: Retries of a failed request (default 2).
         retry: A full `RetryPolicy` (backoff, retry-after cap ...).
         http_client: Your own `httpx.AsyncClient` (proxies, transports: see
             `agentkit.client.DefaultHttpxClient`); the client's `close()` closes it.
 
     Raises:
-        ConfigurationError: when no API key or token is given or found.
+        TypeError: an unknown keyword (naming the closest valid one).
+        ConfigurationError: when no API key or token is given or found, or a value is out of
+            range (a timeout <= 0, a negative `max_retries`).
     """
 
     messages: AsyncMessages
@@ -62,7 +65,7 @@ class AsyncClient(BaseClient[httpx.AsyncClient]):
 
     def _new_http(self) -> httpx.AsyncClient:
         # Redirects are never followed (see `send`), whatever the pool's own setting.
-        return DefaultAsyncHttpxClient()  # unasync: return DefaultHttpxClient()
+        return AsyncOwnedPool()
 
     def _build_resources(self) -> None:
         self.messages = AsyncMessages(self)

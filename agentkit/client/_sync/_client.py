@@ -27,7 +27,7 @@ from .._base import (
     transport_error,
 )
 from .._custom import custom_spec
-from .._httpx import DefaultHttpxClient
+from .._httpx import OwnedPool
 from ._beta import Beta
 from ._files import Files
 from ._messages import Messages
@@ -48,14 +48,17 @@ class Client(BaseClient[httpx.Client]):
         base_url: Defaults to `ANTHROPIC_BASE_URL`, else `https://api.anthropic.com`.
         api_version: The `anthropic-version` header (default `2023-06-01`).
         default_headers: Headers sent with every request.
-        timeout: Seconds or an `httpx.Timeout` (default 600 s, 5 s to connect).
+        timeout: Seconds or an `httpx.Timeout` (default 600 s, 5 s to connect); None for no
+            timeout.
         max_retries: Retries of a failed request (default 2).
         retry: A full `RetryPolicy` (backoff, retry-after cap ...).
         http_client: Your own `httpx.Client` (proxies, transports: see
             `agentkit.client.DefaultHttpxClient`); the client's `close()` closes it.
 
     Raises:
-        ConfigurationError: when no API key or token is given or found.
+        TypeError: an unknown keyword (naming the closest valid one).
+        ConfigurationError: when no API key or token is given or found, or a value is out of
+            range (a timeout <= 0, a negative `max_retries`).
     """
 
     messages: Messages
@@ -63,7 +66,7 @@ class Client(BaseClient[httpx.Client]):
 
     def _new_http(self) -> httpx.Client:
         # Redirects are never followed (see `send`), whatever the pool's own setting.
-        return DefaultHttpxClient()
+        return OwnedPool()
 
     def _build_resources(self) -> None:
         self.messages = Messages(self)
