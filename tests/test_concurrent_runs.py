@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 import uuid
 from collections.abc import Mapping
 from functools import partial
@@ -182,3 +183,56 @@ def test_two_tasks_on_one_conversation_take_turns() -> None:
 
     anyio.run(main)
     assert check_history(store.load("page"), fake) == 4
+
+
+@pytest.mark.parametrize("mode", ["run", "arun", "stream"])
+def test_a_run_keeps_its_lease_through_long_model_and_tool_calls(mode: str) -> None:
+    """The lease lasts 0.15 s unrefreshed; the model call and the tool each take 0.5 s."""
+    store = MemoryStore()
+    store.create(agentkit.Conversation(id="long"))
+    intruders: list[str | None] = []
+
+    def try_to_take() -> None:
+        time.sleep(0.5)
+        intruders.append(store.take_lease("long", "intruder", ttl=60))
+
+    @agentkit.tool
+    def slow() -> str:
+        """Take a while."""
+        try_to_take()
+        return "done"
+
+    def reply(body: Mapping[str, Any]) -> Reply:
+        if len(body["messages"]) == 1:
+            if mode != "arun":  # the in-process async fake answers inside the event loop
+                try_to_take()
+            return Reply.tool_use("slow", {})
+        return Reply.text("finished")
+
+    fake = FakeClaude(reply)
+    options: dict[str, Any] = {"tools": [slow], "store": store, "lease_ttl": 0.15}
+    if mode == "arun":
+        client: Any = agentkit.AsyncClient(api_key="test", http_client=fake.async_http_client())
+        agent = agentkit.Agent("claude-haiku-4-5", client=client, **options)
+        result = anyio.run(partial(agent.arun, "go", conversation="long"))
+    else:
+        client = agentkit.Client(api_key="test", http_client=fake.http_client())
+        agent = agentkit.Agent("claude-haiku-4-5", client=client, **options)
+        if mode == "run":
+            result = agent.run("go", conversation="long")
+        else:
+            *_, finished = agent.stream("go", conversation="long")
+            result = finished.result  # type: ignore[attr-defined]
+    assert result.text == "finished"
+    # The intruder found the lease held every time: refreshed while the run waited.
+    assert intruders == [intruders[0]] * (1 if mode == "arun" else 2)
+    assert intruders[0] is not None and intruders[0] != "intruder"
+    assert store.take_lease("long", "after", ttl=60) is None  # released at the end
+
+
+@pytest.mark.parametrize(
+    ("option", "value"), [("busy_timeout", -1), ("busy_timeout", "5"), ("lease_ttl", 0)]
+)
+def test_agent_refuses_bad_lease_settings(option: str, value: object) -> None:
+    with pytest.raises(agentkit.ConfigurationError, match=option):
+        agentkit.Agent("claude-haiku-4-5", **{option: value})  # type: ignore[arg-type]

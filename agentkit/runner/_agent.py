@@ -68,6 +68,9 @@ class Agent(Generic[DepsT, OutputT]):
         busy_timeout: Seconds a run waits for a stored conversation that another run holds
             (one run per conversation at a time); 0 (default) raises `ConversationBusyError`
             at once.
+        lease_ttl: Seconds a run's lease on its stored conversation lasts unrefreshed (it is
+            refreshed every third of this while the run lives): how soon a run that died on
+            another host stops holding the conversation.
         max_result_chars: A tool result longer than this (its text, or its JSON) is cut to
             it, with a note telling the model how much was cut; hooks see the whole value.
 
@@ -99,6 +102,7 @@ class Agent(Generic[DepsT, OutputT]):
         preflight: bool = True,
         on_max_tokens: Literal["stop", "continue"] = "stop",
         busy_timeout: float = 0.0,
+        lease_ttl: float = 30.0,
         max_result_chars: int = 100_000,
     ) -> None:
         _check_agent(model, max_tokens, cache, tool_timeout, max_concurrency, on_max_tokens, betas)
@@ -110,6 +114,9 @@ class Agent(Generic[DepsT, OutputT]):
         self.tool_timeout = tool_timeout
         self.max_concurrency = max_concurrency
         self.busy_timeout = _at_least("busy_timeout", busy_timeout, 0)
+        self.lease_ttl = _at_least("lease_ttl", lease_ttl, 0)
+        if not self.lease_ttl:
+            raise ConfigurationError("Agent(): lease_ttl must be a number > 0, not 0")
         self.max_result_chars = int(_at_least("max_result_chars", max_result_chars, 1))
         self.output = OutputSpec(output_type) if output_type is not None else None
         request: dict[str, Any] = {"model": model, "max_tokens": max_tokens, **(params or {})}
@@ -297,6 +304,7 @@ class Agent(Generic[DepsT, OutputT]):
             deps=deps,
             stream=stream,
             busy_timeout=self.busy_timeout,
+            lease_ttl=self.lease_ttl,
         )
 
 

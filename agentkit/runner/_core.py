@@ -85,9 +85,10 @@ __all__ = [
 # a silent HTTP request (see `_base.check_long_request`), so the runner streams it instead.
 _STREAM_ABOVE_MAX_TOKENS = 21_333
 
-# How long a run's lease on its conversation lasts unrefreshed: the shells refresh it every
-# third of this, so only a run that stopped running (killed on another host, a frozen machine)
-# lets it lapse. A killed process on the same host frees it at once (`owner_gone`).
+# How long a run's lease on its conversation lasts unrefreshed by default (`Agent(lease_ttl=)`):
+# the shells refresh it every third of this, so only a run that stopped running (killed on
+# another host, a frozen machine) lets it lapse. A killed process on the same host frees it at
+# once (`owner_gone`).
 LEASE_TTL = 30.0
 
 Block = dict[str, Any]
@@ -144,6 +145,7 @@ class RunParts:
         busy_timeout: Seconds to wait for a conversation another run holds (0: fail at once
             with `ConversationBusyError`); None takes no lease (the batch runner owns its
             conversations through its manifest).
+        lease_ttl: Seconds the lease lasts unrefreshed.
         sleep: How the shell waits between attempts to take a busy lease.
         lease: The lease the run holds, once it holds one (the shell refreshes and releases it).
     """
@@ -160,6 +162,7 @@ class RunParts:
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     metadata: dict[str, object] = field(default_factory=dict)
     busy_timeout: float | None = None
+    lease_ttl: float = LEASE_TTL
     sleep: Callable[[float], object] = time.sleep
     lease: Lease | None = None
 
@@ -371,9 +374,9 @@ def _take_lease(parts: RunParts, store: FlowStore | None) -> Generator[Op, objec
     owner = lease_owner(parts.run_id)
     start = time.monotonic()
     while True:
-        holder = yield from Pending(store.take_lease(cid, owner, ttl=LEASE_TTL))
+        holder = yield from Pending(store.take_lease(cid, owner, ttl=parts.lease_ttl))
         if holder is None:
-            parts.lease = Lease(cid, owner, LEASE_TTL)
+            parts.lease = Lease(cid, owner, parts.lease_ttl)
             return
         waited = time.monotonic() - start
         if waited >= parts.busy_timeout:
