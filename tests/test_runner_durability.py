@@ -366,3 +366,23 @@ def test_kill_soak_sigkill_a_three_turn_tool_run_and_resume(tmp_path: Path) -> N
     assert figures["lost"] == 0
     assert figures["duplicate_answers"] == 0
     assert figures["reruns_outside_window"] == 0
+
+
+@pytest.mark.parametrize("stored", [True, False], ids=["store", "no-store"])
+def test_rerunning_a_failed_prompt_on_the_same_conversation_object_sends_it_once(
+    stored: bool,
+) -> None:
+    from agentkit.stores import MemoryStore
+    from agentkit.testing import Fault
+
+    overloaded = Fault.status_error(529, "overloaded_error", "Overloaded", should_retry=False)
+    fake = FakeClaude([overloaded, Reply.text("answered")])
+    agent = _agent(fake, MemoryStore() if stored else None)
+    conversation = agentkit.Conversation()
+    with pytest.raises(agentkit.OverloadedError):
+        agent.run("question", conversation=conversation)
+    agent.run("question", conversation=conversation)  # the same object, the same prompt
+    assert [e.role for e in conversation] == ["user", "assistant"]
+    assert fake.message_bodies[1]["messages"] == [
+        {"role": "user", "content": [{"type": "text", "text": "question"}]}
+    ]

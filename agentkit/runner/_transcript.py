@@ -116,9 +116,16 @@ class Transcript:
         return check
 
     def append_user(self, answer: Answer, blocks: list[Block]) -> None:
-        """Append a `CommitUser`'s message (the driver commits next)."""
+        """Append a `CommitUser`'s message (the driver commits next).
+
+        A prompt that a failed run left uncommitted at the end of this very `Conversation`
+        object, run again, is that pending turn: it is answered, not appended a second time.
+        """
         content = user_content(self.conversation, answer, self.results, blocks)
         self.results.clear()
+        pending = self.conversation.uncommitted
+        if answer == "none" and pending and pending[-1].message.get("content") == content:
+            return
         self.conversation.append({"role": "user", "content": content})
 
     def result(self, end: LoopEnd) -> RunResult[Any]:
