@@ -157,9 +157,9 @@ def test_sse_bytes_follow_the_recorded_line_format() -> None:
     for frame in frames[:-1]:
         event, data = frame.decode().split("\n")
         assert re.fullmatch(r"event: [a-z_]+", event)
-        assert re.fullmatch(r"data: \{.*\} *", data)
-        padded += data.endswith(" ")
-    assert padded > len(frames) // 2  # padding after the JSON, as the API sends it
+        assert re.fullmatch(r"data: \{.*\}", data)
+        padded += data.endswith(" }")
+    assert padded > len(frames) // 2  # padding inside the object, as the API sends it
     deltas = [e for e in events_of(raw) if e["type"] == "content_block_delta"]
     assert len(deltas) >= 2  # text split into several deltas
 
@@ -246,3 +246,53 @@ def test_render_helpers_are_public_and_pure() -> None:
     assert accumulate(events_of(b"".join(sse_events(message)))).to_dict()["content"] == [
         {"type": "text", "text": "hi"}
     ]
+
+
+# ----- framing details seen in the recordings (issue 17) ----------------------------------------
+
+STREAM = {**BODY, "stream": True}
+LONG = "word " * 600  # about a hundred text deltas
+
+
+def test_long_streams_carry_later_pings_placed_by_the_seed() -> None:
+    first = serve(FakeClaude([LONG], seed=5), STREAM)
+    again = serve(FakeClaude([LONG], seed=5), STREAM)
+    other = serve(FakeClaude([LONG], seed=6), STREAM)
+    assert first == again  # seeded: the same bytes every time
+    kinds = [e["type"] for e in events_of(first)]
+    pings = [n for n, kind in enumerate(kinds) if kind == "ping"]
+    assert pings[0] == 2 and len(pings) > 1  # after the first block starts, then mid-block
+    assert kinds.index("message_delta") > pings[-1]
+    assert skeleton(events_of(first)) == skeleton(events_of(other))  # pings aside, the same
+    assert b"event: ping" in other
+    # Like a recorded long stream (pause-turn-stream: 168 events, 2 pings), not one per event.
+    assert len(pings) < len(kinds) / 10
+
+
+def test_thinking_ends_with_an_empty_delta_before_its_signature() -> None:
+    fake = FakeClaude([Reply(thinking("Let me count the words."), "Four.")])
+    body = {**STREAM, "max_tokens": 2048, "thinking": {"type": "enabled", "budget_tokens": 1024}}
+    events = events_of(serve(fake, body))
+    deltas = [e["delta"] for e in events if e["type"] == "content_block_delta" and e["index"] == 0]
+    assert deltas[-2] == {"type": "thinking_delta", "thinking": ""}
+    assert deltas[-1]["type"] == "signature_delta"
+    usage = next(e for e in events if e["type"] == "message_delta")["usage"]
+    assert usage["output_tokens_details"]["thinking_tokens"] > 0
+    recorded = load("thinking-stream-adaptive-opus-5").sse
+    assert b'"output_tokens_details":{"thinking_tokens"' in recorded
+
+
+def test_tool_calls_name_their_caller() -> None:
+    fake = FakeClaude([Reply.tool_use("get_weather", {"city": "Paris"})] * 2)
+    events = events_of(serve(fake, STREAM))
+    start = next(e for e in events if e["type"] == "content_block_start")
+    assert start["content_block"]["caller"] == {"type": "direct"}
+    assert json.loads(serve(fake, BODY))["content"][0]["caller"] == {"type": "direct"}
+    assert b'"caller":{"type":"direct"}' in load("tools-stream-no-args").sse
+
+
+def test_padding_sits_inside_the_object_as_recorded() -> None:
+    recorded = load("text-stream-basic-ratelimit-headers").sse
+    assert re.search(rb'"index":0 +\}\n', recorded)
+    ours = serve(FakeClaude(["Hi there"]), STREAM)
+    assert re.search(rb'"index":0 +\}\n', ours)

@@ -8,6 +8,7 @@ script item is consumed; the adapters (`_transport`, `server`) only move bytes.
 
 from __future__ import annotations
 
+import random
 import secrets
 import threading
 import time
@@ -108,6 +109,7 @@ class FakeAPI:
         self.latency = latency
         self._ids = IdMaker(seed)
         self._meter = RateMeter(clock)
+        self._pings = random.Random(seed)
         self._signer = ThinkingSigner(secret or secrets.token_bytes(32))
         self._ledger = CacheLedger()
         self.batches = BatchStore(self._run_batch_request, self._ids, clock, batch_delay)
@@ -337,7 +339,7 @@ class FakeAPI:
             ("cache-control", "no-cache"),
             ("request-id", rid),
         ]
-        return FakeResponse(200, headers, sse_events(message, partial))
+        return FakeResponse(200, headers, sse_events(message, partial, pings=self._pings))
 
     def _materialize(
         self, reply: Reply, body: Mapping[str, object], tier: str
@@ -354,7 +356,12 @@ class FakeAPI:
             kind = data.get("type")
             if kind in ("tool_use", "server_tool_use"):
                 prefix = "toolu" if kind == "tool_use" else "srvtoolu"
-                data = {"type": kind, "id": data.pop("id", None) or self._ids.make(prefix), **data}
+                given = data.pop("id", None)
+                data = {"type": kind, "id": given or self._ids.make(prefix), **data}
+                if kind == "tool_use" and given is None:
+                    # Current replies name the caller; a block scripted with its id (a recorded
+                    # one) is served exactly as given.
+                    data.setdefault("caller", {"type": "direct"})
                 if kind == "server_tool_use":
                     server_id = str(data["id"])
             elif isinstance(kind, str) and kind.endswith("_tool_result") and server_id:
@@ -375,6 +382,14 @@ class FakeAPI:
             content.append(data)
         usage: dict[str, object] = dict(self._ledger.usage(body))
         usage["output_tokens"] = estimate_tokens(content) if content else 1
+        thoughts = [d["thinking"] for d in content if d.get("type") == "thinking"]
+        thinking_config = body.get("thinking")
+        if thoughts or (
+            isinstance(thinking_config, dict) and thinking_config.get("type") != "disabled"
+        ):  # replies with thinking on count their thinking apart (recorded since late 2025)
+            usage["output_tokens_details"] = {
+                "thinking_tokens": sum(estimate_tokens(str(t)) for t in thoughts)
+            }
         usage["service_tier"] = tier
         usage["inference_geo"] = "not_available"
         searches = [d.get("name") for d in content if d.get("type") == "server_tool_use"]

@@ -1,16 +1,20 @@
 """Render a complete message as the API's JSON body or as its SSE byte stream.
 
 The byte format follows the recordings in `tests/fixtures/anthropic-recordings`: compact JSON
-with raw unicode, `event:`/`data:` pairs separated by a blank line, whitespace padding after the
-data object (the real API pads to hide lengths), `ping` written as `{"type": "ping"}` right after
-the first `content_block_start`, text split into several `text_delta`s, tool input split into
-`input_json_delta` fragments that start with an empty one, and server tool results and
-`redacted_thinking` sent whole in `content_block_start`.
+with raw unicode, `event:`/`data:` pairs separated by a blank line, whitespace padding inside
+the data object before its closing brace (the real API pads to hide lengths), `ping` written as
+`{"type": "ping"}` right after the first `content_block_start` and, in longer streams, now and
+then between later events (placed by a seeded random generator, so a seeded fake streams the
+same bytes every time), text split into several `text_delta`s, thinking ending with an empty
+`thinking_delta` before its `signature_delta`, tool input split into `input_json_delta`
+fragments that start with an empty one, `output_tokens_details` in `message_delta.usage`, and
+server tool results and `redacted_thinking` sent whole in `content_block_start`.
 """
 
 from __future__ import annotations
 
 import json
+import random
 import re
 from collections.abc import Mapping
 
@@ -26,6 +30,7 @@ __all__ = [
 ]
 
 _PING = b'event: ping\ndata: {"type": "ping"}\n\n'
+_PING_CHANCE = 1 / 40  # recorded streams: a later ping about every 40 events
 _STREAMED_INPUT = frozenset({"tool_use", "server_tool_use", "mcp_tool_use"})
 _WORDS = re.compile(r"\S*\s*")
 
@@ -61,7 +66,9 @@ def _split_json(value: str, size: int = 16) -> list[str]:
 
 def _event(name: str, payload: Mapping[str, object], seq: int) -> bytes:
     pad = b" " * ((seq * 7 + 3) % 16)  # deterministic stand-in for the API's random padding
-    return b"event: " + name.encode() + b"\ndata: " + json_bytes(payload) + pad + b"\n\n"
+    data = json_bytes(payload)
+    # The API pads inside the object, before its closing brace: `{"type":"...","index":0   }`.
+    return b"event: " + name.encode() + b"\ndata: " + data[:-1] + pad + b"}\n\n"
 
 
 def message_start_usage(usage: Mapping[str, object]) -> dict[str, object]:
@@ -70,6 +77,7 @@ def message_start_usage(usage: Mapping[str, object]) -> dict[str, object]:
     output = usage.get("output_tokens", 1)
     start["output_tokens"] = min(output, 1) if isinstance(output, int) else 1
     start.pop("server_tool_use", None)
+    start.pop("output_tokens_details", None)
     return start
 
 
@@ -77,8 +85,9 @@ def _delta_usage(usage: Mapping[str, object]) -> dict[str, object]:
     keys = ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
     delta = {k: usage[k] for k in keys if k in usage}
     delta["output_tokens"] = usage.get("output_tokens", 0)
-    if "server_tool_use" in usage:
-        delta["server_tool_use"] = usage["server_tool_use"]
+    for key in ("output_tokens_details", "server_tool_use"):
+        if key in usage:
+            delta[key] = usage[key]
     return delta
 
 
@@ -100,6 +109,8 @@ def _block_events(
         start = {"type": "thinking", "thinking": "", "signature": ""}
         thought = _text(block, "thinking")
         deltas += [{"type": "thinking_delta", "thinking": t} for t in split_text(thought)]
+        if thought:  # recorded streams close the thinking text with an empty delta
+            deltas.append({"type": "thinking_delta", "thinking": ""})
         deltas.append({"type": "signature_delta", "signature": block["signature"]})
     elif kind in _STREAMED_INPUT:
         start = {k: ({} if k == "input" else v) for k, v in block.items()}
@@ -139,7 +150,10 @@ def _text(block: Mapping[str, object], key: str) -> str:
 
 
 def sse_events(
-    message: Mapping[str, object], partial_json: Mapping[int, str] | None = None
+    message: Mapping[str, object],
+    partial_json: Mapping[int, str] | None = None,
+    *,
+    pings: random.Random | None = None,
 ) -> list[bytes]:
     """The message as SSE, one encoded event per list item, in the API's order.
 
@@ -147,6 +161,8 @@ def sse_events(
         message: The complete message (as `render_json` would send it).
         partial_json: Per block index, the cut-off input JSON text of a tool call truncated by
             `max_tokens`; streamed instead of the block's (empty) `input`.
+        pings: Places the later `ping` events, as long real streams have them; None sends only
+            the first one (after the first `content_block_start`).
     """
     partial_json = partial_json or {}
     usage = message.get("usage")
@@ -185,8 +201,15 @@ def sse_events(
     if "context_management" in message:
         final["context_management"] = message["context_management"]
     named += [("message_delta", final), ("message_stop", {"type": "message_stop"})]
-    out = [_event(name, payload, seq) for seq, (name, payload) in enumerate(named)]
-    out.insert(2 if message.get("content") else 1, _PING)  # after the first block starts
+    out: list[bytes] = []
+    first = 2 if message.get("content") else 1  # after the first block starts
+    for seq, (name, payload) in enumerate(named):
+        if seq == first:
+            out.append(_PING)
+        elif seq > first and name.startswith("content_block") and pings is not None:
+            if pings.random() < _PING_CHANCE:
+                out.append(_PING)
+        out.append(_event(name, payload, seq))
     return out
 
 
