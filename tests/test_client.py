@@ -835,3 +835,38 @@ def test_long_request_guard_is_a_value_error_too() -> None:
     with pytest.raises(ValueError, match="10 minutes") as info:
         client.messages.create(**{**PARAMS, "max_tokens": 64_000})  # type: ignore[arg-type]
     assert isinstance(info.value, LongRequestError) and isinstance(info.value, ConfigurationError)
+
+
+def test_base64_source_data_may_be_a_path_or_a_binary_file(tmp_path: object) -> None:
+    import base64
+    import io
+    from pathlib import Path
+
+    from agentkit.testing import FakeClaude
+
+    png = bytes.fromhex(
+        "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+        "1f15c4890000000d49444154789c6360f8cf00000301010018dd8db000000000"
+        "49454e44ae426082"
+    )
+    path = Path(str(tmp_path)) / "dot.png"
+    path.write_bytes(png)
+    fake = FakeClaude()
+    client = Client(api_key=KEY, http_client=fake.http_client())
+
+    def image(data: object) -> list[dict[str, object]]:
+        source = {"type": "base64", "media_type": "image/png", "data": data}
+        block = {"type": "image", "source": source}
+        return [{"role": "user", "content": [block, {"type": "text", "text": "What is it?"}]}]
+
+    for data in (path, io.BytesIO(png)):
+        client.messages.create(model="claude-haiku-4-5", max_tokens=64, messages=image(data))  # type: ignore[arg-type]
+        sent = fake.message_bodies[-1]["messages"][0]["content"]
+        assert base64.b64decode(sent[0]["source"]["data"]) == png
+        assert sent[1] == {"type": "text", "text": "What is it?"}
+    with pytest.raises(TypeError, match="binary mode"):
+        client.messages.create(
+            model="claude-haiku-4-5",
+            max_tokens=64,
+            messages=image(io.StringIO("text")),  # type: ignore[arg-type]
+        )

@@ -6,8 +6,11 @@ generated from it.
 
 from __future__ import annotations
 
+import base64
+import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
+from pathlib import Path
 from typing import Literal, Protocol, TypeVar, overload
 
 import httpx
@@ -83,7 +86,9 @@ def message_params(messages: Iterable[object]) -> list[object]:
     """Messages as the API takes them; agentkit's own models become their wire JSON.
 
     A `Message` (an API response) becomes `{"role": "assistant", "content": [...]}` with its
-    blocks exactly as received; a block model inside a content list becomes its dict.
+    blocks exactly as received; a block model inside a content list becomes its dict. A
+    base64 source whose `data` is a path or an open binary file (an image, a PDF) is read and
+    encoded, as the official SDK does.
     """
     out: list[object] = []
     for message in messages:
@@ -93,11 +98,37 @@ def message_params(messages: Iterable[object]) -> list[object]:
             continue
         if isinstance(message, Mapping):
             content = message.get("content")
-            if isinstance(content, list) and any(isinstance(b, APIModel) for b in content):
-                blocks = [b.to_dict() if isinstance(b, APIModel) else b for b in content]
-                message = {**message, "content": blocks}
+            if isinstance(content, list) and any(_needs_wire(b) for b in content):
+                message = {**message, "content": [_wire_block(b) for b in content]}
         out.append(message)
     return out
+
+
+def _needs_wire(block: object) -> bool:
+    if isinstance(block, APIModel):
+        return True
+    source = block.get("source") if isinstance(block, Mapping) else None
+    return isinstance(source, Mapping) and _is_file(source.get("data"))
+
+
+def _is_file(data: object) -> bool:
+    return isinstance(data, os.PathLike) or callable(getattr(data, "read", None))
+
+
+def _wire_block(block: object) -> object:
+    if isinstance(block, APIModel):
+        return block.to_dict()
+    if not isinstance(block, Mapping) or not _needs_wire(block):
+        return block
+    source = block["source"]
+    data = source["data"]
+    if isinstance(data, os.PathLike):
+        raw = Path(data).read_bytes()
+    else:
+        raw = data.read()
+        if not isinstance(raw, bytes):
+            raise TypeError(f"a base64 source's file must be opened in binary mode: {data!r}")
+    return {**block, "source": {**source, "data": base64.b64encode(raw).decode("ascii")}}
 
 
 def _wire_fields(body: Body, *, stream: bool = False) -> dict[str, object]:
