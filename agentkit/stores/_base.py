@@ -162,22 +162,6 @@ class ConversationStore(abc.ABC):
         """The `tool_result` blocks journaled at the current version, by `tool_use_id`."""
 
     @abc.abstractmethod
-    def list(self, *, limit: int | None = None, offset: int = 0) -> list[ConversationInfo]:
-        """Stored conversations, most recently updated first."""
-
-    @abc.abstractmethod
-    def delete(self, conversation_id: str) -> bool:
-        """Delete a conversation, its messages and journal. True if it existed."""
-
-    @abc.abstractmethod
-    def set_metadata(self, conversation_id: str, metadata: Mapping[str, object]) -> None:
-        """Replace a conversation's metadata.
-
-        Raises:
-            ConversationNotFoundError: No such conversation.
-        """
-
-    @abc.abstractmethod
     def take_lease(self, conversation_id: str, owner: str, *, ttl: float) -> str | None:
         """Take (or refresh) the conversation's lease for `owner`, for `ttl` seconds from now.
 
@@ -192,6 +176,22 @@ class ConversationStore(abc.ABC):
     @abc.abstractmethod
     def release_lease(self, conversation_id: str, owner: str) -> None:
         """Give the lease up, if `owner` holds it (else nothing happens)."""
+
+    @abc.abstractmethod
+    def list(self, *, limit: int | None = None, offset: int = 0) -> list[ConversationInfo]:
+        """Stored conversations, most recently updated first."""
+
+    @abc.abstractmethod
+    def delete(self, conversation_id: str) -> bool:
+        """Delete a conversation, its messages and journal. True if it existed."""
+
+    @abc.abstractmethod
+    def set_metadata(self, conversation_id: str, metadata: Mapping[str, object]) -> None:
+        """Replace a conversation's metadata.
+
+        Raises:
+            ConversationNotFoundError: No such conversation.
+        """
 
     def close(self) -> None:  # noqa: B027 - optional hook, most stores hold nothing to close
         """Release connections and files."""
@@ -283,12 +283,21 @@ def _message_rows(
     ]
 
 
-def _conflict(conversation_id: str, expected: int) -> Op[None]:
-    """Raise the error a failed compare-and-set means: no such conversation, or a conflict."""
+def _version(conversation_id: str) -> Op[int]:
+    """The stored version of a conversation.
+
+    Raises:
+        ConversationNotFoundError: No such conversation.
+    """
     row = yield from fetch_one(_VERSION, (conversation_id,))
     if row is None:
         raise ConversationNotFoundError(conversation_id)
-    raise StoreConflictError(conversation_id, expected, _int(row[0]))
+    return _int(row[0])
+
+
+def _conflict(conversation_id: str, expected: int) -> Op[None]:
+    """Raise the error a failed compare-and-set means: no such conversation, or a conflict."""
+    raise StoreConflictError(conversation_id, expected, (yield from _version(conversation_id)))
 
 
 def _int(value: object) -> int:
@@ -456,11 +465,9 @@ class Journal(StoreOp[None]):
         tool_use_id = self.result.get("tool_use_id")
         if not isinstance(tool_use_id, str):
             raise ValueError("a journaled tool_result needs a tool_use_id")
-        row = yield from fetch_one(_VERSION, (conversation_id,))
-        if row is None:
-            raise ConversationNotFoundError(conversation_id)
-        if _int(row[0]) != version:
-            raise StoreConflictError(conversation_id, version, _int(row[0]))
+        actual = yield from _version(conversation_id)
+        if actual != version:
+            raise StoreConflictError(conversation_id, version, actual)
         yield from execute(
             "INSERT INTO agentkit_tool_journal "
             "(conversation_id, tool_use_id, version, body, created_at) VALUES (?, ?, ?, ?, ?) "
@@ -608,11 +615,7 @@ class TakeLease(StoreOp[str | None]):
             # Each statement is atomic on its own (PostgreSQL re-checks an UPDATE's WHERE after
             # a concurrent writer commits; SQLite runs the whole transaction under its write
             # lock), so of two owners racing for a free lease exactly one matches.
-            taken = yield from rowcount(
-                "UPDATE agentkit_leases SET owner = ?, expires_at = ? "
-                "WHERE conversation_id = ? AND (owner = ? OR expires_at <= ?)",
-                (owner, now + self.ttl, cid, owner, now),
-            )
+            taken = yield from self._update("(owner = ? OR expires_at <= ?)", (owner, now), now)
             if taken == 1:
                 return None
             inserted = yield from rowcount(
@@ -628,14 +631,18 @@ class TakeLease(StoreOp[str | None]):
             holder = str(row[0])
             if not owner_gone(holder):
                 return holder
-            taken = yield from rowcount(
-                "UPDATE agentkit_leases SET owner = ?, expires_at = ? "
-                "WHERE conversation_id = ? AND owner = ?",
-                (owner, now + self.ttl, cid, holder),
-            )
+            taken = yield from self._update("owner = ?", (holder,), now)
             if taken == 1:
                 return None
         return holder or "(unknown)"
+
+    def _update(self, condition: str, params: tuple[object, ...], now: float) -> Op[int]:
+        """Make `owner` the holder where `condition` holds; how many rows changed (0 or 1)."""
+        return rowcount(
+            "UPDATE agentkit_leases SET owner = ?, expires_at = ? "
+            f"WHERE conversation_id = ? AND {condition}",
+            (self.owner, now + self.ttl, self.conversation_id, *params),
+        )
 
 
 @dataclass(frozen=True)

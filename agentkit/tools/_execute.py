@@ -34,7 +34,13 @@ from typing_extensions import Self
 
 from .._exceptions import ToolError
 from ._context import RunContext
-from ._results import CONTENT_BLOCK_TYPES, block_problem, json_text, truncate_content
+from ._results import (
+    CONTENT_BLOCK_TYPES,
+    block_problem,
+    json_text,
+    truncate_content,
+    valid_text,
+)
 from ._tool import (
     ResourceFactory,
     StopRun,
@@ -521,8 +527,8 @@ def sendable(outcome: ToolOutcome, max_chars: int | None) -> ToolOutcome:
         content = json_text(content)
     elif content is not None and not isinstance(content, (str, list)):
         content = json_text(content)
-    if isinstance(content, str) and _lone_surrogates(content):
-        content = content.encode("utf-8", "replace").decode("utf-8")
+    if isinstance(content, str):
+        content = valid_text(content)
     if isinstance(content, (str, list)) and max_chars is not None:
         content = truncate_content(content, max_chars) or content
     if content is not None:
@@ -530,14 +536,6 @@ def sendable(outcome: ToolOutcome, max_chars: int | None) -> ToolOutcome:
     if block == result:
         return outcome
     return dataclasses.replace(outcome, result=block)
-
-
-def _lone_surrogates(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
 
 
 def _default_context(call: ToolCall) -> RunContext[object]:

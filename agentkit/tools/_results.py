@@ -21,6 +21,7 @@ __all__ = [
     "json_text",
     "truncate_content",
     "truncation_note",
+    "valid_text",
 ]
 
 CONTENT_BLOCK_TYPES = frozenset({"text", "image", "document", "search_result"})
@@ -69,12 +70,20 @@ def block_problem(block: object) -> str | None:
     return f"{kind!r} is not a tool_result content type ({', '.join(sorted(CONTENT_BLOCK_TYPES))})"
 
 
-def _text_problem(text: object) -> str | None:
-    if not isinstance(text, str) or not text:
-        return "a text block needs a non-empty string 'text'"
+def valid_text(text: str) -> str:
+    """The text with any lone surrogate replaced: one cannot be encoded as UTF-8, and would
+    make the whole request fail."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
+        return text.encode("utf-8", "replace").decode("utf-8")
+    return text
+
+
+def _text_problem(text: object) -> str | None:
+    if not isinstance(text, str) or not text:
+        return "a text block needs a non-empty string 'text'"
+    if valid_text(text) is not text:
         return "a text block holds a lone surrogate (not UTF-8)"
     return None
 

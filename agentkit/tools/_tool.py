@@ -16,7 +16,7 @@ from typing_extensions import ParamSpec, Self
 
 from .._exceptions import ToolDefinitionError
 from .._options import strict
-from ._results import CONTENT_BLOCK_TYPES, block_problem, json_text
+from ._results import CONTENT_BLOCK_TYPES, block_problem, json_text, valid_text
 from ._schema import FunctionSchema, LintIssue, function_schema
 
 __all__ = [
@@ -448,7 +448,7 @@ def result_content(value: object) -> str | list[dict[str, object]] | None:
         The content.
     """
     if isinstance(value, str):
-        return _valid_text(value)
+        return valid_text(value)
     if value is None:
         return None
     blocks = [value] if _is_content_block(value) else value if isinstance(value, list) else []
@@ -459,15 +459,6 @@ def result_content(value: object) -> str | list[dict[str, object]] | None:
 
 def _is_content_block(value: object) -> bool:
     return isinstance(value, Mapping) and value.get("type") in CONTENT_BLOCK_TYPES
-
-
-def _valid_text(text: str) -> str:
-    # A lone surrogate cannot be encoded as UTF-8 and would make the whole request fail.
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return text.encode("utf-8", "replace").decode("utf-8")
-    return text
 
 
 def exception_content(exc: BaseException) -> str:
