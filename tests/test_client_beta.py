@@ -238,6 +238,11 @@ async def test_async_tool_runner() -> None:
     assert isinstance(runner, BetaAsyncToolRunner)
     seen: list[Any] = [m.stop_reason async for m in runner]
     assert seen == ["tool_use", "end_turn"]
+    fake.add(Reply.text("awaited"))
+    awaited = await client.beta.messages.tool_runner(
+        model=MODEL, max_tokens=64, tools=[add], messages=HELLO
+    )
+    assert (await awaited.until_done()).text == "awaited"
     assert (
         json.loads(json.dumps(fake.message_bodies[1]["messages"][-1]["content"][0]["content"]))
         == "4"

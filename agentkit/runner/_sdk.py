@@ -8,7 +8,7 @@ documented way: it adds stores, hooks, limits, approvals and typed output.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Generator, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -143,6 +143,14 @@ class BetaAsyncToolRunner(_Runner):
             async for event in self._events:
                 if (message := self._seen(event)) is not None:
                     yield message
+
+    def __await__(self) -> Generator[object, None, BetaAsyncToolRunner]:
+        """`runner = await client.beta.messages.tool_runner(...)` works too (as in the SDK's
+        newer documentation); awaiting starts nothing."""
+        return self._itself().__await__()
+
+    async def _itself(self) -> BetaAsyncToolRunner:
+        return self
 
     async def until_done(self) -> Message:
         """`await` it: the last message (see `BetaToolRunner.until_done`)."""
