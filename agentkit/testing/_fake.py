@@ -29,6 +29,7 @@ from ._rules import model_problems
 from ._schema import COUNT_TOKENS, MESSAGES, first_error
 from ._testmodel import auto_reply
 from ._thinking import ThinkingSigner, redacted_payload, thinking_problems
+from ._threads import ThreadRefusal, ThreadStore
 from ._tokens import CacheLedger, compaction_view, count_input_tokens, estimate_tokens
 
 __all__ = ["DEFAULT_BASE_URL", "LOG_PATH", "MODELS", "FakeAPI"]
@@ -114,6 +115,8 @@ class FakeAPI:
         self._ledger = CacheLedger()
         self.batches = BatchStore(self._run_batch_request, self._ids, clock, batch_delay)
         self.files = FileStore(self._ids, clock)
+        self.threads = ThreadStore()
+        """The message threads the fake holds (`thread: {"type": "create"}` requests)."""
 
     # ----- script and log -------------------------------------------------------------------
 
@@ -283,10 +286,21 @@ class FakeAPI:
         return as_reply(item(body) if callable(item) else item)
 
     def _messages(self, req: FakeRequest, rid: str) -> FakeResponse:
-        checked = self._check(req.body, req.headers)
+        body = req.body
+        if isinstance(body, dict) and body.get("thread") is not None:
+            expanded = self.threads.expand(body)  # a `continue` carries only the new turn
+            if isinstance(expanded, ThreadRefusal):
+                return error_response(
+                    expanded.status,
+                    expanded.error_type,
+                    expanded.message,
+                    rid,
+                    error_code=expanded.error_code,
+                )
+            body = expanded
+        checked = self._check(body, req.headers)
         if isinstance(checked, tuple):
             return error_response(*checked, rid)
-        body: dict[str, object] = req.body
         try:
             item = self._next_item(body)
         except _RanOut as exc:
@@ -295,7 +309,7 @@ class FakeAPI:
             )
         stream = body.get("stream") is True
         if isinstance(item, Reply):
-            return self._reply(item, body, rid, stream)
+            return self._reply(item, body, rid, stream, thread=req.body)
         match item.kind:
             case "status":
                 return error_response(
@@ -325,13 +339,25 @@ class FakeAPI:
                 response.cut_after = size // 2 if item.after_bytes is None else item.after_bytes
                 return response
             case "slow":
-                response = self._reply(item.reply or auto_reply(body), body, rid, stream)
+                reply = item.reply or auto_reply(body)
+                response = self._reply(reply, body, rid, stream, thread=req.body)
                 response.delay, response.chunk_delay = item.delay, item.chunk_delay
                 return response
         raise AssertionError(item.kind)  # pragma: no cover - Fault.kind is a closed set
 
-    def _reply(self, reply: Reply, body: dict[str, object], rid: str, stream: bool) -> FakeResponse:
+    def _reply(
+        self,
+        reply: Reply,
+        body: dict[str, object],
+        rid: str,
+        stream: bool,
+        *,
+        thread: Mapping[str, object] | None = None,
+    ) -> FakeResponse:
+        """Serve `reply` to `body`; `thread`: the request as sent, when its thread is kept."""
         message, partial = self._materialize(reply, body, "standard")
+        if thread is not None:
+            self.threads.record(thread, body, message)
         if not stream:
             return json_response(message, rid)
         headers = [

@@ -174,17 +174,18 @@ def error_response(
     *,
     headers: Sequence[tuple[str, str]] = (),
     final: bool = True,
+    error_code: str | None = None,
 ) -> FakeResponse:
     """An error in the API's shape.
 
     A 4xx gets `x-should-retry: false` unless `headers` says otherwise or `final` is False (a
-    scripted fault sends only the headers it was given).
+    scripted fault sends only the headers it was given). `error_code` goes to
+    `error.details.error_code`, where the API names a specific cause.
     """
-    body = {
-        "type": "error",
-        "error": {"type": error_type, "message": message},
-        "request_id": request_id,
-    }
+    error: dict[str, object] = {"type": error_type, "message": message}
+    if error_code is not None:
+        error["details"] = {"error_code": error_code}
+    body = {"type": "error", "error": error, "request_id": request_id}
     extra = list(headers)
     given = any(name.lower() == "x-should-retry" for name, _ in extra)
     if final and not given and status < 500:

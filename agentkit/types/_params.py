@@ -235,6 +235,9 @@ class MessageParseParams(CountTokensParams, total=False):
     container: str | Mapping[str, object] | None
     inference_geo: str
     speed: Literal["standard", "fast"]
+    # Server-held history (beta message-threads-2026-08-12): {"type": "create"}, then
+    # {"type": "continue", "previous_message_id": ...} with only the new turn's messages.
+    thread: Mapping[str, object]
 
 
 class MessageCreateParams(MessageParseParams, total=False):
