@@ -277,3 +277,13 @@ def test_request_typeddicts_are_public_in_agentkit_types() -> None:
     sent = fake.message_bodies[-1]
     assert sent["messages"] == messages and sent["tools"] == [tool]
     assert image["source"]["type"] == "base64"  # the shape type-checks as the API's
+
+
+def test_create_and_stream_refuse_a_type_as_output_format() -> None:
+    fake = FakeClaude()
+    client = client_for(fake)
+    with pytest.raises(TypeError, match=r"use messages.parse"):
+        client.messages.create(model=MODEL, max_tokens=64, messages=HELLO, output_format=Contact)  # type: ignore[typeddict-item]
+    with pytest.raises(TypeError, match=r"messages.stream\(\): output_format="):
+        client.messages.stream(model=MODEL, max_tokens=64, messages=HELLO, output_format=Contact)  # type: ignore[typeddict-item]
+    assert fake.requests == []

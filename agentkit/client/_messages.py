@@ -160,9 +160,15 @@ def create_spec(
     Raises:
         TypeError: an unknown keyword (see `check_arguments`).
     """
-    check_arguments(
-        params, CREATE_ARGUMENTS, "messages.stream()" if stream else "messages.create()"
-    )
+    where = "messages.stream()" if stream else "messages.create()"
+    check_arguments(params, CREATE_ARGUMENTS, where)
+    output_format = params.get("output_format")
+    if output_format is not None and not isinstance(output_format, Mapping):
+        # The SDK's `stream(output_format=Model)` parses as it streams; here only `parse` does.
+        raise TypeError(
+            f"{where}: output_format={output_format!r} is not a JSON object; to have the reply "
+            "validated into a type, use messages.parse(..., output_format=...)"
+        )
     if not stream:
         check_long_request(
             int(params.get("max_tokens", 0)),
