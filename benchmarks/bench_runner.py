@@ -23,10 +23,11 @@ Tables:
    - agentkit `Agent.run` with a sync tool (vs raw sync), `Agent.arun` with a sync tool and with
      an async tool (vs raw async);
    - the official SDK (`anthropic`, from the benchmark venv): a `client.messages.create` loop
-     written like the raw one (vs raw sync) and `client.beta.messages.tool_runner` (vs raw sync)
-     with `thread=False`: by default the 2.x runner keeps the history in a server-side message
-     thread and sends only new messages, which the fake does not implement (it answers 400), so
-     the runner here resends the whole history each turn, as every other row does;
+     written like the raw one (vs raw sync), and `client.beta.messages.tool_runner` (vs raw
+     sync) twice: with `thread=False` (the whole history every turn, as every other row sends)
+     and as it runs by default in 2.x, on a server-side message thread that it continues with
+     only the new turn (the fake implements threads since commit 0909c72; against an older fake
+     that row fails with a 400);
    - pydantic-ai's `Agent` with `AnthropicModel`, `await agent.run()` (vs raw async);
    - `raw httpx2 sync` / `raw httpx2 async`: the raw loops on `httpx2`, the HTTP client the
      current SDK and pydantic-ai run on (benchmark venv), to show how much of their figure is
@@ -385,7 +386,9 @@ def sdk_create(url: str, system: str, history: list[dict[str, Any]] | None) -> L
     return Loop(_start(history), run, client.close)
 
 
-def sdk_tool_runner(url: str, system: str, history: list[dict[str, Any]] | None) -> Loop:
+def sdk_tool_runner(
+    url: str, system: str, history: list[dict[str, Any]] | None, threaded: bool = False
+) -> Loop:
     import anthropic
     from anthropic import beta_tool
 
@@ -406,7 +409,7 @@ def sdk_tool_runner(url: str, system: str, history: list[dict[str, Any]] | None)
         runner = client.beta.messages.tool_runner(
             model=MODEL, max_tokens=1024, system=system, tools=[sdk_add],
             messages=messages,  # type: ignore[arg-type]
-            thread=False,  # the full history every turn: the fake keeps no server-side threads
+            **({} if threaded else {"thread": False}),  # type: ignore[arg-type]
         )  # fmt: skip
         turns = calls = 0
         last: Any = None
@@ -463,6 +466,9 @@ def _rows() -> list[Row]:
         Row("sdk-create", "SDK messages.create loop", "sync", "bench", sdk_create,
             ("anthropic", "httpx2")),
         Row("sdk-tool-runner", "SDK beta tool_runner", "sync", "bench", sdk_tool_runner,
+            ("anthropic", "httpx2")),
+        Row("sdk-tool-runner-threaded", "SDK beta tool_runner, threaded (default)", "sync",
+            "bench", lambda u, s, h: sdk_tool_runner(u, s, h, threaded=True),
             ("anthropic", "httpx2")),
         Row("raw-httpx2-sync", "raw httpx2 loop, sync", "sync", "bench",
             lambda u, s, h: raw_sync(u, s, h, "httpx2"), ("httpx2",)),
