@@ -104,6 +104,12 @@ def normalized(messages: list[dict[str, Any]]) -> str:
     return re.sub(r"toolu_\w+", lambda m: names.setdefault(m.group(), f"id{len(names)}"), text)
 
 
+def downloads(fake: FakeClaude) -> list[str]:
+    """The ids of the batches whose results were read, once per download (even a partial one)."""
+    found = (re.fullmatch(r"/v1/messages/batches/(\w+)/results", r.path) for r in fake.requests)
+    return [m.group(1) for m in found if m]
+
+
 def stored_usage(store: MemoryStore, ids: list[str], discount: float) -> RunUsage:
     usage = RunUsage()
     for cid in ids:
@@ -201,8 +207,13 @@ def test_progress_reports_counts_and_discounted_cost() -> None:
         *[(n, phase) for n in (1, 2, 3, 4) for phase in ("submitted", "waiting", "processing")],
         (4, "done"),
     ]
-    counts = [(p.round, p.running, p.finished, p.failed) for p in seen if p.phase == "processing"]
-    assert counts == [(1, 3, 0, 0), (2, 2, 0, 1), (3, 2, 0, 1), (4, 0, 2, 1)]
+    counts = [
+        (p.round, p.running, p.finished, p.failed, p.canceled)
+        for p in seen
+        if p.phase == "processing"
+    ]
+    # p1's request was canceled: counted as canceled, not failed
+    assert counts == [(1, 3, 0, 0, 0), (2, 2, 0, 0, 1), (3, 2, 0, 0, 1), (4, 0, 2, 0, 1)]
     submitted = [p.batch for p in seen if p.phase == "submitted"]
     assert [b.request_counts.processing for b in submitted if b] == [3, 3, 2, 2]
     waiting = [p.batch for p in seen if p.phase == "waiting"]
@@ -371,6 +382,8 @@ def test_batch_created_before_a_crash_is_found_not_resubmitted() -> None:
     assert len(ids) == len(set(ids)) == 12
     assert result.rounds == 4 and len(result.batch_ids) == 4
     assert {o.status for o in result.outcomes.values()} == {"complete"}
+    # round 1's batch (as big, and recent) is never a candidate; round 2's is read once
+    assert sorted(downloads(fake)) == sorted(result.batch_ids)
 
 
 def test_crash_between_the_batches_of_one_round() -> None:
@@ -389,10 +402,11 @@ def test_crash_between_the_batches_of_one_round() -> None:
     result = runner_for(fake, store, run_id="m", max_batch_requests=2).run(jobs)
     ids = fake.submitted_custom_ids
     assert len(ids) == len(set(ids)) == 20  # the second batch was adopted, the third never sent
-    # the conversation of the batch never created goes in the next round, with the others
-    assert ids[4:9] == ["m-0-3", "m-1-3", "m-2-3", "m-3-3", "m-4-1"]
-    assert result.rounds == 5  # ... and finishes one round later
+    # the batch never created is created on resume, in its own round; then the next round
+    assert ids[4:9] == ["m-4-1", "m-0-3", "m-1-3", "m-2-3", "m-3-3"]
+    assert result.rounds == 4  # as many as without the crash
     assert {o.status for o in result.outcomes.values()} == {"complete"}
+    assert sorted(downloads(fake)) == sorted(result.batch_ids)  # each batch read once
 
 
 def test_conversation_ended_before_the_manifest_said_so_is_not_rerun() -> None:
@@ -465,6 +479,8 @@ from agentkit.stores import SQLiteStore
 
 url, db, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
 block = os.environ.get("BLOCK_IN")
+stop_at = os.environ.get("STOP_AT")
+seen = []
 
 @tool
 def add(ctx: RunContext[None], a: int, b: int) -> int:
@@ -479,27 +495,44 @@ async def mul(a: int, b: int) -> int:
     \"\"\"Multiply two integers.\"\"\"
     return a * b
 
+def progress(p):
+    seen.append([p.round, p.phase, p.batch.id if p.batch else None])
+    if stop_at == f"{p.round}:{p.phase}":
+        print("stopped", flush=True)
+        threading.Event().wait()
+
 client = Client(api_key="test", base_url=url, max_retries=0)
 agent = Agent("claude-haiku-4-5", tools=[add, mul], client=client, max_tokens=512)
 store = SQLiteStore(db, durable=False)  # a commit survives the process's death
-runner = BatchRunner(agent, store=store, run_id="k", poll_interval=0.001, max_interval=0.01)
+runner = BatchRunner(
+    agent, store=store, run_id="k", poll_interval=0.001, max_interval=0.01, on_progress=progress
+)
 result = runner.run([f"p{i}" for i in range(count)])
-print(json.dumps({cid: o.status for cid, o in result.outcomes.items()}), flush=True)
+statuses = {cid: o.status for cid, o in result.outcomes.items()}
+report = {"statuses": statuses, "rounds": result.rounds, "batches": result.batch_ids}
+print(json.dumps({**report, "progress": seen}), flush=True)
 """
 
 
 class TrapFake(FakeClaude):
-    """Holds the response to the first request `trap` matches until `release` is set."""
+    """Holds the response to the first request `trap` matches until `release` is set; with
+    `drop`, holds the request itself, and the fake never sees it (it was never sent)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.trap: Callable[[FakeRequest], bool] | None = None
+        self.drop = False
         self.trapped = threading.Event()
         self.release = threading.Event()
 
     def handle(self, request: FakeRequest, *, origin: str = "") -> FakeResponse:
+        if self.drop and self.trap is not None and self.trap(request):
+            self.trap = None
+            self.trapped.set()
+            self.release.wait(30)
+            return FakeResponse(503, [], [b"{}"])  # to a process that is gone
         response = super().handle(request, origin=origin)
-        if self.trap is not None and self.trap(request):
+        if not self.drop and self.trap is not None and self.trap(request):
             self.trap = None
             self.trapped.set()
             self.release.wait(30)
@@ -509,27 +542,42 @@ class TrapFake(FakeClaude):
         return sum(1 for r in self.requests if r.method == "POST" and r.path.endswith("/batches"))
 
 
-@pytest.mark.parametrize("when", ["polling", "creating", "tools"])
+def _is_create(request: FakeRequest) -> bool:
+    return request.method == "POST" and request.path.endswith("/batches")
+
+
+KILL_POINTS = ["unsent", "creating", "submitted", "polling", "tools"]
+
+
+@pytest.mark.parametrize("when", KILL_POINTS)
 def test_sigkill_mid_round_then_restart(tmp_path: Path, when: str) -> None:
+    """Killed at each point of round 2 (of 4) and run again: no custom id submitted twice, no
+    batch read twice, and as many rounds as a run that was never killed."""
     count = 12
     fake = TrapFake(three_rounds)
-    if when == "polling":  # round 2's batch is recorded and being waited for
-        fake.trap = lambda r: r.method == "GET" and "msgbatch" in r.path and fake.creates() == 2
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    child_env = dict(env)
+    if when == "unsent":  # round 2 is recorded; its `create` never reached the API
+        fake.drop = True
+        fake.trap = lambda r: _is_create(r) and fake.creates() == 1
     elif when == "creating":  # the API created round 2's batch; the runner never heard back
-        fake.trap = lambda r: (
-            r.method == "POST" and r.path.endswith("/batches") and fake.creates() == 2
-        )
+        fake.trap = lambda r: _is_create(r) and fake.creates() == 2
+    elif when == "submitted":  # the runner recorded round 2's batch id, nothing more
+        child_env["STOP_AT"] = "2:submitted"
+    elif when == "polling":  # round 2's batch is recorded and being waited for
+        fake.trap = lambda r: r.method == "GET" and "msgbatch" in r.path and fake.creates() == 2
+    else:  # k-5 runs its round-2 tools
+        child_env["BLOCK_IN"] = "k-5"
     script = tmp_path / "child.py"
     script.write_text(CHILD)
     db = tmp_path / "runs.db"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     with fake.serve() as server:
         args = [sys.executable, str(script), server.url, str(db), str(count)]
-        child_env = {**env, "BLOCK_IN": "k-5"} if when == "tools" else env
         with subprocess.Popen(args, env=child_env, stdout=subprocess.PIPE, text=True) as child:
             try:
-                if when == "tools":  # k-5 runs its round-2 tools; others may be done with theirs
-                    assert child.stdout is not None and child.stdout.readline() == "blocked\n"
+                if when in ("tools", "submitted"):
+                    assert child.stdout is not None
+                    assert child.stdout.readline() in ("blocked\n", "stopped\n")
                 else:  # a child that dies early must not leave the test waiting
                     threading.Thread(target=lambda: (child.wait(), fake.trapped.set())).start()
                     assert fake.trapped.wait(30) and child.poll() is None
@@ -539,15 +587,22 @@ def test_sigkill_mid_round_then_restart(tmp_path: Path, when: str) -> None:
                 child.kill()
                 fake.release.set()
         before = list(fake.submitted_custom_ids)
-        assert len(before) == 2 * count
+        assert len(before) == (count if when == "unsent" else 2 * count)
 
         done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=60)
         assert done.returncode == 0, done.stderr
-        statuses = json.loads(done.stdout.strip().splitlines()[-1])
-        assert statuses == {f"k-{i}": "complete" for i in range(count)}
+        report = json.loads(done.stdout.strip().splitlines()[-1])
+        assert report["statuses"] == {f"k-{i}": "complete" for i in range(count)}
 
     ids = fake.submitted_custom_ids
     assert len(ids) == len(set(ids)) == 4 * count  # nothing submitted twice, nothing lost
+    assert report["rounds"] == 4  # as many as a run that was never killed
+    batches = report["batches"]
+    assert len(batches) == 4 and sorted(downloads(fake)) == sorted(batches)  # each read once
+    # The resumed run names each batch under its own round.
+    named = {(r, b) for r, phase, b in report["progress"] if b is not None}
+    assert named <= {(n, b) for n, b in enumerate(batches, 1)}
+    assert {r for r, _ in named} == ({3, 4} if when == "tools" else {2, 3, 4})
     with SQLiteStore(db) as store:
         for i in range(count):
             messages = store.load(f"k-{i}").messages
@@ -665,6 +720,8 @@ def test_progress_bar_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "██░░░░░░  25%" in text.replace("\x1b[32m", "").replace("\x1b[0m", "")
     assert "round 1 | waiting | batch 1/4 in_progress | running 3, finished 1, failed 0" in text
     assert text.endswith("\n")
+    canceled = BatchProgress(2, "processing", 0, 2, 1, RunUsage(), None, canceled=1)
+    assert "running 0, finished 2, failed 1, canceled 1 |" in printer.line(canceled)
     monkeypatch.setenv("COLUMNS", "40")  # a narrow terminal: cut, never wrapped
     stream = Terminal()
     ProgressPrinter(stream, total=4, width=8)(BatchProgress(1, "done", 0, 4, 0, RunUsage()))

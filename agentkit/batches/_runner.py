@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import partial
 from itertools import takewhile
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 import anyio
 import anyio.from_thread
@@ -188,6 +188,7 @@ class _Core:
         self.manifest_id = MANIFEST_PREFIX + runner.run_id
         self.slots: dict[str, _Slot] = {}
         self.limit = anyio.CapacityLimiter(runner.max_concurrency)
+        self._fresh: Flight | None = None  # the round this process recorded, not resumed
 
     # -- the rounds -------------------------------------------------------------------------------
 
@@ -217,14 +218,22 @@ class _Core:
     async def _round(self, runtime: ToolRuntime) -> None:
         flight = self.manifest.in_flight
         if flight is None:
-            flight = await self._submit()
+            flight = await self._start_round()
+        # Batches the manifest has no id for: a crashed process's `create` may or may not have
+        # reached the API. Adopt the one it made, else create it now, in the same round.
+        adopted = await self._submit(flight)
         requests: dict[str, tuple[str, int]] = {}
         results: dict[str, BatchResult] = {}
         for part in flight["parts"]:
             if not any(self._awaits(conv, length) for conv, length in part["requests"].values()):
                 continue  # every reply in it was applied before a restart
-            batch = await self._ended_batch(flight, part)
-            if batch is not None:  # else lost: its conversations go in the next round
+            batch_id = part["batch_id"]
+            if batch_id in adopted:  # downloaded while adopting it: not fetched a second time
+                requests.update(part["requests"])
+                results.update(adopted[batch_id])
+                continue
+            batch = await self._ended_batch(part)
+            if batch is not None:  # else deleted: its conversations go in the next round
                 requests.update(part["requests"])
                 results.update(await self._download(batch))
         replies: list[tuple[_Slot, Message]] = []
@@ -256,17 +265,22 @@ class _Core:
                     direct.append(slot)
                 else:
                     slot.end("failed", f"{detail} ({slot.attempts} attempts)")
-        self.manifest.in_flight = None
         replies += await self._direct_calls(direct)
         for slot, _ in replies:
             slot.request, slot.attempts = None, 0
-        await self._advance_many(replies, runtime)
+        # Every reply is committed, and the round recorded as applied, before any tool runs:
+        # a crash while tools run never needs the round's results again.
+        await self._advance_many(replies, runtime, tools=False)
+        self.manifest.in_flight = None
+        await self._save()
+        held = [(s, None) for s in self.slots.values() if s.held is not None]
+        await self._advance_many(held, runtime)
         await self._report("processing")
 
-    async def _ended_batch(self, flight: Flight, part: FlightPart) -> MessageBatch | None:
-        """A recorded batch once it has ended; None when it is gone or was never created."""
+    async def _ended_batch(self, part: FlightPart) -> MessageBatch | None:
+        """A recorded batch once it has ended; None when it is gone (or was never created)."""
         if part["batch_id"] is None:
-            return await self._adopt(flight, part)  # the process died while creating it
+            return None  # its requests were no longer awaited when the round was resumed
         try:
             return await self._wait(part["batch_id"])
         except APIStatusError as exc:
@@ -279,15 +293,13 @@ class _Core:
         slot = self.slots.get(conversation_id)
         return slot is not None and slot.request is not None and len(slot.conversation) == length
 
-    async def _submit(self) -> Flight:
-        """Record the round's requests, then create its batches (one unless it is too big)."""
-        bodies: dict[str, bytes] = {}
+    async def _start_round(self) -> Flight:
+        """Record the round's requests as in flight, its batches not created yet."""
         requests: dict[str, tuple[str, int, int]] = {}
         for slot in self.slots.values():
             if slot.request is not None:
                 length = len(slot.conversation)
                 cid = custom_id(slot.conversation.id, length, slot.attempts)
-                bodies[cid] = slot.request
                 requests[cid] = (slot.conversation.id, length, len(slot.request))
         flight = self.manifest.start_round(
             requests,
@@ -296,49 +308,96 @@ class _Core:
             now=time.time(),
         )
         await self._save()  # before creating: a crash during `create` can find the batch
+        self._fresh = flight
+        return flight
+
+    async def _submit(self, flight: Flight) -> dict[str, dict[str, BatchResult]]:
+        """Create the round's batches that have no id yet, recording each id as it comes.
+
+        In a resumed round, each such batch is first looked for among the API's recent
+        batches (the crashed process may have created it); one that is found is adopted.
+
+        Returns:
+            The results of the adopted batches (reading them is how a batch is recognized),
+            by batch id.
+        """
+        fresh, self._fresh = self._fresh is flight, None
+        adopted: dict[str, dict[str, BatchResult]] = {}
         for part in flight["parts"]:
-            params = [BatchRequest(custom_id=cid, params=bodies[cid]) for cid in part["requests"]]
+            if part["batch_id"] is not None:
+                continue
+            # The requests of a resumed round are built again from the stored conversations:
+            # the same bodies, under the custom ids recorded before the crash.
+            params = [
+                BatchRequest(custom_id=cid, params=slot.request)
+                for cid, (conv, length) in part["requests"].items()
+                if self._awaits(conv, length) and (slot := self.slots[conv]).request is not None
+            ]
+            if not params:
+                continue
+            if not fresh:
+                found = await self._adopt(flight, part)
+                if found is not None:
+                    batch, adopted[batch.id] = found
+                    await self._report("submitted", batch)
+                    continue
             batch = await self._create(params)
             part["batch_id"] = batch.id
             self.manifest.batch_ids.append(batch.id)
             await self._save()
             await self._report("submitted", batch)
-        return flight
+        return adopted
 
-    async def _adopt(self, flight: Flight, part: FlightPart) -> MessageBatch | None:
-        """The batch a crashed process created but did not record, found by its custom ids."""
+    async def _adopt(
+        self, flight: Flight, part: FlightPart
+    ) -> tuple[MessageBatch, dict[str, BatchResult]] | None:
+        """The batch a crashed process created but did not record, found by its custom ids.
+
+        Candidates are the batches created since the round was recorded that this run has not
+        recorded, holding as many requests; a candidate's results are read only as far as
+        their first custom id unless it is one of the part's.
+        """
         wanted = set(part["requests"])
+        known = set(self.manifest.batch_ids)
         since = flight["submitted_at"] - _SKEW
         for candidate in await self._recent_batches(since):
-            if candidate.request_counts.total != len(wanted):
+            if candidate.id in known or candidate.request_counts.total != len(wanted):
                 continue
-            ended = await self._wait(candidate.id)
-            if set(await self._download(ended)) == wanted:
+            ended = await self._wait(candidate.id, report=False)
+            results = await self._download(ended, wanted)
+            if results is not None and set(results) == wanted:
                 part["batch_id"] = candidate.id
                 self.manifest.batch_ids.append(candidate.id)
                 await self._save()
-                return ended
+                return ended, results
         return None
 
     # -- one conversation's effects ---------------------------------------------------------------
 
     async def _advance_many(
-        self, items: Sequence[tuple[_Slot, Message | None]], runtime: ToolRuntime
+        self,
+        items: Sequence[tuple[_Slot, Message | None]],
+        runtime: ToolRuntime,
+        *,
+        tools: bool = True,
     ) -> None:
         async with anyio.create_task_group() as tg:
             for slot, reply in items:
                 if slot.run is not None:
-                    tg.start_soon(self._advance, slot, reply, runtime)
+                    tg.start_soon(partial(self._advance, slot, reply, runtime, tools=tools))
 
-    async def _advance(self, slot: _Slot, reply: Message | None, runtime: ToolRuntime) -> None:
+    async def _advance(
+        self, slot: _Slot, reply: Message | None, runtime: ToolRuntime, *, tools: bool = True
+    ) -> None:
         """Perform what the core asks for until it asks for the model, or the run ends.
 
-        `reply` answers the model call the conversation waited for (None to start).
+        `reply` answers the model call the conversation waited for (None to start, or to go on
+        from a held op). Without `tools`, a tool-calls op is held on the slot, not performed.
         """
         run = slot.run
         assert run is not None
         try:
-            op = run.step(reply)
+            op, slot.held = (slot.held, None) if slot.held is not None else (run.step(reply), None)
             while op is not None:
                 try:
                     value: object = None
@@ -350,6 +409,9 @@ class _Core:
                         case Pending():
                             value = await async_value(op.value)
                         case ToolCalls():
+                            if not tools:
+                                slot.held = op
+                                return
                             async with self.limit:
                                 value = await self._run_tools(slot, op, runtime)
                         case Emit():
@@ -498,9 +560,10 @@ class _Core:
             return await client.call(spec)
         return await anyio.to_thread.run_sync(client.call, spec)
 
-    async def _wait(self, batch_id: str) -> MessageBatch:
+    async def _wait(self, batch_id: str, *, report: bool = True) -> MessageBatch:
         async def polled(batch: MessageBatch) -> None:
-            await self._report("waiting", batch)
+            if report:
+                await self._report("waiting", batch)
 
         poll, longest = self.r.poll_interval, max(self.r.max_interval, self.r.poll_interval)
         client = self.r.client
@@ -519,13 +582,41 @@ class _Core:
         )
         return await anyio.to_thread.run_sync(wait)
 
-    async def _download(self, batch: MessageBatch) -> dict[str, BatchResult]:
+    @overload
+    async def _download(self, batch: MessageBatch) -> dict[str, BatchResult]: ...
+
+    @overload
+    async def _download(
+        self, batch: MessageBatch, wanted: set[str]
+    ) -> dict[str, BatchResult] | None: ...
+
+    async def _download(
+        self, batch: MessageBatch, wanted: set[str] | None = None
+    ) -> dict[str, BatchResult] | None:
+        """The batch's results by custom id; with `wanted`, None (and the download stopped)
+        as soon as one is not among them."""
+        found: dict[str, BatchResult] = {}
+
+        def take(entry: BatchResult) -> bool:
+            if wanted is not None and entry.custom_id not in wanted:
+                return False
+            found[entry.custom_id] = entry
+            return True
+
         client = self.r.client
         if isinstance(client, AsyncClient):
-            return {e.custom_id: e async for e in await client.messages.batches.results(batch)}
+            async with await client.messages.batches.results(batch) as results:
+                async for entry in results:
+                    if not take(entry):
+                        return None
+            return found
         batches = client.messages.batches
-        entries = await anyio.to_thread.run_sync(lambda: list(batches.results(batch)))
-        return {e.custom_id: e for e in entries}
+
+        def download() -> bool:
+            with batches.results(batch) as results:
+                return all(take(entry) for entry in results)
+
+        return found if await anyio.to_thread.run_sync(download) else None
 
     async def _recent_batches(self, since: float) -> list[MessageBatch]:
         """Batches created after `since` (Unix seconds), newest first."""

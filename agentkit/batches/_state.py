@@ -23,7 +23,7 @@ from pydantic import TypeAdapter
 from typing_extensions import TypedDict
 
 from ..conversation._conversation import Conversation
-from ..runner._core import Run
+from ..runner._core import Run, ToolCalls
 from ..runner._events import RunResult
 from ..runner._hooks import async_value
 from ..runner._loop import next_action
@@ -53,7 +53,6 @@ MANIFEST_PREFIX = "agentkit-batch-run-"
 _KEY = "agentkit_batch_run"
 _SAFE = re.compile(r"^[a-zA-Z0-9_-]{1,44}$")
 _FINISHED = frozenset({"complete", "stopped", "awaiting_approval"})
-_FAILED = frozenset({"failed", "canceled"})
 
 Status = Literal["running", "complete", "stopped", "awaiting_approval", "failed", "canceled"]
 Phase = Literal["submitted", "waiting", "processing", "done"]
@@ -69,9 +68,10 @@ class BatchProgress:
             tools ran) or `done`.
         running: Conversations not finished yet.
         finished: Conversations that ended (complete, stopped, awaiting approval).
-        failed: Conversations that failed or whose request was canceled.
+        failed: Conversations that failed.
         usage: Tokens and cost so far, batch replies at the batch discount (half price).
         batch: The round's batch as last seen, while one is in flight.
+        canceled: Conversations whose request was canceled (the batch was canceled).
     """
 
     round: int
@@ -81,6 +81,7 @@ class BatchProgress:
     failed: int
     usage: RunUsage
     batch: MessageBatch | None = None
+    canceled: int = 0
 
     @property
     def cost_usd(self) -> float:
@@ -96,7 +97,8 @@ class BatchOutcome:
         conversation_id: The conversation.
         status: `complete`, `stopped`, `awaiting_approval`, `failed` or `canceled`.
         result: The loop's result, when the conversation ended in this process.
-        error: Why it failed or was canceled.
+        error: Why it failed or was canceled, as text (None otherwise): the exception's type
+            and message, or what the batch reported for the request.
     """
 
     conversation_id: str
@@ -113,7 +115,9 @@ class BatchRunResult:
         run_id: The run.
         outcomes: Each job's outcome, by conversation id, in job order.
         usage: Totals over every model reply of the run (batch replies at half price).
-        rounds: Rounds of the run, over all processes.
+        rounds: Rounds of the run, over all processes: every batch submission counts, a round
+            that only resubmits errored or expired requests (a retry round) included; a run
+            resumed after a crash counts the same rounds as one that never stopped.
         batch_ids: The batches it submitted, oldest first (a round that is too big for one
             batch is split over several).
     """
@@ -141,20 +145,23 @@ def custom_id(conversation_id: str, length: int, attempt: int = 0) -> str:
 class _Slot:
     """One conversation's run and where it stands.
 
-    `request` is the body of the model call the run waits for, while it waits for one.
+    `request` is the body of the model call the run waits for, while it waits for one; `held`
+    is the tool calls the run asked for, while they wait for the round's other replies to be
+    committed.
     """
 
     conversation: Conversation
     deps: object
     run: Run | None = None
     request: bytes | None = None
+    held: ToolCalls | None = None
     attempts: int = 0  # failed batch attempts of the current request
     status: Status = "running"
     result: RunResult[Any] | None = None
     error: str | None = None
 
     def end(self, status: Status, error: str | None = None) -> None:
-        self.status, self.error, self.request = status, error, None
+        self.status, self.error, self.request, self.held = status, error, None, None
         if self.run is not None:
             self.run.close()
             self.run = None
@@ -309,9 +316,10 @@ class _Manifest:
             phase=phase,
             running=values.count("running"),
             finished=sum(1 for v in values if v in _FINISHED),
-            failed=sum(1 for v in values if v in _FAILED),
+            failed=values.count("failed"),
             usage=self.usage,
             batch=batch,
+            canceled=values.count("canceled"),
         )
 
 

@@ -257,14 +257,16 @@ class ProgressPrinter:
             counts = batch.request_counts
             name = f" {batch.id}" if batch_id else ""
             parts.append(f"batch{name} {counts.done}/{counts.total} {batch.processing_status}")
-        parts.append(
-            f"running {progress.running}, finished {progress.finished}, failed {progress.failed}"
-        )
+        tally = f"running {progress.running}, finished {progress.finished}"
+        tally += f", failed {progress.failed}"
+        if progress.canceled:
+            tally += f", canceled {progress.canceled}"
+        parts.append(tally)
         parts.append(f"${progress.cost_usd:.4f}")
         return " | ".join(parts)
 
     def _draw(self, progress: BatchProgress) -> None:
-        done = (progress.finished + progress.failed) / self.total
+        done = (progress.finished + progress.failed + progress.canceled) / self.total
         filled = round(done * self.width)
         bar = "█" * filled + "░" * (self.width - filled)
         # One terminal line, or the carriage return could not redraw it.
