@@ -82,7 +82,7 @@ def test_stream_error_event_before_first_event_is_retried() -> None:
         assert stream.get_final_text() == "hello"
     assert route.call_count == 2 and len(waits) == 1
     events = list(client.messages.create(stream=True, **PARAMS))  # create(stream=True) too
-    assert events[0]["type"] == "message_start"
+    assert events[0].type == "message_start"
     assert route.call_count == 3
 
 
@@ -132,7 +132,7 @@ async def test_async_stream_error_event_before_first_event_is_retried() -> None:
     async with client.messages.stream(**PARAMS) as stream:
         assert await stream.get_final_text() == "hello"
     events = [e async for e in await client.messages.create(stream=True, **PARAMS)]
-    assert events[-1]["type"] == "message_stop"
+    assert events[-1].type == "message_stop"
     assert route.call_count == 4 and len(waits) == 2
 
 
