@@ -111,6 +111,7 @@ class FakeAPI:
         self._ids = IdMaker(seed)
         self._meter = RateMeter(clock)
         self._pings = random.Random(seed)
+        self._counted: int | None = None  # the input tokens of the request being answered
         self._signer = ThinkingSigner(secret or secrets.token_bytes(32))
         self._ledger = CacheLedger()
         self.batches = BatchStore(self._run_batch_request, self._ids, clock, batch_delay)
@@ -164,6 +165,7 @@ class FakeAPI:
             origin: Scheme and host the client used, for URLs in responses (`results_url`).
         """
         with self._lock:
+            self._counted = None
             request_id = self._ids.make("req")
             if request.path == LOG_PATH and request.method == "GET":
                 return json_response(self._log(), request_id)
@@ -179,8 +181,10 @@ class FakeAPI:
                     500, "api_error", message, request_id, headers=[("x-should-retry", "false")]
                 )
             if request.method == "POST" and request.path in _METERED:
+                counted, self._counted = self._counted, None
                 body = request.body if isinstance(request.body, dict) else {}
-                response.headers += self._meter.charge(count_input_tokens(body))
+                tokens = counted if counted is not None else count_input_tokens(body)
+                response.headers += self._meter.charge(tokens)
             response.delay += self.latency
             return response
 
@@ -264,7 +268,7 @@ class FakeAPI:
         if problems:
             return 400, "invalid_request_error", problems[0]
         window = self.context_window or spec.input_limit(betas)
-        tokens = count_input_tokens(body)
+        tokens = self._counted = count_input_tokens(body)  # the rate meter reuses it
         if tokens > window:
             message = f"prompt is too long: {tokens} tokens > {window} maximum"
             return 400, "invalid_request_error", message
