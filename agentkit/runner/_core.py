@@ -283,7 +283,7 @@ def run_flow(parts: RunParts, store: FlowStore | None) -> Flow:
         The run's result (the generator's return value).
     """
     yield from _take_lease(parts, store)
-    conv = yield from _open(store, parts.conversation)
+    conv = yield from _open(store, parts.conversation, fresh=parts.lease is not None)
     transcript = Transcript(parts.spec, conv)
     hooks = parts.hooks
     loop = agent_loop(parts.spec, parts.prompt)
@@ -399,14 +399,19 @@ def _keep_lease(parts: RunParts, store: FlowStore | None) -> Generator[Op, objec
 
 
 def _open(
-    store: FlowStore | None, conversation: Conversation | str | None
+    store: FlowStore | None, conversation: Conversation | str | None, *, fresh: bool
 ) -> Generator[Op, object, Conversation]:
+    """The run's conversation: loaded, created, or the one given.
+
+    With `fresh` (the run holds the lease) a given `Conversation` must be as new as the stored
+    one; the batch runner, which loads its conversations itself, skips that second read.
+    """
     if isinstance(conversation, str):
         if store is None:
             raise ConfigurationError("a conversation id needs a store: pass store=...")
         return (yield from Pending(store.load(conversation)))
     conv = conversation if conversation is not None else Conversation()
-    if store is None:
+    if store is None or (not fresh and conv.version):
         return conv
     try:
         stored = yield from Pending(store.load(conv.id))
