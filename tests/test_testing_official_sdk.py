@@ -1,8 +1,8 @@
-"""The official `anthropic` SDK (the current PyPI release) against `agentkit fake-server`.
+"""The official `anthropic` SDK and pydantic-ai (current PyPI releases) on `agentkit fake-server`.
 
-The SDK is not a dependency of agentkit: the test installs it into a venv of its own (pip's
-cache makes later runs quick) and runs `tests/sdk/official_sdk_client.py` there. It skips, and
-says why, only when the package cannot be installed (no package index reachable).
+Neither is a dependency of agentkit: the test installs them into a venv of its own (pip's cache
+makes later runs quick) and runs the clients in `tests/sdk/` there. It skips, and says why, only
+when the packages cannot be installed (no package index reachable).
 """
 
 from __future__ import annotations
@@ -35,13 +35,14 @@ def sdk_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "--quiet",
             "--disable-pip-version-check",
             "anthropic",
+            "pydantic-ai-slim[anthropic]",
         ],
         capture_output=True,
         text=True,
         timeout=600,
     )
     if install.returncode != 0:
-        pytest.skip(f"the anthropic package could not be installed: {install.stderr[-500:]}")
+        pytest.skip(f"anthropic / pydantic-ai could not be installed: {install.stderr[-500:]}")
     return python
 
 
@@ -92,3 +93,16 @@ def test_the_official_sdk_runs_everything_on_the_fake(sdk_python: Path, server: 
     assert [r["body"]["thread"]["type"] for r in runner] == ["create", "continue"]
     assert "tools" not in runner[1]["body"]  # the thread holds them
     assert all(r["headers"]["anthropic-beta"] == "message-threads-2026-08-12" for r in runner)
+
+
+def test_a_pydantic_ai_agent_with_a_tool_runs_on_the_fake(sdk_python: Path, server: str) -> None:
+    done = subprocess.run(
+        [str(sdk_python), str(HERE / "sdk" / "pydantic_ai_client.py"), server],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout)
+    assert seen["calls"] == ["a"]  # test-model mode called the tool with schema-made arguments
+    assert seen["output"] == "I called 1 tool(s). Results:\n- get_weather returned: a: sunny"
