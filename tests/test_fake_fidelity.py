@@ -681,3 +681,31 @@ def test_counts_are_close_to_the_recorded_real_counts() -> None:
     assert len(errors) >= 25
     assert statistics.median(errors) < 0.2
     assert max(errors) < 0.65
+
+
+OTHER_ACCEPTED = [
+    r
+    for r in cases()
+    if r.status == 200
+    and r.request
+    and r.request["method"] == "POST"
+    and r.request["path"] in ("/v1/messages/count_tokens", "/v1/messages/batches")
+]
+
+
+@pytest.mark.parametrize("rec", OTHER_ACCEPTED, ids=lambda r: r.name)
+def test_recorded_count_tokens_and_batch_requests_are_accepted(rec: Recording) -> None:
+    assert rec.request is not None
+    response = post(FakeClaude(check_thinking=False), rec.request["body"], rec.request["path"])
+    assert response.status == 200, response.body
+    assert set(json.loads(response.body)) >= set(rec.body)  # the recorded reply's fields
+
+
+def test_recorded_batch_params_are_checked_when_the_batch_runs() -> None:
+    rec = load("batch-create")
+    assert rec.request is not None
+    fake = FakeClaude(check_thinking=False)
+    batch = json.loads(post(fake, rec.request["body"], "/v1/messages/batches").body)
+    with fake.http_client() as http:
+        results = http.get(f"/v1/messages/batches/{batch['id']}/results").text.splitlines()
+    assert {json.loads(line)["result"]["type"] for line in results} == {"succeeded"}
