@@ -222,6 +222,14 @@ def test_tool_runner_refuses_what_it_cannot_take() -> None:
     client = client_for(FakeClaude())
     with pytest.raises(TypeError, match="max_tokens"):
         client.beta.messages.tool_runner(model=MODEL, tools=[add], messages=HELLO)
+    with pytest.raises(TypeError, match="did you mean 'temperature'"):
+        client.beta.messages.tool_runner(
+            model=MODEL, max_tokens=64, tools=[add], messages=HELLO, temprature=0
+        )
+    with pytest.raises(TypeError, match=r"Agent\.stream"):
+        client.beta.messages.tool_runner(
+            model=MODEL, max_tokens=64, tools=[add], messages=HELLO, stream=True
+        )
     with pytest.raises(TypeError, match="extra_headers"):
         client.beta.messages.tool_runner(
             model=MODEL, max_tokens=64, tools=[add], messages=HELLO, extra_headers={"a": "b"}

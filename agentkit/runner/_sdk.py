@@ -13,10 +13,11 @@ from contextlib import contextmanager
 from typing import Any
 
 from .._exceptions import LimitExceededError
+from .._options import check_options, option_names
 from ..client import AsyncClient, AsyncToolRunner, Client, ToolRunner, register_tool_runner
 from ..conversation import Conversation
 from ..tools import tool
-from ..types import Message
+from ..types import Message, MessageCreateParams
 from ._agent import Agent
 from ._events import TurnFinished
 from ._loop import Limits
@@ -31,6 +32,11 @@ beta_async_tool = tool
 
 # The runner's own keywords; everything else is a request field sent with every call.
 _RUNNER_KEYS = ("model", "messages", "tools", "max_tokens", "system", "betas", "max_iterations")
+_ARGUMENTS = option_names(MessageCreateParams) | {"max_iterations"}
+_NOT_TAKEN = {
+    "stream": "iterate the runner for each message, or use Agent.stream() for deltas",
+    "compaction_control": "pass context_management={'edits': [{'type': 'compact_20260112'}]}",
+}
 
 
 def _agent(
@@ -42,6 +48,7 @@ def _agent(
         TypeError: without `model`, `max_tokens` or `messages`, or with request options the
             loop cannot take per call (`extra_headers` ...: give them to the client).
     """
+    check_options(params, _ARGUMENTS, where="tool_runner()", kind="argument", not_taken=_NOT_TAKEN)
     missing = [k for k in ("model", "max_tokens", "messages") if k not in params]
     if missing:
         raise TypeError(f"tool_runner() missing required keyword(s): {', '.join(missing)}")
