@@ -42,25 +42,30 @@ class _PlanStream(httpx.SyncByteStream, httpx.AsyncByteStream):
         self._plan = plan
         self._pause, self._times_out = _wait(plan.chunk_delay, read_timeout)
 
-    def __iter__(self) -> Iterator[bytes]:
+    def _arrivals(self) -> Iterator[bytes | float]:
+        """The body as it arrives: chunks, and (as floats) the pauses to wait between them."""
         for n, chunk in enumerate(self._plan.planned_chunks()):
             if n and self._pause:
-                time.sleep(self._pause)
+                yield self._pause
                 if self._times_out:
                     raise httpx.ReadTimeout("timed out reading the body (fake)")
             yield chunk
         if self._plan.cut_after is not None:
             raise httpx.RemoteProtocolError(_CUT)
 
+    def __iter__(self) -> Iterator[bytes]:
+        for item in self._arrivals():
+            if isinstance(item, float):
+                time.sleep(item)
+            else:
+                yield item
+
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        for n, chunk in enumerate(self._plan.planned_chunks()):
-            if n and self._pause:
-                await anyio.sleep(self._pause)
-                if self._times_out:
-                    raise httpx.ReadTimeout("timed out reading the body (fake)")
-            yield chunk
-        if self._plan.cut_after is not None:
-            raise httpx.RemoteProtocolError(_CUT)
+        for item in self._arrivals():
+            if isinstance(item, float):
+                await anyio.sleep(item)
+            else:
+                yield item
 
 
 class FakeTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
@@ -94,24 +99,31 @@ class FakeTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         request.read()
         return self._response(self._plan(request), request)
 
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        """Sync transport entry point."""
-        request.read()
+    def _start(self, request: httpx.Request) -> tuple[FakeResponse, float, bool]:
+        """The plan, the pause before its headers, and whether the read times out first."""
         plan = self._plan(request)
         pause, times_out = _wait(plan.delay, _read_timeout(request))
-        if pause:
-            time.sleep(pause)
+        return plan, pause, times_out
+
+    def _answer(
+        self, plan: FakeResponse, times_out: bool, request: httpx.Request
+    ) -> httpx.Response:
         if times_out:
             raise httpx.ReadTimeout("timed out waiting for the response (fake)", request=request)
         return self._response(plan, request)
 
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        """Sync transport entry point."""
+        request.read()
+        plan, pause, times_out = self._start(request)
+        if pause:
+            time.sleep(pause)
+        return self._answer(plan, times_out, request)
+
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Async transport entry point."""
         await request.aread()
-        plan = self._plan(request)
-        pause, times_out = _wait(plan.delay, _read_timeout(request))
+        plan, pause, times_out = self._start(request)
         if pause:
             await anyio.sleep(pause)
-        if times_out:
-            raise httpx.ReadTimeout("timed out waiting for the response (fake)", request=request)
-        return self._response(plan, request)
+        return self._answer(plan, times_out, request)
