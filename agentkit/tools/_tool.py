@@ -9,13 +9,13 @@ import inspect
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Concatenate, Generic, TypeAlias, TypeVar, overload
+from typing import Concatenate, Generic, TypeAlias, TypedDict, TypeVar, overload
 
 import pydantic
-from typing_extensions import ParamSpec, Self
+from typing_extensions import ParamSpec, Self, Unpack
 
 from .._exceptions import ToolDefinitionError
-from .._options import strict
+from .._options import check_options, option_names
 from ._results import CONTENT_BLOCK_TYPES, block_problem, json_text, valid_text
 from ._schema import FunctionSchema, LintIssue, function_schema
 
@@ -24,6 +24,7 @@ __all__ = [
     "StopRun",
     "Tool",
     "ToolLike",
+    "ToolOptions",
     "Toolset",
     "exception_content",
     "result_content",
@@ -166,48 +167,29 @@ class Tool(Generic[P, R]):
         return issues
 
 
+class ToolOptions(TypedDict, total=False):
+    """The keywords `@tool(...)` takes; each is described on `tool`."""
+
+    name: str | None
+    description: str | None
+    strict: bool
+    timeout: float | None
+    sequential: bool
+    requires_approval: bool
+    cache_control: Mapping[str, object] | None
+    resources: Mapping[str, ResourceFactory] | None
+    extra: Mapping[str, object] | None
+
+
+_TOOL_OPTIONS = option_names(ToolOptions)
+
+
 @overload
-def tool(
-    func: Callable[P, R],
-    /,
-    *,
-    name: str | None = ...,
-    description: str | None = ...,
-    strict: bool = ...,
-    timeout: float | None = ...,
-    sequential: bool = ...,
-    requires_approval: bool = ...,
-    cache_control: Mapping[str, object] | None = ...,
-    resources: Mapping[str, ResourceFactory] | None = ...,
-    extra: Mapping[str, object] | None = ...,
-) -> Tool[P, R]: ...
+def tool(func: Callable[P, R], /, **options: Unpack[ToolOptions]) -> Tool[P, R]: ...
 @overload
+def tool(**options: Unpack[ToolOptions]) -> Callable[[Callable[P, R]], Tool[P, R]]: ...
 def tool(
-    *,
-    name: str | None = ...,
-    description: str | None = ...,
-    strict: bool = ...,
-    timeout: float | None = ...,
-    sequential: bool = ...,
-    requires_approval: bool = ...,
-    cache_control: Mapping[str, object] | None = ...,
-    resources: Mapping[str, ResourceFactory] | None = ...,
-    extra: Mapping[str, object] | None = ...,
-) -> Callable[[Callable[P, R]], Tool[P, R]]: ...
-@strict
-def tool(
-    func: Callable[..., object] | None = None,
-    /,
-    *,
-    name: str | None = None,
-    description: str | None = None,
-    strict: bool = False,
-    timeout: float | None = None,
-    sequential: bool = False,
-    requires_approval: bool = False,
-    cache_control: Mapping[str, object] | None = None,
-    resources: Mapping[str, ResourceFactory] | None = None,
-    extra: Mapping[str, object] | None = None,
+    func: Callable[..., object] | None = None, /, **options: Unpack[ToolOptions]
 ) -> Tool[..., object] | Callable[[Callable[..., object]], Tool[..., object]]:
     """Make a tool of a typed function: `@tool`, `@tool(...)`, or `tool(func, ...)`.
 
@@ -215,16 +197,17 @@ def tool(
 
     Args:
         func: The function (sync or async; a method's `self` is left out and bound on access).
-        name: The tool name; defaults to the function name.
-        description: The description; defaults to the docstring's summary and body.
-        strict: Make the schema valid for strict tool use and send `strict: true`.
-        timeout: Seconds a call may take; `None` uses the runtime's default.
-        sequential: Run calls of this tool alone, never beside other calls.
-        requires_approval: Defer calls to a human unless approved.
-        cache_control: A `cache_control` hint for this tool definition.
-        resources: Parameter name -> resource factory (a context manager entered once per run);
-            those parameters are left out of the schema.
-        extra: Further tool definition keys, sent as they are.
+        **options: `ToolOptions`:
+            name: The tool name; defaults to the function name.
+            description: The description; defaults to the docstring's summary and body.
+            strict: Make the schema valid for strict tool use and send `strict: true`.
+            timeout: Seconds a call may take; `None` uses the runtime's default.
+            sequential: Run calls of this tool alone, never beside other calls.
+            requires_approval: Defer calls to a human unless approved.
+            cache_control: A `cache_control` hint for this tool definition.
+            resources: Parameter name -> resource factory (a context manager entered once per
+                run); those parameters are left out of the schema.
+            extra: Further tool definition keys, sent as they are.
 
     Returns:
         A `Tool`, or a decorator making one.
@@ -233,50 +216,31 @@ def tool(
         ToolDefinitionError: The function cannot be a tool; lists every problem.
         TypeError: An unknown keyword (naming the closest valid one).
     """
+    check_options(options, _TOOL_OPTIONS, where="tool()")
 
     def make(f: Callable[..., object]) -> Tool[..., object]:
-        return _make_tool(
-            f,
-            name=name,
-            description=description,
-            strict=strict,
-            timeout=timeout,
-            sequential=sequential,
-            requires_approval=requires_approval,
-            cache_control=cache_control,
-            resources=dict(resources or {}),
-            extra=dict(extra or {}),
-        )
+        return _make_tool(f, options)
 
     return make if func is None else make(func)
 
 
-def _make_tool(
-    func: Callable[..., object],
-    *,
-    name: str | None,
-    description: str | None,
-    strict: bool,
-    timeout: float | None,
-    sequential: bool,
-    requires_approval: bool,
-    cache_control: Mapping[str, object] | None,
-    resources: dict[str, ResourceFactory],
-    extra: dict[str, object],
-) -> Tool[..., object]:
+def _make_tool(func: Callable[..., object], options: ToolOptions) -> Tool[..., object]:
     if isinstance(func, Tool):
         func = func.function
     if isinstance(func, staticmethod):
         func = func.__func__
     is_method = _is_method(func)
+    strict = options.get("strict", False)
+    timeout = options.get("timeout")
+    resources = dict(options.get("resources") or {})
     problems: list[str] = []
     if timeout is not None and timeout <= 0:
         problems.append(f"timeout must be positive, got {timeout}")
     try:
         schema = function_schema(
             func,
-            name=name,
-            description=description,
+            name=options.get("name"),
+            description=options.get("description"),
             strict=strict,
             skip_receiver=is_method,
             injected=resources.keys(),
@@ -293,11 +257,11 @@ def _make_tool(
         schema=schema,
         strict=strict,
         timeout=timeout,
-        sequential=sequential,
-        requires_approval=requires_approval,
-        cache_control=cache_control,
+        sequential=options.get("sequential", False),
+        requires_approval=options.get("requires_approval", False),
+        cache_control=options.get("cache_control"),
         resources=resources,
-        extra=extra,
+        extra=dict(options.get("extra") or {}),
         is_method=is_method,
     )
 
