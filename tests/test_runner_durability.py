@@ -386,3 +386,22 @@ def test_rerunning_a_failed_prompt_on_the_same_conversation_object_sends_it_once
     assert fake.message_bodies[1]["messages"] == [
         {"role": "user", "content": [{"type": "text", "text": "question"}]}
     ]
+
+
+def test_resuming_an_ended_structured_output_run_returns_the_stored_output() -> None:
+    from pydantic import BaseModel
+
+    from agentkit.stores import MemoryStore
+
+    class City(BaseModel):
+        name: str
+
+    fake = FakeClaude([Reply.tool_use("final_result", {"name": "Oslo"})])
+    store = MemoryStore()
+    client = agentkit.Client(api_key="test", http_client=fake.http_client(), max_retries=0)
+    agent = agentkit.Agent("claude-haiku-4-5", client=client, store=store, output_type=City)
+    first = agent.run("Which city?", conversation=agentkit.Conversation(id="out"))
+    again = agent.run(conversation="out")
+    assert again.output == first.output == City(name="Oslo")
+    assert len(fake.message_bodies) == 1 and len(store.load("out")) == 3
+    assert again.message is not None and again.message.id == first.message.id  # type: ignore[union-attr]

@@ -270,7 +270,10 @@ class Opening:
         container: The code-execution container of the latest response, if any.
         empty: The conversation holds no message yet.
         reply: The last message when it is a response (for a run that finds the conversation
-            ended: it returns this reply instead of calling the model again).
+            ended: it returns this reply instead of calling the model again), or the response
+            before it when that is `answered_output`'s.
+        answered_output: The output tool's call when the last message accepted it (a
+            structured-output run that ended).
     """
 
     stop_reason: str | None = None
@@ -278,6 +281,7 @@ class Opening:
     container: str | None = None
     empty: bool = False
     reply: Reply | None = None
+    answered_output: ToolCall | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -502,6 +506,12 @@ def agent_loop(
         # second answer (with the first one as a prefill).
         state.reply = opening.reply
         return state.end()
+    if not prompt and opening.answered_output is not None and spec.output is not None:
+        check = yield from CheckOutput(opening.answered_output, spec.output)
+        if check.error is None:  # a structured-output run that ended: its answer is stored
+            state.reply = opening.reply
+            state.output, state.has_output = check.value, True
+            return state.end()
     answer: Answer = "none"
     if opening.pending and opening.stop_reason in ("tool_use", None):
         # A previous run stopped after the model asked for tools (approval, crash): finish them.

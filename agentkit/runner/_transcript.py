@@ -70,7 +70,8 @@ class Transcript:
         """Answer `Open` (with the last response, which a finished run returns again)."""
         opening = opening_of(self.conversation, self.spec)
         if opening.reply is not None and not opening.pending:
-            self.last = stored_message(self.conversation.entries[-1])
+            answered = opening.answered_output is not None
+            self.last = stored_message(self.conversation.entries[-2 if answered else -1])
         return opening
 
     def journaled(self, journal: Mapping[str, Block]) -> frozenset[str]:
@@ -174,12 +175,36 @@ def opening_of(conversation: Conversation, spec: RunSpec | None = None) -> Openi
     last = conversation.entries[-1]
     stop_reason = _response(last).get("stop_reason")
     responded = last.role == "assistant" and "response" in last.meta
+    answered = _answered_output(conversation, spec)
+    if answered is not None:
+        last, responded = conversation.entries[-2], True
     return Opening(
         stop_reason=stop_reason if isinstance(stop_reason, str) else None,
         pending=[ToolCall.from_block(b) for b in pending_tool_uses(conversation)],
         container=last_container(conversation),
         reply=reply_of(last, spec) if responded and spec is not None else None,
+        answered_output=answered,
     )
+
+
+def _answered_output(conversation: Conversation, spec: RunSpec | None) -> ToolCall | None:
+    """The output tool's call, when the last message accepted it (the run ended with it)."""
+    output = spec.output if spec is not None else None
+    if output is None or len(conversation) < 2 or conversation.entries[-1].role != "user":
+        return None
+    asked = conversation.entries[-2]
+    if asked.role != "assistant" or "response" not in asked.meta:
+        return None
+    calls = [b for b in asked.blocks if b.get("type") == "tool_use"]
+    call = next((b for b in calls if b.get("name") == output.tool_name), None)
+    accepted = any(
+        b.get("type") == "tool_result"
+        and call is not None
+        and b.get("tool_use_id") == call.get("id")
+        and not b.get("is_error")
+        for b in conversation.entries[-1].blocks
+    )
+    return ToolCall.from_block(call) if call is not None and accepted else None
 
 
 def stored_message(entry: Entry) -> Message | None:
