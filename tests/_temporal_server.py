@@ -21,6 +21,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -261,7 +262,29 @@ def build_agent(config: Mapping[str, Any]) -> Any:
     fast = ActivityOptions(
         start_to_close=60.0, heartbeat=2.0, max_attempts=5, initial_interval=0.2, max_interval=1.0
     )
-    return TemporalAgent(agent, name="test", model=fast, default_tool=fast)
+    # `once`: the tool is not idempotent (a single attempt per call).
+    tools = {"record": replace(fast, idempotent=False)} if config.get("once") else {}
+    return TemporalAgent(
+        agent, name="test", model=fast, default_tool=fast, tools=tools, on_event=_hook(config, log)
+    )
+
+
+def _hook(config: Mapping[str, Any], log: str) -> Any:
+    """An `on_event` hook that logs each `ToolCallFinished` and then sleeps `config["hook_sleep"]`
+    seconds (none without it): a slow hook, or one the test kills the worker in."""
+    pause = config.get("hook_sleep")
+    if pause is None:
+        return None
+
+    async def on_event(event: Any) -> None:
+        from agentkit.runner import ToolCallFinished
+
+        if isinstance(event.event, ToolCallFinished):
+            call = event.event.outcome.call
+            log_line(log, {"event": "hook", "id": call.id, "attempt": event.attempt})
+            await anyio.sleep(float(pause))
+
+    return on_event
 
 
 async def _run_worker(config: Mapping[str, Any]) -> None:

@@ -55,6 +55,7 @@ from agentkit import (
 )
 from agentkit.client import make_status_error
 from agentkit.conversation import Conversation
+from agentkit.runner import ToolCallFinished
 from agentkit.stores import MemoryStore, SQLiteStore
 from agentkit.streaming import TextEvent, ThinkingEvent
 from agentkit.temporal import (
@@ -165,6 +166,11 @@ async def history_bytes(client: Client, workflow_id: str) -> int:
     """The server's own measure of the run's history size (the 50 MB limit applies to it)."""
     described = await client.get_workflow_handle(workflow_id).describe()
     return int(described.raw_description.workflow_execution_info.history_size_bytes)
+
+
+def raw_bodies(fake: FakeClaude) -> list[bytes]:
+    """The model request bodies as sent, byte for byte."""
+    return [r.content for r in fake.requests if r.path == "/v1/messages"]
 
 
 def bodies(fake: FakeClaude) -> list[dict[str, Any]]:
@@ -291,8 +297,18 @@ async def test_tool_loop_sends_what_the_in_process_runner_sends(
         agent = make_agent(server.url, MemoryStore(), params=THINKING)
         async with _client(agent):
             result = await agent.arun("Record a and b.")
-    # The same decisions and the same bytes: every request body equals the in-process one.
+    # The same decisions: every request body equals the in-process one (`arun` does not
+    # stream, so its bodies lack `"stream": true`) ...
     assert bodies(durable) == bodies(local)
+    # ... and the same bytes as the in-process run that streams: the prompt's keys keep their
+    # order through Temporal's JSON converter (it sorts dict keys; the prompt travels as text).
+    streamed = FakeClaude(script(), seed=3, secret=b"s" * 32)
+    with streamed.serve() as server:
+        agent = make_agent(server.url, MemoryStore(), params=THINKING)
+        async with _client(agent):
+            events = [event async for event in agent.astream("Record a and b.")]
+    assert events and raw_bodies(durable) == raw_bodies(streamed)
+    assert raw_bodies(durable)[0].startswith(b'{"stream":true,')
     # Live events came out of the activities, tagged with step and attempt.
     kinds = [type(e.event).__name__ for e in live]
     assert kinds.count("ToolCallStarted") == 2 and kinds.count("ToolCallFinished") == 2
@@ -302,6 +318,7 @@ async def test_tool_loop_sends_what_the_in_process_runner_sends(
     assert [e.step for e in live if isinstance(e.event, ThinkingEvent)][-1] == 3
     stored = store.load("loop-1")
     assert [e.message for e in stored] == [e.message for e in result.conversation]
+    assert stored.entries[0].raw == result.conversation.entries[0].raw  # the prompt, as sent
     tool_results = stored[2].blocks
     assert [b["content"] for b in tool_results] == ["recorded a", "recorded b"]
     assert await history_bytes(client, "loop-1") < 16_000
@@ -762,6 +779,9 @@ async def test_session_answers_each_message(client: Client, queue: str) -> None:
     assert output.status == "ended" and output.text == "second answer" and output.turns == 2
     texts = [m["content"][0]["text"] for m in store.load("chat-1").messages]
     assert texts == ["Hi", "first answer", "And another thing.", "second answer"]
+    # Both prompts kept their key order (Temporal's converter would have sorted it).
+    sent = fake.message_bodies[1]["messages"]
+    assert [list(sent[i]["content"][0]) for i in (0, 2)] == [["type", "text"]] * 2
 
 
 async def test_history_stays_small_over_200_steps_of_20kb(client: Client, queue: str) -> None:
@@ -1002,3 +1022,97 @@ async def test_server_killed_and_restarted_mid_run(
     assert output.status == "complete" and output.text == "done"
     effects = [r["note"] for r in read_log(log) if r["event"] == "effect"]
     assert effects == ["slow-1", "b"]
+
+
+# -- journal first: a slow or dying `on_event` hook never runs a finished tool again ------------
+
+
+async def _tool_attempts(client: Client, workflow_id: str) -> list[int]:
+    """The attempt number of every tool activity started in the run's history."""
+    history = await client.get_workflow_handle(workflow_id).fetch_history()
+    scheduled = {
+        e.event_id: e.activity_task_scheduled_event_attributes.activity_type.name
+        for e in history.events
+        if e.HasField("activity_task_scheduled_event_attributes")
+    }
+    return [
+        e.activity_task_started_event_attributes.attempt
+        for e in history.events
+        if e.HasField("activity_task_started_event_attributes")
+        and scheduled[e.activity_task_started_event_attributes.scheduled_event_id]
+        == "agentkit.tool_call.v1"
+    ]
+
+
+async def test_an_on_event_hook_slower_than_the_heartbeat_timeout(
+    client: Client, queue: str
+) -> None:
+    runs: list[str] = []
+
+    @tool
+    def note(text: str) -> str:
+        """Note something down.
+
+        Args:
+            text: What to note.
+        """
+        runs.append(text)
+        return f"noted {text}"
+
+    hooked: list[int] = []
+
+    async def slow(event: StreamEvent) -> None:
+        if isinstance(event.event, ToolCallFinished):
+            hooked.append(event.attempt)
+            assert FAST.heartbeat is not None
+            await anyio.sleep(FAST.heartbeat * 2)  # twice the heartbeat timeout
+
+    fake = FakeClaude([Reply.tool_use("note", {"text": "a"}), Reply.text("Noted.")])
+    with fake.serve() as server:
+        agent = make_agent(server.url, MemoryStore(), tools=[note])
+        entry = TemporalAgent(agent, "hook", model=FAST, default_tool=FAST, on_event=slow)
+        output = await _run(client, queue, entry, "Note a.", id="slow-hook-1")
+    assert output.status == "complete" and output.text == "Noted."
+    # The activity heartbeat while the hook slept: one attempt, the tool ran once.
+    assert runs == ["a"] and hooked == [1]
+    assert await _tool_attempts(client, "slow-hook-1") == [1]
+    (result,) = fake.message_bodies[1]["messages"][2]["content"]
+    assert result["content"] == "noted a" and not result.get("is_error")
+
+
+@pytest.mark.parametrize("idempotent", [True, False])
+async def test_worker_killed_in_an_on_event_hook_after_a_tool_finished(
+    temporal: DevServer,
+    client: Client,
+    queue: str,
+    tmp_path: Path,
+    workers: list[Any],
+    idempotent: bool,
+) -> None:
+    fake = FakeClaude([Reply.tool_use("record", {"note": "a"}), Reply.text("Recorded a.")])
+    log = tmp_path / "effects.log"
+    with fake.serve() as server:
+        # The hook sleeps for an hour on every `ToolCallFinished`: the worker dies in it.
+        config = _config(
+            temporal, server.url, tmp_path, queue, hook_sleep=3600, once=not idempotent
+        )
+        workers.append(start_worker(config))
+        run = await start_run(
+            client, "test", "Record a.", id="crash-hook", task_queue=queue, task_timeout=3
+        )
+        await anyio.to_thread.run_sync(
+            _wait_for, lambda: any(r["event"] == "hook" for r in read_log(log)), "the hook"
+        )
+        kill_worker(workers[0])
+        workers.append(start_worker(config))
+        output = await run.result()
+    assert output.status == "complete" and output.text == "Recorded a."
+    records = read_log(log)
+    # The tool ran once. An idempotent call's retry found its journaled result and returned it
+    # (without calling the hook again); a non-idempotent call is not retried, and its lost
+    # attempt's journaled result is what the model reads, not "effect unknown".
+    assert [r["event"] for r in records] == ["start", "effect", "done", "hook"]
+    # The history records the started event of an activity's last attempt only.
+    assert await _tool_attempts(client, "crash-hook") == [2 if idempotent else 1]
+    (result,) = fake.message_bodies[1]["messages"][2]["content"]
+    assert result["content"] == "recorded a" and not result.get("is_error")

@@ -4,8 +4,10 @@ Each activity reads the conversation from the agent's store and writes its step 
 workflow only passes references (conversation id, version, step). Every write is idempotent per
 (workflow id, step): the committed message carries its step key in `meta`, and a retried
 attempt that finds its key already committed returns what was committed instead of calling the
-model again. Tool results are journaled in the store as they finish; a retried tool call whose
-result is journaled returns it without running the tool a second time.
+model again. Tool results are journaled in the store as they finish, before `on_event` hears
+of them; a retried tool call whose result is journaled returns it without running the tool a
+second time. Every activity heartbeats in the background for its whole life (store calls, hooks
+and `on_event` included), so `heartbeat_timeout` detects a dead worker, never a slow hook.
 
 Retries belong to Temporal here: the model client runs with `max_retries=0`, and API errors
 become `ApplicationError`s, retryable (with `retry-after` as the next delay) or not.
@@ -187,6 +189,9 @@ class AgentActivities:
     @activity.defn(name="agentkit.model_call.v1")
     async def model_call(self, params: ModelInput) -> ModelResult:
         """Stream one response for the stored conversation and commit it as step `step`."""
+        return await _heartbeating(partial(self._model_call, params))
+
+    async def _model_call(self, params: ModelInput) -> ModelResult:
         entry = self._entry(params.agent)
         agent = entry.agent
         store = self._store(params.agent)
@@ -245,21 +250,21 @@ class AgentActivities:
         )
         sink = entry.on_event
 
-        async def stream() -> Message:
-            tool_ids: dict[int, str] = {}
-            async with manager as events:
-                async for raw in events:
-                    if sink is not None:
-                        event = agent_event(raw, tool_ids)
-                        if event is not None:
-                            await _emit(sink, step, event)
-                return await events.get_final_message()
-
-        return await _heartbeating(stream)
+        tool_ids: dict[int, str] = {}
+        async with manager as events:
+            async for raw in events:
+                if sink is not None:
+                    event = agent_event(raw, tool_ids)
+                    if event is not None:
+                        await _emit(sink, step, event)
+            return await events.get_final_message()
 
     @activity.defn(name="agentkit.tool_call.v1")
     async def tool_call(self, params: ToolInput) -> ToolResult:
         """Run one tool call (unless its result is journaled already) and journal the result."""
+        return await _heartbeating(partial(self._tool_call, params))
+
+    async def _tool_call(self, params: ToolInput) -> ToolResult:
         entry = self._entry(params.agent)
         store = self._store(params.agent)
         call_id = params.call.id
@@ -285,25 +290,26 @@ class AgentActivities:
         if params.approval is not None:
             approvals[call_id] = params.approval.decision()
         runtime = await self._runtime(params.agent)
-        (outcome,) = await _heartbeating(
-            partial(
-                runtime.run_calls,
-                [call],
-                context_factory=lambda c: context.for_call(tool_use_id=c.id, tool_name=c.name),
-                approvals=approvals,
-            )
+        (outcome,) = await runtime.run_calls(
+            [call],
+            context_factory=lambda c: context.for_call(tool_use_id=c.id, tool_name=c.name),
+            approvals=approvals,
         )
+        if outcome.result is not None:
+            # Journal first: from here on a retried attempt (a slow hook, a worker dying in
+            # it) finds the result and returns it instead of running the tool again.
+            try:
+                await store.journal_tool_result(
+                    params.conversation_id, outcome.result, version=params.version
+                )
+            except StoreConflictError as exc:
+                raise ApplicationError(
+                    str(exc), type="StoreConflictError", non_retryable=True
+                ) from exc
         if entry.on_event is not None:
             await _emit(entry.on_event, params.step, ToolCallFinished(outcome))
         if outcome.status == "deferred":
             return ToolResult(call_id, "deferred", reason=outcome.reason)
-        assert outcome.result is not None
-        try:
-            await store.journal_tool_result(
-                params.conversation_id, outcome.result, version=params.version
-            )
-        except StoreConflictError as exc:
-            raise ApplicationError(str(exc), type="StoreConflictError", non_retryable=True) from exc
         return ToolResult(call_id, outcome.status, stop=outcome.stop)
 
     async def _call(self, params: ToolInput) -> ToolCall:
@@ -360,7 +366,7 @@ async def _commit_user(store: AsyncConversationStore, params: CommitInput) -> Co
     if params.answer == "results":
         results = {i: tool_result(i, text, is_error=True) for i, text in params.errors.items()}
         results.update(await store.journaled_tool_results(params.conversation_id))
-    content = user_content(conversation, params.answer, results, params.blocks)
+    content = user_content(conversation, params.answer, results, params.content())
     if not content:
         return conversation
     conversation.append({"role": "user", "content": content}, meta={STEP_KEY: key})
@@ -373,7 +379,7 @@ async def _commit_user(store: AsyncConversationStore, params: CommitInput) -> Co
 
 async def _heartbeating(body: Callable[[], Awaitable[T]]) -> T:
     """Run `body`, heartbeating meanwhile, so `heartbeat_timeout` detects a dead worker rather
-    than a slow model or tool (a tool never has to heartbeat itself)."""
+    than a slow model, tool, store or hook (a tool or hook never has to heartbeat itself)."""
     timeout = activity.info().heartbeat_timeout
     if not timeout:
         return await body()

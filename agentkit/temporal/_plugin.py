@@ -22,7 +22,15 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 from .._exceptions import LimitExceededError, OutputValidationError
 from ._activities import AgentActivities
 from ._registry import TemporalAgent
-from ._types import Approval, Block, Progress, ProgressEvent, RunInput, RunOutput
+from ._types import (
+    Approval,
+    Content,
+    Progress,
+    ProgressEvent,
+    RunInput,
+    RunOutput,
+    encode_blocks,
+)
 from ._workflow import LIMIT_ERROR_TYPE, OUTPUT_ERROR_TYPE, AgentRunWorkflow
 
 __all__ = ["PASSTHROUGH_MODULES", "AgentRun", "AgentkitPlugin", "create_worker", "start_run"]
@@ -170,12 +178,9 @@ class AgentRun:
 
     async def send(self, prompt: str | Sequence[Mapping[str, object]]) -> None:
         """Send the next user message of a session run."""
-        blocks = (
-            [{"type": "text", "text": prompt}]
-            if isinstance(prompt, str)
-            else [dict(b) for b in prompt]
-        )
-        await self.handle.execute_update(AgentRunWorkflow.send, blocks)
+        blocks = [{"type": "text", "text": prompt}] if isinstance(prompt, str) else prompt
+        # As JSON text: Temporal's converter would sort the blocks' keys.
+        await self.handle.execute_update(AgentRunWorkflow.send, encode_blocks(blocks))
 
     async def end(self) -> None:
         """End a session run after its queued messages are answered."""
@@ -246,16 +251,21 @@ async def start_run(
     Returns:
         A handle on the run.
     """
-    blocks: list[Block] | None
-    if prompt is None:
-        blocks = None
-    elif isinstance(prompt, str):
-        blocks = [{"type": "text", "text": prompt}]
-    else:
-        blocks = [dict(b) for b in prompt]
+    text: Content | None = None
+    if isinstance(prompt, str):
+        text = encode_blocks([{"type": "text", "text": prompt}])
+    elif prompt is not None:
+        text = encode_blocks(prompt)  # as JSON text: Temporal's converter would sort its keys
     handle = await client.start_workflow(
         AgentRunWorkflow.run,
-        RunInput(agent, blocks, conversation_id, session, continue_as_new_after),
+        RunInput(
+            agent,
+            None,
+            conversation_id,
+            session,
+            continue_as_new_after,
+            prompt_json=text,
+        ),
         id=id,
         task_queue=task_queue,
         execution_timeout=(

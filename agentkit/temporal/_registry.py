@@ -52,7 +52,9 @@ class TemporalAgent:
         tools: Options by tool name, e.g. `{"send_email": ActivityOptions(idempotent=False)}`.
         on_event: Called (sync or async) with each live `StreamEvent` (text and thinking
             deltas, tool calls) as activities produce them, to forward to a UI (a Redis stream,
-            a websocket hub ...). It runs in the activity: keep it quick, and never let it fail.
+            a websocket hub ...). It runs in the activity, which keeps heartbeating meanwhile;
+            a `ToolCallFinished` comes after the call's result is journaled, so a slow hook, or
+            a worker dying in one, never runs the tool again. Never let it fail.
     """
 
     agent: Agent[Any, Any]

@@ -8,7 +8,8 @@ worker has run them, fields may only be added, with defaults.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias
 
@@ -21,6 +22,7 @@ __all__ = [
     "Approval",
     "Block",
     "CommitInput",
+    "Content",
     "ModelInput",
     "ModelResult",
     "OpenInput",
@@ -35,6 +37,8 @@ __all__ = [
     "ToolResult",
     "ToolUse",
     "Usage",
+    "decode_blocks",
+    "encode_blocks",
 ]
 
 RunStatus = Literal["complete", "stopped", "ended"]
@@ -45,6 +49,32 @@ Block: TypeAlias = dict[str, Any]
 Temporal's default converter decodes a payload by its type hints, and passes the values of an
 `Any` hint through as they are (it rejects `object`): content must come back byte for byte.
 """
+
+Content: TypeAlias = str
+"""A user message's content blocks as JSON text, as the caller wrote them.
+
+Temporal's default JSON converter sorts the keys of every object it encodes, so blocks sent as
+dicts would reach the store and the API as `{"text": ..., "type": "text"}`: text keeps the
+caller's key order, byte for byte what an in-process run sends.
+"""
+
+
+def encode_blocks(blocks: Sequence[Mapping[str, object]]) -> Content:
+    """Content blocks as `Content` (JSON text, keys in their order)."""
+    return json.dumps([dict(b) for b in blocks], ensure_ascii=False, separators=(",", ":"))
+
+
+def decode_blocks(text: Content) -> list[Block]:
+    """`Content` back to content blocks, keys in their order.
+
+    Raises:
+        ValueError: The text is not a JSON list of objects.
+    """
+    blocks = json.loads(text)
+    if not isinstance(blocks, list) or not all(isinstance(b, dict) for b in blocks):
+        raise ValueError("a message's content must be a JSON list of content blocks")
+    return blocks
+
 
 Detail: TypeAlias = dict[str, str | int | None]
 """The small facts of a progress event (stop reason, tool name and id, status, version)."""
@@ -57,8 +87,10 @@ class ActivityOptions:
     Attributes:
         start_to_close: Seconds one attempt may take.
         heartbeat: Seconds without a heartbeat after which an attempt counts as lost (a dead
-            worker is noticed this fast); None to not require heartbeats. Model calls heartbeat
-            on every stream event; tools do not heartbeat, so leave it None for long tools.
+            worker is noticed this fast); None to not require heartbeats. Every activity
+            heartbeats in the background, every third of this, for its whole life (a slow model,
+            tool, hook or `on_event` included), so it only fires for a worker that died or hung
+            its event loop; a tool never heartbeats itself.
         max_attempts: Attempts in all; None retries until `start_to_close` budgets run out.
         idempotent: False for a tool whose side effect must not happen twice: it gets a single
             attempt, and a lost attempt becomes an error result the model sees.
@@ -289,6 +321,12 @@ class CommitInput:
     answer: Literal["results", "cut_off", "none"] = "none"
     errors: dict[str, str] = field(default_factory=dict)
     blocks: list[Block] = field(default_factory=list)
+    # `blocks` as JSON text (keys in the caller's order); the workflow sends this one.
+    blocks_json: Content | None = None
+
+    def content(self) -> list[Block]:
+        """The new blocks, keys in their order."""
+        return decode_blocks(self.blocks_json) if self.blocks_json is not None else self.blocks
 
 
 @dataclass(frozen=True)
@@ -331,6 +369,8 @@ class RunState:
     in_turn: bool = False
     container: str | None = None
     pending: list[ToolUse] = field(default_factory=list)
+    # The queued messages as JSON text (keys in the caller's order); the workflow writes these.
+    queued_json: list[Content] = field(default_factory=list)
 
     @property
     def totals(self) -> Totals:
@@ -345,12 +385,15 @@ class RunInput:
     Attributes:
         agent: The registered agent's name.
         prompt: Content blocks of the first user message; None to continue the conversation.
+            `start_run` sends `prompt_json` instead, which keeps the blocks' key order.
         conversation_id: The conversation to append to (default: the workflow id).
         session: Keep the workflow open after the model stops and wait for more messages
             (`send`) until `end` is signalled.
         continue_as_new_after: Also continue-as-new after this many model calls in one
             workflow run (Temporal's own suggestion is always honoured).
         state: Set by continue-as-new; never by callers.
+        prompt_json: The first user message's blocks as JSON text (`encode_blocks`); it
+            takes precedence over `prompt`.
     """
 
     agent: str
@@ -359,6 +402,11 @@ class RunInput:
     session: bool = False
     continue_as_new_after: int | None = None
     state: RunState | None = None
+    prompt_json: Content | None = None
+
+    def first_message(self) -> list[Block] | None:
+        """The first user message's blocks, keys in their order; None to continue."""
+        return decode_blocks(self.prompt_json) if self.prompt_json is not None else self.prompt
 
 
 @dataclass(frozen=True)
@@ -398,7 +446,8 @@ class ProgressEvent:
     Attributes:
         seq: The event's number.
         kind: `"turn"` (a response committed), `"tool"` (a call finished), `"approval"` (a call
-            waits for a human), `"message"` (a user message committed) or `"finished"`.
+            waits for a human), `"message"` (a user message committed), `"finished"` (the run
+            returned) or `"failed"` (the run failed; `detail["error"]` says why).
         step: The run's step when it happened.
         detail: Small facts: stop reason, tool name and id, status, version.
     """
@@ -411,7 +460,20 @@ class ProgressEvent:
 
 @dataclass(frozen=True)
 class Progress:
-    """A run's state, as the `progress` query returns it."""
+    """A run's state, as the `progress` query returns it.
+
+    Attributes:
+        status: `"starting"`, `"calling_model"`, `"running_tools"`, `"awaiting_approval"`
+            (calls in `awaiting` wait for `approve`), `"awaiting_message"` (a session waits for
+            `send` or `end`), `"done"` or `"failed"`.
+        conversation_id: The conversation in the store.
+        version: Messages committed.
+        step: The run's step counter.
+        turns: Model calls made.
+        usage: Token and cost totals.
+        awaiting: The calls waiting for a human.
+        events: The last 200 events.
+    """
 
     status: str
     conversation_id: str

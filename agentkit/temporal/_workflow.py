@@ -68,6 +68,7 @@ with workflow.unsafe.imports_passed_through():
         Approval,
         Block,
         CommitInput,
+        Content,
         ModelInput,
         ModelResult,
         OpenInput,
@@ -83,6 +84,8 @@ with workflow.unsafe.imports_passed_through():
         ToolResult,
         ToolUse,
         Usage,
+        decode_blocks,
+        encode_blocks,
     )
 
 __all__ = ["LIMIT_ERROR_TYPE", "OUTPUT_ERROR_TYPE", "WORKFLOW_NAME", "AgentRunWorkflow"]
@@ -145,7 +148,7 @@ class AgentRunWorkflow:
         self._last_text: str | None = None
         self._output: object = None
         self._status = "starting"
-        self._queued: list[list[Block]] = []
+        self._queued: list[Content] = []
         self._ended = False
         self._awaiting: list[ToolUse] = []
         self._approvals: dict[str, Approval] = {}
@@ -167,7 +170,7 @@ class AgentRunWorkflow:
 
     async def _run(self, params: RunInput) -> RunOutput:
         self._input = params
-        prompt = params.prompt
+        prompt = params.first_message()
         state = params.state
         if state is not None:
             self._restore(state)
@@ -200,7 +203,7 @@ class AgentRunWorkflow:
                 return self._finish("ended")
             if workflow.info().is_continue_as_new_suggested():
                 await self._continue_as_new(in_turn=False)
-            prompt, in_turn = self._queued.pop(0), True
+            prompt, in_turn = decode_blocks(self._queued.pop(0)), True
 
     async def _drive(self, prompt: list[Block] | None) -> Literal["complete", "stopped"]:
         """Run the loop to its end, waiting for approvals on the way."""
@@ -337,7 +340,7 @@ class AgentRunWorkflow:
             self._step,
             effect.answer,
             dict(self._errors) if effect.answer == "results" else {},
-            list(effect.blocks),
+            blocks_json=encode_blocks(effect.blocks) if effect.blocks else None,
         )
         self._pending, self._answered, self._errors = [], set(), {}
 
@@ -456,7 +459,7 @@ class AgentRunWorkflow:
             streak=totals.tool_error_streak,
             last_stop_reason=self._stop_reason,
             output_retries=totals.output_retries,
-            queued=self._queued,
+            queued_json=self._queued,
             ended=self._ended,
             in_turn=in_turn,
             container=self._container,
@@ -482,7 +485,7 @@ class AgentRunWorkflow:
         self._stop_reason = state.last_stop_reason
         self._container = state.container
         self._pending = list(state.pending)
-        self._queued = list(state.queued)
+        self._queued = [encode_blocks(q) for q in state.queued] + list(state.queued_json)
         self._ended = state.ended
 
     def _finish(self, status: RunStatus) -> RunOutput:
@@ -542,18 +545,21 @@ class AgentRunWorkflow:
             raise ValueError(f"no call {approval.tool_use_id!r} is waiting for approval")
 
     @workflow.update
-    async def send(self, blocks: list[Block]) -> int:
-        """Queue a user message (session mode); returns how many messages wait before it."""
-        self._queued.append(blocks)
+    async def send(self, blocks: Content | list[Block]) -> int:
+        """Queue a user message (session mode); returns how many messages wait before it.
+
+        `AgentRun.send` sends the blocks as JSON text (`Content`), which keeps their key order.
+        """
+        self._queued.append(blocks if isinstance(blocks, str) else encode_blocks(blocks))
         return len(self._queued) - 1
 
     @send.validator
-    def _validate_send(self, blocks: list[Block]) -> None:
+    def _validate_send(self, blocks: Content | list[Block]) -> None:
         if not self._input.session:
             raise ValueError("send() needs a run started with session=True")
         if self._ended:
             raise ValueError("the session has ended")
-        if not blocks:
+        if not (decode_blocks(blocks) if isinstance(blocks, str) else blocks):
             raise ValueError("a message needs at least one content block")
 
     @workflow.signal
