@@ -36,7 +36,7 @@ from _temporal_server import (
     start_worker,
     temporal_binary,
 )
-from temporalio.client import Client, WorkflowFailureError
+from temporalio.client import Client, WorkflowFailureError, WorkflowUpdateFailedError
 from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.worker import Replayer
 
@@ -61,6 +61,7 @@ from agentkit.streaming import TextEvent, ThinkingEvent
 from agentkit.temporal import (
     ActivityOptions,
     AgentkitPlugin,
+    AgentRunWorkflow,
     RunOutput,
     StreamEvent,
     TemporalAgent,
@@ -217,6 +218,18 @@ def test_connection_and_preflight_errors_map() -> None:
     assert isinstance(invalid, ApplicationError) and invalid.non_retryable
     other = ValueError("x")
     assert error_for(other) is other
+
+
+def test_content_travels_as_text_in_its_key_order() -> None:
+    from agentkit.temporal._types import decode_blocks, encode_blocks
+
+    blocks = [{"type": "text", "text": "héllo", "cache_control": {"type": "ephemeral"}}]
+    text = encode_blocks(blocks)
+    assert text == '[{"type":"text","text":"héllo","cache_control":{"type":"ephemeral"}}]'
+    assert [list(b) for b in decode_blocks(text)] == [["type", "text", "cache_control"]]
+    for bad in ("not json", '{"type": "text"}', "[1, 2]"):
+        with pytest.raises(ValueError):
+            decode_blocks(bad)
 
 
 def test_sequential_tools_run_alone_and_order_is_kept() -> None:
@@ -770,6 +783,10 @@ async def test_session_answers_each_message(client: Client, queue: str) -> None:
     store = MemoryStore()
 
     async def chat(run: Any) -> None:
+        # A message that is not JSON content blocks is refused, and nothing is queued.
+        for bad in ("not json", "[]"):
+            with pytest.raises(WorkflowUpdateFailedError):
+                await run.handle.execute_update(AgentRunWorkflow.send, bad)
         await run.send("And another thing.")
         await run.end()
 
