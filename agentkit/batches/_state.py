@@ -330,7 +330,8 @@ class BatchRunInfo:
     Attributes:
         run_id: The run.
         counts: Conversations by status (`running` included).
-        rounds: Rounds run (each one batch, or several when a round is too big for one).
+        rounds: Rounds run, retry rounds included (each one batch, or several when a round is
+            too big for one).
         in_flight: The ids of the batches in flight.
         usage: Totals so far (batch replies at half price).
         updated_at: When the manifest was last written (Unix seconds).
