@@ -39,7 +39,7 @@ from agentkit.bedrock import (
 )
 from agentkit.client import make_status_error
 from agentkit.client._base import RequestSpec
-from agentkit.client._messages import body_spec
+from agentkit.client._messages import message_spec
 from agentkit.hosts._bedrock._client import bedrock_error_body, bedrock_invoke
 from agentkit.hosts._bedrock._sigv4 import AWSCredentials
 from agentkit.runner import RunFinished
@@ -197,7 +197,7 @@ def test_pre_encoded_body_and_default_betas_are_reshaped() -> None:
     raw = json.dumps(
         {"model": "anthropic.claude-x", "max_tokens": 8, "messages": HELLO, "stream": False}
     ).encode()
-    bedrock.call(body_spec(bedrock, raw, stream=False, headers={"Anthropic-Beta": "b2"}))
+    bedrock.call(message_spec(raw, headers={"Anthropic-Beta": "b2"}))
     request = route.calls.last.request
     assert request.url.path == "/model/anthropic.claude-x/invoke"
     body = json.loads(request.content)

@@ -21,7 +21,7 @@ import respx
 from recordings import load
 
 from agentkit import Agent, Client, ConfigurationError, tool
-from agentkit.client._messages import body_spec
+from agentkit.client._messages import message_spec
 from agentkit.runner import RunFinished
 from agentkit.testing import sse_events as render_sse
 from agentkit.vertex import AsyncVertexClient, GoogleToken, VertexClient, vertex_base_url
@@ -115,7 +115,7 @@ def test_pre_encoded_body() -> None:
     route = respx.post(url__regex=r".*").mock(return_value=httpx.Response(200, json=MESSAGE))
     client = vertex()
     raw = json.dumps({"model": MODEL, "max_tokens": 8, "messages": HELLO}).encode()
-    client.call(body_spec(client, raw, stream=False))
+    client.call(message_spec(raw))
     request = route.calls.last.request
     assert request.url.path.endswith(f"/models/{MODEL}:rawPredict")
     assert json.loads(request.content)["anthropic_version"] == "vertex-2023-10-16"

@@ -31,7 +31,7 @@ from typing_extensions import assert_never
 
 from .._exceptions import APIError, APIStatusError, ConfigurationError
 from ..client import AsyncClient, Client
-from ..client._messages import body_spec
+from ..client._messages import message_spec
 from ..conversation._conversation import Conversation
 from ..runner._core import ModelCall, Run, RunParts, ToolCalls, beta_headers, run_flow
 from ..runner._hooks import Pending, async_value, prompt_blocks
@@ -555,7 +555,7 @@ class _Core:
         """A request sent directly (`messages.create` at full price), not through a batch."""
         client = self.r.client
         headers = beta_headers(self.agent.betas)
-        spec = body_spec(client, body, stream=False, headers=headers)
+        spec = message_spec(body, headers=headers)
         if isinstance(client, AsyncClient):
             return await client.call(spec)
         return await anyio.to_thread.run_sync(client.call, spec)

@@ -11,7 +11,7 @@ import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Literal, Protocol, TypeVar, overload
+from typing import Protocol, TypeVar
 
 import httpx
 
@@ -36,7 +36,8 @@ __all__ = [
     "CREATE_ARGUMENTS",
     "StreamHost",
     "check_arguments",
-    "body_spec",
+    "message_spec",
+    "stream_spec",
     "count_spec",
     "create_spec",
     "message_params",
@@ -179,39 +180,23 @@ def create_spec(
     return replace(spec, body=_wire_fields(spec.body, stream=stream))
 
 
-@overload
-def body_spec(
+def message_spec(
+    body: bytes | Mapping[str, object], *, headers: Mapping[str, str | None] | None = None
+) -> RequestSpec[Message]:
+    """A `messages.create` request from a ready body (the runner's pre-encoded bytes)."""
+    return RequestSpec("POST", "/v1/messages", body, headers=headers or {}, parse=parse_message)
+
+
+def stream_spec(
     client: StreamHost,
     body: bytes | Mapping[str, object],
     *,
-    stream: Literal[False],
     headers: Mapping[str, str | None] | None = None,
-) -> RequestSpec[Message]: ...
+) -> RequestSpec[Message | Stream | AsyncStream]:
+    """A streamed `messages.create` request from a ready body.
 
-
-@overload
-def body_spec(
-    client: StreamHost,
-    body: bytes | Mapping[str, object],
-    *,
-    stream: bool,
-    headers: Mapping[str, str | None] | None = None,
-) -> RequestSpec[Message | Stream | AsyncStream]: ...
-
-
-def body_spec(
-    client: StreamHost,
-    body: bytes | Mapping[str, object],
-    *,
-    stream: bool,
-    headers: Mapping[str, str | None] | None = None,
-) -> RequestSpec[Message] | RequestSpec[Message | Stream | AsyncStream]:
-    """A `messages.create` request from a ready body (the runner's pre-encoded bytes).
-
-    Streamed, its result is a `Stream` or an `AsyncStream`, whichever the client's response is.
+    Its result is a `Stream` or an `AsyncStream`, whichever the client's response is.
     """
-    if not stream:
-        return RequestSpec("POST", "/v1/messages", body, headers=headers or {}, parse=parse_message)
     decoder = client.event_decoder()
 
     def parse(response: httpx.Response) -> Message | Stream | AsyncStream:

@@ -26,7 +26,7 @@ from .._exceptions import (
     RunError,
     StoreConflictError,
 )
-from ..client._messages import body_spec
+from ..client._messages import stream_spec
 from ..conversation._conversation import Conversation
 from ..stores import AsyncConversationStore, ConversationNotFoundError, lease_owner
 from ..streaming._events import ContentBlockStartEvent, InputJsonEvent, TextEvent, ThinkingEvent
@@ -468,7 +468,7 @@ def model_spec(
     client: Client | AsyncClient, body: bytes, stream: bool, betas: Sequence[str]
 ) -> RequestSpec[Message | Stream | AsyncStream]:
     """The request of a model call with a ready body."""
-    return body_spec(client, body, stream=stream, headers=beta_headers(betas))
+    return stream_spec(client, body, headers=beta_headers(betas))
 
 
 def beta_headers(betas: Sequence[str]) -> dict[str, str | None] | None:

@@ -20,7 +20,7 @@ import anyio.to_thread
 from typing_extensions import assert_never
 
 from .._exceptions import ConfigurationError
-from ..client._messages import body_spec
+from ..client._messages import message_spec
 from ..stores import AsyncConversationStore, ConversationStore, to_async
 from ..streaming import AsyncMessageStreamManager, MessageStreamManager
 from ..tools._execute import ToolOutcome
@@ -135,7 +135,7 @@ def _call_sync(
 ) -> Generator[AgentEvent, None, Message]:
     if not parts.streams_model():
         headers = beta_headers(parts.spec.betas)
-        return client.call(body_spec(client, op.body(stream=False), stream=False, headers=headers))
+        return client.call(message_spec(op.body(stream=False), headers=headers))
     spec = model_spec(client, op.body(stream=True), True, parts.spec.betas)
     manager = MessageStreamManager(
         partial(client.send, spec, stream=True), **decoder_kwargs(client)
@@ -293,7 +293,7 @@ async def _call_async(
     lease = parts.lease
     if not parts.streams_model():
         headers = beta_headers(parts.spec.betas)
-        spec = body_spec(client, op.body(stream=False), stream=False, headers=headers)
+        spec = message_spec(op.body(stream=False), headers=headers)
         message = await _keeping(lease, store, partial(client.call, spec))
         yield message
         return
