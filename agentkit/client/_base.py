@@ -35,6 +35,7 @@ from .._exceptions import (
 from .._options import check_number, check_options, option_names, strict
 from .._version import __version__
 from ..streaming._core import EventCore, EventDecoder
+from ..streaming._json_body import json_body_as_sse
 from ..streaming._sse import SSEDecoder
 from ..types._params import RequestOptions, TimeoutTypes
 from ._retry import RetryPolicy
@@ -739,6 +740,37 @@ class BaseClient(Generic[H]):
         if response.headers.get("content-encoding", "identity") != "identity":
             return None
         return EventCore(response, self.event_decoder()(), None)
+
+    def _json_events(self, spec: RequestSpec[T], response: httpx.Response) -> bool:
+        """Whether a stream request was answered with a JSON body (a proxy that ignores
+        `"stream": true`): the client reads it once, whole, instead of an event stream."""
+        kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
+        return spec.events and kind == "application/json" and self.event_decoder() is SSEDecoder
+
+    def _json_as_stream(self, response: httpx.Response, body: bytes) -> httpx.Response:
+        """The response of a JSON body read by `_json_events`, as the event stream of its message
+        (or of its `error`), for every stream reader; never retried.
+
+        Raises:
+            APIResponseValidationError: the body is neither a message nor an error object.
+        """
+        try:
+            events = json_body_as_sse(body)
+        except ValueError as exc:
+            raise APIResponseValidationError(
+                f"a stream request was answered with application/json, and {exc}",
+                response=response,
+                body=body.decode("utf-8", "replace"),
+            ) from None
+        drop = {"content-length", "content-encoding", "transfer-encoding"}
+        headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in drop]
+        return httpx.Response(
+            response.status_code,
+            headers=headers,
+            stream=httpx.ByteStream(events),
+            request=response.request,
+            extensions=response.extensions,
+        )
 
     def _retry_count(self, spec: RequestSpec[T]) -> int:
         return self._config.retry.max_retries if spec.max_retries is None else spec.max_retries

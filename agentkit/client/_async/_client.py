@@ -118,9 +118,20 @@ class AsyncClient(BaseClient[httpx.AsyncClient]):
                         await response.aclose()
                     if not response.is_success:
                         raise self._status_error(response)
+                elif self._json_events(spec, response):
+                    response = self._json_as_stream(response, await self._read_whole(response))
                 elif (core := self._event_core(spec, response)) is not None:
                     await self._read_first_event(response, request, core)
         return response
+
+    async def _read_whole(self, response: httpx.Response) -> bytes:
+        """The body of a 2xx response, read inside the retry attempt, connection released."""
+        try:
+            return await response.aread()
+        except httpx.TransportError as exc:
+            raise transport_error(exc, response.request) from exc
+        finally:
+            await response.aclose()
 
     async def _read_first_event(
         self, response: httpx.Response, request: httpx.Request, core: EventCore

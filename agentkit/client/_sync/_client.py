@@ -119,9 +119,20 @@ class Client(BaseClient[httpx.Client]):
                         response.close()
                     if not response.is_success:
                         raise self._status_error(response)
+                elif self._json_events(spec, response):
+                    response = self._json_as_stream(response, self._read_whole(response))
                 elif (core := self._event_core(spec, response)) is not None:
                     self._read_first_event(response, request, core)
         return response
+
+    def _read_whole(self, response: httpx.Response) -> bytes:
+        """The body of a 2xx response, read inside the retry attempt, connection released."""
+        try:
+            return response.read()
+        except httpx.TransportError as exc:
+            raise transport_error(exc, response.request) from exc
+        finally:
+            response.close()
 
     def _read_first_event(
         self, response: httpx.Response, request: httpx.Request, core: EventCore
