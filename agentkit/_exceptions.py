@@ -148,6 +148,8 @@ class APIStatusError(APIError):
         type: The error type from the body, e.g. `"overloaded_error"`.
         response: The HTTP response.
         partial_message: For a mid-stream error, the message accumulated before it (or None).
+        content_delivered: For a mid-stream error, whether events had already been handed to
+            the caller (which is why it was not retried); False otherwise.
     """
 
     def __init__(
@@ -168,6 +170,7 @@ class APIStatusError(APIError):
             request_id = body.get("request_id")
         self.request_id: str | None = request_id
         self.partial_message = partial_message
+        self.content_delivered = False
 
     def __str__(self) -> str:
         suffix = f" (request id: {self.request_id})" if self.request_id else ""

@@ -104,16 +104,37 @@ def test_stream_cut_before_first_event_is_retried_then_raised() -> None:
 
 
 @respx.mock
-def test_stream_error_after_first_event_is_not_retried() -> None:
-    head = sse(("message_start", json.dumps(START)))
+def test_stream_error_after_first_content_is_not_retried() -> None:
+    head = OK_STREAM.split(b"event: content_block_stop")[0]  # a block started, "hello" sent
     route = respx.post(f"{BASE}/v1/messages").mock(
         return_value=sse_response(head + OVERLOADED_FIRST)
     )
     client, _ = make_client()
-    with pytest.raises(OverloadedError):
+    shown: list[str] = []
+    with pytest.raises(OverloadedError) as info:
         with client.messages.stream(**PARAMS) as stream:
-            stream.get_final_message()
-    assert route.call_count == 1
+            shown.extend(stream.text_stream)
+    assert route.call_count == 1 and shown == ["hello"]
+    assert info.value.content_delivered is True
+    assert info.value.partial_message is not None and info.value.partial_message.text == "hello"
+
+
+@respx.mock
+def test_stream_error_after_message_start_and_ping_is_retried() -> None:
+    head = sse(("message_start", json.dumps(START)), ("ping", '{"type": "ping"}'))
+    route = respx.post(f"{BASE}/v1/messages").mock(
+        side_effect=[sse_response(head + OVERLOADED_FIRST), sse_response(OK_STREAM)]
+    )
+    client, waits = make_client()
+    with client.messages.stream(**PARAMS) as stream:
+        assert list(stream.text_stream) == ["hello"]
+    assert route.call_count == 2 and len(waits) == 1
+    route.side_effect = None
+    route.return_value = sse_response(head + OVERLOADED_FIRST)
+    route.reset()
+    with pytest.raises(OverloadedError) as info:  # the budget spent: the last error, typed
+        client.messages.create(stream=True, **PARAMS)
+    assert route.call_count == 3 and info.value.content_delivered is False
 
 
 @pytest.mark.anyio

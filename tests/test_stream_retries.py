@@ -10,7 +10,9 @@ import pytest
 
 import agentkit
 from agentkit import Agent, APIResponseValidationError, OverloadedError
+from agentkit.client import RetryPolicy
 from agentkit.runner import RunFinished
+from agentkit.testing import FakeClaude, Fault, Reply
 
 MODEL = "claude-haiku-4-5"
 PARAMS: dict[str, Any] = {
@@ -104,6 +106,147 @@ def test_json_answer_that_is_no_message_is_one_validation_error(body: object) ->
         with proxy.client().messages.stream(**PARAMS) as stream:
             stream.get_final_message()
     assert len(proxy.requests) == 1
+
+
+# -- retried up to the first content block ---------------------------------------------------
+
+WAITS: list[float] = []
+NO_WAIT = RetryPolicy(max_retries=2, sleep=WAITS.append)
+
+
+def faults() -> list[Fault]:
+    """Failures before any content block: an `error` event right after `message_start`, and a
+    connection cut inside `message_start`."""
+    return [
+        Fault.stream_error(Reply.text("never shown"), after_events=1),
+        Fault.disconnect(Reply.text("never shown"), after_bytes=40),
+    ]
+
+
+def fake_client(fake: FakeClaude, sync: bool) -> Any:
+    if sync:
+        return agentkit.Client(api_key="test", http_client=fake.http_client(), retry=NO_WAIT)
+    return agentkit.AsyncClient(api_key="test", http_client=fake.async_http_client(), retry=NO_WAIT)
+
+
+@pytest.mark.parametrize("fault", faults(), ids=["error_event", "cut"])
+@pytest.mark.parametrize("mode", ["run", "stream", "arun", "astream"])
+def test_failure_before_content_is_retried_in_the_runner(mode: str, fault: Fault) -> None:
+    fake = FakeClaude([fault, "the answer"])
+    result = _run(
+        mode, lambda sync: Agent(MODEL, client=fake_client(fake, sync), max_tokens=32_000)
+    )
+    assert result.text == "the answer"
+    assert len(fake.requests) == 2 and all(r.body["stream"] is True for r in fake.requests)
+
+
+@pytest.mark.parametrize("fault", faults(), ids=["error_event", "cut"])
+def test_failure_before_content_is_retried_in_messages_stream(fault: Fault) -> None:
+    fake = FakeClaude([fault, "the answer", fault, "again"])
+    client = fake_client(fake, True)
+    with client.messages.stream(**PARAMS) as stream:
+        assert list(stream.text_stream) == ["the answer"]
+    events = list(client.messages.create(stream=True, **PARAMS))
+    assert events[-1].type == "message_stop" and events[-1].message.text == "again"
+    assert len(fake.requests) == 4
+
+
+@pytest.mark.parametrize("fault", faults(), ids=["error_event", "cut"])
+def test_failure_before_content_is_retried_in_async_messages_stream(fault: Fault) -> None:
+    async def main() -> None:
+        fake = FakeClaude([fault, "the answer", fault, "again"])
+        client = fake_client(fake, False)
+        async with client.messages.stream(**PARAMS) as stream:
+            assert (await stream.get_final_message()).text == "the answer"
+        events = [event async for event in await client.messages.create(stream=True, **PARAMS)]
+        assert events[-1].message.text == "again"
+        assert len(fake.requests) == 4
+
+    anyio.run(main)
+
+
+def test_failure_before_content_follows_the_retry_budget() -> None:
+    fake = FakeClaude([Fault.stream_error(after_events=1)] * 3)
+    client = agentkit.Client(
+        api_key="test",
+        http_client=fake.http_client(),
+        retry=RetryPolicy(max_retries=1, sleep=WAITS.append),
+    )
+    with pytest.raises(OverloadedError) as info, client.messages.stream(**PARAMS):
+        pass
+    assert len(fake.requests) == 2 and info.value.content_delivered is False
+
+
+def test_failure_after_content_is_not_retried() -> None:
+    fake = FakeClaude([Fault.stream_error(Reply.text("partial answer"), after_events=4), "unused"])
+    shown: list[str] = []
+    with pytest.raises(OverloadedError) as info:
+        with fake_client(fake, True).messages.stream(**PARAMS) as stream:
+            shown.extend(stream.text_stream)
+    assert len(fake.requests) == 1 and "".join(shown) == "partial answer"
+    assert info.value.content_delivered is True
+    assert info.value.partial_message is not None
+    assert info.value.partial_message.text == "partial answer"
+
+
+HEAD = (
+    b"event: message_start\ndata: "
+    + json.dumps({"type": "message_start", "message": MESSAGE | {"content": []}}).encode()
+    + b'\n\nevent: ping\ndata: {"type": "ping"}\n\n'
+)
+
+
+class Broken(httpx.SyncByteStream, httpx.AsyncByteStream):
+    """`message_start` and a `ping`, then the transport fails with `error`."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def __iter__(self) -> Any:
+        yield HEAD
+        raise self.error
+
+    async def __aiter__(self) -> Any:
+        yield HEAD
+        raise self.error
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        httpx.RemoteProtocolError("peer closed"),
+        httpx.ReadTimeout("timed out"),
+        httpx.ReadError("reset"),
+    ],
+    ids=["cut", "timeout", "reset"],
+)
+@pytest.mark.parametrize("sync", [True, False], ids=["sync", "async"])
+def test_transport_failure_after_message_start_is_retried(error: Exception, sync: bool) -> None:
+    sent: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(1)
+        if len(sent) == 1:
+            return httpx.Response(200, stream=Broken(error))
+        return httpx.Response(200, json=MESSAGE)  # the retry is answered (as JSON: item 5)
+
+    transport = httpx.MockTransport(handler)
+    if sync:
+        client = agentkit.Client(
+            api_key="test", http_client=httpx.Client(transport=transport), retry=NO_WAIT
+        )
+        with client.messages.stream(**PARAMS) as stream:
+            assert stream.get_final_text() == "Hello from JSON"
+    else:
+
+        async def main() -> None:
+            http = httpx.AsyncClient(transport=transport)
+            client = agentkit.AsyncClient(api_key="test", http_client=http, retry=NO_WAIT)
+            async with client.messages.stream(**PARAMS) as stream:
+                assert await stream.get_final_text() == "Hello from JSON"
+
+        anyio.run(main)
+    assert len(sent) == 2
 
 
 def _client(proxy: Proxy, sync: bool) -> Any:

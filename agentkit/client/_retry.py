@@ -39,9 +39,10 @@ def should_retry(error: BaseException) -> bool:
 
     `x-should-retry: true|false` from the server decides first; then connection errors and
     timeouts, 408, 409, 429 and every status >= 500 (529 included) are retried. The client asks
-    about a stream's failures only before its first event: an `error` event in a 200 stream is
-    retried when its type is one a status would be (`overloaded_error`, `rate_limit_error`,
-    `api_error`), and a stream cut before any event is retried like a connection error.
+    about a stream's failures only before its first content event (the first
+    `content_block_start`): an `error` event in a 200 stream is retried when its type is one a
+    status would be (`overloaded_error`, `rate_limit_error`, `api_error`), and a stream cut before
+    any content is retried like a connection error.
     """
     if isinstance(error, APIStatusError):
         override = error.response.headers.get("x-should-retry")

@@ -106,18 +106,21 @@ class EventCore:
         self.delivered = False
 
     def started(self, items: list[Any]) -> bool:
-        """Whether the stream has produced an event (`items` from `feed` / `finish`).
+        """Whether the stream got past `message_start` (`items` from `feed` / `finish` of a core
+        without an accumulator: each event's JSON).
 
-        The client reads a new stream up to its first event inside its retry attempt, so that a
-        failure before any event (an `error` event such as `overloaded_error`, a cut connection)
-        goes through the retry policy like an error status would.
+        The client reads a new stream up to its first event after `message_start` (the first
+        `content_block_start`, or `message_delta` for an empty message) inside its retry
+        attempt, so that a failure before any content (an `error` event such as
+        `overloaded_error` after `message_start` and a `ping`, a cut connection, a timeout) goes
+        through the retry policy like an error status would: nothing reached the caller yet.
 
         Raises:
-            APIStatusError: The stream's first event is an `error` event.
-            StreamError: The stream failed before any event (`IncompleteStreamError` when it
+            APIStatusError: The stream sent an `error` event before any content.
+            StreamError: The stream failed before any content (`IncompleteStreamError` when it
                 ended); `content_delivered` is False.
         """
-        if items:
+        if any(item.get("type") != "message_start" for item in items):
             return True
         if self._failure is not None:
             raise self.failure()
@@ -158,7 +161,7 @@ class EventCore:
             raise RuntimeError("failure() called on a stream that has not failed")
         if isinstance(failure, str):
             return self._incomplete(failure)
-        if isinstance(failure, StreamError):
+        if isinstance(failure, StreamError | APIStatusError):
             failure.content_delivered = self.delivered
         return failure
 

@@ -137,10 +137,11 @@ class Client(BaseClient[httpx.Client]):
     def _read_first_event(
         self, response: httpx.Response, request: httpx.Request, core: EventCore
     ) -> None:
-        """Read an event stream up to its first event, then put the bytes back to be read again.
+        """Read an event stream up to its first content event, then put the bytes back.
 
-        Runs inside the retry attempt, so a failure before any event is retried (see
-        `EventCore.started`); the chunks read are replayed, so the stream's reader sees them all.
+        Runs inside the retry attempt, so a failure before any content (after `message_start`
+        and `ping`s included) is retried (see `EventCore.started`); the chunks read are replayed,
+        so the stream's reader sees them all.
         """
         original = response.stream
         assert isinstance(original, httpx.SyncByteStream)

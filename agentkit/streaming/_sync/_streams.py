@@ -7,9 +7,9 @@ The core (`EventCore`, in `_core.py`) turns body bytes into events, holds back e
 events before them were handed on, and applies the end-of-stream rule. The shells only move
 bytes from httpx to the core and translate httpx's transport errors at that one boundary (chained).
 
-Nothing here retries. The client's retry policy covers everything up to the stream's first event
-(the client reads that far inside its retry attempt, see `EventCore.started`); after it, an error
-says whether any event reached the caller (`content_delivered`).
+Nothing here retries. The client's retry policy covers everything up to the stream's first content
+event (the client reads that far inside its retry attempt, see `EventCore.started`); after it, an
+error says whether any event reached the caller (`content_delivered`).
 """
 
 from __future__ import annotations
