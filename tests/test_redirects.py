@@ -8,13 +8,12 @@ what reaches it.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
+from _loopback import Request, serve
 
 from agentkit import APIStatusError, AsyncClient, Client
 from agentkit.bedrock import BedrockClient
@@ -54,43 +53,14 @@ class Server:
     url: str = ""
 
     def start(self) -> Callable[[], None]:
-        state = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def _answer(self) -> None:
-                length = int(self.headers.get("content-length") or 0)
-                if length:
-                    self.rfile.read(length)
-                state.seen.append({k.lower(): v for k, v in self.headers.items()})
-                if state.redirect_to is not None:
-                    self.send_response(307)
-                    self.send_header("location", state.redirect_to + self.path)
-                    self.send_header("content-length", "0")
-                    self.end_headers()
-                    return
-                body = json.dumps(MESSAGE).encode()
-                self.send_response(200)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            do_GET = do_POST = _answer
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{server.server_address[1]}"
-        thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
-        thread.start()
-
-        def stop() -> None:
-            server.shutdown()
-            server.server_close()
-            thread.join()
-
+        self.url, stop = serve(self._answer)
         return stop
+
+    def _answer(self, request: Request) -> tuple[int, dict[str, str], bytes]:
+        self.seen.append(request.headers)
+        if self.redirect_to is not None:
+            return 307, {"location": self.redirect_to + request.path}, b""
+        return 200, {"content-type": "application/json"}, json.dumps(MESSAGE).encode()
 
 
 @pytest.fixture

@@ -14,15 +14,14 @@ import os
 import socket
 import subprocess
 import sys
-import threading
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
 import pytest
+from _loopback import Request, serve
 
 from agentkit import APIConnectionError, APIStatusError, AsyncClient, Client
 from agentkit.bedrock import BedrockClient
@@ -70,41 +69,19 @@ class API:
     url: str = ""
 
     def start(self) -> Callable[[], None]:
-        state = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def _answer(self) -> None:
-                self.rfile.read(int(self.headers.get("content-length") or 0))
-                if state.status == 200:
-                    body = json.dumps(MESSAGE).encode()
-                else:
-                    error = {"type": "authentication_error", "message": "invalid x-api-key"}
-                    if state.status >= 500:
-                        error = {"type": "api_error", "message": "Internal server error"}
-                    body = json.dumps({"type": "error", "error": error}).encode()
-                self.send_response(state.status)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(body)))
-                self.send_header("request-id", "req_secret_test")
-                self.end_headers()
-                self.wfile.write(body)
-
-            do_GET = do_POST = _answer
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{server.server_address[1]}"
-        thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
-        thread.start()
-
-        def stop() -> None:
-            server.shutdown()
-            server.server_close()
-            thread.join()
-
+        self.url, stop = serve(self._answer)
         return stop
+
+    def _answer(self, request: Request) -> tuple[int, dict[str, str], bytes]:
+        if self.status == 200:
+            body = json.dumps(MESSAGE).encode()
+        else:
+            error = {"type": "authentication_error", "message": "invalid x-api-key"}
+            if self.status >= 500:
+                error = {"type": "api_error", "message": "Internal server error"}
+            body = json.dumps({"type": "error", "error": error}).encode()
+        headers = {"content-type": "application/json", "request-id": "req_secret_test"}
+        return self.status, headers, body
 
 
 @pytest.fixture
