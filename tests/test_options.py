@@ -220,7 +220,7 @@ def test_create_refuses_an_unknown_field_before_sending(typo: str, field: str) -
         client.messages.create(**params, **{typo: 5})
     with pytest.raises(TypeError, match=rf"messages\.stream\(\) got an unknown argument {typo!r}"):
         client.messages.stream(**params, **{typo: 5})
-    with pytest.raises(TypeError, match=re.escape(f"did you mean {field!r}?")):
+    with pytest.raises(TypeError, match=rf"messages\.create\(\) got an unknown argument {typo!r}"):
         client.messages.create(**params, stream=True, **{typo: 5})
     assert sent == []
 
@@ -245,6 +245,42 @@ async def test_async_create_refuses_an_unknown_field() -> None:
         with pytest.raises(TypeError, match=re.escape("'temprature'; did you mean 'temperature'")):
             await client.messages.create(**PARAMS, temprature=0.2)  # type: ignore[call-overload]
     assert sent == []
+
+
+def test_agent_params_refuse_an_unknown_field() -> None:
+    with pytest.raises(TypeError) as caught:
+        Agent("claude-haiku-4-5", params={"temprature": 0.2})
+    message = "Agent(params=...) got an unknown request field 'temprature'; did you mean"
+    assert str(caught.value) == f"{message} 'temperature'?"
+
+
+@pytest.mark.parametrize(
+    ("key", "advice"),
+    [
+        ("model", "pass Agent(model=...)"),
+        ("messages", "pass a prompt or a conversation"),
+        ("betas", "pass Agent(betas=...)"),
+        ("timeout", "configure the client"),
+        ("extra_headers", "configure the client"),
+    ],
+)
+def test_agent_params_refuse_what_the_agent_or_client_sets(key: str, advice: str) -> None:
+    with pytest.raises(
+        TypeError, match=re.escape(f"does not take {key!r}: ") + f".*{re.escape(advice)}"
+    ):
+        Agent("claude-haiku-4-5", params={key: 1})
+
+
+def test_agent_params_send_documented_fields_and_extra_body() -> None:
+    client, sent = counting_client()
+    params = {"temperature": 0.2, "extra_body": {"brand_new_field": {"on": True}}}
+    agent = Agent("claude-haiku-4-5", client=client, params=params)
+    agent.run("hi")
+    body = httpx.Response(200, content=sent[0].content).json()
+    assert body["temperature"] == 0.2 and body["brand_new_field"] == {"on": True}
+    assert "extra_body" not in body
+    with pytest.raises(TypeError, match="extra_body must be a mapping"):
+        Agent("claude-haiku-4-5", params={"extra_body": ["brand_new_field"]})
 
 
 def test_extra_body_still_sends_a_field_agentkit_does_not_know() -> None:

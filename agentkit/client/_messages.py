@@ -148,6 +148,7 @@ def create_spec(
     *,
     stream: bool,
     default_timeout: bool,
+    where: str | None = None,
 ) -> RequestSpec[T]:
     """The request of `messages.create` / `messages.stream` (pure: no I/O).
 
@@ -157,11 +158,13 @@ def create_spec(
         stream: Ask for an event stream.
         default_timeout: The client has its default timeout (the long-request guard's
             business: a non-streaming call that may outlast ten minutes is refused).
+        where: The method called, for error messages (default: `messages.stream()` when
+            streaming, else `messages.create()`).
 
     Raises:
         TypeError: an unknown keyword (see `check_arguments`).
     """
-    where = "messages.stream()" if stream else "messages.create()"
+    where = where or ("messages.stream()" if stream else "messages.create()")
     check_arguments(params, CREATE_ARGUMENTS, where)
     output_format = params.get("output_format")
     if output_format is not None and not isinstance(output_format, Mapping):

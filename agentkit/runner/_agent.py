@@ -19,8 +19,9 @@ import anyio.to_thread
 from typing_extensions import TypeVar
 
 from .._exceptions import ConfigurationError
-from .._options import check_choice, check_number, strict
+from .._options import check_choice, check_number, check_options, strict
 from ..client import AsyncClient, Client
+from ..client._messages import CREATE_ARGUMENTS
 from ..conversation._cache import CachePolicy
 from ..conversation._conversation import Conversation
 from ..tools import clean_schema
@@ -52,7 +53,9 @@ class Agent(Generic[DepsT, OutputT]):
             environment when omitted.
         max_tokens: The response budget per model call.
         params: Other request fields (thinking, tool_choice, temperature, output_config,
-            context_management, ...), sent with every call.
+            context_management, ...), sent with every call: the documented fields of
+            `messages.create`, checked by name; `"extra_body"`: a mapping of fields agentkit
+            does not know yet, merged into the request as given.
         betas: Beta names for the `anthropic-beta` header.
         cache: Prompt caching: `"auto"` (top-level `cache_control`, the default), `"explicit"`,
             `"off"`, or a `CachePolicy`.
@@ -75,7 +78,7 @@ class Agent(Generic[DepsT, OutputT]):
             it, with a note telling the model how much was cut; hooks see the whole value.
 
     Raises:
-        TypeError: An unknown keyword (naming the closest valid one).
+        TypeError: An unknown keyword or `params` key (naming the closest valid one).
         ConfigurationError: A value out of range (`max_tokens` < 1, `tool_timeout` <= 0, an
             unknown `cache` or `on_max_tokens` ...), saying what is allowed.
     """
@@ -119,7 +122,7 @@ class Agent(Generic[DepsT, OutputT]):
             raise ConfigurationError("Agent(): lease_ttl must be a number > 0, not 0")
         self.max_result_chars = int(_at_least("max_result_chars", max_result_chars, 1))
         self.output = OutputSpec(output_type) if output_type is not None else None
-        request: dict[str, Any] = {"model": model, "max_tokens": max_tokens, **(params or {})}
+        request: dict[str, Any] = {"model": model, "max_tokens": max_tokens, **_fields(params)}
         if system is not None:
             request["system"] = system if isinstance(system, str) else list(system)
         tool_params = self.toolset.to_params()
@@ -315,6 +318,42 @@ def _at_least(name: str, value: object, minimum: int) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= minimum:
         raise ConfigurationError(f"Agent(): {name} must be a number >= {minimum}, not {value!r}")
     return value
+
+
+_AGENT_SETS = {
+    "messages": "a run sends the conversation; pass a prompt or a conversation",
+    "stream": "the run decides how it calls the model",
+    "model": "pass Agent(model=...)",
+    "max_tokens": "pass Agent(max_tokens=...)",
+    "system": "pass Agent(system=...)",
+    "tools": "pass Agent(tools=...)",
+    "betas": "pass Agent(betas=...)",
+}
+_CLIENT_SETS = ("extra_headers", "extra_query", "timeout", "max_retries")
+_PARAMS_NOT_TAKEN = {
+    **_AGENT_SETS,
+    **dict.fromkeys(_CLIENT_SETS, "configure the client (client.with_options(...))"),
+}
+_PARAMS = (CREATE_ARGUMENTS - _PARAMS_NOT_TAKEN.keys()) | {"extra_body"}
+
+
+def _fields(params: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The request fields of `Agent(params=...)`: documented names only, as `messages.create`
+    takes them, and `extra_body`'s fields merged in as given (for a field agentkit does not
+    know yet).
+
+    Raises:
+        TypeError: an unknown key (naming the closest valid one), or one the agent sets itself.
+    """
+    fields = dict(params or {})
+    where, kind = "Agent(params=...)", "request field"
+    check_options(fields, _PARAMS, where=where, kind=kind, not_taken=_PARAMS_NOT_TAKEN)
+    extra = fields.pop("extra_body", None)
+    if extra is None:
+        return fields
+    if not isinstance(extra, Mapping):
+        raise TypeError(f"{where}: extra_body must be a mapping of request fields, not {extra!r}")
+    return {**fields, **extra}
 
 
 def _output_tool(output: OutputSpec) -> dict[str, Any]:

@@ -63,7 +63,7 @@ class AsyncMessages:
             ConfigurationError: a non-streaming call that may exceed ten minutes.
         """
         if stream:
-            return await self._client.call(self._stream_spec(params))
+            return await self._client.call(self._stream_spec(params, "messages.create()"))
         spec = create_spec(params, parse_message, stream=False, default_timeout=self._default)
         return await self._client.call(spec)
 
@@ -125,13 +125,15 @@ class AsyncMessages:
     def _default(self) -> bool:
         return self._client.timeout == DEFAULT_TIMEOUT
 
-    def _stream_spec(self, params: MessageCreateParams) -> RequestSpec[AsyncStream]:
+    def _stream_spec(
+        self, params: MessageCreateParams, where: str = "messages.stream()"
+    ) -> RequestSpec[AsyncStream]:
         decoder = self._client.event_decoder()
 
         def parse(response: httpx.Response) -> AsyncStream:
             return AsyncStream(response, decoder_factory=decoder)
 
-        return create_spec(params, parse, stream=True, default_timeout=self._default)
+        return create_spec(params, parse, stream=True, default_timeout=self._default, where=where)
 
 
 class AsyncMessagesWithRawResponse:

@@ -62,7 +62,7 @@ class Messages:
             ConfigurationError: a non-streaming call that may exceed ten minutes.
         """
         if stream:
-            return self._client.call(self._stream_spec(params))
+            return self._client.call(self._stream_spec(params, "messages.create()"))
         spec = create_spec(params, parse_message, stream=False, default_timeout=self._default)
         return self._client.call(spec)
 
@@ -124,13 +124,15 @@ class Messages:
     def _default(self) -> bool:
         return self._client.timeout == DEFAULT_TIMEOUT
 
-    def _stream_spec(self, params: MessageCreateParams) -> RequestSpec[Stream]:
+    def _stream_spec(
+        self, params: MessageCreateParams, where: str = "messages.stream()"
+    ) -> RequestSpec[Stream]:
         decoder = self._client.event_decoder()
 
         def parse(response: httpx.Response) -> Stream:
             return Stream(response, decoder_factory=decoder)
 
-        return create_spec(params, parse, stream=True, default_timeout=self._default)
+        return create_spec(params, parse, stream=True, default_timeout=self._default, where=where)
 
 
 class MessagesWithRawResponse:
