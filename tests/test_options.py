@@ -21,6 +21,7 @@ from agentkit.bedrock import (
     BedrockClient,
     BedrockMantleClient,
 )
+from agentkit.client import RetryPolicy
 from agentkit.foundry import AsyncFoundryClient, FoundryClient
 from agentkit.stores import MemoryStore, SQLiteStore
 from agentkit.stores.postgres import AsyncPostgresStore, PostgresStore
@@ -158,6 +159,7 @@ CONSTRUCTORS: dict[str, tuple[Callable[..., object], str, str]] = {
     ),
     "Agent": (lambda **kw: Agent("claude-haiku-4-5", **kw), "tool_timout", "tool_timeout"),
     "Limits": (lambda **kw: Limits(**kw), "max_turn", "max_turns"),
+    "RetryPolicy": (lambda **kw: RetryPolicy(**kw), "max_retry", "max_retries"),
     "CachePolicy": (lambda **kw: CachePolicy(**kw), "tll", "ttl"),
     "tool(...)": (lambda **kw: tool(**kw), "requires_aproval", "requires_approval"),
     "MemoryStore": (lambda **kw: MemoryStore(**kw), "path", ""),
@@ -370,6 +372,32 @@ def test_agent_values_that_are_allowed() -> None:
 def test_limits_values(kwargs: dict[str, object], message: str) -> None:
     with pytest.raises(ConfigurationError, match=re.escape(f"Limits(): {message}")):
         Limits(**kwargs)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"max_retries": -1}, "max_retries must be a whole number >= 0, not -1"),
+        ({"max_retries": 1.5}, "max_retries must be a whole number >= 0, not 1.5"),
+        ({"max_retries": True}, "max_retries must be a whole number >= 0, not True"),
+        ({"initial_delay": -0.5}, "initial_delay must be a number >= 0, not -0.5"),
+        ({"max_delay": float("nan")}, "max_delay must be a number >= 0, not nan"),
+        ({"max_retry_after": "300"}, "max_retry_after must be a number >= 0, not '300'"),
+        ({"jitter": -0.1}, "jitter must be a number >= 0, not -0.1"),
+        ({"jitter": 1.5}, "jitter must be a number from 0 to 1, not 1.5"),
+        ({"sleep": 0.1}, "sleep must be a callable or None, not 0.1"),
+    ],
+)
+def test_retry_policy_values(kwargs: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigurationError, match=re.escape(f"RetryPolicy(): {message}")):
+        RetryPolicy(**kwargs)  # type: ignore[arg-type]
+
+
+def test_retry_policy_values_that_are_allowed() -> None:
+    policy = RetryPolicy(max_retries=0, initial_delay=0, max_delay=0, jitter=1.0, sleep=print)
+    assert policy.max_retries == 0 and policy.jitter == 1.0
+    with pytest.raises(ConfigurationError, match="max_retries must be a whole number"):
+        policy.retrying(max_retries=-1)  # a per-request override is checked the same way
 
 
 def test_limits_that_are_allowed() -> None:

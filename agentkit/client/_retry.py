@@ -21,10 +21,12 @@ from tenacity import AsyncRetrying, RetryCallState, Retrying
 from .._exceptions import (
     APIConnectionError,
     APIStatusError,
+    ConfigurationError,
     IncompleteStreamError,
     InternalServerError,
     RateLimitError,
 )
+from .._options import check_number, strict_init
 
 __all__ = ["RetryPolicy", "parse_retry_after", "should_retry"]
 
@@ -85,6 +87,7 @@ def parse_retry_after(headers: httpx.Headers, now: float | None = None) -> float
     return max(when.timestamp() - (time.time() if now is None else now), 0.0)
 
 
+@strict_init
 @dataclass(frozen=True)
 class RetryPolicy:
     """How failed requests are retried.
@@ -98,6 +101,11 @@ class RetryPolicy:
         jitter: Fraction of each backoff delay that is randomized (full jitter would be 1.0).
         sleep: Replaces the sleep between attempts (for tests); `time.sleep` / `anyio.sleep` when
             None. An async client awaits its result if it is awaitable.
+
+    Raises:
+        TypeError: an unknown keyword (naming the closest valid one).
+        ConfigurationError: `max_retries` not a whole number >= 0, a delay not a number >= 0,
+            `jitter` outside 0..1, or a `sleep` that is not callable.
     """
 
     max_retries: int = 2
@@ -106,6 +114,24 @@ class RetryPolicy:
     max_retry_after: float = 300.0
     jitter: float = 0.25
     sleep: Callable[[float], object] | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        where = "RetryPolicy()"
+        count = self.max_retries
+        if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+            raise ConfigurationError(
+                f"{where}: max_retries must be a whole number >= 0, not {count!r}"
+            )
+        for name in ("initial_delay", "max_delay", "max_retry_after", "jitter"):
+            check_number(where, name, getattr(self, name), inclusive=True, optional=False)
+        if self.jitter > 1:
+            raise ConfigurationError(
+                f"{where}: jitter must be a number from 0 to 1, not {self.jitter!r}"
+            )
+        if self.sleep is not None and not callable(self.sleep):
+            raise ConfigurationError(
+                f"{where}: sleep must be a callable or None, not {self.sleep!r}"
+            )
 
     def wait_for(self, error: BaseException | None, retries_taken: int) -> float:
         """The delay before the next attempt, after `retries_taken` retries so far."""
