@@ -124,8 +124,9 @@ class MessageAccumulator:
             text delta and None for anything else.
 
         Raises:
+            TypeError: `event` is not a dict.
             StreamError: The event breaks the protocol (out of order, unknown block index,
-                tool input that is not JSON).
+                tool input that is not JSON, a field missing or of the wrong JSON type).
             APIStatusError: The event is an `error` event; the subclass follows `error.type`,
                 and `partial_message` holds the message so far.
         """
@@ -143,6 +144,8 @@ class MessageAccumulator:
                     raise TypeError(f"the delta is not an object: {delta!r}")
                 if delta["type"] == "text_delta":
                     text = delta["text"]
+                    if type(text) is not str:
+                        raise TypeError(f"the text is not a string: {text!r}")
                     parts = state.text
                     if parts is None:
                         parts = state.text = [_str(state.block.get("text") or "")]
@@ -163,6 +166,11 @@ class MessageAccumulator:
             if kind == "message_stop":
                 return self._message_stop(event)
         except (KeyError, TypeError, AttributeError) as exc:
+            if type(event) is not dict:  # checked only here, off the hot path
+                raise TypeError(
+                    "MessageAccumulator.feed() takes an event's parsed JSON as a dict, "
+                    f"not {type(event).__name__}"
+                ) from None
             # A field the protocol promises is missing or has the wrong type.
             raise StreamError(
                 f"malformed {event.get('type')!r} event ({exc!r}): {str(event)[:200]}",
@@ -354,7 +362,8 @@ class MessageAccumulator:
     def _validate(self, message: dict[str, object]) -> Message:
         try:
             parsed = Message.model_validate(message)
-        except ValidationError as exc:
+        except (ValidationError, TypeError, ValueError) as exc:
+            # TypeError: a block `type` that is not a string (the tag lookup fails on it).
             raise StreamError(
                 f"the streamed message does not have the documented shape: {exc}",
                 request=self._request(),
@@ -397,6 +406,7 @@ def accumulate(events: Iterable[dict[str, object]]) -> Message:
     """Fold an iterable of event dicts into the final message (no typed events built).
 
     Raises:
+        TypeError: An event is not a dict.
         StreamError: The events break the protocol or end before `message_stop`.
         APIStatusError: An `error` event.
     """

@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from pydantic import TypeAdapter
+from pydantic import TypeAdapter, ValidationError
 from pydantic_core import from_json
 
+from .._exceptions import StreamError
 from ..types._message import ContentBlock, Message
 
 __all__ = [
@@ -164,8 +165,18 @@ class ContentBlockStopEvent:
 
     @property
     def content_block(self) -> ContentBlock:
-        """The finished block, parsed (on access)."""
-        return _BLOCK_ADAPTER.validate_python(self.block)
+        """The finished block, parsed (on access).
+
+        Raises:
+            StreamError: The block does not have the documented shape.
+        """
+        try:
+            return _BLOCK_ADAPTER.validate_python(self.block)
+        except (ValidationError, TypeError, ValueError) as exc:
+            # TypeError: a block `type` that is not a string (the tag lookup fails on it).
+            raise StreamError(
+                f"malformed content block {self.index} at its content_block_stop event: {exc}"
+            ) from exc
 
 
 @dataclass(slots=True)

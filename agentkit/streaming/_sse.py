@@ -114,7 +114,13 @@ class SSEDecoder:
         self._heads: dict[bytes, str] = {}  # the same, keyed by the whole "event: NAME" line
 
     def feed(self, chunk: bytes) -> list[ServerSentEvent]:
-        """Take the next chunk of the body; return the events it completed, in order."""
+        """Take the next chunk of the body; return the events it completed, in order.
+
+        Raises:
+            TypeError: `chunk` is not bytes (text must be encoded first).
+        """
+        if not isinstance(chunk, bytes | bytearray):
+            raise TypeError(f"SSEDecoder.feed() takes bytes, not {type(chunk).__name__}")
         return self._decode(chunk, pairs=False)
 
     def flush(self) -> list[ServerSentEvent]:
