@@ -329,7 +329,8 @@ class MessageAccumulator:
                 request=self._request(),
                 partial_message=self.snapshot(),
             )
-        if self.unparsed_tool_inputs and self._message.get("stop_reason") in _CALL_STOP_REASONS:
+        stop = self._message.get("stop_reason")
+        if self.unparsed_tool_inputs and type(stop) is str and stop in _CALL_STOP_REASONS:
             raise StreamError(
                 "stop_reason is tool_use but a tool input was cut off: "
                 f"{sorted(self.unparsed_tool_inputs)}",
