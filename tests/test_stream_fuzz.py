@@ -1,6 +1,7 @@
 """Broken streams give typed errors only: the recorded SSE streams with one field's JSON type
 changed (a string `message`, a number `delta`, a list `content_block`, ...) and/or cut short, read
-through the accumulator, `messages.stream` and the runner.
+through the accumulator, `messages.stream`, `create(stream=True)` and the streaming runner; and
+the recorded JSON messages, mutated the same way, as a proxy's JSON answer to a stream request.
 
 Each read ends in a correct message or a typed agentkit error (`StreamError`,
 `APIResponseValidationError`, or the `APIStatusError` of an `error` event); never a bare
@@ -244,6 +245,45 @@ def test_the_streaming_runner_gives_a_result_or_a_typed_error(body: bytes) -> No
         return message
 
     outcome(run, body)
+
+
+JSON_MESSAGES = [
+    case.body
+    for case in cases(streaming=False, endpoint="POST /v1/messages")
+    if case.status == 200 and isinstance(case.body, dict) and case.body.get("type") == "message"
+]
+
+
+@st.composite
+def broken_json_messages(draw: st.DrawFn) -> bytes:
+    """A recorded JSON message with one field's type changed, optionally cut short."""
+    data = copy.deepcopy(draw(st.sampled_from(JSON_MESSAGES)))
+    path = draw(st.sampled_from(list(paths(data))))
+    target = data
+    for key in path[:-1]:
+        target = target[key]
+    old = target[path[-1]]
+    new = draw(st.sampled_from([v for v in VALUES if type(v) is not type(old)]))
+    target[path[-1]] = copy.deepcopy(new)
+    body = json.dumps(data).encode()
+    cut = draw(st.none() | st.floats(0, 1))
+    return body if cut is None else body[: int(cut * len(body))]
+
+
+@settings(FUZZ, max_examples=40)
+@given(broken_json_messages())
+def test_a_broken_json_answer_to_a_stream_request_gives_a_typed_error(body: bytes) -> None:
+    # A proxy that ignores `"stream": true` answers with the message as JSON (issue 16 item 5).
+    def read(body: bytes) -> Message:
+        answer = httpx.Response(200, headers={"content-type": "application/json"}, content=body)
+        http = httpx.Client(transport=httpx.MockTransport(lambda request: answer))
+        client = Client(api_key="test", http_client=http, max_retries=0)
+        with client.messages.stream(**PARAMS) as stream:
+            for event in stream:
+                touch(event)
+            return stream.get_final_message()
+
+    outcome(read, body)
 
 
 def test_the_property_saw_both_outcomes() -> None:
