@@ -17,6 +17,10 @@ tree. Everything else is public in the one subpackage where it belongs:
 Names load on first use (PEP 562), so `import agentkit` costs almost nothing and reads no
 environment. `_EXPORTS` below is the one table of the top-level names; a test checks that the
 type-checking imports say the same.
+
+The table is capped at 50 names (with `__version__`). `AnthropicError`, the official SDK's name
+for `AgentkitError`, took the place of `Defer`, the rarest hook decision, which lives with
+`ReplaceInput` in `agentkit.tools` only (`Allow` and `Deny`, also approval answers, stay here).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from ._version import __version__
 
 if TYPE_CHECKING:
     from ._exceptions import AgentkitError as AgentkitError
+    from ._exceptions import AnthropicError as AnthropicError
     from ._exceptions import APIConnectionError as APIConnectionError
     from ._exceptions import APIError as APIError
     from ._exceptions import APIResponseValidationError as APIResponseValidationError
@@ -68,7 +73,6 @@ if TYPE_CHECKING:
     from .runner import Limits as Limits
     from .runner import RunResult as RunResult
     from .tools import Allow as Allow
-    from .tools import Defer as Defer
     from .tools import Deny as Deny
     from .tools import RunContext as RunContext
     from .tools import StopRun as StopRun
@@ -91,7 +95,6 @@ _EXPORTS: dict[str, str] = {
     "Limits": "runner",
     "RunResult": "runner",
     "Allow": "tools",
-    "Defer": "tools",
     "Deny": "tools",
     "RunContext": "tools",
     "StopRun": "tools",
@@ -105,6 +108,7 @@ _EXPORTS: dict[str, str] = {
     "APIStatusError": "_exceptions",
     "APITimeoutError": "_exceptions",
     "AgentkitError": "_exceptions",
+    "AnthropicError": "_exceptions",
     "AuthenticationError": "_exceptions",
     "BadRequestError": "_exceptions",
     "ConfigurationError": "_exceptions",

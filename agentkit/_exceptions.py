@@ -58,6 +58,7 @@ __all__ = [
     "APIStatusError",
     "APITimeoutError",
     "AgentkitError",
+    "AnthropicError",
     "AuthenticationError",
     "BadRequestError",
     "ConfigurationError",
@@ -89,6 +90,11 @@ __all__ = [
 
 class AgentkitError(Exception):
     """The root of every error agentkit raises."""
+
+
+AnthropicError = AgentkitError
+"""The official SDK's name for the root error: `except anthropic.AnthropicError` keeps working
+with `import agentkit as anthropic`. The same class, not a subclass."""
 
 
 class ConfigurationError(AgentkitError):

@@ -484,7 +484,7 @@ def test_unknown_events_and_deltas_pass_through() -> None:
     odd_delta = {"type": "content_block_delta", "index": 0, "delta": {"type": "sparkle_delta"}}
     events[3:3] = [unknown, odd_delta]
     message, typed = run(events)
-    assert isinstance(typed[3], UnknownEvent) and typed[3].type == "brand_new_event"
+    assert isinstance(typed[3], UnknownEvent) and typed[3].event_type == "brand_new_event"
     assert (
         isinstance(typed[4], ContentBlockDeltaEvent) and typed[4].delta["type"] == "sparkle_delta"
     )

@@ -15,8 +15,8 @@ import pytest
 from pydantic import BaseModel, Field
 from recordings import load
 
-from agentkit import Allow, Defer, Deny, RunContext, StopRun, ToolError, tool
-from agentkit.tools import ReplaceInput, ToolCall, ToolOutcome, ToolRuntime, result_content
+from agentkit import Allow, Deny, RunContext, StopRun, ToolError, tool
+from agentkit.tools import Defer, ReplaceInput, ToolCall, ToolOutcome, ToolRuntime, result_content
 
 pytestmark = pytest.mark.anyio
 

@@ -436,7 +436,8 @@ def test_unknown_events_pass_through_and_ping_is_skipped() -> None:
     with serve(Body([data]), headers_of()) as client:
         typed = list(MessageStream(send(client)))
     unknown = [e for e in typed if isinstance(e, UnknownEvent)]
-    assert [e.type for e in unknown] == ["brand_new", "odd"]
+    assert [e.event_type for e in unknown] == ["brand_new", "odd"]
+    assert {e.type for e in unknown} == {"unknown"} and unknown[0].n == 1
     assert isinstance(typed[-1], MessageStopEvent) and typed[-1].message.text == "x"
 
 

@@ -17,6 +17,7 @@ from ._events import (
     ContentBlockDeltaEvent,
     ContentBlockStartEvent,
     ContentBlockStopEvent,
+    Fields,
     InputJsonEvent,
     MessageDeltaEvent,
     MessageStartEvent,
@@ -26,9 +27,6 @@ from ._events import (
     TextEvent,
     ThinkingEvent,
     UnknownEvent,
-)
-from ._raw import (
-    Fields,
 )
 from ._sse import (
     ServerSentEvent,

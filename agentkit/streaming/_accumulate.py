@@ -38,6 +38,7 @@ from ._events import (
     ContentBlockDeltaEvent,
     ContentBlockStartEvent,
     ContentBlockStopEvent,
+    Fields,
     InputJsonEvent,
     MessageDeltaEvent,
     MessageStartEvent,
@@ -217,7 +218,7 @@ class MessageAccumulator:
                 cites = state.citations = _objects(state.block.get("citations"))
             cites.append(citation)
             return (
-                CitationEvent(index, citation, event, cites, len(cites))
+                CitationEvent(index, Fields(citation), event, cites, len(cites))
                 if self.emit is True
                 else None
             )
@@ -231,7 +232,7 @@ class MessageAccumulator:
             if content is not None:
                 content = _str(content)
             return CompactionEvent(index, content, event) if self.emit is True else None
-        return ContentBlockDeltaEvent(index, delta, event) if self.emit is True else None
+        return ContentBlockDeltaEvent(index, Fields(delta), event) if self.emit is True else None
 
     def _block_start(self, event: dict[str, object]) -> StreamEvent | None:
         index = event.get("index")
@@ -242,7 +243,7 @@ class MessageAccumulator:
         block = _object(event["content_block"])
         self._blocks.append(block)
         self._open[index] = _Open(block)
-        return ContentBlockStartEvent(index, block, event) if self.emit is True else None
+        return ContentBlockStartEvent(index, Fields(block), event) if self.emit is True else None
 
     def _block_stop(self, event: dict[str, object]) -> StreamEvent | None:
         index = event.get("index")
@@ -260,7 +261,7 @@ class MessageAccumulator:
         self._blocks = [_object(block) for block in _objects(message.get("content"))]
         message["content"] = self._blocks
         self._message = message
-        return MessageStartEvent(message, event) if self.emit is True else None
+        return MessageStartEvent(Fields(message), event) if self.emit is True else None
 
     def _message_delta(self, event: dict[str, object]) -> StreamEvent | None:
         message = self._message
@@ -278,7 +279,7 @@ class MessageAccumulator:
         for key, value in event.items():
             if key not in ("type", "delta", "usage"):
                 message[key] = value  # context_management and any later top-level field
-        return MessageDeltaEvent(delta, usage, event) if self.emit is True else None
+        return MessageDeltaEvent(Fields(delta), Fields(usage), event) if self.emit is True else None
 
     def _message_stop(self, event: dict[str, object]) -> StreamEvent | None:
         if self._message is None or self._stopped:

@@ -3,12 +3,16 @@
 Each event keeps the raw event dict in `raw`. Snapshots are computed on access from the
 accumulator's lists (captured with their length at that moment), so making an event is cheap; the
 accumulator (`_accumulate.py`) is what makes them.
+
+Each class's `type` is a `Literal`, so a type checker narrows `StreamEvent` by
+`event.type == "text"` as it does by `isinstance`; the JSON objects an event carries (a
+message shell, a block, a delta, usage, a citation) are `Fields`, read by key or by attribute.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar, Literal
 
 from pydantic import TypeAdapter, ValidationError
 from pydantic_core import from_json
@@ -22,6 +26,7 @@ __all__ = [
     "ContentBlockDeltaEvent",
     "ContentBlockStartEvent",
     "ContentBlockStopEvent",
+    "Fields",
     "InputJsonEvent",
     "MessageDeltaEvent",
     "MessageStartEvent",
@@ -37,12 +42,39 @@ __all__ = [
 _BLOCK_ADAPTER: TypeAdapter[ContentBlock] = TypeAdapter(ContentBlock)
 
 
+class Fields(dict[str, object]):
+    """A JSON object read by key or by attribute: `delta["text"]` or `delta.text`.
+
+    A nested object comes back as `Fields` too (`event.message.usage.input_tokens`), a list
+    of objects as a list of `Fields`. A field the object lacks raises `AttributeError`.
+    """
+
+    __slots__ = ()
+
+    # `Any`, as for `json.loads`: what a field holds is known only at run time, and code written
+    # for the official SDK's typed models reads nested fields by attribute.
+    def __getattr__(self, name: str) -> Any:
+        try:
+            value = self[name]
+        except KeyError:
+            raise AttributeError(f"this {self.get('type', 'object')!r} has no {name!r}") from None
+        return _fields(value)
+
+
+def _fields(value: object) -> object:
+    if type(value) is dict:
+        return Fields(value)
+    if type(value) is list:
+        return [_fields(v) for v in value]
+    return value
+
+
 @dataclass(slots=True)
 class MessageStartEvent:
     """`message_start`: the message shell (id, model, initial usage), content still empty."""
 
-    type: ClassVar[str] = "message_start"
-    message: dict[str, object]
+    type: ClassVar[Literal["message_start"]] = "message_start"
+    message: Fields
     raw: dict[str, object] = field(repr=False)
 
 
@@ -50,9 +82,9 @@ class MessageStartEvent:
 class ContentBlockStartEvent:
     """`content_block_start`: a block opened; server tool results arrive here complete."""
 
-    type: ClassVar[str] = "content_block_start"
+    type: ClassVar[Literal["content_block_start"]] = "content_block_start"
     index: int
-    content_block: dict[str, object]
+    content_block: Fields
     raw: dict[str, object] = field(repr=False)
 
 
@@ -60,7 +92,7 @@ class ContentBlockStartEvent:
 class TextEvent:
     """A `text_delta`: `text` is the new piece, `snapshot` the block's text so far."""
 
-    type: ClassVar[str] = "text"
+    type: ClassVar[Literal["text"]] = "text"
     index: int
     text: str
     raw: dict[str, object] = field(repr=False)
@@ -77,7 +109,7 @@ class TextEvent:
 class ThinkingEvent:
     """A `thinking_delta`: `thinking` is the new piece, `snapshot` the thinking so far."""
 
-    type: ClassVar[str] = "thinking"
+    type: ClassVar[Literal["thinking"]] = "thinking"
     index: int
     thinking: str
     raw: dict[str, object] = field(repr=False)
@@ -94,7 +126,7 @@ class ThinkingEvent:
 class InputJsonEvent:
     """An `input_json_delta`: a fragment of a tool call's JSON input."""
 
-    type: ClassVar[str] = "input_json"
+    type: ClassVar[Literal["input_json"]] = "input_json"
     index: int
     partial_json: str
     raw: dict[str, object] = field(repr=False)
@@ -111,9 +143,9 @@ class InputJsonEvent:
 class CitationEvent:
     """A `citations_delta`: one more citation for a text block."""
 
-    type: ClassVar[str] = "citation"
+    type: ClassVar[Literal["citation"]] = "citation"
     index: int
-    citation: dict[str, object]
+    citation: Fields
     raw: dict[str, object] = field(repr=False)
     _citations: list[dict[str, object]] = field(repr=False, compare=False)
     _count: int = field(repr=False, compare=False)
@@ -128,7 +160,7 @@ class CitationEvent:
 class SignatureEvent:
     """A `signature_delta`: the thinking block's signature (assigned, not appended)."""
 
-    type: ClassVar[str] = "signature"
+    type: ClassVar[Literal["signature"]] = "signature"
     index: int
     signature: str
     raw: dict[str, object] = field(repr=False)
@@ -138,7 +170,7 @@ class SignatureEvent:
 class CompactionEvent:
     """A `compaction_delta`: the compaction summary, which arrives in one piece."""
 
-    type: ClassVar[str] = "compaction"
+    type: ClassVar[Literal["compaction"]] = "compaction"
     index: int
     content: str | None
     raw: dict[str, object] = field(repr=False)
@@ -148,9 +180,9 @@ class CompactionEvent:
 class ContentBlockDeltaEvent:
     """A delta of a type this version does not know; passed on, not accumulated."""
 
-    type: ClassVar[str] = "content_block_delta"
+    type: ClassVar[Literal["content_block_delta"]] = "content_block_delta"
     index: int
-    delta: dict[str, object]
+    delta: Fields
     raw: dict[str, object] = field(repr=False)
 
 
@@ -158,7 +190,7 @@ class ContentBlockDeltaEvent:
 class ContentBlockStopEvent:
     """`content_block_stop`: `block` is the finished block's JSON, `content_block` its model."""
 
-    type: ClassVar[str] = "content_block_stop"
+    type: ClassVar[Literal["content_block_stop"]] = "content_block_stop"
     index: int
     block: dict[str, object]
     raw: dict[str, object] = field(repr=False)
@@ -183,9 +215,9 @@ class ContentBlockStopEvent:
 class MessageDeltaEvent:
     """`message_delta`: stop reason and friends, and the cumulative usage."""
 
-    type: ClassVar[str] = "message_delta"
-    delta: dict[str, object]
-    usage: dict[str, object]
+    type: ClassVar[Literal["message_delta"]] = "message_delta"
+    delta: Fields
+    usage: Fields
     raw: dict[str, object] = field(repr=False)
 
 
@@ -193,21 +225,39 @@ class MessageDeltaEvent:
 class MessageStopEvent:
     """`message_stop`: the stream is complete; `message` is the final message."""
 
-    type: ClassVar[str] = "message_stop"
+    type: ClassVar[Literal["message_stop"]] = "message_stop"
     message: Message
     raw: dict[str, object] = field(repr=False)
 
 
 @dataclass(slots=True)
 class UnknownEvent:
-    """An event type this version does not know (or `ping`), passed through untouched."""
+    """An event type this version does not know, passed through untouched.
 
+    Its `type` is `"unknown"`, so that a type checker can tell it from the known events by
+    `event.type` (every other class's `type` is its own literal); the event's own type is
+    `event.event_type` (`raw["type"]`). Its fields read by attribute as well (`event.raw["x"]` is
+    `event.x`, nested objects as `Fields`), so code that reads a newer event's fields by name
+    keeps working.
+    """
+
+    type: ClassVar[Literal["unknown"]] = "unknown"
     raw: dict[str, object]
 
     @property
-    def type(self) -> str:
-        """The event's own `type`."""
+    def event_type(self) -> str:
+        """The event's own `type`, as received."""
         return str(self.raw.get("type"))
+
+    def __getattr__(self, name: str) -> Any:
+        # Only called for names the class lacks (`raw` is a slot; unset only mid-copy).
+        if name == "raw" or name.startswith("__"):
+            raise AttributeError(name)
+        try:
+            value = self.raw[name]
+        except KeyError:
+            raise AttributeError(f"this {self.event_type!r} event has no {name!r}") from None
+        return _fields(value)
 
 
 StreamEvent = (

@@ -17,6 +17,7 @@ from ._events import (
     CompactionEvent,
     ContentBlockDeltaEvent,
     ContentBlockStartEvent,
+    Fields,
     InputJsonEvent,
     MessageDeltaEvent,
     MessageStartEvent,
@@ -26,7 +27,7 @@ from ._events import (
     ThinkingEvent,
 )
 
-__all__ = ["Fields", "RawEventAccumulator", "raw_event"]
+__all__ = ["RawEventAccumulator", "raw_event"]
 
 _DELTAS = (
     TextEvent,
@@ -37,31 +38,6 @@ _DELTAS = (
     CompactionEvent,
     ContentBlockDeltaEvent,
 )
-
-
-class Fields(dict[str, object]):
-    """A JSON object read by key or by attribute: `delta["text"]` or `delta.text`.
-
-    A nested object comes back as `Fields` too (`event.message.usage.input_tokens`), a list
-    of objects as a list of `Fields`. A field the object lacks raises `AttributeError`.
-    """
-
-    __slots__ = ()
-
-    def __getattr__(self, name: str) -> object:
-        try:
-            value = self[name]
-        except KeyError:
-            raise AttributeError(f"this {self.get('type', 'object')!r} has no {name!r}") from None
-        return _fields(value)
-
-
-def _fields(value: object) -> object:
-    if type(value) is dict:
-        return Fields(value)
-    if type(value) is list:
-        return [_fields(v) for v in value]
-    return value
 
 
 def _object(raw: dict[str, object], key: str) -> Fields:
