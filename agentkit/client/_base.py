@@ -324,6 +324,29 @@ def configure_logging() -> None:
 
 
 @functools.cache
+def _httpx_default_headers() -> frozenset[tuple[str, str]]:
+    """The headers every httpx client starts with (accept, accept-encoding, user-agent ...)."""
+    unused = httpx.MockTransport(lambda request: httpx.Response(200))
+    with httpx.Client(transport=unused, trust_env=False) as bare:
+        return frozenset(bare.headers.items())
+
+
+def pool_headers(http: object) -> dict[str, str]:
+    """The headers set on an httpx client the caller passed in, httpx's own defaults left out.
+
+    Requests are built without the pool's `build_request`, so these are merged explicitly (as
+    the official SDK sends them): a header given as `DefaultHttpxClient(headers=...)` is sent,
+    under agentkit's own and the request's. httpx's defaults stay out (`accept-encoding` would
+    turn on compressed streams).
+    """
+    headers = getattr(http, "headers", None)
+    if not isinstance(headers, httpx.Headers):
+        return {}  # an aiohttp pool carries no default headers here
+    defaults = _httpx_default_headers()
+    return {k: v for k, v in headers.items() if (k, v) not in defaults}
+
+
+@functools.cache
 def user_agent(client_name: str) -> str:
     """`agentkit/<version> (<ClientClass>; Python <version>)`."""
     return f"agentkit/{__version__} ({client_name}; Python {platform.python_version()})"
@@ -493,6 +516,7 @@ class BaseClient(Generic[H]):
     _config: ClientConfig
     _owns_http: bool
     _http: H
+    _pool_headers: dict[str, str]
 
     def __init__(
         self,
@@ -548,6 +572,7 @@ class BaseClient(Generic[H]):
         )
         http_client = options.get("http_client")
         self._http = self._new_http() if http_client is None else http_client
+        self._pool_headers = {} if http_client is None else pool_headers(http_client)
         # Like the official SDK, the client closes the pool it was given too (`close()`, `with`).
         self._owns_http = True
         self._build_resources()
@@ -616,6 +641,7 @@ class BaseClient(Generic[H]):
         clone._owns_http = http_client is not None
         if http_client is not None:
             clone._http = http_client
+            clone._pool_headers = pool_headers(http_client)
         clone._build_resources()
         return clone
 
@@ -672,6 +698,7 @@ class BaseClient(Generic[H]):
 
     def _default_headers(self) -> dict[str, str]:
         return {
+            **self._pool_headers,
             "accept": "application/json",
             "anthropic-version": self._config.api_version,
             "user-agent": user_agent(type(self).__name__),
