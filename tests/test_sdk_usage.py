@@ -554,6 +554,68 @@ def test_betas(fake: FakeClaude) -> None:
     assert client.beta.models.list().data
 
 
+def test_undocumented_response_fields_and_null_versus_missing(fake: FakeClaude) -> None:
+    fake.add(Reply(text("hi"), extra={"brand_new_field": {"level": 2}}))
+    client = anthropic.Client()
+    message = client.messages.create(
+        model=MODEL, max_tokens=32, messages=[{"role": "user", "content": "Hi"}]
+    )
+    assert message.brand_new_field == {"level": 2}  # kept, read by attribute
+    assert (message.model_extra or {})["brand_new_field"] == {"level": 2}
+    assert message.stop_sequence is None and "stop_sequence" in message.model_fields_set
+    assert message.to_dict()["brand_new_field"] == {"level": 2}
+
+
+def test_long_requests_need_streaming(fake: FakeClaude) -> None:
+    client = anthropic.Client()
+    try:
+        client.messages.create(
+            model=MODEL, max_tokens=64000, messages=[{"role": "user", "content": "Write a book"}]
+        )
+    except ValueError as e:  # what the SDK raises before sending
+        assert "stream" in str(e)
+    else:
+        pytest.fail("a ten-minute non-streaming request was sent")
+    assert fake.requests == []
+    with client.messages.stream(
+        model=MODEL, max_tokens=64000, messages=[{"role": "user", "content": "Write a book"}]
+    ) as stream:
+        assert stream.get_final_message().content
+
+
+def test_structured_outputs(fake: FakeClaude) -> None:
+    from pydantic import BaseModel
+
+    class Invoice(BaseModel):
+        number: str
+        total_cents: int
+
+    client = anthropic.Client()
+    parsed = client.messages.parse(
+        model=MODEL,
+        max_tokens=512,
+        messages=[{"role": "user", "content": "Invoice A-17 comes to 12.50 EUR."}],
+        output_format=Invoice,
+    )
+    assert isinstance(parsed.parsed_output, Invoice)
+    sent = fake.message_bodies[0]["output_config"]["format"]
+    assert sent["type"] == "json_schema" and sent["schema"]["required"] == ["number", "total_cents"]
+
+
+def test_logging_and_version(
+    fake: FakeClaude, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert anthropic.__version__
+    monkeypatch.setenv("ANTHROPIC_LOG", "debug")
+    with caplog.at_level("DEBUG", logger="agentkit"):
+        client = anthropic.Client()
+        client.messages.create(
+            model=MODEL, max_tokens=8, messages=[{"role": "user", "content": "Hi"}]
+        )
+    logged = caplog.text
+    assert "/v1/messages" in logged and "sk-ant-usage-example" not in logged
+
+
 # --- the API reference's topics ----------------------------------------------------------------
 
 
