@@ -388,6 +388,62 @@ def test_rerunning_a_failed_prompt_on_the_same_conversation_object_sends_it_once
     ]
 
 
+@pytest.mark.parametrize("stored", [True, False], ids=["store", "no-store"])
+def test_a_different_prompt_after_a_failure_on_the_same_object_is_one_user_message(
+    stored: bool,
+) -> None:
+    from agentkit.stores import MemoryStore
+    from agentkit.testing import Fault
+
+    overloaded = Fault.status_error(529, "overloaded_error", "Overloaded", should_retry=False)
+    store = MemoryStore() if stored else None
+    fake = FakeClaude(["first answer", overloaded, Reply.text("second answer")])
+    agent = _agent(fake, store)
+    conversation = agent.run("first question").conversation
+    with pytest.raises(agentkit.OverloadedError):
+        agent.run("a question that failed", conversation=conversation)
+    assert [e.role for e in conversation] == ["user", "assistant"]  # the failed prompt is gone
+    agent.run("another question", conversation=conversation)
+    roles = [m["role"] for m in fake.message_bodies[2]["messages"]]
+    assert roles == ["user", "assistant", "user"]
+    assert fake.message_bodies[2]["messages"][-1]["content"][0]["text"] == "another question"
+    assert [e.role for e in conversation] == ["user", "assistant", "user", "assistant"]
+    if store is not None:
+        assert [e.role for e in store.load(conversation.id)] == [e.role for e in conversation]
+
+
+def test_a_failed_run_keeps_a_hand_built_history_and_a_stream_closed_early_takes_back_its_prompt() -> (
+    None
+):
+    from agentkit.testing import Fault
+
+    overloaded = Fault.status_error(529, "overloaded_error", "Overloaded", should_retry=False)
+    fake = FakeClaude([overloaded, Reply.text("streamed answer"), Reply.text("done")])
+    agent = _agent(fake, None)
+    history = agentkit.Conversation(
+        [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"}]
+    )
+    with pytest.raises(agentkit.OverloadedError):
+        agent.run("fails", conversation=history)
+    assert [e.message["content"] for e in history] == ["Hi", "Hello!"]  # not committed, kept
+    stream = agent.stream("left early", conversation=history)
+    next(iter(stream))
+    stream.close()
+    assert len(history) == 2
+    agent.run("again", conversation=history)
+    assert [m["role"] for m in fake.message_bodies[-1]["messages"]] == ["user", "assistant", "user"]
+
+
+def test_discard_uncommitted_never_drops_a_committed_message() -> None:
+    conversation = agentkit.Conversation([{"role": "user", "content": "Hi"}])
+    conversation.version = 1
+    with pytest.raises(ValueError, match="1 committed"):
+        conversation.discard_uncommitted(0)
+    conversation.append({"role": "assistant", "content": "Hello"})
+    conversation.discard_uncommitted(1)
+    assert len(conversation) == 1 and conversation.usage.requests == 0
+
+
 def test_resuming_an_ended_structured_output_run_returns_the_stored_output() -> None:
     from pydantic import BaseModel
 

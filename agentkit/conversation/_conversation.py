@@ -262,6 +262,29 @@ class Conversation:
         if isinstance(response, dict) and isinstance(response.get("usage"), dict):
             self.usage = self.usage.add(response["usage"], str(response.get("model", "")))
 
+    def discard_uncommitted(self, keep: int) -> None:
+        """Drop the uncommitted messages after the first `keep` (what a failed run appended).
+
+        Args:
+            keep: How many messages stay; at least `version` (committed ones never go).
+
+        Raises:
+            ValueError: `keep` would drop a committed message or is past the end.
+        """
+        if not self.version <= keep <= self._len:
+            raise ValueError(
+                f"can keep {self.version} to {self._len} messages of conversation "
+                f"{self.id!r} ({self.version} committed), not {keep}"
+            )
+        if keep == self._len:
+            return
+        kept = self.fork(keep, id=self.id)
+        # The list may be shared with forks: only our length moves; the next append copies.
+        self._len = keep
+        self._compaction_at = kept._compaction_at
+        self.usage = kept.usage
+        self._preflight_memo = PreflightMemo()
+
     def fork(self, at: int | None = None, *, id: str | None = None) -> Conversation:
         """A new conversation holding the first `at` messages (all by default), sharing them.
 

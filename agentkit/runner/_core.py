@@ -325,8 +325,10 @@ def run_flow(parts: RunParts, store: FlowStore | None) -> Flow:
         end: LoopEnd = stop.value
         return transcript.result(end)
     except GeneratorExit:
+        _drop_uncommitted(transcript)
         raise  # the caller stopped iterating: not an error of the run
     except BaseException as exc:
+        _drop_uncommitted(transcript)
         if isinstance(exc, RunError) and isinstance(exc.result, LoopEnd):
             # A limit or output error out of the loop carries the run's result, not the loop's.
             exc.result = transcript.result(exc.result)
@@ -334,6 +336,14 @@ def run_flow(parts: RunParts, store: FlowStore | None) -> Flow:
         raise
     finally:
         loop.close()
+
+
+def _drop_uncommitted(transcript: Transcript) -> None:
+    """Take back what a failed run appended but never committed (its prompt, with the answers
+    to calls left pending), so the same `Conversation` object run again — with this prompt or
+    another — starts where the store does: never two user messages in a row."""
+    conv = transcript.conversation
+    conv.discard_uncommitted(max(conv.version, min(transcript.start, len(conv))))
 
 
 def _refuse_repeated_ids(message: Message) -> None:

@@ -119,14 +119,11 @@ class Transcript:
     def append_user(self, answer: Answer, blocks: list[Block]) -> None:
         """Append a `CommitUser`'s message (the driver commits next).
 
-        A prompt that a failed run left uncommitted at the end of this very `Conversation`
-        object, run again, is that pending turn: it is answered, not appended a second time.
+        A run that fails before committing it takes it back (`run_flow`), so running the same
+        `Conversation` object again appends its prompt once.
         """
         content = user_content(self.conversation, answer, self.results, blocks)
         self.results.clear()
-        pending = self.conversation.uncommitted
-        if answer == "none" and pending and pending[-1].message.get("content") == content:
-            return
         self.conversation.append({"role": "user", "content": content})
 
     def result(self, end: LoopEnd) -> RunResult[Any]:
