@@ -1,7 +1,11 @@
 """Structured output: the run returns a validated pydantic object instead of text.
 
-agentkit offers the model a `final_result` tool whose schema is your type; an invalid answer
-goes back to the model with pydantic's per-field errors so it can correct itself.
+For a model that takes the API's structured outputs (Sonnet 4.5 does), agentkit sends your
+type's schema as `output_config.format`, and the final reply is JSON of that shape; for other
+models it offers a `final_result` tool with the schema instead. Either way the answer is
+validated by pydantic, and an invalid one goes back to the model with the errors so it can
+correct itself. Structured outputs cannot enforce bounds such as `ge=1`: they are written into
+the field's description for the model, and pydantic checks them here.
 
 Run it: `python examples/structured_output.py` (offline on the fake Claude without a key).
 """
@@ -17,8 +21,8 @@ class Trip(BaseModel):
     """A trip plan."""
 
     destination: str = Field(description="Where to go")
-    days: int = Field(ge=1, le=30, description="How many days")
-    activities: list[str] = Field(min_length=1, description="Things to do")
+    days: int = Field(ge=1, le=30, description="How many days", examples=[3])
+    activities: list[str] = Field(min_length=1, description="Things to do", examples=[["a walk"]])
     budget_eur: float = Field(ge=0, description="Total budget in euros")
 
 

@@ -174,9 +174,11 @@ def test_structured_output_as_in_a_direct_run() -> None:
         return Reply.tool_uses(("final_result", {"label": prompt_of(body), "score": 2}))
 
     fake = FakeClaude(answer)
-    agent = make_agent(sync_client(fake), output_type=Verdict)
+    agent = make_agent(sync_client(fake), output_type=Verdict, output_mode="tool")
     result = BatchRunner(agent, store=MemoryStore(), run_id="s", poll_interval=0.001).run(["x"])
-    direct = make_agent(sync_client(FakeClaude(answer)), output_type=Verdict).run("x")
+    direct = make_agent(
+        sync_client(FakeClaude(answer)), output_type=Verdict, output_mode="tool"
+    ).run("x")
     outcome = result.outcomes["s-0"]
     assert outcome.status == "complete" and outcome.result is not None
     assert outcome.result.output == direct.output == Verdict(label="x", score=2)

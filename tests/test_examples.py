@@ -101,7 +101,7 @@ def test_weather_agent_runs_tools_in_parallel_and_survives_a_failure(
 
 def test_structured_output(outputs: dict[str, str]) -> None:
     assert outputs["structured_output"] == (
-        "exit 0\n" + OFFLINE + "destination: a\ndays: 1\nactivities: a\nbudget: 0 EUR\n"
+        "exit 0\n" + OFFLINE + "destination: a\ndays: 3\nactivities: a walk\nbudget: 0 EUR\n"
     )
 
 

@@ -404,7 +404,9 @@ def test_structured_output_with_retry() -> None:
             Reply.tool_use("final_result", {"city": "Paris", "celsius": 21.5}),
         ]
     )
-    agent = make_agent(fake, tools=[], output_type=Weather, limits=Limits(max_turns=5))
+    agent = make_agent(
+        fake, tools=[], output_type=Weather, output_mode="tool", limits=Limits(max_turns=5)
+    )
     result = agent.run("weather in Paris?")
     assert result.output == Weather(city="Paris", celsius=21.5)
     tool_def = fake.message_bodies[0]["tools"][0]
@@ -416,9 +418,101 @@ def test_structured_output_with_retry() -> None:
 
 def test_structured_output_gives_up() -> None:
     fake = FakeClaude([Reply.text("no")] * 3)
-    agent = make_agent(fake, tools=[], output_type=Weather)
+    agent = make_agent(fake, tools=[], output_type=Weather, output_mode="tool")
     with pytest.raises(OutputValidationError):
         agent.run("weather?")
+
+
+def test_structured_output_uses_output_config_where_the_model_takes_it() -> None:
+    fake = FakeClaude(
+        [
+            Reply.text('{"city": "Paris"}'),  # valid JSON, missing a field: sent back
+            Reply.text('{"city": "Paris", "celsius": 21.5}'),
+        ]
+    )
+    agent = make_agent(fake, tools=[], output_type=Weather)  # claude-sonnet-4-5: auto -> native
+    result = agent.run("weather in Paris?")
+    assert result.output == Weather(city="Paris", celsius=21.5)
+    first = fake.message_bodies[0]
+    fmt = first["output_config"]["format"]
+    assert fmt["type"] == "json_schema" and fmt["schema"]["required"] == ["city", "celsius"]
+    assert fmt["schema"]["additionalProperties"] is False
+    assert "tools" not in first  # no final_result tool
+    fix = fake.message_bodies[1]["messages"][-1]["content"][0]["text"]
+    assert "celsius" in fix and "did not match the required format" in fix
+    assert fake.message_bodies[1]["output_config"] == first["output_config"]
+
+
+def test_native_structured_output_with_tools_async_and_resume() -> None:
+    from agentkit.stores import MemoryStore
+
+    @agentkit.tool
+    def thermometer(city: str) -> str:
+        """Read the temperature.
+
+        Args:
+            city: The city.
+        """
+        return f"{city}: 21.5"
+
+    fake = FakeClaude()  # test-model mode: calls the tool, then answers with schema-shaped JSON
+    store = MemoryStore()
+    agent = make_agent(
+        fake, sync=False, tools=[thermometer], output_type=Weather, params={"temperature": 0.0}
+    )
+    agent.store = store
+    result = anyio.run(agent.arun, "weather?")
+    assert isinstance(result.output, Weather) and result.stop_reason == "end_turn"
+    assert len(fake.message_bodies) == 2 and fake.message_bodies[0]["temperature"] == 0.0
+    assert [t["name"] for t in fake.message_bodies[0]["tools"]] == ["thermometer"]
+    again = anyio.run(lambda: agent.arun(conversation=result.conversation.id))
+    assert again.output == result.output and len(fake.message_bodies) == 2  # no new call
+
+
+@pytest.mark.parametrize(
+    ("model", "output_type", "mode"),
+    [
+        ("claude-sonnet-4-0", Weather, "auto"),  # the model table: no structured outputs
+        ("claude-sonnet-4-5", dict[str, int], "auto"),  # an open-ended object cannot fit
+        ("claude-sonnet-4-5", Weather, "tool"),  # asked for
+    ],
+)
+def test_structured_output_falls_back_to_the_output_tool(
+    model: str, output_type: Any, mode: str
+) -> None:
+    answer = {"city": "Oslo", "celsius": 3.0} if output_type is Weather else {"a": 1, "b": 2}
+    fake = FakeClaude([Reply.tool_use("final_result", answer)])
+    client = agentkit.Client(api_key="test", http_client=fake.http_client())
+    agent = Agent(model, client=client, output_type=output_type, output_mode=mode)
+    output = agent.run("weather?").output
+    assert output == (Weather(city="Oslo", celsius=3.0) if output_type is Weather else answer)
+    body = fake.message_bodies[0]
+    assert "output_config" not in body and body["tools"][-1]["name"] == "final_result"
+
+
+def test_output_mode_values_are_checked() -> None:
+    client = agentkit.Client(api_key="test", http_client=FakeClaude().http_client())
+    with pytest.raises(agentkit.ConfigurationError, match="does not list 'claude-sonnet-4-0'"):
+        Agent("claude-sonnet-4-0", client=client, output_type=Weather, output_mode="native")
+    with pytest.raises(agentkit.ConfigurationError, match=r"does not fit structured outputs"):
+        Agent("claude-sonnet-4-5", client=client, output_type=dict[str, int], output_mode="native")
+    with pytest.raises(agentkit.ConfigurationError, match="output_mode"):
+        Agent("claude-sonnet-4-5", client=client, output_type=Weather, output_mode="json")  # type: ignore[arg-type]
+    with pytest.raises(agentkit.ConfigurationError, match=r"output_config\.format itself"):
+        Agent(
+            "claude-sonnet-4-5",
+            client=client,
+            output_type=Weather,
+            params={"output_config": {"format": {"type": "json_schema", "schema": {}}}},
+        )
+    effort = Agent(
+        "claude-opus-4-5",
+        client=client,
+        output_type=Weather,
+        params={"output_config": {"effort": "low"}},
+    )
+    config = effort.spec.params["output_config"]
+    assert config["effort"] == "low" and config["format"]["type"] == "json_schema"
 
 
 def test_run_context_reaches_tools() -> None:

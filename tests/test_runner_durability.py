@@ -412,9 +412,7 @@ def test_a_different_prompt_after_a_failure_on_the_same_object_is_one_user_messa
         assert [e.role for e in store.load(conversation.id)] == [e.role for e in conversation]
 
 
-def test_a_failed_run_keeps_a_hand_built_history_and_a_stream_closed_early_takes_back_its_prompt() -> (
-    None
-):
+def test_a_failed_run_keeps_hand_built_history_and_an_early_closed_stream_its_prompt() -> None:
     from agentkit.testing import Fault
 
     overloaded = Fault.status_error(529, "overloaded_error", "Overloaded", should_retry=False)
@@ -455,7 +453,9 @@ def test_resuming_an_ended_structured_output_run_returns_the_stored_output() -> 
     fake = FakeClaude([Reply.tool_use("final_result", {"name": "Oslo"})])
     store = MemoryStore()
     client = agentkit.Client(api_key="test", http_client=fake.http_client(), max_retries=0)
-    agent = agentkit.Agent("claude-haiku-4-5", client=client, store=store, output_type=City)
+    agent = agentkit.Agent(
+        "claude-haiku-4-5", client=client, store=store, output_type=City, output_mode="tool"
+    )
     first = agent.run("Which city?", conversation=agentkit.Conversation(id="out"))
     again = agent.run(conversation="out")
     assert again.output == first.output == City(name="Oslo")

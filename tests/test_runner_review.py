@@ -55,7 +55,7 @@ def test_resumed_turn_with_valid_output_ends_the_run() -> None:
             Reply.text("never sent"),
         ]
     )
-    agent = _agent(fake, tools=[publish], output_type=Answer)
+    agent = _agent(fake, tools=[publish], output_type=Answer, output_mode="tool")
     paused = agent.run("publish and summarize")
     assert paused.status == "awaiting_approval"
     result = agent.run(conversation=paused.conversation, approvals={paused.pending[0].id: Allow()})
@@ -285,7 +285,7 @@ def test_output_failure_commits_the_turns_tool_results_first() -> None:
             Reply.text("hello"),
         ]
     )
-    agent = _agent(fake, tools=[quick], output_type=Answer)
+    agent = _agent(fake, tools=[quick], output_type=Answer, output_mode="tool")
     conv = Conversation()
     with pytest.raises(OutputValidationError) as caught:
         agent.run("go", conversation=conv)

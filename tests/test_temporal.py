@@ -401,12 +401,12 @@ async def test_structured_output_decides_as_in_process(client: Client, queue: st
 
     durable, local = FakeClaude(script(), seed=5), FakeClaude(script(), seed=5)
     with durable.serve() as server:
-        agent = make_agent(server.url, MemoryStore(), output_type=Answer)
+        agent = make_agent(server.url, MemoryStore(), output_type=Answer, output_mode="tool")
         entry = TemporalAgent(agent, "out", model=FAST)
         output = await _run(client, queue, entry, "Where, for how long?", id="out-1")
     assert output.output == {"city": "Oslo", "days": 3} and output.turns == 3
     with local.serve() as server:
-        agent = make_agent(server.url, MemoryStore(), output_type=Answer)
+        agent = make_agent(server.url, MemoryStore(), output_type=Answer, output_mode="tool")
         async with _client(agent):
             result = await agent.arun("Where, for how long?")
     assert result.output == Answer(city="Oslo", days=3)
@@ -415,11 +415,36 @@ async def test_structured_output_decides_as_in_process(client: Client, queue: st
     # Never an answer: two retries (the default), then the run fails as in-process.
     stubborn = FakeClaude([Reply.text("no"), Reply.text("still no"), Reply.text("never")])
     with stubborn.serve() as server:
-        agent = make_agent(server.url, MemoryStore(), output_type=Answer)
+        agent = make_agent(server.url, MemoryStore(), output_type=Answer, output_mode="tool")
         entry = TemporalAgent(agent, "out", model=FAST)
         with pytest.raises(OutputValidationError) as caught:
             await _run(client, queue, entry, "Where?", id="out-2")
     assert isinstance(caught.value.result, RunOutput) and caught.value.result.turns == 3
+
+
+async def test_native_structured_output_decides_as_in_process(client: Client, queue: str) -> None:
+    from pydantic import BaseModel
+
+    class Answer(BaseModel):
+        city: str
+        days: int
+
+    def script() -> list[Reply]:
+        return [Reply.text("Oslo, for three days."), Reply.text('{"city": "Oslo", "days": 3}')]
+
+    durable, local = FakeClaude(script(), seed=5), FakeClaude(script(), seed=5)
+    with durable.serve() as server:
+        agent = make_agent(server.url, MemoryStore(), output_type=Answer)  # auto: native
+        entry = TemporalAgent(agent, "out-native", model=FAST)
+        output = await _run(client, queue, entry, "Where, for how long?", id="out-native-1")
+    assert output.output == {"city": "Oslo", "days": 3} and output.turns == 2
+    assert durable.message_bodies[0]["output_config"]["format"]["type"] == "json_schema"
+    with local.serve() as server:
+        agent = make_agent(server.url, MemoryStore(), output_type=Answer)
+        async with _client(agent):
+            result = await agent.arun("Where, for how long?")
+    assert result.output == Answer(city="Oslo", days=3)
+    assert bodies(durable) == bodies(local)
 
 
 async def test_approval_waits_for_the_update(client: Client, queue: str) -> None:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Generic, Literal
 
 import anyio
 import anyio.to_thread
+from pydantic import TypeAdapter
 from typing_extensions import TypeVar
 
 from .._exceptions import ConfigurationError
@@ -24,9 +25,10 @@ from ..client import AsyncClient, Client
 from ..client._messages import CREATE_ARGUMENTS
 from ..conversation._cache import CachePolicy
 from ..conversation._conversation import Conversation
-from ..tools import clean_schema
+from ..tools import clean_schema, make_strict
 from ..tools._execute import Approval, ToolRuntime
 from ..tools._tool import ToolLike, Toolset
+from ..types import find_model
 from ..types._usage import ModelPrice
 from ._drivers import Journal, RunParts, async_events, sync_events
 from ._events import AgentEvent, RunFinished, RunResult
@@ -62,6 +64,10 @@ class Agent(Generic[DepsT, OutputT]):
         limits: Turn, token, cost and tool-error budgets per run.
         prices: Price overrides by model prefix (USD per million tokens).
         output_type: Makes the run return a validated instance of this type.
+        output_mode: How `output_type` is asked for: `"auto"` (default) sends its schema as
+            `output_config.format` (the API's structured outputs) when the model takes them
+            and the schema fits, else offers a final-answer tool; `"native"` or `"tool"`
+            insist on one.
         store: Persists every step (a sync store for `run`, sync or async for `arun`).
         hooks: Callbacks around model and tool calls.
         tool_timeout: Seconds a tool call may take unless its tool says otherwise.
@@ -107,8 +113,10 @@ class Agent(Generic[DepsT, OutputT]):
         busy_timeout: float = 0.0,
         lease_ttl: float = 30.0,
         max_result_chars: int = 100_000,
+        output_mode: Literal["auto", "native", "tool"] = "auto",
     ) -> None:
         _check_agent(model, max_tokens, cache, tool_timeout, max_concurrency, on_max_tokens, betas)
+        check_choice("Agent()", "output_mode", output_mode, ("auto", "native", "tool"))
         self.model = model
         self.toolset = Toolset.of(tools)
         self.client = client
@@ -121,12 +129,16 @@ class Agent(Generic[DepsT, OutputT]):
         if not self.lease_ttl:
             raise ConfigurationError("Agent(): lease_ttl must be a number > 0, not 0")
         self.max_result_chars = int(_at_least("max_result_chars", max_result_chars, 1))
-        self.output = OutputSpec(output_type) if output_type is not None else None
         request: dict[str, Any] = {"model": model, "max_tokens": max_tokens, **_fields(params)}
+        self.output = None
+        if output_type is not None:
+            self.output, output_format = _output(output_type, model, request, output_mode)
+            if output_format is not None:
+                request["output_config"] = {**request.get("output_config", {}), **output_format}
         if system is not None:
             request["system"] = system if isinstance(system, str) else list(system)
         tool_params = self.toolset.to_params()
-        if self.output is not None:
+        if self.output is not None and not self.output.native:
             tool_params.append(_output_tool(self.output))
         if tool_params:
             request["tools"] = tool_params
@@ -354,6 +366,42 @@ def _fields(params: Mapping[str, Any] | None) -> dict[str, Any]:
     if not isinstance(extra, Mapping):
         raise TypeError(f"{where}: extra_body must be a mapping of request fields, not {extra!r}")
     return {**fields, **extra}
+
+
+def _output(
+    output_type: Any, model: str, request: Mapping[str, Any], mode: str
+) -> tuple[OutputSpec, dict[str, Any] | None]:
+    """How the run gets its structured output, and the `output_config` fields that asks for it.
+
+    `"auto"` uses the API's structured outputs (`output_config.format`) when the model table
+    says the model takes them and the schema fits their JSON Schema subset, else the
+    final-answer tool; `"native"` insists on the first, `"tool"` on the second.
+
+    Raises:
+        ConfigurationError: `"native"` where it cannot be used, or `params` already setting
+            `output_config.format`.
+    """
+    config = request.get("output_config")
+    if isinstance(config, Mapping) and "format" in config:
+        raise ConfigurationError(
+            "Agent(): output_type sets output_config.format itself; drop it from params="
+        )
+    if mode == "tool":
+        return OutputSpec(output_type), None
+    info = find_model(model)
+    why = None
+    if info is None or not info.structured_outputs:
+        why = f"the model table does not list {model!r} as taking structured outputs"
+    schema = TypeAdapter(output_type).json_schema()
+    problems = make_strict(schema)
+    if problems and why is None:
+        why = "the schema does not fit structured outputs: " + "; ".join(problems)
+    if why is None:
+        fmt = {"format": {"type": "json_schema", "schema": schema}}
+        return OutputSpec(output_type, native=True), fmt
+    if mode == "native":
+        raise ConfigurationError(f"Agent(output_mode='native'): {why}")
+    return OutputSpec(output_type), None
 
 
 def _output_tool(output: OutputSpec) -> dict[str, Any]:

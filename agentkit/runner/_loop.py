@@ -16,7 +16,7 @@ from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Generic, Literal, TypeAlias, cast
 
-from pydantic import TypeAdapter
+from pydantic import TypeAdapter, ValidationError
 from typing_extensions import Self, TypeVar
 
 from .._exceptions import ConfigurationError, LimitExceededError, OutputValidationError
@@ -175,23 +175,52 @@ def streak_limit(limits: Limits, streak: int) -> LimitHit | None:
 
 @dataclass(frozen=True)
 class OutputSpec:
-    """Structured output through a final-answer tool.
+    """Structured output: the API's `output_config.format`, or a final-answer tool.
 
     Attributes:
         type: What the answer validates as (a pydantic model, dataclass, TypedDict ...).
-        tool_name: The tool the model calls with its answer.
+        tool_name: The tool the model calls with its answer (when not `native`).
         retries: Extra chances after an invalid or missing answer.
+        native: The request carries the schema as `output_config.format` (structured outputs):
+            the final reply's text is the answer, as JSON; no output tool is offered.
     """
 
     # A type form (a class, a TypedDict, `list[int]` ...): pydantic accepts any of them.
     type: Any
     tool_name: str = "final_result"
     retries: int = 2
+    native: bool = False
 
     @property
     def adapter(self) -> TypeAdapter[object]:
-        """Validates the tool input."""
+        """Validates the tool input (or, `native`, the reply's JSON text)."""
         return TypeAdapter(self.type)
+
+
+def text_output(output: OutputSpec, text: str | None) -> tuple[object, str | None]:
+    """A native structured output's value from the final reply's text (pure).
+
+    Returns:
+        `(value, None)`, or `(None, why)` when the text is missing or does not validate.
+    """
+    if not text:
+        return None, "the reply holds no text to read the answer from"
+    try:
+        return output.adapter.validate_json(text), None
+    except ValidationError as exc:
+        # Field paths and messages only: the same words whatever names the type (a durable run
+        # checks the JSON without it), and no link to pydantic's docs.
+        problems = [
+            f"{'.'.join(map(str, e['loc'])) or 'the answer'}: {e['msg']}"
+            for e in exc.errors(include_url=False)
+        ]
+        return None, "; ".join(problems)
+
+
+def output_fix(why: str) -> list[dict[str, Any]]:
+    """The user message's content after a native structured answer that did not validate."""
+    note = f"Your answer did not match the required format ({why[:500]}). Answer again."
+    return [{"type": "text", "text": note}]
 
 
 @dataclass(frozen=True)
@@ -506,6 +535,13 @@ def agent_loop(
         # second answer (with the first one as a prefill).
         state.reply = opening.reply
         return state.end()
+    if not prompt and _native_ended(spec, opening):
+        assert spec.output is not None and opening.reply is not None
+        value, why = text_output(spec.output, opening.reply.text)
+        if why is None:  # a native structured-output run that ended: its answer is stored
+            state.reply = opening.reply
+            state.output, state.has_output = value, True
+            return state.end()
     if not prompt and opening.answered_output is not None and spec.output is not None:
         check = yield from CheckOutput(opening.answered_output, spec.output)
         if check.error is None:  # a structured-output run that ended: its answer is stored
@@ -565,6 +601,14 @@ def agent_loop(
         if spec.on_max_tokens == "continue" and reply.stop_reason == "max_tokens":
             yield from CommitUser("cut_off", [{"type": "text", "text": CONTINUE_PROMPT}])
             continue
+        if spec.output is not None and spec.output.native:
+            value, why = text_output(spec.output, reply.text)
+            if why is None:
+                state.output, state.has_output = value, True
+                return state.end()
+            state.count_output_retry(why)
+            yield from CommitUser("none", output_fix(why))
+            continue
         if spec.output is not None and not state.has_output:
             state.count_output_retry("the model answered without calling the output tool")
             yield from CommitUser("none", output_nudge(spec.output.tool_name)["content"])
@@ -582,6 +626,14 @@ def _ended(spec: RunSpec, opening: Opening) -> bool:
     return next_action(reply.stop_reason) == "stop"
 
 
+def _native_ended(spec: RunSpec, opening: Opening) -> bool:
+    """Whether a native structured-output run's last reply ended it (its text is the answer)."""
+    output, reply = spec.output, opening.reply
+    if output is None or not output.native or reply is None or opening.pending:
+        return False
+    return next_action(reply.stop_reason) == "stop"
+
+
 def _tool_step(
     state: _State, calls: Sequence[ToolCall], journaled: frozenset[str]
 ) -> Generator[LoopEffect, object, LoopEnd | None]:
@@ -592,7 +644,9 @@ def _tool_step(
     """
     spec = state.spec
     output = spec.output
-    output_call = next((c for c in calls if output and c.name == output.tool_name), None)
+    output_call = next(
+        (c for c in calls if output and not output.native and c.name == output.tool_name), None
+    )
     to_run = [c for c in calls if c.id not in journaled and c is not output_call]
     reports: list[ToolReport] = []
     if to_run:

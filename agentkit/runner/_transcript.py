@@ -187,7 +187,9 @@ def opening_of(conversation: Conversation, spec: RunSpec | None = None) -> Openi
 def _answered_output(conversation: Conversation, spec: RunSpec | None) -> ToolCall | None:
     """The output tool's call, when the last message accepted it (the run ended with it)."""
     output = spec.output if spec is not None else None
-    if output is None or len(conversation) < 2 or conversation.entries[-1].role != "user":
+    if output is None or output.native:
+        return None
+    if len(conversation) < 2 or conversation.entries[-1].role != "user":
         return None
     asked = conversation.entries[-2]
     if asked.role != "assistant" or "response" not in asked.meta:

@@ -85,4 +85,5 @@ class TemporalAgent:
             sequential=[t.name for t in self.agent.toolset if t.sequential],
             output_tool=spec.output.tool_name if spec.output is not None else None,
             output_retries=spec.output.retries if spec.output is not None else 0,
+            output_native=spec.output.native if spec.output is not None else False,
         )

@@ -192,6 +192,7 @@ class RunPlan:
     sequential: list[str]
     output_tool: str | None = None
     output_retries: int = 0
+    output_native: bool = False
 
     def tool(self, name: str) -> ActivityOptions:
         """The options for one tool's calls."""
@@ -203,11 +204,15 @@ class RunPlan:
         It holds what the loop reads (limits, structured output, approvals, `on_max_tokens`);
         the request fields stay with the activities, which read them from the agent. The output
         type is validated in the tool activity too, so the loop's `OutputSpec` carries only the
-        tool's name and retries (`object` stands in for the type).
+        tool's name and retries (`object` stands in for the type). With native structured
+        outputs (`output_native`) the loop reads the final reply's text as JSON; the API holds
+        it to the schema, and the type's own checks run where `RunOutput.output` is validated.
         """
         output = None
         if self.output_tool is not None:
-            output = OutputSpec(object, self.output_tool, self.output_retries)
+            output = OutputSpec(
+                object, self.output_tool, self.output_retries, native=self.output_native
+            )
         return RunSpec(
             params={},
             limits=self.limits,
