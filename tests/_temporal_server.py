@@ -221,9 +221,10 @@ def build_agent(config: Mapping[str, Any]) -> Any:
 
     A note starting with "block" makes the first attempt under an idempotency key wait forever
     (the test kills the worker there; `config["block"] = False` turns that off); later
-    attempts under the same key go through. A note starting with "slow" takes 1.5 s.
+    attempts under the same key go through. A note starting with "slow" takes 1.5 s; one
+    starting with "stop" records, then stops the run (`StopRun`).
     """
-    from agentkit import Agent, AsyncClient, tool
+    from agentkit import Agent, AsyncClient, StopRun, tool
     from agentkit.stores import SQLiteStore
     from agentkit.temporal import ActivityOptions, TemporalAgent
 
@@ -247,6 +248,8 @@ def build_agent(config: Mapping[str, Any]) -> Any:
         if key not in {r.get("key") for r in read_log(log) if r["event"] == "effect"}:
             log_line(log, {"event": "effect", "key": key, "note": note})
         log_line(log, {"event": "done", "key": key, "note": note, "pid": os.getpid()})
+        if note.startswith("stop"):
+            raise StopRun(f"recorded {note}, and stopped")
         return f"recorded {note}" + "." * size
 
     client = AsyncClient(api_key="test", base_url=str(config["url"]))

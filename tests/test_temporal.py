@@ -1158,3 +1158,31 @@ async def test_worker_killed_in_an_on_event_hook_after_a_tool_finished(
     assert await _tool_attempts(client, "crash-hook") == [2 if idempotent else 1]
     (result,) = fake.message_bodies[1]["messages"][2]["content"]
     assert result["content"] == "recorded a" and not result.get("is_error")
+
+
+async def test_a_tool_that_stopped_the_run_stops_it_after_a_worker_killed_in_the_hook(
+    temporal: DevServer, client: Client, queue: str, tmp_path: Path, workers: list[Any]
+) -> None:
+    fake = FakeClaude([Reply.tool_use("record", {"note": "stop-a"}), Reply.text("not asked")])
+    log = tmp_path / "effects.log"
+    with fake.serve() as server:
+        config = _config(temporal, server.url, tmp_path, queue, hook_sleep=3600)
+        workers.append(start_worker(config))
+        run = await start_run(
+            client, "test", "Record, then stop.", id="stop-hook", task_queue=queue, task_timeout=3
+        )
+        await anyio.to_thread.run_sync(
+            _wait_for, lambda: any(r["event"] == "hook" for r in read_log(log)), "the hook"
+        )
+        kill_worker(workers[0])
+        workers.append(start_worker(config))
+        output = await run.result()
+    # The retried attempt found the journaled result and its stop marker: the run stopped
+    # after the tool, as it would have without the kill; the model was not asked again.
+    assert output.status == "stopped"
+    assert len(fake.message_bodies) == 1
+    assert [r["event"] for r in read_log(log)] == ["start", "effect", "done", "hook"]
+    assert await _tool_attempts(client, "stop-hook") == [2]
+    store = SQLiteStore(str(tmp_path / "store.db"))
+    (result,) = store.load(output.conversation_id)[-1].blocks
+    assert result["content"] == "recorded stop-a, and stopped"

@@ -275,7 +275,8 @@ class AgentActivities:
         journaled = await store.journaled_tool_results(params.conversation_id)
         if call_id in journaled:  # an earlier attempt finished but could not report
             block = journaled[call_id]
-            return ToolResult(call_id, "error" if block.get("is_error") else "ok")
+            stop = stop_marker(call_id) in journaled
+            return ToolResult(call_id, "error" if block.get("is_error") else "ok", stop=stop)
         call = await self._call(params)
         info = activity.info()
         context = RunContext(
@@ -297,11 +298,17 @@ class AgentActivities:
         )
         if outcome.result is not None:
             # Journal first: from here on a retried attempt (a slow hook, a worker dying in
-            # it) finds the result and returns it instead of running the tool again.
+            # it) finds the result and returns it instead of running the tool again. A tool
+            # that stopped the run leaves a marker before its result, so that attempt stops the
+            # run too (a marker without a result only means the tool runs again, and stops).
+            blocks = [outcome.result]
+            if outcome.stop:
+                blocks.insert(0, tool_result(stop_marker(call_id), "the tool stopped the run"))
             try:
-                await store.journal_tool_result(
-                    params.conversation_id, outcome.result, version=params.version
-                )
+                for block in blocks:
+                    await store.journal_tool_result(
+                        params.conversation_id, block, version=params.version
+                    )
             except StoreConflictError as exc:
                 raise ApplicationError(
                     str(exc), type="StoreConflictError", non_retryable=True
@@ -375,6 +382,15 @@ async def _commit_user(store: AsyncConversationStore, params: CommitInput) -> Co
     except StoreConflictError as exc:
         raise ApplicationError(str(exc), type="StoreConflictError") from exc
     return conversation
+
+
+def stop_marker(tool_use_id: str) -> str:
+    """The journal key that records that the call `tool_use_id` stopped the run (`StopRun`).
+
+    The journal keeps `tool_result` blocks by `tool_use_id`; this key is no API id, so the
+    message answering the calls, which takes the pending calls' ids only, never includes it.
+    """
+    return f"agentkit-stop/{tool_use_id}"
 
 
 async def _heartbeating(body: Callable[[], Awaitable[T]]) -> T:
