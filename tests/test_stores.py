@@ -618,6 +618,27 @@ def test_a_dead_local_owner_frees_its_lease_at_once(store: ConversationStore) ->
     assert store.take_lease(cid, other_host, ttl=3600) == alive
 
 
+def test_lease_expiry_is_on_the_databases_clock_not_each_hosts(
+    durable: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    kind, target = durable
+    store = _open(kind, target)
+    cid = _new_id()
+    try:
+        assert store.take_lease(cid, "host-a:1:run-a", ttl=60) is None
+        # A host whose clock runs an hour ahead must not see that lease as lapsed.
+        ahead = time.time() + 3600
+        monkeypatch.setattr(time, "time", lambda: ahead)
+        assert store.take_lease(cid, "host-b:1:run-b", ttl=60) == "host-a:1:run-a"
+        monkeypatch.undo()
+        assert store.take_lease(cid, "host-a:1:run-a", ttl=0) is None  # lapses at once
+        assert store.take_lease(cid, "host-b:1:run-b", ttl=60) is None
+    finally:
+        store.close()
+
+
 @pytest.mark.parametrize(
     ("table", "column", "value", "names"),
     [

@@ -38,7 +38,7 @@ from pydantic_core import from_json, to_json
 
 from .._exceptions import StoreConflictError, StoreError
 from ..conversation import Conversation, Entry
-from ._sql import Op, Row, execute, execute_many, fetch_all, fetch_one, rowcount
+from ._sql import NOW, Op, Row, execute, execute_many, fetch_all, fetch_one, rowcount
 from ._transfer import dump_conversation, dump_jsonl, parse_conversation, parse_jsonl
 
 __all__ = [
@@ -611,17 +611,17 @@ class TakeLease(StoreOp[str | None]):
         cid, owner = self.conversation_id, self.owner
         holder = ""
         for _ in range(3):  # a holder may release between our statements: look again
-            now = time.time()
             # Each statement is atomic on its own (PostgreSQL re-checks an UPDATE's WHERE after
             # a concurrent writer commits; SQLite runs the whole transaction under its write
-            # lock), so of two owners racing for a free lease exactly one matches.
-            taken = yield from self._update("(owner = ? OR expires_at <= ?)", (owner, now), now)
+            # lock), so of two owners racing for a free lease exactly one matches. Times are
+            # the database's (`NOW`), not this host's.
+            taken = yield from self._update(f"(owner = ? OR expires_at <= {NOW})", (owner,))
             if taken == 1:
                 return None
             inserted = yield from rowcount(
                 "INSERT INTO agentkit_leases (conversation_id, owner, expires_at) "
-                "VALUES (?, ?, ?) ON CONFLICT (conversation_id) DO NOTHING",
-                (cid, owner, now + self.ttl),
+                f"VALUES (?, ?, {NOW} + ?) ON CONFLICT (conversation_id) DO NOTHING",
+                (cid, owner, self.ttl),
             )
             if inserted == 1:
                 return None
@@ -631,17 +631,17 @@ class TakeLease(StoreOp[str | None]):
             holder = str(row[0])
             if not owner_gone(holder):
                 return holder
-            taken = yield from self._update("owner = ?", (holder,), now)
+            taken = yield from self._update("owner = ?", (holder,))
             if taken == 1:
                 return None
         return holder or "(unknown)"
 
-    def _update(self, condition: str, params: tuple[object, ...], now: float) -> Op[int]:
+    def _update(self, condition: str, params: tuple[object, ...]) -> Op[int]:
         """Make `owner` the holder where `condition` holds; how many rows changed (0 or 1)."""
         return rowcount(
-            "UPDATE agentkit_leases SET owner = ?, expires_at = ? "
+            f"UPDATE agentkit_leases SET owner = ?, expires_at = {NOW} + ? "
             f"WHERE conversation_id = ? AND {condition}",
-            (self.owner, now + self.ttl, self.conversation_id, *params),
+            (self.owner, self.ttl, self.conversation_id, *params),
         )
 
 

@@ -96,15 +96,26 @@ def execute_many(sql: str, rows: Sequence[Sequence[object]]) -> Op[None]:
         yield Query(sql, (), "many", rows)
 
 
+NOW = "$now"
+"""Stands in a statement for the database's own clock, in Unix seconds (see `SQLDialect.now`)."""
+
+
 @dataclass(frozen=True)
 class SQLDialect:
-    """What differs between databases: placeholder style and the schema's column types."""
+    """What differs between databases: placeholder style, the schema's column types, and the
+    expression of the current time in Unix seconds (`NOW` in a statement).
+
+    Lease expiries are written and compared on the database's clock, so processes on hosts
+    whose clocks disagree still agree on when a lease lapses.
+    """
 
     qmark: bool
     schema: tuple[str, ...]
+    now: str
 
     def sql(self, query: Query) -> str:
-        return query.sql if self.qmark else query.sql.replace("?", "%s")
+        sql = query.sql.replace(NOW, self.now)
+        return sql if self.qmark else sql.replace("?", "%s")
 
 
 def schema(blob: str, real: str, integer: str) -> tuple[str, ...]:

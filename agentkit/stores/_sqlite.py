@@ -18,7 +18,12 @@ from ._sqlstore import SQLStore
 
 __all__ = ["SQLiteStore"]
 
-_DIALECT = SQLDialect(qmark=True, schema=schema("BLOB", "REAL", "INTEGER"))
+# SQLite's clock is the host's: a database file is shared by the processes of one host.
+_DIALECT = SQLDialect(
+    qmark=True,
+    schema=schema("BLOB", "REAL", "INTEGER"),
+    now="((julianday('now') - 2440587.5) * 86400.0)",
+)
 
 
 @strict_init

@@ -30,7 +30,12 @@ __all__ = ["AsyncPostgresStore", "PostgresStore"]
 
 T = TypeVar("T")
 
-_DIALECT = SQLDialect(qmark=False, schema=schema("BYTEA", "DOUBLE PRECISION", "BIGINT"))
+# The server's clock, not each client host's: every process agrees on when a lease lapses.
+_DIALECT = SQLDialect(
+    qmark=False,
+    schema=schema("BYTEA", "DOUBLE PRECISION", "BIGINT"),
+    now="CAST(EXTRACT(EPOCH FROM clock_timestamp()) AS DOUBLE PRECISION)",
+)
 _SCHEMA_LOCK_KEY = 0x61676B74  # "agkt": serializes CREATE TABLE IF NOT EXISTS across sessions
 
 
