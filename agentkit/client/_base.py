@@ -493,6 +493,10 @@ class BaseClient(Generic[H]):
     _config: ClientConfig
     _owns_http: bool
     _http: H
+    # Parsed once, reused by every request (see `_header_base` and `_url`); `with_options`
+    # copies share them, which is safe: each entry is checked against what it was made from.
+    _headers_cache: tuple[dict[str, str], httpx.Headers] | None = None
+    _url_cache: dict[str, httpx.URL]
 
     def __init__(
         self,
@@ -534,6 +538,7 @@ class BaseClient(Generic[H]):
     ) -> None:
         """Resolve the config, attach the connection pool, then build the resources."""
         configure_logging()
+        self._url_cache = {}
         self._config = resolve_config(
             api_key=api_key,
             auth_token=auth_token,
@@ -694,16 +699,15 @@ class BaseClient(Generic[H]):
 
     def _build_request(self, spec: RequestSpec[T], retries_taken: int) -> httpx.Request:
         spec = self._adapt(spec)
-        headers = self._default_headers()
+        headers = self._header_base().copy()
         headers["x-agentkit-retry-count"] = str(retries_taken)
         for name, value in spec.headers.items():
             if value is None:
-                headers.pop(name, None)
-                headers.pop(name.lower(), None)
+                headers.pop(name, None)  # any case: `httpx.Headers` compares names so
             else:
                 headers[name] = value
         timeout = self._config.timeout if spec.timeout is None else to_timeout(spec.timeout)
-        url = spec.path if "://" in spec.path else self._config.base_url + spec.path
+        url = self._url(spec.path)
         content: bytes | None = None
         data: Mapping[str, object] | None = None
         if spec.files is not None:
@@ -729,6 +733,29 @@ class BaseClient(Generic[H]):
                 "request %s %s headers=%s", spec.method, url, redact_headers(dict(request.headers))
             )
         return request
+
+    def _header_base(self) -> httpx.Headers:
+        """The default headers as `httpx.Headers`, parsed once while they stay the same.
+
+        `_default_headers()` is asked every time (a host's may change with its attributes);
+        only its parsing, the costly part, is reused.
+        """
+        defaults = self._default_headers()
+        cached = self._headers_cache
+        if cached is None or cached[0] != defaults:
+            cached = self._headers_cache = (defaults, httpx.Headers(defaults))
+        return cached[1]
+
+    def _url(self, path: str) -> httpx.URL:
+        """The URL of a path below the base URL (or a full URL), parsed once per path."""
+        full = path if "://" in path else self._config.base_url + path
+        urls = self._url_cache
+        url = urls.get(full)
+        if url is None:
+            if len(urls) >= 256:  # paths with ids (files, batches) would grow it without end
+                urls.clear()
+            url = urls[full] = httpx.URL(full)
+        return url
 
     def _event_core(self, spec: RequestSpec[T], response: httpx.Response) -> EventCore | None:
         """A core to read the first event of a Messages stream with; None for other bodies.

@@ -27,6 +27,7 @@ from .._base import (
 )
 from .._custom import custom_spec
 from .._httpx import AsyncOwnedPool
+from .._retry import AsyncAttempts
 from ._beta import AsyncBeta
 from ._files import AsyncFiles
 from ._messages import AsyncMessages
@@ -89,9 +90,9 @@ class AsyncClient(BaseClient[httpx.AsyncClient]):
 
         Internal surface: the resources and the runner open streams and downloads with it.
         """
-        async for attempt in self._config.retry.async_retrying(self._retry_count(spec)):
+        async for attempt in AsyncAttempts(self._config.retry, spec.max_retries):
             with attempt:
-                retries_taken = attempt.retry_state.attempt_number - 1
+                retries_taken = attempt.retries_taken
                 request = self._build_request(spec, retries_taken)
                 try:
                     # follow_redirects=False even on a pool of yours that follows them: httpx

@@ -28,6 +28,7 @@ from .._base import (
 )
 from .._custom import custom_spec
 from .._httpx import OwnedPool
+from .._retry import Attempts
 from ._beta import Beta
 from ._files import Files
 from ._messages import Messages
@@ -90,9 +91,9 @@ class Client(BaseClient[httpx.Client]):
 
         Internal surface: the resources and the runner open streams and downloads with it.
         """
-        for attempt in self._config.retry.retrying(self._retry_count(spec)):
+        for attempt in Attempts(self._config.retry, spec.max_retries):
             with attempt:
-                retries_taken = attempt.retry_state.attempt_number - 1
+                retries_taken = attempt.retries_taken
                 request = self._build_request(spec, retries_taken)
                 try:
                     # follow_redirects=False even on a pool of yours that follows them: httpx
