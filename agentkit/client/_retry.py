@@ -273,45 +273,42 @@ class Attempts:
         ConfigurationError: `max_retries` is not a whole number >= 0.
     """
 
-    __slots__ = ("_attempt", "_policy", "_retries")
+    __slots__ = ("_attempt", "_delay", "_policy")
 
     def __init__(self, policy: RetryPolicy, max_retries: int | None = None) -> None:
         if max_retries is not None and max_retries != policy.max_retries:
             policy = _replace_retries(policy, max_retries)  # checks the count
         self._policy = policy
         self._attempt: Attempt | None = None
+        self._delay = 0.0  # to wait before the attempt `_advance` returned
 
-    def _next_wait(self) -> float | None:
-        """None when the request is done; else the seconds to wait before the next attempt.
+    def _advance(self) -> Attempt | None:
+        """The next attempt (its wait in `_delay`), or None when the last one succeeded.
 
         Raises:
             Exception: The last attempt's error, when it is not retried.
         """
-        attempt = self._attempt
-        if attempt is None:
-            return 0.0
-        if attempt.error is None:
-            return None
-        delay = self._policy.delay_after(attempt.error, attempt.retries_taken)
-        if delay is None:
-            raise attempt.error
-        return delay
-
-    def _start(self) -> Attempt:
-        previous = self._attempt
-        self._attempt = Attempt(0 if previous is None else previous.retries_taken + 1)
+        last = self._attempt
+        if last is not None:
+            if last.error is None:
+                return None
+            delay = self._policy.delay_after(last.error, last.retries_taken)
+            if delay is None:
+                raise last.error
+            self._delay = delay
+        self._attempt = Attempt(0 if last is None else last.retries_taken + 1)
         return self._attempt
 
     def __iter__(self) -> Attempts:
         return self
 
     def __next__(self) -> Attempt:
-        delay = self._next_wait()
-        if delay is None:
+        attempt = self._advance()
+        if attempt is None:
             raise StopIteration
-        if self._attempt is not None:
-            (self._policy.sleep or time.sleep)(delay)
-        return self._start()
+        if attempt.retries_taken:
+            (self._policy.sleep or time.sleep)(self._delay)
+        return attempt
 
 
 class AsyncAttempts(Attempts):
@@ -323,12 +320,11 @@ class AsyncAttempts(Attempts):
         return self
 
     async def __anext__(self) -> Attempt:
-        delay = self._next_wait()
-        if delay is None:
+        if (attempt := self._advance()) is None:
             raise StopAsyncIteration
-        if self._attempt is not None:
-            await _async_sleep(self._policy.sleep, delay)
-        return self._start()
+        if attempt.retries_taken:
+            await _async_sleep(self._policy.sleep, self._delay)
+        return attempt
 
 
 async def _async_sleep(custom: Callable[[float], object] | None, seconds: float) -> None:
