@@ -13,11 +13,13 @@ import functools
 import logging
 import os
 import platform
+import threading
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from typing import IO, Any, Final, Generic, Literal
 
+import anyio
 import httpx
 from pydantic import ValidationError
 from pydantic_core import from_json, to_json
@@ -42,13 +44,16 @@ from ._retry import RetryPolicy
 
 __all__ = [
     "DEFAULT",
+    "AsyncInFlight",
     "DEFAULT_BASE_URL",
     "DEFAULT_LIMITS",
+    "DEFAULT_MAX_IN_FLIGHT",
     "DEFAULT_TIMEOUT",
     "BaseClient",
     "Body",
     "ClientOptions",
     "FileField",
+    "InFlight",
     "LongRequestError",
     "Omitted",
     "RequestArgs",
@@ -357,6 +362,18 @@ def check_max_retries(where: str, value: object) -> None:
         raise ConfigurationError(f"{where}: max_retries must be a whole number >= 0, not {value!r}")
 
 
+def check_max_in_flight(where: str, value: object) -> None:
+    """Refuse a `max_in_flight` that is not a whole number >= 1 or None (no limit).
+
+    Raises:
+        ConfigurationError: saying what is allowed.
+    """
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+        raise ConfigurationError(
+            f"{where}: max_in_flight must be a whole number >= 1 or None (no limit), not {value!r}"
+        )
+
+
 def to_timeout(value: TimeoutTypes) -> httpx.Timeout:
     """A float or `httpx.Timeout` as `httpx.Timeout` (a float keeps the 5 s connect default)."""
     if isinstance(value, httpx.Timeout):
@@ -451,6 +468,17 @@ class RequestArgs(TypedDict, total=False):
     options: Mapping[str, object] | None
 
 
+DEFAULT_MAX_IN_FLIGHT = 96
+"""Requests a client lets out at once by default: a little below the default pool's 100
+connections, so a request waits for its turn in agentkit's limiter (constant work per request),
+not in httpcore's pool, which does work proportional to its queue on every request."""
+
+
+# What bounds the requests in flight of an async client and of a sync one (`_new_limiter`).
+AsyncInFlight = anyio.CapacityLimiter
+InFlight = threading.Semaphore
+
+
 class ClientOptions(TypedDict, Generic[H], total=False):
     """The constructor options every client takes, first-party or cloud host.
 
@@ -465,6 +493,7 @@ class ClientOptions(TypedDict, Generic[H], total=False):
     max_retries: int | None
     retry: RetryPolicy | None
     http_client: H | None
+    max_in_flight: int | None
 
 
 _CLIENT_OPTIONS = option_names(ClientOptions)
@@ -493,6 +522,7 @@ class BaseClient(Generic[H]):
     _config: ClientConfig
     _owns_http: bool
     _http: H
+    _in_flight: object  # each shell names the type of its own `_new_limiter`
     # Parsed once, reused by every request (see `_header_base` and `_url`); `with_options`
     # copies share them, which is safe: each entry is checked against what it was made from.
     _headers_cache: tuple[dict[str, str], httpx.Headers] | None = None
@@ -551,6 +581,9 @@ class BaseClient(Generic[H]):
             require_auth=require_auth,
             where=f"{type(self).__name__}()",
         )
+        in_flight = options.get("max_in_flight", DEFAULT_MAX_IN_FLIGHT)
+        check_max_in_flight(f"{type(self).__name__}()", in_flight)
+        self._in_flight = self._new_limiter(in_flight)
         http_client = options.get("http_client")
         self._http = self._new_http() if http_client is None else http_client
         # Like the official SDK, the client closes the pool it was given too (`close()`, `with`).
@@ -575,6 +608,10 @@ class BaseClient(Generic[H]):
 
     def _build_resources(self) -> None:
         """Attach the resources (`messages`, `models` ...); each shell builds its own."""
+        raise NotImplementedError
+
+    def _new_limiter(self, total: int | None) -> object:
+        """What bounds the requests in flight (`max_in_flight`); each shell makes its own."""
         raise NotImplementedError
 
     @strict
