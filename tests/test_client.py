@@ -870,3 +870,41 @@ def test_base64_source_data_may_be_a_path_or_a_binary_file(tmp_path: object) -> 
             max_tokens=64,
             messages=image(io.StringIO("text")),  # type: ignore[arg-type]
         )
+
+
+def test_max_in_flight_bounds_the_requests_out_at_once() -> None:
+    import anyio
+
+    active: list[int] = []
+    most = 0
+    release = anyio.Event()
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal most
+        active.append(1)
+        most = max(most, len(active))
+        await release.wait()
+        active.pop()
+        return httpx.Response(200, json={"ok": True})
+
+    async def main() -> list[object]:
+        http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+        client = agentkit.AsyncClient(
+            api_key="k", base_url="https://example.test", http_client=http, max_in_flight=2
+        )
+        answers: list[object] = []
+
+        async def one() -> None:
+            answers.append(await client.get("/v1/x"))
+
+        async with anyio.create_task_group() as tg:
+            for _ in range(5):
+                tg.start_soon(one)
+            await anyio.wait_all_tasks_blocked()
+            assert len(active) == 2  # three wait in the client, not in the transport
+            release.set()
+        await client.close()
+        return answers
+
+    assert anyio.run(main) == [{"ok": True}] * 5
+    assert most == 2

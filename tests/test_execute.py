@@ -717,3 +717,134 @@ async def test_resource_tools_need_an_entered_runtime() -> None:
 
     with pytest.raises(RuntimeError, match="enter the ToolRuntime"):
         await ToolRuntime([use_r]).run_calls([use("use_r", {})])
+
+
+# --- without an event loop (a sync runner's calls) ---------------------------------------------
+
+
+def run_sync(runtime: ToolRuntime, calls: list[dict[str, Any]]) -> tuple[list[Any], list[Any]]:
+    """`run_calls_sync`'s outcomes in finishing order (yielded), and its returned list."""
+    flow = runtime.run_calls_sync(calls)
+    yielded: list[ToolOutcome] = []
+    while True:
+        try:
+            yielded.append(next(flow))
+        except StopIteration as stop:
+            return yielded, stop.value
+
+
+async def test_run_calls_sync_gives_what_run_calls_gives() -> None:
+    def policy(call: ToolCall, ctx: RunContext[Any]) -> Any:
+        text = call.input.get("text") if isinstance(call.input, dict) else None
+        return {
+            "secret": Deny("no"),
+            "ask": Defer("human"),
+            "shout": ReplaceInput({"text": "S"}),
+        }.get(text or "")
+
+    def redact(call: ToolCall, outcome: ToolOutcome, ctx: RunContext[Any]) -> Any:
+        if outcome.result and outcome.result.get("content") == "S":
+            return ToolOutcome(call, outcome.status, {**outcome.result, "content": "[S]"})
+        return None
+
+    calls = [
+        use("book", {"nights": 0}),
+        use("kaboom", {}),
+        use("missing", {}),
+        *[use("echo", {"text": t}, t) for t in ("secret", "ask", "shout", "fine")],
+        use("echo", {"text": "again"}, "fine"),  # a repeated id: an error, never run
+        use("delete", {"path": "/tmp/x"}),  # requires approval: deferred
+    ]
+
+    def runtime() -> ToolRuntime:
+        return ToolRuntime([book, kaboom, echo, delete], before_tool=[policy], after_tool=[redact])
+
+    expected = await runtime().run_calls(calls)
+    yielded, returned = run_sync(runtime(), calls)
+    assert [(o.status, o.result, o.reason) for o in returned] == [
+        (o.status, o.result, o.reason) for o in expected
+    ]
+    assert returned[5].result == {
+        "type": "tool_result", "tool_use_id": "shout", "content": "[S]", "is_error": False
+    }  # fmt: skip
+    assert returned[7].result is not None and "repeats the tool_use id" in str(returned[7].result)
+    # Every call that ran is yielded as it finishes; the repeated id's error is not.
+    assert sorted(o.call.id for o in yielded) == sorted(
+        o.call.id for i, o in enumerate(returned) if i != 7
+    )
+
+
+def test_run_calls_sync_runs_one_call_here_and_a_batch_in_the_pool() -> None:
+    import threading
+
+    meet = threading.Barrier(2, timeout=10)  # two calls meet only if they overlap
+
+    @tool
+    def where(label: str) -> str:
+        """Name the thread."""
+        if label != "alone":
+            meet.wait()
+        return threading.current_thread().name
+
+    runtime = ToolRuntime([where])
+    (alone,), _ = run_sync(runtime, [use("where", {"label": "alone"})])
+    assert alone.result is not None and alone.result["content"] == threading.current_thread().name
+    _, pair = run_sync(runtime, [use("where", {"label": n}, n) for n in "ab"])
+    names = [o.result["content"] for o in pair if o.result]
+    assert [o.status for o in pair] == ["ok", "ok"]
+    assert all(name.startswith("agentkit-tool") for name in names)
+    assert runtime.executor is not None
+    runtime.executor.shutdown()
+
+
+def test_run_calls_sync_abandons_a_timed_out_tool() -> None:
+    import threading
+
+    release = threading.Event()
+
+    @tool(timeout=0.05)
+    def stuck() -> str:
+        """Wait for a release."""
+        release.wait(10)
+        return "late"
+
+    runtime = ToolRuntime([stuck, echo])
+    calls = [use("stuck", {}), use("echo", {"text": "hi"})]
+    try:
+        _, outcomes = run_sync(runtime, calls)
+    finally:
+        release.set()
+    assert results(outcomes) == [
+        error("toolu_stuck", "Tool 'stuck' timed out after 0.05 seconds."),
+        {"type": "tool_result", "tool_use_id": "toolu_echo", "content": "hi", "is_error": False},
+    ]
+
+
+def test_run_calls_sync_awaits_a_sync_hooks_awaitable() -> None:
+    async def later() -> Any:
+        return Deny("decided later")
+
+    runtime = ToolRuntime([echo], before_tool=[lambda call, ctx: later()])
+    (outcome,), _ = run_sync(runtime, [use("echo", {"text": "x"})])
+    assert outcome.result == error("toolu_echo", "decided later")
+
+
+def test_runs_without_loop_only_for_sync_tools_and_hooks() -> None:
+    @asynccontextmanager
+    async def session() -> AsyncIterator[str]:
+        yield "s"
+
+    @tool(resources={"s": session})
+    def held(s: str) -> str:
+        """Hold a resource."""
+        return s
+
+    async def async_hook(call: ToolCall, ctx: RunContext[Any]) -> None:
+        return None
+
+    tools = [echo, slow, held]
+    assert ToolRuntime(tools).runs_without_loop([use("echo", {}), use("missing", {})])
+    assert not ToolRuntime(tools).runs_without_loop([use("echo", {}), use("slow", {})])
+    assert not ToolRuntime(tools).runs_without_loop([use("held", {})])
+    with_hook = ToolRuntime(tools, before_tool=[async_hook])
+    assert not with_hook.runs_without_loop([use("echo", {})])

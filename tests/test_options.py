@@ -321,6 +321,18 @@ def test_max_retries_must_be_a_whole_number(retries: object) -> None:
     assert Client(api_key=KEY, max_retries=0).max_retries == 0
 
 
+@pytest.mark.parametrize("value", [0, -3, 2.5, True, "10"])
+def test_max_in_flight_must_be_a_whole_number_or_none(value: object) -> None:
+    message = f"max_in_flight must be a whole number >= 1 or None (no limit), not {value!r}"
+    with pytest.raises(ConfigurationError, match=re.escape(f"AsyncClient(): {message}")):
+        AsyncClient(api_key=KEY, max_in_flight=value)  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match=re.escape(f"Client(): {message}")):
+        Client(api_key=KEY, max_in_flight=value)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="max_in_flight"):
+        Client(api_key=KEY, max_inflight=4)  # type: ignore[call-arg]
+    assert Client(api_key=KEY, max_in_flight=None) and AsyncClient(api_key=KEY, max_in_flight=1)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [

@@ -601,3 +601,44 @@ def test_hand_built_history_with_tool_calls_runs_them() -> None:
     assert sent == [
         {"type": "tool_result", "tool_use_id": "toolu_hand", "content": "5", "is_error": False}
     ]
+
+
+def test_where_a_sync_runs_tools_run() -> None:
+    """A sync run calls a lone sync tool in its own thread, overlaps a turn's several sync
+    calls in the agent's worker threads, and runs async tools on an event loop."""
+    import threading
+
+    meet = threading.Barrier(2, timeout=10)  # the pair's calls meet only if they overlap
+    threads: list[str] = []
+
+    @tool
+    def where(pair: bool) -> str:
+        """Name the thread."""
+        if pair:
+            meet.wait()
+        threads.append(threading.current_thread().name)
+        return "ok"
+
+    @tool
+    async def where_async() -> str:
+        """Run on an event loop."""
+        threads.append(threading.current_thread().name)
+        return "ok"
+
+    fake = FakeClaude(
+        [
+            Reply.tool_use("where", {"pair": False}),
+            Reply.tool_uses(("where", {"pair": True}), ("where", {"pair": True})),
+            Reply.tool_use("where_async", {}),
+            Reply.text("done"),
+        ]
+    )
+    result = make_agent(fake, tools=[where, where_async]).run("where?")
+    assert result.text == "done"
+    here = threading.current_thread().name
+    assert threads[0] == here
+    assert all(name.startswith("agentkit-tool") for name in threads[1:3])
+    assert threads[3] != here and not threads[3].startswith("agentkit-tool")
+    results = [b for m in fake.message_bodies[-1]["messages"] for b in m["content"]
+               if isinstance(b, dict) and b.get("type") == "tool_result"]  # fmt: skip
+    assert [r["content"] for r in results] == ["ok"] * 4

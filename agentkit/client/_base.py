@@ -13,11 +13,13 @@ import functools
 import logging
 import os
 import platform
+import threading
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from typing import IO, Any, Final, Generic, Literal
 
+import anyio
 import httpx
 from pydantic import ValidationError
 from pydantic_core import from_json, to_json
@@ -42,13 +44,16 @@ from ._retry import RetryPolicy
 
 __all__ = [
     "DEFAULT",
+    "AsyncInFlight",
     "DEFAULT_BASE_URL",
     "DEFAULT_LIMITS",
+    "DEFAULT_MAX_IN_FLIGHT",
     "DEFAULT_TIMEOUT",
     "BaseClient",
     "Body",
     "ClientOptions",
     "FileField",
+    "InFlight",
     "LongRequestError",
     "Omitted",
     "RequestArgs",
@@ -380,6 +385,18 @@ def check_max_retries(where: str, value: object) -> None:
         raise ConfigurationError(f"{where}: max_retries must be a whole number >= 0, not {value!r}")
 
 
+def check_max_in_flight(where: str, value: object) -> None:
+    """Refuse a `max_in_flight` that is not a whole number >= 1 or None (no limit).
+
+    Raises:
+        ConfigurationError: saying what is allowed.
+    """
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+        raise ConfigurationError(
+            f"{where}: max_in_flight must be a whole number >= 1 or None (no limit), not {value!r}"
+        )
+
+
 def to_timeout(value: TimeoutTypes) -> httpx.Timeout:
     """A float or `httpx.Timeout` as `httpx.Timeout` (a float keeps the 5 s connect default)."""
     if isinstance(value, httpx.Timeout):
@@ -474,6 +491,17 @@ class RequestArgs(TypedDict, total=False):
     options: Mapping[str, object] | None
 
 
+DEFAULT_MAX_IN_FLIGHT = 96
+"""Requests a client lets out at once by default: a little below the default pool's 100
+connections, so a request waits for its turn in agentkit's limiter (constant work per request),
+not in httpcore's pool, which does work proportional to its queue on every request."""
+
+
+# What bounds the requests in flight of an async client and of a sync one (`_new_limiter`).
+AsyncInFlight = anyio.CapacityLimiter
+InFlight = threading.Semaphore
+
+
 class ClientOptions(TypedDict, Generic[H], total=False):
     """The constructor options every client takes, first-party or cloud host.
 
@@ -488,6 +516,7 @@ class ClientOptions(TypedDict, Generic[H], total=False):
     max_retries: int | None
     retry: RetryPolicy | None
     http_client: H | None
+    max_in_flight: int | None
 
 
 _CLIENT_OPTIONS = option_names(ClientOptions)
@@ -517,6 +546,11 @@ class BaseClient(Generic[H]):
     _owns_http: bool
     _http: H
     _pool_headers: dict[str, str]
+    _in_flight: object  # each shell names the type of its own `_new_limiter`
+    # Parsed once, reused by every request (see `_header_base` and `_url`); `with_options`
+    # copies share them, which is safe: each entry is checked against what it was made from.
+    _headers_cache: tuple[dict[str, str], httpx.Headers] | None = None
+    _url_cache: dict[str, httpx.URL]
 
     def __init__(
         self,
@@ -558,6 +592,7 @@ class BaseClient(Generic[H]):
     ) -> None:
         """Resolve the config, attach the connection pool, then build the resources."""
         configure_logging()
+        self._url_cache = {}
         self._config = resolve_config(
             api_key=api_key,
             auth_token=auth_token,
@@ -570,6 +605,9 @@ class BaseClient(Generic[H]):
             require_auth=require_auth,
             where=f"{type(self).__name__}()",
         )
+        in_flight = options.get("max_in_flight", DEFAULT_MAX_IN_FLIGHT)
+        check_max_in_flight(f"{type(self).__name__}()", in_flight)
+        self._in_flight = self._new_limiter(in_flight)
         http_client = options.get("http_client")
         self._http = self._new_http() if http_client is None else http_client
         self._pool_headers = {} if http_client is None else pool_headers(http_client)
@@ -595,6 +633,10 @@ class BaseClient(Generic[H]):
 
     def _build_resources(self) -> None:
         """Attach the resources (`messages`, `models` ...); each shell builds its own."""
+        raise NotImplementedError
+
+    def _new_limiter(self, total: int | None) -> object:
+        """What bounds the requests in flight (`max_in_flight`); each shell makes its own."""
         raise NotImplementedError
 
     @strict
@@ -721,16 +763,15 @@ class BaseClient(Generic[H]):
 
     def _build_request(self, spec: RequestSpec[T], retries_taken: int) -> httpx.Request:
         spec = self._adapt(spec)
-        headers = self._default_headers()
+        headers = self._header_base().copy()
         headers["x-agentkit-retry-count"] = str(retries_taken)
         for name, value in spec.headers.items():
             if value is None:
-                headers.pop(name, None)
-                headers.pop(name.lower(), None)
+                headers.pop(name, None)  # any case: `httpx.Headers` compares names so
             else:
                 headers[name] = value
         timeout = self._config.timeout if spec.timeout is None else to_timeout(spec.timeout)
-        url = spec.path if "://" in spec.path else self._config.base_url + spec.path
+        url = self._url(spec.path)
         content: bytes | None = None
         data: Mapping[str, object] | None = None
         if spec.files is not None:
@@ -756,6 +797,29 @@ class BaseClient(Generic[H]):
                 "request %s %s headers=%s", spec.method, url, redact_headers(dict(request.headers))
             )
         return request
+
+    def _header_base(self) -> httpx.Headers:
+        """The default headers as `httpx.Headers`, parsed once while they stay the same.
+
+        `_default_headers()` is asked every time (a host's may change with its attributes);
+        only its parsing, the costly part, is reused.
+        """
+        defaults = self._default_headers()
+        cached = self._headers_cache
+        if cached is None or cached[0] != defaults:
+            cached = self._headers_cache = (defaults, httpx.Headers(defaults))
+        return cached[1]
+
+    def _url(self, path: str) -> httpx.URL:
+        """The URL of a path below the base URL (or a full URL), parsed once per path."""
+        full = path if "://" in path else self._config.base_url + path
+        urls = self._url_cache
+        url = urls.get(full)
+        if url is None:
+            if len(urls) >= 256:  # paths with ids (files, batches) would grow it without end
+                urls.clear()
+            url = urls[full] = httpx.URL(full)
+        return url
 
     def _event_core(self, spec: RequestSpec[T], response: httpx.Response) -> EventCore | None:
         """A core to read the first event of a Messages stream with; None for other bodies.

@@ -1,8 +1,10 @@
-"""The retry policy: what is retried, how long to wait, when to stop; one tenacity policy for all.
+"""The retry policy: what is retried, how long to wait, when to stop; one policy for all.
 
-The decisions are pure functions of the error and the attempt number; `RetryPolicy.retrying()` and
-`RetryPolicy.async_retrying()` wrap them in tenacity's `Retrying` / `AsyncRetrying` so the sync and
-async clients share every rule.
+The decisions are pure functions of the error and the attempt number (`RetryPolicy.delay_after`).
+The clients step a request's attempts with `Attempts` / `AsyncAttempts`, which cost nothing
+beyond a small object when the first attempt succeeds (the common case);
+`RetryPolicy.retrying()` and `RetryPolicy.async_retrying()` wrap the same rules in tenacity's
+`Retrying` / `AsyncRetrying` for code that wants tenacity's API.
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
+from types import TracebackType
+from typing import TYPE_CHECKING
 
 import httpx
-from tenacity import AsyncRetrying, RetryCallState, Retrying
 
 from .._exceptions import (
     APIConnectionError,
@@ -28,7 +31,17 @@ from .._exceptions import (
 )
 from .._options import check_number, strict_init
 
-__all__ = ["RetryPolicy", "parse_retry_after", "should_retry"]
+if TYPE_CHECKING:
+    from tenacity import AsyncRetrying, RetryCallState, Retrying
+
+__all__ = [
+    "AsyncAttempts",
+    "Attempt",
+    "Attempts",
+    "RetryPolicy",
+    "parse_retry_after",
+    "should_retry",
+]
 
 logger = logging.getLogger("agentkit")
 
@@ -142,6 +155,29 @@ class RetryPolicy:
         base: float = min(self.initial_delay * 2.0**retries_taken, self.max_delay)
         return base * (1 - self.jitter * random.random())
 
+    def delay_after(
+        self, error: BaseException, retries_taken: int, max_retries: int | None = None
+    ) -> float | None:
+        """Seconds to wait before another attempt after `error`, or None to give up.
+
+        Args:
+            error: What the last attempt raised.
+            retries_taken: Retries before that attempt.
+            max_retries: This request's retry count (default: the policy's).
+        """
+        limit = self.max_retries if max_retries is None else max_retries
+        if retries_taken >= limit or not should_retry(error):
+            return None
+        delay = self.wait_for(error, retries_taken)
+        logger.info(
+            "retrying request (attempt %d of %d) in %.2f s after %s",
+            retries_taken + 2,
+            limit + 1,
+            delay,
+            _describe(error),
+        )
+        return delay
+
     def _tenacity_kwargs(self) -> dict[str, object]:
         def retry(state: RetryCallState) -> bool:
             outcome = state.outcome
@@ -176,26 +212,130 @@ class RetryPolicy:
 
     def retrying(self, max_retries: int | None = None) -> Retrying:
         """A tenacity `Retrying` for sync calls (`max_retries` overrides per request)."""
+        from tenacity import Retrying  # only here: the clients step `Attempts`
+
         policy = self if max_retries is None else _replace_retries(self, max_retries)
         sleep = policy.sleep or time.sleep
         return Retrying(sleep=sleep, **policy._tenacity_kwargs())  # type: ignore[arg-type]
 
     def async_retrying(self, max_retries: int | None = None) -> AsyncRetrying:
         """A tenacity `AsyncRetrying` for async calls (`max_retries` overrides per request)."""
-        import anyio
+        from tenacity import AsyncRetrying
 
         policy = self if max_retries is None else _replace_retries(self, max_retries)
-        custom = policy.sleep
 
         async def sleep(seconds: float) -> None:
-            if custom is None:
-                await anyio.sleep(seconds)
-                return
-            result = custom(seconds)
-            if isinstance(result, Awaitable):
-                await result
+            await _async_sleep(policy.sleep, seconds)
 
         return AsyncRetrying(sleep=sleep, **policy._tenacity_kwargs())  # type: ignore[arg-type]
+
+
+class Attempt:
+    """One attempt of a request: run it inside `with attempt:`, which keeps an `Exception` it
+    raises for `Attempts` to decide on (other `BaseException`s pass).
+
+    Attributes:
+        retries_taken: Retries before this attempt (0 for the first).
+        error: What it raised, once it has run.
+    """
+
+    __slots__ = ("error", "retries_taken")
+
+    def __init__(self, retries_taken: int) -> None:
+        self.retries_taken = retries_taken
+        self.error: Exception | None = None
+
+    def __enter__(self) -> Attempt:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> bool:
+        if isinstance(error, Exception):
+            self.error = error
+            return True
+        return False
+
+
+class Attempts:
+    """The attempts of one request under a policy: `for attempt in Attempts(policy): with
+    attempt: ...`. It ends after an attempt that succeeded, waits between attempts, and raises
+    the last error when it is not retried (or the retries are spent).
+
+    Args:
+        policy: The client's retry policy.
+        max_retries: This request's retry count (None: the policy's).
+
+    Raises:
+        ConfigurationError: `max_retries` is not a whole number >= 0.
+    """
+
+    __slots__ = ("_attempt", "_delay", "_policy")
+
+    def __init__(self, policy: RetryPolicy, max_retries: int | None = None) -> None:
+        if max_retries is not None and max_retries != policy.max_retries:
+            policy = _replace_retries(policy, max_retries)  # checks the count
+        self._policy = policy
+        self._attempt: Attempt | None = None
+        self._delay = 0.0  # to wait before the attempt `_advance` returned
+
+    def _advance(self) -> Attempt | None:
+        """The next attempt (its wait in `_delay`), or None when the last one succeeded.
+
+        Raises:
+            Exception: The last attempt's error, when it is not retried.
+        """
+        last = self._attempt
+        if last is not None:
+            if last.error is None:
+                return None
+            delay = self._policy.delay_after(last.error, last.retries_taken)
+            if delay is None:
+                raise last.error
+            self._delay = delay
+        self._attempt = Attempt(0 if last is None else last.retries_taken + 1)
+        return self._attempt
+
+    def __iter__(self) -> Attempts:
+        return self
+
+    def __next__(self) -> Attempt:
+        attempt = self._advance()
+        if attempt is None:
+            raise StopIteration
+        if attempt.retries_taken:
+            (self._policy.sleep or time.sleep)(self._delay)
+        return attempt
+
+
+class AsyncAttempts(Attempts):
+    """`Attempts` for an async client: `async for`, and its waits are awaited."""
+
+    __slots__ = ()
+
+    def __aiter__(self) -> AsyncAttempts:
+        return self
+
+    async def __anext__(self) -> Attempt:
+        if (attempt := self._advance()) is None:
+            raise StopAsyncIteration
+        if attempt.retries_taken:
+            await _async_sleep(self._policy.sleep, self._delay)
+        return attempt
+
+
+async def _async_sleep(custom: Callable[[float], object] | None, seconds: float) -> None:
+    if custom is None:
+        import anyio
+
+        await anyio.sleep(seconds)
+        return
+    result = custom(seconds)
+    if isinstance(result, Awaitable):
+        await result
 
 
 def _replace_retries(policy: RetryPolicy, max_retries: int) -> RetryPolicy:

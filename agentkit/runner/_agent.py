@@ -9,6 +9,7 @@ yields and `_drivers` does its I/O, sync and async, with the `RunParts` the agen
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import aclosing
 from dataclasses import replace
 from functools import partial
@@ -156,6 +157,11 @@ class Agent(Generic[DepsT, OutputT]):
         # Tool results of unfinished steps, by conversation id, when there is no store (a run
         # that waits for approvals resumes from them).
         self._journal: Journal = {}
+        # The worker threads of sync runs' tools that do not run in the caller's thread (see
+        # `ToolRuntime.run_calls_sync`): made with the agent, started on first use, reused.
+        self._tool_threads = ThreadPoolExecutor(
+            min(8, max_concurrency), thread_name_prefix="agentkit-tool"
+        )
 
     def __repr__(self) -> str:
         return f"Agent(model={self.model!r}, tools={self.toolset.names!r})"
@@ -179,6 +185,7 @@ class Agent(Generic[DepsT, OutputT]):
             before_tool=self.hooks.before_tool,
             after_tool=self.hooks.after_tool,
             max_result_chars=self.max_result_chars,
+            executor=self._tool_threads,
         )
 
     def sync_client(self) -> Client | None:

@@ -191,6 +191,10 @@ class RunParts:
 
         return context
 
+    def remember(self, conversation_id: str, result: Block) -> None:
+        """Keep a tool result of an unfinished step in the memory journal (no store)."""
+        self.journal.setdefault(conversation_id, {})[str(result["tool_use_id"])] = result
+
     async def run_calls(
         self,
         op: ToolCalls,
@@ -209,7 +213,7 @@ class RunParts:
         async def on_outcome(outcome: ToolOutcome) -> None:
             if journal is None:
                 if outcome.result is not None:
-                    self.journal.setdefault(conversation.id, {})[outcome.call.id] = outcome.result
+                    self.remember(conversation.id, outcome.result)
             elif outcome.result is not None:
                 await journal(outcome.result)
             finished(outcome)

@@ -1,6 +1,7 @@
 """The sync and async shells of the in-process driver: they perform the I/O the core asks for.
 
-`sync_events` runs a run in the caller's thread (tools on a blocking portal's event loop);
+`sync_events` runs a run in the caller's thread (sync tools there too, or in the run's pool of
+worker threads; tools that need an event loop on a blocking portal's);
 `async_events` in the caller's event loop. Everything else a run does is in `_core.run_flow`.
 """
 
@@ -80,6 +81,8 @@ def sync_events(client: Client, parts: RunParts) -> Iterator[AgentEvent]:
                         value = sync_value(op.value)
                     case ModelCall():
                         value = yield from _call_sync(client, parts, op)
+                    case ToolCalls() if parts.runtime.runs_without_loop(op.effect.calls):
+                        value = yield from _tools_here(parts, op)
                     case ToolCalls():
                         if portal is None:
                             portal = stack.enter_context(anyio.from_thread.start_blocking_portal())
@@ -147,6 +150,30 @@ def _call_sync(
             if event is not None and parts.stream:
                 yield event
         return events.get_final_message()
+
+
+def _tools_here(parts: RunParts, op: ToolCalls) -> Generator[AgentEvent, None, list[ToolOutcome]]:
+    """Run calls that need no event loop from this thread, journaling each result as it ends."""
+    store, conversation = parts.store, op.conversation
+    calls = parts.runtime.run_calls_sync(
+        op.effect.calls, context_factory=parts.context_factory(op), approvals=op.effect.approvals
+    )
+    try:
+        while True:
+            outcome = next(calls)
+            if outcome.result is None:
+                pass
+            elif store is None:
+                parts.remember(conversation.id, outcome.result)
+            else:
+                write = store.journal_tool_result
+                sync_value(write(conversation.id, outcome.result, version=conversation.version))
+            yield ToolCallFinished(outcome)
+    except StopIteration as stop:
+        outcomes: list[ToolOutcome] = stop.value
+        return outcomes
+    finally:
+        calls.close()
 
 
 def _sync_tools(

@@ -11,19 +11,25 @@ The runner uses one `ToolRuntime` per run:
     async with ToolRuntime(tools) as runtime:          # opens tool resources
         outcomes = await runtime.run_calls(calls, context_factory=make_context)
 
-Everything here is plain anyio, so a sync runner can drive it through a blocking portal.
+Everything here is plain anyio, so a sync runner can drive it through a blocking portal; a
+sync runner whose calls need no event loop (sync tools and hooks, no resources) runs them with
+`run_calls_sync` instead, in its own thread and a reused pool. Both run each call through the
+same flow (`ToolRuntime._call_flow`): only the shells that await and call differ.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
 import inspect
+import math
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections import deque
+from collections.abc import Awaitable, Callable, Generator, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor, wait
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from dataclasses import dataclass, field
+from functools import partial
 from types import TracebackType
 from typing import Any, Literal, TypeAlias, TypeVar
 
@@ -256,6 +262,9 @@ class ToolRuntime:
             They see the whole result; what is sent is checked after them (`sendable`).
         max_result_chars: Text past this many characters in a result is cut, with a note to
             the model saying how much was cut; None sends everything.
+        executor: Where `run_calls_sync` runs sync tools that do not run in the caller's
+            thread; by default a pool of `min(max_threads, max_concurrency)` threads, made on
+            first use and kept by the runtime (an `Agent` hands each run its own pool).
     """
 
     def __init__(
@@ -268,6 +277,7 @@ class ToolRuntime:
         before_tool: Sequence[BeforeToolHook] = (),
         after_tool: Sequence[AfterToolHook] = (),
         max_result_chars: int | None = 100_000,
+        executor: Executor | None = None,
     ) -> None:
         self.toolset = Toolset.of(tools)
         self.max_result_chars = max_result_chars
@@ -276,6 +286,7 @@ class ToolRuntime:
         self.max_threads = max_threads
         self.before_tool = tuple(before_tool)
         self.after_tool = tuple(after_tool)
+        self.executor = executor
         self._stack: AsyncExitStack | None = None
         self._resources: dict[ResourceFactory, object] = {}
 
@@ -333,25 +344,12 @@ class ToolRuntime:
         Returns:
             One outcome per call, in the order of `calls`.
         """
-        call_list = [c if isinstance(c, ToolCall) else ToolCall.from_block(c) for c in calls]
-        # Made per turn, inside the event loop that runs it: anyio primitives belong to one loop,
-        # and a sync runner may use a new portal (a new loop) for each turn.
+        call_list, outcomes, batches = self._plan(calls)
+        # Made per turn, inside the event loop that runs it: anyio primitives belong to one loop.
         slots = anyio.CapacityLimiter(self.max_concurrency)
         threads = anyio.CapacityLimiter(self.max_threads)
         approvals = approvals or {}
         make_context = context_factory or _default_context
-        outcomes: list[ToolOutcome | None] = [None] * len(call_list)
-        # A repeated tool_use id is a malformed reply: its calls are answered with an error and
-        # never run, so no call runs twice (the first with that id runs as usual).
-        seen: set[str] = set()
-        for i, call in enumerate(call_list):
-            if call.id in seen:
-                message = f"This call repeats the tool_use id {call.id!r}; it was not run."
-                outcomes[i] = ToolOutcome(
-                    call, "error", tool_result(call.id, message, is_error=True)
-                )
-            seen.add(call.id)
-        runnable = [i for i, o in enumerate(outcomes) if o is None]
 
         async def run(i: int, limit: bool = True) -> None:
             if limit:
@@ -363,8 +361,7 @@ class ToolRuntime:
             if on_outcome is not None:
                 await _maybe_await(on_outcome(outcome))
 
-        for positions in _segments([call_list[i] for i in runnable], self.toolset):
-            batch = [runnable[p] for p in positions]
+        for batch in batches:
             if len(batch) == 1:  # nothing to run beside it, so no limit to respect
                 await run(batch[0], limit=False)
                 continue
@@ -384,30 +381,93 @@ class ToolRuntime:
                 raise failures[0]
         return [o for o in outcomes if o is not None]
 
-    async def _run_one(
+    def _plan(
+        self, calls: Iterable[ToolCall | Mapping[str, object]]
+    ) -> tuple[list[ToolCall], list[ToolOutcome | None], list[list[int]]]:
+        """The calls, their outcomes so far (a repeated id's error), and the batches to run."""
+        call_list = [c if isinstance(c, ToolCall) else ToolCall.from_block(c) for c in calls]
+        outcomes: list[ToolOutcome | None] = [None] * len(call_list)
+        # A repeated tool_use id is a malformed reply: its calls are answered with an error and
+        # never run, so no call runs twice (the first with that id runs as usual).
+        seen: set[str] = set()
+        for i, call in enumerate(call_list):
+            if call.id in seen:
+                message = f"This call repeats the tool_use id {call.id!r}; it was not run."
+                outcomes[i] = ToolOutcome(
+                    call, "error", tool_result(call.id, message, is_error=True)
+                )
+            seen.add(call.id)
+        runnable = [i for i, o in enumerate(outcomes) if o is None]
+        batches = _segments([call_list[i] for i in runnable], self.toolset)
+        return call_list, outcomes, [[runnable[p] for p in batch] for batch in batches]
+
+    def runs_without_loop(self, calls: Iterable[ToolCall | Mapping[str, object]]) -> bool:
+        """Whether `run_calls_sync` can run these calls: each tool they name is a sync function
+        holding no resource, and no hook is an async function (those need an event loop)."""
+        if any(_is_async_callable(h) for h in (*self.before_tool, *self.after_tool)):
+            return False
+        for call in calls:
+            t = self.toolset.get(call.name if isinstance(call, ToolCall) else str(call["name"]))
+            if t is not None and (t.is_async or t.resources):
+                return False
+        return True
+
+    def run_calls_sync(
         self,
-        call: ToolCall,
-        make_context: ContextFactory,
-        approvals: Mapping[str, Approval],
-        threads: anyio.CapacityLimiter,
-    ) -> ToolOutcome:
+        calls: Iterable[ToolCall | Mapping[str, object]],
+        *,
+        approvals: Mapping[str, Approval] | None = None,
+        context_factory: ContextFactory | None = None,
+    ) -> Generator[ToolOutcome, None, list[ToolOutcome]]:
+        """`run_calls` without an event loop, for a sync caller (see `runs_without_loop`).
+
+        Hooks run in this thread. A batch of one call with no timeout runs its tool here too;
+        the tools of a larger batch, and a tool with a timeout, run in `executor`'s worker
+        threads (a timed-out one is abandoned, as in `run_calls`).
+
+        Yields:
+            Each outcome as its call finishes (the repeated-id errors are not yielded).
+
+        Returns:
+            Every call's outcome, in the model's order (`run_calls`'s list).
+        """
+        call_list, outcomes, batches = self._plan(calls)
+        make_context = context_factory or _default_context
+        for batch in batches:
+            flows = {i: self._call_flow(call_list[i], make_context, approvals or {}) for i in batch}
+            for i, outcome in _drive_sync(flows, self._pool, inline=len(batch) == 1):
+                outcomes[i] = outcome
+                yield outcome
+        return [o for o in outcomes if o is not None]
+
+    def _pool(self) -> Executor:
+        if self.executor is None:
+            workers = min(self.max_threads, self.max_concurrency)
+            self.executor = ThreadPoolExecutor(workers, thread_name_prefix="agentkit-tool")
+        return self.executor
+
+    def _call_flow(
+        self, call: ToolCall, context: ContextFactory, approvals: Mapping[str, Approval]
+    ) -> _CallFlow:
+        """One call from its hooks to its sendable outcome, short of its I/O.
+
+        It yields an `_Await` for a hook's awaitable and an `_Invoke` for the tool function;
+        the shell (`_run_one` async, `_drive_sync` sync) answers with the value, or throws the
+        error the function raised (a hook's error passes through, as the caller's error).
+        """
         started = time.perf_counter()
-        ctx = make_context(call)
-        outcome = await self._decide_and_execute(call, ctx, approvals, threads)
+        ctx = context(call)
+        outcome = yield from self._decide_and_execute(call, ctx, approvals)
         for hook in self.after_tool:
-            replacement = await _maybe_await(hook(outcome.call, outcome, ctx))
+            replacement = yield from _value(hook(outcome.call, outcome, ctx))
             if replacement is not None:
                 outcome = replacement
         outcome = sendable(outcome, self.max_result_chars)
         return _with_duration(outcome, time.perf_counter() - started)
 
-    async def _decide_and_execute(
-        self,
-        call: ToolCall,
-        ctx: RunContext[object],
-        approvals: Mapping[str, Approval],
-        threads: anyio.CapacityLimiter,
-    ) -> ToolOutcome:
+    def _decide_and_execute(
+        self, call: ToolCall, ctx: RunContext[object], approvals: Mapping[str, Approval]
+    ) -> _CallFlow:
         t = self.toolset.get(call.name)
         if t is None:
             content = unknown_tool_content(call.name, self.toolset.names)
@@ -419,7 +479,7 @@ class ToolRuntime:
             return _denied(call, approval.message)
         approved = isinstance(approval, Allow)
         for hook in self.before_tool:
-            decision = await _maybe_await(hook(call, ctx))
+            decision = yield from _value(hook(call, ctx))
             if isinstance(decision, Deny):
                 return _denied(call, decision.message)
             if isinstance(decision, Defer) and not approved:
@@ -430,15 +490,9 @@ class ToolRuntime:
                 approved = True
         if t.requires_approval and not approved:
             return ToolOutcome(call, "deferred", None, reason="requires approval")
-        return await self._execute(t, call, ctx, threads)
+        return (yield from self._execute(t, call, ctx))
 
-    async def _execute(
-        self,
-        t: Tool[..., object],
-        call: ToolCall,
-        ctx: RunContext[object],
-        threads: anyio.CapacityLimiter,
-    ) -> ToolOutcome:
+    def _execute(self, t: Tool[..., object], call: ToolCall, ctx: RunContext[object]) -> _CallFlow:
         try:
             arguments = t.schema.validate(call.input)
         except pydantic.ValidationError as exc:
@@ -458,15 +512,11 @@ class ToolRuntime:
         args, kwargs = t.schema.bind(arguments, injected)
         timeout = t.timeout if t.timeout is not None else self.default_timeout
         try:
-            if timeout is None:
-                value = await _invoke(t, args, kwargs, threads)
-            else:
-                with anyio.move_on_after(timeout) as scope:
-                    value = await _invoke(t, args, kwargs, threads)
-                if scope.cancelled_caught:
-                    message = f"Tool {t.name!r} timed out after {timeout:g} seconds."
-                    return ToolOutcome(call, "error", tool_result(call.id, message, is_error=True))
+            value = yield _Invoke(t, args, kwargs, timeout)
             content = result_content(value)
+        except _TimedOut:
+            message = f"Tool {t.name!r} timed out after {timeout:g} seconds."
+            return ToolOutcome(call, "error", tool_result(call.id, message, is_error=True))
         except StopRun as exc:
             result = tool_result(call.id, result_content(exc.content))
             return ToolOutcome(call, "ok", result, exc, stop=True)
@@ -478,19 +528,168 @@ class ToolRuntime:
             return ToolOutcome(call, "error", tool_result(call.id, message, is_error=True), exc)
         return ToolOutcome(call, "ok", tool_result(call.id, content))
 
+    async def _run_one(
+        self,
+        call: ToolCall,
+        make_context: ContextFactory,
+        approvals: Mapping[str, Approval],
+        threads: anyio.CapacityLimiter,
+    ) -> ToolOutcome:
+        """The async shell of `_call_flow`: awaits hooks, runs sync tools in worker threads."""
+        flow = self._call_flow(call, make_context, approvals)
+        try:
+            op = _advance(flow, None, None)
+            while not isinstance(op, ToolOutcome):
+                answer: object = None
+                error: Exception | None = None
+                try:
+                    answer = await (op.value if isinstance(op, _Await) else _invoke(op, threads))
+                except Exception as exc:  # handed to the flow, which decides
+                    error = exc
+                op = _advance(flow, answer, error)
+            return op
+        finally:
+            flow.close()
 
-async def _invoke(
-    t: Tool[..., object],
-    args: list[object],
-    kwargs: dict[str, object],
-    threads: anyio.CapacityLimiter,
-) -> object:
-    if t.is_async:
-        return await _maybe_await(t.function(*args, **kwargs))
+
+class _TimedOut(Exception):
+    """Thrown into a call's flow when its tool ran past its timeout."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Await:
+    """A hook returned an awaitable: the shell answers with its result."""
+
+    value: Awaitable[object]
+
+
+@dataclass(frozen=True, slots=True)
+class _Invoke:
+    """Call the tool function: the shell answers with its value or throws its error."""
+
+    tool: Tool[..., object]
+    args: list[object]
+    kwargs: dict[str, object]
+    timeout: float | None
+
+    def __call__(self) -> object:
+        return self.tool.function(*self.args, **self.kwargs)
+
+
+_CallFlow: TypeAlias = Generator["_Await | _Invoke", object, ToolOutcome]
+
+
+def _advance(
+    flow: _CallFlow, answer: object, error: Exception | None
+) -> _Await | _Invoke | ToolOutcome:
+    """Answer a flow's last op (or throw its error in); its next op, or its outcome."""
+    try:
+        return flow.send(answer) if error is None else flow.throw(error)
+    except StopIteration as stop:
+        return stop.value  # type: ignore[no-any-return]
+
+
+def _value(value: T | Awaitable[T]) -> Generator[_Await, object, T]:
+    """A hook's return value; an awaitable one is handed to the shell to await."""
+    if inspect.isawaitable(value):
+        return (yield _Await(value))  # type: ignore[return-value]
+    return value
+
+
+async def _invoke(op: _Invoke, threads: anyio.CapacityLimiter) -> object:
+    """Run the tool function in the event loop (async) or a worker thread (sync), timed.
+
+    Raises:
+        _TimedOut: It ran past its timeout.
+    """
+    if op.timeout is None:
+        return await _call(op, threads)
+    with anyio.move_on_after(op.timeout):
+        return await _call(op, threads)
+    raise _TimedOut
+
+
+async def _call(op: _Invoke, threads: anyio.CapacityLimiter) -> object:
+    if op.tool.is_async:
+        return await _maybe_await(op())
     # abandon_on_cancel: a timed-out thread cannot be killed; it finishes unobserved while the
     # turn moves on.
-    return await anyio.to_thread.run_sync(
-        functools.partial(t.function, *args, **kwargs), limiter=threads, abandon_on_cancel=True
+    return await anyio.to_thread.run_sync(op, limiter=threads, abandon_on_cancel=True)
+
+
+def _drive_sync(
+    flows: dict[int, _CallFlow], pool: Callable[[], Executor], *, inline: bool
+) -> Iterator[tuple[int, ToolOutcome]]:
+    """Step a batch's flows in this thread: each (index, outcome) as its call finishes.
+
+    With `inline` (a batch of one), a tool with no timeout runs in this thread; otherwise tool
+    functions run in the pool, and one past its deadline is abandoned (its thread cannot be
+    killed) and answered with `_TimedOut`.
+    """
+    ready: deque[tuple[int, object, Exception | None]] = deque((i, None, None) for i in flows)
+    running: dict[Future[object], tuple[int, float]] = {}
+    try:
+        while ready or running:
+            if not ready:
+                ready.extend(_finished(running))
+                continue
+            i, answer, error = ready.popleft()
+            op = _advance(flows[i], answer, error)
+            if isinstance(op, ToolOutcome):
+                yield i, op
+            elif isinstance(op, _Await):
+                ready.appendleft((i, *_result_of(partial(_resolve, op.value))))
+            elif inline and op.timeout is None:
+                ready.appendleft((i, *_result_of(op)))
+            else:
+                deadline = math.inf if op.timeout is None else time.monotonic() + op.timeout
+                running[pool().submit(op)] = (i, deadline)
+    finally:
+        for future in running:
+            future.cancel()
+        for flow in flows.values():
+            flow.close()
+
+
+def _finished(
+    running: dict[Future[object], tuple[int, float]],
+) -> list[tuple[int, object, Exception | None]]:
+    """Wait for the first of the running tool functions to end or time out; their answers."""
+    nearest = min(deadline for _, deadline in running.values())
+    timeout = None if nearest == math.inf else max(0.0, nearest - time.monotonic())
+    done, _ = wait(running, timeout=timeout, return_when=FIRST_COMPLETED)
+    now = time.monotonic()
+    answers: list[tuple[int, object, Exception | None]] = []
+    for future, (i, deadline) in list(running.items()):
+        if future in done:
+            answers.append((i, *_result_of(future.result)))
+        elif deadline <= now:
+            answers.append((i, None, _TimedOut()))  # abandoned: it finishes unobserved
+        else:
+            continue
+        del running[future]
+    return answers
+
+
+def _result_of(function: Callable[[], object]) -> tuple[object, Exception | None]:
+    try:
+        return function(), None
+    except Exception as exc:  # handed to the flow, which decides
+        return None, exc
+
+
+def _resolve(value: Awaitable[object]) -> object:
+    """A sync hook's awaitable result, awaited in an event loop of its own (a sync run)."""
+
+    async def result() -> object:
+        return await value
+
+    return anyio.run(result)
+
+
+def _is_async_callable(function: object) -> bool:
+    return inspect.iscoroutinefunction(function) or inspect.iscoroutinefunction(
+        getattr(function, "__call__", None)  # noqa: B004 (a callable object's method)
     )
 
 

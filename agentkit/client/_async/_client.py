@@ -8,6 +8,7 @@ surface for the resources, the runner, batches and Temporal.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
+from contextlib import nullcontext
 from typing import Any, TypeVar
 
 import httpx
@@ -17,6 +18,7 @@ from ...streaming._core import EventCore
 from ...types._params import TimeoutTypes
 from .._base import (
     DEFAULT,
+    AsyncInFlight,
     BaseClient,
     Body,
     Omitted,
@@ -27,6 +29,7 @@ from .._base import (
 )
 from .._custom import custom_spec
 from .._httpx import AsyncOwnedPool
+from .._retry import AsyncAttempts
 from ._beta import AsyncBeta
 from ._files import AsyncFiles
 from ._messages import AsyncMessages
@@ -36,6 +39,9 @@ from ._response import AsyncAPIResponse
 __all__ = ["AsyncClient"]
 
 T = TypeVar("T")
+
+# What bounds a client's requests in flight (`max_in_flight`), or nothing.
+_Limiter = AsyncInFlight | nullcontext[None]
 
 
 class AsyncClient(BaseClient[httpx.AsyncClient]):
@@ -53,6 +59,10 @@ class AsyncClient(BaseClient[httpx.AsyncClient]):
         retry: A full `RetryPolicy` (backoff, retry-after cap ...).
         http_client: Your own `httpx.AsyncClient` (proxies, transports: see
             `agentkit.client.DefaultHttpxClient`); the client's `close()` closes it.
+        max_in_flight: At most this many requests out at once (default 96, a little below the
+            default pool's 100 connections); the others wait their turn in the client, where
+            waiting costs nothing per request (in httpx's pool it costs work proportional to
+            the queue). A stream counts until its first event. None: no limit.
 
     Raises:
         TypeError: an unknown keyword (naming the closest valid one).
@@ -62,10 +72,16 @@ class AsyncClient(BaseClient[httpx.AsyncClient]):
 
     messages: AsyncMessages
     models: AsyncModels
+    _in_flight: _Limiter
 
     def _new_http(self) -> httpx.AsyncClient:
         # Redirects are never followed (see `send`), whatever the pool's own setting.
         return AsyncOwnedPool()
+
+    def _new_limiter(self, total: int | None) -> _Limiter:
+        if total is None:
+            return nullcontext()
+        return AsyncInFlight(total)
 
     def _build_resources(self) -> None:
         self.messages = AsyncMessages(self)
@@ -89,39 +105,40 @@ class AsyncClient(BaseClient[httpx.AsyncClient]):
 
         Internal surface: the resources and the runner open streams and downloads with it.
         """
-        async for attempt in self._config.retry.async_retrying(self._retry_count(spec)):
+        async for attempt in AsyncAttempts(self._config.retry, spec.max_retries):
             with attempt:
-                retries_taken = attempt.retry_state.attempt_number - 1
+                retries_taken = attempt.retries_taken
                 request = self._build_request(spec, retries_taken)
-                try:
-                    # follow_redirects=False even on a pool of yours that follows them: httpx
-                    # keeps `x-api-key` / `api-key` on a cross-origin hop, and the API never
-                    # redirects, so a 3xx becomes an error (`_status_error`) and credentials
-                    # never leave the base URL's origin.
-                    response = await self._http.send(
-                        request,
-                        stream=True,
-                        auth=self._auth() or httpx.USE_CLIENT_DEFAULT,
-                        follow_redirects=False,
-                    )
-                except httpx.TransportError as exc:
-                    raise transport_error(exc, request) from exc
-                if not response.is_success or not stream:
+                async with self._in_flight:
                     try:
-                        await response.aread()
+                        # follow_redirects=False even on a pool of yours that follows them: httpx
+                        # keeps `x-api-key` / `api-key` on a cross-origin hop, and the API never
+                        # redirects, so a 3xx becomes an error (`_status_error`) and credentials
+                        # never leave the base URL's origin.
+                        response = await self._http.send(
+                            request,
+                            stream=True,
+                            auth=self._auth() or httpx.USE_CLIENT_DEFAULT,
+                            follow_redirects=False,
+                        )
                     except httpx.TransportError as exc:
-                        if not response.is_success:
-                            # The status and headers arrived: they decide (class, x-should-retry).
-                            raise self._status_error(response, unreadable=exc) from exc
                         raise transport_error(exc, request) from exc
-                    finally:
-                        await response.aclose()
-                    if not response.is_success:
-                        raise self._status_error(response)
-                elif self._json_events(spec, response):
-                    response = self._json_as_stream(response, await self._read_whole(response))
-                elif (core := self._event_core(spec, response)) is not None:
-                    await self._read_first_event(response, request, core)
+                    if not response.is_success or not stream:
+                        try:
+                            await response.aread()
+                        except httpx.TransportError as exc:
+                            if not response.is_success:
+                                # The status and headers arrived: they decide the error.
+                                raise self._status_error(response, unreadable=exc) from exc
+                            raise transport_error(exc, request) from exc
+                        finally:
+                            await response.aclose()
+                        if not response.is_success:
+                            raise self._status_error(response)
+                    elif self._json_events(spec, response):
+                        response = self._json_as_stream(response, await self._read_whole(response))
+                    elif (core := self._event_core(spec, response)) is not None:
+                        await self._read_first_event(response, request, core)
         return response
 
     async def _read_whole(self, response: httpx.Response) -> bytes:

@@ -9,6 +9,7 @@ surface for the resources, the runner, batches and Temporal.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from contextlib import nullcontext
 from typing import Any, TypeVar
 
 import httpx
@@ -20,6 +21,7 @@ from .._base import (
     DEFAULT,
     BaseClient,
     Body,
+    InFlight,
     Omitted,
     RequestArgs,
     RequestSpec,
@@ -28,6 +30,7 @@ from .._base import (
 )
 from .._custom import custom_spec
 from .._httpx import OwnedPool
+from .._retry import Attempts
 from ._beta import Beta
 from ._files import Files
 from ._messages import Messages
@@ -37,6 +40,9 @@ from ._response import APIResponse
 __all__ = ["Client"]
 
 T = TypeVar("T")
+
+# What bounds a client's requests in flight (`max_in_flight`), or nothing.
+_Limiter = InFlight | nullcontext[None]
 
 
 class Client(BaseClient[httpx.Client]):
@@ -54,6 +60,10 @@ class Client(BaseClient[httpx.Client]):
         retry: A full `RetryPolicy` (backoff, retry-after cap ...).
         http_client: Your own `httpx.Client` (proxies, transports: see
             `agentkit.client.DefaultHttpxClient`); the client's `close()` closes it.
+        max_in_flight: At most this many requests out at once (default 96, a little below the
+            default pool's 100 connections); the others wait their turn in the client, where
+            waiting costs nothing per request (in httpx's pool it costs work proportional to
+            the queue). A stream counts until its first event. None: no limit.
 
     Raises:
         TypeError: an unknown keyword (naming the closest valid one).
@@ -63,10 +73,16 @@ class Client(BaseClient[httpx.Client]):
 
     messages: Messages
     models: Models
+    _in_flight: _Limiter
 
     def _new_http(self) -> httpx.Client:
         # Redirects are never followed (see `send`), whatever the pool's own setting.
         return OwnedPool()
+
+    def _new_limiter(self, total: int | None) -> _Limiter:
+        if total is None:
+            return nullcontext()
+        return InFlight(total)
 
     def _build_resources(self) -> None:
         self.messages = Messages(self)
@@ -90,39 +106,40 @@ class Client(BaseClient[httpx.Client]):
 
         Internal surface: the resources and the runner open streams and downloads with it.
         """
-        for attempt in self._config.retry.retrying(self._retry_count(spec)):
+        for attempt in Attempts(self._config.retry, spec.max_retries):
             with attempt:
-                retries_taken = attempt.retry_state.attempt_number - 1
+                retries_taken = attempt.retries_taken
                 request = self._build_request(spec, retries_taken)
-                try:
-                    # follow_redirects=False even on a pool of yours that follows them: httpx
-                    # keeps `x-api-key` / `api-key` on a cross-origin hop, and the API never
-                    # redirects, so a 3xx becomes an error (`_status_error`) and credentials
-                    # never leave the base URL's origin.
-                    response = self._http.send(
-                        request,
-                        stream=True,
-                        auth=self._auth() or httpx.USE_CLIENT_DEFAULT,
-                        follow_redirects=False,
-                    )
-                except httpx.TransportError as exc:
-                    raise transport_error(exc, request) from exc
-                if not response.is_success or not stream:
+                with self._in_flight:
                     try:
-                        response.read()
+                        # follow_redirects=False even on a pool of yours that follows them: httpx
+                        # keeps `x-api-key` / `api-key` on a cross-origin hop, and the API never
+                        # redirects, so a 3xx becomes an error (`_status_error`) and credentials
+                        # never leave the base URL's origin.
+                        response = self._http.send(
+                            request,
+                            stream=True,
+                            auth=self._auth() or httpx.USE_CLIENT_DEFAULT,
+                            follow_redirects=False,
+                        )
                     except httpx.TransportError as exc:
-                        if not response.is_success:
-                            # The status and headers arrived: they decide (class, x-should-retry).
-                            raise self._status_error(response, unreadable=exc) from exc
                         raise transport_error(exc, request) from exc
-                    finally:
-                        response.close()
-                    if not response.is_success:
-                        raise self._status_error(response)
-                elif self._json_events(spec, response):
-                    response = self._json_as_stream(response, self._read_whole(response))
-                elif (core := self._event_core(spec, response)) is not None:
-                    self._read_first_event(response, request, core)
+                    if not response.is_success or not stream:
+                        try:
+                            response.read()
+                        except httpx.TransportError as exc:
+                            if not response.is_success:
+                                # The status and headers arrived: they decide the error.
+                                raise self._status_error(response, unreadable=exc) from exc
+                            raise transport_error(exc, request) from exc
+                        finally:
+                            response.close()
+                        if not response.is_success:
+                            raise self._status_error(response)
+                    elif self._json_events(spec, response):
+                        response = self._json_as_stream(response, self._read_whole(response))
+                    elif (core := self._event_core(spec, response)) is not None:
+                        self._read_first_event(response, request, core)
         return response
 
     def _read_whole(self, response: httpx.Response) -> bytes:
