@@ -35,7 +35,7 @@ from ..client._messages import message_spec
 from ..conversation._conversation import Conversation
 from ..runner._core import ModelCall, Run, RunParts, ToolCalls, beta_headers, run_flow
 from ..runner._hooks import Pending, async_value, prompt_blocks
-from ..runner._loop import Emit
+from ..runner._loop import Emit, journal_entries
 from ..stores import AsyncConversationStore, ConversationNotFoundError
 from ..tools._context import RunContext
 from ..tools._execute import ToolCall, ToolOutcome, ToolRuntime
@@ -498,9 +498,9 @@ class _Core:
             return replace(ctx, idempotency_key=f"{conversation.id}/{call.id}")
 
         async def journal(outcome: ToolOutcome) -> None:
-            if outcome.result is not None:
+            for block in journal_entries(outcome):
                 write = self.store.journal_tool_result(
-                    conversation.id, outcome.result, version=conversation.version
+                    conversation.id, block, version=conversation.version
                 )
                 await async_value(write)
 
