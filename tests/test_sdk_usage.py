@@ -303,6 +303,24 @@ def test_file_uploads(fake: FakeClaude, tmp_path: Path) -> None:
     assert set(listed) == {from_path.id, from_tuple.id, from_handle.id}
     assert "files-api" in fake.requests[0].headers["anthropic-beta"]
 
+    message = client.beta.messages.create(
+        model=MODEL,
+        max_tokens=256,
+        messages=[
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "When is the meeting?"},
+                    {"type": "document", "source": {"type": "file", "file_id": from_path.id}},
+                ],
+            }
+        ],
+        betas=["files-api-2025-04-14"],
+    )
+    assert message.content
+    sent = fake.message_bodies[-1]["messages"][0]["content"][1]
+    assert sent["source"] == {"type": "file", "file_id": from_path.id}
+
 
 def test_errors(fake: FakeClaude) -> None:
     fake.add(
