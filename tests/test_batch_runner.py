@@ -728,3 +728,48 @@ def test_progress_bar_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     stream = Terminal()
     ProgressPrinter(stream, total=4, width=8)(BatchProgress(1, "done", 0, 4, 0, RunUsage()))
     assert stream.getvalue().endswith("100%  round 1 | done | running")
+
+
+# -- leases: a batch run holds its conversations as `Agent.run` does ---------------------------
+
+
+def test_a_batch_run_holds_its_conversations_and_refreshes_the_leases() -> None:
+    fake = FakeClaude(three_rounds, batch_delay=1.0)
+    store = MemoryStore()
+    agent = make_agent(sync_client(fake), lease_ttl=0.3)
+    seen: list[tuple[float, str | None]] = []
+    import time
+
+    begin = time.monotonic()
+
+    def probe(progress: BatchProgress) -> None:
+        if progress.phase == "waiting":
+            # Another run trying the conversation while the batch waits: refused, every time,
+            # even after several lease_ttl have passed (the runner keeps refreshing it).
+            seen.append((time.monotonic() - begin, store.take_lease("job-0", "other", ttl=60)))
+
+    runner = BatchRunner(
+        agent, store=store, poll_interval=0.05, max_interval=0.05, on_progress=probe
+    )
+    result = runner.run([BatchJob("q", conversation_id="job-0")])
+    assert result.outcomes["job-0"].status == "complete"
+    assert seen and all(holder is not None and ":" in holder for _, holder in seen)
+    assert max(t for t, _ in seen) > 3 * 0.3  # past the lease's own lifetime
+    assert store.take_lease("job-0", "other", ttl=60) is None  # released at the end
+
+
+def test_a_batch_run_refuses_a_conversation_another_run_holds() -> None:
+    fake = FakeClaude(three_rounds)
+    store = MemoryStore()
+    store.take_lease("busy", "another-run", ttl=60)
+    runner = BatchRunner(make_agent(sync_client(fake)), store=store, poll_interval=0.001)
+    result = runner.run(
+        [BatchJob("a", conversation_id="busy"), BatchJob("b", conversation_id="free")]
+    )
+    busy, free = result.outcomes["busy"], result.outcomes["free"]
+    assert busy.status == "failed" and "ConversationBusyError" in (busy.error or "")
+    assert "another-run" in (busy.error or "")
+    assert free.status == "complete"
+    assert fake.submitted_custom_ids  # "free" went through batches; nothing for "busy"
+    assert all(c.startswith("free-") for c in fake.submitted_custom_ids)
+    assert store.take_lease("free", "other", ttl=60) is None

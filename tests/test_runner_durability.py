@@ -432,6 +432,55 @@ def test_a_failed_run_keeps_hand_built_history_and_an_early_closed_stream_its_pr
     assert [m["role"] for m in fake.message_bodies[-1]["messages"]] == ["user", "assistant", "user"]
 
 
+def test_a_tool_that_stopped_the_run_stops_the_run_resumed_after_a_crash() -> None:
+    from agentkit.stores import MemoryStore
+
+    class FailingCommit(MemoryStore):
+        """Fails the commit of the tool results while `broken`, as a crash right before it."""
+
+        broken = True
+
+        def commit(self, conversation: agentkit.Conversation) -> int:
+            if self.broken and conversation.entries[-1].role == "user" and len(conversation) > 2:
+                raise OSError("the disk is full")
+            return super().commit(conversation)
+
+    runs: list[str] = []
+
+    @agentkit.tool
+    def halt(reason: str) -> str:
+        """Stop everything.
+
+        Args:
+            reason: Why.
+        """
+        runs.append(reason)
+        raise agentkit.StopRun(f"halted: {reason}")
+
+    fake = FakeClaude([Reply.tool_use("halt", {"reason": "enough"}), Reply.text("not asked")])
+    client = agentkit.Client(api_key="test", http_client=fake.http_client(), max_retries=0)
+    store = FailingCommit()
+    agent = agentkit.Agent("claude-haiku-4-5", client=client, tools=[halt], store=store)
+    with pytest.raises(OSError):
+        agent.run("Halt.", conversation=agentkit.Conversation(id="halting"))
+    store.broken = False
+    result = agent.run(conversation="halting")  # the documented resume
+    # The tool's result was journaled with a stop marker: the resumed run did not run the tool
+    # again, committed its result, and stopped as the first run would have.
+    assert result.status == "stopped" and runs == ["enough"]
+    assert len(fake.message_bodies) == 1  # the model was not asked again
+    stored = store.load("halting")
+    assert [e.role for e in stored] == ["user", "assistant", "user"]
+    assert stored.entries[-1].blocks == [
+        {
+            "type": "tool_result",
+            "tool_use_id": stored.entries[1].blocks[0]["id"],
+            "content": "halted: enough",
+            "is_error": False,
+        }
+    ]
+
+
 def test_discard_uncommitted_never_drops_a_committed_message() -> None:
     conversation = agentkit.Conversation([{"role": "user", "content": "Hi"}])
     conversation.version = 1

@@ -303,6 +303,24 @@ def test_file_uploads(fake: FakeClaude, tmp_path: Path) -> None:
     assert set(listed) == {from_path.id, from_tuple.id, from_handle.id}
     assert "files-api" in fake.requests[0].headers["anthropic-beta"]
 
+    message = client.beta.messages.create(
+        model=MODEL,
+        max_tokens=256,
+        messages=[
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "When is the meeting?"},
+                    {"type": "document", "source": {"type": "file", "file_id": from_path.id}},
+                ],
+            }
+        ],
+        betas=["files-api-2025-04-14"],
+    )
+    assert message.content
+    sent = fake.message_bodies[-1]["messages"][0]["content"][1]
+    assert sent["source"] == {"type": "file", "file_id": from_path.id}
+
 
 def test_errors(fake: FakeClaude) -> None:
     fake.add(
@@ -634,6 +652,67 @@ def test_messages_multi_turn_and_prefill(fake: FakeClaude) -> None:
     sent = fake.message_bodies[1]["messages"]
     assert [m["role"] for m in sent] == ["user", "assistant", "user", "assistant"]
     assert sent[1]["content"] == [{"type": "text", "text": "Paris."}]
+
+
+def test_tool_use_by_hand(fake: FakeClaude) -> None:
+    fake.add(
+        Reply.tool_use("get_stock_price", {"ticker": "ACME"}, text="Checking."),
+        Reply.text("ACME trades at 12.5."),
+    )
+    client = anthropic.Client()
+    tools = [
+        {
+            "name": "get_stock_price",
+            "description": "The latest price of a stock.",
+            "input_schema": {
+                "type": "object",
+                "properties": {"ticker": {"type": "string", "description": "e.g. ACME"}},
+                "required": ["ticker"],
+            },
+        }
+    ]
+    messages: list[dict[str, object]] = [{"role": "user", "content": "What does ACME trade at?"}]
+    response = client.messages.create(
+        model=MODEL,
+        max_tokens=512,
+        tools=tools,
+        tool_choice={"type": "auto"},
+        messages=messages,  # type: ignore[arg-type]
+    )
+    assert response.stop_reason == "tool_use"
+    call = next(block for block in response.content if block.type == "tool_use")
+    assert call.name == "get_stock_price" and call.input == {"ticker": "ACME"}
+    messages.append({"role": "assistant", "content": response.content})
+    messages.append(
+        {
+            "role": "user",
+            "content": [{"type": "tool_result", "tool_use_id": call.id, "content": "12.5"}],
+        }
+    )
+    final = client.messages.create(
+        model=MODEL,
+        max_tokens=512,
+        tools=tools,
+        messages=messages,  # type: ignore[arg-type]
+    )
+    assert final.content[0].text == "ACME trades at 12.5."
+    sent = fake.message_bodies[1]["messages"]
+    assert sent[1]["content"][1]["id"] == call.id and sent[2]["content"][0]["content"] == "12.5"
+
+
+def test_stop_sequences_and_sampling(fake: FakeClaude) -> None:
+    fake.add(Reply.stopped_by("one, two, ", "three"))
+    client = anthropic.Client()
+    message = client.messages.create(
+        model=MODEL,
+        max_tokens=64,
+        temperature=0.2,
+        stop_sequences=["three"],
+        metadata={"user_id": "user-7"},
+        messages=[{"role": "user", "content": "Count to five"}],
+    )
+    assert message.stop_reason == "stop_sequence" and message.stop_sequence == "three"
+    assert fake.message_bodies[0]["stop_sequences"] == ["three"]
 
 
 def test_system_prompts(fake: FakeClaude) -> None:

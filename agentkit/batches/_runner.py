@@ -35,7 +35,7 @@ from ..client._messages import message_spec
 from ..conversation._conversation import Conversation
 from ..runner._core import ModelCall, Run, RunParts, ToolCalls, beta_headers, run_flow
 from ..runner._hooks import Pending, async_value, prompt_blocks
-from ..runner._loop import Emit
+from ..runner._loop import Emit, journal_entries
 from ..stores import AsyncConversationStore, ConversationNotFoundError
 from ..tools._context import RunContext
 from ..tools._execute import ToolCall, ToolOutcome, ToolRuntime
@@ -196,11 +196,14 @@ class _Core:
         self.manifest = await _Manifest.load(self.store, self.manifest_id)
         ids = [job.conversation_id or f"{self.r.run_id}-{i}" for i, job in enumerate(jobs)]
         runtime = self.agent.tool_runtime()
-        await self._open(ids, jobs, runtime)
-        async with runtime:
-            await self._advance_many([(s, None) for s in self.slots.values()], runtime)
-            while any(s.request is not None for s in self.slots.values()):
-                await self._round(runtime)
+        try:
+            await self._open(ids, jobs, runtime)
+            async with runtime:
+                await self._with_leases_kept(partial(self._rounds, runtime))
+        finally:
+            with anyio.CancelScope(shield=True):
+                for held in self.slots.values():
+                    await self._release(held)
         self.manifest.in_flight = None
         await self._save()
         await self._report("done")
@@ -214,6 +217,52 @@ class _Core:
                 outcomes[cid] = BatchOutcome(cid, status, None, error)
         m = self.manifest
         return BatchRunResult(self.r.run_id, outcomes, m.usage, m.rounds, list(m.batch_ids))
+
+    async def _rounds(self, runtime: ToolRuntime) -> None:
+        await self._advance_many([(s, None) for s in self.slots.values()], runtime)
+        while any(s.request is not None for s in self.slots.values()):
+            await self._round(runtime)
+
+    # -- leases: each conversation is held as `Agent.run` holds it, for the whole batch run ----
+
+    async def _with_leases_kept(self, body: Callable[[], Awaitable[None]]) -> None:
+        """Await `body` while a task refreshes the conversations' leases every third of their
+        time (a round may wait hours for its batch); a lease another run took meanwhile makes
+        that conversation's next commit fail with `ConversationBusyError`."""
+        failed: list[BaseException] = []
+
+        async def run_body() -> None:
+            try:
+                await body()
+            except BaseException as exc:  # re-raised as itself, not in an exception group
+                failed.append(exc)
+            finally:
+                keeping.cancel_scope.cancel()
+
+        async with anyio.create_task_group() as keeping:
+            keeping.start_soon(self._keep_leases)
+            keeping.start_soon(run_body)
+        if failed:
+            raise failed[0]
+
+    async def _keep_leases(self) -> None:
+        ttl = self.agent.lease_ttl
+        while True:
+            await anyio.sleep(ttl / 3)
+            for slot in self.slots.values():
+                lease = slot.parts.lease if slot.parts is not None else None
+                if lease is not None and lease.lost_to is None and lease.due():
+                    take = self.store.take_lease(lease.conversation_id, lease.owner, ttl=ttl)
+                    try:
+                        lease.refreshed_with(await async_value(take))
+                    except Exception:  # as in `Agent.run`: the next refresh tries again, and
+                        continue  # the lease lapses only after its whole ttl
+
+    async def _release(self, slot: _Slot) -> None:
+        parts, lease = slot.parts, slot.parts.lease if slot.parts is not None else None
+        if parts is not None and lease is not None:
+            parts.lease = None
+            await async_value(self.store.release_lease(lease.conversation_id, lease.owner))
 
     async def _round(self, runtime: ToolRuntime) -> None:
         flight = self.manifest.in_flight
@@ -424,10 +473,12 @@ class _Core:
                     op = run.step(value)
         except Exception as exc:  # one conversation's failure must not stop the others
             slot.end("failed", f"{type(exc).__name__}: {exc}")
+            await self._release(slot)
             return
         assert run.result is not None
         slot.result = run.result
         slot.end(run.result.status)
+        await self._release(slot)
 
     async def _run_tools(
         self, slot: _Slot, op: ToolCalls, runtime: ToolRuntime
@@ -447,9 +498,9 @@ class _Core:
             return replace(ctx, idempotency_key=f"{conversation.id}/{call.id}")
 
         async def journal(outcome: ToolOutcome) -> None:
-            if outcome.result is not None:
+            for block in journal_entries(outcome):
                 write = self.store.journal_tool_result(
-                    conversation.id, outcome.result, version=conversation.version
+                    conversation.id, block, version=conversation.version
                 )
                 await async_value(write)
 
@@ -498,9 +549,19 @@ class _Core:
                 slot.status = "complete"
             else:
                 parts = RunParts(
-                    spec, self.agent.hooks, self.store, runtime, {}, None, conversation, job.deps
+                    spec,
+                    self.agent.hooks,
+                    self.store,
+                    runtime,
+                    {},
+                    None,
+                    conversation,
+                    job.deps,
+                    busy_timeout=self.agent.busy_timeout,
+                    lease_ttl=self.agent.lease_ttl,
+                    sleep=anyio.sleep,
                 )
-                slot.run = Run(run_flow(parts, self.store))
+                slot.run, slot.parts = Run(run_flow(parts, self.store)), parts
                 length, failures = self.manifest.attempts.get(cid, [-1, 0])
                 slot.attempts = failures if length == len(conversation) else 0
             self.slots[cid] = slot

@@ -23,7 +23,7 @@ from pydantic import TypeAdapter
 from typing_extensions import TypedDict
 
 from ..conversation._conversation import Conversation
-from ..runner._core import Run, ToolCalls
+from ..runner._core import Run, RunParts, ToolCalls
 from ..runner._events import RunResult
 from ..runner._hooks import async_value
 from ..runner._loop import next_action
@@ -159,6 +159,7 @@ class _Slot:
     status: Status = "running"
     result: RunResult[Any] | None = None
     error: str | None = None
+    parts: RunParts | None = None  # the run's parts: its lease, while it holds one
 
     def end(self, status: Status, error: str | None = None) -> None:
         self.status, self.error, self.request, self.held = status, error, None, None

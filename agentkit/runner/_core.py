@@ -53,6 +53,7 @@ from ._loop import (
     RunSpec,
     RunTools,
     agent_loop,
+    journal_entries,
 )
 from ._transcript import Transcript
 
@@ -211,11 +212,11 @@ class RunParts:
         conversation = op.conversation
 
         async def on_outcome(outcome: ToolOutcome) -> None:
-            if journal is None:
-                if outcome.result is not None:
-                    self.remember(conversation.id, outcome.result)
-            elif outcome.result is not None:
-                await journal(outcome.result)
+            for block in journal_entries(outcome):
+                if journal is None:
+                    self.remember(conversation.id, block)
+                else:
+                    await journal(block)
             finished(outcome)
 
         return await self.runtime.run_calls(

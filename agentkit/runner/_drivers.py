@@ -32,9 +32,7 @@ from ._hooks import (
     async_value,
     sync_value,
 )
-from ._loop import (
-    Emit,
-)
+from ._loop import Emit, journal_entries
 
 if TYPE_CHECKING:
     from ..client import AsyncClient, Client
@@ -161,13 +159,12 @@ def _tools_here(parts: RunParts, op: ToolCalls) -> Generator[AgentEvent, None, l
     try:
         while True:
             outcome = next(calls)
-            if outcome.result is None:
-                pass
-            elif store is None:
-                parts.remember(conversation.id, outcome.result)
-            else:
-                write = store.journal_tool_result
-                sync_value(write(conversation.id, outcome.result, version=conversation.version))
+            for block in journal_entries(outcome):
+                if store is None:
+                    parts.remember(conversation.id, block)
+                else:
+                    write = store.journal_tool_result
+                    sync_value(write(conversation.id, block, version=conversation.version))
             yield ToolCallFinished(outcome)
     except StopIteration as stop:
         outcomes: list[ToolOutcome] = stop.value

@@ -22,7 +22,8 @@ from typing_extensions import Self, TypeVar
 from .._exceptions import ConfigurationError, LimitExceededError, OutputValidationError
 from .._options import check_number, strict_init
 from ..conversation._cache import CachePolicy
-from ..tools._execute import Approval, OutcomeStatus, ToolCall
+from ..tools._execute import Approval, OutcomeStatus, ToolCall, ToolOutcome
+from ..tools._tool import tool_result
 from ..types._message import Message
 from ..types._usage import ModelPrice, RunUsage
 from ._events import RunStatus, TurnFinished
@@ -672,10 +673,30 @@ def _tool_step(
     if hit is not None:
         yield from CommitUser("results")
         state.check(hit)
-    if any(r.stop for r in reports):
+    if any(r.stop for r in reports) or any(stop_marker(c.id) in journaled for c in calls):
+        # A journaled call that stopped the run (before a crash) stops the resumed run too.
         yield from CommitUser("results")
         return state.end("stopped")
     return None
+
+
+def stop_marker(tool_use_id: str) -> str:
+    """The journal key recording that the call `tool_use_id` stopped the run (`StopRun`).
+
+    The journal keeps `tool_result` blocks by `tool_use_id`; this key is no API id, so the
+    message answering the calls, which takes the pending calls' ids only, never carries it.
+    """
+    return f"agentkit-stop/{tool_use_id}"
+
+
+def journal_entries(outcome: ToolOutcome) -> list[dict[str, object]]:
+    """What to journal for a finished call, in order: a stop marker when it stopped the run,
+    then its result (a marker without its result only means the call runs again, and stops)."""
+    if outcome.result is None:
+        return []
+    if not outcome.stop:
+        return [outcome.result]
+    return [tool_result(stop_marker(outcome.call.id), "the tool stopped the run"), outcome.result]
 
 
 # -- structured output decisions (pure) ---------------------------------------------------------

@@ -31,7 +31,7 @@ from .._exceptions import ConfigurationError, StoreConflictError
 from ..conversation._conversation import Conversation
 from ..runner._events import AgentEvent, ToolCallFinished
 from ..runner._hooks import after_model_async, before_model_async
-from ..runner._loop import OutputSpec, next_action
+from ..runner._loop import OutputSpec, journal_entries, next_action, stop_marker
 from ..runner._transcript import check_output, opening_of, reply_of, user_content
 from ..tools._context import RunContext
 from ..tools._execute import Allow, Deny, ToolCall, ToolRuntime
@@ -301,11 +301,8 @@ class AgentActivities:
             # it) finds the result and returns it instead of running the tool again. A tool
             # that stopped the run leaves a marker before its result, so that attempt stops the
             # run too (a marker without a result only means the tool runs again, and stops).
-            blocks = [outcome.result]
-            if outcome.stop:
-                blocks.insert(0, tool_result(stop_marker(call_id), "the tool stopped the run"))
             try:
-                for block in blocks:
+                for block in journal_entries(outcome):
                     await store.journal_tool_result(
                         params.conversation_id, block, version=params.version
                     )
@@ -382,15 +379,6 @@ async def _commit_user(store: AsyncConversationStore, params: CommitInput) -> Co
     except StoreConflictError as exc:
         raise ApplicationError(str(exc), type="StoreConflictError") from exc
     return conversation
-
-
-def stop_marker(tool_use_id: str) -> str:
-    """The journal key that records that the call `tool_use_id` stopped the run (`StopRun`).
-
-    The journal keeps `tool_result` blocks by `tool_use_id`; this key is no API id, so the
-    message answering the calls, which takes the pending calls' ids only, never includes it.
-    """
-    return f"agentkit-stop/{tool_use_id}"
 
 
 async def _heartbeating(body: Callable[[], Awaitable[T]]) -> T:
