@@ -1,0 +1,369 @@
+"""`create_app`: the ASGI app of a chat on an `Agent` and its store (Starlette).
+
+Routes (JSON errors are `{"error": "..."}`):
+
+| route | what |
+|---|---|
+| `GET /` | the chat page |
+| `GET /api/info` | `{"model", "banner"}` (the banner says when the answers are the fake's) |
+| `POST /api/chat` | run a turn; the UI message stream (the body `useChat` sends) |
+| `GET /api/chat/{id}/stream` | follow the live run of a chat from its start; 204 without one |
+| `GET /api/chats` | the owner's conversations, newest first |
+| `GET /api/chats/{id}` | one conversation's `UIMessage`s, and whether a run is live |
+| `POST /api/chats/{id}/stop` | cancel the live run (204; 409 when it runs in another process) |
+| `DELETE /api/chats/{id}` | delete a conversation (204; 409 while it runs) |
+
+Every conversation belongs to an owner, the string the `owner` hook returns for a request; a
+conversation of another owner answers 404, exactly as a missing one.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from .._exceptions import ConfigurationError
+from ..client import Client
+from ..conversation import Conversation
+from ..runner import Agent
+from ..stores import (
+    AsyncConversationStore,
+    ConversationInfo,
+    ConversationNotFoundError,
+    ConversationStore,
+    to_async,
+)
+from ._history import message_id, pending_calls, reply_id, title_of, ui_messages
+from ._page import page_html
+from ._protocol import HEADERS
+from ._request import BadRequest, ChatRequest, check_chat_id, parse_chat_request
+from ._runs import Busy, Runs
+
+if TYPE_CHECKING:
+    from starlette.types import ASGIApp
+
+__all__ = ["OWNER_COOKIE", "OwnerHook", "WebLimits", "browser_owner", "create_app"]
+
+logger = logging.getLogger("agentkit.web")
+
+OwnerHook = Callable[[Request], "str | Awaitable[str | None] | None"]
+"""`(request) -> owner id | None`, sync or async: who is asking (None answers 401)."""
+
+OWNER_COOKIE = "agentkit_owner"
+_COOKIE_VALUE_CHARS = 43  # secrets.token_urlsafe(32)
+_LIST_PAGE = 500
+
+
+@dataclass(frozen=True)
+class WebLimits:
+    """Request size limits.
+
+    Attributes:
+        max_body_bytes: The largest `POST /api/chat` body (413 beyond it).
+        max_prompt_chars: The longest prompt (413 beyond it).
+        max_chats_listed: The most conversations `GET /api/chats` returns.
+    """
+
+    max_body_bytes: int = 1_000_000
+    max_prompt_chars: int = 100_000
+    max_chats_listed: int = 100
+
+
+def browser_owner(request: Request) -> str | None:
+    """The default owner: a random id kept in an HttpOnly cookie (`agentkit_owner`), so each
+    browser sees only its own conversations. The app sets the cookie on a first visit.
+
+    Use your own hook (the user of your session cookie, a header your proxy sets) for
+    accounts: whoever holds the cookie holds the conversations.
+    """
+    value = request.cookies.get(OWNER_COOKIE, "")
+    if len(value) == _COOKIE_VALUE_CHARS and value.replace("-", "").replace("_", "").isalnum():
+        return value
+    return None
+
+
+def _error(message: str, status: int) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise BadRequest(f"the body is larger than {limit} bytes", status=413)
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise BadRequest(f"the body is larger than {limit} bytes", status=413)
+    return bytes(body)
+
+
+class _ChatApp:
+    """The handlers, over one agent, its store, the owner hook and this process's runs."""
+
+    def __init__(
+        self,
+        agent: Agent[object, object],
+        store: AsyncConversationStore,
+        owner: OwnerHook | None,
+        limits: WebLimits,
+        banner: str | None,
+    ) -> None:
+        self.agent = agent
+        self.store = store
+        self.owner_hook = owner
+        self.limits = limits
+        self.banner = banner
+        self.runs = Runs()
+
+    # -- who is asking --------------------------------------------------------------------------
+
+    async def owner(self, request: Request) -> tuple[str | None, str | None]:
+        """The owner, and a cookie value to set (the default hook's first visit)."""
+        if self.owner_hook is None:
+            found = browser_owner(request)
+            if found is not None:
+                return found, None
+            fresh = secrets.token_urlsafe(32)
+            return fresh, fresh
+        value = self.owner_hook(request)
+        if inspect.isawaitable(value):
+            value = await value
+        if value is not None and not isinstance(value, str):
+            raise TypeError(f"the owner hook returned {type(value).__name__}, not str or None")
+        return value, None
+
+    def respond(self, response: Response, cookie: str | None) -> Response:
+        if cookie is not None:
+            response.set_cookie(
+                OWNER_COOKIE, cookie, max_age=400 * 86400, httponly=True, samesite="lax"
+            )
+        return response
+
+    async def owned(self, chat_id: str, owner: str) -> Conversation | None:
+        """The conversation if it exists and belongs to `owner` (else None: answer 404)."""
+        try:
+            conversation = await self.store.load(chat_id)
+        except ConversationNotFoundError:
+            return None
+        return conversation if conversation.metadata.get("owner") == owner else None
+
+    # -- routes ---------------------------------------------------------------------------------
+
+    async def page(self, request: Request) -> Response:
+        _owner, cookie = await self.owner(request)
+        return self.respond(HTMLResponse(page_html()), cookie)
+
+    async def info(self, request: Request) -> Response:
+        return JSONResponse({"model": self.agent.model, "banner": self.banner})
+
+    async def chat(self, request: Request) -> Response:
+        owner, cookie = await self.owner(request)
+        if owner is None:
+            return _error("not signed in", 401)
+        if "application/json" not in request.headers.get("content-type", ""):
+            # Also what keeps a cross-site form from posting here: it cannot send JSON.
+            return _error("send the chat request as application/json", 415)
+        try:
+            body = await _read_body(request, self.limits.max_body_bytes)
+            asked = parse_chat_request(body, max_prompt_chars=self.limits.max_prompt_chars)
+            response = await self._start(asked, owner)
+        except BadRequest as exc:
+            return self.respond(_error(str(exc), exc.status), cookie)
+        return self.respond(response, cookie)
+
+    async def _start(self, asked: ChatRequest, owner: str) -> Response:
+        chat_id = asked.chat_id
+        if self.runs.get(chat_id) is not None:
+            raise BadRequest("a reply is being written in this chat; wait or stop it", 409)
+        stored = await self.owned(chat_id, owner)
+        conversation: Conversation | str
+        if stored is None:
+            if asked.prompt is None:
+                raise BadRequest("no such chat", 404)
+            try:
+                await self.store.load(chat_id)
+            except ConversationNotFoundError:
+                pass
+            else:  # it exists, and is someone else's
+                raise BadRequest("no such chat", 404)
+            metadata = {"owner": owner, "title": title_of(asked.prompt)}
+            conversation = Conversation(id=chat_id, metadata=metadata)
+            message, base = message_id(1), 0
+        else:
+            conversation = chat_id
+            messages = [e.message for e in stored.entries]
+            journal = await self.store.journaled_tool_results(chat_id)
+            pending = pending_calls(messages, journal)
+            if asked.prompt is not None:
+                if pending:
+                    raise BadRequest("tool calls wait for approval: approve or deny them", 409)
+                message = message_id(len(messages) + 1)
+            else:
+                unknown = sorted(set(asked.approvals) - pending)
+                if unknown:
+                    raise BadRequest(f"no tool call waits for approval: {', '.join(unknown)}", 409)
+                message = reply_id(messages) or message_id(len(messages))
+            base = len(messages)
+        try:
+            live = await self.runs.start(
+                self.agent,
+                chat_id=chat_id,
+                owner=owner,
+                conversation=conversation,
+                prompt=asked.prompt,
+                approvals=asked.approvals,
+                message_id=message,
+                base=base,
+            )
+        except Busy:
+            raise BadRequest(
+                "a reply is being written in this chat; wait or stop it", 409
+            ) from None
+        return StreamingResponse(live.follow(), headers=HEADERS)
+
+    async def follow(self, request: Request) -> Response:
+        owner, cookie = await self.owner(request)
+        chat_id = request.path_params["chat_id"]
+        live = self.runs.get(chat_id)
+        if owner is None or live is None or live.owner != owner:
+            return self.respond(Response(status_code=204), cookie)
+        return self.respond(StreamingResponse(live.follow(), headers=HEADERS), cookie)
+
+    async def list_chats(self, request: Request) -> Response:
+        owner, cookie = await self.owner(request)
+        if owner is None:
+            return _error("not signed in", 401)
+        found: list[ConversationInfo] = []
+        offset = 0
+        # The store lists every conversation; the owner's are picked page by page.
+        while len(found) < self.limits.max_chats_listed:
+            page = await self.store.list(limit=_LIST_PAGE, offset=offset)
+            found += [c for c in page if c.metadata.get("owner") == owner]
+            if len(page) < _LIST_PAGE:
+                break
+            offset += _LIST_PAGE
+        chats = [
+            {
+                "id": c.id,
+                "title": c.metadata.get("title") or "(untitled)",
+                "updatedAt": c.updated_at,
+                "running": self.runs.get(c.id) is not None,
+            }
+            for c in found[: self.limits.max_chats_listed]
+        ]
+        return self.respond(JSONResponse({"chats": chats}), cookie)
+
+    async def get_chat(self, request: Request) -> Response:
+        owner, cookie = await self.owner(request)
+        try:
+            chat_id = check_chat_id(request.path_params["chat_id"])
+        except BadRequest as exc:
+            return _error(str(exc), exc.status)
+        stored = await self.owned(chat_id, owner) if owner is not None else None
+        if stored is None:
+            return self.respond(_error("no such chat", 404), cookie)
+        messages: list[dict[str, object]] = [e.message for e in stored.entries]
+        journal = await self.store.journaled_tool_results(chat_id)
+        live = self.runs.get(chat_id)
+        if live is not None:
+            # The history as the live run found it (and its prompt): following its stream
+            # (`GET /api/chat/{id}/stream`) replays the rest from its start.
+            messages = messages[: live.base]
+            if live.prompt is not None:
+                messages.append({"role": "user", "content": live.prompt})
+        body = {
+            "id": chat_id,
+            "title": stored.metadata.get("title"),
+            "messages": ui_messages(messages, journal),
+            "running": live is not None,
+        }
+        return self.respond(JSONResponse(body), cookie)
+
+    async def stop(self, request: Request) -> Response:
+        owner, cookie = await self.owner(request)
+        chat_id = request.path_params["chat_id"]
+        live = self.runs.get(chat_id)
+        if owner is not None and live is not None and live.owner == owner:
+            self.runs.stop(chat_id)
+            return self.respond(Response(status_code=204), cookie)
+        if owner is None or await self.owned(chat_id, owner) is None:
+            return self.respond(_error("no such chat", 404), cookie)
+        return self.respond(_error("no reply is being written here", 409), cookie)
+
+    async def delete_chat(self, request: Request) -> Response:
+        owner, cookie = await self.owner(request)
+        chat_id = request.path_params["chat_id"]
+        if owner is None or await self.owned(chat_id, owner) is None:
+            return self.respond(_error("no such chat", 404), cookie)
+        if self.runs.get(chat_id) is not None:
+            return self.respond(_error("a reply is being written; stop it first", 409), cookie)
+        await self.store.delete(chat_id)
+        return self.respond(Response(status_code=204), cookie)
+
+
+def create_app(
+    agent: Agent[object, object],
+    *,
+    owner: OwnerHook | None = None,
+    limits: WebLimits | None = None,
+    banner: str | None = None,
+) -> ASGIApp:
+    """The ASGI app of a chat with `agent`: its page at `/` and its API under `/api`.
+
+    Mount it in any ASGI framework (`app.mount("/chat", create_app(agent))`) or serve it
+    (`uvicorn module:app`, `agentkit serve module:agent`).
+
+    Args:
+        agent: The agent; it must have a store (`Agent(store=...)`), where every conversation
+            is kept, and an `AsyncClient` (or none: one is made from the environment).
+        owner: `(request) -> owner id | None`, sync or async: whose conversations a request
+            may see and post to; None answers 401. Default: `browser_owner`, a random id in
+            a cookie.
+        limits: Request size limits (`WebLimits()` by default).
+        banner: A line the page shows above the chat (e.g. that the answers are a fake's).
+
+    Returns:
+        The ASGI app.
+
+    Raises:
+        ConfigurationError: The agent has no store, or a sync client.
+    """
+    store = agent.store
+    if store is None:
+        raise ConfigurationError(
+            "create_app(): the agent needs a store for the conversations: Agent(store=...)"
+        )
+    if isinstance(agent.client, Client):
+        raise ConfigurationError(
+            "create_app(): the agent's client is a sync Client; give it an AsyncClient"
+        )
+    if isinstance(store, ConversationStore):
+        store = to_async(store)
+    chat = _ChatApp(agent, store, owner, limits or WebLimits(), banner)
+    routes = [
+        Route("/", chat.page, methods=["GET"]),
+        Route("/api/info", chat.info, methods=["GET"]),
+        Route("/api/chat", chat.chat, methods=["POST"]),
+        Route("/api/chat/{chat_id}/stream", chat.follow, methods=["GET"]),
+        Route("/api/chats", chat.list_chats, methods=["GET"]),
+        Route("/api/chats/{chat_id}", chat.get_chat, methods=["GET"]),
+        Route("/api/chats/{chat_id}", chat.delete_chat, methods=["DELETE"]),
+        Route("/api/chats/{chat_id}/stop", chat.stop, methods=["POST"]),
+    ]
+    return Starlette(routes=routes, exception_handlers={Exception: _internal_error})
+
+
+async def _internal_error(request: Request, exc: Exception) -> Response:
+    # No trace, key or stored detail reaches the client; the log has it all.
+    logger.exception("%s %s failed", request.method, request.url.path, exc_info=exc)
+    return _error("internal server error", 500)
