@@ -19,6 +19,7 @@ except ImportError as _exc:  # pragma: no cover - depends on the environment
 from ._app import OWNER_COOKIE, OwnerHook, WebLimits, browser_owner, create_app
 from ._history import ui_messages
 from ._protocol import DONE, HEADERS, UIStream, frame
+from ._serve import serve, store_from_url
 
 __all__ = [
     "DONE",
@@ -30,5 +31,7 @@ __all__ = [
     "browser_owner",
     "create_app",
     "frame",
+    "serve",
+    "store_from_url",
     "ui_messages",
 ]

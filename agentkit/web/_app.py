@@ -40,6 +40,7 @@ from ..stores import (
     ConversationInfo,
     ConversationNotFoundError,
     ConversationStore,
+    lease_owner,
     to_async,
 )
 from ._history import message_id, pending_calls, reply_id, title_of, ui_messages
@@ -61,6 +62,7 @@ OwnerHook = Callable[[Request], "str | Awaitable[str | None] | None"]
 OWNER_COOKIE = "agentkit_owner"
 _COOKIE_VALUE_CHARS = 43  # secrets.token_urlsafe(32)
 _LIST_PAGE = 500
+_BUSY = "a reply is being written in this chat; wait or stop it"
 
 
 @dataclass(frozen=True)
@@ -184,7 +186,7 @@ class _ChatApp:
     async def _start(self, asked: ChatRequest, owner: str) -> Response:
         chat_id = asked.chat_id
         if self.runs.get(chat_id) is not None:
-            raise BadRequest("a reply is being written in this chat; wait or stop it", 409)
+            raise BadRequest(_BUSY, 409)
         stored = await self.owned(chat_id, owner)
         conversation: Conversation | str
         if stored is None:
@@ -206,6 +208,10 @@ class _ChatApp:
             pending = pending_calls(messages, journal)
             if asked.prompt is not None:
                 if pending:
+                    # Calls without results: a run in another process is running them, or
+                    # they wait for a person.
+                    if await self._leased(chat_id):
+                        raise BadRequest(_BUSY, 409)
                     raise BadRequest("tool calls wait for approval: approve or deny them", 409)
                 message = message_id(len(messages) + 1)
             else:
@@ -230,6 +236,14 @@ class _ChatApp:
                 "a reply is being written in this chat; wait or stop it", 409
             ) from None
         return StreamingResponse(live.follow(), headers=HEADERS)
+
+    async def _leased(self, chat_id: str) -> bool:
+        """Whether a run (in any process) holds the conversation's lease now."""
+        probe = lease_owner(f"web-probe-{secrets.token_hex(8)}")
+        holder = await self.store.take_lease(chat_id, probe, ttl=1.0)
+        if holder is None:
+            await self.store.release_lease(chat_id, probe)
+        return holder is not None
 
     async def follow(self, request: Request) -> Response:
         owner, cookie = await self.owner(request)
