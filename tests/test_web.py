@@ -185,6 +185,9 @@ def test_another_worker_gets_409_through_the_stores_lease(tmp_path: Path) -> Non
                 assert second_fake.message_bodies == []  # refused before paying for a call
                 # The other worker has no live stream of it to follow.
                 assert two.get("/api/chat/shared/stream").status_code == 204
+                elsewhere = two.post("/api/chats/shared/stop")
+                assert elsewhere.status_code == 409
+                assert "another server process" in elsewhere.json()["error"]
                 gate.open()
                 assert _types(live.read().decode())[-1] == "finish"
             history = two.get("/api/chats/shared").json()["messages"]
@@ -240,7 +243,8 @@ def test_stop_cancels_the_run() -> None:
             stopped = chunks(live.read().decode())
         assert stopped[-1] == {"type": "abort", "reason": "stopped by the user"}
         assert len(fake.message_bodies) == 1  # the run went no further
-        assert http.post("/api/chats/c-stop/stop").status_code == 409  # nothing runs now
+        idle = http.post("/api/chats/c-stop/stop")  # nothing runs now
+        assert idle.status_code == 409 and idle.json() == {"error": "no reply is being written"}
         # The reply that asked for the tool was stored; the stopped call waits for a decision.
         parts = http.get("/api/chats/c-stop").json()["messages"][1]["parts"]
         assert parts[-1]["state"] == "approval-requested"

@@ -312,7 +312,11 @@ class _ChatApp:
             return self.respond(Response(status_code=204), cookie)
         if owner is None or await self.owned(chat_id, owner) is None:
             return self.respond(_error("no such chat", 404), cookie)
-        return self.respond(_error("no reply is being written here", 409), cookie)
+        if await self._leased(chat_id):
+            # Each process can cancel only its own runs.
+            message = "the reply is being written by another server process: stop it there"
+            return self.respond(_error(message, 409), cookie)
+        return self.respond(_error("no reply is being written", 409), cookie)
 
     async def delete_chat(self, request: Request) -> Response:
         owner, cookie = await self.owner(request)
