@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
@@ -181,6 +181,9 @@ class _ChatApp:
             response = await self._start(asked, owner)
         except BadRequest as exc:
             return self.respond(_error(str(exc), exc.status), cookie)
+        except ClientDisconnect:
+            # Gone before its request was read: nothing ran, and no one reads an answer.
+            return Response(status_code=400)
         return self.respond(response, cookie)
 
     async def _start(self, asked: ChatRequest, owner: str) -> Response:
