@@ -442,3 +442,26 @@ def test_agentkit_serve_refuses_what_is_not_an_agent(tmp_path: Path) -> None:
     bad = [sys.executable, "-m", "agentkit", "serve", "myagent:agent", "--store", "redis://x"]
     done = subprocess.run(bad, cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert done.returncode == 1 and "expected sqlite:///PATH" in done.stderr
+
+
+def test_stop_mid_reply_drops_the_partial_reply_and_an_uncommitted_prompt() -> None:
+    # The reply's chunks come 1 s apart (some 25 of them): the stop lands while it streams.
+    long = Reply.text("The first words, " + "and then a great many more " * 20)
+    agent, _ = agent_on([Fault.slow(long, chunk_delay=1.0), Reply.text("Short.")], [])
+    with served(create_app(agent)) as url, httpx.Client(base_url=url, timeout=60) as http:
+        with http.stream("POST", "/api/chat", json=_new("c-mid", "Tell me a lot")) as live:
+            lines = live.iter_lines()
+            for line in lines:
+                if '"text-delta"' in line:
+                    break
+            assert http.post("/api/chats/c-mid/stop").status_code == 204
+            rest = [line for line in lines if line]
+        assert rest[-2:] == [
+            'data: {"type":"abort","reason":"stopped by the user"}',
+            "data: [DONE]",
+        ]
+        assert 'data: {"type":"text-end","id":"text-1-0"}' in rest  # the open part is closed
+        # Nothing of the turn was committed: neither the partial reply nor its prompt.
+        assert http.get("/api/chats/c-mid").json()["messages"] == []
+        again = chunks(post_chat(http, "c-mid", "Briefly, then").text)
+        assert {"type": "text-delta", "id": "text-1-0", "delta": "Short."} in again
