@@ -11,7 +11,7 @@ never imports this package. See docs/web.md.
 
 try:
     import starlette  # noqa: F401 - only to say which extra is missing
-except ImportError as _exc:  # pragma: no cover - depends on the environment
+except ImportError as _exc:  # pragma: no cover - only without the extra
     raise ImportError(
         "agentkit.web needs starlette: pip install 'agentkit[web]'", name=_exc.name
     ) from _exc

@@ -47,7 +47,7 @@ from ._history import message_id, pending_calls, reply_id, title_of, ui_messages
 from ._page import page_html
 from ._protocol import HEADERS
 from ._request import BadRequest, ChatRequest, check_chat_id, parse_chat_request
-from ._runs import Busy, Runs
+from ._runs import Busy, LiveRun, Runs, Turn
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp
@@ -120,9 +120,8 @@ class _ChatApp:
         limits: WebLimits,
         banner: str | None,
     ) -> None:
-        self.agent = agent
-        self.store = store
         self.owner_hook = owner
+        self.agent, self.store = agent, store
         self.limits = limits
         self.banner = banner
         self.runs = Runs()
@@ -159,6 +158,37 @@ class _ChatApp:
             return None
         return conversation if conversation.metadata.get("owner") == owner else None
 
+    async def signed_in(self, request: Request) -> tuple[str, str | None]:
+        """`owner()`, for the routes that need one.
+
+        Raises:
+            BadRequest: 401, no owner.
+        """
+        owner, cookie = await self.owner(request)
+        if owner is None:
+            raise BadRequest("not signed in", 401)
+        return owner, cookie
+
+    def live_of(self, chat_id: str, owner: str | None) -> LiveRun | None:
+        """This process's live run of the chat, if the owner may see it."""
+        live = self.runs.get(chat_id)
+        return live if live is not None and live.owner == owner else None
+
+    async def owned_or_404(self, request: Request, owner: str) -> Conversation:
+        """The conversation the route names, if it is the owner's.
+
+        Raises:
+            BadRequest: 404 (also for a malformed id).
+        """
+        try:
+            chat_id = check_chat_id(request.path_params["chat_id"])
+        except BadRequest:
+            raise BadRequest("no such chat", 404) from None
+        stored = await self.owned(chat_id, owner)
+        if stored is None:
+            raise BadRequest("no such chat", 404)
+        return stored
+
     # -- routes ---------------------------------------------------------------------------------
 
     async def page(self, request: Request) -> Response:
@@ -169,22 +199,17 @@ class _ChatApp:
         return JSONResponse({"model": self.agent.model, "banner": self.banner})
 
     async def chat(self, request: Request) -> Response:
-        owner, cookie = await self.owner(request)
-        if owner is None:
-            return _error("not signed in", 401)
+        owner, cookie = await self.signed_in(request)
         if "application/json" not in request.headers.get("content-type", ""):
             # Also what keeps a cross-site form from posting here: it cannot send JSON.
-            return _error("send the chat request as application/json", 415)
+            raise BadRequest("send the chat request as application/json", 415)
         try:
             body = await _read_body(request, self.limits.max_body_bytes)
-            asked = parse_chat_request(body, max_prompt_chars=self.limits.max_prompt_chars)
-            response = await self._start(asked, owner)
-        except BadRequest as exc:
-            return self.respond(_error(str(exc), exc.status), cookie)
         except ClientDisconnect:
             # Gone before its request was read: nothing ran, and no one reads an answer.
             return Response(status_code=400)
-        return self.respond(response, cookie)
+        asked = parse_chat_request(body, max_prompt_chars=self.limits.max_prompt_chars)
+        return self.respond(await self._start(asked, owner), cookie)
 
     async def _start(self, asked: ChatRequest, owner: str) -> Response:
         chat_id = asked.chat_id
@@ -224,16 +249,8 @@ class _ChatApp:
                 message = reply_id(messages) or message_id(len(messages))
             base = len(messages)
         try:
-            live = await self.runs.start(
-                self.agent,
-                chat_id=chat_id,
-                owner=owner,
-                conversation=conversation,
-                prompt=asked.prompt,
-                approvals=asked.approvals,
-                message_id=message,
-                base=base,
-            )
+            turn = Turn(chat_id, owner, conversation, asked.prompt, asked.approvals, message, base)
+            live = await self.runs.start(self.agent, turn)
         except Busy:
             raise BadRequest(
                 "a reply is being written in this chat; wait or stop it", 409
@@ -250,16 +267,13 @@ class _ChatApp:
 
     async def follow(self, request: Request) -> Response:
         owner, cookie = await self.owner(request)
-        chat_id = request.path_params["chat_id"]
-        live = self.runs.get(chat_id)
-        if owner is None or live is None or live.owner != owner:
+        live = self.live_of(request.path_params["chat_id"], owner)
+        if live is None:
             return self.respond(Response(status_code=204), cookie)
         return self.respond(StreamingResponse(live.follow(), headers=HEADERS), cookie)
 
     async def list_chats(self, request: Request) -> Response:
-        owner, cookie = await self.owner(request)
-        if owner is None:
-            return _error("not signed in", 401)
+        owner, cookie = await self.signed_in(request)
         found: list[ConversationInfo] = []
         offset = 0
         # The store lists every conversation; the owner's are picked page by page.
@@ -281,17 +295,11 @@ class _ChatApp:
         return self.respond(JSONResponse({"chats": chats}), cookie)
 
     async def get_chat(self, request: Request) -> Response:
-        owner, cookie = await self.owner(request)
-        try:
-            chat_id = check_chat_id(request.path_params["chat_id"])
-        except BadRequest as exc:
-            return _error(str(exc), exc.status)
-        stored = await self.owned(chat_id, owner) if owner is not None else None
-        if stored is None:
-            return self.respond(_error("no such chat", 404), cookie)
+        owner, cookie = await self.signed_in(request)
+        stored = await self.owned_or_404(request, owner)
         messages: list[dict[str, object]] = [e.message for e in stored.entries]
-        journal = await self.store.journaled_tool_results(chat_id)
-        live = self.runs.get(chat_id)
+        journal = await self.store.journaled_tool_results(stored.id)
+        live = self.runs.get(stored.id)
         if live is not None:
             # The history as the live run found it (and its prompt): following its stream
             # (`GET /api/chat/{id}/stream`) replays the rest from its start.
@@ -299,7 +307,7 @@ class _ChatApp:
             if live.prompt is not None:
                 messages.append({"role": "user", "content": live.prompt})
         body = {
-            "id": chat_id,
+            "id": stored.id,
             "title": stored.metadata.get("title"),
             "messages": ui_messages(messages, journal),
             "running": live is not None,
@@ -307,28 +315,24 @@ class _ChatApp:
         return self.respond(JSONResponse(body), cookie)
 
     async def stop(self, request: Request) -> Response:
-        owner, cookie = await self.owner(request)
-        chat_id = request.path_params["chat_id"]
-        live = self.runs.get(chat_id)
-        if owner is not None and live is not None and live.owner == owner:
-            self.runs.stop(chat_id)
+        owner, cookie = await self.signed_in(request)
+        if self.live_of(request.path_params["chat_id"], owner) is not None:
+            self.runs.stop(request.path_params["chat_id"])
             return self.respond(Response(status_code=204), cookie)
-        if owner is None or await self.owned(chat_id, owner) is None:
-            return self.respond(_error("no such chat", 404), cookie)
-        if await self._leased(chat_id):
+        stored = await self.owned_or_404(request, owner)
+        if await self._leased(stored.id):
             # Each process can cancel only its own runs.
-            message = "the reply is being written by another server process: stop it there"
-            return self.respond(_error(message, 409), cookie)
-        return self.respond(_error("no reply is being written", 409), cookie)
+            raise BadRequest(
+                "the reply is being written by another server process: stop it there", 409
+            )
+        raise BadRequest("no reply is being written", 409)
 
     async def delete_chat(self, request: Request) -> Response:
-        owner, cookie = await self.owner(request)
-        chat_id = request.path_params["chat_id"]
-        if owner is None or await self.owned(chat_id, owner) is None:
-            return self.respond(_error("no such chat", 404), cookie)
-        if self.runs.get(chat_id) is not None:
-            return self.respond(_error("a reply is being written; stop it first", 409), cookie)
-        await self.store.delete(chat_id)
+        owner, cookie = await self.signed_in(request)
+        stored = await self.owned_or_404(request, owner)
+        if self.runs.get(stored.id) is not None:
+            raise BadRequest("a reply is being written; stop it first", 409)
+        await self.store.delete(stored.id)
         return self.respond(Response(status_code=204), cookie)
 
 
@@ -381,7 +385,12 @@ def create_app(
         Route("/api/chats/{chat_id}", chat.delete_chat, methods=["DELETE"]),
         Route("/api/chats/{chat_id}/stop", chat.stop, methods=["POST"]),
     ]
-    return Starlette(routes=routes, exception_handlers={Exception: _internal_error})
+    handlers = {BadRequest: _refused, Exception: _internal_error}
+    return Starlette(routes=routes, exception_handlers=handlers)  # type: ignore[arg-type]
+
+
+async def _refused(request: Request, exc: BadRequest) -> Response:
+    return _error(str(exc), exc.status)
 
 
 async def _internal_error(request: Request, exc: Exception) -> Response:

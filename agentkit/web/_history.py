@@ -36,16 +36,26 @@ def _blocks(message: Mapping[str, object]) -> list[Mapping[str, object]]:
     return [b for b in content if isinstance(b, Mapping)]
 
 
-def _user_parts(blocks: Sequence[Mapping[str, object]]) -> list[Part]:
+def _user_parts(blocks: Sequence[Mapping[str, object]], tools: dict[str, Part]) -> list[Part]:
+    """A user message's text parts; its tool results go into the calls' parts."""
     parts: list[Part] = []
     for block in blocks:
-        kind = block.get("type")
-        if kind == "text":
-            parts.append({"type": "text", "text": str(block.get("text", ""))})
-        elif kind != "tool_result":
-            # Images, documents ...: the page has no way to show them; say that one was sent.
-            parts.append({"type": "text", "text": f"[{kind}]"})
+        match block.get("type"):
+            case "text":
+                parts.append({"type": "text", "text": str(block.get("text", ""))})
+            case "tool_result":
+                _attach(tools, block)
+            case other:
+                # Images, documents ...: the page cannot show them; say that one was sent.
+                parts.append({"type": "text", "text": f"[{other}]"})
     return parts
+
+
+def _attach(tools: dict[str, Part], result: Mapping[str, object]) -> None:
+    """Put a tool result into the part of the call it answers."""
+    called = tools.get(str(result.get("tool_use_id", "")))
+    if called is not None:
+        _result_into(called, result)
 
 
 def _result_into(part: Part, result: Mapping[str, object]) -> None:
@@ -82,9 +92,7 @@ def _assistant_parts(blocks: Sequence[Mapping[str, object]], tools: dict[str, Pa
             tools[call_id] = part
             parts.append(part)
         elif isinstance(kind, str) and kind.endswith("_tool_result"):
-            called = tools.get(str(block.get("tool_use_id", "")))
-            if called is not None:
-                _result_into(called, block)
+            _attach(tools, block)
         # Other blocks (compaction summaries, unknown types) are for the model, not the page.
     return parts
 
@@ -116,12 +124,7 @@ def ui_messages(
             assert isinstance(parts, list)
             parts += _assistant_parts(blocks, tools)
             continue
-        for block in blocks:
-            if block.get("type") == "tool_result":
-                called = tools.get(str(block.get("tool_use_id", "")))
-                if called is not None:
-                    _result_into(called, block)
-        user = _user_parts(blocks)
+        user = _user_parts(blocks, tools)
         if user:
             out.append({"id": message_id(position), "role": "user", "parts": user})
             current = None

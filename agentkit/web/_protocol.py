@@ -250,27 +250,13 @@ class UIStream:
             name = started.pop(block.id, None)
             if name is None:
                 continue  # not a client tool call this stream started
+            call: Chunk = {"toolCallId": block.id, "toolName": name, "input": block.input}
             if cut:
                 # A call cut off by max_tokens never runs (its input may be incomplete).
                 error = "the reply hit max_tokens before this call's input was complete"
-                out.append(
-                    {
-                        "type": "tool-input-error",
-                        "toolCallId": block.id,
-                        "toolName": name,
-                        "input": block.input,
-                        "errorText": error,
-                    }
-                )
+                out.append({"type": "tool-input-error", **call, "errorText": error})
             else:
-                out.append(
-                    {
-                        "type": "tool-input-available",
-                        "toolCallId": block.id,
-                        "toolName": name,
-                        "input": block.input,
-                    }
-                )
+                out.append({"type": "tool-input-available", **call})
         self._tools.clear()
         self._block = None
         if not event.message.tool_uses or cut:

@@ -65,9 +65,10 @@ def parse_chat_request(body: bytes, *, max_prompt_chars: int) -> ChatRequest:
             with no decision, or a trigger other than `submit-message`.
     """
     try:
-        data = from_json(body)
+        parsed = from_json(body)
     except ValueError as exc:
         raise BadRequest(f"the body is not valid JSON: {exc}") from exc
+    data: object = parsed
     if not isinstance(data, dict):
         raise BadRequest("the body must be a JSON object")
     chat_id = check_chat_id(data.get("id"))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
 
 from .._exceptions import APIError, ConversationBusyError, RunError
 from ..conversation import Conversation
@@ -20,13 +21,36 @@ from ..runner import Agent
 from ..tools import Approval
 from ._protocol import DONE, Chunk, UIStream, frame
 
-__all__ = ["Busy", "LiveRun", "Runs"]
+__all__ = ["Busy", "LiveRun", "Runs", "Turn"]
 
 logger = logging.getLogger("agentkit.web")
 
 
 class Busy(Exception):
     """Another run holds the conversation (here or in another process)."""
+
+
+@dataclass(frozen=True)
+class Turn:
+    """A turn to run.
+
+    Attributes:
+        chat_id: The conversation.
+        owner: Who asked (only they may follow or stop it).
+        conversation: A new `Conversation`, or a stored one's id.
+        prompt: The new user message's text (None: the run continues after approvals).
+        approvals: Decisions on the calls waiting for them, by tool_use id.
+        message_id: The assistant message the stream writes to.
+        base: How many messages the conversation held when the run started.
+    """
+
+    chat_id: str
+    owner: str
+    conversation: Conversation | str
+    prompt: str | None
+    approvals: Mapping[str, Approval]
+    message_id: str
+    base: int
 
 
 class LiveRun:
@@ -41,11 +65,10 @@ class LiveRun:
         done: The last frame (`[DONE]`) is written.
     """
 
-    def __init__(self, chat_id: str, owner: str, base: int, prompt: str | None) -> None:
-        self.chat_id = chat_id
-        self.owner = owner
-        self.base = base
-        self.prompt = prompt
+    def __init__(self, turn: Turn) -> None:
+        self.turn = turn
+        self.chat_id, self.owner = turn.chat_id, turn.owner
+        self.base, self.prompt = turn.base, turn.prompt
         self.frames: list[bytes] = []
         self.done = False
         self.task: asyncio.Task[None] | None = None
@@ -104,34 +127,21 @@ class Runs:
         """The run streaming this conversation here, if any."""
         return self._live.get(chat_id)
 
-    async def start(
-        self,
-        agent: Agent[object, object],
-        *,
-        chat_id: str,
-        owner: str,
-        conversation: Conversation | str,
-        prompt: str | None,
-        approvals: Mapping[str, Approval],
-        message_id: str,
-        base: int,
-    ) -> LiveRun:
+    async def start(self, agent: Agent[object, object], turn: Turn) -> LiveRun:
         """Start a run in its own task; returns once it holds the conversation.
 
         Raises:
             Busy: A run of this conversation is live here, or another process holds its lease.
         """
-        if chat_id in self._live:
-            raise Busy(chat_id)
-        live = LiveRun(chat_id, owner, base, prompt)
-        self._live[chat_id] = live
-        live.task = asyncio.create_task(
-            self._run(live, agent, conversation, prompt, approvals, message_id)
-        )
+        if turn.chat_id in self._live:
+            raise Busy(turn.chat_id)
+        live = LiveRun(turn)
+        self._live[turn.chat_id] = live
+        live.task = asyncio.create_task(self._run(live, agent))
         try:
             await asyncio.shield(live.started)
         except Busy:
-            self._live.pop(chat_id, None)
+            self._live.pop(turn.chat_id, None)
             raise
         return live
 
@@ -143,17 +153,11 @@ class Runs:
         live.task.cancel()
         return True
 
-    async def _run(
-        self,
-        live: LiveRun,
-        agent: Agent[object, object],
-        conversation: Conversation | str,
-        prompt: str | None,
-        approvals: Mapping[str, Approval],
-        message_id: str,
-    ) -> None:
-        ui = UIStream(message_id)
-        events = agent.astream(prompt, conversation=conversation, approvals=approvals or None)
+    async def _run(self, live: LiveRun, agent: Agent[object, object]) -> None:
+        turn = live.turn
+        ui = UIStream(turn.message_id)
+        approvals = turn.approvals or None
+        events = agent.astream(turn.prompt, conversation=turn.conversation, approvals=approvals)
         try:
             try:
                 async for event in events:
