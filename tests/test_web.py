@@ -185,6 +185,9 @@ def test_another_worker_gets_409_through_the_stores_lease(tmp_path: Path) -> Non
                 assert second_fake.message_bodies == []  # refused before paying for a call
                 # The other worker has no live stream of it to follow.
                 assert two.get("/api/chat/shared/stream").status_code == 204
+                seen = two.get("/api/chats/shared").json()
+                assert seen["running"] is True  # through the lease
+                assert seen["messages"][1]["parts"][-1]["state"] == "input-available"
                 elsewhere = two.post("/api/chats/shared/stop")
                 assert elsewhere.status_code == 409
                 assert "another server process" in elsewhere.json()["error"]

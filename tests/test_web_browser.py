@@ -199,3 +199,29 @@ def test_a_second_tab_sees_the_conversation_and_a_reload_mid_answer_follows_it(
         expect(page.locator(".msg.assistant")).to_have_count(1)  # nothing shown twice
         expect(page.locator("#input")).to_be_enabled()
         context.close()
+
+
+def test_deny_tells_the_model_and_shows_the_call_denied(browser: Browser) -> None:
+    script = [
+        Reply.tool_use("delete_file", {"name": "precious.txt"}, text="I'll delete it."),
+        Reply.text("All right, I left precious.txt alone."),
+    ]
+    agent, fake = agent_on(script, [delete_file])
+    with served(create_app(agent)) as url:
+        page = _page(browser)
+        page.goto(url + "/")
+        page.fill("#input", "Delete precious.txt")
+        page.press("#input", "Enter")
+        page.locator(".tool[data-tool='delete_file'] button.deny").click()
+        expect(page.locator(".msg.assistant .text").last).to_have_text(
+            "All right, I left precious.txt alone."
+        )
+        denied = page.locator(".tool[data-tool='delete_file']")
+        # Live, the protocol's tool-output-denied; after the page reloads its history, the
+        # error result the model was given.
+        expect(denied).to_have_attribute("data-state", "output-error")
+        expect(denied.locator("pre.out")).to_have_text("The user denied this tool call.")
+        sent = fake.message_bodies[-1]["messages"][-1]["content"][0]
+        assert sent["is_error"] is True
+        assert sent["content"] == "The user denied this tool call."
+        page.close()

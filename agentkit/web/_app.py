@@ -306,11 +306,13 @@ class _ChatApp:
             messages = messages[: live.base]
             if live.prompt is not None:
                 messages.append({"role": "user", "content": live.prompt})
+        # A run in another process: its stream cannot be followed here, only seen as running.
+        elsewhere = live is None and await self._leased(stored.id)
         body = {
             "id": stored.id,
             "title": stored.metadata.get("title"),
-            "messages": ui_messages(messages, journal),
-            "running": live is not None,
+            "messages": ui_messages(messages, journal, running=elsewhere),
+            "running": live is not None or elsewhere,
         }
         return self.respond(JSONResponse(body), cookie)
 

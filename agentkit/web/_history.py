@@ -98,7 +98,10 @@ def _assistant_parts(blocks: Sequence[Mapping[str, object]], tools: dict[str, Pa
 
 
 def ui_messages(
-    messages: Sequence[Mapping[str, object]], journal: Mapping[str, Mapping[str, object]]
+    messages: Sequence[Mapping[str, object]],
+    journal: Mapping[str, Mapping[str, object]],
+    *,
+    running: bool = False,
 ) -> list[UIMessage]:
     """The `UIMessage`s of a stored history.
 
@@ -106,10 +109,13 @@ def ui_messages(
         messages: The stored messages (`{"role", "content"}`), in order.
         journal: Tool results journaled for the last reply's calls (its step not committed:
             the run waits for approvals, or was stopped), by tool_use id.
+        running: A run (in another process) holds the conversation: calls without a result
+            are running, not waiting.
 
     Returns:
         The messages; a last-reply tool call with no result is in state `approval-requested`
-        (its `approval.id` is the call's id): it waits for a person's decision.
+        (its `approval.id` is the call's id): it waits for a person's decision (or, with
+        `running`, stays `input-available`).
     """
     out: list[UIMessage] = []
     tools: dict[str, Part] = {}
@@ -134,7 +140,7 @@ def ui_messages(
         result = journal.get(call_id)
         if result is not None:
             _result_into(part, result)
-        else:
+        elif not running:
             part["state"] = "approval-requested"
             part["approval"] = {"id": call_id}
     return out
