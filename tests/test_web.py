@@ -47,6 +47,8 @@ def test_a_chat_with_an_approval_and_its_history() -> None:
         page = http.get("/")
         assert page.status_code == 200 and "<title>agentkit chat</title>" in page.text
         assert OWNER_COOKIE in page.cookies  # the default owner: a cookie per browser
+        cookie = page.headers["set-cookie"].lower()
+        assert "httponly" in cookie and "samesite=lax" in cookie and "secure" not in cookie
         for attribute in ('src="http', "src='http", 'href="http', "@import", "url(http"):
             assert attribute not in page.text  # nothing loaded from elsewhere: works offline
 
@@ -468,3 +470,12 @@ def test_stop_mid_reply_drops_the_partial_reply_and_an_uncommitted_prompt() -> N
         assert http.get("/api/chats/c-mid").json()["messages"] == []
         again = chunks(post_chat(http, "c-mid", "Briefly, then").text)
         assert {"type": "text-delta", "id": "text-1-0", "delta": "Short."} in again
+
+
+@pytest.mark.anyio
+async def test_the_owner_cookie_is_secure_over_https() -> None:
+    agent, _ = agent_on([], [])
+    transport = httpx.ASGITransport(app=create_app(agent))
+    async with httpx.AsyncClient(transport=transport, base_url="https://chat.example") as http:
+        page = await http.get("/")
+    assert "secure" in page.headers["set-cookie"].lower()

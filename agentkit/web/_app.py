@@ -62,6 +62,8 @@ OwnerHook = Callable[[Request], "str | Awaitable[str | None] | None"]
 OWNER_COOKIE = "agentkit_owner"
 _COOKIE_VALUE_CHARS = 43  # secrets.token_urlsafe(32)
 _LIST_PAGE = 500
+_Cookie = tuple[str, bool]
+"""An owner cookie to set: its value, and whether it is `Secure` (the request came by HTTPS)."""
 _BUSY = "a reply is being written in this chat; wait or stop it"
 
 
@@ -128,14 +130,14 @@ class _ChatApp:
 
     # -- who is asking --------------------------------------------------------------------------
 
-    async def owner(self, request: Request) -> tuple[str | None, str | None]:
+    async def owner(self, request: Request) -> tuple[str | None, _Cookie | None]:
         """The owner, and a cookie value to set (the default hook's first visit)."""
         if self.owner_hook is None:
             found = browser_owner(request)
             if found is not None:
                 return found, None
             fresh = secrets.token_urlsafe(32)
-            return fresh, fresh
+            return fresh, (fresh, request.url.scheme == "https")
         value = self.owner_hook(request)
         if inspect.isawaitable(value):
             value = await value
@@ -143,10 +145,16 @@ class _ChatApp:
             raise TypeError(f"the owner hook returned {type(value).__name__}, not str or None")
         return value, None
 
-    def respond(self, response: Response, cookie: str | None) -> Response:
+    def respond(self, response: Response, cookie: _Cookie | None) -> Response:
         if cookie is not None:
+            value, secure = cookie
             response.set_cookie(
-                OWNER_COOKIE, cookie, max_age=400 * 86400, httponly=True, samesite="lax"
+                OWNER_COOKIE,
+                value,
+                max_age=400 * 86400,
+                httponly=True,
+                samesite="lax",
+                secure=secure,  # over HTTPS, never sent in the clear
             )
         return response
 
@@ -158,7 +166,7 @@ class _ChatApp:
             return None
         return conversation if conversation.metadata.get("owner") == owner else None
 
-    async def signed_in(self, request: Request) -> tuple[str, str | None]:
+    async def signed_in(self, request: Request) -> tuple[str, _Cookie | None]:
         """`owner()`, for the routes that need one.
 
         Raises:
