@@ -110,3 +110,4 @@ def test_the_ai_sdk_reads_a_turn_with_thinking_text_tools_and_an_approval(ai_sdk
     assert deleted[0]["output"] == "deleted old.txt"
     assert parts[-1]["type"] == "text" and parts[-1]["text"] == "3 and 7, and old.txt is gone."
     assert [p["type"] for p in parts].count("step-start") == 3
+    assert messages["resumed"] is None  # the SDK's resume route: no live run, 204

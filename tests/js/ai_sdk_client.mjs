@@ -4,7 +4,7 @@
 // the way `addToolApprovalResponse` does and reads the continued message.
 //
 //   node ai_sdk_client.mjs BASE_URL CHAT_ID PROMPT   (copied next to node_modules/ai)
-// prints {"first": UIMessage, "second": UIMessage} as JSON.
+// prints {"first": UIMessage, "second": UIMessage, "resumed": null} as JSON.
 import { DefaultChatTransport, readUIMessageStream } from "ai";
 
 const [base, chatId, prompt] = process.argv.slice(2);
@@ -33,4 +33,6 @@ for (const part of decided.parts) {
   }
 }
 const second = await send([user, decided], decided);
-process.stdout.write(JSON.stringify({ first, second }));
+// useChat({resume: true}) on a reload: nothing is live now, so the server answers 204 (null).
+const resumed = await transport.reconnectToStream({ chatId });
+process.stdout.write(JSON.stringify({ first, second, resumed }));
