@@ -33,6 +33,7 @@ LAYERS = {
     "hosts": 4,
     "batches": 5,
     "temporal": 5,
+    "web": 5,
     "cli": 6,
     "bedrock": 7,
     "vertex": 7,

@@ -128,3 +128,22 @@ def test_other_extras_say_which_to_install(blocked: str, code: str, extra: str) 
     last = _last_line(done)
     assert last.startswith("agentkit._exceptions.ConfigurationError: "), done.stderr
     assert f"pip install 'agentkit[{extra}]'" in last
+
+
+def test_web_without_its_extra() -> None:
+    done = _run_without({"starlette"}, "import agentkit.web")
+    assert _last_line(done) == (
+        "ImportError: agentkit.web needs starlette: pip install 'agentkit[web]'"
+    )
+    serve = _run_without(
+        {"starlette", "uvicorn"},
+        """
+        import sys
+        from agentkit.cli import main
+        sys.exit(main(["serve", "nothing:agent"]))
+        """,
+    )
+    assert serve.returncode == 1
+    assert serve.stderr.strip() == (
+        "agentkit: error: agentkit.web needs starlette: pip install 'agentkit[web]'"
+    )

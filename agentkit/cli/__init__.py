@@ -1,4 +1,4 @@
-"""The `agentkit` command: `demo`, `chat`, `conversations`, `tools lint` and `fake-server`.
+"""The `agentkit` command: `demo`, `chat`, `conversations`, `tools lint`, `fake-server`, `serve`.
 
 Every subcommand reports a failure as one line on stderr and exits with status 1; `--debug`
 shows the traceback instead. A usage error (an unknown command or option, a missing argument)
@@ -164,6 +164,10 @@ def _parser() -> argparse.ArgumentParser:
 
     batch = add_batch_parser(commands, parents=[common])
     batch.set_defaults(usage_error=batch.error)
+
+    from ._serve import add_parser as add_serve_parser
+
+    add_serve_parser(commands, parents=[common])
     return parser
 
 
@@ -246,6 +250,10 @@ def _dispatch(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         return lint_target(args.target, out, style)
     if args.command == "fake-server":
         return _cmd_fake_server(args)
+    if args.command == "serve":
+        from ._serve import run as run_serve
+
+        return run_serve(args)
     if args.command == "batch":
         if args.action is None:
             args.usage_error("choose an action: run or status")
