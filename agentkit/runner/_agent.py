@@ -12,11 +12,13 @@ from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from contextlib import aclosing
 from dataclasses import replace
 from functools import partial
+from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, Literal
 
 import anyio
 import anyio.to_thread
-from typing_extensions import TypeVar
+import sniffio
+from typing_extensions import Self, TypeVar
 
 from .._exceptions import ConfigurationError
 from .._options import check_choice, check_number, check_options, strict
@@ -48,7 +50,9 @@ class Agent(Generic[DepsT, OutputT]):
     Args:
         model: The model id, e.g. `"claude-sonnet-4-5"`.
         system: The system prompt (text or text blocks).
-        tools: `@tool` functions, plain functions, `Tool`s and raw tool dicts (server tools).
+        tools: `@tool` functions, plain functions, `Tool`s, raw tool dicts (server tools) and
+            tool sources (`agentkit.mcp.MCPToolset`: an MCP server's tools, refreshed before
+            each model call; use `with agent:` / `agent.close()` to stop them).
         client: A `Client` or `AsyncClient` (or a cloud-host client); built from the
             environment when omitted.
         max_tokens: The response budget per model call.
@@ -114,6 +118,9 @@ class Agent(Generic[DepsT, OutputT]):
         self.client = client
         self.store = store
         self.hooks = hooks or Hooks()
+        if self.toolset.sources:  # the sources' tools are read before every model call
+            before = (self._current_tools, *self.hooks.before_model)
+            self.hooks = replace(self.hooks, before_model=before)
         self.tool_timeout = tool_timeout
         self.max_concurrency = max_concurrency
         self.busy_timeout = _at_least("busy_timeout", busy_timeout, 0)
@@ -147,6 +154,68 @@ class Agent(Generic[DepsT, OutputT]):
 
     def __repr__(self) -> str:
         return f"Agent(model={self.model!r}, tools={self.toolset.names!r})"
+
+    # -- tool sources (MCP servers): started on first use or on entering, stopped on close -----
+
+    def __enter__(self) -> Self:
+        for source in self.toolset.sources:
+            source.refresh_tools()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    async def __aenter__(self) -> Self:
+        for source in self.toolset.sources:
+            await source.arefresh_tools()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def close(self) -> None:
+        """Stop the agent's tool sources (MCP servers); a later run starts them again."""
+        for source in self.toolset.sources:
+            source.close()
+
+    async def aclose(self) -> None:
+        """`close` from an event loop."""
+        for source in self.toolset.sources:
+            await source.aclose()
+
+    def _current_tools(self, params: dict[str, Any], _conversation: Conversation) -> object:
+        """The first `before_model` hook when there are tool sources: refresh them (starting
+        a server on first use) and send their current tools. In an async run it returns an
+        awaitable, so no server start blocks the event loop."""
+        try:
+            sniffio.current_async_library()
+        except sniffio.AsyncLibraryNotFoundError:
+            for source in self.toolset.sources:
+                source.refresh_tools()
+            return self._with_current_tools(params)
+
+        async def refresh() -> dict[str, Any]:
+            for source in self.toolset.sources:
+                await source.arefresh_tools()
+            return self._with_current_tools(params)
+
+        return refresh()
+
+    def _with_current_tools(self, params: dict[str, Any]) -> dict[str, Any]:
+        tools = self.toolset.to_params()
+        if self.output is not None:
+            tools.append(_output_tool(self.output))
+        return {**params, "tools": tools}
 
     @property
     def request_params(self) -> dict[str, Any]:

@@ -280,6 +280,8 @@ class ToolRuntime:
         self._resources: dict[ResourceFactory, object] = {}
 
     async def __aenter__(self) -> Self:
+        for source in self.toolset.sources:  # MCP servers: started, their tools listed
+            await source.arefresh_tools()
         stack = AsyncExitStack()
         await stack.__aenter__()
         try:
