@@ -1,4 +1,5 @@
-"""The `agentkit` command: `demo`, `chat`, `conversations`, `tools lint` and `fake-server`.
+"""The `agentkit` command: `demo`, `chat`, `conversations`, `tools lint`, `fake-server` and
+`mcp serve`.
 
 Every subcommand reports a failure as one line on stderr and exits with status 1; `--debug`
 shows the traceback instead. A usage error (an unknown command or option, a missing argument)
@@ -13,6 +14,7 @@ import os
 import sys
 import traceback
 from collections.abc import Sequence
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -104,6 +106,9 @@ def _parser() -> argparse.ArgumentParser:
         "--db", type=Path, default=None, help=f"the conversations database {_DB_HELP}"
     )
     chat.add_argument("--resume", metavar="ID", default=None, help="continue a saved conversation")
+    from ._mcp import MCP_HELP
+
+    chat.add_argument("--mcp", action="append", default=[], metavar="SERVER", help=MCP_HELP)
     agent_options(chat)
 
     conv = commands.add_parser(
@@ -145,9 +150,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     lint.add_argument(
         "target",
+        nargs="?",
         help="module:object (a tool, a list of tools, a Toolset or an Agent), or a module to "
         "lint every tool it defines; the module may be a path to a .py file",
     )
+    lint.add_argument("--mcp", action="append", default=[], metavar="SERVER", help=MCP_HELP)
 
     server = commands.add_parser(
         "fake-server",
@@ -164,6 +171,11 @@ def _parser() -> argparse.ArgumentParser:
 
     batch = add_batch_parser(commands, parents=[common])
     batch.set_defaults(usage_error=batch.error)
+
+    from ._mcp import add_parser as add_mcp_parser
+
+    mcp = add_mcp_parser(commands, parents=[common])
+    mcp.set_defaults(usage_error=mcp.error)
     return parser
 
 
@@ -243,7 +255,9 @@ def _dispatch(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             args.usage_error("choose an action: lint")
         from ._lint import lint_target
 
-        return lint_target(args.target, out, style)
+        if args.target is None and not args.mcp:
+            args.usage_error("name the tools to lint (MODULE:OBJECT) or an MCP server (--mcp)")
+        return lint_target(args.target, out, style, mcp=args.mcp)
     if args.command == "fake-server":
         return _cmd_fake_server(args)
     if args.command == "batch":
@@ -252,6 +266,12 @@ def _dispatch(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         from ._batch import run as run_batch
 
         return run_batch(args)
+    if args.command == "mcp":
+        if args.action != "serve":
+            args.usage_error("choose an action: serve")
+        from ._mcp import run as run_mcp
+
+        return run_mcp(args)
     parser.print_help()
     return 1
 
@@ -267,16 +287,21 @@ def _cmd_chat(args: argparse.Namespace, style: Any) -> int:
     from ._chat import ChatSession, catch_ctrl_c, chat_loop
     from ._conversations import default_db_path, open_store, render_conversation
     from ._demo import build_agent
+    from ._mcp import mcp_toolsets
 
     out = sys.stdout
     root = _directory(args.dir)
     db = args.db if args.db is not None else default_db_path()
     store = open_store(db)
-    with store:
+    with store, ExitStack() as stack:
         conversation = store.load(args.resume) if args.resume else None
         backend = connect(args.model, "chat")
         budget = args.thinking_budget if args.thinking else None
-        agent = build_agent(backend, args.model, root=root, thinking_budget=budget)
+        servers = mcp_toolsets(args.mcp)
+        agent = build_agent(
+            backend, args.model, root=root, thinking_budget=budget, extra_tools=servers
+        )
+        stack.enter_context(agent)  # starts the MCP servers; stops them when the chat ends
         out.write(style.paint(backend.banner, "bold", "yellow" if backend.offline else "green"))
         out.write("\n")
         session = ChatSession(agent, store, out, style, conversation)

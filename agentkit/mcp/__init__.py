@@ -19,6 +19,7 @@ except ImportError as _exc:  # pragma: no cover - depends on the environment
     ) from _exc
 
 from ._connection import MCPServerError, ServerSpec
+from ._serve import serve_http, serve_stdio, to_mcp_server
 from ._toolset import IDEMPOTENCY_KEY_META, MCPToolset
 
 __all__ = [
@@ -26,4 +27,7 @@ __all__ = [
     "MCPServerError",
     "MCPToolset",
     "ServerSpec",
+    "serve_http",
+    "serve_stdio",
+    "to_mcp_server",
 ]

@@ -158,8 +158,19 @@ class Agent(Generic[DepsT, OutputT]):
     # -- tool sources (MCP servers): started on first use or on entering, stopped on close -----
 
     def __enter__(self) -> Self:
-        for source in self.toolset.sources:
-            source.refresh_tools()
+        """Start the tool sources (MCP servers) now, and check their tool names.
+
+        Raises:
+            MCPServerError: A server cannot start (from `agentkit.mcp`).
+            ToolDefinitionError: Two tools share a name.
+        """
+        try:
+            for source in self.toolset.sources:
+                source.refresh_tools()
+            self.toolset.names  # noqa: B018 - raises on a name clash
+        except BaseException:
+            self.close()
+            raise
         return self
 
     def __exit__(
@@ -171,8 +182,14 @@ class Agent(Generic[DepsT, OutputT]):
         self.close()
 
     async def __aenter__(self) -> Self:
-        for source in self.toolset.sources:
-            await source.arefresh_tools()
+        """`__enter__` from an event loop."""
+        try:
+            for source in self.toolset.sources:
+                await source.arefresh_tools()
+            self.toolset.names  # noqa: B018 - raises on a name clash
+        except BaseException:
+            await self.aclose()
+            raise
         return self
 
     async def __aexit__(
