@@ -63,9 +63,7 @@ def test_tools_lint_an_mcp_servers_schemas(capsys: pytest.CaptureFixture[str]) -
 
 def test_mcp_command_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["tools", "lint"]) == 2
-    assert "name the tools to lint (MODULE:OBJECT) or an MCP server (--mcp)" in (
-        capsys.readouterr().err
-    )
+    assert "required: target (or --mcp SERVER)" in capsys.readouterr().err
     assert main(["mcp"]) == 2
     assert "choose an action: serve" in capsys.readouterr().err
     assert main(["mcp", "serve", "no_such_module_here:TOOLS"]) == 1

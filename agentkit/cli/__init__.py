@@ -155,6 +155,7 @@ def _parser() -> argparse.ArgumentParser:
         "lint every tool it defines; the module may be a path to a .py file",
     )
     lint.add_argument("--mcp", action="append", default=[], metavar="SERVER", help=MCP_HELP)
+    lint.set_defaults(usage_error=lint.error)
 
     server = commands.add_parser(
         "fake-server",
@@ -254,10 +255,11 @@ def _dispatch(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         if args.action != "lint":
             args.usage_error("choose an action: lint")
         from ._lint import lint_target
+        from ._mcp import mcp_toolsets
 
         if args.target is None and not args.mcp:
-            args.usage_error("name the tools to lint (MODULE:OBJECT) or an MCP server (--mcp)")
-        return lint_target(args.target, out, style, mcp=args.mcp)
+            args.usage_error("the following arguments are required: target (or --mcp SERVER)")
+        return lint_target(args.target, out, style, servers=mcp_toolsets(args.mcp))
     if args.command == "fake-server":
         return _cmd_fake_server(args)
     if args.command == "batch":

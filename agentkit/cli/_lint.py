@@ -11,7 +11,7 @@ from types import ModuleType
 from typing import TextIO
 
 from .._exceptions import ConfigurationError
-from ..tools._tool import Tool, Toolset
+from ..tools._tool import Tool, Toolset, ToolSource
 from ._output import Style
 
 __all__ = ["lint_target", "load_target", "toolset_of"]
@@ -109,17 +109,16 @@ def toolset_of(obj: object) -> Toolset:
     )
 
 
-def lint_target(target: str | None, out: TextIO, style: Style, *, mcp: Sequence[str] = ()) -> int:
-    """Print every tool's lint findings: the target's, and the tools of each MCP server named
-    in `mcp` (a command line or a URL), which are started, listed and stopped.
+def lint_target(
+    target: str | None, out: TextIO, style: Style, *, servers: Sequence[ToolSource] = ()
+) -> int:
+    """Print every tool's lint findings: the target's, and those of each tool source (MCP
+    servers: started, listed and stopped here).
 
     Returns:
         0 when no tool has findings, 1 otherwise (like other linters).
     """
-    from ._mcp import mcp_toolsets
-
     toolset = toolset_of(load_target(target)) if target else Toolset()
-    servers = mcp_toolsets(mcp)
     try:
         for source in [*toolset.sources, *servers]:
             source.refresh_tools()

@@ -12,11 +12,10 @@ docs/mcp.md.
 from __future__ import annotations
 
 try:
-    import mcp  # noqa: F401 - only to say which extra is missing
-except ImportError as _exc:  # pragma: no cover - depends on the environment
-    raise ImportError(
-        "agentkit.mcp needs mcp: pip install 'agentkit[mcp]'", name=_exc.name
-    ) from _exc
+    import mcp as _mcp  # noqa: F401 - only to say which extra is missing
+except ImportError as _missing:  # pragma: no cover - depends on the environment
+    _hint = "agentkit.mcp needs mcp: pip install 'agentkit[mcp]'"
+    raise ImportError(_hint, name=_missing.name) from _missing
 
 from ._connection import MCPServerError, ServerSpec
 from ._serve import serve_http, serve_stdio, to_mcp_server

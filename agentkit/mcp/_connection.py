@@ -230,10 +230,8 @@ class Connection:
         try:
             try:
                 await race()
-            except BaseExceptionGroup as group:
-                if len(group.exceptions) == 1:
-                    raise group.exceptions[0] from None
-                raise
+            except BaseExceptionGroup as group:  # one of the two tasks failed: that error
+                raise _only(group) from None
         except anyio.get_cancelled_exc_class():
             self._suspect = True  # abandoned (a timeout): is the server still there?
             raise
@@ -404,6 +402,10 @@ class Connection:
 
 class ToolCallFailed(Exception):
     """A call to an MCP tool failed; the message is for the model."""
+
+
+def _only(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    return group.exceptions[0] if len(group.exceptions) == 1 else group
 
 
 def _describe(exc: BaseException) -> str:

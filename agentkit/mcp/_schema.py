@@ -85,9 +85,9 @@ def input_schema(name: str, description: str, schema: dict[str, object]) -> MCPI
     except jsonschema.exceptions.SchemaError:
         validator = None
     return MCPInputSchema(
+        input_schema=schema,
         name=name,
         description=description,
-        input_schema=schema,
         parameters=_PARAMETERS,
         lint_issues=tuple(schema_lint(description, schema, validator is not None)),
         model=pydantic.BaseModel,

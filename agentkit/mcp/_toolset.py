@@ -5,10 +5,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Literal
 
-import anyio.to_thread
 from typing_extensions import Self
 
 from .._exceptions import ConfigurationError, ToolError
@@ -146,8 +144,8 @@ class MCPToolset:
         url: str,
         *,
         headers: Mapping[str, str] | None = None,
-        transport: Literal["streamable-http", "sse"] = "streamable-http",
         name: str | None = None,
+        transport: Literal["streamable-http", "sse"] = "streamable-http",
         **options: object,
     ) -> MCPToolset:
         """A server reached over HTTP: streamable HTTP, or SSE for a server that only has that.
@@ -197,42 +195,16 @@ class MCPToolset:
         self._connection.run_now(self._connection.refresh)
         self.current_tools()
 
-    async def arefresh_tools(self) -> None:
-        """`refresh_tools` from an event loop."""
-        await self._connection.run_async(self._connection.refresh)
-        self.current_tools()
-
     def close(self) -> None:
         """Stop the server (blocking). A later use starts it again."""
         self._connection.shutdown()
-
-    async def aclose(self) -> None:
-        """`close` from an event loop."""
-        await anyio.to_thread.run_sync(self.close)
 
     def __enter__(self) -> Self:
         self.refresh_tools()
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *_exc: object) -> None:
         self.close()
-
-    async def __aenter__(self) -> Self:
-        await self.arefresh_tools()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     # -- reading the server ----------------------------------------------------------------------
 

@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from contextlib import aclosing
 from dataclasses import replace
 from functools import partial
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, Literal
 
 import anyio
@@ -52,7 +51,8 @@ class Agent(Generic[DepsT, OutputT]):
         system: The system prompt (text or text blocks).
         tools: `@tool` functions, plain functions, `Tool`s, raw tool dicts (server tools) and
             tool sources (`agentkit.mcp.MCPToolset`: an MCP server's tools, refreshed before
-            each model call; use `with agent:` / `agent.close()` to stop them).
+            each model call; `with agent:` / `async with agent:` starts them, `close()` stops
+            them).
         client: A `Client` or `AsyncClient` (or a cloud-host client); built from the
             environment when omitted.
         max_tokens: The response budget per model call.
@@ -165,70 +165,47 @@ class Agent(Generic[DepsT, OutputT]):
             ToolDefinitionError: Two tools share a name.
         """
         try:
-            for source in self.toolset.sources:
-                source.refresh_tools()
-            self.toolset.names  # noqa: B018 - raises on a name clash
+            self._refresh_sources()
         except BaseException:
             self.close()
             raise
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
     async def __aenter__(self) -> Self:
-        """`__enter__` from an event loop."""
-        try:
-            for source in self.toolset.sources:
-                await source.arefresh_tools()
-            self.toolset.names  # noqa: B018 - raises on a name clash
-        except BaseException:
-            await self.aclose()
-            raise
-        return self
+        # The sources block (a server starting): a worker thread keeps the event loop free.
+        return await anyio.to_thread.run_sync(self.__enter__, abandon_on_cancel=True)
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
+    async def __aexit__(self, *exc_info: object) -> None:
+        await anyio.to_thread.run_sync(self.close)
 
     def close(self) -> None:
         """Stop the agent's tool sources (MCP servers); a later run starts them again."""
         for source in self.toolset.sources:
             source.close()
 
-    async def aclose(self) -> None:
-        """`close` from an event loop."""
+    def _refresh_sources(self) -> None:
         for source in self.toolset.sources:
-            await source.aclose()
+            source.refresh_tools()
+        self.toolset.names  # noqa: B018 - raises on a name clash
 
     def _current_tools(self, params: dict[str, Any], _conversation: Conversation) -> object:
         """The first `before_model` hook when there are tool sources: refresh them (starting
         a server on first use) and send their current tools. In an async run it returns an
-        awaitable, so no server start blocks the event loop."""
+        awaitable (the refresh runs in a worker thread), so no server start blocks the loop."""
         try:
             sniffio.current_async_library()
         except sniffio.AsyncLibraryNotFoundError:
-            for source in self.toolset.sources:
-                source.refresh_tools()
+            self._refresh_sources()
             return self._with_current_tools(params)
+        refresh = partial(self._with_current_tools, params, refresh=True)
+        return anyio.to_thread.run_sync(refresh, abandon_on_cancel=True)
 
-        async def refresh() -> dict[str, Any]:
-            for source in self.toolset.sources:
-                await source.arefresh_tools()
-            return self._with_current_tools(params)
-
-        return refresh()
-
-    def _with_current_tools(self, params: dict[str, Any]) -> dict[str, Any]:
+    def _with_current_tools(self, params: dict[str, Any], refresh: bool = False) -> dict[str, Any]:
+        if refresh:
+            self._refresh_sources()
         tools = self.toolset.to_params()
         if self.output is not None:
             tools.append(_output_tool(self.output))

@@ -281,7 +281,7 @@ class ToolRuntime:
 
     async def __aenter__(self) -> Self:
         for source in self.toolset.sources:  # MCP servers: started, their tools listed
-            await source.arefresh_tools()
+            await anyio.to_thread.run_sync(source.refresh_tools, abandon_on_cancel=True)
         stack = AsyncExitStack()
         await stack.__aenter__()
         try:

@@ -296,7 +296,8 @@ class ToolSource(Protocol):
     (`agentkit.mcp.MCPToolset`).
 
     A run refreshes each source before it first runs tools and before every model call, so
-    the model sees the current list and a call finds its tool. `current_tools` does no I/O.
+    the model sees the current list and a call finds its tool. `current_tools` does no I/O;
+    `refresh_tools` and `close` block, and an async run calls them in a worker thread.
     """
 
     def current_tools(self) -> Sequence[Tool[..., object]]:
@@ -304,19 +305,11 @@ class ToolSource(Protocol):
         ...
 
     def refresh_tools(self) -> None:
-        """Start the source if needed and re-read its tools if they changed (blocking)."""
-        ...
-
-    async def arefresh_tools(self) -> None:
-        """`refresh_tools` for an event loop."""
+        """Start the source if needed and re-read its tools if they changed."""
         ...
 
     def close(self) -> None:
-        """Stop the source (blocking); a later refresh starts it again."""
-        ...
-
-    async def aclose(self) -> None:
-        """`close` for an event loop."""
+        """Stop the source; a later refresh starts it again."""
         ...
 
 
