@@ -52,6 +52,15 @@ def test_chat_with_an_mcp_server_offline(tmp_path: Path) -> None:
     assert "refuse failed: refused: a" in done.stdout
 
 
+def test_demo_with_an_mcp_server_offline(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--mcp", SERVED_TOOLS]) == 0
+    out = capsys.readouterr().out
+    tools_line = next(line for line in out.splitlines() if line.startswith("tools: "))
+    assert "lookup_fact, convert, swatch, refuse" in tools_line
+    assert '  ok convert({"amount": 0.0, "unit": "km"}) = {"metres":0.0}' in out
+    assert "8 tool calls, 2 failed; 2 turns in" in out
+
+
 def test_tools_lint_an_mcp_servers_schemas(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["tools", "lint", "--mcp", TEST_SERVER]) == 1
     out = capsys.readouterr().out

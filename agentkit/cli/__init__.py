@@ -66,6 +66,7 @@ def _parser() -> argparse.ArgumentParser:
 
     def agent_options(p: argparse.ArgumentParser) -> None:
         from ._defaults import DEFAULT_MODEL, DEMO_FILES
+        from ._mcp import MCP_HELP
 
         p.add_argument("--model", default=DEFAULT_MODEL, help="model id (default: %(default)s)")
         p.add_argument(
@@ -84,6 +85,7 @@ def _parser() -> argparse.ArgumentParser:
             metavar="TOKENS",
             help="thinking budget tokens with --thinking (default: %(default)s)",
         )
+        p.add_argument("--mcp", action="append", default=[], metavar="SERVER", help=MCP_HELP)
 
     demo = commands.add_parser(
         "demo",
@@ -106,9 +108,6 @@ def _parser() -> argparse.ArgumentParser:
         "--db", type=Path, default=None, help=f"the conversations database {_DB_HELP}"
     )
     chat.add_argument("--resume", metavar="ID", default=None, help="continue a saved conversation")
-    from ._mcp import MCP_HELP
-
-    chat.add_argument("--mcp", action="append", default=[], metavar="SERVER", help=MCP_HELP)
     agent_options(chat)
 
     conv = commands.add_parser(
@@ -154,6 +153,8 @@ def _parser() -> argparse.ArgumentParser:
         help="module:object (a tool, a list of tools, a Toolset or an Agent), or a module to "
         "lint every tool it defines; the module may be a path to a .py file",
     )
+    from ._mcp import MCP_HELP
+
     lint.add_argument("--mcp", action="append", default=[], metavar="SERVER", help=MCP_HELP)
     lint.set_defaults(usage_error=lint.error)
 
@@ -238,6 +239,7 @@ def _dispatch(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     style = Style.for_stream(out)
     if args.command == "demo":
         from ._demo import run_demo
+        from ._mcp import mcp_toolsets
 
         return run_demo(
             args.prompt,
@@ -246,6 +248,7 @@ def _dispatch(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             thinking_budget=args.thinking_budget if args.thinking else None,
             out=out,
             style=style,
+            servers=mcp_toolsets(args.mcp),
         )
     if args.command == "chat":
         return _cmd_chat(args, style)

@@ -79,6 +79,7 @@ def run_demo(
     thinking_budget: int | None,
     out: TextIO,
     style: Style,
+    servers: Sequence[ToolLike] = (),
 ) -> int:
     """Stream one run of the demo agent to `out`.
 
@@ -89,21 +90,24 @@ def run_demo(
         thinking_budget: Extended-thinking budget tokens, or None.
         out: Where to write.
         style: Colours.
+        servers: MCP servers' toolsets (`--mcp`), whose tools the agent gets too.
 
     Returns:
         The exit code.
     """
     backend = connect(model, "demo")
     out.write(style.paint(backend.banner, "bold", "yellow" if backend.offline else "green") + "\n")
-    agent = build_agent(backend, model, root=root, thinking_budget=thinking_budget)
+    agent = build_agent(
+        backend, model, root=root, thinking_budget=thinking_budget, extra_tools=servers
+    )
     question = prompt or DEMO_PROMPT
-    out.write(f"{style.paint('tools:', 'dim')} {', '.join(agent.toolset.names)}")
-    out.write(f" {style.paint(f'(files from {root})', 'dim')}\n")
-    out.write(f"{style.paint('you:', 'bold')} {question}\n")
-    printer = EventPrinter(out, style)
-    started = time.perf_counter()
     result: RunResult[Any] | None = None
-    with backend.client:
+    with backend.client, agent:  # the agent starts the MCP servers (--mcp), and stops them
+        out.write(f"{style.paint('tools:', 'dim')} {', '.join(agent.toolset.names)}")
+        out.write(f" {style.paint(f'(files from {root})', 'dim')}\n")
+        out.write(f"{style.paint('you:', 'bold')} {question}\n")
+        printer = EventPrinter(out, style)
+        started = time.perf_counter()
         for event in agent.stream(question):
             printer.handle(event)
             if isinstance(event, RunFinished):
