@@ -19,12 +19,13 @@ except ImportError as _missing:  # pragma: no cover - depends on the environment
 
 from ._connection import MCPServerError, ServerSpec
 from ._serve import serve_http, serve_stdio, to_mcp_server
-from ._toolset import IDEMPOTENCY_KEY_META, MCPToolset
+from ._toolset import IDEMPOTENCY_KEY_META, MCPToolset, MCPToolsetOptions
 
 __all__ = [
     "IDEMPOTENCY_KEY_META",
     "MCPServerError",
     "MCPToolset",
+    "MCPToolsetOptions",
     "ServerSpec",
     "serve_http",
     "serve_stdio",

@@ -106,9 +106,17 @@ def _checked(
 
 
 def _omitted(kind: str, uri: str | None, mime: object, data: object, why: str) -> str:
-    size = len(data) * 3 // 4 if isinstance(data, str) else 0
     where = f" {uri}" if uri else ""
-    return f"[{kind}{where} ({mime or 'no media type'}, about {size} bytes) not shown: {why}]"
+    return f"[{kind}{where} ({mime or 'no media type'}, {_size(data)} bytes) not shown: {why}]"
+
+
+def _size(data: object) -> int:
+    if not isinstance(data, str):
+        return 0
+    try:
+        return len(base64.b64decode(data, validate=True))
+    except binascii.Error:
+        return len(data) * 3 // 4  # not valid base64: about this many bytes
 
 
 def _link_line(item: Mapping[str, object]) -> str:

@@ -5,20 +5,37 @@ from __future__ import annotations
 import logging
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypedDict
 
-from typing_extensions import Self
+from typing_extensions import Self, Unpack
 
 from .._exceptions import ConfigurationError, ToolError
+from .._options import check_options, option_names
 from ..tools import LintIssue, RunContext, Tool
 from ._connection import Connection, MCPServerError, ServerSpec, ToolCallFailed
 from ._results import to_tool_result
 from ._schema import NAME_RE, input_schema
 
-__all__ = ["IDEMPOTENCY_KEY_META", "MCPToolset"]
+__all__ = ["IDEMPOTENCY_KEY_META", "MCPToolset", "MCPToolsetOptions"]
 
 IDEMPOTENCY_KEY_META = "io.agentkit/idempotency-key"
 """The `_meta` key of a `tools/call` request that carries the call's idempotency key."""
+
+
+class MCPToolsetOptions(TypedDict, total=False):
+    """The keywords `MCPToolset.stdio` and `MCPToolset.http` pass on; see `MCPToolset`."""
+
+    prefix: str | None
+    include: Collection[str] | None
+    exclude: Collection[str]
+    timeout: float | None
+    requires_approval: bool | Collection[str]
+    sequential: bool
+    logger: logging.Logger | None
+    probe_timeout: float
+
+
+_OPTIONS = option_names(MCPToolsetOptions)
 
 
 @dataclass(frozen=True)
@@ -117,7 +134,7 @@ class MCPToolset:
         env: Mapping[str, str] | None = None,
         cwd: str | None = None,
         name: str | None = None,
-        **options: object,
+        **options: Unpack[MCPToolsetOptions],
     ) -> MCPToolset:
         """A server run as a subprocess that speaks MCP on its stdin and stdout.
 
@@ -131,12 +148,17 @@ class MCPToolset:
 
         Returns:
             The toolset (the server starts on first use).
+
+        Raises:
+            TypeError: An unknown keyword (naming the closest valid one).
+            ConfigurationError: A setting of the wrong kind.
         """
+        check_options(options, _OPTIONS, where="MCPToolset.stdio()")
         if isinstance(args, str):
             raise ConfigurationError("MCPToolset.stdio(): args is a list of strings, not a string")
         label = name or (args[-1] if args else command).rsplit("/", 1)[-1]
         spec = ServerSpec(label, command=command, args=tuple(args), env=env, cwd=cwd)
-        return cls(spec, **options)  # type: ignore[arg-type]
+        return cls(spec, **options)
 
     @classmethod
     def http(
@@ -146,7 +168,7 @@ class MCPToolset:
         headers: Mapping[str, str] | None = None,
         name: str | None = None,
         transport: Literal["streamable-http", "sse"] = "streamable-http",
-        **options: object,
+        **options: Unpack[MCPToolsetOptions],
     ) -> MCPToolset:
         """A server reached over HTTP: streamable HTTP, or SSE for a server that only has that.
 
@@ -159,14 +181,19 @@ class MCPToolset:
 
         Returns:
             The toolset (connected on first use).
+
+        Raises:
+            TypeError: An unknown keyword (naming the closest valid one).
+            ConfigurationError: A setting of the wrong kind.
         """
+        check_options(options, _OPTIONS, where="MCPToolset.http()")
         if transport not in ("streamable-http", "sse"):
             raise ConfigurationError(
                 f"MCPToolset.http(): transport is 'streamable-http' or 'sse', not {transport!r}"
             )
         label = name or url.split("//", 1)[-1].split("/", 1)[0]
         spec = ServerSpec(label, url=url, headers=dict(headers or {}), transport=transport)
-        return cls(spec, **options)  # type: ignore[arg-type]
+        return cls(spec, **options)
 
     @property
     def name(self) -> str:
