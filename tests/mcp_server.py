@@ -2,6 +2,7 @@
 
     python tests/mcp_server.py                  serve over stdio
     python tests/mcp_server.py --http PORT      serve streamable HTTP on 127.0.0.1:PORT/mcp
+    python tests/mcp_server.py --sse PORT       serve the older SSE transport on :PORT/sse
 
 Its tools cover each kind of result (text, image, embedded resource, resource link,
 structured content), an error, a slow call, a crash mid-call, an invalid result, a tool list
@@ -172,5 +173,7 @@ WIRE = os.dup(1)
 if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "--http":
         server.run("streamable-http", host="127.0.0.1", port=int(sys.argv[2]))
+    elif len(sys.argv) == 3 and sys.argv[1] == "--sse":
+        server.run("sse", host="127.0.0.1", port=int(sys.argv[2]))
     else:
         server.run()

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-import httpx
 import pytest
 
 import agentkit
@@ -334,23 +333,22 @@ def test_a_server_that_cannot_start_is_a_clear_error() -> None:
         agent_for(fake, [toolset]).run("hi")
 
 
-@pytest.fixture(scope="module")
-def http_url() -> Iterator[str]:
+def _serve(transport: str, path: str) -> Iterator[str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     process = subprocess.Popen(
-        [sys.executable, SERVER, "--http", str(port)],
+        [sys.executable, SERVER, f"--{transport}", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    url = f"http://127.0.0.1:{port}/mcp"
+    url = f"http://127.0.0.1:{port}{path}"
     deadline = time.monotonic() + 30
     while True:
         try:
-            httpx.get(url, timeout=1)
-            break
-        except httpx.TransportError:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+        except OSError:
             if time.monotonic() > deadline or process.poll() is not None:
                 process.kill()
                 raise RuntimeError("the MCP test server did not start") from None
@@ -358,6 +356,24 @@ def http_url() -> Iterator[str]:
     yield url
     process.terminate()
     process.wait(10)
+
+
+@pytest.fixture(scope="module")
+def http_url() -> Iterator[str]:
+    yield from _serve("http", "/mcp")
+
+
+@pytest.fixture(scope="module")
+def sse_url() -> Iterator[str]:
+    yield from _serve("sse", "/sse")
+
+
+def test_a_server_that_only_offers_sse(sse_url: str) -> None:
+    toolset = MCPToolset.http(sse_url, transport="sse", include=["echo"])
+    fake = FakeClaude([Reply.tool_use("echo", {"text": "over sse"}), Reply.text("ok")])
+    with agent_for(fake, [toolset]) as agent:
+        agent.run("echo")
+    assert results(fake)[0]["content"] == [{"type": "text", "text": "over sse"}]
 
 
 def test_streamable_http_server(http_url: str) -> None:
