@@ -106,6 +106,13 @@ async def slow(seconds: float) -> str:
 
 
 @server.tool()
+async def freeze(seconds: float) -> str:
+    """Block the server's event loop: it answers nothing, not even a tools/list, meanwhile."""
+    time.sleep(seconds)  # noqa: ASYNC251 - blocking the loop is the point
+    return "thawed"
+
+
+@server.tool()
 def crash() -> str:
     """Exit the server process in the middle of the call."""
     sys.stdout.flush()

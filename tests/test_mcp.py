@@ -211,6 +211,23 @@ def test_a_slow_call_times_out_and_the_server_keeps_serving() -> None:
     assert toolset.starts == 1  # it answered the check after the abandoned call
 
 
+def test_a_hung_server_times_out_and_is_restarted_on_the_next_call() -> None:
+    toolset = server(timeout=0.5, probe_timeout=1)
+    fake = FakeClaude(
+        [
+            Reply.tool_use("freeze", {"seconds": 60}),
+            Reply.tool_use("echo", {"text": "x"}),
+            Reply.text("ok"),
+        ]
+    )
+    with agent_for(fake, [toolset]) as agent:
+        result = agent.run("freeze")
+    assert result.text == "ok"
+    assert results(fake, 1)[0]["content"] == "Tool 'freeze' timed out after 0.5 seconds."
+    assert results(fake, 2)[0]["content"] == [{"type": "text", "text": "x"}]
+    assert toolset.starts == 2  # it failed the check after the abandoned call
+
+
 @pytest.mark.parametrize("breaker", ["crash", "garbage"])
 def test_a_server_that_crashes_or_sends_garbage_gives_an_error_and_restarts(breaker: str) -> None:
     toolset = server(timeout=20)
