@@ -112,6 +112,20 @@ async def freeze(seconds: float) -> str:
     return "thawed"
 
 
+MARKS: dict[str, anyio.Event] = {}
+
+
+@server.tool()
+async def meet(me: str, peer: str) -> str:
+    """Leave a mark, then wait (up to 3 s) for the peer's: two calls meet only when they run
+    at the same time."""
+    MARKS.setdefault(me, anyio.Event()).set()
+    with anyio.move_on_after(3):
+        await MARKS.setdefault(peer, anyio.Event()).wait()
+        return f"{me} met {peer}"
+    return f"{me} waited alone"
+
+
 @server.tool()
 def crash() -> str:
     """Exit the server process in the middle of the call."""

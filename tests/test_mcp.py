@@ -173,6 +173,24 @@ def test_async_agent_sends_the_servers_schemas_as_they_are_with_a_prefix() -> No
     anyio.run(main)
 
 
+@pytest.mark.parametrize("sequential", [False, True])
+def test_a_turns_mcp_calls_run_concurrently_unless_sequential(sequential: bool) -> None:
+    toolset = server(include=["meet"], sequential=sequential)
+    fake = FakeClaude(
+        [
+            Reply.tool_uses(("meet", {"me": "a", "peer": "b"}), ("meet", {"me": "b", "peer": "a"})),
+            Reply.text("ok"),
+        ]
+    )
+    with agent_for(fake, [toolset]) as agent:
+        agent.run("meet")
+    texts = [r["content"][0]["text"] for r in results(fake)]
+    if sequential:  # the first waits alone (3 s), then the second finds its mark
+        assert texts == ["a waited alone", "b met a"]
+    else:
+        assert texts == ["a met b", "b met a"]
+
+
 def test_input_is_validated_against_the_servers_schema_before_the_call(
     shared: MCPToolset, tmp_path: Path
 ) -> None:
