@@ -18,8 +18,8 @@ import pytest
 from mcp import Client, StdioServerParameters
 
 import agentkit
-from agentkit import Agent
-from agentkit.mcp import MCPToolset, to_mcp_server
+from agentkit import Agent, RunContext, tool
+from agentkit.mcp import IDEMPOTENCY_KEY_META, MCPToolset, to_mcp_server
 from agentkit.testing import FakeClaude, Reply
 from agentkit.tools import Toolset
 
@@ -146,9 +146,33 @@ def test_served_over_streamable_http(http_port: int) -> None:
     _same_but_the_invalid_call(_agent_sends([served]), local)
 
 
-def test_to_mcp_server_in_process() -> None:
-    async def main() -> list[str]:
-        async with Client(to_mcp_server(_local_tools(), name="local")) as client:
-            return [t.name for t in (await client.list_tools()).tools]
+@tool
+def key_of(ctx: RunContext) -> str:
+    """The call's idempotency key."""
+    return str(ctx.idempotency_key)
 
-    assert anyio.run(main) == ["convert", "swatch", "refuse"]
+
+@tool(requires_approval=True)
+def delete_everything() -> str:
+    """Needs a human's yes."""
+    raise AssertionError("never runs without an approval")
+
+
+def test_to_mcp_server_in_process() -> None:
+    tools = [*_local_tools(), key_of, delete_everything]
+
+    async def main() -> tuple[list[str], list[dict[str, Any]]]:
+        async with Client(to_mcp_server(tools, name="local")) as client:
+            names = [t.name for t in (await client.list_tools()).tools]
+            keyed = await client.call_tool("key_of", {}, meta={IDEMPOTENCY_KEY_META: "conv/tu_1"})
+            unkeyed = await client.call_tool("key_of", {})
+            refused = await client.call_tool("delete_everything", {})
+        answers = [keyed, unkeyed, refused]
+        return names, [a.model_dump(by_alias=True, exclude_none=True) for a in answers]
+
+    names, (keyed, unkeyed, refused) = anyio.run(main)
+    assert names == ["convert", "swatch", "refuse", "key_of", "delete_everything"]
+    assert keyed["content"] == [{"type": "text", "text": "conv/tu_1"}]
+    assert unkeyed["content"] == [{"type": "text", "text": "None"}]
+    assert refused["isError"] is True
+    assert "needs a human's approval" in refused["content"][0]["text"]
