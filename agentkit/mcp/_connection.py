@@ -249,6 +249,10 @@ class Connection:
             raise ToolCallFailed(self._restart_note(self._broken or "failed"))
         return outcome[0]
 
+    def abandoned(self) -> None:
+        """A call was given up (its timeout): check the server before it is used again."""
+        self._suspect = True
+
     def _restart_note(self, what: str) -> str:
         return (
             f"The MCP server {self.spec.name!r} {what}; the call did not complete. "

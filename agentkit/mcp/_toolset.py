@@ -7,6 +7,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, TypedDict
 
+import anyio
 from typing_extensions import Self, Unpack
 
 from .._exceptions import ConfigurationError, ToolError
@@ -56,6 +57,11 @@ class _Call:
             )
         except (ToolCallFailed, MCPServerError) as exc:
             raise ToolError(str(exc)) from exc
+        except anyio.get_cancelled_exc_class():
+            # A timeout: marked now, so the refresh before the next model call checks the
+            # server (and restarts a hung one) outside any call's time limit.
+            connection.abandoned()
+            raise
         content, is_error = to_tool_result(result)
         if is_error:
             raise ToolError(content or "The tool reported an error without saying more.")
@@ -183,8 +189,8 @@ class MCPToolset:
             The toolset (connected on first use).
 
         Raises:
+            ConfigurationError: A setting of the wrong kind, or an unknown transport.
             TypeError: An unknown keyword (naming the closest valid one).
-            ConfigurationError: A setting of the wrong kind.
         """
         check_options(options, _OPTIONS, where="MCPToolset.http()")
         if transport not in ("streamable-http", "sse"):

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any, Generic, Literal
 
 import anyio
 import anyio.to_thread
-import sniffio
 from typing_extensions import Self, TypeVar
 
 from .._exceptions import ConfigurationError
@@ -118,9 +117,6 @@ class Agent(Generic[DepsT, OutputT]):
         self.client = client
         self.store = store
         self.hooks = hooks or Hooks()
-        if self.toolset.sources:  # the sources' tools are read before every model call
-            before = (self._current_tools, *self.hooks.before_model)
-            self.hooks = replace(self.hooks, before_model=before)
         self.tool_timeout = tool_timeout
         self.max_concurrency = max_concurrency
         self.busy_timeout = _at_least("busy_timeout", busy_timeout, 0)
@@ -192,14 +188,13 @@ class Agent(Generic[DepsT, OutputT]):
         self.toolset.names  # noqa: B018 - raises on a name clash
 
     def _current_tools(self, params: dict[str, Any], _conversation: Conversation) -> object:
-        """The first `before_model` hook when there are tool sources: refresh them (starting
-        a server on first use) and send their current tools. In an async run it returns an
-        awaitable (the refresh runs in a worker thread), so no server start blocks the loop."""
-        try:
-            sniffio.current_async_library()
-        except sniffio.AsyncLibraryNotFoundError:
-            self._refresh_sources()
-            return self._with_current_tools(params)
+        """The first `before_model` hook of a sync run when there are tool sources: refresh
+        them (starting a server on first use) and send their current tools."""
+        return self._with_current_tools(params, refresh=True)
+
+    def _current_tools_async(self, params: dict[str, Any], _conversation: Conversation) -> object:
+        """`_current_tools` of an async run: an awaitable, the refresh in a worker thread, so
+        no server start blocks the event loop."""
         refresh = partial(self._with_current_tools, params, refresh=True)
         return anyio.to_thread.run_sync(refresh, abandon_on_cancel=True)
 
@@ -293,7 +288,8 @@ class Agent(Generic[DepsT, OutputT]):
         if client is None:
             run = partial(self.run, conversation=conversation, deps=deps, approvals=approvals)
             return await anyio.to_thread.run_sync(run, prompt)
-        events = async_events(client, self._parts(prompt, conversation, deps, approvals))
+        parts = self._parts(prompt, conversation, deps, approvals, asynchronous=True)
+        events = async_events(client, parts)
         async with aclosing(events):  # closed in this task: it holds task groups
             async for event in events:
                 last = event
@@ -336,7 +332,7 @@ class Agent(Generic[DepsT, OutputT]):
             raise ConfigurationError("this agent has a sync client: use `stream`")
         # Close the inner generator here, in the caller's task, when the caller stops early:
         # left to the garbage collector it would exit its task groups in another task.
-        parts = self._parts(prompt, conversation, deps, approvals, stream=True)
+        parts = self._parts(prompt, conversation, deps, approvals, stream=True, asynchronous=True)
         events = async_events(client, parts)
         async with aclosing(events):
             async for event in events:
@@ -357,11 +353,16 @@ class Agent(Generic[DepsT, OutputT]):
         approvals: Mapping[str, Approval] | None,
         *,
         stream: bool = False,
+        asynchronous: bool = False,
     ) -> RunParts:
         spec = self._spec if not approvals else replace(self._spec, approvals=dict(approvals))
+        hooks = self.hooks
+        if self.toolset.sources:  # the sources' tools are read before every model call
+            refresh = self._current_tools_async if asynchronous else self._current_tools
+            hooks = replace(hooks, before_model=(refresh, *hooks.before_model))
         return RunParts(
             spec,
-            self.hooks,
+            hooks,
             self.store,
             self.tool_runtime(),
             self._journal,
