@@ -346,6 +346,18 @@ def test_lifecycle_start_on_enter_reuse_across_runs_stop_on_close() -> None:
     agent.close()
 
 
+def test_a_sync_run_called_inside_an_event_loop_refreshes_synchronously(shared: MCPToolset) -> None:
+    # A notebook cell runs in an event loop; a sync `agent.run` there still gets sync hooks.
+    fake = FakeClaude([Reply.tool_use("echo", {"text": "nb"}), Reply.text("ok")])
+    agent = agent_for(fake, [shared])
+
+    async def cell() -> str:
+        return agent.run("echo").text
+
+    assert anyio.run(cell) == "ok"
+    assert results(fake)[0]["content"] == [{"type": "text", "text": "nb"}]
+
+
 def test_server_stderr_goes_to_a_logger_not_the_terminal(
     caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
 ) -> None:
