@@ -737,7 +737,16 @@ def test_the_cli_page_lists_every_command(capsys: pytest.CaptureFixture[str]) ->
     listed = capsys.readouterr().out.split("positional arguments:")[1].split("options:")[0]
     # Command lines are indented 4; a wrapped help text is indented further.
     commands = re.findall(r"^    (\S+)", listed, re.MULTILINE)
-    assert commands == ["demo", "chat", "conversations", "tools", "fake-server", "batch", "serve"]
+    assert commands == [
+        "demo",
+        "chat",
+        "conversations",
+        "tools",
+        "fake-server",
+        "batch",
+        "mcp",
+        "serve",
+    ]
     page = (Path(__file__).resolve().parent.parent / "docs" / "cli.md").read_text()
     table = page.split("| command |")[1].split("\n\n")[0]
     for command in commands:

@@ -53,7 +53,7 @@ def test_agentkit_imports_without_any_extra() -> None:
         import agentkit, agentkit.bedrock, agentkit.vertex, agentkit.stores, agentkit.testing
         print(agentkit.__version__)
     """
-    blocked = {"temporalio", "psycopg", "botocore", "google", "httpx_aiohttp", "aiohttp"}
+    blocked = {"temporalio", "psycopg", "botocore", "google", "httpx_aiohttp", "aiohttp", "mcp"}
     done = _run_without(blocked, code)
     assert done.returncode == 0, done.stderr
 
@@ -65,6 +65,11 @@ def test_temporal_without_its_extra() -> None:
     )
     # The cause is kept, for anyone debugging a broken install.
     assert "No module named 'temporalio'" in done.stderr
+
+
+def test_mcp_without_its_extra() -> None:
+    done = _run_without({"mcp"}, "import agentkit.mcp")
+    assert _last_line(done) == "ImportError: agentkit.mcp needs mcp: pip install 'agentkit[mcp]'"
 
 
 def test_temporal_import_error_names_the_missing_module() -> None:

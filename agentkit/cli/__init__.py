@@ -1,4 +1,5 @@
-"""The `agentkit` command: `demo`, `chat`, `conversations`, `tools lint`, `fake-server`, `serve`.
+"""The `agentkit` command: `demo`, `chat`, `conversations`, `tools lint`, `fake-server`,
+`mcp serve` and `serve`.
 
 Every subcommand reports a failure as one line on stderr and exits with status 1; `--debug`
 shows the traceback instead. A usage error (an unknown command or option, a missing argument)
@@ -13,6 +14,7 @@ import os
 import sys
 import traceback
 from collections.abc import Sequence
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -64,6 +66,7 @@ def _parser() -> argparse.ArgumentParser:
 
     def agent_options(p: argparse.ArgumentParser) -> None:
         from ._defaults import DEFAULT_MODEL, DEMO_FILES
+        from ._mcp import MCP_HELP
 
         p.add_argument("--model", default=DEFAULT_MODEL, help="model id (default: %(default)s)")
         p.add_argument(
@@ -82,6 +85,7 @@ def _parser() -> argparse.ArgumentParser:
             metavar="TOKENS",
             help="thinking budget tokens with --thinking (default: %(default)s)",
         )
+        p.add_argument("--mcp", action="append", default=[], metavar="SERVER", help=MCP_HELP)
 
     demo = commands.add_parser(
         "demo",
@@ -145,9 +149,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     lint.add_argument(
         "target",
+        nargs="?",
         help="module:object (a tool, a list of tools, a Toolset or an Agent), or a module to "
         "lint every tool it defines; the module may be a path to a .py file",
     )
+    from ._mcp import MCP_HELP
+
+    lint.add_argument("--mcp", action="append", default=[], metavar="SERVER", help=MCP_HELP)
+    lint.set_defaults(usage_error=lint.error)
 
     server = commands.add_parser(
         "fake-server",
@@ -164,6 +173,11 @@ def _parser() -> argparse.ArgumentParser:
 
     batch = add_batch_parser(commands, parents=[common])
     batch.set_defaults(usage_error=batch.error)
+
+    from ._mcp import add_parser as add_mcp_parser
+
+    mcp = add_mcp_parser(commands, parents=[common])
+    mcp.set_defaults(usage_error=mcp.error)
 
     from ._serve import add_parser as add_serve_parser
 
@@ -229,6 +243,7 @@ def _dispatch(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     style = Style.for_stream(out)
     if args.command == "demo":
         from ._demo import run_demo
+        from ._mcp import mcp_toolsets
 
         return run_demo(
             args.prompt,
@@ -237,6 +252,7 @@ def _dispatch(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             thinking_budget=args.thinking_budget if args.thinking else None,
             out=out,
             style=style,
+            servers=mcp_toolsets(args.mcp),
         )
     if args.command == "chat":
         return _cmd_chat(args, style)
@@ -246,8 +262,11 @@ def _dispatch(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         if args.action != "lint":
             args.usage_error("choose an action: lint")
         from ._lint import lint_target
+        from ._mcp import mcp_toolsets
 
-        return lint_target(args.target, out, style)
+        if args.target is None and not args.mcp:
+            args.usage_error("the following arguments are required: target (or --mcp SERVER)")
+        return lint_target(args.target, out, style, servers=mcp_toolsets(args.mcp))
     if args.command == "fake-server":
         return _cmd_fake_server(args)
     if args.command == "serve":
@@ -260,6 +279,12 @@ def _dispatch(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         from ._batch import run as run_batch
 
         return run_batch(args)
+    if args.command == "mcp":
+        if args.action != "serve":
+            args.usage_error("choose an action: serve")
+        from ._mcp import run as run_mcp
+
+        return run_mcp(args)
     parser.print_help()
     return 1
 
@@ -275,16 +300,21 @@ def _cmd_chat(args: argparse.Namespace, style: Any) -> int:
     from ._chat import ChatSession, catch_ctrl_c, chat_loop
     from ._conversations import default_db_path, open_store, render_conversation
     from ._demo import build_agent
+    from ._mcp import mcp_toolsets
 
     out = sys.stdout
     root = _directory(args.dir)
     db = args.db if args.db is not None else default_db_path()
     store = open_store(db)
-    with store:
+    with store, ExitStack() as stack:
         conversation = store.load(args.resume) if args.resume else None
         backend = connect(args.model, "chat")
         budget = args.thinking_budget if args.thinking else None
-        agent = build_agent(backend, args.model, root=root, thinking_budget=budget)
+        servers = mcp_toolsets(args.mcp)
+        agent = build_agent(
+            backend, args.model, root=root, thinking_budget=budget, extra_tools=servers
+        )
+        stack.enter_context(agent)  # starts the MCP servers; stops them when the chat ends
         out.write(style.paint(backend.banner, "bold", "yellow" if backend.offline else "green"))
         out.write("\n")
         session = ChatSession(agent, store, out, style, conversation)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
 from ..runner._agent import Agent
 from ..runner._events import RunFinished, RunResult
+from ..tools import ToolLike
 from ._backend import Backend, connect
 from ._defaults import DEFAULT_MODEL, DEMO_FILES
 from ._output import EventPrinter, Style, format_usage
@@ -37,6 +39,7 @@ def build_agent(
     root: Path = DEMO_FILES,
     thinking_budget: int | None = None,
     store: Any = None,
+    extra_tools: Sequence[ToolLike] = (),
 ) -> Agent[None, str]:
     """The agent of `demo` and `chat`.
 
@@ -46,6 +49,7 @@ def build_agent(
         root: The directory the file tools may read.
         thinking_budget: Enable extended thinking with this many budget tokens.
         store: A conversation store, or None.
+        extra_tools: More tools (MCP servers' toolsets from `chat --mcp`).
 
     Returns:
         The agent.
@@ -58,7 +62,7 @@ def build_agent(
     return Agent(
         model,
         system=SYSTEM_PROMPT,
-        tools=demo_tools(root),
+        tools=[*demo_tools(root), *extra_tools],
         client=backend.client,
         max_tokens=max_tokens,
         params=params,
@@ -75,6 +79,7 @@ def run_demo(
     thinking_budget: int | None,
     out: TextIO,
     style: Style,
+    servers: Sequence[ToolLike] = (),
 ) -> int:
     """Stream one run of the demo agent to `out`.
 
@@ -85,21 +90,24 @@ def run_demo(
         thinking_budget: Extended-thinking budget tokens, or None.
         out: Where to write.
         style: Colours.
+        servers: MCP servers' toolsets (`--mcp`), whose tools the agent gets too.
 
     Returns:
         The exit code.
     """
     backend = connect(model, "demo")
     out.write(style.paint(backend.banner, "bold", "yellow" if backend.offline else "green") + "\n")
-    agent = build_agent(backend, model, root=root, thinking_budget=thinking_budget)
+    agent = build_agent(
+        backend, model, root=root, thinking_budget=thinking_budget, extra_tools=servers
+    )
     question = prompt or DEMO_PROMPT
-    out.write(f"{style.paint('tools:', 'dim')} {', '.join(agent.toolset.names)}")
-    out.write(f" {style.paint(f'(files from {root})', 'dim')}\n")
-    out.write(f"{style.paint('you:', 'bold')} {question}\n")
-    printer = EventPrinter(out, style)
-    started = time.perf_counter()
     result: RunResult[Any] | None = None
-    with backend.client:
+    with backend.client, agent:  # the agent starts the MCP servers (--mcp), and stops them
+        out.write(f"{style.paint('tools:', 'dim')} {', '.join(agent.toolset.names)}")
+        out.write(f" {style.paint(f'(files from {root})', 'dim')}\n")
+        out.write(f"{style.paint('you:', 'bold')} {question}\n")
+        printer = EventPrinter(out, style)
+        started = time.perf_counter()
         for event in agent.stream(question):
             printer.handle(event)
             if isinstance(event, RunFinished):

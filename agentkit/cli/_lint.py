@@ -5,12 +5,13 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import TextIO
 
 from .._exceptions import ConfigurationError
-from ..tools._tool import Tool, Toolset
+from ..tools._tool import Tool, Toolset, ToolSource
 from ._output import Style
 
 __all__ = ["lint_target", "load_target", "toolset_of"]
@@ -108,15 +109,31 @@ def toolset_of(obj: object) -> Toolset:
     )
 
 
-def lint_target(target: str, out: TextIO, style: Style) -> int:
-    """Print every tool's lint findings.
+def lint_target(
+    target: str | None, out: TextIO, style: Style, *, servers: Sequence[ToolSource] = ()
+) -> int:
+    """Print every tool's lint findings: the target's, and those of each tool source (MCP
+    servers: started, listed and stopped here).
 
     Returns:
         0 when no tool has findings, 1 otherwise (like other linters).
     """
-    toolset = toolset_of(load_target(target))
+    toolset = toolset_of(load_target(target)) if target else Toolset()
+    try:
+        for source in [*toolset.sources, *servers]:
+            source.refresh_tools()
+        tools = [*toolset, *(t for server in servers for t in server.current_tools())]
+        return _print_lint(tools, toolset.raw, out, style)
+    finally:
+        for source in [*toolset.sources, *servers]:
+            source.close()
+
+
+def _print_lint(
+    tools: Sequence[Tool[..., object]], raw: Sequence[dict[str, object]], out: TextIO, style: Style
+) -> int:
     total = 0
-    for item in toolset:
+    for item in tools:
         issues = item.lint()
         total += len(issues)
         if not issues:
@@ -128,8 +145,9 @@ def lint_target(target: str, out: TextIO, style: Style) -> int:
         for issue in issues:
             where = f" ({issue.parameter})" if issue.parameter else ""
             out.write(f"    {style.paint(issue.code, 'yellow')}{where}: {issue.message}\n")
-    for raw in toolset.raw:
-        out.write(f"- {raw.get('name', raw.get('type'))}: a raw tool definition, not linted\n")
-    summary = f"{len(toolset)} tool{'s' if len(toolset) != 1 else ''}, {total} issue"
+    for definition in raw:
+        name = definition.get("name", definition.get("type"))
+        out.write(f"- {name}: a raw tool definition, not linted\n")
+    summary = f"{len(tools)} tool{'s' if len(tools) != 1 else ''}, {total} issue"
     out.write(summary + ("" if total == 1 else "s") + "\n")
     return 1 if total else 0

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Generic, Literal
 import anyio
 import anyio.to_thread
 from pydantic import TypeAdapter
-from typing_extensions import TypeVar
+from typing_extensions import Self, TypeVar
 
 from .._exceptions import ConfigurationError
 from .._options import check_choice, check_number, check_options, strict
@@ -51,7 +51,10 @@ class Agent(Generic[DepsT, OutputT]):
     Args:
         model: The model id, e.g. `"claude-sonnet-4-5"`.
         system: The system prompt (text or text blocks).
-        tools: `@tool` functions, plain functions, `Tool`s and raw tool dicts (server tools).
+        tools: `@tool` functions, plain functions, `Tool`s, raw tool dicts (server tools) and
+            tool sources (`agentkit.mcp.MCPToolset`: an MCP server's tools, refreshed before
+            each model call; `with agent:` / `async with agent:` starts them, `close()` stops
+            them).
         client: A `Client` or `AsyncClient` (or a cloud-host client); built from the
             environment when omitted.
         max_tokens: The response budget per model call.
@@ -166,6 +169,61 @@ class Agent(Generic[DepsT, OutputT]):
     def __repr__(self) -> str:
         return f"Agent(model={self.model!r}, tools={self.toolset.names!r})"
 
+    # -- tool sources (MCP servers): started on first use or on entering, stopped on close -----
+
+    def __enter__(self) -> Self:
+        """Start the tool sources (MCP servers) now, and check their tool names.
+
+        Raises:
+            MCPServerError: A server cannot start (from `agentkit.mcp`).
+            ToolDefinitionError: Two tools share a name.
+        """
+        try:
+            self._refresh_sources()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    async def __aenter__(self) -> Self:
+        # The sources block (a server starting): a worker thread keeps the event loop free.
+        return await anyio.to_thread.run_sync(self.__enter__, abandon_on_cancel=True)
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await anyio.to_thread.run_sync(self.close)
+
+    def close(self) -> None:
+        """Stop the agent's tool sources (MCP servers); a later run starts them again."""
+        for source in self.toolset.sources:
+            source.close()
+
+    def _refresh_sources(self) -> None:
+        for source in self.toolset.sources:
+            source.refresh_tools()
+        self.toolset.names  # noqa: B018 - raises on a name clash
+
+    def _current_tools(self, params: dict[str, Any], _conversation: Conversation) -> object:
+        """The first `before_model` hook of a sync run when there are tool sources: refresh
+        them (starting a server on first use) and send their current tools."""
+        return self._with_current_tools(params, refresh=True)
+
+    def _current_tools_async(self, params: dict[str, Any], _conversation: Conversation) -> object:
+        """`_current_tools` of an async run: an awaitable, the refresh in a worker thread, so
+        no server start blocks the event loop."""
+        refresh = partial(self._with_current_tools, params, refresh=True)
+        return anyio.to_thread.run_sync(refresh, abandon_on_cancel=True)
+
+    def _with_current_tools(self, params: dict[str, Any], refresh: bool = False) -> dict[str, Any]:
+        if refresh:
+            self._refresh_sources()
+        tools = self.toolset.to_params()
+        if self.output is not None:
+            tools.append(_output_tool(self.output))
+        return {**params, "tools": tools}
+
     @property
     def request_params(self) -> dict[str, Any]:
         """The request fields every model call carries (besides `messages`)."""
@@ -249,7 +307,8 @@ class Agent(Generic[DepsT, OutputT]):
         if client is None:
             run = partial(self.run, conversation=conversation, deps=deps, approvals=approvals)
             return await anyio.to_thread.run_sync(run, prompt)
-        events = async_events(client, self._parts(prompt, conversation, deps, approvals))
+        parts = self._parts(prompt, conversation, deps, approvals, asynchronous=True)
+        events = async_events(client, parts)
         async with aclosing(events):  # closed in this task: it holds task groups
             async for event in events:
                 last = event
@@ -292,7 +351,7 @@ class Agent(Generic[DepsT, OutputT]):
             raise ConfigurationError("this agent has a sync client: use `stream`")
         # Close the inner generator here, in the caller's task, when the caller stops early:
         # left to the garbage collector it would exit its task groups in another task.
-        parts = self._parts(prompt, conversation, deps, approvals, stream=True)
+        parts = self._parts(prompt, conversation, deps, approvals, stream=True, asynchronous=True)
         events = async_events(client, parts)
         async with aclosing(events):
             async for event in events:
@@ -313,11 +372,16 @@ class Agent(Generic[DepsT, OutputT]):
         approvals: Mapping[str, Approval] | None,
         *,
         stream: bool = False,
+        asynchronous: bool = False,
     ) -> RunParts:
         spec = self._spec if not approvals else replace(self._spec, approvals=dict(approvals))
+        hooks = self.hooks
+        if self.toolset.sources:  # the sources' tools are read before every model call
+            refresh = self._current_tools_async if asynchronous else self._current_tools
+            hooks = replace(hooks, before_model=(refresh, *hooks.before_model))
         return RunParts(
             spec,
-            self.hooks,
+            hooks,
             self.store,
             self.tool_runtime(),
             self._journal,

@@ -291,6 +291,8 @@ class ToolRuntime:
         self._resources: dict[ResourceFactory, object] = {}
 
     async def __aenter__(self) -> Self:
+        for source in self.toolset.sources:  # MCP servers: started, their tools listed
+            await anyio.to_thread.run_sync(source.refresh_tools, abandon_on_cancel=True)
         stack = AsyncExitStack()
         await stack.__aenter__()
         try:

@@ -9,7 +9,16 @@ import inspect
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Concatenate, Generic, TypeAlias, TypedDict, TypeVar, overload
+from typing import (
+    Concatenate,
+    Generic,
+    Protocol,
+    TypeAlias,
+    TypedDict,
+    TypeVar,
+    overload,
+    runtime_checkable,
+)
 
 import pydantic
 from typing_extensions import ParamSpec, Self, Unpack
@@ -25,6 +34,7 @@ __all__ = [
     "Tool",
     "ToolLike",
     "ToolOptions",
+    "ToolSource",
     "Toolset",
     "exception_content",
     "result_content",
@@ -280,16 +290,43 @@ def _is_method(func: Callable[..., object]) -> bool:
     )
 
 
-ToolLike: TypeAlias = "Tool[..., object] | Callable[..., object] | Mapping[str, object]"
-"""What a tools list accepts: a `Tool`, a plain function (made a tool with defaults), or a raw
-tool definition dict (server tools such as web search, MCP toolsets), sent as it is."""
+@runtime_checkable
+class ToolSource(Protocol):
+    """Tools that live elsewhere and may change between turns, such as an MCP server's
+    (`agentkit.mcp.MCPToolset`).
+
+    A run refreshes each source before it first runs tools and before every model call, so
+    the model sees the current list and a call finds its tool. `current_tools` does no I/O;
+    `refresh_tools` and `close` block, and an async run calls them in a worker thread.
+    """
+
+    def current_tools(self) -> Sequence[Tool[..., object]]:
+        """The tools as of the last refresh (empty before the first)."""
+        ...
+
+    def refresh_tools(self) -> None:
+        """Start the source if needed and re-read its tools if they changed."""
+        ...
+
+    def close(self) -> None:
+        """Stop the source; a later refresh starts it again."""
+        ...
+
+
+ToolLike: TypeAlias = (
+    "Tool[..., object] | Callable[..., object] | Mapping[str, object] | ToolSource"
+)
+"""What a tools list accepts: a `Tool`, a plain function (made a tool with defaults), a raw
+tool definition dict (server tools such as web search), sent as it is, or a `ToolSource` (an
+MCP server's tools)."""
 
 
 class Toolset:
-    """The tools of a run, in the order they are sent: runnable tools and raw definitions.
+    """The tools of a run, in the order they are sent: runnable tools and raw definitions,
+    then the tools of each `ToolSource` as of its last refresh.
 
     Args:
-        tools: Tools, plain functions and raw tool definition dicts.
+        tools: Tools, plain functions, raw tool definition dicts and tool sources.
 
     Raises:
         ToolDefinitionError: Two tools share a name, or a function cannot be a tool.
@@ -297,9 +334,12 @@ class Toolset:
 
     def __init__(self, tools: Iterable[ToolLike] = ()) -> None:
         entries: list[Tool[..., object] | dict[str, object]] = []
+        sources: list[ToolSource] = []
         for item in tools:
             if isinstance(item, Tool):
                 entries.append(item)
+            elif isinstance(item, ToolSource):
+                sources.append(item)
             elif isinstance(item, Mapping):
                 entries.append(dict(item))
             elif callable(item):
@@ -314,6 +354,20 @@ class Toolset:
             )
         self._entries = tuple(entries)
         self._by_name = {e.name: e for e in entries if isinstance(e, Tool)}
+        self.sources = tuple(sources)
+
+    def _all(self) -> dict[str, Tool[..., object]]:
+        if not self.sources:
+            return self._by_name
+        found = dict(self._by_name)
+        for source in self.sources:
+            for t in source.current_tools():
+                if t.name in found:
+                    raise ToolDefinitionError(
+                        "toolset", [f"tool name {t.name!r} is used more than once"]
+                    )
+                found[t.name] = t
+        return found
 
     @classmethod
     def of(cls, tools: Toolset | Iterable[ToolLike]) -> Toolset:
@@ -329,24 +383,37 @@ class Toolset:
 
     def get(self, name: str) -> Tool[..., object] | None:
         """The runnable tool called `name`, or None."""
-        return self._by_name.get(name)
+        found = self._by_name.get(name)
+        if found is None and self.sources:
+            for source in self.sources:
+                found = next((t for t in source.current_tools() if t.name == name), None)
+                if found is not None:
+                    break
+        return found
 
     def __getitem__(self, name: str) -> Tool[..., object]:
-        return self._by_name[name]
+        found = self.get(name)
+        if found is None:
+            raise KeyError(name)
+        return found
 
     def __contains__(self, name: object) -> bool:
-        return name in self._by_name
+        return isinstance(name, str) and self.get(name) is not None
 
     def __iter__(self) -> Iterator[Tool[..., object]]:
-        return iter(self._by_name.values())
+        return iter(self._all().values())
 
     def __len__(self) -> int:
-        return len(self._by_name)
+        return len(self._all())
 
     @property
     def names(self) -> list[str]:
-        """The names of the runnable tools, in order."""
-        return list(self._by_name)
+        """The names of the runnable tools, in order.
+
+        Raises:
+            ToolDefinitionError: A source's tool has the name of another tool.
+        """
+        return list(self._all())
 
     @property
     def raw(self) -> list[dict[str, object]]:
@@ -367,8 +434,15 @@ class Toolset:
 
         Returns:
             New dicts; changing them does not change the toolset.
+
+        Raises:
+            ToolDefinitionError: A source's tool has the name of another tool.
         """
-        return [e.to_param() if isinstance(e, Tool) else copy.deepcopy(e) for e in self._entries]
+        params = [e.to_param() if isinstance(e, Tool) else copy.deepcopy(e) for e in self._entries]
+        if self.sources:
+            static = set(self._by_name)
+            params.extend(t.to_param() for t in self._all().values() if t.name not in static)
+        return params
 
 
 # --- what a tool's outcome becomes: tool_result blocks and their content -----------------
