@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, PrivateAttr, Tag
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, PrivateAttr, Tag
 from pydantic_core import to_json
 
 __all__ = [
@@ -174,7 +174,7 @@ class Message(APIModel):
     content: list[ContentBlock]
     stop_reason: str | None = None
     stop_sequence: str | None = None
-    usage: Usage = Usage()
+    usage: Usage = Field(default_factory=Usage)
 
     _request_id: str | None = PrivateAttr(default=None)
 
