@@ -236,11 +236,14 @@ def spec_from_params(
     )
 
 
-def model_parser(validate: Callable[[object], M]) -> Callable[[httpx.Response], M]:
+def model_parser(
+    validate: Callable[[object], M], *, keep_body: bool = False
+) -> Callable[[httpx.Response], M]:
     """A `parse` function: the response's JSON through `validate` (a model's `model_validate`).
 
     A shape error becomes `APIResponseValidationError`; a model with a `request_id` gets the
-    response's `request-id` header.
+    response's `request-id` header; with `keep_body`, the decoded body too (`_received`, see
+    `Message.as_received`).
     """
 
     def parse(response: httpx.Response) -> M:
@@ -257,6 +260,8 @@ def model_parser(validate: Callable[[object], M]) -> Callable[[httpx.Response], 
         request_id = request_id_of(response.headers)
         if request_id is not None and hasattr(result, "_request_id"):
             setattr(result, "_request_id", request_id)  # noqa: B010 (a model's private attribute)
+        if keep_body:
+            setattr(result, "_received", body)  # noqa: B010 (a model's private attribute)
         return result
 
     return parse

@@ -177,11 +177,20 @@ class Message(APIModel):
     usage: Usage = Field(default_factory=Usage)
 
     _request_id: str | None = PrivateAttr(default=None)
+    _received: dict[str, object] | None = PrivateAttr(default=None)
 
     @property
     def request_id(self) -> str | None:
         """The `request-id` header of the response this message came in."""
         return self._request_id
+
+    def as_received(self) -> dict[str, object] | None:
+        """The decoded JSON body this message was parsed from by a client, else None.
+
+        The same data as `to_dict()` without dumping the model again, but as it arrived: a
+        change made to the model later is not in it. The runner appends it to the conversation.
+        """
+        return self._received
 
     @property
     def text(self) -> str:
