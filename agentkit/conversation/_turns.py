@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-__all__ = ["THINKING_TYPES", "Facts", "PreflightMemo", "Turn", "merge_turns"]
+__all__ = ["THINKING_TYPES", "Facts", "PreflightMemo", "Scan", "Turn", "merge_turns"]
 
 THINKING_TYPES = frozenset({"thinking", "redacted_thinking"})
 
@@ -182,6 +182,26 @@ class PreflightMemo:
         self.messages: list[object] = []
         self.turns: list[Turn] = []
         self.ends: list[int] = []  # message index where each turn ends (exclusive)
+        self.scan: Scan | None = None  # where the message rules' last scan can go on from
+
+
+@dataclass
+class Scan:
+    """Where the message rules (`_preflight._message_problems`) were after some turns.
+
+    Attributes:
+        turns: The turns scanned, and the one after them (whose results the last one read).
+        problems: What they found so far.
+        empty_text: A user text block was empty so far.
+        whitespace_text: A user text block was whitespace only so far.
+        seen_ids: The tool_use ids so far.
+    """
+
+    turns: list[Turn]
+    problems: list[str]
+    empty_text: bool
+    whitespace_text: bool
+    seen_ids: set[str]
 
 
 def merge_turns(messages: Sequence[object], memo: PreflightMemo | None = None) -> list[Turn]:
