@@ -16,6 +16,7 @@ error) says the API enforces it, so that preflight never blocks a request the AP
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Collection, Mapping, Sequence
 
@@ -159,7 +160,24 @@ def _parameter_problems(
     return problems
 
 
-def _cache_problems(body: Mapping[str, object], turns: list[Turn]) -> list[str]:
+def _message_sites(turns: list[Turn], memo: PreflightMemo | None) -> list[tuple[str, object]]:
+    """The cache breakpoints in the messages, in order; the settled turns' from the memo."""
+    cached = memo.sites if memo is not None else None
+    start = 0
+    sites: list[tuple[str, object]] = []
+    if cached is not None and _same_turns(turns, cached[0]):
+        start, sites = len(cached[0]), list(cached[1])
+    for n in range(start, len(turns)):
+        if memo is not None and n == len(turns) - 1:
+            memo.sites = (turns[:n], list(sites))  # all but the last, which is rebuilt
+        turn = turns[n]
+        sites += [(f"messages.{turn.index}.{p}", c) for p, c in turn.facts.cache_sites]
+    return sites
+
+
+def _cache_problems(
+    body: Mapping[str, object], turns: list[Turn], memo: PreflightMemo | None = None
+) -> list[str]:
     """At most 4 breakpoints, and no 1h breakpoint after a 5m one (tools, system, messages)."""
     sites: list[tuple[str, object]] = []
     for key in ("tools", "system"):
@@ -170,8 +188,7 @@ def _cache_problems(body: Mapping[str, object], turns: list[Turn]) -> list[str]:
                 for i, item in enumerate(items)
                 if isinstance(item, dict) and "cache_control" in item
             ]
-    for turn in turns:
-        sites += [(f"messages.{turn.index}.{p}", c) for p, c in turn.facts.cache_sites]
+    sites += _message_sites(turns, memo)
     # Automatic caching puts its breakpoint on the last cacheable block, i.e. last in order.
     if isinstance(body.get("cache_control"), dict):
         sites.append(("", body["cache_control"]))
@@ -235,7 +252,7 @@ def _own_problems(turn: Turn, previous: Turn | None) -> list[str]:
 def _same_turns(turns: Sequence[Turn], scanned: Sequence[Turn]) -> bool:
     if len(turns) < len(scanned):
         return False
-    return all(a is b for a, b in zip(turns[: len(scanned)], scanned, strict=True))
+    return all(map(operator.is_, turns, scanned))  # at C speed; `turns` may be longer
 
 
 def _message_problems(turns: list[Turn], memo: PreflightMemo | None = None) -> list[str]:
@@ -389,7 +406,7 @@ def preflight_problems(
     problems += _message_problems(turns, memo)
     problems += _system_problems(body)
     problems += _thinking_problems(body, turns)
-    problems += _cache_problems(body, turns)
+    problems += _cache_problems(body, turns, memo)
     return problems
 
 

@@ -185,7 +185,11 @@ class PreflightMemo:
         self.turns: list[Turn] = []
         self.ends: list[int] = []  # message index where each turn ends (exclusive)
         self.compactions: list[int] = []  # positions of the turns holding a compaction block
-        self.scan: Scan | None = None  # where the message rules' last scan can go on from
+        self.scan: Scan | None = None
+        # The settled turns and the cache breakpoints in them.
+        self.sites: tuple[list[Turn], list[tuple[str, object]]] | None = (
+            None  # where the message rules' last scan can go on from
+        )
 
 
 @dataclass
