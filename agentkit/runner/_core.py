@@ -183,10 +183,14 @@ class RunParts:
         )
 
         def context(call: ToolCall) -> RunContext[object]:
-            ctx = base.for_call(tool_use_id=call.id, tool_name=call.name)
             # The same call keeps its id across a crash and resume (it is stored with the
             # assistant message), so this key is stable: a tool can make its effect happen once.
-            return replace(ctx, idempotency_key=f"{op.conversation.id}/{call.id}")
+            return replace(
+                base,
+                tool_use_id=call.id,
+                tool_name=call.name,
+                idempotency_key=f"{op.conversation.id}/{call.id}",
+            )
 
         return context
 
