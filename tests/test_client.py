@@ -908,3 +908,16 @@ def test_max_in_flight_bounds_the_requests_out_at_once() -> None:
 
     assert anyio.run(main) == [{"ok": True}] * 5
     assert most == 2
+
+
+def test_a_parsed_message_keeps_the_body_it_came_in() -> None:
+    from agentkit.testing import FakeClaude, Reply
+
+    client = agentkit.Client(api_key="k", http_client=FakeClaude([Reply.text("hi")]).http_client())
+    message = client.messages.create(
+        model="claude-haiku-4-5", max_tokens=10, messages=[{"role": "user", "content": "hey"}]
+    )
+    assert message.as_received() == message.to_dict()
+    message.content.clear()  # a change to the model is not in what was received
+    assert message.as_received() != message.to_dict()
+    assert Message.model_validate(message.to_dict()).as_received() is None

@@ -46,8 +46,8 @@ __all__ = [
 
 T = TypeVar("T")
 
-parse_message = model_parser(Message.model_validate)
-"""A `parse` function for a `Message` response."""
+parse_message = model_parser(Message.model_validate, keep_body=True)
+"""A `parse` function for a `Message` response (keeping its body: `Message.as_received`)."""
 
 CREATE_ARGUMENTS = option_names(MessageCreateParams)
 """The keywords of `messages.create` / `stream`: the documented request fields and options."""

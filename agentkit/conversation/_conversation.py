@@ -152,6 +152,9 @@ class Conversation:
         self.usage = RunUsage()
         self._log: list[Entry] = []
         self._len = 0
+        # Positions of the entries with cache breakpoints or an empty reply (rare), so that a
+        # request counts and skips them without walking the whole history.
+        self._flagged: list[int] = []
         self._compaction_at: int | None = None
         # Preflight re-analyses only the turns added since the previous request.
         self._preflight_memo = PreflightMemo()
@@ -255,6 +258,8 @@ class Conversation:
             # Another conversation shares our list and has appended past our end: copy on write.
             self._log = self._log[: self._len]
         self._log.append(entry)
+        if entry.breakpoints or entry.empty_reply:
+            self._flagged.append(self._len)
         if entry.has_compaction:
             self._compaction_at = self._len
         self._len += 1
@@ -301,6 +306,7 @@ class Conversation:
         child = Conversation(id=id, metadata=self.metadata)
         child._log = self._log
         child._len = keep
+        child._flagged = [p for p in self._flagged if p < keep]
         for index in range(keep - 1, -1, -1):
             if self._log[index].has_compaction:
                 child._compaction_at = index
@@ -345,8 +351,12 @@ class Conversation:
         if "messages" in params:
             raise ValueError("pass messages through the conversation, not in params")
         policy = cache or CachePolicy()
-        view = _sendable(self.request_view())
-        in_messages = sum(e.breakpoints for e in view)
+        start = self._compaction_at or 0
+        flagged = [self._log[p] for p in self._flagged if p >= start]
+        view = self.request_view()
+        if any(e.empty_reply for e in flagged):
+            view = _sendable(view)
+        in_messages = sum(e.breakpoints for e in flagged)
         pieces = [e.raw for e in view]
         last_message: dict[str, object] | None = None
         if view and policy.message_slot(params, in_messages):

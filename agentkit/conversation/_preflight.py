@@ -16,12 +16,13 @@ error) says the API enforces it, so that preflight never blocks a request the AP
 
 from __future__ import annotations
 
+import operator
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 
 from .._exceptions import RequestValidationError
 from ..types import find_model
-from ._turns import THINKING_TYPES, PreflightMemo, Turn, merge_turns
+from ._turns import THINKING_TYPES, PreflightMemo, Scan, Turn, merge_turns
 
 __all__ = ["PreflightMemo", "check_request", "preflight_problems"]
 
@@ -159,7 +160,24 @@ def _parameter_problems(
     return problems
 
 
-def _cache_problems(body: Mapping[str, object], turns: list[Turn]) -> list[str]:
+def _message_sites(turns: list[Turn], memo: PreflightMemo | None) -> list[tuple[str, object]]:
+    """The cache breakpoints in the messages, in order; the settled turns' from the memo."""
+    cached = memo.sites if memo is not None else None
+    start = 0
+    sites: list[tuple[str, object]] = []
+    if cached is not None and _same_turns(turns, cached[0]):
+        start, sites = len(cached[0]), list(cached[1])
+    for n in range(start, len(turns)):
+        if memo is not None and n == len(turns) - 1:
+            memo.sites = (turns[:n], list(sites))  # all but the last, which is rebuilt
+        turn = turns[n]
+        sites += [(f"messages.{turn.index}.{p}", c) for p, c in turn.facts.cache_sites]
+    return sites
+
+
+def _cache_problems(
+    body: Mapping[str, object], turns: list[Turn], memo: PreflightMemo | None = None
+) -> list[str]:
     """At most 4 breakpoints, and no 1h breakpoint after a 5m one (tools, system, messages)."""
     sites: list[tuple[str, object]] = []
     for key in ("tools", "system"):
@@ -170,8 +188,7 @@ def _cache_problems(body: Mapping[str, object], turns: list[Turn]) -> list[str]:
                 for i, item in enumerate(items)
                 if isinstance(item, dict) and "cache_control" in item
             ]
-    for turn in turns:
-        sites += [(f"messages.{turn.index}.{p}", c) for p, c in turn.facts.cache_sites]
+    sites += _message_sites(turns, memo)
     # Automatic caching puts its breakpoint on the last cacheable block, i.e. last in order.
     if isinstance(body.get("cache_control"), dict):
         sites.append(("", body["cache_control"]))
@@ -232,15 +249,37 @@ def _own_problems(turn: Turn, previous: Turn | None) -> list[str]:
     return problems
 
 
-def _message_problems(turns: list[Turn]) -> list[str]:
+def _same_turns(turns: Sequence[Turn], scanned: Sequence[Turn]) -> bool:
+    if len(turns) < len(scanned):
+        return False
+    return all(map(operator.is_, turns, scanned))  # at C speed; `turns` may be longer
+
+
+def _message_problems(turns: list[Turn], memo: PreflightMemo | None = None) -> list[str]:
     problems: list[str] = []
     if turns[0].role != "user" and not turns[0].starts_with_compaction:
         problems.append(_rule("first_user"))
     last = len(turns) - 1
     empty_text = whitespace_text = False
     seen_ids: set[str] = set()
-    previous: Turn | None = None
-    for n, turn in enumerate(turns):
+    start = 0
+    # The turns an earlier request scanned are the same objects when the conversation only
+    # grew (`merge_turns` reuses them), so the scan goes on from where that one stopped: the
+    # common path reads only the turns added since.
+    scan = memo.scan if memo is not None else None
+    if scan is not None and _same_turns(turns, scan.turns):
+        start = len(scan.turns) - 1
+        problems = list(scan.problems)
+        empty_text, whitespace_text = scan.empty_text, scan.whitespace_text
+        seen_ids = set(scan.seen_ids)
+    previous: Turn | None = turns[start - 1] if start else None
+    for n in range(start, last + 1):
+        turn = turns[n]
+        if memo is not None and n == last - 1:
+            # Turns before this one are settled (the last is rebuilt by the next request).
+            memo.scan = Scan(
+                turns[: n + 1], list(problems), empty_text, whitespace_text, set(seen_ids)
+            )
         facts = turn.facts
         if turn.raw_empty and not (n == last and turn.role == "assistant"):
             problems.append(_rule("empty_content", i=turn.index))
@@ -364,10 +403,10 @@ def preflight_problems(
     if not messages:
         return [*problems, _rule("no_messages")]
     turns = merge_turns(messages, memo)
-    problems += _message_problems(turns)
+    problems += _message_problems(turns, memo)
     problems += _system_problems(body)
     problems += _thinking_problems(body, turns)
-    problems += _cache_problems(body, turns)
+    problems += _cache_problems(body, turns, memo)
     return problems
 
 

@@ -16,10 +16,12 @@ conversation only analyses its new turns.
 
 from __future__ import annotations
 
+import bisect
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-__all__ = ["THINKING_TYPES", "Facts", "PreflightMemo", "Turn", "merge_turns"]
+__all__ = ["THINKING_TYPES", "Facts", "PreflightMemo", "Scan", "Turn", "merge_turns"]
 
 THINKING_TYPES = frozenset({"thinking", "redacted_thinking"})
 
@@ -182,6 +184,31 @@ class PreflightMemo:
         self.messages: list[object] = []
         self.turns: list[Turn] = []
         self.ends: list[int] = []  # message index where each turn ends (exclusive)
+        self.compactions: list[int] = []  # positions of the turns holding a compaction block
+        self.scan: Scan | None = None
+        # The settled turns and the cache breakpoints in them.
+        self.sites: tuple[list[Turn], list[tuple[str, object]]] | None = (
+            None  # where the message rules' last scan can go on from
+        )
+
+
+@dataclass
+class Scan:
+    """Where the message rules (`_preflight._message_problems`) were after some turns.
+
+    Attributes:
+        turns: The turns scanned, and the one after them (whose results the last one read).
+        problems: What they found so far.
+        empty_text: A user text block was empty so far.
+        whitespace_text: A user text block was whitespace only so far.
+        seen_ids: The tool_use ids so far.
+    """
+
+    turns: list[Turn]
+    problems: list[str]
+    empty_text: bool
+    whitespace_text: bool
+    seen_ids: set[str]
 
 
 def merge_turns(messages: Sequence[object], memo: PreflightMemo | None = None) -> list[Turn]:
@@ -200,18 +227,19 @@ def merge_turns(messages: Sequence[object], memo: PreflightMemo | None = None) -
     start = 0
     if memo is not None and memo.turns:
         old = memo.messages
-        same = 0
-        limit = min(len(old), len(messages))
-        while same < limit and old[same] is messages[same]:
-            same += 1
+        if len(old) <= len(messages) and all(map(operator.is_, old, messages)):
+            same = len(old)  # the common case: the conversation only grew
+        else:
+            same = 0
+            limit = min(len(old), len(messages))
+            while same < limit and old[same] is messages[same]:
+                same += 1
         # A turn is reused when the message after it is unchanged too, so it still ends where
         # it did (that message had another role); the memo's last turn may grow, so it is not.
-        for turn, end in zip(memo.turns[:-1], memo.ends[:-1], strict=True):
-            if end >= same:
-                break
-            turns.append(turn)
-            ends.append(end)
+        kept = bisect.bisect_left(memo.ends, same, 0, len(memo.ends) - 1)
+        turns, ends = memo.turns[:kept], memo.ends[:kept]
         start = ends[-1] if ends else 0
+    reused = len(turns)
     for n in range(start, len(messages)):
         message = messages[n]
         role = message.get("role") if isinstance(message, dict) else None
@@ -225,12 +253,19 @@ def merge_turns(messages: Sequence[object], memo: PreflightMemo | None = None) -
         turn = turns[-1]
         turn.blocks.extend(enumerate(blocks, len(turn.blocks)))
         turn.raw_empty = turn.raw_empty and not blocks
+    # Where compaction blocks are: the memo's, for the turns reused; the new turns' own.
+    compactions = [p for p in (memo.compactions if memo is not None else []) if p < reused]
+    compactions += [
+        p for p in range(reused, len(turns)) if turns[p].facts.compaction_at is not None
+    ]
     if memo is not None:
         memo.messages, memo.turns, memo.ends = list(messages), list(turns), ends
+        memo.compactions = compactions
     # The API drops every block before the latest compaction block, so nothing before it can
     # break a rule; the turn holding it is kept from the compaction block on.
-    for position in range(len(turns) - 1, -1, -1):
+    if compactions:
+        position = compactions[-1]
         at = turns[position].facts.compaction_at
-        if at is not None:
-            return [turns[position].trimmed(at), *turns[position + 1 :]]
+        assert at is not None
+        return [turns[position].trimmed(at), *turns[position + 1 :]]
     return turns

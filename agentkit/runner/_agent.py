@@ -9,7 +9,6 @@ yields and `_drivers` does its I/O, sync and async, with the `RunParts` the agen
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import aclosing
 from dataclasses import replace
 from functools import partial
@@ -37,6 +36,8 @@ from ._hooks import Hooks, Prompt, prompt_blocks
 from ._loop import Limits, OutputSpec, RunSpec
 
 if TYPE_CHECKING:
+    from concurrent.futures import Executor
+
     from ..stores import AsyncConversationStore, ConversationStore
 
 __all__ = ["Agent"]
@@ -161,10 +162,8 @@ class Agent(Generic[DepsT, OutputT]):
         # that waits for approvals resumes from them).
         self._journal: Journal = {}
         # The worker threads of sync runs' tools that do not run in the caller's thread (see
-        # `ToolRuntime.run_calls_sync`): made with the agent, started on first use, reused.
-        self._tool_threads = ThreadPoolExecutor(
-            min(8, max_concurrency), thread_name_prefix="agentkit-tool"
-        )
+        # `ToolRuntime.run_calls_sync`): made on first use, reused by every run of the agent.
+        self._tool_threads: Executor | None = None
 
     def __repr__(self) -> str:
         return f"Agent(model={self.model!r}, tools={self.toolset.names!r})"
@@ -236,6 +235,11 @@ class Agent(Generic[DepsT, OutputT]):
 
     def tool_runtime(self) -> ToolRuntime:
         """A fresh runtime for this agent's tools (enter it around the calls of a run)."""
+        if self._tool_threads is None:
+            from concurrent.futures import ThreadPoolExecutor  # 14 ms to import: on first use
+
+            workers = min(8, self.max_concurrency)
+            self._tool_threads = ThreadPoolExecutor(workers, thread_name_prefix="agentkit-tool")
         return ToolRuntime(
             self.toolset,
             default_timeout=self.tool_timeout,

@@ -28,7 +28,6 @@ from .._exceptions import (
 )
 from ..client._messages import stream_spec
 from ..conversation._conversation import Conversation
-from ..stores import AsyncConversationStore, ConversationNotFoundError, lease_owner
 from ..streaming._events import ContentBlockStartEvent, InputJsonEvent, TextEvent, ThinkingEvent
 from ..tools._context import RunContext
 from ..tools._execute import ToolCall, ToolOutcome, ToolRuntime
@@ -60,7 +59,7 @@ from ._transcript import Transcript
 if TYPE_CHECKING:
     from ..client import AsyncClient, Client
     from ..client._base import RequestSpec
-    from ..stores import ConversationStore
+    from ..stores import AsyncConversationStore, ConversationStore
     from ..streaming import AsyncStream, Stream
 
 __all__ = [
@@ -185,10 +184,14 @@ class RunParts:
         )
 
         def context(call: ToolCall) -> RunContext[object]:
-            ctx = base.for_call(tool_use_id=call.id, tool_name=call.name)
             # The same call keeps its id across a crash and resume (it is stored with the
             # assistant message), so this key is stable: a tool can make its effect happen once.
-            return replace(ctx, idempotency_key=f"{op.conversation.id}/{call.id}")
+            return replace(
+                base,
+                tool_use_id=call.id,
+                tool_name=call.name,
+                idempotency_key=f"{op.conversation.id}/{call.id}",
+            )
 
         return context
 
@@ -386,6 +389,8 @@ def _take_lease(parts: RunParts, store: FlowStore | None) -> Generator[Op, objec
     if store is None or conversation is None or parts.busy_timeout is None:
         return  # a new conversation: no other run knows its id
     cid = conversation if isinstance(conversation, str) else conversation.id
+    from ..stores import lease_owner  # loaded already: the run has a store
+
     owner = lease_owner(parts.run_id)
     start = time.monotonic()
     while True:
@@ -428,6 +433,8 @@ def _open(
     conv = conversation if conversation is not None else Conversation()
     if store is None or (not fresh and conv.version):
         return conv
+    from ..stores import ConversationNotFoundError  # loaded already: the run has a store
+
     try:
         stored = yield from Pending(store.load(conv.id))
     except ConversationNotFoundError:

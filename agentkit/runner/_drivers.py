@@ -22,7 +22,6 @@ from typing_extensions import assert_never
 
 from .._exceptions import ConfigurationError
 from ..client._messages import message_spec
-from ..stores import AsyncConversationStore, ConversationStore, to_async
 from ..streaming import AsyncMessageStreamManager, MessageStreamManager
 from ..tools._execute import ToolOutcome
 from ..types._message import Message
@@ -36,6 +35,7 @@ from ._loop import Emit, journal_entries
 
 if TYPE_CHECKING:
     from ..client import AsyncClient, Client
+    from ..stores import AsyncConversationStore, ConversationStore
 
 from ._core import (
     Block,
@@ -104,6 +104,8 @@ def _keep_sync(lease: Lease, store: object) -> Callable[[], None]:
     """Refresh the lease from a thread every third of its time; returns what stops it."""
     stop = threading.Event()
 
+    from ..stores import ConversationStore  # loaded already: the run has a store
+
     def keep() -> None:
         while isinstance(store, ConversationStore) and not stop.wait(lease.ttl / 3):
             try:
@@ -127,7 +129,11 @@ def _release_sync(parts: RunParts) -> None:
     """Give the run's lease up as the run ends, however it ends."""
     lease, parts.lease = parts.lease, None
     store = parts.store
-    if lease is not None and isinstance(store, ConversationStore):
+    if lease is None or store is None:
+        return
+    from ..stores import ConversationStore  # loaded already: the run has a store
+
+    if isinstance(store, ConversationStore):
         store.release_lease(lease.conversation_id, lease.owner)
 
 
@@ -365,7 +371,11 @@ def _async_store(
     store: ConversationStore | AsyncConversationStore | None,
 ) -> ConversationStore | AsyncConversationStore | None:
     """The store as an async run calls it: a sync store's calls go to worker threads."""
-    if store is None or isinstance(store, AsyncConversationStore):
+    if store is None:
+        return None
+    from ..stores import AsyncConversationStore, to_async  # loaded already: there is a store
+
+    if isinstance(store, AsyncConversationStore):
         return store
     if inspect.iscoroutinefunction(store.commit):
         return store  # a sync-looking class with async methods: called as it is

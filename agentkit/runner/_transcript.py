@@ -97,7 +97,9 @@ class Transcript:
 
     def append_reply(self, message: Message) -> Reply:
         """Append the response (the driver commits next); answer `CallModel`."""
-        self.conversation.append(message)
+        # As received when the client parsed it: no second dump of the model (a stream's
+        # message is dumped).
+        self.conversation.append(message.as_received() or message)
         self.last = message
         reply = reply_of(self.conversation.entries[-1], self.spec)
         return Reply(

@@ -11,6 +11,7 @@ message shell, a block, a delta, usage, a citation) are `Fields`, read by key or
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
@@ -39,7 +40,11 @@ __all__ = [
     "partial_input",
 ]
 
-_BLOCK_ADAPTER: TypeAdapter[ContentBlock] = TypeAdapter(ContentBlock)
+
+@functools.cache
+def _block_adapter() -> TypeAdapter[ContentBlock]:
+    """Built on first use: building it at import cost most of the package's import time."""
+    return TypeAdapter(ContentBlock)
 
 
 class Fields(dict[str, object]):
@@ -203,7 +208,7 @@ class ContentBlockStopEvent:
             StreamError: The block does not have the documented shape.
         """
         try:
-            return _BLOCK_ADAPTER.validate_python(self.block)
+            return _block_adapter().validate_python(self.block)
         except (ValidationError, TypeError, ValueError) as exc:
             # TypeError: a block `type` that is not a string (the tag lookup fails on it).
             raise StreamError(

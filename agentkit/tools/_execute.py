@@ -26,12 +26,11 @@ import sys
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Generator, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor, wait
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from dataclasses import dataclass, field
 from functools import partial
 from types import TracebackType
-from typing import Any, Literal, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias, TypeVar
 
 import anyio
 import anyio.to_thread
@@ -59,6 +58,9 @@ from ._tool import (
     unknown_tool_content,
     validation_error_content,
 )
+
+if TYPE_CHECKING:
+    from concurrent.futures import Executor, Future
 
 if sys.version_info < (3, 11):  # pragma: no cover - anyio installs the backport there
     from exceptiongroup import BaseExceptionGroup
@@ -443,6 +445,8 @@ class ToolRuntime:
         return [o for o in outcomes if o is not None]
 
     def _pool(self) -> Executor:
+        from concurrent.futures import ThreadPoolExecutor  # 14 ms to import: only when used
+
         if self.executor is None:
             workers = min(self.max_threads, self.max_concurrency)
             self.executor = ThreadPoolExecutor(workers, thread_name_prefix="agentkit-tool")
@@ -657,6 +661,8 @@ def _finished(
     running: dict[Future[object], tuple[int, float]],
 ) -> list[tuple[int, object, Exception | None]]:
     """Wait for the first of the running tool functions to end or time out; their answers."""
+    from concurrent.futures import FIRST_COMPLETED, wait
+
     nearest = min(deadline for _, deadline in running.values())
     timeout = None if nearest == math.inf else max(0.0, nearest - time.monotonic())
     done, _ = wait(running, timeout=timeout, return_when=FIRST_COMPLETED)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, PrivateAttr, Tag
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, PrivateAttr, Tag
 from pydantic_core import to_json
 
 __all__ = [
@@ -174,14 +174,23 @@ class Message(APIModel):
     content: list[ContentBlock]
     stop_reason: str | None = None
     stop_sequence: str | None = None
-    usage: Usage = Usage()
+    usage: Usage = Field(default_factory=Usage)
 
     _request_id: str | None = PrivateAttr(default=None)
+    _received: dict[str, object] | None = PrivateAttr(default=None)
 
     @property
     def request_id(self) -> str | None:
         """The `request-id` header of the response this message came in."""
         return self._request_id
+
+    def as_received(self) -> dict[str, object] | None:
+        """The decoded JSON body this message was parsed from by a client, else None.
+
+        The same data as `to_dict()` without dumping the model again, but as it arrived: a
+        change made to the model later is not in it. The runner appends it to the conversation.
+        """
+        return self._received
 
     @property
     def text(self) -> str:

@@ -60,10 +60,10 @@ class Client(BaseClient[httpx.Client]):
         retry: A full `RetryPolicy` (backoff, retry-after cap ...).
         http_client: Your own `httpx.Client` (proxies, transports: see
             `agentkit.client.DefaultHttpxClient`); the client's `close()` closes it.
-        max_in_flight: At most this many requests out at once (default 96, a little below the
-            default pool's 100 connections); the others wait their turn in the client, where
-            waiting costs nothing per request (in httpx's pool it costs work proportional to
-            the queue). A stream counts until its first event. None: no limit.
+        max_in_flight: At most this many requests out at once (default 48, below the default
+            pool's 100 connections); the others wait their turn in the client, where waiting
+            costs nothing per request (in httpx's pool, work proportional to its queue and its
+            connections). A stream counts until its first event. None: no limit.
 
     Raises:
         TypeError: an unknown keyword (naming the closest valid one).
