@@ -314,3 +314,17 @@ async def test_server_runs_as_a_task_in_your_own_event_loop() -> None:
             response = await http.post("/v1/messages", json=BODY)
         tg.cancel_scope.cancel()
     assert response.json()["content"][0]["text"] == "from a task"
+
+
+def test_a_whole_number_chunk_delay_is_a_pause_not_a_body_chunk() -> None:
+    from agentkit.testing._http import FakeRequest, FakeResponse
+    from agentkit.testing._transport import FakeTransport
+
+    class TwoChunks:
+        def handle(self, request: FakeRequest, *, origin: str = "") -> FakeResponse:
+            sse = [("content-type", "text/event-stream")]
+            return FakeResponse(200, sse, [b"data: a\n\n", b"data: b\n\n"], chunk_delay=1)
+
+    with httpx.Client(transport=FakeTransport(TwoChunks()), base_url="http://fake") as http:
+        response = http.post("/v1/messages", json=STREAM)
+    assert response.content == b"data: a\n\ndata: b\n\n"

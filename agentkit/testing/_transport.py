@@ -30,8 +30,9 @@ def _read_timeout(request: httpx.Request) -> float | None:
 
 def _wait(delay: float, limit: float | None) -> tuple[float, bool]:
     """How long to wait for a delay under a read timeout, and whether it then times out."""
+    delay = float(delay)  # a whole number is a pause too, never a body chunk
     if limit is not None and delay > limit:
-        return limit, True
+        return float(limit), True
     return delay, False
 
 
