@@ -152,3 +152,23 @@ def test_web_without_its_extra() -> None:
     assert serve.stderr.strip() == (
         "agentkit: error: agentkit.web needs starlette: pip install 'agentkit[web]'"
     )
+
+
+CORE_ONLY = {
+    "mcp", "starlette", "uvicorn", "playwright", "temporalio", "psycopg", "botocore", "google",
+    "opentelemetry", "httpx_aiohttp", "jsonschema",
+}  # fmt: skip
+
+
+def test_the_demo_runs_on_the_core_install() -> None:
+    """`scripts/demo` installs only the core: the demo (and the CLI's help) must not need an
+    extra. (A `--mcp` option that defaults to no server once imported agentkit.mcp anyway.)"""
+    code = """
+        import os, sys
+        os.environ.pop("ANTHROPIC_API_KEY", None)
+        from agentkit.cli import main
+        sys.exit(main(["demo"]))
+    """
+    done = _run_without(CORE_ONLY, code)
+    assert done.returncode == 0, done.stderr
+    assert "OFFLINE" in done.stdout and "5 tool calls, 1 failed; 2 turns" in done.stdout

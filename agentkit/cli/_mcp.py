@@ -76,7 +76,10 @@ def mcp_toolsets(servers: Sequence[str]) -> list[MCPToolset]:
 
     Raises:
         ConfigurationError: An empty command.
+        ImportError: Servers were given, and the `mcp` extra is not installed.
     """
+    if not servers:
+        return []  # no `--mcp`: the commands run on the core install, without the extra
     from ..mcp import MCPToolset
 
     found: list[MCPToolset] = []
