@@ -331,3 +331,16 @@ def test_extend_json_object_splices_encoded_members() -> None:
     assert json.loads(extend_json_object(b'{"a":1}', {"é": b"true"})) == {"a": 1, "é": True}
     with pytest.raises(ValueError):
         extend_json_object(b"[1]", {"x": b"1"})
+
+
+def test_usage_follows_changes_to_the_default_price_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    from agentkit.types import DEFAULT_PRICES, ModelPrice, RunUsage
+
+    usage = {"input_tokens": 1_000_000, "output_tokens": 0}
+    assert RunUsage().add(usage, "claude-haiku-4-5").cost_usd == 1.0  # $1 per million input
+    # The lookup is remembered per model, but a change to the table is seen at once.
+    monkeypatch.setitem(DEFAULT_PRICES, "claude-haiku-4-5", ModelPrice.from_base(3.0, 15.0))
+    assert RunUsage().add(usage, "claude-haiku-4-5").cost_usd == 3.0
+    monkeypatch.delitem(DEFAULT_PRICES, "claude-haiku-4-5")
+    monkeypatch.delitem(DEFAULT_PRICES, "claude-haiku-4")
+    assert RunUsage().add(usage, "claude-haiku-4-5").unpriced == {"claude-haiku-4-5"}

@@ -848,3 +848,26 @@ def test_runs_without_loop_only_for_sync_tools_and_hooks() -> None:
     assert not ToolRuntime(tools).runs_without_loop([use("held", {})])
     with_hook = ToolRuntime(tools, before_tool=[async_hook])
     assert not with_hook.runs_without_loop([use("echo", {})])
+
+
+def test_run_calls_sync_gives_tools_a_copy_of_the_callers_context() -> None:
+    import contextvars
+
+    user: contextvars.ContextVar[str] = contextvars.ContextVar("user", default="nobody")
+
+    @tool
+    def whoami(rename: bool) -> str:
+        """Say who calls, maybe rename them."""
+        name = user.get()
+        if rename:
+            user.set("mallory")
+        return name
+
+    user.set("ann")
+    runtime = ToolRuntime([whoami])
+    (alone,), _ = run_sync(runtime, [use("whoami", {"rename": True})])
+    _, pair = run_sync(runtime, [use("whoami", {"rename": True}, n) for n in "ab"])
+    assert [o.result["content"] for o in [alone, *pair] if o.result] == ["ann", "ann", "ann"]
+    assert user.get() == "ann"  # what a tool set stayed in its copy
+    assert runtime.executor is not None
+    runtime.executor.shutdown()

@@ -501,8 +501,9 @@ DEFAULT_MAX_IN_FLIGHT = 48
 
 httpcore's pool does work proportional to its queue and to its connections on every request
 and response (it checks each connection), so a request waits for its turn in agentkit's limiter
-(constant work) instead. Measured in benchmarks/bench_runner.py, 1,000 concurrent conversations
-on the default pool cost 4.2 ms of CPU a turn with 48 in flight, 6.0 with 64 and 9.0 with 96.
+(constant work) instead. In one run per value of benchmarks/bench_runner.py's concurrency row
+(1,000 conversations, default pool, a loaded machine), a turn cost 4.2 ms of CPU with 48 in
+flight, 4.1 with 32, 6.0 with 64 and 9.0 with 96 (benchmarks/README.md).
 For long requests to the real API, where throughput matters more than client CPU, raise it (up
 to the pool's size) with `max_in_flight=`."""
 

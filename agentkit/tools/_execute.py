@@ -27,6 +27,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
+from contextvars import copy_context
 from dataclasses import dataclass, field
 from functools import partial
 from types import TracebackType
@@ -646,10 +647,12 @@ def _drive_sync(
             elif isinstance(op, _Await):
                 ready.appendleft((i, *_result_of(partial(_resolve, op.value))))
             elif inline and op.timeout is None:
-                ready.appendleft((i, *_result_of(op)))
+                # In a copy of the caller's context, as a worker thread would see it: a tool
+                # that sets a context variable does not change the caller's.
+                ready.appendleft((i, *_result_of(partial(copy_context().run, op))))
             else:
                 deadline = math.inf if op.timeout is None else time.monotonic() + op.timeout
-                running[pool().submit(op)] = (i, deadline)
+                running[pool().submit(copy_context().run, op)] = (i, deadline)
     finally:
         for future in running:
             future.cancel()

@@ -33,7 +33,28 @@ DEFAULT_PRICES: dict[str, ModelPrice] = _FAMILIES | {
 
 def price_for(model: str, prices: dict[str, ModelPrice] | None = None) -> ModelPrice | None:
     """The price of `model`: the entry with the longest matching prefix, or None."""
-    table = DEFAULT_PRICES if prices is None else prices
+    if prices is not None:
+        return _longest_prefix(model, prices)
+    # Every response is priced (twice a turn in a run): each model is looked up once while the
+    # default table stays as it was (comparing it is much cheaper than the prefix search).
+    global _seen_table
+    known = _seen_prices
+    if DEFAULT_PRICES != _seen_table:
+        _seen_table = dict(DEFAULT_PRICES)
+        known.clear()
+    if model not in known:
+        if len(known) >= 256:
+            known.clear()
+        known[model] = _longest_prefix(model, DEFAULT_PRICES)
+    return known[model]
+
+
+# The default table as last seen, and the prices found in it by model.
+_seen_table: dict[str, ModelPrice] = {}
+_seen_prices: dict[str, ModelPrice | None] = {}
+
+
+def _longest_prefix(model: str, table: dict[str, ModelPrice]) -> ModelPrice | None:
     best: str | None = None
     for prefix in table:
         if model.startswith(prefix) and (best is None or len(prefix) > len(best)):
