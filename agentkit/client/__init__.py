@@ -7,10 +7,10 @@ in `_sync/` from them. The pure steps both share sit beside them (`_base`, `_mes
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
 
 from .._exceptions import make_status_error, status_error_class
+from ..types._lazy import lazy_getattr
 from ._aiohttp import DefaultAioHttpClient
 from ._async._batches import AsyncBatches, AsyncBatchResults
 from ._async._beta import AsyncBeta, AsyncBetaMessages
@@ -104,13 +104,7 @@ _LAZY: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> object:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'agentkit.client' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"agentkit.client.{module}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _LAZY)
 
 
 def __dir__() -> list[str]:

@@ -37,7 +37,6 @@ __all__ = [
     "validate_deleted_batch",
 ]
 
-T = TypeVar("T")
 
 MAX_REQUESTS = 100_000
 _CUSTOM_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
@@ -118,6 +117,9 @@ def encode_batch_body(fields: Mapping[str, object], requests: list[BatchRequest]
     head = to_json(fields)
     sep = b"" if head == b"{}" else b","
     return head[:-1] + sep + b'"requests":[' + b",".join(pieces) + b"]}"
+
+
+T = TypeVar("T")
 
 
 def batch_spec(

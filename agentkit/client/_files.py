@@ -42,7 +42,6 @@ __all__ = [
     "validate_metadata",
 ]
 
-T = TypeVar("T")
 
 FILES_BETA = "files-api-2025-04-14"
 
@@ -99,6 +98,9 @@ def upload_spec(field: FileField, options: RequestOptions) -> RequestSpec[FileMe
     # retry would send a truncated file as if it were whole. Send such a stream once.
     retries = spec.max_retries if _rewindable(field[1]) else 0
     return replace(spec, files={"file": field}, max_retries=retries)
+
+
+T = TypeVar("T")
 
 
 def file_spec(

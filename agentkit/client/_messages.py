@@ -46,8 +46,6 @@ __all__ = [
     "parse_message",
 ]
 
-T = TypeVar("T")
-
 
 def _validate_message(data: object) -> Message:
     # The response models load on the first response, not at import (issue 18).
@@ -162,6 +160,9 @@ def _wire_fields(body: Body, *, stream: bool = False) -> dict[str, object]:
     if stream:
         fields["stream"] = True
     return fields
+
+
+T = TypeVar("T")
 
 
 def create_spec(

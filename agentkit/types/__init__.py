@@ -4,9 +4,9 @@ batch models, and token usage with its cost.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
 
+from ._lazy import lazy_getattr
 from ._models_table import MODEL_TABLE, ModelSpec, find_model, model_catalog_entry
 from ._params import (
     Base64ImageSourceParam,
@@ -164,13 +164,7 @@ _LAZY: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> object:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'agentkit.types' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"agentkit.types.{module}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _LAZY)
 
 
 def __dir__() -> list[str]:
