@@ -9,7 +9,9 @@ round, so load drifts hit every row alike.
 
 Rows: `import agentkit` (lazy: loads nothing until a name is used); `from agentkit import Agent,
 Client, tool` (what a program that runs an agent pays); `import httpx` and `import httpx,
-pydantic` (agentkit's two dependencies, as a floor); and from the benchmark venv
+pydantic` (agentkit's two dependencies, as a floor); the agentkit and floor rows again with
+httpx's optional command-line packages (click, pygments, rich: installed here by the dev tools,
+imported by `import httpx` when present) hidden, as in a core install; and from the benchmark venv
 (benchmarks/.venv-bench, made by benchmarks/setup_venv; never in .venv): `import anthropic`,
 `from anthropic import Anthropic, beta_tool` and `from pydantic_ai import Agent` with
 `AnthropicModel`.
@@ -31,6 +33,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 BENCH_PYTHON = HERE / ".venv-bench" / "bin" / "python"
 
+# Hides httpx's optional command-line dependencies, as in an install without them.
+_NO_HTTPX_CLI = "import sys; sys.modules.update(click=None, pygments=None, rich=None); "
+
 # (venv, label, statement)
 ROWS: list[tuple[str, str, str]] = [
     ("main", "import agentkit", "import agentkit"),
@@ -41,6 +46,14 @@ ROWS: list[tuple[str, str, str]] = [
     ),
     ("main", "import httpx", "import httpx"),
     ("main", "import httpx, pydantic", "import httpx, pydantic"),
+    # httpx imports its command-line client (click, pygments, rich) when they are installed, as
+    # the dev tools here install them; a core install of agentkit does not have them.
+    (
+        "main",
+        "from agentkit import Agent, Client, tool, no httpx CLI deps",
+        f"{_NO_HTTPX_CLI}from agentkit import Agent, Client, tool",
+    ),
+    ("main", "import httpx, pydantic, no httpx CLI deps", f"{_NO_HTTPX_CLI}import httpx, pydantic"),
     ("bench", "import anthropic", "import anthropic"),
     (
         "bench",
@@ -58,8 +71,13 @@ ROWS: list[tuple[str, str, str]] = [
 def cold(python: str, statement: str) -> tuple[float, float]:
     """(CPU seconds, wall seconds) of one fresh `python -c statement`."""
     start = time.perf_counter()
+    # In the checkout this script is in (`python -c` puts the working directory first on the
+    # path, so a copy run from elsewhere would import the other checkout's agentkit).
+    # PYTHONDONTWRITEBYTECODE is dropped so the warm-up run writes the bytecode caches (with it,
+    # every run would compile agentkit's sources again).
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     proc = subprocess.Popen(
-        [python, "-c", statement], env={**os.environ, "PYTHONPATH": str(HERE.parent)}
+        [python, "-c", statement], env={**env, "PYTHONPATH": str(HERE.parent)}, cwd=HERE.parent
     )
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start

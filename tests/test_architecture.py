@@ -251,3 +251,30 @@ def test_import_agentkit_is_lazy() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "['agentkit._version']"
+
+
+def test_the_agent_essentials_do_not_build_response_models() -> None:
+    """`from agentkit import Agent, Client, tool` leaves pydantic's model machinery and the
+    response models for the first response (issue 18: import time)."""
+    code = (
+        "import sys; from agentkit import Agent, Client, tool; "
+        "print(sorted(m for m in ('pydantic.main', 'pydantic.type_adapter', 'docstring_parser', "
+        "'agentkit.types._message', 'agentkit.types._batch', 'agentkit.client._file_models', "
+        "'agentkit.client._parse') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_lazy_model_names_resolve_to_their_modules() -> None:
+    from agentkit.client import FileMetadata, ParsedMessage
+    from agentkit.types import Message, MessageBatch
+
+    assert Message.__module__ == "agentkit.types._message"
+    assert MessageBatch.__module__ == "agentkit.types._batch"
+    assert FileMetadata.__module__ == "agentkit.client._file_models"
+    assert issubclass(ParsedMessage, Message)
+    with pytest.raises(AttributeError, match="no attribute 'Nope'"):
+        agentkit.types.Nope  # noqa: B018
+    with pytest.raises(AttributeError, match="no attribute 'Nope'"):
+        agentkit.client.Nope  # noqa: B018

@@ -7,7 +7,10 @@ in `_sync/` from them. The pure steps both share sit beside them (`_base`, `_mes
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .._exceptions import make_status_error, status_error_class
+from ..types._lazy import lazy_getattr
 from ._aiohttp import DefaultAioHttpClient
 from ._async._batches import AsyncBatches, AsyncBatchResults
 from ._async._beta import AsyncBeta, AsyncBetaMessages
@@ -26,10 +29,9 @@ from ._base import (
 from ._batches import PollSchedule
 from ._beta import AsyncToolRunner, ToolRunner, register_tool_runner
 from ._custom import CustomRequestOptions
-from ._files import FILES_BETA, DeletedFile, FileInput, FileMetadata
+from ._files import FILES_BETA, FileInput
 from ._httpx import DefaultAsyncHttpxClient, DefaultHttpxClient
 from ._pagination import PageInfo
-from ._parse import OutputFormat, ParsedMessage
 from ._response import APIResponse, AsyncAPIResponse
 from ._retry import RetryPolicy
 from ._sync._batches import Batches, BatchResults
@@ -39,6 +41,10 @@ from ._sync._files import FileContent, Files
 from ._sync._messages import Messages
 from ._sync._models_api import Models
 from ._sync._pagination import Page
+
+if TYPE_CHECKING:
+    from ._file_models import DeletedFile, FileMetadata
+    from ._parse import OutputFormat, ParsedMessage
 
 __all__ = [
     "APIResponse",
@@ -88,3 +94,18 @@ __all__ = [
     "register_tool_runner",
     "status_error_class",
 ]
+
+# Response models (pydantic) load on first use, not at import (issue 18).
+_LAZY: dict[str, str] = {
+    "DeletedFile": "_file_models",
+    "FileMetadata": "_file_models",
+    "OutputFormat": "_parse",
+    "ParsedMessage": "_parse",
+}
+
+
+__getattr__ = lazy_getattr(__name__, _LAZY)
+
+
+def __dir__() -> list[str]:
+    return __all__

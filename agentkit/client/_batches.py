@@ -11,16 +11,18 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import quote
 
 import httpx
 from pydantic_core import to_json
 
 from .._exceptions import RequestValidationError
-from ..types._batch import BatchRequest, BatchResultsUnavailableError, MessageBatch
 from ..types._params import RequestOptions
 from ._base import RequestSpec, json_object, model_parser, spec_from_params
+
+if TYPE_CHECKING:
+    from ..types._batch import BatchRequest, DeletedMessageBatch, MessageBatch
 
 __all__ = [
     "PollSchedule",
@@ -31,15 +33,30 @@ __all__ = [
     "encode_batch_body",
     "list_spec",
     "results_spec",
+    "validate_batch",
+    "validate_deleted_batch",
 ]
 
-T = TypeVar("T")
 
 MAX_REQUESTS = 100_000
 _CUSTOM_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 _BASE_PATH = "/v1/messages/batches"
 
 # -- pure steps ----------------------------------------------------------------------------------
+
+
+def validate_batch(data: object) -> MessageBatch:
+    """`MessageBatch.model_validate`, the models loaded on first use (not at import)."""
+    from ..types._batch import MessageBatch
+
+    return MessageBatch.model_validate(data)
+
+
+def validate_deleted_batch(data: object) -> DeletedMessageBatch:
+    """`DeletedMessageBatch.model_validate`, loaded on first use."""
+    from ..types._batch import DeletedMessageBatch
+
+    return DeletedMessageBatch.model_validate(data)
 
 
 def check_batch_requests(requests: list[BatchRequest]) -> list[str]:
@@ -77,9 +94,7 @@ def create_spec(
     problems = check_batch_requests(listed)
     if problems:
         raise RequestValidationError(problems)
-    spec = spec_from_params(
-        "POST", _BASE_PATH, options, parse=model_parser(MessageBatch.model_validate)
-    )
+    spec = spec_from_params("POST", _BASE_PATH, options, parse=model_parser(validate_batch))
     fields = dict(spec.body) if isinstance(spec.body, Mapping) else {}  # `extra_body` fields
     return replace(spec, body=encode_batch_body(fields, listed))
 
@@ -102,6 +117,9 @@ def encode_batch_body(fields: Mapping[str, object], requests: list[BatchRequest]
     head = to_json(fields)
     sep = b"" if head == b"{}" else b","
     return head[:-1] + sep + b'"requests":[' + b",".join(pieces) + b"]}"
+
+
+T = TypeVar("T")
 
 
 def batch_spec(
@@ -133,6 +151,8 @@ def results_spec(
         BatchResultsUnavailableError: the batch has no `results_url` yet.
     """
     if not batch.results_url:
+        from ..types._batch import BatchResultsUnavailableError
+
         raise BatchResultsUnavailableError(batch)
     url = httpx.URL(batch.results_url)
     base = httpx.URL(base_url)

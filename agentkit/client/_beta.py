@@ -9,10 +9,12 @@ it, so the runner registers its factory here when `agentkit.runner` is imported 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from .._exceptions import ConfigurationError
-from ..types._message import Message
+
+if TYPE_CHECKING:
+    from ..types._message import Message
 
 __all__ = [
     "AsyncToolRunner",

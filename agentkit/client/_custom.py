@@ -8,7 +8,6 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypedDict
 
 import httpx
-from pydantic import BaseModel, TypeAdapter
 
 from .._options import check_options, option_names
 from ..types._params import TimeoutTypes
@@ -54,6 +53,8 @@ def cast_parser(cast_to: object) -> Callable[[httpx.Response], Any]:
         return _text
     if cast_to is bytes:
         return _content
+    from pydantic import BaseModel, TypeAdapter  # loaded on first use, not at import
+
     if isinstance(cast_to, type) and issubclass(cast_to, BaseModel):
         return model_parser(cast_to.model_validate)
     try:

@@ -18,29 +18,30 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import IO, TypeVar
+from typing import IO, TYPE_CHECKING, TypeVar
 from urllib.parse import quote
 
 import httpx
-from pydantic import PrivateAttr
 
-from ..types._message import APIModel
 from ..types._params import RequestOptions
 from ._base import FileField, RequestSpec, json_object, model_parser, spec_from_params
 
+if TYPE_CHECKING:
+    from ._file_models import DeletedFile, FileMetadata
+
 __all__ = [
     "FILES_BETA",
-    "DeletedFile",
     "FileInput",
-    "FileMetadata",
     "download_spec",
     "file_spec",
     "list_files_spec",
+    "parse_deleted",
+    "parse_metadata",
     "upload_field",
     "upload_spec",
+    "validate_metadata",
 ]
 
-T = TypeVar("T")
 
 FILES_BETA = "files-api-2025-04-14"
 
@@ -54,50 +55,6 @@ FileInput = (
 )
 """What `files.upload` takes: a path (`str` or `PathLike`), bytes, a binary file object, or a
 `(filename, content, media_type)` tuple whose content is bytes or a binary file object."""
-
-
-class FileMetadata(APIModel):
-    """An uploaded file as the API describes it."""
-
-    id: str
-    type: str = "file"
-    filename: str | None = None
-    mime_type: str | None = None
-    size_bytes: int | None = None
-    created_at: str | None = None
-    downloadable: bool | None = None
-
-    _request_id: str | None = PrivateAttr(default=None)
-
-    @property
-    def request_id(self) -> str | None:
-        """The `request-id` header of the response this metadata came in."""
-        return self._request_id
-
-    def content_block(self) -> dict[str, object]:
-        """The content block that puts this file in a message, chosen by its media type.
-
-        Images become `image` blocks, PDFs and plain text `document` blocks (the types the
-        API reads itself); anything else (CSV, spreadsheets, data) is a `container_upload` for
-        the code execution tool to read.
-        """
-        source: dict[str, object] = {"type": "file", "file_id": self.id}
-        mime = (self.mime_type or "").split(";")[0].strip().lower()
-        if mime.startswith("image/"):
-            return {"type": "image", "source": source}
-        if mime in ("application/pdf", "text/plain"):
-            return {"type": "document", "source": source}
-        return {"type": "container_upload", "file_id": self.id}
-
-
-class DeletedFile(APIModel):
-    """The answer of `files.delete`."""
-
-    id: str
-    type: str = "file_deleted"
-
-    # The `request-id` header of the response (the official SDK's public `_request_id`).
-    _request_id: str | None = PrivateAttr(default=None)
 
 
 # -- pure steps ----------------------------------------------------------------------------------
@@ -141,6 +98,9 @@ def upload_spec(field: FileField, options: RequestOptions) -> RequestSpec[FileMe
     # retry would send a truncated file as if it were whole. Send such a stream once.
     retries = spec.max_retries if _rewindable(field[1]) else 0
     return replace(spec, files={"file": field}, max_retries=retries)
+
+
+T = TypeVar("T")
 
 
 def file_spec(
@@ -190,5 +150,18 @@ def _unread(response: httpx.Response) -> httpx.Response:
     return response
 
 
-parse_metadata = model_parser(FileMetadata.model_validate)
-parse_deleted = model_parser(DeletedFile.model_validate)
+def validate_metadata(data: object) -> FileMetadata:
+    """`FileMetadata.model_validate`, the model loaded on first use (not at import)."""
+    from ._file_models import FileMetadata
+
+    return FileMetadata.model_validate(data)
+
+
+def _validate_deleted(data: object) -> DeletedFile:
+    from ._file_models import DeletedFile
+
+    return DeletedFile.model_validate(data)
+
+
+parse_metadata = model_parser(validate_metadata)
+parse_deleted = model_parser(_validate_deleted)

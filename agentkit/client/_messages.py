@@ -11,7 +11,7 @@ import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 import httpx
 
@@ -19,7 +19,6 @@ from .._options import check_options, option_names
 from ..streaming._async._streams import AsyncStream
 from ..streaming._core import EventDecoder
 from ..streaming._sync._streams import Stream
-from ..types._message import APIModel, Message, MessageTokensCount
 from ..types._params import CountTokensParams, MessageCreateParams, MessageParseParams
 from ._base import (
     Body,
@@ -30,6 +29,9 @@ from ._base import (
     model_parser,
     spec_from_params,
 )
+
+if TYPE_CHECKING:
+    from ..types._message import Message, MessageTokensCount
 
 __all__ = [
     "COUNT_ARGUMENTS",
@@ -44,9 +46,21 @@ __all__ = [
     "parse_message",
 ]
 
-T = TypeVar("T")
 
-parse_message = model_parser(Message.model_validate, keep_body=True)
+def _validate_message(data: object) -> Message:
+    # The response models load on the first response, not at import (issue 18).
+    from ..types._message import Message
+
+    return Message.model_validate(data)
+
+
+def _validate_tokens_count(data: object) -> MessageTokensCount:
+    from ..types._message import MessageTokensCount
+
+    return MessageTokensCount.model_validate(data)
+
+
+parse_message = model_parser(_validate_message, keep_body=True)
 """A `parse` function for a `Message` response (keeping its body: `Message.as_received`)."""
 
 CREATE_ARGUMENTS = option_names(MessageCreateParams)
@@ -91,6 +105,8 @@ def message_params(messages: Iterable[object]) -> list[object]:
     base64 source whose `data` is a path or an open binary file (an image, a PDF) is read and
     encoded, as the official SDK does.
     """
+    from ..types._message import Message
+
     out: list[object] = []
     for message in messages:
         if isinstance(message, Message):
@@ -106,6 +122,8 @@ def message_params(messages: Iterable[object]) -> list[object]:
 
 
 def _needs_wire(block: object) -> bool:
+    from ..types._message import APIModel
+
     if isinstance(block, APIModel):
         return True
     source = block.get("source") if isinstance(block, Mapping) else None
@@ -117,6 +135,8 @@ def _is_file(data: object) -> bool:
 
 
 def _wire_block(block: object) -> object:
+    from ..types._message import APIModel
+
     if isinstance(block, APIModel):
         return block.to_dict()
     if not isinstance(block, Mapping) or not _needs_wire(block):
@@ -140,6 +160,9 @@ def _wire_fields(body: Body, *, stream: bool = False) -> dict[str, object]:
     if stream:
         fields["stream"] = True
     return fields
+
+
+T = TypeVar("T")
 
 
 def create_spec(
@@ -223,6 +246,6 @@ def count_spec(params: CountTokensParams) -> RequestSpec[MessageTokensCount]:
         "POST",
         "/v1/messages/count_tokens",
         params,
-        parse=model_parser(MessageTokensCount.model_validate),
+        parse=model_parser(_validate_tokens_count),
     )
     return replace(spec, body=_wire_fields(spec.body))

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from ..types._message import ModelInfo
 from ..types._params import RequestOptions
 from ._base import RequestSpec, json_object, model_parser, spec_from_params
 
-__all__ = ["ListParams", "cursor_query", "list_spec", "retrieve_spec"]
+if TYPE_CHECKING:
+    from ..types._message import ModelInfo
+
+__all__ = ["ListParams", "cursor_query", "list_spec", "retrieve_spec", "validate_model_info"]
 
 _CURSOR = ("limit", "after_id", "before_id")
 
@@ -37,5 +40,12 @@ def list_spec(
 def retrieve_spec(model_id: str, options: RequestOptions) -> RequestSpec[ModelInfo]:
     """A `GET /v1/models/{id}`."""
     path = f"/v1/models/{quote(model_id, safe='')}"
-    parse = model_parser(ModelInfo.model_validate)
+    parse = model_parser(validate_model_info)
     return spec_from_params("GET", path, options, body=False, parse=parse)
+
+
+def validate_model_info(data: object) -> ModelInfo:
+    """`ModelInfo.model_validate`, the response models loaded on first use (not at import)."""
+    from ..types._message import ModelInfo
+
+    return ModelInfo.model_validate(data)

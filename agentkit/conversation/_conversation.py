@@ -18,14 +18,16 @@ import time
 import uuid
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Union
 
 from pydantic_core import from_json, to_json
 
-from ..types._message import Message
 from ..types._usage import RunUsage
 from ._cache import CachePolicy, count_breakpoints, mark_last_block
 from ._preflight import PreflightMemo, check_request
+
+if TYPE_CHECKING:
+    from ..types._message import Message
 
 __all__ = [
     "Conversation",
@@ -38,7 +40,8 @@ __all__ = [
     "tool_results_message",
 ]
 
-MessageLike = Mapping[str, object] | Message
+# `Message` as a forward reference: the response models load on first use (issue 18).
+MessageLike = Union[Mapping[str, object], "Message"]
 """What `Conversation.append` accepts: a message param dict, a response dict, or a `Message`."""
 
 
@@ -74,6 +77,8 @@ class Entry:
         A response (a dict with `"type": "message"`, or a `Message`) keeps `role` and `content`
         as the message and the rest of the response in `meta["response"]`.
         """
+        from ..types._message import Message
+
         data = message.to_dict() if isinstance(message, Message) else dict(message)
         extra = dict(meta or {})
         if data.get("type") == "message" or isinstance(message, Message):

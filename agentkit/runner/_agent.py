@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any, Generic, Literal
 
 import anyio
 import anyio.to_thread
-from pydantic import TypeAdapter
 from typing_extensions import Self, TypeVar
 
 from .._exceptions import ConfigurationError
@@ -467,6 +466,8 @@ def _output(
     why = None
     if info is None or not info.structured_outputs:
         why = f"the model table does not list {model!r} as taking structured outputs"
+    from pydantic import TypeAdapter  # pydantic's model machinery loads on first use
+
     schema = TypeAdapter(output_type).json_schema()
     problems = make_strict(schema)
     if problems and why is None:

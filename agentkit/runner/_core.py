@@ -31,7 +31,6 @@ from ..conversation._conversation import Conversation
 from ..streaming._events import ContentBlockStartEvent, InputJsonEvent, TextEvent, ThinkingEvent
 from ..tools._context import RunContext
 from ..tools._execute import ToolCall, ToolOutcome, ToolRuntime
-from ..types._message import Message
 from ._events import AgentEvent, RunResult, ToolCallStarted
 from ._hooks import (
     Hooks,
@@ -61,6 +60,7 @@ if TYPE_CHECKING:
     from ..client._base import RequestSpec
     from ..stores import AsyncConversationStore, ConversationStore
     from ..streaming import AsyncStream, Stream
+    from ..types._message import Message
 
 __all__ = [
     "Block",
@@ -252,7 +252,7 @@ class FlowStore(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
-class ModelCall(Effect[Message]):
+class ModelCall(Effect["Message"]):
     """Call the model with these request fields (the hooks have run) and answer with its message.
 
     The shell streams it or not (`body(stream=...)` is the request body either way).

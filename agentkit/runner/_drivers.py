@@ -24,7 +24,6 @@ from .._exceptions import ConfigurationError
 from ..client._messages import message_spec
 from ..streaming import AsyncMessageStreamManager, MessageStreamManager
 from ..tools._execute import ToolOutcome
-from ..types._message import Message
 from ._events import AgentEvent, RunFinished, ToolCallFinished
 from ._hooks import (
     Pending,
@@ -36,6 +35,7 @@ from ._loop import Emit, journal_entries
 if TYPE_CHECKING:
     from ..client import AsyncClient, Client
     from ..stores import AsyncConversationStore, ConversationStore
+    from ..types._message import Message
 
 from ._core import (
     Block,
@@ -221,6 +221,8 @@ def _sync_tools(
 
 async def async_events(client: AsyncClient, parts: RunParts) -> AsyncGenerator[AgentEvent, None]:
     """Run the loop in this task; yield its events (deltas too when `parts.stream`)."""
+    from ..types._message import Message  # the response models load on first use (issue 18)
+
     store = _async_store(parts.store)
     parts.sleep = anyio.sleep
     run = Run(run_flow(parts, store))

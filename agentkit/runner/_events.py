@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Generic, Literal, TypeAlias
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeAlias
 
 from typing_extensions import TypeVar
 
 from ..conversation._conversation import Conversation
 from ..streaming._events import InputJsonEvent, TextEvent, ThinkingEvent
 from ..tools._execute import ToolCall, ToolOutcome
-from ..types._message import Message
 from ..types._usage import RunUsage
+
+if TYPE_CHECKING:
+    from ..types._message import Message
 
 __all__ = [
     "AgentEvent",

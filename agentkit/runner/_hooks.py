@@ -11,15 +11,17 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Generator, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from typing_extensions import TypeVar
 
 from .._exceptions import ConfigurationError
 from ..conversation._conversation import Conversation
 from ..tools._execute import AfterToolHook, BeforeToolHook
-from ..types._message import Message
 from ._loop import Effect
+
+if TYPE_CHECKING:
+    from ..types._message import Message
 
 __all__ = [
     "AfterModelHook",
@@ -47,7 +49,7 @@ Prompt = str | Iterable[Mapping[str, Any]] | None
 
 BeforeModelHook = Callable[[dict[str, Any], Conversation], object]
 """`(params, conversation) -> params | None` (or an awaitable of it): changed request fields."""
-AfterModelHook = Callable[[Message, Conversation], object]
+AfterModelHook = Callable[["Message", Conversation], object]
 ErrorHook = Callable[[BaseException, Conversation], object]
 
 

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Generic, Literal, TypeAlias, cast
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeAlias, cast
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 from typing_extensions import Self, TypeVar
 
 from .._exceptions import ConfigurationError, LimitExceededError, OutputValidationError
@@ -24,9 +24,13 @@ from .._options import check_number, strict_init
 from ..conversation._cache import CachePolicy
 from ..tools._execute import Approval, OutcomeStatus, ToolCall, ToolOutcome
 from ..tools._tool import tool_result
-from ..types._message import Message
 from ..types._usage import ModelPrice, RunUsage
 from ._events import RunStatus, TurnFinished
+
+if TYPE_CHECKING:
+    from pydantic import TypeAdapter
+
+    from ..types._message import Message
 
 __all__ = [
     "CONTINUE_PROMPT",
@@ -195,6 +199,8 @@ class OutputSpec:
     @property
     def adapter(self) -> TypeAdapter[object]:
         """Validates the tool input (or, `native`, the reply's JSON text)."""
+        from pydantic import TypeAdapter  # pydantic's model machinery loads on first use
+
         return TypeAdapter(self.type)
 
 

@@ -10,17 +10,20 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Generator, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._exceptions import LimitExceededError
 from .._options import check_options, option_names
 from ..client import AsyncClient, AsyncToolRunner, Client, ToolRunner, register_tool_runner
 from ..conversation import Conversation
 from ..tools import tool
-from ..types import Message, MessageCreateParams
+from ..types import MessageCreateParams
 from ._agent import Agent
 from ._events import TurnFinished
 from ._loop import Limits
+
+if TYPE_CHECKING:
+    from ..types._message import Message
 
 __all__ = ["BetaAsyncToolRunner", "BetaToolRunner", "beta_async_tool", "beta_tool"]
 

@@ -10,7 +10,7 @@ to the conversation they load from the store.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -22,7 +22,6 @@ from ..conversation._conversation import (
 )
 from ..tools._execute import ToolCall, ToolOutcome
 from ..tools._tool import tool_result, validation_error_content
-from ..types._message import Message
 from ..types._usage import RunUsage
 from ._events import RunResult
 from ._loop import (
@@ -37,6 +36,9 @@ from ._loop import (
     RunSpec,
     ToolReport,
 )
+
+if TYPE_CHECKING:
+    from ..types._message import Message
 
 __all__ = [
     "Transcript",
@@ -212,6 +214,8 @@ def stored_message(entry: Entry) -> Message | None:
     """A committed response as the `Message` it was (None if its fields do not make one)."""
     data = {**_response(entry), "role": "assistant", "content": entry.blocks}
     try:
+        from ..types._message import Message
+
         return Message.model_validate(data)
     except ValidationError:
         return None

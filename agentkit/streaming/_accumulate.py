@@ -24,14 +24,13 @@ why (`max_tokens`), and the runner never executes a call from such a turn. If th
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import httpx
 from pydantic import ValidationError
 from pydantic_core import from_json
 
 from .._exceptions import StreamError, make_status_error, request_id_of
-from ..types._message import Message
 from ._events import (
     CitationEvent,
     CompactionEvent,
@@ -50,6 +49,9 @@ from ._events import (
     UnknownEvent,
     partial_input,
 )
+
+if TYPE_CHECKING:
+    from ..types._message import Message
 
 __all__ = ["MessageAccumulator", "accumulate"]
 
@@ -362,6 +364,8 @@ class MessageAccumulator:
             return None
 
     def _validate(self, message: dict[str, object]) -> Message:
+        from ..types._message import Message  # loaded on first use (issue 18)
+
         try:
             parsed = Message.model_validate(message)
         except (ValidationError, TypeError, ValueError) as exc:

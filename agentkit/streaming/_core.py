@@ -11,15 +11,17 @@ It does no I/O; the sync and async shells in `_streaming.py` move the bytes.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 from pydantic_core import from_json
 
 from .._exceptions import APIStatusError, IncompleteStreamError, StreamError, make_status_error
-from ..types._message import Message
 from ._accumulate import MessageAccumulator
 from ._sse import ServerSentEvent
+
+if TYPE_CHECKING:
+    from ..types._message import Message
 
 __all__ = ["EventCore", "EventDecoder"]
 

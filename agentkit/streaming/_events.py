@@ -13,13 +13,17 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 from pydantic_core import from_json
 
 from .._exceptions import StreamError
-from ..types._message import ContentBlock, Message
+
+if TYPE_CHECKING:
+    from pydantic import TypeAdapter
+
+    from ..types._message import ContentBlock, Message
 
 __all__ = [
     "CitationEvent",
@@ -44,6 +48,10 @@ __all__ = [
 @functools.cache
 def _block_adapter() -> TypeAdapter[ContentBlock]:
     """Built on first use: building it at import cost most of the package's import time."""
+    from pydantic import TypeAdapter
+
+    from ..types._message import ContentBlock
+
     return TypeAdapter(ContentBlock)
 
 

@@ -18,16 +18,11 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-import docstring_parser
-from docstring_parser.common import DocstringExample
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, create_model
 from pydantic.errors import (
     PydanticInvalidForJsonSchema,
     PydanticSchemaGenerationError,
     PydanticUserError,
 )
-from pydantic.fields import FieldInfo
-from pydantic.json_schema import PydanticJsonSchemaWarning
 from pydantic_core import PydanticUndefined
 
 from .._exceptions import ToolDefinitionError
@@ -35,6 +30,8 @@ from ._context import RunContext
 from ._strict import make_strict, strict_schema_problems, walk
 
 if TYPE_CHECKING:  # typing_extensions has TypeForm from 4.13; only the type checker needs it
+    import docstring_parser
+    from pydantic import BaseModel
     from typing_extensions import TypeForm
 
 __all__ = [
@@ -193,6 +190,9 @@ def function_schema(
     Raises:
         ToolDefinitionError: Listing every problem found.
     """
+    # pydantic's model machinery loads when the first tool is defined, not at import (issue 18).
+    from pydantic import Field
+
     tool_name = name if name is not None else getattr(func, "__name__", repr(func))
     problems: list[str] = []
     lint: list[LintIssue] = []
@@ -278,6 +278,8 @@ def function_schema(
 
 
 def _parse_docstring(text: str, lint: list[LintIssue]) -> docstring_parser.Docstring:
+    import docstring_parser  # the schema machinery loads when a tool is first defined
+
     try:
         return docstring_parser.parse(text)
     except docstring_parser.ParseError as exc:
@@ -337,6 +339,8 @@ def _parameter_description(
 ) -> str | None:
     """Pick a parameter's description: `Field(description=...)`, then `Annotated[T, "text"]`,
     then the docstring. The explicit annotation wins because it sits next to the type."""
+    from pydantic.fields import FieldInfo
+
     texts: list[str] = []
     field_desc: str | None = None
     if typing.get_origin(annotation) is typing.Annotated:
@@ -366,6 +370,8 @@ def _parameter_description(
 
 
 def _doc_description(doc: docstring_parser.Docstring) -> str:
+    from docstring_parser.common import DocstringExample
+
     parts = [doc.short_description, doc.long_description]
     # Examples help the model use the tool; Returns/Raises describe the Python function, not
     # the call the model makes, so they stay out.
@@ -383,6 +389,9 @@ def _build(
     lint: list[LintIssue],
 ) -> tuple[type[BaseModel] | None, dict[str, object]]:
     """Create the validating model and its JSON schema, or explain which parameters fail."""
+    from pydantic import ConfigDict, TypeAdapter, create_model
+    from pydantic.json_schema import PydanticJsonSchemaWarning
+
     # Fields validate by alias (the parameter name) only, pydantic's default.
     config = ConfigDict(extra="forbid")
     # mypy matches a `**dict` against every keyword of create_model (`__doc__`, `__base__` ...),

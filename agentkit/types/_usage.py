@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from ._models_table import MODEL_TABLE, ModelPrice
 
@@ -140,15 +140,16 @@ class RunUsage:
                 / 1_000_000
                 * discount
             )
-        return replace(
-            self,
-            requests=self.requests + 1,
-            input_tokens=self.input_tokens + inp,
-            output_tokens=self.output_tokens + out,
-            cache_creation_input_tokens=self.cache_creation_input_tokens + write,
-            cache_read_input_tokens=self.cache_read_input_tokens + read,
-            cost_usd=self.cost_usd + cost,
-            unpriced=unpriced,
+        # The constructor, not `dataclasses.replace` (which inspects the fields on every call):
+        # this runs twice a turn (issue 18).
+        return RunUsage(
+            self.requests + 1,
+            self.input_tokens + inp,
+            self.output_tokens + out,
+            self.cache_creation_input_tokens + write,
+            self.cache_read_input_tokens + read,
+            self.cost_usd + cost,
+            unpriced,
         )
 
     def __add__(self, other: RunUsage) -> RunUsage:

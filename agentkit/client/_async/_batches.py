@@ -4,16 +4,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from typing import TYPE_CHECKING
 
 from typing_extensions import Unpack
 
-from ...types._batch import (
-    BatchRequest,
-    BatchResult,
-    DeletedMessageBatch,
-    MessageBatch,
-    ResultsDecoder,
-)
 from ...types._params import RequestOptions
 from .._base import model_parser
 from .._batches import (
@@ -23,6 +17,8 @@ from .._batches import (
     create_spec,
     list_spec,
     results_spec,
+    validate_batch,
+    validate_deleted_batch,
 )
 from .._models_api import ListParams, cursor_query
 from .._retry import parse_retry_after
@@ -30,10 +26,13 @@ from ._pagination import AsyncPager, list_pages
 from ._requester import AsyncRequester
 from ._response import AsyncBody
 
+if TYPE_CHECKING:
+    from ...types._batch import BatchRequest, BatchResult, DeletedMessageBatch, MessageBatch
+
 __all__ = ["AsyncBatchResults", "AsyncBatches"]
 
-_batch = model_parser(MessageBatch.model_validate)
-_deleted = model_parser(DeletedMessageBatch.model_validate)
+_batch = model_parser(validate_batch)
+_deleted = model_parser(validate_deleted_batch)
 
 
 class AsyncBatchResults(AsyncBody):
@@ -43,6 +42,8 @@ class AsyncBatchResults(AsyncBody):
     """
 
     async def __aiter__(self) -> AsyncIterator[BatchResult]:
+        from ...types._batch import ResultsDecoder
+
         core = ResultsDecoder(self.http_response)
         try:
             async for chunk in self._chunks():
@@ -172,7 +173,7 @@ class AsyncBatches:
 
 
 def _batch_item(item: object) -> MessageBatch:
-    return MessageBatch.model_validate(item)
+    return validate_batch(item)
 
 
 # unasync: async-only

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
 import anyio
 from typing_extensions import Unpack
 
 from ...types._params import RequestOptions
 from .._files import (
-    DeletedFile,
     FileInput,
-    FileMetadata,
     download_spec,
     file_spec,
     list_files_spec,
@@ -20,11 +19,15 @@ from .._files import (
     parse_metadata,
     upload_field,
     upload_spec,
+    validate_metadata,
 )
 from .._models_api import ListParams, cursor_query
 from ._pagination import AsyncPager, list_pages
 from ._requester import AsyncRequester
 from ._response import AsyncBody
+
+if TYPE_CHECKING:
+    from .._file_models import DeletedFile, FileMetadata
 
 __all__ = ["AsyncFileContent", "AsyncFiles"]
 
@@ -121,4 +124,4 @@ class AsyncFiles:
 
 
 def _metadata(item: object) -> FileMetadata:
-    return FileMetadata.model_validate(item)
+    return validate_metadata(item)

@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Literal, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 import httpx
 from typing_extensions import Unpack
 
 from ...streaming._async._streams import AsyncMessageStreamManager, AsyncStream
-from ...types._message import Message, MessageTokensCount
 from ...types._params import CountTokensParams, MessageCreateParams, MessageParseParams
 from .._base import DEFAULT_TIMEOUT, RequestSpec
 from .._messages import count_spec, create_spec, parse_message
-from .._parse import OutputFormat, ParsedMessage, parse_spec
 from .._response import AsyncResponseContext, async_wrap_mode
 from ._batches import AsyncBatches
 from ._requester import AsyncRequester
+
+if TYPE_CHECKING:
+    from ...types._message import Message, MessageTokensCount
+    from .._parse import OutputFormat, ParsedMessage
 
 __all__ = ["AsyncMessages", "AsyncMessagesWithRawResponse"]
 
@@ -99,6 +101,8 @@ class AsyncMessages:
             TypeError: an unknown keyword, or a type pydantic cannot describe.
             ConfigurationError: a schema structured outputs cannot take.
         """
+        from .._parse import parse_spec  # structured outputs load on first use (issue 18)
+
         spec = parse_spec(params, output_format, default_timeout=self._default)
         return await self._client.call(spec)
 

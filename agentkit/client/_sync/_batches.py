@@ -5,16 +5,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING
 
 from typing_extensions import Unpack
 
-from ...types._batch import (
-    BatchRequest,
-    BatchResult,
-    DeletedMessageBatch,
-    MessageBatch,
-    ResultsDecoder,
-)
 from ...types._params import RequestOptions
 from .._base import model_parser
 from .._batches import (
@@ -24,6 +18,8 @@ from .._batches import (
     create_spec,
     list_spec,
     results_spec,
+    validate_batch,
+    validate_deleted_batch,
 )
 from .._models_api import ListParams, cursor_query
 from .._retry import parse_retry_after
@@ -31,10 +27,13 @@ from ._pagination import Page, list_pages
 from ._requester import Requester
 from ._response import Body
 
+if TYPE_CHECKING:
+    from ...types._batch import BatchRequest, BatchResult, DeletedMessageBatch, MessageBatch
+
 __all__ = ["BatchResults", "Batches"]
 
-_batch = model_parser(MessageBatch.model_validate)
-_deleted = model_parser(DeletedMessageBatch.model_validate)
+_batch = model_parser(validate_batch)
+_deleted = model_parser(validate_deleted_batch)
 
 
 class BatchResults(Body):
@@ -44,6 +43,8 @@ class BatchResults(Body):
     """
 
     def __iter__(self) -> Iterator[BatchResult]:
+        from ...types._batch import ResultsDecoder
+
         core = ResultsDecoder(self.http_response)
         try:
             for chunk in self._chunks():
@@ -168,4 +169,4 @@ class Batches:
 
 
 def _batch_item(item: object) -> MessageBatch:
-    return MessageBatch.model_validate(item)
+    return validate_batch(item)

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from typing_extensions import Unpack
 
 from ...types._params import RequestOptions
 from .._files import (
-    DeletedFile,
     FileInput,
-    FileMetadata,
     download_spec,
     file_spec,
     list_files_spec,
@@ -20,11 +19,15 @@ from .._files import (
     parse_metadata,
     upload_field,
     upload_spec,
+    validate_metadata,
 )
 from .._models_api import ListParams, cursor_query
 from ._pagination import Page, list_pages
 from ._requester import Requester
 from ._response import Body
+
+if TYPE_CHECKING:
+    from .._file_models import DeletedFile, FileMetadata
 
 __all__ = ["FileContent", "Files"]
 
@@ -118,4 +121,4 @@ class Files:
 
 
 def _metadata(item: object) -> FileMetadata:
-    return FileMetadata.model_validate(item)
+    return validate_metadata(item)

@@ -3,13 +3,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from typing_extensions import Unpack
 
-from ...types._message import ModelInfo
 from ...types._params import RequestOptions
-from .._models_api import ListParams, cursor_query, list_spec, retrieve_spec
+from .._models_api import ListParams, cursor_query, list_spec, retrieve_spec, validate_model_info
 from ._pagination import Page, list_pages
 from ._requester import Requester
+
+if TYPE_CHECKING:
+    from ...types._message import ModelInfo
 
 __all__ = ["Models"]
 
@@ -23,9 +27,7 @@ class Models:
     def list(self, **params: Unpack[ListParams]) -> Page[ModelInfo]:
         """The models, newest first: the first page, iterable over every model across pages."""
         query = cursor_query(params)
-        return list_pages(
-            self._client, lambda q: list_spec(params, q), query, ModelInfo.model_validate
-        )
+        return list_pages(self._client, lambda q: list_spec(params, q), query, validate_model_info)
 
     def retrieve(self, model_id: str, **options: Unpack[RequestOptions]) -> ModelInfo:
         """One model by id or alias."""

@@ -15,17 +15,19 @@ error says whether any event reached the caller (`content_delivered`).
 from __future__ import annotations
 
 from collections.abc import Callable, Generator, Iterator
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 import httpx
 
 from ..._exceptions import request_id_of
-from ...types._message import Message
 from .._accumulate import MessageAccumulator
 from .._core import EventCore, EventDecoder
 from .._events import StreamEvent, TextEvent
 from .._raw import RawEventAccumulator
 from .._sse import SSEDecoder
+
+if TYPE_CHECKING:
+    from ...types._message import Message
 
 __all__ = [
     "MessageStream",
