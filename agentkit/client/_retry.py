@@ -27,6 +27,7 @@ from .._exceptions import (
     RateLimitError,
 )
 from .._options import check_number, strict_init
+from ..observability._notes import note
 
 __all__ = ["RetryPolicy", "parse_retry_after", "should_retry"]
 
@@ -164,6 +165,16 @@ class RetryPolicy:
                 self.max_retries + 1,
                 wait_s,
                 _describe(error),
+            )
+            # An event on the current span (the runner's `chat` span), when one is recording.
+            note(
+                "agentkit.retry",
+                {
+                    "agentkit.retry.attempt": state.attempt_number + 1,
+                    "agentkit.retry.wait_s": wait_s,
+                    "error.type": type(error).__qualname__ if error is not None else "",
+                    "http.response.status_code": getattr(error, "status_code", 0) or 0,
+                },
             )
 
         return {

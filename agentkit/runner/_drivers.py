@@ -34,6 +34,7 @@ from ._hooks import (
 from ._loop import (
     Emit,
 )
+from ._telemetry import observe
 
 if TYPE_CHECKING:
     from ..client import AsyncClient, Client
@@ -61,7 +62,7 @@ def sync_events(client: Client, parts: RunParts) -> Iterator[AgentEvent]:
     store = parts.store
     if store is not None and inspect.iscoroutinefunction(store.commit):
         raise ConfigurationError("a sync run needs a sync store (or use arun)")
-    run = Run(run_flow(parts, store))
+    run = Run(observe(parts, run_flow(parts, store), client))
     with ExitStack() as stack:
         stack.callback(_release_sync, parts)
         portal: anyio.from_thread.BlockingPortal | None = None
@@ -193,7 +194,7 @@ async def async_events(client: AsyncClient, parts: RunParts) -> AsyncGenerator[A
     """Run the loop in this task; yield its events (deltas too when `parts.stream`)."""
     store = _async_store(parts.store)
     parts.sleep = anyio.sleep
-    run = Run(run_flow(parts, store))
+    run = Run(observe(parts, run_flow(parts, store), client))
     runtime = parts.runtime
     entered = False
     try:

@@ -22,7 +22,7 @@ import inspect
 import sys
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager, AsyncExitStack
+from contextlib import AbstractAsyncContextManager, AbstractContextManager, AsyncExitStack
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Literal, TypeAlias, TypeVar
@@ -72,6 +72,7 @@ __all__ = [
     "ToolCall",
     "ToolOutcome",
     "ToolRuntime",
+    "ToolScope",
     "call_batches",
     "sendable",
 ]
@@ -231,6 +232,11 @@ def _segments(calls: Sequence[ToolCall], toolset: Toolset) -> list[list[int]]:
 T = TypeVar("T")
 
 
+ToolScope: TypeAlias = Callable[[ToolCall], AbstractContextManager[Callable[[ToolOutcome], None]]]
+"""Wraps each call where it runs (the runner's tracing span): entered before the call's hooks,
+given the final outcome, exited after it (see `ToolRuntime.run_calls(scope=)`)."""
+
+
 async def _maybe_await(value: Awaitable[T] | T) -> T:
     return await value if inspect.isawaitable(value) else value
 
@@ -317,6 +323,7 @@ class ToolRuntime:
         context_factory: ContextFactory | None = None,
         approvals: Mapping[str, Approval] | None = None,
         on_outcome: OnOutcome | None = None,
+        scope: ToolScope | None = None,
     ) -> list[ToolOutcome]:
         """Run one turn's calls concurrently and return their outcomes in the model's order.
 
@@ -329,6 +336,8 @@ class ToolRuntime:
                 defers it (a hook's `Deny` still wins). A `requires_approval` call with no
                 decision is deferred, unless a `before_tool` hook returns `Allow`.
             on_outcome: Called (sync or async) as each call finishes, before the others do.
+            scope: Makes a context manager each call runs inside, in the task that runs it,
+                and that receives the call's outcome (the runner's `execute_tool` span).
 
         Returns:
             One outcome per call, in the order of `calls`.
@@ -356,9 +365,13 @@ class ToolRuntime:
         async def run(i: int, limit: bool = True) -> None:
             if limit:
                 async with slots:
-                    outcome = await self._run_one(call_list[i], make_context, approvals, threads)
+                    outcome = await self._run_scoped(
+                        call_list[i], make_context, approvals, threads, scope
+                    )
             else:
-                outcome = await self._run_one(call_list[i], make_context, approvals, threads)
+                outcome = await self._run_scoped(
+                    call_list[i], make_context, approvals, threads, scope
+                )
             outcomes[i] = outcome
             if on_outcome is not None:
                 await _maybe_await(on_outcome(outcome))
@@ -383,6 +396,21 @@ class ToolRuntime:
             if failures:
                 raise failures[0]
         return [o for o in outcomes if o is not None]
+
+    async def _run_scoped(
+        self,
+        call: ToolCall,
+        make_context: ContextFactory,
+        approvals: Mapping[str, Approval],
+        threads: anyio.CapacityLimiter,
+        scope: ToolScope | None,
+    ) -> ToolOutcome:
+        if scope is None:
+            return await self._run_one(call, make_context, approvals, threads)
+        with scope(call) as record:
+            outcome = await self._run_one(call, make_context, approvals, threads)
+            record(outcome)
+        return outcome
 
     async def _run_one(
         self,
