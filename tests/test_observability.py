@@ -397,3 +397,36 @@ def test_bad_telemetry_options_are_refused() -> None:
         Agent(MODEL, client=agentkit.Client(api_key="k"), telemetry=object())  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="telemetry"):
         Agent(MODEL, client=agentkit.Client(api_key="k"), telemetri=Telemetry())  # type: ignore[call-arg]
+
+
+def _rounds(body: dict[str, Any]) -> Any:
+    """Two parallel tool calls in the first turn, then an answer."""
+    if len(body["messages"]) == 1:
+        return Reply.tool_uses(("add", {"a": 1, "b": 2}), ("lookup", {"key": "k"}))
+    return Reply.text("done")
+
+
+def test_batch_runner_reports_each_conversation_as_one_trace(otel: Otel) -> None:
+    from agentkit.batches import BatchRunner
+    from agentkit.stores import MemoryStore
+
+    fake = FakeClaude(_rounds, seed=3)
+    agent = _agent(fake, otel)
+    result = BatchRunner(agent, store=MemoryStore(), poll_interval=0.001, run_id="obs").run(
+        ["one", "two"]
+    )
+    assert {o.status for o in result.outcomes.values()} == {"complete"}
+    roots = otel.named("invoke_agent")
+    assert len(roots) == 2
+    for root in roots:
+        assert root.attributes is not None
+        members = [s for s in otel.spans() if s.context.trace_id == root.context.trace_id]
+        names = sorted(s.name for s in members)
+        assert names == sorted(
+            [root.name, f"chat {MODEL}", f"chat {MODEL}", "execute_tool add", "execute_tool lookup"]
+        )
+        for span in members:
+            if span is not root:
+                assert span.parent is not None and span.parent.span_id == root.context.span_id
+        assert root.attributes["gen_ai.conversation.id"] in ("obs-0", "obs-1")
+    assert sum(p.count for p in otel.histograms()["gen_ai.client.operation.duration"]) == 4

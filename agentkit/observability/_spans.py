@@ -11,7 +11,8 @@ trace). Model calls also record the `gen_ai.client.token.usage` and
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -86,10 +87,12 @@ def _instruments(tracer_provider: object, meter_provider: object) -> _Instrument
 def start_run(
     telemetry: Telemetry,
     *,
-    model: str,
+    model: str | None,
     provider: str,
     server: str | None,
     conversation_id: str | None,
+    invoke: bool = True,
+    agent_name: str | None = None,
 ) -> RunTrace | None:
     """A run's trace (see `Telemetry.start_run`); None when no provider is configured."""
     tracer_provider = telemetry.tracer_provider or trace.get_tracer_provider()
@@ -97,7 +100,9 @@ def start_run(
     instruments = _instruments(tracer_provider, meter_provider)
     if instruments is None:
         return None
-    base: Attributes = {"gen_ai.provider.name": provider, "gen_ai.request.model": model}
+    base: Attributes = {"gen_ai.provider.name": provider}
+    if model is not None:
+        base["gen_ai.request.model"] = model
     if server:
         parts = urlsplit(server)
         if parts.hostname:
@@ -107,8 +112,9 @@ def start_run(
         instruments,
         base,
         capture=telemetry.captures_content(),
-        agent_name=telemetry.agent_name,
+        agent_name=agent_name,
         conversation_id=conversation_id,
+        invoke=invoke,
     )
 
 
@@ -129,7 +135,11 @@ def _usage_attributes(
 
 
 class RunTrace:
-    """The `invoke_agent` span of one run, and the factory of its children."""
+    """The `invoke_agent` span of one run, and the factory of its children.
+
+    Without `invoke`, there is no run span: the children hang under the current span (a
+    Temporal activity's, when Temporal's tracing interceptor propagates the workflow's trace).
+    """
 
     def __init__(
         self,
@@ -139,6 +149,7 @@ class RunTrace:
         capture: bool,
         agent_name: str | None,
         conversation_id: str | None,
+        invoke: bool = True,
     ) -> None:
         self.instruments = instruments
         self.base = base
@@ -151,18 +162,32 @@ class RunTrace:
         if conversation_id:
             attributes["gen_ai.conversation.id"] = conversation_id
         tracer = instruments.tracer
-        self.span: trace.Span = (
-            tracer.start_span(
+        self.span: trace.Span = trace.INVALID_SPAN
+        self.context = parent
+        self._ended = not invoke
+        if tracer is not None and invoke:
+            self.span = tracer.start_span(
                 f"invoke_agent {agent_name}" if agent_name else "invoke_agent",
                 context=parent,
                 kind=SpanKind.INTERNAL,
                 attributes=attributes,
             )
-            if tracer is not None
-            else trace.INVALID_SPAN
-        )
-        self.context = trace.set_span_in_context(self.span, parent)
-        self._ended = False
+            self.context = trace.set_span_in_context(self.span, parent)
+
+    @contextmanager
+    def current(self) -> Iterator[None]:
+        """Make the run's span the current one inside the block."""
+        token = otel_context.attach(self.context)
+        try:
+            yield
+        finally:
+            otel_context.detach(token)
+
+    def end(self) -> None:
+        """End the run's span with no totals (a run that continues elsewhere: Temporal)."""
+        if not self._ended:
+            self._ended = True
+            self.span.end()
 
     def chat(
         self,

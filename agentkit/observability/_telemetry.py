@@ -86,18 +86,23 @@ class Telemetry:
     def start_run(
         self,
         *,
-        model: str,
+        model: str | None,
         provider: str,
         server: str | None,
         conversation_id: str | None,
+        invoke: bool = True,
+        agent_name: str | None = None,
     ) -> RunTrace | None:
         """The trace of a run starting now, or None when nothing is configured to receive it.
 
         Args:
-            model: The model requested.
+            model: The model requested (None: not known here, as where a Temporal run starts).
             provider: `gen_ai.provider.name` (`anthropic`, `aws.bedrock`, `gcp.vertex_ai` ...).
             server: The API's base URL.
             conversation_id: `gen_ai.conversation.id`, when known before the run opens it.
+            invoke: Open the run's `invoke_agent` span; False for a piece of a run performed
+                elsewhere (a Temporal activity), whose spans are children of the current one.
+            agent_name: The agent's name when `Telemetry.agent_name` is not set.
         """
         if not self.enabled:
             return None
@@ -116,6 +121,8 @@ class Telemetry:
             provider=provider,
             server=server,
             conversation_id=conversation_id,
+            invoke=invoke,
+            agent_name=self.agent_name or agent_name,
         )
 
 

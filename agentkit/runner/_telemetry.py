@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
@@ -29,7 +29,7 @@ from ._loop import Emit
 if TYPE_CHECKING:
     from ..observability._spans import ChatTrace, RunTrace
 
-__all__ = ["observe", "provider_name", "tool_scope"]
+__all__ = ["observe", "provider_name", "tool_scope", "traced_call"]
 
 
 # The last request of each recent conversation, so a run can explain a miss against the run
@@ -121,6 +121,26 @@ def _observed(parts: RunParts, flow: Flow, run: RunTrace | None, current: bool) 
         if run is not None:
             run.fail(exc)
         raise
+
+
+async def traced_call(
+    run: RunTrace | None,
+    params: Mapping[str, object],
+    messages: Callable[[], Sequence[Mapping[str, object]]],
+    call: Callable[[], Awaitable[Message]],
+) -> Message:
+    """`await call()` inside a `chat` span of `run` (for shells that call the model themselves:
+    Temporal's model-call activity)."""
+    if run is None:
+        return await call()
+    chat = run.chat(params, messages, attach=True)
+    try:
+        message = await call()
+    except BaseException as exc:
+        chat.close(error=exc)
+        raise
+    chat.close(message)
+    return message
 
 
 def _messages(op: ModelCall) -> Callable[[], list[Mapping[str, object]]]:
