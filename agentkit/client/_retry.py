@@ -193,20 +193,27 @@ class RetryPolicy:
 
     def async_retrying(self, max_retries: int | None = None) -> AsyncRetrying:
         """A tenacity `AsyncRetrying` for async calls (`max_retries` overrides per request)."""
-        import anyio
-
         policy = self if max_retries is None else _replace_retries(self, max_retries)
-        custom = policy.sleep
+        return AsyncRetrying(sleep=policy.apause, **policy._tenacity_kwargs())  # type: ignore[arg-type]
 
-        async def sleep(seconds: float) -> None:
-            if custom is None:
-                await anyio.sleep(seconds)
-                return
-            result = custom(seconds)
-            if isinstance(result, Awaitable):
-                await result
+    def pause(self, seconds: float) -> None:
+        """Wait in a sync client: `sleep`, else `time.sleep` (also rate-limit pacing's waits)."""
+        (self.sleep or time.sleep)(seconds)
 
-        return AsyncRetrying(sleep=sleep, **policy._tenacity_kwargs())  # type: ignore[arg-type]
+    async def apause(self, seconds: float) -> None:
+        """Wait in an async client: `sleep` (awaited if it returns an awaitable), else
+        `anyio.sleep`."""
+        import anyio
+        import anyio.lowlevel
+
+        if self.sleep is None:
+            await anyio.sleep(seconds)
+            return
+        result = self.sleep(seconds)
+        if isinstance(result, Awaitable):
+            await result
+        else:
+            await anyio.lowlevel.checkpoint()  # a sync stand-in still lets other tasks run
 
 
 def _replace_retries(policy: RetryPolicy, max_retries: int) -> RetryPolicy:

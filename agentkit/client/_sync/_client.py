@@ -54,6 +54,9 @@ class Client(BaseClient[httpx.Client]):
         retry: A full `RetryPolicy` (backoff, retry-after cap ...).
         http_client: Your own `httpx.Client` (proxies, transports: see
             `agentkit.client.DefaultHttpxClient`); the client's `close()` closes it.
+        rate_limiter: Rate-limit pacing from the API's `anthropic-ratelimit-*` headers: on by
+            default (the client's own `RateLimiter`); pass one `RateLimiter` to several clients
+            to pace them together, or False to turn pacing off.
 
     Raises:
         TypeError: an unknown keyword (naming the closest valid one).
@@ -94,6 +97,12 @@ class Client(BaseClient[httpx.Client]):
             with attempt:
                 retries_taken = attempt.retry_state.attempt_number - 1
                 request = self._build_request(spec, retries_taken)
+                ticket, wait = self._pace(request, retries_taken)  # rate-limit pacing (`_pacing`)
+                while ticket < 0:  # the pacer awaits its first response's headers
+                    self._config.retry.pause(wait)
+                    ticket, wait = self._pace(request, retries_taken)
+                if wait:
+                    self._config.retry.pause(wait)
                 try:
                     # follow_redirects=False even on a pool of yours that follows them: httpx
                     # keeps `x-api-key` / `api-key` on a cross-origin hop, and the API never
@@ -106,7 +115,9 @@ class Client(BaseClient[httpx.Client]):
                         follow_redirects=False,
                     )
                 except httpx.TransportError as exc:
+                    self._paced(ticket, None)
                     raise transport_error(exc, request) from exc
+                self._paced(ticket, response)
                 if not response.is_success or not stream:
                     try:
                         response.read()
