@@ -14,9 +14,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from types import TracebackType
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 from opentelemetry import context as otel_context
 from opentelemetry import metrics, trace
@@ -86,13 +84,10 @@ def _instruments(tracer_provider: object, meter_provider: object) -> _Instrument
 
 def start_run(
     telemetry: Telemetry,
-    *,
-    model: str | None,
-    provider: str,
-    server: str | None,
-    conversation_id: str | None,
-    invoke: bool = True,
-    agent_name: str | None = None,
+    base: Attributes,
+    agent: str | None,
+    conversation: str | None,
+    invoke: bool,
 ) -> RunTrace | None:
     """A run's trace (see `Telemetry.start_run`); None when no provider is configured."""
     tracer_provider = telemetry.tracer_provider or trace.get_tracer_provider()
@@ -100,26 +95,32 @@ def start_run(
     instruments = _instruments(tracer_provider, meter_provider)
     if instruments is None:
         return None
-    base: Attributes = {"gen_ai.provider.name": provider}
-    if model is not None:
-        base["gen_ai.request.model"] = model
-    if server:
-        parts = urlsplit(server)
-        if parts.hostname:
-            base["server.address"] = parts.hostname
-            base["server.port"] = parts.port or (443 if parts.scheme == "https" else 80)
-    return RunTrace(
-        instruments,
-        base,
-        capture=telemetry.captures_content(),
-        agent_name=agent_name,
-        conversation_id=conversation_id,
-        invoke=invoke,
-    )
+    return RunTrace(instruments, base, telemetry.captures_content(), agent, conversation, invoke)
 
 
 def _error_type(error: BaseException) -> str:
     return type(error).__qualname__
+
+
+def _failed(span: trace.Span, error_type: str) -> None:
+    span.set_attribute("error.type", error_type)
+    span.set_status(Status(StatusCode.ERROR, error_type))
+
+
+def _close(span: trace.Span, error: BaseException | None) -> None:
+    if error is not None:
+        _failed(span, _error_type(error))
+    span.end()
+
+
+def _attach(span: trace.Span, parent: otel_context.Context) -> object:
+    """Make `span` current; the token `_detach` takes."""
+    return otel_context.attach(trace.set_span_in_context(span, parent))
+
+
+def _detach(token: object) -> None:
+    if token is not None:
+        otel_context.detach(token)  # type: ignore[arg-type]  # attach's own token
 
 
 def _usage_attributes(
@@ -145,11 +146,10 @@ class RunTrace:
         self,
         instruments: _Instruments,
         base: Attributes,
-        *,
         capture: bool,
         agent_name: str | None,
         conversation_id: str | None,
-        invoke: bool = True,
+        invoke: bool,
     ) -> None:
         self.instruments = instruments
         self.base = base
@@ -183,11 +183,13 @@ class RunTrace:
         finally:
             otel_context.detach(token)
 
-    def end(self) -> None:
-        """End the run's span with no totals (a run that continues elsewhere: Temporal)."""
-        if not self._ended:
-            self._ended = True
-            self.span.end()
+    def end(self, error: BaseException | None = None, attributes: Attributes | None = None) -> None:
+        """End the run's span (no totals: a run that continues elsewhere, as on Temporal)."""
+        if self._ended:
+            return
+        self._ended = True
+        self.span.set_attributes(attributes or {})
+        _close(self.span, error)
 
     def chat(
         self,
@@ -197,7 +199,7 @@ class RunTrace:
         attach: bool,
     ) -> ChatTrace:
         """Start a model call's span; `attach` makes it current until it closes."""
-        return ChatTrace(self, params, messages, attach=attach)
+        return ChatTrace(self, params, messages, attach)
 
     def tool(self, call_id: str, name: str, arguments: object) -> ToolTrace:
         """A tool call's span, to enter in the task that runs the tool."""
@@ -205,12 +207,8 @@ class RunTrace:
 
     def finish(self, usage: RunUsage, status: str, conversation_id: str) -> None:
         """End the run's span with its totals."""
-        if self._ended:
-            return
-        self._ended = True
-        span = self.span
-        span.set_attributes(
-            {
+        self.end(
+            attributes={
                 **_usage_attributes(
                     usage.input_tokens,
                     usage.output_tokens,
@@ -223,16 +221,10 @@ class RunTrace:
                 "agentkit.run.cost_usd": usage.cost_usd,
             }
         )
-        span.end()
 
     def fail(self, error: BaseException) -> None:
         """End the run's span as failed."""
-        if self._ended:
-            return
-        self._ended = True
-        self.span.set_attribute("error.type", _error_type(error))
-        self.span.set_status(Status(StatusCode.ERROR, type(error).__name__))
-        self.span.end()
+        self.end(error)
 
 
 class ChatTrace:
@@ -243,7 +235,6 @@ class ChatTrace:
         run: RunTrace,
         params: Mapping[str, object],
         messages: Callable[[], Sequence[Mapping[str, object]]],
-        *,
         attach: bool,
     ) -> None:
         self.run = run
@@ -281,7 +272,7 @@ class ChatTrace:
         self.started = time.perf_counter()
         self._token: object = None
         if attach and tracer is not None:
-            self._token = otel_context.attach(trace.set_span_in_context(self.span, run.context))
+            self._token = _attach(self.span, run.context)
 
     def event(self, name: str, attributes: Mapping[str, str | int | float]) -> None:
         """Add an event to the call's span (a cache-miss explanation, a pacing wait)."""
@@ -289,7 +280,8 @@ class ChatTrace:
 
     def close(self, message: Message | None = None, error: BaseException | None = None) -> None:
         """End the span with the reply, or with the error the call ended in."""
-        self._detach()
+        _detach(self._token)
+        self._token = None
         metric = dict(self.attributes)
         span = self.span
         if message is not None:
@@ -316,30 +308,24 @@ class ChatTrace:
                 tokens.record(uncached + read + write, {**metric, "gen_ai.token.type": "input"})
                 tokens.record(usage.output_tokens, {**metric, "gen_ai.token.type": "output"})
         if error is not None:
-            kind = _error_type(error)
-            metric["error.type"] = kind
-            span.set_attribute("error.type", kind)
+            kind = metric["error.type"] = _error_type(error)
+            _failed(span, kind)
             request_id = getattr(error, "request_id", None)
             if isinstance(request_id, str):
                 span.set_attribute("anthropic.request.id", request_id)
-            span.set_status(Status(StatusCode.ERROR, type(error).__name__))
         duration = self.run.instruments.duration
         if duration is not None:
             duration.record(time.perf_counter() - self.started, metric)
         span.end()
 
-    def _detach(self) -> None:
-        token, self._token = self._token, None
-        if token is not None:
-            otel_context.detach(token)  # type: ignore[arg-type]  # attach's own token
-
 
 class ToolTrace:
-    """One tool call's `execute_tool {tool}` span: enter it where the tool runs."""
+    """One tool call's `execute_tool {tool}` span: `start` it where the tool runs."""
 
     def __init__(self, run: RunTrace, call_id: str, name: str, arguments: object) -> None:
         self.run = run
-        attributes: Attributes = {
+        self.name = name
+        self.attributes: Attributes = {
             "gen_ai.operation.name": "execute_tool",
             "gen_ai.provider.name": run.base["gen_ai.provider.name"],
             "gen_ai.tool.name": name,
@@ -347,44 +333,28 @@ class ToolTrace:
             "gen_ai.tool.type": "function",
         }
         if run.capture:
-            attributes["gen_ai.tool.call.arguments"] = to_text(arguments)
-        self.name = name
-        self.attributes = attributes
+            self.attributes["gen_ai.tool.call.arguments"] = to_text(arguments)
         self.span: trace.Span = trace.INVALID_SPAN
         self._token: object = None
 
-    def __enter__(self) -> ToolTrace:
+    def start(self) -> None:
+        """Open the span and make it current (in the task or thread that runs the tool)."""
         tracer = self.run.instruments.tracer
         if tracer is not None:
             self.span = tracer.start_span(
-                f"execute_tool {self.name}",
-                context=self.run.context,
-                kind=SpanKind.INTERNAL,
-                attributes=self.attributes,
+                f"execute_tool {self.name}", self.run.context, SpanKind.INTERNAL, self.attributes
             )
-            self._token = otel_context.attach(
-                trace.set_span_in_context(self.span, self.run.context)
-            )
-        return self
+            self._token = _attach(self.span, self.run.context)
 
     def record(self, *, error_type: str | None, result: object) -> None:
         """The call's outcome: an error type when it failed, and its result's content."""
         if error_type is not None:
-            self.span.set_attribute("error.type", error_type)
-            self.span.set_status(Status(StatusCode.ERROR, error_type))
+            _failed(self.span, error_type)
         if self.run.capture and result is not None:
             self.span.set_attribute("gen_ai.tool.call.result", to_text(result))
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        token, self._token = self._token, None
-        if token is not None:
-            otel_context.detach(token)  # type: ignore[arg-type]  # attach's own token
-        if exc is not None:
-            self.span.set_attribute("error.type", _error_type(exc))
-            self.span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
-        self.span.end()
+    def end(self, error: BaseException | None = None) -> None:
+        """Close the span (`error`: what escaped the call, a cancellation say)."""
+        _detach(self._token)
+        self._token = None
+        _close(self.span, error)

@@ -13,6 +13,7 @@ import os
 import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from .._exceptions import ConfigurationError
 from .._options import strict_init
@@ -115,15 +116,14 @@ class Telemetry:
             return None  # nobody imported OpenTelemetry, so nobody configured a provider
         from ._spans import start_run  # imports opentelemetry, which is loaded already
 
-        return start_run(
-            self,
-            model=model,
-            provider=provider,
-            server=server,
-            conversation_id=conversation_id,
-            invoke=invoke,
-            agent_name=self.agent_name or agent_name,
-        )
+        base: dict[str, str | int] = {"gen_ai.provider.name": provider}
+        if model is not None:
+            base["gen_ai.request.model"] = model
+        parts = urlsplit(server or "")
+        if parts.hostname:
+            base["server.address"] = parts.hostname
+            base["server.port"] = parts.port or (443 if parts.scheme == "https" else 80)
+        return start_run(self, dict(base), self.agent_name or agent_name, conversation_id, invoke)
 
 
 DEFAULT_TELEMETRY = Telemetry()

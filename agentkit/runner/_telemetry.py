@@ -75,9 +75,9 @@ def observe(parts: RunParts, flow: Flow, client: object, *, current: bool = True
 
 
 def _observed(parts: RunParts, flow: Flow, run: RunTrace | None, current: bool) -> Flow:
-    value: object = None
-    error: BaseException | None = None
     try:
+        value: object = None
+        error: BaseException | None = None
         while True:
             try:
                 op = flow.send(value) if error is None else flow.throw(error)
@@ -209,17 +209,25 @@ def tool_scope(run: RunTrace | None) -> ToolScope | None:
 
     @contextmanager
     def scope(call: ToolCall) -> Iterator[Callable[[ToolOutcome], None]]:
-        with run.tool(call.id, call.name, call.input) as span:
+        span = run.tool(call.id, call.name, call.input)
+        span.start()
 
-            def record(outcome: ToolOutcome) -> None:
-                error_type = None
-                if outcome.exception is not None:
-                    error_type = type(outcome.exception).__qualname__
-                elif outcome.is_error:
-                    error_type = "denied" if outcome.status == "denied" else "tool_error"
-                content = outcome.result.get("content") if outcome.result is not None else None
-                span.record(error_type=error_type, result=content)
+        def record(outcome: ToolOutcome) -> None:
+            error_type = None
+            if outcome.exception is not None:
+                error_type = type(outcome.exception).__qualname__
+            elif outcome.is_error:
+                error_type = "denied" if outcome.status == "denied" else "tool_error"
+            content = outcome.result.get("content") if outcome.result is not None else None
+            span.record(error_type=error_type, result=content)
 
+        error: BaseException | None = None
+        try:
             yield record
+        except BaseException as exc:  # a cancellation, or the caller's own error
+            error = exc
+            raise
+        finally:
+            span.end(error)
 
     return scope

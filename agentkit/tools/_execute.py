@@ -363,15 +363,12 @@ class ToolRuntime:
         runnable = [i for i, o in enumerate(outcomes) if o is None]
 
         async def run(i: int, limit: bool = True) -> None:
+            one = functools.partial(self._run_one, call_list[i], make_context, approvals, threads)
             if limit:
                 async with slots:
-                    outcome = await self._run_scoped(
-                        call_list[i], make_context, approvals, threads, scope
-                    )
+                    outcome = await one(scope)
             else:
-                outcome = await self._run_scoped(
-                    call_list[i], make_context, approvals, threads, scope
-                )
+                outcome = await one(scope)
             outcomes[i] = outcome
             if on_outcome is not None:
                 await _maybe_await(on_outcome(outcome))
@@ -397,28 +394,19 @@ class ToolRuntime:
                 raise failures[0]
         return [o for o in outcomes if o is not None]
 
-    async def _run_scoped(
-        self,
-        call: ToolCall,
-        make_context: ContextFactory,
-        approvals: Mapping[str, Approval],
-        threads: anyio.CapacityLimiter,
-        scope: ToolScope | None,
-    ) -> ToolOutcome:
-        if scope is None:
-            return await self._run_one(call, make_context, approvals, threads)
-        with scope(call) as record:
-            outcome = await self._run_one(call, make_context, approvals, threads)
-            record(outcome)
-        return outcome
-
     async def _run_one(
         self,
         call: ToolCall,
         make_context: ContextFactory,
         approvals: Mapping[str, Approval],
         threads: anyio.CapacityLimiter,
+        scope: ToolScope | None = None,
     ) -> ToolOutcome:
+        if scope is not None:  # the caller's span around the whole call, hooks included
+            with scope(call) as record:
+                outcome = await self._run_one(call, make_context, approvals, threads)
+                record(outcome)
+            return outcome
         started = time.perf_counter()
         ctx = make_context(call)
         outcome = await self._decide_and_execute(call, ctx, approvals, threads)
