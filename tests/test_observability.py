@@ -341,10 +341,13 @@ def _python(code: str) -> str:
     return done.stdout
 
 
-def test_nothing_is_imported_when_nobody_uses_opentelemetry() -> None:
-    out = _python(
-        """
+@pytest.mark.parametrize("installed", [True, False])
+def test_nothing_is_imported_when_nobody_uses_opentelemetry(installed: bool) -> None:
+    # Not installed: every `import opentelemetry...` fails in that interpreter.
+    block = "" if installed else "sys.modules['opentelemetry'] = None"
+    code = """
         import sys
+        BLOCK
         import agentkit
         from agentkit.testing import FakeClaude, Reply
         fake = FakeClaude([Reply.tool_use("echo", {"x": "a"}), "done"])
@@ -356,9 +359,9 @@ def test_nothing_is_imported_when_nobody_uses_opentelemetry() -> None:
 
         client = agentkit.Client(api_key="k", http_client=fake.http_client())
         print(agentkit.Agent("claude-sonnet-4-5", client=client, tools=[echo]).run("go").text)
-        print(sorted(m for m in sys.modules if m.startswith("opentelemetry")))
+        print(sorted(m for m in sys.modules if m.startswith("opentelemetry.")))
         """
-    )
+    out = _python(code.replace("BLOCK", block))
     assert out.splitlines() == ["done", "[]"]
 
 

@@ -11,6 +11,9 @@ import anyio
 import httpx
 import pytest
 import respx
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 import agentkit
 from agentkit import Agent, ConfigurationError, RateLimitError
@@ -178,8 +181,17 @@ def test_the_client_paces_from_headers_and_survives_malformed_ones() -> None:
     client.messages.create(**params)
     assert client.rate_limits is not None and client.rate_limits.requests is not None
     assert client.rate_limits.requests.limit == 60
-    client.messages.create(**params)  # none left: waits ~1 s (one a second refills), then sends
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    with provider.get_tracer("app").start_as_current_span("handler"):
+        client.messages.create(**params)  # none left: waits ~1 s (one a second refills)
     assert len(sleeps) == 1 and 0.5 < sleeps[0] <= 1.0
+    (span,) = exporter.get_finished_spans()
+    (event,) = span.events  # the wait is an event on the current span
+    assert event.name == "agentkit.rate_limit.wait"
+    assert event.attributes is not None
+    assert event.attributes["agentkit.rate_limit.wait_s"] == sleeps[0]
     assert agentkit.Client(api_key="k", rate_limiter=False).rate_limits is None
 
 
