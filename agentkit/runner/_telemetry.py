@@ -95,7 +95,7 @@ def _observed(parts: RunParts, flow: Flow, run: RunTrace | None, current: bool) 
                 except BaseException as exc:
                     error = exc
                 continue
-            prefix = _prefix(parts, op)
+            sent = _fingerprint(parts, op)
             chat = None if run is None else run.chat(op.params, _messages(op), attach=current)
             try:
                 value = yield op
@@ -107,7 +107,7 @@ def _observed(parts: RunParts, flow: Flow, run: RunTrace | None, current: bool) 
                 error = exc
                 continue
             if isinstance(value, Message):
-                miss = _check_cache(op.transcript.conversation.id, prefix, value, chat)
+                miss = _check_cache(op.transcript.conversation.id, sent, value, chat)
                 if chat is not None:
                     chat.close(value)
                 if miss is not None:
@@ -154,38 +154,41 @@ def _messages(op: ModelCall) -> Callable[[], list[Mapping[str, object]]]:
     return messages
 
 
-def _prefix(parts: RunParts, op: ModelCall) -> PromptPrefix:
-    conversation = op.transcript.conversation
-    view = conversation.request_view()
+def _fingerprint(parts: RunParts, op: ModelCall) -> PromptPrefix:
+    """The request's prefix, kept as hashes (never the history itself, which a long-lived
+    process would otherwise hold for every recent conversation). Hashing a message's bytes is
+    cached by Python, so a turn costs one pass over the entries."""
     params: Mapping[str, object] = op.params
     policy = parts.spec.cache
     if policy.mode == "auto" and "cache_control" not in params:
         params = {**params, "cache_control": policy.control()}
-    blocks = 0
+    view = op.transcript.conversation.request_view()
+    blocks = breakpoints = 0
     for entry in view:
         content = entry.message.get("content")
         blocks += len(content) if isinstance(content, list) else 1
+        breakpoints += entry.breakpoints
     return prefix_of(
         params,
         [entry.raw for entry in view],
         block_count=blocks,
-        message_breakpoints=sum(entry.breakpoints for entry in view) + (policy.mode == "explicit"),
+        message_breakpoints=breakpoints + (policy.mode == "explicit"),
         at=time.time(),
     )
 
 
 def _check_cache(
-    conversation_id: str, prefix: PromptPrefix, message: Message, chat: ChatTrace | None
+    conversation_id: str, sent: PromptPrefix, message: Message, chat: ChatTrace | None
 ) -> CacheMissed | None:
     """Compare this request with the conversation's previous one; remember this one."""
     previous = _PREFIXES.pop(conversation_id, None)
-    _PREFIXES[conversation_id] = prefix
+    _PREFIXES[conversation_id] = sent
     if len(_PREFIXES) > _MAX_PREFIXES:
         _PREFIXES.popitem(last=False)
     usage = message.usage
     miss = explain_miss(
         previous,
-        prefix,
+        sent,
         cache_read=usage.cache_read_input_tokens,
         cache_write=usage.cache_creation_input_tokens,
     )
