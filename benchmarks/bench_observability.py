@@ -16,13 +16,16 @@ Rows:
 - `on: in-memory exporter` - the SDK's `InMemorySpanExporter` and `InMemoryMetricReader`;
 - `on: in-memory, content captured` - the same with `Telemetry(capture_content=True)`.
 Every row passes its providers through `Agent(telemetry=Telemetry(...))` except the first two,
-which use the defaults.
+which use the defaults. With `--baseline DIR` (a copy of the package from before observability,
+e.g. `git archive <commit> | tar -x -C DIR`), a first row `baseline: DIR, OpenTelemetry not
+imported` runs the same loop on that copy's `agentkit` (PYTHONPATH=DIR), for "within noise of
+before".
 
 Repetitions are paired: in each repetition every row runs once, in an order rotated by one per
 repetition, and each row's ratio is taken against `off: OpenTelemetry not imported` of the same
 repetition; the table shows the median and range over repetitions.
 
-Run: `python benchmarks/bench_observability.py [--reps 5] [--conversations 15]`.
+Run: `python benchmarks/bench_observability.py [--reps 5] [--conversations 15] [--baseline DIR]`.
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ ROWS = [
     "on: in-memory, content captured",
 ]
 ADDS = 0
+BASELINE = "baseline, OpenTelemetry not imported"
 
 
 def add(a: int, b: int) -> int:
@@ -60,7 +64,7 @@ def add(a: int, b: int) -> int:
 
 
 def _telemetry(row: str) -> Any:
-    if row == ROWS[0]:
+    if row in (ROWS[0], BASELINE):
         return None
     from opentelemetry import trace  # noqa: F401 - imported, as an instrumented app would
 
@@ -113,6 +117,7 @@ def measure(row: str, url: str, conversations: int) -> dict[str, Any]:
     from agentkit import Agent, Client, Limits, tool
 
     client = Client(api_key="bench", base_url=url)
+    options: dict[str, Any] = {} if telemetry is None else {"telemetry": telemetry}
     agent = Agent(
         MODEL,
         tools=[tool(add)],
@@ -120,7 +125,7 @@ def measure(row: str, url: str, conversations: int) -> dict[str, Any]:
         max_tokens=1024,
         system=f"Add numbers. rounds={ROUNDS}",
         limits=Limits(max_turns=None),
-        telemetry=telemetry,
+        **options,
     )
 
     def one() -> None:
@@ -135,7 +140,7 @@ def measure(row: str, url: str, conversations: int) -> dict[str, Any]:
         one()
     cpu = time.process_time() - started
     imported = any(m.startswith("opentelemetry") for m in sys.modules)
-    assert imported == (row != ROWS[0]), f"opentelemetry imported: {imported}"
+    assert imported == (row not in (ROWS[0], BASELINE)), f"opentelemetry imported: {imported}"
     return {"ms_per_turn": cpu * 1000 / (conversations * ROUNDS)}
 
 
@@ -155,10 +160,11 @@ def _server() -> tuple[subprocess.Popen[str], str]:
     return proc, url
 
 
-def _run_row(row: str, url: str, conversations: int) -> float:
+def _run_row(row: str, url: str, conversations: int, baseline: str | None) -> float:
     args = [sys.executable, __file__, "--measure", row, "--url", url,
             "--conversations", str(conversations)]  # fmt: skip
-    env = {**os.environ, "PYTHONPATH": str(HERE.parent)}
+    source = baseline if row == BASELINE and baseline else str(HERE.parent)
+    env = {**os.environ, "PYTHONPATH": source, "PYTHONDONTWRITEBYTECODE": "1"}
     done = subprocess.run(args, capture_output=True, text=True, env=env, timeout=900)
     if done.returncode != 0:
         raise SystemExit(f"{row}: FAILED\n{done.stderr[-2000:]}")
@@ -174,6 +180,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--conversations", type=int, default=15)
+    parser.add_argument("--baseline", help="a copy of the package from before, for a first row")
     parser.add_argument("--measure", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -183,13 +190,14 @@ def main() -> None:
     started = time.monotonic()
     load = os.getloadavg()[0]
     proc, url = _server()
-    cpu: dict[str, list[float]] = {row: [] for row in ROWS}
-    ratio: dict[str, list[float]] = {row: [] for row in ROWS}
+    rows = ([BASELINE] if args.baseline else []) + ROWS
+    cpu: dict[str, list[float]] = {row: [] for row in rows}
+    ratio: dict[str, list[float]] = {row: [] for row in rows}
     try:
         for rep in range(args.reps):
-            order = ROWS[rep % len(ROWS) :] + ROWS[: rep % len(ROWS)]
-            figures = {row: _run_row(row, url, args.conversations) for row in order}
-            for row in ROWS:
+            order = rows[rep % len(rows) :] + rows[: rep % len(rows)]
+            figures = {row: _run_row(row, url, args.conversations, args.baseline) for row in order}
+            for row in rows:
                 cpu[row].append(figures[row])
                 ratio[row].append(figures[row] / figures[ROWS[0]])
     finally:
@@ -207,10 +215,12 @@ def main() -> None:
         f"{ROUNDS}-round tool loop, Agent.run, {args.conversations} conversations per row per "
         f"repetition, {args.reps} repetitions; median (min-max)"
     )
-    print(f"{'row':<36}{'CPU ms/turn':>26}{'x off (same rep)':>26}")
-    print("-" * 88)
-    for row in ROWS:
-        print(f"{row:<36}{_fmt(cpu[row], 3):>26}{_fmt(ratio[row], 3):>26}")
+    print(f"{'row':<40}{'CPU ms/turn':>26}{'x off (same rep)':>26}")
+    print("-" * 92)
+    if args.baseline:
+        print(f"baseline: agentkit from {args.baseline}")
+    for row in rows:
+        print(f"{row:<40}{_fmt(cpu[row], 3):>26}{_fmt(ratio[row], 3):>26}")
 
 
 if __name__ == "__main__":
