@@ -38,6 +38,7 @@ __all__ = [
 logger = logging.getLogger("agentkit")
 
 _KINDS = ("requests", "input-tokens", "output-tokens")
+_PREFIXES = ("anthropic-ratelimit-", "retry-after")
 _DEFAULT_PERIOD = 60.0  # the API's limits are per minute
 LEARNING_POLL = 0.02
 """Seconds between a waiting request's checks while the first response is awaited."""
@@ -222,6 +223,8 @@ class RateLimiter:
 
         Headers that are missing or malformed are skipped: they never fail a request.
         """
+        # One pass over the headers, not a scan per name.
+        headers = {k: v for k, v in headers.items() if k.startswith(_PREFIXES)}
         with self._lock:
             now = self._clock()
             own = self._pending.pop(ticket, None)

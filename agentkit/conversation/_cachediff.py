@@ -74,8 +74,23 @@ class CacheMiss:
     index: int | None = None
 
 
+# Hashes of tool lists and system blocks by identity: a run sends the same objects every turn,
+# so each is encoded once, not once a turn. The object is kept with its hash, so an id is never
+# reused while its entry lives; the memo is cleared when it grows.
+_MEMO: dict[int, tuple[object, int]] = {}
+
+
 def _hash(value: object) -> int:
-    return hash(value) if isinstance(value, bytes | str) else hash(to_json(value))
+    if isinstance(value, bytes | str):
+        return hash(value)
+    known = _MEMO.get(id(value))
+    if known is not None and known[0] is value:
+        return known[1]
+    if len(_MEMO) >= 256:
+        _MEMO.clear()
+    digest = hash(to_json(value))
+    _MEMO[id(value)] = (value, digest)
+    return digest
 
 
 def _controls(value: object) -> list[Mapping[str, object]]:
