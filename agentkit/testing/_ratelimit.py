@@ -3,8 +3,10 @@
 Each budget holds `limit` and refills continuously at `limit` per `per` seconds (a minute, as
 the API's limits are; scale `per` down to test pacing quickly). A request takes one request
 and its input tokens (by the fake's estimate, as the API counts them before the model has
-answered); `remaining` is what is left after it, `reset` when the budget is full again. A
-request the budget has no room for gets the API's 429 `rate_limit_error` with `retry-after`.
+answered); `remaining` is what is left after it (never below 0), `reset` when the budget is
+full again. With limits given (`FakeClaude(rate_limits=...)`), a request the budget has no room
+for gets the API's 429 `rate_limit_error` with `retry-after`; the default limits are only
+reported.
 The default limits are the ones a recorded response carried
 (`text-stream-basic-ratelimit-headers`): 20,000 requests, 2,000,000 input tokens, 400,000
 output tokens and 2,400,000 tokens a minute.
@@ -64,6 +66,9 @@ class RateMeter:
     def __init__(self, clock: Callable[[], float], limits: FakeRateLimits | None = None) -> None:
         self._clock = clock
         self.limits = limits or FakeRateLimits()
+        # Only limits the test asked for refuse: by default the budgets are reported, never
+        # enforced, so a load test through one fake is not throttled by a limit it never chose.
+        self.enforce = limits is not None
         self._lock = threading.Lock()
         self._levels: dict[str, float] = {}
         self._stamp: float | None = None
@@ -99,7 +104,7 @@ class RateMeter:
                 ((c - self._levels[k]) * per / capacity[k] for k, c in cost.items()), default=0.0
             )
             retry_after: float | None = None
-            if short > 0:
+            if short > 0 and self.enforce:
                 retry_after = short
                 self.refused += 1
             else:
