@@ -6,7 +6,7 @@ and its input tokens (by the fake's estimate, as the API counts them before the 
 answered); `remaining` is what is left after it (never below 0), `reset` when the budget is
 full again. With limits given (`FakeClaude(rate_limits=...)`), a request the budget has no room
 for gets the API's 429 `rate_limit_error` with `retry-after`; the default limits are only
-reported.
+reported (each response shows the full budget less that one request).
 The default limits are the ones a recorded response carried
 (`text-stream-basic-ratelimit-headers`): 20,000 requests, 2,000,000 input tokens, 400,000
 output tokens and 2,400,000 tokens a minute.
@@ -66,8 +66,9 @@ class RateMeter:
     def __init__(self, clock: Callable[[], float], limits: FakeRateLimits | None = None) -> None:
         self._clock = clock
         self.limits = limits or FakeRateLimits()
-        # Only limits the test asked for refuse: by default the budgets are reported, never
-        # enforced, so a load test through one fake is not throttled by a limit it never chose.
+        # Only limits the test asked for refuse: by default each response reports the budget
+        # less that request alone, so a load test through one fake is never throttled (neither
+        # refused nor paced) by a limit it never chose.
         self.enforce = limits is not None
         self._lock = threading.Lock()
         self._levels: dict[str, float] = {}
@@ -111,6 +112,10 @@ class RateMeter:
                 for kind, c in charged.items():
                     self._levels[kind] -= c
             levels = dict(self._levels)
+            if not self.enforce:
+                # Reported, not enforced: the budget never runs out (it refills at once), so a
+                # client that paces itself by these headers is never held back by them.
+                self._levels = {k: float(v) for k, v in capacity.items()}
         headers: list[tuple[str, str]] = []
         for kind, limit in capacity.items():
             level = levels[kind]
