@@ -28,6 +28,7 @@ from ._beta import AsyncToolRunner, ToolRunner, register_tool_runner
 from ._custom import CustomRequestOptions
 from ._files import FILES_BETA, DeletedFile, FileInput, FileMetadata
 from ._httpx import DefaultAsyncHttpxClient, DefaultHttpxClient
+from ._pacing import Budget, PacingWait, RateLimiter, RateLimits
 from ._pagination import PageInfo
 from ._parse import OutputFormat, ParsedMessage
 from ._response import APIResponse, AsyncAPIResponse
@@ -59,6 +60,7 @@ __all__ = [
     "Batches",
     "Beta",
     "BetaMessages",
+    "Budget",
     "Client",
     "ClientOptions",
     "CustomRequestOptions",
@@ -78,10 +80,13 @@ __all__ = [
     "Messages",
     "Models",
     "OutputFormat",
+    "PacingWait",
     "Page",
     "PageInfo",
     "ParsedMessage",
     "PollSchedule",
+    "RateLimiter",
+    "RateLimits",
     "RetryPolicy",
     "ToolRunner",
     "make_status_error",

@@ -7,6 +7,7 @@ from typing import Any, ClassVar, Generic, Literal, TypeAlias
 
 from typing_extensions import TypeVar
 
+from ..conversation._cachediff import CacheMiss
 from ..conversation._conversation import Conversation
 from ..streaming._events import InputJsonEvent, TextEvent, ThinkingEvent
 from ..tools._execute import ToolCall, ToolOutcome
@@ -15,6 +16,7 @@ from ..types._usage import RunUsage
 
 __all__ = [
     "AgentEvent",
+    "CacheMissed",
     "RunFinished",
     "RunResult",
     "RunStatus",
@@ -97,6 +99,19 @@ class RunFinished:
     result: RunResult[Any]
 
 
+@dataclass(frozen=True, slots=True)
+class CacheMissed:
+    """A model call read nothing from the prompt cache, and why (`miss.explanation`).
+
+    Emitted after the call's `TurnFinished` when the request asked for caching and the reply's
+    `cache_read_input_tokens` is 0, except for a conversation's first write.
+    """
+
+    type: ClassVar[str] = "cache_missed"
+    miss: CacheMiss
+    message: Message
+
+
 AgentEvent: TypeAlias = (
     TextEvent
     | ThinkingEvent
@@ -104,6 +119,7 @@ AgentEvent: TypeAlias = (
     | ToolCallStarted
     | ToolCallFinished
     | TurnFinished
+    | CacheMissed
     | RunFinished
 )
 """Every event `Agent.stream()` / `Agent.astream()` yields: the streaming layer's own

@@ -26,7 +26,7 @@ from ..tools._execute import Approval, OutcomeStatus, ToolCall, ToolOutcome
 from ..tools._tool import tool_result
 from ..types._message import Message
 from ..types._usage import ModelPrice, RunUsage
-from ._events import RunStatus, TurnFinished
+from ._events import CacheMissed, RunStatus, TurnFinished
 
 __all__ = [
     "CONTINUE_PROMPT",
@@ -423,7 +423,7 @@ class CommitUser(Effect[None]):
 class Emit(Effect[None]):
     """Hand an event to whoever streams the run."""
 
-    event: TurnFinished
+    event: TurnFinished | CacheMissed
 
 
 LoopEffect: TypeAlias = Open | LoadJournal | CallModel | RunTools | CheckOutput | CommitUser | Emit
