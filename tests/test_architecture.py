@@ -26,6 +26,7 @@ LAYERS = {
     "streaming": 2,
     "tools": 2,
     "conversation": 2,
+    "observability": 2,
     "client": 3,
     "stores": 3,
     "testing": 3,

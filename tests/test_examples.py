@@ -83,7 +83,7 @@ def test_hello_tool(outputs: dict[str, str]) -> None:
         "exit 0\n"
         + OFFLINE
         + "I called 1 tool(s). Results:\n- greet returned: Hello, a.\n"
-        + "2 model calls, $0.0048\n"
+        + "2 model calls, $0.0046\n"
     )
 
 

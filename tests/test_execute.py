@@ -797,6 +797,38 @@ def test_run_calls_sync_runs_one_call_here_and_a_batch_in_the_pool() -> None:
     runtime.executor.shutdown()
 
 
+def test_run_calls_sync_tools_see_the_callers_contextvars() -> None:
+    import contextvars
+    import threading
+
+    request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
+    meet = threading.Barrier(2, timeout=10)
+
+    @tool
+    def seen(label: str) -> str:
+        """The caller's request id, as this call sees it."""
+        if label != "alone":
+            meet.wait()  # the pair runs in the pool's threads
+        return f"{request_id.get()} in {threading.current_thread().name}"
+
+    runtime = ToolRuntime([seen])
+    token = request_id.set("req-7")
+    try:
+        (alone,), _ = run_sync(runtime, [use("seen", {"label": "alone"})])
+        _, pair = run_sync(runtime, [use("seen", {"label": n}, n) for n in "ab"])
+    finally:
+        request_id.reset(token)
+    assert alone.result is not None
+    assert alone.result["content"] == f"req-7 in {threading.current_thread().name}"
+    # A worker thread of the pool runs the call in a copy of the caller's context, as
+    # `anyio.to_thread` does for `run_calls` (without it the pool's threads see the default).
+    for outcome in pair:
+        assert outcome.result is not None
+        assert str(outcome.result["content"]).startswith("req-7 in agentkit-tool")
+    assert runtime.executor is not None
+    runtime.executor.shutdown()
+
+
 def test_run_calls_sync_abandons_a_timed_out_tool() -> None:
     import threading
 

@@ -1188,3 +1188,47 @@ async def test_a_tool_that_stopped_the_run_stops_it_after_a_worker_killed_in_the
     store = SQLiteStore(str(tmp_path / "store.db"))
     (result,) = store.load(output.conversation_id)[-1].blocks
     assert result["content"] == "recorded stop-a, and stopped"
+
+
+async def test_activities_continue_the_runs_trace(client: Client, queue: str) -> None:
+    """With Temporal's `TracingInterceptor`, a durable run is one trace: `start_run`'s
+    `invoke_agent` span, the workflow's and activities' spans, and agentkit's `chat` and
+    `execute_tool` spans inside the activities."""
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    from temporalio.contrib.opentelemetry import TracingInterceptor
+
+    from agentkit.observability import Telemetry
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    telemetry = Telemetry(tracer_provider=provider)
+    traced = await Client.connect(
+        client.service_client.config.target_host,
+        interceptors=[TracingInterceptor(provider.get_tracer("temporal"))],
+    )
+    fake = FakeClaude([Reply.tool_use("record", {"note": "a"}), Reply.text("noted")])
+    with fake.serve() as server:
+        agent = make_agent(server.url, MemoryStore(), telemetry=telemetry)
+        entry = TemporalAgent(agent, "traced", model=FAST)
+        async with _client(agent), create_worker(traced, queue, [entry], sticky_queue_timeout=2.0):
+            run = await start_run(
+                traced, "traced", "Note a", id="traced-1", task_queue=queue, telemetry=telemetry
+            )
+            output = await run.result()
+    assert output.text == "noted"
+    spans = exporter.get_finished_spans()
+    (root,) = [s for s in spans if s.name.startswith("invoke_agent")]
+    assert root.name == "invoke_agent traced"
+    chats = [s for s in spans if s.name == "chat claude-sonnet-4-5"]
+    (tool_span,) = [s for s in spans if s.name == "execute_tool record"]
+    assert len(chats) == 2
+    for span in [*chats, tool_span]:
+        assert span.context.trace_id == root.context.trace_id
+        parent = next(s for s in spans if span.parent and s.context.span_id == span.parent.span_id)
+        assert parent.name.startswith("RunActivity:agentkit.")
+    assert tool_span.attributes is not None and tool_span.attributes["gen_ai.tool.name"] == "record"
+    assert chats[0].attributes is not None
+    assert chats[0].attributes["gen_ai.response.finish_reasons"] == ("tool_use",)

@@ -36,6 +36,7 @@ from ..conversation._conversation import Conversation
 from ..runner._core import ModelCall, Run, RunParts, ToolCalls, beta_headers, run_flow
 from ..runner._hooks import Pending, async_value, prompt_blocks
 from ..runner._loop import Emit, journal_entries
+from ..runner._telemetry import observe
 from ..stores import AsyncConversationStore, ConversationNotFoundError
 from ..tools._context import RunContext
 from ..tools._execute import ToolCall, ToolOutcome, ToolRuntime
@@ -506,7 +507,11 @@ class _Core:
 
         effect = op.effect
         return await runtime.run_calls(
-            effect.calls, context_factory=context, approvals=effect.approvals, on_outcome=journal
+            effect.calls,
+            context_factory=context,
+            approvals=effect.approvals,
+            on_outcome=journal,
+            scope=slot.scope,
         )
 
     async def _direct_calls(self, slots: list[_Slot]) -> list[tuple[_Slot, Message]]:
@@ -561,7 +566,10 @@ class _Core:
                     lease_ttl=self.agent.lease_ttl,
                     sleep=anyio.sleep,
                 )
-                slot.run, slot.parts = Run(run_flow(parts, self.store)), parts
+                parts.telemetry = self.agent.telemetry
+                # Runs interleave on one task here, so no model call's span is made current.
+                flow = observe(parts, run_flow(parts, self.store), self.r.client, current=False)
+                slot.run, slot.parts, slot.scope = Run(flow), parts, parts.tool_scope
                 length, failures = self.manifest.attempts.get(cid, [-1, 0])
                 slot.attempts = failures if length == len(conversation) else 0
             self.slots[cid] = slot

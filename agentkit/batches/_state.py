@@ -28,6 +28,7 @@ from ..runner._events import RunResult
 from ..runner._hooks import async_value
 from ..runner._loop import next_action
 from ..stores import ConversationNotFoundError
+from ..tools._execute import ToolScope
 from ..types._batch import MessageBatch
 from ..types._usage import RunUsage
 
@@ -160,6 +161,7 @@ class _Slot:
     result: RunResult[Any] | None = None
     error: str | None = None
     parts: RunParts | None = None  # the run's parts: its lease, while it holds one
+    scope: ToolScope | None = None  # the run's tool-call tracing (`runner._telemetry`)
 
     def end(self, status: Status, error: str | None = None) -> None:
         self.status, self.error, self.request, self.held = status, error, None, None

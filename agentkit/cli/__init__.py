@@ -128,6 +128,10 @@ def _parser() -> argparse.ArgumentParser:
     for name, text in (("show", "print a conversation"), ("delete", "delete a conversation")):
         sub = conv_commands.add_parser(name, parents=[conv_common], help=text)
         sub.add_argument("id", help="the conversation id")
+        if name == "show":
+            sub.add_argument(
+                "--cache", action="store_true", help="each model call's cache use, misses explained"
+            )
     export = conv_commands.add_parser(
         "export", parents=[conv_common], help="write a conversation as JSON"
     )
@@ -359,7 +363,7 @@ def _cmd_conversations(args: argparse.Namespace, style: Any) -> int:
 def _conversation_action(conv: Any, store: Any, args: argparse.Namespace, style: Any) -> int:
     """`show`, `delete` or `export` of one stored conversation."""
     if args.action == "show":
-        return int(conv.show_conversation(store, args.id, sys.stdout, style))
+        return int(conv.show_conversation(store, args.id, sys.stdout, style, cache=args.cache))
     if args.action == "delete":
         return int(conv.delete_conversation(store, args.id, sys.stdout))
     if args.output is not None:

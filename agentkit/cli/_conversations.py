@@ -106,8 +106,11 @@ def _block_line(block: dict[str, object], style: Style) -> str:
     return style.paint(f"[{kind}]", "dim")
 
 
-def show_conversation(store: SQLiteStore, conversation_id: str, out: TextIO, style: Style) -> int:
-    """Print a stored conversation's header, messages and usage.
+def show_conversation(
+    store: SQLiteStore, conversation_id: str, out: TextIO, style: Style, *, cache: bool = False
+) -> int:
+    """Print a stored conversation's header, messages and usage (and with `cache`, each model
+    call's cache reads and writes, a miss explained).
 
     Returns:
         The exit code.
@@ -123,6 +126,10 @@ def show_conversation(store: SQLiteStore, conversation_id: str, out: TextIO, sty
     render_conversation(conversation.entries, out, style)
     if conversation.usage.requests:
         out.write(style.paint(f"usage: {format_usage(conversation.usage)}", "dim") + "\n")
+    if cache:
+        from ._cache import render_cache
+
+        render_cache(conversation.entries, out, style)
     return 0
 
 

@@ -31,6 +31,7 @@ from ._beta import AsyncToolRunner, ToolRunner, register_tool_runner
 from ._custom import CustomRequestOptions
 from ._files import FILES_BETA, FileInput
 from ._httpx import DefaultAsyncHttpxClient, DefaultHttpxClient
+from ._pacing import Budget, PacingWait, RateLimiter, RateLimits
 from ._pagination import PageInfo
 from ._response import APIResponse, AsyncAPIResponse
 from ._retry import RetryPolicy
@@ -65,6 +66,7 @@ __all__ = [
     "Batches",
     "Beta",
     "BetaMessages",
+    "Budget",
     "Client",
     "ClientOptions",
     "CustomRequestOptions",
@@ -84,10 +86,13 @@ __all__ = [
     "Messages",
     "Models",
     "OutputFormat",
+    "PacingWait",
     "Page",
     "PageInfo",
     "ParsedMessage",
     "PollSchedule",
+    "RateLimiter",
+    "RateLimits",
     "RetryPolicy",
     "ToolRunner",
     "make_status_error",

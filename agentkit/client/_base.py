@@ -36,10 +36,12 @@ from .._exceptions import (
 )
 from .._options import check_number, check_options, option_names, strict
 from .._version import __version__
+from ..observability._notes import note
 from ..streaming._core import EventCore, EventDecoder
 from ..streaming._json_body import json_body_as_sse
 from ..streaming._sse import SSEDecoder
 from ..types._params import RequestOptions, TimeoutTypes
+from ._pacing import RateLimiter, RateLimits, estimate_input_tokens
 from ._retry import RetryPolicy
 
 __all__ = [
@@ -528,6 +530,7 @@ class ClientOptions(TypedDict, Generic[H], total=False):
     retry: RetryPolicy | None
     http_client: H | None
     max_in_flight: int | None
+    rate_limiter: RateLimiter | bool | None
 
 
 _CLIENT_OPTIONS = option_names(ClientOptions)
@@ -562,6 +565,7 @@ class BaseClient(Generic[H]):
     # copies share them, which is safe: each entry is checked against what it was made from.
     _headers_cache: tuple[dict[str, str], httpx.Headers] | None = None
     _url_cache: dict[str, httpx.URL]
+    _rate_limiter: RateLimiter | None
 
     def __init__(
         self,
@@ -622,6 +626,7 @@ class BaseClient(Generic[H]):
         http_client = options.get("http_client")
         self._http = self._new_http() if http_client is None else http_client
         self._pool_headers = {} if http_client is None else pool_headers(http_client)
+        self._rate_limiter = rate_limiter_of(options.get("rate_limiter"), type(self).__name__)
         # Like the official SDK, the client closes the pool it was given too (`close()`, `with`).
         self._owns_http = True
         self._build_resources()
@@ -712,6 +717,17 @@ class BaseClient(Generic[H]):
     def max_retries(self) -> int:
         """The default number of retries."""
         return self._config.retry.max_retries
+
+    @property
+    def rate_limits(self) -> RateLimits | None:
+        """The rate-limit budgets the API last reported, as the pacer sees them now (None when
+        pacing is off: `rate_limiter=False`)."""
+        return self._rate_limiter.limits if self._rate_limiter is not None else None
+
+    @property
+    def rate_limiter(self) -> RateLimiter | None:
+        """The `RateLimiter` pacing this client (shared with its `with_options` copies)."""
+        return self._rate_limiter
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self._config.base_url!r})"
@@ -874,8 +890,50 @@ class BaseClient(Generic[H]):
             extensions=response.extensions,
         )
 
+    def _pace(self, request: httpx.Request, retries_taken: int) -> tuple[int, float]:
+        """Reserve a Messages request's share of the rate limit: (ticket, seconds to wait)."""
+        limiter = self._rate_limiter
+        if limiter is None or request.method != "POST" or not request.url.path.endswith(_PACED):
+            return 0, 0.0
+        tokens = estimate_input_tokens(len(request.content))
+        ticket, wait = limiter.reserve(tokens, retry=retries_taken > 0)
+        if wait and ticket > 0:
+            note("agentkit.rate_limit.wait", {"agentkit.rate_limit.wait_s": wait})
+        return ticket, wait
+
+    def _paced(self, ticket: int, response: httpx.Response | None) -> None:
+        """Re-sync the pacer from a response's headers (None: no response came)."""
+        limiter = self._rate_limiter
+        if limiter is None or not ticket:
+            return
+        if response is None:
+            limiter.release(ticket)
+        else:
+            limiter.update(ticket, response.headers, response.status_code)
+
     def _retry_count(self, spec: RequestSpec[T]) -> int:
         return self._config.retry.max_retries if spec.max_retries is None else spec.max_retries
+
+
+_PACED = "/v1/messages"  # other endpoints have limits of their own
+
+
+def rate_limiter_of(value: object, where: str) -> RateLimiter | None:
+    """The client's pacer: its own by default, a shared one, or none (`False`).
+
+    Raises:
+        ConfigurationError: a value that is none of those.
+    """
+    if value is None or value is True:
+        return RateLimiter()
+    if value is False:
+        return None
+    if isinstance(value, RateLimiter):
+        return value
+    raise ConfigurationError(
+        f"{where}(): rate_limiter must be a RateLimiter (to share one), True or None (the "
+        f"client's own) or False (no pacing), not {value!r}"
+    )
 
 
 def _query(query: Mapping[str, object] | None) -> dict[str, str | list[str]] | None:

@@ -30,6 +30,7 @@ from .._exceptions import (
     RateLimitError,
 )
 from .._options import check_number, strict_init
+from ..observability._notes import note
 
 if TYPE_CHECKING:
     from tenacity import AsyncRetrying, RetryCallState, Retrying
@@ -169,13 +170,7 @@ class RetryPolicy:
         if retries_taken >= limit or not should_retry(error):
             return None
         delay = self.wait_for(error, retries_taken)
-        logger.info(
-            "retrying request (attempt %d of %d) in %.2f s after %s",
-            retries_taken + 2,
-            limit + 1,
-            delay,
-            _describe(error),
-        )
+        _announce(error, retries_taken + 2, limit + 1, delay)
         return delay
 
     def _tenacity_kwargs(self) -> dict[str, object]:
@@ -194,13 +189,7 @@ class RetryPolicy:
         def before_sleep(state: RetryCallState) -> None:
             error = state.outcome.exception() if state.outcome is not None else None
             wait_s = state.next_action.sleep if state.next_action is not None else 0.0
-            logger.info(
-                "retrying request (attempt %d of %d) in %.2f s after %s",
-                state.attempt_number + 1,
-                self.max_retries + 1,
-                wait_s,
-                _describe(error),
-            )
+            _announce(error, state.attempt_number + 1, self.max_retries + 1, wait_s)
 
         return {
             "retry": retry,
@@ -223,11 +212,26 @@ class RetryPolicy:
         from tenacity import AsyncRetrying
 
         policy = self if max_retries is None else _replace_retries(self, max_retries)
+        return AsyncRetrying(sleep=policy.apause, **policy._tenacity_kwargs())  # type: ignore[arg-type]
 
-        async def sleep(seconds: float) -> None:
-            await _async_sleep(policy.sleep, seconds)
+    def pause(self, seconds: float) -> None:
+        """Wait in a sync client: `sleep`, else `time.sleep` (also rate-limit pacing's waits)."""
+        (self.sleep or time.sleep)(seconds)
 
-        return AsyncRetrying(sleep=sleep, **policy._tenacity_kwargs())  # type: ignore[arg-type]
+    async def apause(self, seconds: float) -> None:
+        """Wait in an async client: `sleep` (awaited if it returns an awaitable), else
+        `anyio.sleep`."""
+        import anyio
+        import anyio.lowlevel
+
+        if self.sleep is None:
+            await anyio.sleep(seconds)
+            return
+        result = self.sleep(seconds)
+        if isinstance(result, Awaitable):
+            await result
+        else:
+            await anyio.lowlevel.checkpoint()  # a sync stand-in still lets other tasks run
 
 
 class Attempt:
@@ -307,7 +311,7 @@ class Attempts:
         if attempt is None:
             raise StopIteration
         if attempt.retries_taken:
-            (self._policy.sleep or time.sleep)(self._delay)
+            self._policy.pause(self._delay)
         return attempt
 
 
@@ -323,19 +327,29 @@ class AsyncAttempts(Attempts):
         if (attempt := self._advance()) is None:
             raise StopAsyncIteration
         if attempt.retries_taken:
-            await _async_sleep(self._policy.sleep, self._delay)
+            await self._policy.apause(self._delay)
         return attempt
 
 
-async def _async_sleep(custom: Callable[[float], object] | None, seconds: float) -> None:
-    if custom is None:
-        import anyio
-
-        await anyio.sleep(seconds)
-        return
-    result = custom(seconds)
-    if isinstance(result, Awaitable):
-        await result
+def _announce(error: BaseException | None, attempt: int, attempts: int, wait_s: float) -> None:
+    """Say that a request is retried: a log line, and an `agentkit.retry` event on the current
+    span (the runner's `chat` span) when one is recording."""
+    logger.info(
+        "retrying request (attempt %d of %d) in %.2f s after %s",
+        attempt,
+        attempts,
+        wait_s,
+        _describe(error),
+    )
+    note(
+        "agentkit.retry",
+        {
+            "agentkit.retry.attempt": attempt,
+            "agentkit.retry.wait_s": wait_s,
+            "error.type": type(error).__qualname__ if error is not None else "",
+            "http.response.status_code": getattr(error, "status_code", 0) or 0,
+        },
+    )
 
 
 def _replace_retries(policy: RetryPolicy, max_retries: int) -> RetryPolicy:

@@ -9,6 +9,7 @@ from ._cache import (
     CacheMode,
     CachePolicy,
 )
+from ._cachediff import CacheMiss, PromptPrefix, explain_miss, prefix_of
 from ._conversation import (
     Conversation,
     Entry,
@@ -26,6 +27,7 @@ from ._preflight import (
 )
 
 __all__ = [
+    "CacheMiss",
     "CacheMode",
     "CachePolicy",
     "Conversation",
@@ -33,11 +35,14 @@ __all__ = [
     "MAX_BREAKPOINTS",
     "MessageLike",
     "PreflightMemo",
+    "PromptPrefix",
     "check_request",
+    "explain_miss",
     "extend_json_object",
     "json_array",
     "missing_tool_uses",
     "pending_tool_uses",
+    "prefix_of",
     "preflight_problems",
     "tool_results_message",
 ]

@@ -7,6 +7,7 @@ from __future__ import annotations
 from ._agent import Agent
 from ._events import (
     AgentEvent,
+    CacheMissed,
     RunFinished,
     RunResult,
     RunStatus,
@@ -32,6 +33,7 @@ __all__ = [
     "AgentEvent",
     "BetaAsyncToolRunner",
     "BetaToolRunner",
+    "CacheMissed",
     "Hooks",
     "Limits",
     "RunFinished",

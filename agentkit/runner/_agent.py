@@ -24,6 +24,7 @@ from ..client import AsyncClient, Client
 from ..client._messages import CREATE_ARGUMENTS
 from ..conversation._cache import CachePolicy
 from ..conversation._conversation import Conversation
+from ..observability import Telemetry
 from ..tools import clean_schema, make_strict
 from ..tools._execute import Approval, ToolRuntime
 from ..tools._tool import ToolLike, Toolset
@@ -86,6 +87,9 @@ class Agent(Generic[DepsT, OutputT]):
             another host stops holding the conversation.
         max_result_chars: A tool result longer than this (its text, or its JSON) is cut to
             it, with a note telling the model how much was cut; hooks see the whole value.
+        telemetry: Where runs report OpenTelemetry spans and metrics, and whether message
+            content is recorded (`agentkit.observability.Telemetry`); by default the
+            application's global providers, and nothing without them (docs/observability.md).
 
     Raises:
         TypeError: An unknown keyword or `params` key (naming the closest valid one).
@@ -118,6 +122,7 @@ class Agent(Generic[DepsT, OutputT]):
         lease_ttl: float = 30.0,
         max_result_chars: int = 100_000,
         output_mode: Literal["auto", "native", "tool"] = "auto",
+        telemetry: Telemetry | None = None,
     ) -> None:
         _check_agent(model, max_tokens, cache, tool_timeout, max_concurrency, on_max_tokens, betas)
         check_choice("Agent()", "output_mode", output_mode, ("auto", "native", "tool"))
@@ -133,6 +138,11 @@ class Agent(Generic[DepsT, OutputT]):
         if not self.lease_ttl:
             raise ConfigurationError("Agent(): lease_ttl must be a number > 0, not 0")
         self.max_result_chars = int(_at_least("max_result_chars", max_result_chars, 1))
+        if telemetry is not None and not isinstance(telemetry, Telemetry):
+            raise ConfigurationError(
+                f"Agent(): telemetry must be an agentkit.observability.Telemetry, not {telemetry!r}"
+            )
+        self.telemetry = telemetry
         request: dict[str, Any] = {"model": model, "max_tokens": max_tokens, **_fields(params)}
         self.output = None
         if output_type is not None:
@@ -394,6 +404,7 @@ class Agent(Generic[DepsT, OutputT]):
             stream=stream,
             busy_timeout=self.busy_timeout,
             lease_ttl=self.lease_ttl,
+            telemetry=self.telemetry,
         )
 
 

@@ -30,7 +30,7 @@ from ..client._messages import stream_spec
 from ..conversation._conversation import Conversation
 from ..streaming._events import ContentBlockStartEvent, InputJsonEvent, TextEvent, ThinkingEvent
 from ..tools._context import RunContext
-from ..tools._execute import ToolCall, ToolOutcome, ToolRuntime
+from ..tools._execute import ToolCall, ToolOutcome, ToolRuntime, ToolScope
 from ._events import AgentEvent, RunResult, ToolCallStarted
 from ._hooks import (
     Hooks,
@@ -58,6 +58,7 @@ from ._transcript import Transcript
 if TYPE_CHECKING:
     from ..client import AsyncClient, Client
     from ..client._base import RequestSpec
+    from ..observability import Telemetry
     from ..stores import AsyncConversationStore, ConversationStore
     from ..streaming import AsyncStream, Stream
     from ..types._message import Message
@@ -148,6 +149,8 @@ class RunParts:
         lease_ttl: Seconds the lease lasts unrefreshed.
         sleep: How the shell waits between attempts to take a busy lease.
         lease: The lease the run holds, once it holds one (the shell refreshes and releases it).
+        telemetry: Where the run reports (None: the global providers; see `_telemetry`).
+        tool_scope: The tool calls' tracing span, set by `_telemetry.observe`.
     """
 
     spec: RunSpec
@@ -165,6 +168,8 @@ class RunParts:
     lease_ttl: float = LEASE_TTL
     sleep: Callable[[float], object] = time.sleep
     lease: Lease | None = None
+    telemetry: Telemetry | None = None
+    tool_scope: ToolScope | None = None
 
     def streams_model(self) -> bool:
         """Whether model calls stream (asked for, or too long for a silent request)."""
@@ -227,6 +232,7 @@ class RunParts:
             context_factory=self.context_factory(op),
             approvals=op.effect.approvals,
             on_outcome=on_outcome,
+            scope=self.tool_scope,
         )
 
 

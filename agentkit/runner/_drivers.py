@@ -31,6 +31,7 @@ from ._hooks import (
     sync_value,
 )
 from ._loop import Emit, journal_entries
+from ._telemetry import observe
 
 if TYPE_CHECKING:
     from ..client import AsyncClient, Client
@@ -60,7 +61,7 @@ def sync_events(client: Client, parts: RunParts) -> Iterator[AgentEvent]:
     store = parts.store
     if store is not None and inspect.iscoroutinefunction(store.commit):
         raise ConfigurationError("a sync run needs a sync store (or use arun)")
-    run = Run(run_flow(parts, store))
+    run = Run(observe(parts, run_flow(parts, store), client))
     with ExitStack() as stack:
         stack.callback(_release_sync, parts)
         portal: anyio.from_thread.BlockingPortal | None = None
@@ -160,7 +161,10 @@ def _tools_here(parts: RunParts, op: ToolCalls) -> Generator[AgentEvent, None, l
     """Run calls that need no event loop from this thread, journaling each result as it ends."""
     store, conversation = parts.store, op.conversation
     calls = parts.runtime.run_calls_sync(
-        op.effect.calls, context_factory=parts.context_factory(op), approvals=op.effect.approvals
+        op.effect.calls,
+        context_factory=parts.context_factory(op),
+        approvals=op.effect.approvals,
+        scope=parts.tool_scope,
     )
     try:
         while True:
@@ -225,7 +229,7 @@ async def async_events(client: AsyncClient, parts: RunParts) -> AsyncGenerator[A
 
     store = _async_store(parts.store)
     parts.sleep = anyio.sleep
-    run = Run(run_flow(parts, store))
+    run = Run(observe(parts, run_flow(parts, store), client))
     runtime = parts.runtime
     entered = False
     try:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeAlias
 
 from typing_extensions import TypeVar
 
+from ..conversation._cachediff import CacheMiss
 from ..conversation._conversation import Conversation
 from ..streaming._events import InputJsonEvent, TextEvent, ThinkingEvent
 from ..tools._execute import ToolCall, ToolOutcome
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AgentEvent",
+    "CacheMissed",
     "RunFinished",
     "RunResult",
     "RunStatus",
@@ -99,6 +101,19 @@ class RunFinished:
     result: RunResult[Any]
 
 
+@dataclass(frozen=True, slots=True)
+class CacheMissed:
+    """A model call read nothing from the prompt cache, and why (`miss.explanation`).
+
+    Emitted after the call's `TurnFinished` when the request asked for caching and the reply's
+    `cache_read_input_tokens` is 0, except for a conversation's first write.
+    """
+
+    type: ClassVar[str] = "cache_missed"
+    miss: CacheMiss
+    message: Message
+
+
 AgentEvent: TypeAlias = (
     TextEvent
     | ThinkingEvent
@@ -106,6 +121,7 @@ AgentEvent: TypeAlias = (
     | ToolCallStarted
     | ToolCallFinished
     | TurnFinished
+    | CacheMissed
     | RunFinished
 )
 """Every event `Agent.stream()` / `Agent.astream()` yields: the streaming layer's own

@@ -25,7 +25,7 @@ from ..conversation._cache import CachePolicy
 from ..tools._execute import Approval, OutcomeStatus, ToolCall, ToolOutcome
 from ..tools._tool import tool_result
 from ..types._usage import ModelPrice, RunUsage
-from ._events import RunStatus, TurnFinished
+from ._events import CacheMissed, RunStatus, TurnFinished
 
 if TYPE_CHECKING:
     from pydantic import TypeAdapter
@@ -429,7 +429,7 @@ class CommitUser(Effect[None]):
 class Emit(Effect[None]):
     """Hand an event to whoever streams the run."""
 
-    event: TurnFinished
+    event: TurnFinished | CacheMissed
 
 
 LoopEffect: TypeAlias = Open | LoadJournal | CallModel | RunTools | CheckOutput | CommitUser | Emit

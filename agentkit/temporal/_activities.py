@@ -29,9 +29,11 @@ from temporalio.exceptions import ApplicationError
 
 from .._exceptions import ConfigurationError, StoreConflictError
 from ..conversation._conversation import Conversation
+from ..observability._telemetry import DEFAULT_TELEMETRY
 from ..runner._events import AgentEvent, ToolCallFinished
 from ..runner._hooks import after_model_async, before_model_async
 from ..runner._loop import OutputSpec, journal_entries, next_action, stop_marker
+from ..runner._telemetry import provider_name, tool_scope, traced_call
 from ..runner._transcript import check_output, opening_of, reply_of, user_content
 from ..tools._context import RunContext
 from ..tools._execute import Allow, Deny, ToolCall, ToolRuntime
@@ -54,6 +56,7 @@ from ._types import (
 
 if TYPE_CHECKING:
     from ..client._client import AsyncClient
+    from ..observability._spans import RunTrace
     from ..stores import AsyncConversationStore
 
 if sys.version_info < (3, 11):  # pragma: no cover - anyio installs the backport there
@@ -147,6 +150,19 @@ class AgentActivities:
             self._clients[name] = client
         return client
 
+    def _trace(self, name: str, conversation_id: str) -> RunTrace | None:
+        """The spans of one activity: children of the activity's own span, which Temporal's
+        `TracingInterceptor` makes a descendant of the run's trace."""
+        agent = self._entry(name).agent
+        client = self._client(name)
+        return (agent.telemetry or DEFAULT_TELEMETRY).start_run(
+            model=agent.model,
+            provider=provider_name(client),
+            server=client.base_url,
+            conversation_id=conversation_id,
+            invoke=False,
+        )
+
     async def _runtime(self, name: str) -> ToolRuntime:
         runtime = self._runtimes.get(name)
         if runtime is None:
@@ -214,7 +230,9 @@ class AgentActivities:
                     check=spec.preflight,
                     betas=spec.betas,
                 )
-                message = await self._stream(params.agent, body, params.step)
+                run = self._trace(params.agent, params.conversation_id)
+                stream = partial(self._stream, params.agent, body, params.step)
+                message = await traced_call(run, request, lambda: conversation.messages, stream)
             except Exception as exc:
                 mapped = error_for(exc)
                 if mapped is exc:
@@ -295,6 +313,7 @@ class AgentActivities:
             [call],
             context_factory=lambda c: context.for_call(tool_use_id=c.id, tool_name=c.name),
             approvals=approvals,
+            scope=tool_scope(self._trace(params.agent, params.conversation_id)),
         )
         if outcome.result is not None:
             # Journal first: from here on a retried attempt (a slow hook, a worker dying in

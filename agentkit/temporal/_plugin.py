@@ -9,6 +9,7 @@ an `AgentRun` to follow its progress, answer approvals, send session messages an
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from contextlib import nullcontext
 from datetime import timedelta
 from typing import Any
 
@@ -20,6 +21,8 @@ from temporalio.worker import Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from .._exceptions import LimitExceededError, OutputValidationError
+from ..observability import Telemetry
+from ..observability._telemetry import DEFAULT_TELEMETRY
 from ._activities import AgentActivities
 from ._registry import TemporalAgent
 from ._types import (
@@ -48,6 +51,7 @@ PASSTHROUGH_MODULES = (
     "httpcore",
     "httpx",
     "idna",
+    "opentelemetry",
     "pydantic",
     "pydantic_core",
     "sniffio",
@@ -231,6 +235,7 @@ async def start_run(
     continue_as_new_after: int | None = None,
     execution_timeout: float | None = None,
     task_timeout: float | None = None,
+    telemetry: Telemetry | None = None,
 ) -> AgentRun:
     """Start a durable run of a registered agent.
 
@@ -247,6 +252,10 @@ async def start_run(
         task_timeout: Seconds a workflow task may take (Temporal's default: 10). A worker that
             dies during a workflow task delays the run by this much, so a few seconds suit
             agent runs, whose workflow tasks take milliseconds.
+        telemetry: Where the run's `invoke_agent` span goes (default: the global provider).
+            The span marks the start; with Temporal's `TracingInterceptor` on the client and
+            the worker, the workflow's and activities' spans (and agentkit's `chat` and
+            `execute_tool` spans inside them) continue its trace (docs/observability.md).
 
     Returns:
         A handle on the run.
@@ -256,21 +265,36 @@ async def start_run(
         text = encode_blocks([{"type": "text", "text": prompt}])
     elif prompt is not None:
         text = encode_blocks(prompt)  # as JSON text: Temporal's converter would sort its keys
-    handle = await client.start_workflow(
-        AgentRunWorkflow.run,
-        RunInput(
-            agent,
-            None,
-            conversation_id,
-            session,
-            continue_as_new_after,
-            prompt_json=text,
-        ),
-        id=id,
-        task_queue=task_queue,
-        execution_timeout=(
-            timedelta(seconds=execution_timeout) if execution_timeout is not None else None
-        ),
-        task_timeout=timedelta(seconds=task_timeout) if task_timeout is not None else None,
+    trace = (telemetry or DEFAULT_TELEMETRY).start_run(
+        model=None,
+        provider="anthropic",
+        server=None,
+        conversation_id=conversation_id or id,
+        agent_name=agent,
     )
+    with trace.current() if trace is not None else nullcontext():
+        try:
+            handle = await client.start_workflow(
+                AgentRunWorkflow.run,
+                RunInput(
+                    agent,
+                    None,
+                    conversation_id,
+                    session,
+                    continue_as_new_after,
+                    prompt_json=text,
+                ),
+                id=id,
+                task_queue=task_queue,
+                execution_timeout=(
+                    timedelta(seconds=execution_timeout) if execution_timeout is not None else None
+                ),
+                task_timeout=timedelta(seconds=task_timeout) if task_timeout is not None else None,
+            )
+        except BaseException as exc:
+            if trace is not None:
+                trace.fail(exc)
+            raise
+    if trace is not None:
+        trace.end()
     return AgentRun(handle)

@@ -24,6 +24,7 @@ from ._builders import (
 from ._claude import FakeClaude
 from ._fake import MODELS
 from ._http import FakeRequest, FakeResponse
+from ._ratelimit import FakeRateLimits
 from ._render import render_json, sse_events
 from ._script import ScriptError, script_from_json
 from ._server import FakeServer
@@ -33,6 +34,7 @@ from ._transport import FakeTransport
 __all__ = [
     "Block",
     "FakeClaude",
+    "FakeRateLimits",
     "FakeRequest",
     "FakeResponse",
     "FakeServer",

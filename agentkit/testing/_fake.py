@@ -23,7 +23,7 @@ from ._batches import BatchStore
 from ._builders import Fault, Reply, ScriptItem, as_reply
 from ._files import FileStore
 from ._http import FakeRequest, FakeResponse, IdMaker, error_response, json_response, page
-from ._ratelimit import RateMeter
+from ._ratelimit import FakeRateLimits, RateMeter
 from ._render import error_event, sse_events
 from ._rules import model_problems
 from ._schema import COUNT_TOKENS, MESSAGES, first_error
@@ -76,6 +76,8 @@ class FakeAPI:
         clock: Wall clock for timestamps, the batch delay and the rate-limit windows (inject
             one to step time).
         latency: Seconds every response waits before its headers (a network's round trip).
+        rate_limits: The budgets behind the `anthropic-ratelimit-*` headers (`FakeRateLimits`);
+            a request past them gets a 429 `rate_limit_error` with `retry-after`.
     """
 
     def __init__(
@@ -89,6 +91,7 @@ class FakeAPI:
         seed: int | None = None,
         clock: Callable[[], float] = time.time,
         latency: float = 0.0,
+        rate_limits: FakeRateLimits | None = None,
     ) -> None:
         self._lock = threading.Lock()
         self._responder: Callable[[dict[str, object]], Reply | Fault | str] | None = None
@@ -109,7 +112,7 @@ class FakeAPI:
         """Exceptions raised while answering (e.g. by a script callable); each became a 500."""
         self.latency = latency
         self._ids = IdMaker(seed)
-        self._meter = RateMeter(clock)
+        self._meter = RateMeter(clock, rate_limits)
         self._pings = random.Random(seed)
         self._counted: int | None = None  # the input tokens of the request being answered
         self._signer = ThinkingSigner(secret or secrets.token_bytes(32))
@@ -127,6 +130,11 @@ class FakeAPI:
             if self._script is None:
                 self._script = deque()
             self._script.extend(items)
+
+    @property
+    def rate_limited(self) -> int:
+        """How many requests got a 429 for being over `rate_limits`."""
+        return self._meter.refused
 
     @property
     def remaining(self) -> int:
@@ -172,6 +180,18 @@ class FakeAPI:
             self.requests.append(request)
             if self.api_key is not None and not self._authorized(request.headers):
                 return error_response(401, "authentication_error", "invalid x-api-key", request_id)
+            limits: list[tuple[str, str]] = []
+            if request.method == "POST" and request.path in _METERED:
+                body = request.body if isinstance(request.body, dict) else {}
+                self._counted = count_input_tokens(body)  # the request checks reuse it
+                limits, retry_after = self._meter.charge(self._counted)
+                if retry_after is not None:  # over the limit: refused before it is answered
+                    message = "agentkit.testing: rate limit exceeded (the fake's rate_limits)"
+                    response = error_response(
+                        429, "rate_limit_error", message, request_id, headers=limits, final=False
+                    )
+                    response.delay += self.latency
+                    return response
             try:
                 response = self._route(request, request_id, origin)
             except Exception as exc:  # a script callable (or the fake) failed: say so, stay up
@@ -180,11 +200,8 @@ class FakeAPI:
                 response = error_response(
                     500, "api_error", message, request_id, headers=[("x-should-retry", "false")]
                 )
-            if request.method == "POST" and request.path in _METERED:
-                counted, self._counted = self._counted, None
-                body = request.body if isinstance(request.body, dict) else {}
-                tokens = counted if counted is not None else count_input_tokens(body)
-                response.headers += self._meter.charge(tokens)
+            self._counted = None
+            response.headers += limits
             response.delay += self.latency
             return response
 
@@ -268,7 +285,7 @@ class FakeAPI:
         if problems:
             return 400, "invalid_request_error", problems[0]
         window = self.context_window or spec.input_limit(betas)
-        tokens = self._counted = count_input_tokens(body)  # the rate meter reuses it
+        tokens = self._counted if self._counted is not None else count_input_tokens(body)
         if tokens > window:
             message = f"prompt is too long: {tokens} tokens > {window} maximum"
             return 400, "invalid_request_error", message

@@ -191,6 +191,9 @@ def _breakpoint(unit: object) -> Mapping[str, object] | None:
     return None
 
 
+_LOOKBACK = 20  # block boundaries the API checks before a breakpoint for a cache entry
+
+
 class CacheLedger:
     """The prefixes the fake has cached; shared by all requests to one fake."""
 
@@ -203,6 +206,9 @@ class CacheLedger:
         total = 0
         digest = hashlib.sha256()
         points: list[tuple[int, bytes, str]] = []
+        # Every block boundary's prefix, for the look-back: at a breakpoint the API also checks
+        # the 20 boundaries before it for an entry an earlier request wrote.
+        boundaries: list[tuple[int, bytes]] = []
         units = list(_units(body))
         top = body.get("cache_control")
         for n, unit in enumerate(units):
@@ -214,6 +220,7 @@ class CacheLedger:
                 plain = {**unit, "block": inner} if "block" in unit else inner
             digest.update(to_json(plain))
             total += _unit_tokens(plain)
+            boundaries.append((total, digest.copy().digest()))
             if control is None and isinstance(top, dict) and n == len(units) - 1:
                 control = top  # automatic caching: the breakpoint is the last cacheable block
             if control is not None:
@@ -221,8 +228,15 @@ class CacheLedger:
         read = write = 0
         ttl = "5m"
         if points:
+            positions = {key: n for n, (_, key) in enumerate(boundaries)}
             with self._lock:
-                hits = [pos for pos, key, _ in points if key in self._seen]
+                hits = []
+                for _, key, _ in points:
+                    end = positions[key]
+                    for pos, earlier in reversed(boundaries[max(0, end - _LOOKBACK) : end + 1]):
+                        if earlier in self._seen:
+                            hits.append(pos)
+                            break
                 read = max(hits, default=0)
                 last, _, ttl = points[-1]
                 write = last - read

@@ -26,8 +26,8 @@ import sys
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Generator, Iterable, Iterator, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager, AsyncExitStack
-from contextvars import copy_context
+from contextlib import AbstractAsyncContextManager, AbstractContextManager, AsyncExitStack
+from contextvars import Context, copy_context
 from dataclasses import dataclass, field
 from functools import partial
 from types import TracebackType
@@ -81,6 +81,7 @@ __all__ = [
     "ToolCall",
     "ToolOutcome",
     "ToolRuntime",
+    "ToolScope",
     "call_batches",
     "sendable",
 ]
@@ -240,6 +241,11 @@ def _segments(calls: Sequence[ToolCall], toolset: Toolset) -> list[list[int]]:
 T = TypeVar("T")
 
 
+ToolScope: TypeAlias = Callable[[ToolCall], AbstractContextManager[Callable[[ToolOutcome], None]]]
+"""Wraps each call where it runs (the runner's tracing span): entered before the call's hooks,
+given the final outcome, exited after it (see `ToolRuntime.run_calls(scope=)`)."""
+
+
 async def _maybe_await(value: Awaitable[T] | T) -> T:
     return await value if inspect.isawaitable(value) else value
 
@@ -333,6 +339,7 @@ class ToolRuntime:
         context_factory: ContextFactory | None = None,
         approvals: Mapping[str, Approval] | None = None,
         on_outcome: OnOutcome | None = None,
+        scope: ToolScope | None = None,
     ) -> list[ToolOutcome]:
         """Run one turn's calls concurrently and return their outcomes in the model's order.
 
@@ -345,6 +352,8 @@ class ToolRuntime:
                 defers it (a hook's `Deny` still wins). A `requires_approval` call with no
                 decision is deferred, unless a `before_tool` hook returns `Allow`.
             on_outcome: Called (sync or async) as each call finishes, before the others do.
+            scope: Makes a context manager each call runs inside, in the task that runs it,
+                and that receives the call's outcome (the runner's `execute_tool` span).
 
         Returns:
             One outcome per call, in the order of `calls`.
@@ -357,11 +366,12 @@ class ToolRuntime:
         make_context = context_factory or _default_context
 
         async def run(i: int, limit: bool = True) -> None:
+            one = partial(self._run_one, call_list[i], make_context, approvals, threads, scope)
             if limit:
                 async with slots:
-                    outcome = await self._run_one(call_list[i], make_context, approvals, threads)
+                    outcome = await one()
             else:
-                outcome = await self._run_one(call_list[i], make_context, approvals, threads)
+                outcome = await one()
             outcomes[i] = outcome
             if on_outcome is not None:
                 await _maybe_await(on_outcome(outcome))
@@ -423,12 +433,17 @@ class ToolRuntime:
         *,
         approvals: Mapping[str, Approval] | None = None,
         context_factory: ContextFactory | None = None,
+        scope: ToolScope | None = None,
     ) -> Generator[ToolOutcome, None, list[ToolOutcome]]:
         """`run_calls` without an event loop, for a sync caller (see `runs_without_loop`).
 
         Hooks run in this thread. A batch of one call with no timeout runs its tool here too;
         the tools of a larger batch, and a tool with a timeout, run in `executor`'s worker
-        threads (a timed-out one is abandoned, as in `run_calls`).
+        threads (a timed-out one is abandoned, as in `run_calls`), each in a copy of the
+        caller's context (its contextvars), as `anyio.to_thread` runs them for `run_calls`.
+        With a `scope` (see `run_calls`), each call steps in a context of its own, in which
+        its scope is entered: the calls of a batch interleave in this thread, and each one's
+        span must be current for its own hooks and tool only.
 
         Yields:
             Each outcome as its call finishes (the repeated-id errors are not yielded).
@@ -440,7 +455,11 @@ class ToolRuntime:
         make_context = context_factory or _default_context
         for batch in batches:
             flows = {i: self._call_flow(call_list[i], make_context, approvals or {}) for i in batch}
-            for i, outcome in _drive_sync(flows, self._pool, inline=len(batch) == 1):
+            contexts: dict[int, Context] | None = None
+            if scope is not None:
+                flows = {i: _scoped(flow, scope, call_list[i]) for i, flow in flows.items()}
+                contexts = {i: copy_context() for i in batch}
+            for i, outcome in _drive_sync(flows, self._pool, len(batch) == 1, contexts):
                 outcomes[i] = outcome
                 yield outcome
         return [o for o in outcomes if o is not None]
@@ -541,8 +560,18 @@ class ToolRuntime:
         make_context: ContextFactory,
         approvals: Mapping[str, Approval],
         threads: anyio.CapacityLimiter,
+        scope: ToolScope | None = None,
     ) -> ToolOutcome:
-        """The async shell of `_call_flow`: awaits hooks, runs sync tools in worker threads."""
+        """The async shell of `_call_flow`: awaits hooks, runs sync tools in worker threads.
+
+        With a `scope`, the call runs inside it (its span current in this task, and so in the
+        worker thread `anyio.to_thread` copies the task's context to), hooks included.
+        """
+        if scope is not None:
+            with scope(call) as record:
+                outcome = await self._run_one(call, make_context, approvals, threads)
+                record(outcome)
+            return outcome
         flow = self._call_flow(call, make_context, approvals)
         try:
             op = _advance(flow, None, None)
@@ -625,13 +654,17 @@ async def _call(op: _Invoke, threads: anyio.CapacityLimiter) -> object:
 
 
 def _drive_sync(
-    flows: dict[int, _CallFlow], pool: Callable[[], Executor], *, inline: bool
+    flows: dict[int, _CallFlow],
+    pool: Callable[[], Executor],
+    inline: bool,
+    contexts: Mapping[int, Context] | None = None,
 ) -> Iterator[tuple[int, ToolOutcome]]:
     """Step a batch's flows in this thread: each (index, outcome) as its call finishes.
 
     With `inline` (a batch of one), a tool with no timeout runs in this thread; otherwise tool
-    functions run in the pool, and one past its deadline is abandoned (its thread cannot be
-    killed) and answered with `_TimedOut`.
+    functions run in the pool, each in a copy of its call's context, and one past its deadline
+    is abandoned (its thread cannot be killed) and answered with `_TimedOut`. With `contexts`
+    (traced calls), each flow steps, awaits and runs inline in its own context.
     """
     ready: deque[tuple[int, object, Exception | None]] = deque((i, None, None) for i in flows)
     running: dict[Future[object], tuple[int, float]] = {}
@@ -641,23 +674,42 @@ def _drive_sync(
                 ready.extend(_finished(running))
                 continue
             i, answer, error = ready.popleft()
-            op = _advance(flows[i], answer, error)
+            here = None if contexts is None else contexts[i]
+            op = _in(here, _advance, flows[i], answer, error)
             if isinstance(op, ToolOutcome):
                 yield i, op
             elif isinstance(op, _Await):
-                ready.appendleft((i, *_result_of(partial(_resolve, op.value))))
+                ready.appendleft((i, *_result_of(partial(_in, here, _resolve, op.value))))
             elif inline and op.timeout is None:
-                # In a copy of the caller's context, as a worker thread would see it: a tool
-                # that sets a context variable does not change the caller's.
-                ready.appendleft((i, *_result_of(partial(copy_context().run, op))))
+                # In the call's own context (its tracing span current), else a copy of the
+                # caller's, as a worker thread would see it: a tool that sets a context
+                # variable does not change the caller's.
+                context = copy_context() if here is None else here
+                ready.appendleft((i, *_result_of(partial(context.run, op))))
             else:
                 deadline = math.inf if op.timeout is None else time.monotonic() + op.timeout
-                running[pool().submit(copy_context().run, op)] = (i, deadline)
+                # The caller's contextvars go with the call, as `anyio.to_thread` takes them.
+                context = copy_context() if here is None else here.copy()
+                running[pool().submit(context.run, op)] = (i, deadline)
     finally:
         for future in running:
             future.cancel()
-        for flow in flows.values():
-            flow.close()
+        for i, flow in flows.items():
+            _in(None if contexts is None else contexts[i], flow.close)
+
+
+def _in(context: Context | None, function: Callable[..., T], *args: object) -> T:
+    """`function(*args)`, in `context` when there is one."""
+    return function(*args) if context is None else context.run(function, *args)
+
+
+def _scoped(flow: _CallFlow, scope: ToolScope, call: ToolCall) -> _CallFlow:
+    """`flow` inside `scope(call)` (the call's `execute_tool` span), hooks included; the sync
+    shell steps it in the call's own context, so the span is current for this call only."""
+    with scope(call) as record:
+        outcome = yield from flow
+        record(outcome)
+    return outcome
 
 
 def _finished(

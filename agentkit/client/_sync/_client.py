@@ -64,6 +64,9 @@ class Client(BaseClient[httpx.Client]):
             pool's 100 connections); the others wait their turn in the client, where waiting
             costs nothing per request (in httpx's pool, work proportional to its queue and its
             connections). A stream counts until its first event. None: no limit.
+        rate_limiter: Rate-limit pacing from the API's `anthropic-ratelimit-*` headers: on by
+            default (the client's own `RateLimiter`); pass one `RateLimiter` to several clients
+            to pace them together, or False to turn pacing off.
 
     Raises:
         TypeError: an unknown keyword (naming the closest valid one).
@@ -106,40 +109,61 @@ class Client(BaseClient[httpx.Client]):
 
         Internal surface: the resources and the runner open streams and downloads with it.
         """
-        for attempt in Attempts(self._config.retry, spec.max_retries):
+        retry = self._config.retry
+        for attempt in Attempts(retry, spec.max_retries):
             with attempt:
                 retries_taken = attempt.retries_taken
                 request = self._build_request(spec, retries_taken)
-                with self._in_flight:
-                    try:
-                        # follow_redirects=False even on a pool of yours that follows them: httpx
-                        # keeps `x-api-key` / `api-key` on a cross-origin hop, and the API never
-                        # redirects, so a 3xx becomes an error (`_status_error`) and credentials
-                        # never leave the base URL's origin.
-                        response = self._http.send(
-                            request,
-                            stream=True,
-                            auth=self._auth() or httpx.USE_CLIENT_DEFAULT,
-                            follow_redirects=False,
-                        )
-                    except httpx.TransportError as exc:
-                        raise transport_error(exc, request) from exc
-                    if not response.is_success or not stream:
+                ticket, wait = self._pace(request, retries_taken)  # rate-limit pacing (`_pacing`)
+                try:
+                    # Pacing waits before the request takes an in-flight slot, not while it
+                    # holds one: the slots bound the requests on the wire, and a sleeper holding
+                    # one would idle it and keep requests that are due now, or not paced at all
+                    # (other endpoints), waiting behind it; the pollers of the pacer's first
+                    # response would hold them all. The reservations, taken in order before any
+                    # wait, still decide whose turn comes first, and a request sent late only
+                    # under-uses the budget.
+                    while ticket < 0:  # the pacer awaits its first response's headers
+                        retry.pause(wait)
+                        ticket, wait = self._pace(request, retries_taken)
+                    if wait:
+                        retry.pause(wait)
+                    with self._in_flight:
                         try:
-                            response.read()
+                            # follow_redirects=False even on a pool of yours that follows them:
+                            # httpx keeps `x-api-key` / `api-key` on a cross-origin hop, and the
+                            # API never redirects, so a 3xx becomes an error (`_status_error`)
+                            # and credentials never leave the base URL's origin.
+                            response = self._http.send(
+                                request,
+                                stream=True,
+                                auth=self._auth() or httpx.USE_CLIENT_DEFAULT,
+                                follow_redirects=False,
+                            )
                         except httpx.TransportError as exc:
-                            if not response.is_success:
-                                # The status and headers arrived: they decide the error.
-                                raise self._status_error(response, unreadable=exc) from exc
                             raise transport_error(exc, request) from exc
-                        finally:
-                            response.close()
-                        if not response.is_success:
-                            raise self._status_error(response)
-                    elif self._json_events(spec, response):
-                        response = self._json_as_stream(response, self._read_whole(response))
-                    elif (core := self._event_core(spec, response)) is not None:
-                        self._read_first_event(response, request, core)
+                        self._paced(ticket, response)
+                        if not response.is_success or not stream:
+                            try:
+                                response.read()
+                            except httpx.TransportError as exc:
+                                if not response.is_success:
+                                    # The status and headers arrived: they decide the error.
+                                    raise self._status_error(response, unreadable=exc) from exc
+                                raise transport_error(exc, request) from exc
+                            finally:
+                                response.close()
+                            if not response.is_success:
+                                raise self._status_error(response)
+                        elif self._json_events(spec, response):
+                            response = self._json_as_stream(response, self._read_whole(response))
+                        elif (core := self._event_core(spec, response)) is not None:
+                            self._read_first_event(response, request, core)
+                except BaseException:
+                    # No response came (an error, a cancel while waiting): the pacer forgets
+                    # the reservation; after a response this finds nothing to forget.
+                    self._paced(ticket, None)
+                    raise
         return response
 
     def _read_whole(self, response: httpx.Response) -> bytes:
