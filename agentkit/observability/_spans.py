@@ -165,6 +165,16 @@ class RunTrace:
         self.span: trace.Span = trace.INVALID_SPAN
         self.context = parent
         self._ended = not invoke
+        # Built once per run, not per call: a run sends the same params object every turn and
+        # gets replies from one model, so a call's span and metric attributes are looked up.
+        self._chat_params: Mapping[str, object] | None = None
+        self._chat_attributes: tuple[str, Attributes, Attributes] = ("", {}, {})
+        self._metric_attributes: dict[str, tuple[Attributes, Attributes, Attributes]] = {}
+        self.tool_base: Attributes = {
+            "gen_ai.operation.name": "execute_tool",
+            "gen_ai.provider.name": base["gen_ai.provider.name"],
+            "gen_ai.tool.type": "function",
+        }
         if tracer is not None and invoke:
             self.span = tracer.start_span(
                 f"invoke_agent {agent_name}" if agent_name else "invoke_agent",
@@ -200,6 +210,47 @@ class RunTrace:
     ) -> ChatTrace:
         """Start a model call's span; `attach` makes it current until it closes."""
         return ChatTrace(self, params, messages, attach)
+
+    def chat_attributes(self, params: Mapping[str, object]) -> tuple[str, Attributes, Attributes]:
+        """A call's model, its metric attributes and its span's request attributes (built when
+        `params` is not the object of the previous call)."""
+        if params is self._chat_params:
+            return self._chat_attributes
+        model = params.get("model")
+        name = model if isinstance(model, str) else str(model)
+        attributes: Attributes = {
+            **self.base,
+            "gen_ai.operation.name": "chat",
+            "gen_ai.request.model": name,
+        }
+        request: Attributes = dict(attributes)
+        for field in ("max_tokens", "temperature", "top_p", "top_k"):
+            value = params.get(field)
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                request[f"gen_ai.request.{field}"] = value
+        stops = params.get("stop_sequences")
+        if isinstance(stops, list) and all(isinstance(s, str) for s in stops):
+            request["gen_ai.request.stop_sequences"] = list(stops)
+        self._chat_params = params
+        self._chat_attributes = (name, attributes, request)
+        self._metric_attributes = {}
+        return self._chat_attributes
+
+    def metric_attributes(
+        self, attributes: Attributes, response_model: str
+    ) -> tuple[Attributes, Attributes, Attributes]:
+        """The histograms' attributes of a reply from `response_model`: input tokens, output
+        tokens, duration (kept per model, so the SDK is handed the same dicts every call)."""
+        made = self._metric_attributes.get(response_model)
+        if made is None:
+            metric = {**attributes, "gen_ai.response.model": response_model}
+            made = (
+                {**metric, "gen_ai.token.type": "input"},
+                {**metric, "gen_ai.token.type": "output"},
+                metric,
+            )
+            self._metric_attributes[response_model] = made
+        return made
 
     def tool(self, call_id: str, name: str, arguments: object) -> ToolTrace:
         """A tool call's span, to enter in the task that runs the tool."""
@@ -238,37 +289,18 @@ class ChatTrace:
         attach: bool,
     ) -> None:
         self.run = run
-        model = params.get("model")
-        self.model = model if isinstance(model, str) else str(model)
-        self.attributes: Attributes = {
-            **run.base,
-            "gen_ai.operation.name": "chat",
-            "gen_ai.request.model": self.model,
-        }
-        request: Attributes = {}
-        for field in ("max_tokens", "temperature", "top_p", "top_k"):
-            value = params.get(field)
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                request[f"gen_ai.request.{field}"] = value
-        stops = params.get("stop_sequences")
-        if isinstance(stops, list) and all(isinstance(s, str) for s in stops):
-            request["gen_ai.request.stop_sequences"] = stops
-        if run.capture:
-            request["gen_ai.input.messages"] = input_messages(messages())
-            system = system_instructions(params.get("system"))
-            if system is not None:
-                request["gen_ai.system_instructions"] = system
+        self.model, self.attributes, request = run.chat_attributes(params)
         tracer = run.instruments.tracer
-        self.span: trace.Span = (
-            tracer.start_span(
-                f"chat {self.model}",
-                context=run.context,
-                kind=SpanKind.CLIENT,
-                attributes={**self.attributes, **request},
+        self.span: trace.Span = trace.INVALID_SPAN
+        if tracer is not None:
+            if run.capture:
+                request = {**request, "gen_ai.input.messages": input_messages(messages())}
+                system = system_instructions(params.get("system"))
+                if system is not None:
+                    request["gen_ai.system_instructions"] = system
+            self.span = tracer.start_span(
+                f"chat {self.model}", context=run.context, kind=SpanKind.CLIENT, attributes=request
             )
-            if tracer is not None
-            else trace.INVALID_SPAN
-        )
         self.started = time.perf_counter()
         self._token: object = None
         if attach and tracer is not None:
@@ -280,42 +312,49 @@ class ChatTrace:
 
     def close(self, message: Message | None = None, error: BaseException | None = None) -> None:
         """End the span with the reply, or with the error the call ended in."""
+        elapsed = time.perf_counter() - self.started
         _detach(self._token)
         self._token = None
-        metric = dict(self.attributes)
+        run = self.run
+        metric = self.attributes
         span = self.span
+        recording = span.is_recording()
         if message is not None:
             usage = message.usage
             read = usage.cache_read_input_tokens or 0
             write = usage.cache_creation_input_tokens or 0
             uncached = usage.input_tokens or 0
-            reply: Attributes = {
-                "gen_ai.response.model": message.model,
-                "gen_ai.response.id": message.id,
-                "gen_ai.response.finish_reasons": [message.stop_reason or ""],
-                **_usage_attributes(uncached, usage.output_tokens, read, write),
-            }
-            if message.request_id:
-                reply["anthropic.request.id"] = message.request_id
-            if self.run.capture:
-                reply["gen_ai.output.messages"] = output_messages(
-                    (b.to_dict() for b in message.content), message.stop_reason
-                )
-            span.set_attributes(reply)
-            metric["gen_ai.response.model"] = message.model
-            tokens = self.run.instruments.tokens
+            if recording:
+                reply: Attributes = {
+                    "gen_ai.response.model": message.model,
+                    "gen_ai.response.id": message.id,
+                    "gen_ai.response.finish_reasons": [message.stop_reason or ""],
+                    **_usage_attributes(uncached, usage.output_tokens, read, write),
+                }
+                if message.request_id:
+                    reply["anthropic.request.id"] = message.request_id
+                if run.capture:
+                    reply["gen_ai.output.messages"] = output_messages(
+                        (b.to_dict() for b in message.content), message.stop_reason
+                    )
+                span.set_attributes(reply)
+            input_attributes, output_attributes, metric = run.metric_attributes(
+                self.attributes, message.model
+            )
+            tokens = run.instruments.tokens
             if tokens is not None:
-                tokens.record(uncached + read + write, {**metric, "gen_ai.token.type": "input"})
-                tokens.record(usage.output_tokens, {**metric, "gen_ai.token.type": "output"})
+                tokens.record(uncached + read + write, input_attributes)
+                tokens.record(usage.output_tokens, output_attributes)
         if error is not None:
-            kind = metric["error.type"] = _error_type(error)
+            kind = _error_type(error)
+            metric = {**metric, "error.type": kind}
             _failed(span, kind)
             request_id = getattr(error, "request_id", None)
             if isinstance(request_id, str):
                 span.set_attribute("anthropic.request.id", request_id)
-        duration = self.run.instruments.duration
+        duration = run.instruments.duration
         if duration is not None:
-            duration.record(time.perf_counter() - self.started, metric)
+            duration.record(elapsed, metric)
         span.end()
 
 
@@ -326,11 +365,9 @@ class ToolTrace:
         self.run = run
         self.name = name
         self.attributes: Attributes = {
-            "gen_ai.operation.name": "execute_tool",
-            "gen_ai.provider.name": run.base["gen_ai.provider.name"],
+            **run.tool_base,
             "gen_ai.tool.name": name,
             "gen_ai.tool.call.id": call_id,
-            "gen_ai.tool.type": "function",
         }
         if run.capture:
             self.attributes["gen_ai.tool.call.arguments"] = to_text(arguments)
@@ -350,7 +387,7 @@ class ToolTrace:
         """The call's outcome: an error type when it failed, and its result's content."""
         if error_type is not None:
             _failed(self.span, error_type)
-        if self.run.capture and result is not None:
+        if self.run.capture and result is not None and self.span.is_recording():
             self.span.set_attribute("gen_ai.tool.call.result", to_text(result))
 
     def end(self, error: BaseException | None = None) -> None:

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from pydantic_core import from_json
@@ -211,28 +210,28 @@ def tool_scope(run: RunTrace | None) -> ToolScope | None:
     """The `execute_tool` span maker for a run's tool calls (None when nothing is traced)."""
     if run is None or run.instruments.tracer is None:
         return None
+    return lambda call: _ToolSpan(run, call)
 
-    @contextmanager
-    def scope(call: ToolCall) -> Iterator[Callable[[ToolOutcome], None]]:
-        span = run.tool(call.id, call.name, call.input)
-        span.start()
 
-        def record(outcome: ToolOutcome) -> None:
-            error_type = None
-            if outcome.exception is not None:
-                error_type = type(outcome.exception).__qualname__
-            elif outcome.is_error:
-                error_type = "denied" if outcome.status == "denied" else "tool_error"
-            content = outcome.result.get("content") if outcome.result is not None else None
-            span.record(error_type=error_type, result=content)
+class _ToolSpan:
+    """One tool call's span as a context manager (a class: a call costs no generator)."""
 
-        error: BaseException | None = None
-        try:
-            yield record
-        except BaseException as exc:  # a cancellation, or the caller's own error
-            error = exc
-            raise
-        finally:
-            span.end(error)
+    def __init__(self, run: RunTrace, call: ToolCall) -> None:
+        self.span = run.tool(call.id, call.name, call.input)
 
-    return scope
+    def __enter__(self) -> Callable[[ToolOutcome], None]:
+        self.span.start()
+        return self.record
+
+    def record(self, outcome: ToolOutcome) -> None:
+        error_type = None
+        if outcome.exception is not None:
+            error_type = type(outcome.exception).__qualname__
+        elif outcome.is_error:
+            error_type = "denied" if outcome.status == "denied" else "tool_error"
+        content = outcome.result.get("content") if outcome.result is not None else None
+        self.span.record(error_type=error_type, result=content)
+
+    def __exit__(self, kind: object, error: BaseException | None, traceback: object) -> None:
+        # a cancellation, or the caller's own error, is recorded and goes on
+        self.span.end(error)
