@@ -489,3 +489,48 @@ def test_batch_runner_reports_each_conversation_as_one_trace(otel: Otel) -> None
                 assert span.parent is not None and span.parent.span_id == root.context.span_id
         assert root.attributes["gen_ai.conversation.id"] in ("obs-0", "obs-1")
     assert sum(p.count for p in otel.histograms()["gen_ai.client.operation.duration"]) == 4
+
+
+def test_a_runs_chat_attributes_follow_each_calls_settings(otel: Otel) -> None:
+    """A run keeps its calls' span and metric attributes; a call whose settings differ (a new
+    value, a bool for an int, a stop list changed in place) gets its own."""
+    run = otel.telemetry().start_run(
+        model="m1", provider="anthropic", server="https://api.example", conversation_id="c1"
+    )
+    assert run is not None
+    stops = ["a"]
+    settings: list[dict[str, object]] = [
+        {"model": "m1", "max_tokens": 1, "stop_sequences": stops},
+        {"model": "m1", "max_tokens": 1, "stop_sequences": stops},
+        {"model": "m1", "max_tokens": True, "stop_sequences": stops},
+        {"model": "m2", "max_tokens": 2.0, "temperature": 0.5, "stop_sequences": stops},
+    ]
+    for i, params in enumerate(settings):
+        if i == 3:
+            stops.append("b")
+        run.chat(params, list, attach=False).close(error=ValueError("x"))
+    run.end()
+    chats = otel.named("chat ")
+    assert [s.name for s in chats] == ["chat m1", "chat m1", "chat m1", "chat m2"]
+    got = [{k: v for k, v in (s.attributes or {}).items() if k.startswith("gen_ai.request.")}
+           for s in chats]  # fmt: skip
+    assert (
+        got[0]
+        == got[1]
+        == {
+            "gen_ai.request.model": "m1",
+            "gen_ai.request.max_tokens": 1,
+            "gen_ai.request.stop_sequences": ("a",),
+        }
+    )
+    assert got[2] == {"gen_ai.request.model": "m1", "gen_ai.request.stop_sequences": ("a",)}
+    assert got[3] == {
+        "gen_ai.request.model": "m2",
+        "gen_ai.request.max_tokens": 2.0,
+        "gen_ai.request.temperature": 0.5,
+        "gen_ai.request.stop_sequences": ("a", "b"),
+    }
+    durations = otel.histograms()["gen_ai.client.operation.duration"]
+    by_model = {str(p.attributes["gen_ai.request.model"]): p.count for p in durations}
+    assert by_model == {"m1": 3, "m2": 1}
+    assert all(p.attributes["error.type"] == "ValueError" for p in durations)

@@ -35,6 +35,9 @@ Attributes = dict[str, AttributeValue]
 
 _SCOPE = "agentkit"
 
+# The request fields a chat span records (and `stop_sequences`): the model first.
+_REQUEST_FIELDS = ("model", "max_tokens", "temperature", "top_p", "top_k")
+
 
 @dataclass(frozen=True)
 class _Instruments:
@@ -165,9 +168,9 @@ class RunTrace:
         self.span: trace.Span = trace.INVALID_SPAN
         self.context = parent
         self._ended = not invoke
-        # Built once per run, not per call: a run sends the same params object every turn and
-        # gets replies from one model, so a call's span and metric attributes are looked up.
-        self._chat_params: Mapping[str, object] | None = None
+        # Built once per run, not per call: a run's calls ask for the same model and settings
+        # and get replies from one model, so a call's span and metric attributes are kept.
+        self._chat_key: tuple[object, ...] | None = None
         self._chat_attributes: tuple[str, Attributes, Attributes] = ("", {}, {})
         self._metric_attributes: dict[str, tuple[Attributes, Attributes, Attributes]] = {}
         self.tool_base: Attributes = {
@@ -212,11 +215,15 @@ class RunTrace:
         return ChatTrace(self, params, messages, attach)
 
     def chat_attributes(self, params: Mapping[str, object]) -> tuple[str, Attributes, Attributes]:
-        """A call's model, its metric attributes and its span's request attributes (built when
-        `params` is not the object of the previous call)."""
-        if params is self._chat_params:
+        """A call's model, its metric attributes and its span's request attributes (built again
+        only when the fields they come from differ from the previous call's)."""
+        stops = params.get("stop_sequences")
+        values = [params.get(field) for field in _REQUEST_FIELDS]
+        # With the types (1 == 1.0 == True), and the stop sequences copied (a list can change).
+        key = (*values, *map(type, values), tuple(stops) if isinstance(stops, list) else stops)
+        if key == self._chat_key:
             return self._chat_attributes
-        model = params.get("model")
+        model = values[0]
         name = model if isinstance(model, str) else str(model)
         attributes: Attributes = {
             **self.base,
@@ -224,14 +231,12 @@ class RunTrace:
             "gen_ai.request.model": name,
         }
         request: Attributes = dict(attributes)
-        for field in ("max_tokens", "temperature", "top_p", "top_k"):
-            value = params.get(field)
+        for field, value in zip(_REQUEST_FIELDS[1:], values[1:], strict=True):
             if isinstance(value, int | float) and not isinstance(value, bool):
                 request[f"gen_ai.request.{field}"] = value
-        stops = params.get("stop_sequences")
         if isinstance(stops, list) and all(isinstance(s, str) for s in stops):
             request["gen_ai.request.stop_sequences"] = list(stops)
-        self._chat_params = params
+        self._chat_key = key
         self._chat_attributes = (name, attributes, request)
         self._metric_attributes = {}
         return self._chat_attributes
