@@ -30,9 +30,8 @@ def _read_timeout(request: httpx.Request) -> float | None:
 
 def _wait(delay: float, limit: float | None) -> tuple[float, bool]:
     """How long to wait for a delay under a read timeout, and whether it then times out."""
-    delay = float(delay)  # a whole number is a pause too, never a body chunk
     if limit is not None and delay > limit:
-        return float(limit), True
+        return limit, True
     return delay, False
 
 
@@ -44,7 +43,7 @@ class _PlanStream(httpx.SyncByteStream, httpx.AsyncByteStream):
         self._pause, self._times_out = _wait(plan.chunk_delay, read_timeout)
 
     def _arrivals(self) -> Iterator[bytes | float]:
-        """The body as it arrives: chunks, and (as floats) the pauses to wait between them."""
+        """The body as it arrives: chunks (bytes), and the pauses (seconds) between them."""
         for n, chunk in enumerate(self._plan.planned_chunks()):
             if n and self._pause:
                 yield self._pause
@@ -56,14 +55,14 @@ class _PlanStream(httpx.SyncByteStream, httpx.AsyncByteStream):
 
     def __iter__(self) -> Iterator[bytes]:
         for item in self._arrivals():
-            if isinstance(item, float):
+            if not isinstance(item, bytes):  # a pause
                 time.sleep(item)
             else:
                 yield item
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         for item in self._arrivals():
-            if isinstance(item, float):
+            if not isinstance(item, bytes):  # a pause
                 await anyio.sleep(item)
             else:
                 yield item
