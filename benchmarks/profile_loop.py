@@ -19,9 +19,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import os
 import re
 import sys
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -95,24 +95,29 @@ def run(mode: str, conversations: int) -> None:
             loop = br.agentkit_loop(fake.url, system, None, sync=sync, async_tool=async_tool)
         if mode in ("async", "async-tool", "raw-async"):
 
-            async def main() -> float:
+            async def main() -> tuple[os.times_result, os.times_result]:
                 await loop.run(loop.prepare())
-                start = time.process_time()
+                start = os.times()
                 for _ in range(conversations):
                     await loop.run(loop.prepare())
-                cpu = time.process_time() - start
+                end = os.times()
                 await loop.close()
-                return cpu
+                return start, end
 
-            cpu = asyncio.run(main())
+            start, end = asyncio.run(main())
         else:
             loop.run(loop.prepare())
-            start = time.process_time()
+            start = os.times()
             for _ in range(conversations):
                 loop.run(loop.prepare())
-            cpu = time.process_time() - start
+            end = os.times()
             loop.close()
-        print(f"{mode}: {1000 * cpu / (conversations * 20):.3f} ms CPU per turn")
+        turns = conversations * 20
+        user, system = (end.user - start.user) / turns, (end.system - start.system) / turns
+        print(
+            f"{mode}: {1000 * (user + system):.3f} ms CPU per turn "
+            f"({1000 * user:.3f} user, {1000 * system:.3f} system)"
+        )
     finally:
         fake.close()
 
