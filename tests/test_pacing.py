@@ -115,6 +115,25 @@ def test_a_response_resyncs_without_drift_and_a_429_pauses_everyone() -> None:
     assert limiter.limits.paused_until is None
 
 
+@pytest.mark.parametrize("case", [str.lower, str.title, str.upper])
+def test_response_headers_are_read_in_any_casing(case: Any) -> None:
+    """The client hands the limiter the response's `httpx.Headers`; the API sends lower-case
+    names, and a proxy that recases them changes nothing."""
+    clock = Clock()
+    limiter = RateLimiter(clock=clock)
+    sent = budget_headers(clock.now, requests=60, left=30, tokens=100_000, tokens_left=90_000)
+    headers = httpx.Headers([(case(k), v) for k, v in [*sent.items(), ("Server", "x")]])
+    ticket, _ = limiter.reserve(10)
+    limiter.update(ticket, headers, 200)
+    limits = limiter.limits
+    assert limits.requests is not None and limits.requests.limit == 60
+    assert limits.requests.remaining == 30
+    assert limits.input_tokens is not None and limits.input_tokens.remaining == 90_000
+    later, _ = limiter.reserve(10)
+    limiter.update(later, httpx.Headers([(case("retry-after"), "7")]), 429)
+    assert limiter.limits.paused_until == clock.now + 7
+
+
 @pytest.mark.parametrize(
     "headers",
     [

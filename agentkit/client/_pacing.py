@@ -12,6 +12,7 @@ The decisions are pure (a clock is passed in); the client's send path only sleep
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
 import math
@@ -38,6 +39,13 @@ __all__ = [
 logger = logging.getLogger("agentkit")
 
 _KINDS = ("requests", "input-tokens", "output-tokens")
+_NAMES = [
+    (kind, *(f"anthropic-ratelimit-{kind}-{part}" for part in ("limit", "remaining", "reset")))
+    for kind in _KINDS
+]
+_RAW_NAMES = {
+    name.encode(): name for name in ["retry-after", *(n for names in _NAMES for n in names[1:])]
+}
 _PREFIXES = ("anthropic-ratelimit-", "retry-after")
 _DEFAULT_PERIOD = 60.0  # the API's limits are per minute
 LEARNING_POLL = 0.02
@@ -126,6 +134,7 @@ def _number(value: str | None) -> float | None:
     return number if math.isfinite(number) and number >= 0 else None
 
 
+@functools.lru_cache(maxsize=16)  # a budget's reset time repeats from response to response
 def _timestamp(value: str | None) -> float | None:
     if not value:
         return None
@@ -223,22 +232,20 @@ class RateLimiter:
 
         Headers that are missing or malformed are skipped: they never fail a request.
         """
-        # One pass over the headers, not a scan per name.
-        headers = {k: v for k, v in headers.items() if k.startswith(_PREFIXES)}
+        headers = _rate_headers(headers)
         with self._lock:
             now = self._clock()
             own = self._pending.pop(ticket, None)
-            later = [c for t, c in self._pending.items() if t > ticket]
+            later = [c for t, c in self._pending.items() if t > ticket] if self._pending else []
             if not self._learned:
                 self._learned = True
                 self._calibrate(own, headers)
-            for kind in _KINDS:
-                prefix = f"anthropic-ratelimit-{kind}"
-                limit = _number(headers.get(f"{prefix}-limit"))
-                remaining = _number(headers.get(f"{prefix}-remaining"))
+            for kind, limit_name, remaining_name, reset_name in _NAMES:
+                limit = _number(headers.get(limit_name))
+                remaining = _number(headers.get(remaining_name))
                 if limit is None or remaining is None or limit < 1:
                     continue
-                reset = _timestamp(headers.get(f"{prefix}-reset"))
+                reset = _timestamp(headers.get(reset_name))
                 bucket = self._buckets.get(kind)
                 rate = bucket.rate if bucket is not None else limit / _DEFAULT_PERIOD
                 if reset is not None and reset > now and remaining < limit:
@@ -248,7 +255,10 @@ class RateLimiter:
                 bucket.limit, bucket.rate, bucket.stamp, bucket.reset = int(limit), rate, now, reset
                 # The server counted this request and every one sent before it; the requests
                 # sent after it are still ours to subtract.
-                bucket.level = min(remaining, limit) - sum(c.get(kind, 0.0) for c in later)
+                level = min(remaining, limit)
+                if later:
+                    level -= sum(c.get(kind, 0.0) for c in later)
+                bucket.level = level
             if status == 429:
                 pause = _retry_after(headers, now)
                 if pause is not None:
@@ -285,6 +295,24 @@ class RateLimiter:
         return RateLimits(
             found.get("requests"), found.get("input-tokens"), found.get("output-tokens"), paused
         )
+
+
+def _rate_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """The rate-limit headers and `retry-after`, by lower-case name.
+
+    From an `httpx.Headers`, its raw pairs are looked up by name (the API sends lower-case
+    names; other casings are looked up again lowered): its `items()` decodes and merges every
+    header of the response, which cost more than all the pacing decisions together.
+    """
+    if not isinstance(headers, httpx.Headers):
+        lowered = ((k.lower(), v) for k, v in headers.items())
+        return {k: v for k, v in lowered if k.startswith(_PREFIXES)}
+    raw = headers.raw
+    found = {_RAW_NAMES[k]: v.decode("latin-1") for k, v in raw if k in _RAW_NAMES}
+    if not found:
+        pairs = ((k.lower(), v) for k, v in raw)
+        found = {_RAW_NAMES[k]: v.decode("latin-1") for k, v in pairs if k in _RAW_NAMES}
+    return found
 
 
 def _retry_after(headers: Mapping[str, str], now: float) -> float | None:
