@@ -9,6 +9,7 @@ answered; `RunParts.run_calls` asks `tool_scope` for each tool call's `execute_t
 
 from __future__ import annotations
 
+import operator
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from pydantic_core import from_json
 
-from ..conversation import Conversation
+from ..conversation import Conversation, Entry
 from ..conversation._cachediff import PromptPrefix, explain_miss, prefix_of
 from ..observability._telemetry import DEFAULT_TELEMETRY
 from ..tools._execute import ToolCall, ToolOutcome, ToolScope
@@ -76,6 +77,7 @@ def observe(parts: RunParts, flow: Flow, client: object, *, current: bool = True
 def _observed(parts: RunParts, flow: Flow, run: RunTrace | None, current: bool) -> Flow:
     from ..types._message import Message  # on first use: the agent's import builds no model
 
+    tally = _Tally()
     try:
         value: object = None
         error: BaseException | None = None
@@ -96,7 +98,7 @@ def _observed(parts: RunParts, flow: Flow, run: RunTrace | None, current: bool) 
                 except BaseException as exc:
                     error = exc
                 continue
-            sent = _fingerprint(parts, op)
+            sent = _fingerprint(parts, op, tally)
             chat = None if run is None else run.chat(op.params, _messages(op), attach=current)
             try:
                 value = yield op
@@ -155,25 +157,50 @@ def _messages(op: ModelCall) -> Callable[[], list[Mapping[str, object]]]:
     return messages
 
 
-def _fingerprint(parts: RunParts, op: ModelCall) -> PromptPrefix:
+class _Tally:
+    """A run's request views so far, tallied once per entry: each turn adds only what it added.
+
+    A run's conversation only grows between its model calls, so the view of the next call
+    starts with the entries of the last one (the same objects); anything else (a compaction
+    moved the view's start, a failed step was taken back) starts the tally over.
+    """
+
+    __slots__ = ("blocks", "breakpoints", "entries", "raws")
+
+    def __init__(self) -> None:
+        self.entries: list[Entry] = []
+        self.raws: list[bytes] = []
+        self.blocks = self.breakpoints = 0
+
+    def add(self, view: Sequence[Entry]) -> None:
+        """Bring the tally to `view`."""
+        seen = self.entries
+        if len(seen) > len(view) or not all(map(operator.is_, seen, view)):
+            seen, self.raws, self.blocks, self.breakpoints = [], [], 0, 0
+            self.entries = seen
+        for entry in view[len(seen) :]:
+            content = entry.message.get("content")
+            self.blocks += len(content) if isinstance(content, list) else 1
+            self.breakpoints += entry.breakpoints
+            seen.append(entry)
+            self.raws.append(entry.raw)
+
+
+def _fingerprint(parts: RunParts, op: ModelCall, tally: _Tally) -> PromptPrefix:
     """The request's prefix, kept as hashes (never the history itself, which a long-lived
     process would otherwise hold for every recent conversation). Hashing a message's bytes is
-    cached by Python, so a turn costs one pass over the entries."""
+    cached by Python, and the run's `tally` counts each entry once, so a turn costs one pass at
+    C speed over the entries."""
     params: Mapping[str, object] = op.params
     policy = parts.spec.cache
     if policy.mode == "auto" and "cache_control" not in params:
         params = {**params, "cache_control": policy.control()}
-    view = op.transcript.conversation.request_view()
-    blocks = breakpoints = 0
-    for entry in view:
-        content = entry.message.get("content")
-        blocks += len(content) if isinstance(content, list) else 1
-        breakpoints += entry.breakpoints
+    tally.add(op.transcript.conversation.request_view())
     return prefix_of(
         params,
-        [entry.raw for entry in view],
-        block_count=blocks,
-        message_breakpoints=breakpoints + (policy.mode == "explicit"),
+        tally.raws,
+        block_count=tally.blocks,
+        message_breakpoints=tally.breakpoints + (policy.mode == "explicit"),
         at=time.time(),
     )
 
