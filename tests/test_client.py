@@ -910,6 +910,68 @@ def test_max_in_flight_bounds_the_requests_out_at_once() -> None:
     assert most == 2
 
 
+def test_in_flight_slots_go_in_arrival_order_and_a_cancelled_waiter_passes_its_turn_on() -> None:
+    import anyio
+
+    from agentkit.client._inflight import AsyncInFlight
+
+    limiter = AsyncInFlight(1)
+    order: list[str] = []
+
+    async def hold(name: str, until: anyio.Event) -> None:
+        async with limiter:
+            order.append(name)
+            await until.wait()
+
+    async def main() -> None:
+        with anyio.fail_after(10):  # a slot lost to a cancelled waiter would hang the rest
+            await in_order()
+
+    async def in_order() -> None:
+        done = anyio.Event()
+        done.set()
+        first_held = anyio.Event()
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(hold, "a", first_held)
+            await anyio.wait_all_tasks_blocked()
+            assert order == ["a"]  # a free slot is taken at once
+            gone = anyio.CancelScope()
+
+            async def cancelled_in_line() -> None:
+                with gone:
+                    await hold("b", done)
+
+            tg.start_soon(cancelled_in_line)
+            await anyio.wait_all_tasks_blocked()
+            for name in "cd":
+                tg.start_soon(hold, name, done)
+                await anyio.wait_all_tasks_blocked()
+            gone.cancel()  # b leaves the line before its turn
+            await anyio.wait_all_tasks_blocked()
+            first_held.set()
+        assert order == ["a", "c", "d"]
+        # A waiter cancelled after the slot was handed to it hands it on.
+        async with limiter:
+            handed = anyio.CancelScope()
+
+            async def handed_then_cancelled() -> None:
+                with handed:
+                    await hold("e", done)
+
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(handed_then_cancelled)
+                tg.start_soon(hold, "f", done)
+                await anyio.wait_all_tasks_blocked()
+                handed.cancel()  # e is cancelled, and not yet awake ...
+                await limiter.__aexit__(None, None, None)  # ... when it is handed the slot
+            await limiter.__aenter__()  # the slot came back: the context's exit gives it up
+        assert order == ["a", "c", "d", "f"]
+        async with limiter:  # free again
+            pass
+
+    anyio.run(main)
+
+
 def test_a_parsed_message_keeps_the_body_it_came_in() -> None:
     from agentkit.testing import FakeClaude, Reply
 

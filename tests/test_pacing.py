@@ -88,6 +88,20 @@ def test_the_input_token_budget_paces_too() -> None:
     assert limiter.reserve(3_000)[1] == pytest.approx(20.0)
 
 
+def test_header_names_are_read_in_any_case_and_a_repeated_one_is_unreadable() -> None:
+    clock = Clock()
+    limiter = RateLimiter(clock=clock)
+    ticket, _ = limiter.reserve(10)
+    sent = budget_headers(clock.now, requests=60, left=50, tokens=100_000, tokens_left=90_000)
+    pairs = [(name.title(), value) for name, value in sent.items()]
+    # The token budget's remaining count comes twice: its two values joined are no number.
+    pairs.append(("anthropic-ratelimit-input-tokens-remaining", "89000"))
+    limiter.update(ticket, httpx.Headers(pairs), 200)
+    limits = limiter.limits
+    assert limits.requests is not None and limits.requests.remaining == 50
+    assert limits.input_tokens is None
+
+
 def test_a_response_resyncs_without_drift_and_a_429_pauses_everyone() -> None:
     clock = Clock()
     waited: list[PacingWait] = []

@@ -19,7 +19,6 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from typing import IO, Any, Final, Generic, Literal
 
-import anyio
 import httpx
 from pydantic import ValidationError
 from pydantic_core import from_json, to_json
@@ -41,6 +40,7 @@ from ..streaming._core import EventCore, EventDecoder
 from ..streaming._json_body import json_body_as_sse
 from ..streaming._sse import SSEDecoder
 from ..types._params import RequestOptions, TimeoutTypes
+from ._inflight import AsyncInFlight
 from ._pacing import RateLimiter, RateLimits, estimate_input_tokens
 from ._retry import RetryPolicy
 
@@ -511,7 +511,6 @@ to the pool's size) with `max_in_flight=`."""
 
 
 # What bounds the requests in flight of an async client and of a sync one (`_new_limiter`).
-AsyncInFlight = anyio.CapacityLimiter
 InFlight = threading.Semaphore
 
 

@@ -12,7 +12,6 @@ The decisions are pure (a clock is passed in); the client's send path only sleep
 
 from __future__ import annotations
 
-import functools
 import itertools
 import logging
 import math
@@ -39,14 +38,13 @@ __all__ = [
 logger = logging.getLogger("agentkit")
 
 _KINDS = ("requests", "input-tokens", "output-tokens")
-_NAMES = [
-    (kind, *(f"anthropic-ratelimit-{kind}-{part}" for part in ("limit", "remaining", "reset")))
-    for kind in _KINDS
-]
-_RAW_NAMES = {
-    name.encode(): name for name in ["retry-after", *(n for names in _NAMES for n in names[1:])]
+# Where each header the limiter reads goes: (index of its kind in `_KINDS`, index of its field
+# in (limit, remaining, reset)).
+_FIELDS = {
+    f"anthropic-ratelimit-{kind}-{field}".encode(): (k, f)
+    for k, kind in enumerate(_KINDS)
+    for f, field in enumerate(("limit", "remaining", "reset"))
 }
-_PREFIXES = ("anthropic-ratelimit-", "retry-after")
 _DEFAULT_PERIOD = 60.0  # the API's limits are per minute
 LEARNING_POLL = 0.02
 """Seconds between a waiting request's checks while the first response is awaited."""
@@ -134,7 +132,6 @@ def _number(value: str | None) -> float | None:
     return number if math.isfinite(number) and number >= 0 else None
 
 
-@functools.lru_cache(maxsize=16)  # a budget's reset time repeats from response to response
 def _timestamp(value: str | None) -> float | None:
     if not value:
         return None
@@ -232,20 +229,21 @@ class RateLimiter:
 
         Headers that are missing or malformed are skipped: they never fail a request.
         """
-        headers = _rate_headers(headers)
+        found = _rate_headers(headers)
         with self._lock:
             now = self._clock()
             own = self._pending.pop(ticket, None)
-            later = [c for t, c in self._pending.items() if t > ticket] if self._pending else []
+            later = [c for t, c in self._pending.items() if t > ticket]
             if not self._learned:
                 self._learned = True
-                self._calibrate(own, headers)
-            for kind, limit_name, remaining_name, reset_name in _NAMES:
-                limit = _number(headers.get(limit_name))
-                remaining = _number(headers.get(remaining_name))
+                tokens = found[1]  # input tokens: (limit, remaining, reset)
+                self._calibrate(own, _number(tokens[0]), _number(tokens[1]))
+            for kind, (limit_text, remaining_text, reset_text) in zip(_KINDS, found, strict=True):
+                limit = _number(limit_text)
+                remaining = _number(remaining_text)
                 if limit is None or remaining is None or limit < 1:
                     continue
-                reset = _timestamp(headers.get(reset_name))
+                reset = _timestamp(reset_text)
                 bucket = self._buckets.get(kind)
                 rate = bucket.rate if bucket is not None else limit / _DEFAULT_PERIOD
                 if reset is not None and reset > now and remaining < limit:
@@ -255,20 +253,18 @@ class RateLimiter:
                 bucket.limit, bucket.rate, bucket.stamp, bucket.reset = int(limit), rate, now, reset
                 # The server counted this request and every one sent before it; the requests
                 # sent after it are still ours to subtract.
-                level = min(remaining, limit)
-                if later:
-                    level -= sum(c.get(kind, 0.0) for c in later)
-                bucket.level = level
+                sent_since = sum(c.get(kind, 0.0) for c in later) if later else 0.0
+                bucket.level = min(remaining, limit) - sent_since
             if status == 429:
                 pause = _retry_after(headers, now)
                 if pause is not None:
                     self._paused_until = max(self._paused_until, now + pause)
 
-    def _calibrate(self, costs: dict[str, float] | None, headers: Mapping[str, str]) -> None:
+    def _calibrate(
+        self, costs: dict[str, float] | None, limit: float | None, remaining: float | None
+    ) -> None:
         """Scale the input-token estimate by what the server charged the first request (the
         budget was full before it, unless another process shares it: then it errs high)."""
-        limit = _number(headers.get("anthropic-ratelimit-input-tokens-limit"))
-        remaining = _number(headers.get("anthropic-ratelimit-input-tokens-remaining"))
         estimate = costs.get("input-tokens") if costs else None
         if limit is None or remaining is None or not estimate or remaining > limit:
             return
@@ -297,25 +293,28 @@ class RateLimiter:
         )
 
 
-def _rate_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    """The rate-limit headers and `retry-after`, by lower-case name.
+def _retry_after(headers: Mapping[str, str], now: float) -> float | None:
+    """The 429's `retry-after` in seconds (capped: a broken header must not stall the client)."""
+    seconds = parse_retry_after(_as_headers(headers), now)
+    return None if seconds is None else min(seconds, MAX_PAUSE)
 
-    From an `httpx.Headers`, its raw pairs are looked up by name (the API sends lower-case
-    names; other casings are looked up again lowered): its `items()` decodes and merges every
-    header of the response, which cost more than all the pacing decisions together.
+
+def _rate_headers(headers: Mapping[str, str]) -> list[list[str | None]]:
+    """The `limit`, `remaining` and `reset` headers of each kind in `_KINDS`, in one pass.
+
+    Only those nine are decoded (not every header, as `Headers.items()` would). A header sent
+    twice reads as "" (unreadable), as its values joined with ", " would.
     """
-    if not isinstance(headers, httpx.Headers):
-        lowered = ((k.lower(), v) for k, v in headers.items())
-        return {k: v for k, v in lowered if k.startswith(_PREFIXES)}
-    raw = headers.raw
-    found = {_RAW_NAMES[k]: v.decode("latin-1") for k, v in raw if k in _RAW_NAMES}
-    if not found:
-        pairs = ((k.lower(), v) for k, v in raw)
-        found = {_RAW_NAMES[k]: v.decode("latin-1") for k, v in pairs if k in _RAW_NAMES}
+    found: list[list[str | None]] = [[None, None, None] for _ in _KINDS]
+    message = _as_headers(headers)
+    encoding = message.encoding
+    for name, value in message.raw:
+        slot = _FIELDS.get(name.lower())
+        if slot is not None:
+            kind, field = slot
+            found[kind][field] = value.decode(encoding) if found[kind][field] is None else ""
     return found
 
 
-def _retry_after(headers: Mapping[str, str], now: float) -> float | None:
-    """The 429's `retry-after` in seconds (capped: a broken header must not stall the client)."""
-    seconds = parse_retry_after(httpx.Headers(headers), now)
-    return None if seconds is None else min(seconds, MAX_PAUSE)
+def _as_headers(headers: Mapping[str, str]) -> httpx.Headers:
+    return headers if isinstance(headers, httpx.Headers) else httpx.Headers(headers)
