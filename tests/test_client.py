@@ -791,6 +791,50 @@ def test_default_httpx_clients_carry_agentkit_defaults() -> None:
     assert isinstance(client._http, DefaultHttpxClient)
 
 
+@pytest.mark.parametrize("name", ["Set-Cookie", "set-cookie2"])
+def test_the_pools_keep_cookies_and_skip_responses_that_set_none(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The jar reads a response only when it sets a cookie; what it keeps is what httpx's
+    keeps, and it goes back with the next request (also after `cookies=` is set again)."""
+    import http.cookiejar
+
+    from agentkit.client import DefaultAsyncHttpxClient, DefaultHttpxClient
+
+    reads: list[object] = []
+    extract = http.cookiejar.CookieJar.extract_cookies
+
+    def counted(jar: http.cookiejar.CookieJar, response: object, request: object) -> None:
+        reads.append(response)
+        extract(jar, response, request)
+
+    monkeypatch.setattr(http.cookiejar.CookieJar, "extract_cookies", counted)
+    sent: list[str | None] = []
+
+    def server(request: httpx.Request) -> httpx.Response:
+        sent.append(request.headers.get("cookie"))
+        if request.url.path == "/login":
+            value = "session=abc; Path=/" if name == "Set-Cookie" else 'session="abc"; Version=1'
+            return httpx.Response(200, headers={name: value}, json={})
+        return httpx.Response(200, json={})
+
+    plain = httpx.Client(transport=httpx.MockTransport(server))
+    plain.get("https://api.example.com/login")
+    reads.clear()
+    http_client = DefaultHttpxClient(transport=httpx.MockTransport(server))
+    http_client.get("https://api.example.com/v1/models")
+    assert reads == []  # no Set-Cookie: the standard library's parse is skipped
+    http_client.get("https://api.example.com/login")
+    assert len(reads) == 1  # read, and kept as httpx keeps it (Set-Cookie2 is ignored)
+    assert dict(http_client.cookies) == dict(plain.cookies)
+    http_client.get("https://api.example.com/v1/models")
+    assert sent[-1] == ("session=abc" if name == "Set-Cookie" else None)
+    http_client.cookies = {"other": "1"}
+    http_client.get("https://api.example.com/v1/models")
+    assert sent[-1] == "other=1"
+    assert type(http_client.cookies) is type(DefaultAsyncHttpxClient().cookies)
+
+
 def test_with_options_http_client_and_closing() -> None:
     from agentkit.testing import FakeClaude
 
