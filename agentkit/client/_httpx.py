@@ -97,6 +97,8 @@ class _CookieJar:
 
     @property
     def cookies(self) -> httpx.Cookies:
+        if type(self._cookies) is not Cookies:  # httpx's own, as its __init__ made it
+            self._cookies = Cookies(self._cookies)
         return self._cookies
 
     @cookies.setter
@@ -115,7 +117,6 @@ class DefaultHttpxClient(_CookieJar, httpx.Client):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**_with_defaults(kwargs, httpx.HTTPTransport))
-        self.cookies = self.cookies  # into agentkit's jar (the setter)
 
 
 class DefaultAsyncHttpxClient(_CookieJar, httpx.AsyncClient):
@@ -128,7 +129,6 @@ class DefaultAsyncHttpxClient(_CookieJar, httpx.AsyncClient):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**_with_defaults(kwargs, httpx.AsyncHTTPTransport))
-        self.cookies = self.cookies  # into agentkit's jar (the setter)
 
 
 class OwnedPool(DefaultHttpxClient):
