@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING
 
 from pydantic_core import from_json
 
-from ..conversation import Conversation
+from ..conversation import CachePolicy, Conversation
 from ..conversation._cachediff import PromptPrefix, explain_miss, prefix_of
 from ..observability._telemetry import DEFAULT_TELEMETRY
 from ..tools._execute import ToolCall, ToolOutcome, ToolScope
@@ -28,7 +28,14 @@ if TYPE_CHECKING:
     from ..observability._spans import ChatTrace, RunTrace
     from ..types._message import Message
 
-__all__ = ["observe", "provider_name", "tool_scope", "traced_call"]
+__all__ = [
+    "check_cache",
+    "fingerprint",
+    "observe",
+    "provider_name",
+    "tool_scope",
+    "traced_call",
+]
 
 
 # The last request of each recent conversation, so a run can explain a miss against the run
@@ -96,7 +103,7 @@ def _observed(parts: RunParts, flow: Flow, run: RunTrace | None, current: bool) 
                 except BaseException as exc:
                     error = exc
                 continue
-            sent = _fingerprint(parts, op)
+            sent = fingerprint(op.params, parts.spec.cache, op.transcript.conversation)
             chat = None if run is None else run.chat(op.params, _messages(op), attach=current)
             try:
                 value = yield op
@@ -108,7 +115,7 @@ def _observed(parts: RunParts, flow: Flow, run: RunTrace | None, current: bool) 
                 error = exc
                 continue
             if isinstance(value, Message):
-                miss = _check_cache(op.transcript.conversation.id, sent, value, chat)
+                miss = check_cache(op.transcript.conversation.id, sent, value, chat)
                 if chat is not None:
                     chat.close(value)
                 if miss is not None:
@@ -127,21 +134,26 @@ def _observed(parts: RunParts, flow: Flow, run: RunTrace | None, current: bool) 
 async def traced_call(
     run: RunTrace | None,
     params: Mapping[str, object],
-    messages: Callable[[], Sequence[Mapping[str, object]]],
+    conversation: Conversation,
+    policy: CachePolicy,
     call: Callable[[], Awaitable[Message]],
-) -> Message:
-    """`await call()` inside a `chat` span of `run` (for shells that call the model themselves:
-    Temporal's model-call activity)."""
+) -> tuple[Message, CacheMissed | None]:
+    """`await call()` inside a `chat` span of `run`, and its cache miss explained, for shells
+    that call the model themselves (Temporal's model-call activity): the message, and the
+    `CacheMissed` to report (None when it read from the cache or there is nothing to say)."""
+    sent = fingerprint(params, policy, conversation)
     if run is None:
-        return await call()
-    chat = run.chat(params, messages, attach=True)
+        message = await call()
+        return message, check_cache(conversation.id, sent, message, None)
+    chat = run.chat(params, lambda: conversation.messages, attach=True)
     try:
         message = await call()
     except BaseException as exc:
         chat.close(error=exc)
         raise
+    miss = check_cache(conversation.id, sent, message, chat)
     chat.close(message)
-    return message
+    return message, miss
 
 
 def _messages(op: ModelCall) -> Callable[[], list[Mapping[str, object]]]:
@@ -155,15 +167,16 @@ def _messages(op: ModelCall) -> Callable[[], list[Mapping[str, object]]]:
     return messages
 
 
-def _fingerprint(parts: RunParts, op: ModelCall) -> PromptPrefix:
-    """The request's prefix, kept as hashes (never the history itself, which a long-lived
-    process would otherwise hold for every recent conversation). Hashing a message's bytes is
-    cached by Python, so a turn costs one pass over the entries."""
-    params: Mapping[str, object] = op.params
-    policy = parts.spec.cache
+def fingerprint(
+    params: Mapping[str, object], policy: CachePolicy, conversation: Conversation
+) -> PromptPrefix:
+    """The prefix of a request with `params` (the hooks have run) over `conversation`, kept as
+    hashes (never the history itself, which a long-lived process would otherwise hold for every
+    recent conversation). Hashing a message's bytes is cached by Python, so a turn costs one
+    pass over the entries."""
     if policy.mode == "auto" and "cache_control" not in params:
         params = {**params, "cache_control": policy.control()}
-    view = op.transcript.conversation.request_view()
+    view = conversation.request_view()
     blocks = breakpoints = 0
     for entry in view:
         content = entry.message.get("content")
@@ -178,10 +191,11 @@ def _fingerprint(parts: RunParts, op: ModelCall) -> PromptPrefix:
     )
 
 
-def _check_cache(
+def check_cache(
     conversation_id: str, sent: PromptPrefix, message: Message, chat: ChatTrace | None
 ) -> CacheMissed | None:
-    """Compare this request with the conversation's previous one; remember this one."""
+    """Compare this request (`sent`, its `fingerprint`) with the conversation's previous one in
+    this process, and remember this one; a miss is also an event on `chat`'s span."""
     previous = _PREFIXES.pop(conversation_id, None)
     _PREFIXES[conversation_id] = sent
     if len(_PREFIXES) > _MAX_PREFIXES:
