@@ -1,8 +1,8 @@
 """Rate-limit pacing: hold a request back until the organisation's limit has room for it.
 
 Every Messages API response says how much of the rate limit is left
-(`anthropic-ratelimit-{requests,input-tokens,output-tokens}-{limit,remaining,reset}`); the API
-refills each budget continuously, to full by its `reset` time. `RateLimiter` keeps a local
+(`anthropic-ratelimit-{requests,input-tokens,output-tokens,tokens}-{limit,remaining,reset}`); the
+API refills each budget continuously, to full by its `reset` time. `RateLimiter` keeps a local
 token bucket per budget from those headers: each request reserves one request and its estimated
 input tokens, and waits first when the bucket has not refilled enough. A response re-syncs the
 bucket to what the server counted, minus the requests sent since (so estimates never drift),
@@ -37,7 +37,9 @@ __all__ = [
 
 logger = logging.getLogger("agentkit")
 
-_KINDS = ("requests", "input-tokens", "output-tokens")
+# `tokens` is the combined budget (input and output together): reported in `rate_limits`, not
+# paced on (a request's output is not known before it is sent; its input paces the input budget).
+_KINDS = ("requests", "input-tokens", "output-tokens", "tokens")
 # Where each header the limiter reads goes: (index of its kind in `_KINDS`, index of its field
 # in (limit, remaining, reset)).
 _FIELDS = {
@@ -77,12 +79,15 @@ class RateLimits:
         requests: Requests per minute.
         input_tokens: Input tokens per minute.
         output_tokens: Output tokens per minute.
+        tokens: Input and output tokens together per minute (`anthropic-ratelimit-tokens-*`);
+            reported as the API last counted it and refilled since, not paced on.
         paused_until: Unix time until which a 429's `retry-after` holds every request back.
     """
 
     requests: Budget | None
     input_tokens: Budget | None
     output_tokens: Budget | None
+    tokens: Budget | None
     paused_until: float | None
 
 
@@ -289,7 +294,11 @@ class RateLimiter:
                 found[kind] = Budget(bucket.limit, bucket.level, bucket.reset)
             paused = self._paused_until if self._paused_until > now else None
         return RateLimits(
-            found.get("requests"), found.get("input-tokens"), found.get("output-tokens"), paused
+            requests=found.get("requests"),
+            input_tokens=found.get("input-tokens"),
+            output_tokens=found.get("output-tokens"),
+            tokens=found.get("tokens"),
+            paused_until=paused,
         )
 
 

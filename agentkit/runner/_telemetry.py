@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from pydantic_core import from_json
 
-from ..conversation import Conversation, Entry
+from ..conversation import CachePolicy, Conversation, Entry
 from ..conversation._cachediff import PromptPrefix, explain_miss, prefix_of
 from ..observability._telemetry import DEFAULT_TELEMETRY
 from ..tools._execute import ToolCall, ToolOutcome, ToolScope
@@ -29,7 +29,14 @@ if TYPE_CHECKING:
     from ..observability._spans import ChatTrace, RunTrace
     from ..types._message import Message
 
-__all__ = ["observe", "provider_name", "tool_scope", "traced_call"]
+__all__ = [
+    "check_cache",
+    "fingerprint",
+    "observe",
+    "provider_name",
+    "tool_scope",
+    "traced_call",
+]
 
 
 # The last request of each recent conversation, so a run can explain a miss against the run
@@ -98,7 +105,7 @@ def _observed(parts: RunParts, flow: Flow, run: RunTrace | None, current: bool) 
                 except BaseException as exc:
                     error = exc
                 continue
-            sent = _fingerprint(parts, op, tally)
+            sent = fingerprint(op.params, parts.spec.cache, op.transcript.conversation, tally)
             chat = None if run is None else run.chat(op.params, _messages(op), attach=current)
             try:
                 value = yield op
@@ -110,7 +117,7 @@ def _observed(parts: RunParts, flow: Flow, run: RunTrace | None, current: bool) 
                 error = exc
                 continue
             if isinstance(value, Message):
-                miss = _check_cache(op.transcript.conversation.id, sent, value, chat)
+                miss = check_cache(op.transcript.conversation.id, sent, value, chat)
                 if chat is not None:
                     chat.close(value)
                 if miss is not None:
@@ -129,21 +136,26 @@ def _observed(parts: RunParts, flow: Flow, run: RunTrace | None, current: bool) 
 async def traced_call(
     run: RunTrace | None,
     params: Mapping[str, object],
-    messages: Callable[[], Sequence[Mapping[str, object]]],
+    conversation: Conversation,
+    policy: CachePolicy,
     call: Callable[[], Awaitable[Message]],
-) -> Message:
-    """`await call()` inside a `chat` span of `run` (for shells that call the model themselves:
-    Temporal's model-call activity)."""
+) -> tuple[Message, CacheMissed | None]:
+    """`await call()` inside a `chat` span of `run`, and its cache miss explained, for shells
+    that call the model themselves (Temporal's model-call activity): the message, and the
+    `CacheMissed` to report (None when it read from the cache or there is nothing to say)."""
+    sent = fingerprint(params, policy, conversation)
     if run is None:
-        return await call()
-    chat = run.chat(params, messages, attach=True)
+        message = await call()
+        return message, check_cache(conversation.id, sent, message, None)
+    chat = run.chat(params, lambda: conversation.messages, attach=True)
     try:
         message = await call()
     except BaseException as exc:
         chat.close(error=exc)
         raise
+    miss = check_cache(conversation.id, sent, message, chat)
     chat.close(message)
-    return message
+    return message, miss
 
 
 def _messages(op: ModelCall) -> Callable[[], list[Mapping[str, object]]]:
@@ -186,16 +198,21 @@ class _Tally:
             self.raws.append(entry.raw)
 
 
-def _fingerprint(parts: RunParts, op: ModelCall, tally: _Tally) -> PromptPrefix:
-    """The request's prefix, kept as hashes (never the history itself, which a long-lived
-    process would otherwise hold for every recent conversation). Hashing a message's bytes is
-    cached by Python, and the run's `tally` counts each entry once, so a turn costs one pass at
+def fingerprint(
+    params: Mapping[str, object],
+    policy: CachePolicy,
+    conversation: Conversation,
+    tally: _Tally | None = None,
+) -> PromptPrefix:
+    """The prefix of a request with `params` (the hooks have run) over `conversation`, kept as
+    hashes (never the history itself, which a long-lived process would otherwise hold for every
+    recent conversation). Hashing a message's bytes is cached by Python, and a run's `tally`
+    counts each entry once (without one, the whole view is counted), so a turn costs one pass at
     C speed over the entries."""
-    params: Mapping[str, object] = op.params
-    policy = parts.spec.cache
     if policy.mode == "auto" and "cache_control" not in params:
         params = {**params, "cache_control": policy.control()}
-    tally.add(op.transcript.conversation.request_view())
+    tally = tally if tally is not None else _Tally()
+    tally.add(conversation.request_view())
     return prefix_of(
         params,
         tally.raws,
@@ -205,10 +222,11 @@ def _fingerprint(parts: RunParts, op: ModelCall, tally: _Tally) -> PromptPrefix:
     )
 
 
-def _check_cache(
+def check_cache(
     conversation_id: str, sent: PromptPrefix, message: Message, chat: ChatTrace | None
 ) -> CacheMissed | None:
-    """Compare this request with the conversation's previous one; remember this one."""
+    """Compare this request (`sent`, its `fingerprint`) with the conversation's previous one in
+    this process, and remember this one; a miss is also an event on `chat`'s span."""
     previous = _PREFIXES.pop(conversation_id, None)
     _PREFIXES[conversation_id] = sent
     if len(_PREFIXES) > _MAX_PREFIXES:
