@@ -17,6 +17,7 @@ import logging
 import math
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -38,6 +39,7 @@ __all__ = [
 logger = logging.getLogger("agentkit")
 
 _KINDS = ("requests", "input-tokens", "output-tokens")
+_COST_KINDS = ("requests", "input-tokens")  # what a request reserves (`reserve`)
 _PREFIXES = ("anthropic-ratelimit-", "retry-after")
 _DEFAULT_PERIOD = 60.0  # the API's limits are per minute
 LEARNING_POLL = 0.02
@@ -165,7 +167,11 @@ class RateLimiter:
         self._clock = clock
         self._lock = threading.Lock()
         self._buckets: dict[str, _Bucket] = {}
-        self._pending: dict[int, dict[str, float]] = {}
+        # The reserved requests without a response yet, oldest first (tickets only grow), and
+        # what they reserve in all: a response subtracts the ones reserved after it as the
+        # total minus the older ones, which are the few out before it, not every waiting one.
+        self._pending: OrderedDict[int, dict[str, float]] = OrderedDict()
+        self._pending_total = dict.fromkeys(_COST_KINDS, 0.0)
         self._tickets = itertools.count(1)
         self._paused_until = 0.0
         self._learned = False  # a response (with or without budgets) has come back
@@ -212,6 +218,9 @@ class RateLimiter:
                 wait, reason = self._paused_until - now, "retry-after"
             ticket = next(self._tickets)
             self._pending[ticket] = costs
+            total = self._pending_total
+            for kind, cost in costs.items():
+                total[kind] += cost
         if wait > 0:
             logger.info("rate limit: waiting %.2f s before sending (%s budget short)", wait, reason)
             if self.on_wait is not None:
@@ -227,8 +236,8 @@ class RateLimiter:
         headers = {k: v for k, v in headers.items() if k.startswith(_PREFIXES)}
         with self._lock:
             now = self._clock()
-            own = self._pending.pop(ticket, None)
-            later = [c for t, c in self._pending.items() if t > ticket]
+            own = self._forget(ticket)
+            later = self._reserved_after(ticket)
             if not self._learned:
                 self._learned = True
                 self._calibrate(own, headers)
@@ -248,7 +257,7 @@ class RateLimiter:
                 bucket.limit, bucket.rate, bucket.stamp, bucket.reset = int(limit), rate, now, reset
                 # The server counted this request and every one sent before it; the requests
                 # sent after it are still ours to subtract.
-                bucket.level = min(remaining, limit) - sum(c.get(kind, 0.0) for c in later)
+                bucket.level = min(remaining, limit) - later.get(kind, 0.0)
             if status == 429:
                 pause = _retry_after(headers, now)
                 if pause is not None:
@@ -270,7 +279,33 @@ class RateLimiter:
         """Forget a request that got no response (a connection error): the server may or may
         not have counted it, so its reservation stays in the bucket until the next response."""
         with self._lock:
-            self._pending.pop(ticket, None)
+            self._forget(ticket)
+
+    def _forget(self, ticket: int) -> dict[str, float] | None:
+        """Drop a pending reservation; its costs, or None if it was not pending."""
+        costs = self._pending.pop(ticket, None)
+        if not self._pending:  # start again from exact zeros (no rounding carried over)
+            self._pending_total = dict.fromkeys(_COST_KINDS, 0.0)
+        elif costs is not None:
+            total = self._pending_total
+            for kind, cost in costs.items():
+                total[kind] -= cost
+        return costs
+
+    def _reserved_after(self, ticket: int) -> dict[str, float]:
+        """What the pending requests reserved after `ticket` reserve in all, per budget.
+
+        The total minus the pending ones reserved before it: those are walked from the oldest,
+        and are the requests sent before this one and still out (a handful), so a response costs
+        the same with 2,000 requests waiting as with none.
+        """
+        before = dict.fromkeys(_COST_KINDS, 0.0)
+        for t, costs in self._pending.items():
+            if t > ticket:
+                break
+            for kind, cost in costs.items():
+                before[kind] += cost
+        return {kind: total - before[kind] for kind, total in self._pending_total.items()}
 
     @property
     def limits(self) -> RateLimits:
