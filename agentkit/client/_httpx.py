@@ -17,6 +17,7 @@ import httpx
 from httpx._utils import get_environment_proxies  # httpx's own reading of the proxy variables
 
 from ._base import DEFAULT_LIMITS, DEFAULT_TIMEOUT
+from ._pool import make_lean
 
 __all__ = [
     "AsyncOwnedPool",
@@ -70,7 +71,8 @@ def _with_defaults(
             for key, url in get_environment_proxies().items()
         }
         kwargs["mounts"] = {**proxies, **(kwargs.get("mounts") or {})}
-    kwargs["transport"] = transport(**options)
+    kwargs["transport"] = own = transport(**options)
+    make_lean(own)  # httpcore's pool, planning in time independent of its size (`_pool`)
     return kwargs
 
 
