@@ -499,13 +499,14 @@ class RequestArgs(TypedDict, total=False):
 
 
 DEFAULT_MAX_IN_FLIGHT = 48
-"""Requests a client lets out at once by default, well below the default pool's 100 connections.
+"""Requests a client lets out at once by default, below the default pool's 100 connections.
 
-httpcore's pool does work proportional to its queue and to its connections on every request
-and response (it checks each connection), so a request waits for its turn in agentkit's limiter
-(constant work) instead. In one run per value of benchmarks/bench_runner.py's concurrency row
-(1,000 conversations, default pool, a loaded machine), a turn cost 4.2 ms of CPU with 48 in
-flight, 4.1 with 32, 6.0 with 64 and 9.0 with 96 (benchmarks/README.md).
+A request waits for its turn in agentkit's limiter (constant work) rather than in the connection
+pool, whose planning step runs over the requests it holds on every request and response (even
+agentkit's own lean pool, `_pool.assign_requests`; httpcore's plain one also over every
+connection). In one run per value of benchmarks/bench_runner.py's concurrency row (2,000
+conversations on the default pool, a loaded 2-CPU machine), a turn cost 1.87 ms of client CPU
+with 48 in flight (48 connections), 1.74 with 96 and 2.25 with no limit (100 connections).
 For long requests to the real API, where throughput matters more than client CPU, raise it (up
 to the pool's size) with `max_in_flight=`."""
 
