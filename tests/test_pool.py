@@ -72,8 +72,8 @@ class Req:
 class Pool:
     """The pool state `assign_requests` reads and writes (as httpcore 1.0's pool has it)."""
 
-    _connections: list[Conn]
-    _requests: list[Req]
+    _connections: list[Any]  # of Conn (a list of a protocol's type is invariant)
+    _requests: list[Any]  # of Req
     _max_connections: int = 10
     _max_keepalive_connections: int = 10
     _sweep_at: float = 0.0

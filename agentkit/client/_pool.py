@@ -26,12 +26,22 @@ limits and its request queue; the same function serves the sync and the async po
 
 from __future__ import annotations
 
+import contextlib
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import httpcore
 
-__all__ = ["SWEEP_INTERVAL", "AsyncLeanPool", "LeanPool", "assign_requests", "make_lean"]
+__all__ = [
+    "SWEEP_INTERVAL",
+    "AsyncLeanPool",
+    "Connection",
+    "LeanPool",
+    "PoolRequest",
+    "PoolState",
+    "assign_requests",
+    "make_lean",
+]
 
 SWEEP_INTERVAL = 1.0
 """Seconds between two expiry checks of the idle connections no request is taking."""
@@ -40,7 +50,39 @@ if TYPE_CHECKING:
     import httpx
 
 
-def assign_requests(pool: Any, now: float) -> list[Any]:
+class Connection(Protocol):
+    """What the plan asks of a connection (httpcore's sync and async connections both answer)."""
+
+    def can_handle_request(self, origin: httpcore.Origin) -> bool: ...
+    def is_available(self) -> bool: ...
+    def has_expired(self) -> bool: ...
+    def is_idle(self) -> bool: ...
+    def is_closed(self) -> bool: ...
+
+
+class PoolRequest(Protocol):
+    """A request in the pool's queue (`httpcore`'s `PoolRequest` / `AsyncPoolRequest`)."""
+
+    request: httpcore.Request
+
+    @property
+    def connection(self) -> Connection | None: ...
+    def assign_to_connection(self, connection: Connection) -> None: ...
+
+
+class PoolState(Protocol):
+    """The state of httpcore 1.0's pool that the plan reads and writes."""
+
+    _requests: list[PoolRequest]
+    _connections: list[Connection]
+    _max_connections: int
+    _max_keepalive_connections: int
+    _sweep_at: float
+
+    def create_connection(self, origin: httpcore.Origin) -> Connection: ...
+
+
+def assign_requests(pool: PoolState, now: float) -> list[Connection]:
     """Assign the pool's queued requests to connections; the connections to close.
 
     `pool` is an `httpcore.ConnectionPool` or `AsyncConnectionPool` (called under its lock, as
@@ -51,10 +93,10 @@ def assign_requests(pool: Any, now: float) -> list[Any]:
     sweep = now >= pool._sweep_at
     if sweep:
         pool._sweep_at = now + SWEEP_INTERVAL
-    closing: list[Any] = []
-    kept: list[Any] = []
-    idle: list[Any] = []  # idle and held by no request, oldest first
-    shared: list[Any] = []  # active and taking more requests (HTTP/2)
+    closing: list[Connection] = []
+    kept: list[Connection] = []
+    idle: list[Connection] = []  # idle and held by no request, oldest first
+    shared: list[Connection] = []  # active and taking more requests (HTTP/2)
     for connection in pool._connections:
         if connection.is_closed():
             continue
@@ -77,29 +119,27 @@ def assign_requests(pool: Any, now: float) -> list[Any]:
         if not (shared or idle or budget > 0):
             break  # nothing left for any queued request
         origin = request.request.url.origin
-        connection = next((c for c in shared if c.can_handle_request(origin)), None)
-        if connection is None:
-            connection, expired = _take_idle(idle, origin)
+        chosen = next((c for c in shared if c.can_handle_request(origin)), None)
+        if chosen is None:
+            chosen, expired = _take_idle(idle, origin)
             for old in expired:
                 kept.remove(old)
                 closing.append(old)
             budget += len(expired)
-        if connection is None:
-            if (
-                budget <= 0 and idle
-            ):  # full: make room by closing an idle connection of another origin
+        if chosen is None:
+            if budget <= 0 and idle:  # full: close an idle connection of another origin
                 old = idle.pop(0)
                 kept.remove(old)
                 closing.append(old)
                 budget += 1
             if budget <= 0:
                 continue
-            connection = pool.create_connection(origin)
-            kept.append(connection)
+            chosen = pool.create_connection(origin)
+            kept.append(chosen)
             budget -= 1
-            if connection.is_available():  # HTTP/2 possible: others may share it
-                shared.append(connection)
-        request.assign_to_connection(connection)
+            if chosen.is_available():  # HTTP/2 possible: others may share it
+                shared.append(chosen)
+        request.assign_to_connection(chosen)
 
     for old in idle[: max(0, len(idle) - pool._max_keepalive_connections)]:
         kept.remove(old)
@@ -108,10 +148,12 @@ def assign_requests(pool: Any, now: float) -> list[Any]:
     return closing
 
 
-def _take_idle(idle: list[Any], origin: httpcore.Origin) -> tuple[Any, list[Any]]:
+def _take_idle(
+    idle: list[Connection], origin: httpcore.Origin
+) -> tuple[Connection | None, list[Connection]]:
     """The first idle connection to `origin` that has not expired (taken out of `idle`), or
     None; and the expired ones met on the way (taken out too, to be closed)."""
-    expired = []
+    expired: list[Connection] = []
     for connection in list(idle):
         if not connection.can_handle_request(origin):
             continue
@@ -124,12 +166,17 @@ def _take_idle(idle: list[Any], origin: httpcore.Origin) -> tuple[Any, list[Any]
 
 
 class _LeanAssign:
-    """What makes an httpcore pool lean: its assignment step is `assign_requests`."""
+    """What makes an httpcore pool lean: its assignment step is `assign_requests`.
+
+    A mixin without state or slots: `make_lean` swaps a built pool's class for its subclass.
+    """
 
     _sweep_at = 0.0
 
+    # Any: the sync pool's connections are `ConnectionInterface`, the async one's
+    # `AsyncConnectionInterface`; `PoolState` describes what both have.
     def _assign_requests_to_connections(self) -> list[Any]:
-        return assign_requests(self, time.monotonic())
+        return assign_requests(cast("PoolState", self), time.monotonic())
 
 
 class LeanPool(_LeanAssign, httpcore.ConnectionPool):
@@ -153,10 +200,12 @@ def make_lean(transport: httpx.HTTPTransport | httpx.AsyncHTTPTransport) -> None
     pool = getattr(transport, "_pool", None)
     lean = _LEAN.get(type(pool))
     if lean is not None and _has_pool_state(pool):
-        pool.__class__ = lean
+        # A pool laid out otherwise (another httpcore) refuses the class: it stays as it is.
+        with contextlib.suppress(TypeError):
+            pool.__class__ = lean
 
 
-def _has_pool_state(pool: Any) -> bool:
+def _has_pool_state(pool: object) -> bool:
     """httpcore 1.0's pool state, which `assign_requests` reads (a later httpcore may differ)."""
     return all(
         hasattr(pool, name)
