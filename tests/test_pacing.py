@@ -194,6 +194,39 @@ def test_response_headers_are_read_in_any_casing(case: Any) -> None:
     assert limiter.limits.paused_until == clock.now + 7
 
 
+def test_responses_out_of_order_subtract_only_the_requests_reserved_after_them() -> None:
+    # The limiter keeps a running total of what pending requests reserve (so a response costs
+    # the same with thousands waiting): the older requests still out must not be subtracted,
+    # nor a request that got no response, whatever order the responses come back in.
+    clock = Clock()
+    limiter = RateLimiter(clock=clock)
+    first, _ = limiter.reserve(10)
+    limiter.update(
+        first,
+        budget_headers(clock.now, requests=1000, left=999, tokens=10**6, tokens_left=10**6 - 10),
+        200,
+    )  # charged as estimated: the input-token estimate is not scaled
+    a, b, c, d, e = (limiter.reserve(tokens)[0] for tokens in (100, 200, 300, 400, 500))
+    limiter.release(d)  # a connection error: d is forgotten, not subtracted by later responses
+
+    def answer(ticket: int, left: int, tokens_left: int) -> tuple[float, float]:
+        headers = budget_headers(
+            clock.now, requests=1000, left=left, tokens=10**6, tokens_left=tokens_left
+        )
+        limiter.update(ticket, headers, 200)
+        limits = limiter.limits
+        assert limits.requests is not None and limits.input_tokens is not None
+        return limits.requests.remaining, limits.input_tokens.remaining
+
+    # c answers first: a and b (older, still out) are the server's business; e is after it.
+    assert answer(c, 800, 800_000) == (799, 800_000 - 500)
+    assert answer(a, 790, 790_000) == (788, 790_000 - 200 - 500)  # b and e after a
+    assert answer(e, 780, 780_000) == (780, 780_000)  # b, older, was counted with e
+    assert answer(b, 770, 770_000) == (770, 770_000)  # nothing after b is pending
+    f, _ = limiter.reserve(600)
+    assert answer(f, 760, 760_000) == (760, 760_000)
+
+
 @pytest.mark.parametrize(
     "headers",
     [

@@ -78,11 +78,12 @@ DEFAULT_TIMEOUT = httpx.Timeout(600.0, connect=5.0)
 # Keep-alive slots equal to the connection cap, so a connection opened in a burst is reused, not
 # closed after it: httpx's default keeps 20 of 100, and a raw async loop over 500 concurrent
 # conversations then opens ~2,400 connections for 2,500 requests (a TLS handshake each against the
-# real API). The cap stays at 100 because httpcore's pool does work proportional to its size on
-# every request: measured in benchmarks/bench_runner.py, 500 concurrent conversations x 5 turns
-# cost 7.3 ms CPU per turn over 25 connections (the raw loop: 3.5 ms, but 2,370 connections), and
-# a 256 cap cost more. For thousands of concurrent conversations use `DefaultAioHttpClient`
-# (aiohttp's pool: 1.9 ms per turn at 500, 2.3 ms at 2,000).
+# real API). The cap stays at 100: httpcore's plain pool does work proportional to its size on
+# every request (measured before agentkit's own pools had the lean planning step of `_pool`: 500
+# concurrent conversations x 5 turns cost 7.3 ms CPU per turn over 25 connections, the raw loop
+# 3.5 ms over 2,370 connections, and a 256 cap cost more), and a pool of yours may be one. With
+# the lean step and `max_in_flight`, 2,000 concurrent conversations cost 1.49 ms per turn on the
+# default pool and 1.18 ms on `DefaultAioHttpClient` (benchmarks/bench_runner.py, 2 runs).
 DEFAULT_LIMITS = httpx.Limits(
     max_connections=100, max_keepalive_connections=100, keepalive_expiry=30
 )
@@ -499,13 +500,14 @@ class RequestArgs(TypedDict, total=False):
 
 
 DEFAULT_MAX_IN_FLIGHT = 48
-"""Requests a client lets out at once by default, well below the default pool's 100 connections.
+"""Requests a client lets out at once by default, below the default pool's 100 connections.
 
-httpcore's pool does work proportional to its queue and to its connections on every request
-and response (it checks each connection), so a request waits for its turn in agentkit's limiter
-(constant work) instead. In one run per value of benchmarks/bench_runner.py's concurrency row
-(1,000 conversations, default pool, a loaded machine), a turn cost 4.2 ms of CPU with 48 in
-flight, 4.1 with 32, 6.0 with 64 and 9.0 with 96 (benchmarks/README.md).
+A request waits for its turn in agentkit's limiter (constant work) rather than in the connection
+pool, whose planning step runs over the requests it holds on every request and response (even
+agentkit's own lean pool, `_pool.assign_requests`; httpcore's plain one also over every
+connection). In one run per value of benchmarks/bench_runner.py's concurrency row (2,000
+conversations on the default pool, a loaded 2-CPU machine), a turn cost 1.87 ms of client CPU
+with 48 in flight (48 connections), 1.74 with 96 and 2.25 with no limit (100 connections).
 For long requests to the real API, where throughput matters more than client CPU, raise it (up
 to the pool's size) with `max_in_flight=`."""
 

@@ -3,7 +3,9 @@
 Pass one as `http_client=` (to a client or `with_options`) to add a proxy, a transport option
 or event hooks without losing what agentkit's own pool has: its timeout, its pool limits and
 TCP keep-alive on every socket, so a quiet long request is not dropped by a network that
-closes idle connections (the official SDK's `DefaultHttpxClient` does the same).
+closes idle connections (the official SDK's `DefaultHttpxClient` does the same), and httpcore's
+pool with a lean planning step (`_pool`: a connection per request, expiry checked when a
+connection is handed out), so thousands of concurrent requests do not cost CPU per connection.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import httpx
 from httpx._utils import get_environment_proxies  # httpx's own reading of the proxy variables
 
 from ._base import DEFAULT_LIMITS, DEFAULT_TIMEOUT
+from ._pool import make_lean
 
 __all__ = [
     "AsyncOwnedPool",
@@ -70,7 +73,8 @@ def _with_defaults(
             for key, url in get_environment_proxies().items()
         }
         kwargs["mounts"] = {**proxies, **(kwargs.get("mounts") or {})}
-    kwargs["transport"] = transport(**options)
+    kwargs["transport"] = own = transport(**options)
+    make_lean(own)  # httpcore's pool, planning in time independent of its size (`_pool`)
     return kwargs
 
 

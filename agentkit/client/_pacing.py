@@ -17,6 +17,7 @@ import logging
 import math
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -40,6 +41,7 @@ logger = logging.getLogger("agentkit")
 # `tokens` is the combined budget (input and output together): reported in `rate_limits`, not
 # paced on (a request's output is not known before it is sent; its input paces the input budget).
 _KINDS = ("requests", "input-tokens", "output-tokens", "tokens")
+_COST_KINDS = ("requests", "input-tokens")  # what a request reserves (`reserve`)
 # Where each header the limiter reads goes: (index of its kind in `_KINDS`, index of its field
 # in (limit, remaining, reset)).
 _FIELDS = {
@@ -176,7 +178,11 @@ class RateLimiter:
         self._clock = clock
         self._lock = threading.Lock()
         self._buckets: dict[str, _Bucket] = {}
-        self._pending: dict[int, dict[str, float]] = {}
+        # The reserved requests without a response yet, oldest first (tickets only grow), and
+        # what they reserve in all: a response subtracts the ones reserved after it as the
+        # total minus the older ones, which are the few out before it, not every waiting one.
+        self._pending: OrderedDict[int, dict[str, float]] = OrderedDict()
+        self._pending_total = dict.fromkeys(_COST_KINDS, 0.0)
         self._tickets = itertools.count(1)
         self._paused_until = 0.0
         self._learned = False  # a response (with or without budgets) has come back
@@ -223,6 +229,9 @@ class RateLimiter:
                 wait, reason = self._paused_until - now, "retry-after"
             ticket = next(self._tickets)
             self._pending[ticket] = costs
+            total = self._pending_total
+            for kind, cost in costs.items():
+                total[kind] += cost
         if wait > 0:
             logger.info("rate limit: waiting %.2f s before sending (%s budget short)", wait, reason)
             if self.on_wait is not None:
@@ -237,8 +246,8 @@ class RateLimiter:
         found = _rate_headers(headers)
         with self._lock:
             now = self._clock()
-            own = self._pending.pop(ticket, None)
-            later = [c for t, c in self._pending.items() if t > ticket]
+            own = self._forget(ticket)
+            later = self._reserved_after(ticket)
             if not self._learned:
                 self._learned = True
                 tokens = found[1]  # input tokens: (limit, remaining, reset)
@@ -258,8 +267,7 @@ class RateLimiter:
                 bucket.limit, bucket.rate, bucket.stamp, bucket.reset = int(limit), rate, now, reset
                 # The server counted this request and every one sent before it; the requests
                 # sent after it are still ours to subtract.
-                sent_since = sum(c.get(kind, 0.0) for c in later) if later else 0.0
-                bucket.level = min(remaining, limit) - sent_since
+                bucket.level = min(remaining, limit) - later.get(kind, 0.0)
             if status == 429:
                 pause = _retry_after(headers, now)
                 if pause is not None:
@@ -281,7 +289,33 @@ class RateLimiter:
         """Forget a request that got no response (a connection error): the server may or may
         not have counted it, so its reservation stays in the bucket until the next response."""
         with self._lock:
-            self._pending.pop(ticket, None)
+            self._forget(ticket)
+
+    def _forget(self, ticket: int) -> dict[str, float] | None:
+        """Drop a pending reservation; its costs, or None if it was not pending."""
+        costs = self._pending.pop(ticket, None)
+        if not self._pending:  # start again from exact zeros (no rounding carried over)
+            self._pending_total = dict.fromkeys(_COST_KINDS, 0.0)
+        elif costs is not None:
+            total = self._pending_total
+            for kind, cost in costs.items():
+                total[kind] -= cost
+        return costs
+
+    def _reserved_after(self, ticket: int) -> dict[str, float]:
+        """What the pending requests reserved after `ticket` reserve in all, per budget.
+
+        The total minus the pending ones reserved before it: those are walked from the oldest,
+        and are the requests sent before this one and still out (a handful), so a response costs
+        the same with 2,000 requests waiting as with none.
+        """
+        before = dict.fromkeys(_COST_KINDS, 0.0)
+        for t, costs in self._pending.items():
+            if t > ticket:
+                break
+            for kind, cost in costs.items():
+                before[kind] += cost
+        return {kind: total - before[kind] for kind, total in self._pending_total.items()}
 
     @property
     def limits(self) -> RateLimits:

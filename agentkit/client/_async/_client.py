@@ -61,8 +61,9 @@ class AsyncClient(BaseClient[httpx.AsyncClient]):
             `agentkit.client.DefaultHttpxClient`); the client's `close()` closes it.
         max_in_flight: At most this many requests out at once (default 48, below the default
             pool's 100 connections); the others wait their turn in the client, where waiting
-            costs nothing per request (in httpx's pool, work proportional to its queue and its
-            connections). A stream counts until its first event. None: no limit.
+            costs nothing per request (in the connection pool, work over every request it
+            holds, on each request and response). A stream counts until its first event.
+            None: no limit.
         rate_limiter: Rate-limit pacing from the API's `anthropic-ratelimit-*` headers: on by
             default (the client's own `RateLimiter`); pass one `RateLimiter` to several clients
             to pace them together, or False to turn pacing off.
