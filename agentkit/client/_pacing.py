@@ -12,6 +12,7 @@ The decisions are pure (a clock is passed in); the client's send path only sleep
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
 import math
@@ -142,6 +143,7 @@ def _number(value: str | None) -> float | None:
     return number if math.isfinite(number) and number >= 0 else None
 
 
+@functools.lru_cache(maxsize=16)  # a budget's reset time repeats response after response
 def _timestamp(value: str | None) -> float | None:
     if not value:
         return None
@@ -358,17 +360,26 @@ def _retry_after(headers: Mapping[str, str], now: float) -> float | None:
 def _rate_headers(headers: Mapping[str, str]) -> list[list[str | None]]:
     """The `limit`, `remaining` and `reset` headers of each kind in `_KINDS`, in one pass.
 
-    Only those nine are decoded (not every header, as `Headers.items()` would). A header sent
-    twice reads as "" (unreadable), as its values joined with ", " would.
+    Only those are decoded (not every header, as `Headers.items()` would), and looked up by
+    the lower-case names the API sends; a response without every limit of the paced budgets
+    is looked up again with its names lowered. A header sent twice reads as "" (unreadable),
+    as its values joined with ", " would.
     """
+    raw = _as_headers(headers).raw
+    found = _fill(raw, lower=False)
+    if all(budget[0] is not None for budget in found[:3]):  # the paced budgets' limits
+        return found
+    return _fill(raw, lower=True)
+
+
+def _fill(raw: list[tuple[bytes, bytes]], *, lower: bool) -> list[list[str | None]]:
     found: list[list[str | None]] = [[None, None, None] for _ in _KINDS]
-    message = _as_headers(headers)
-    encoding = message.encoding
-    for name, value in message.raw:
-        slot = _FIELDS.get(name.lower())
+    for name, value in raw:
+        slot = _FIELDS.get(name.lower() if lower else name)
         if slot is not None:
             kind, field = slot
-            found[kind][field] = value.decode(encoding) if found[kind][field] is None else ""
+            # Latin-1 never fails; a value that is not a number or a time is skipped later.
+            found[kind][field] = value.decode("latin-1") if found[kind][field] is None else ""
     return found
 
 
