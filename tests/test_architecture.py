@@ -8,6 +8,7 @@ import ast
 import importlib
 import subprocess
 import sys
+import textwrap
 from collections import defaultdict
 from pathlib import Path
 
@@ -254,14 +255,57 @@ def test_import_agentkit_is_lazy() -> None:
     assert out.stdout.strip() == "['agentkit._version']"
 
 
+# Loaded on first use, not by `from agentkit import Agent, Client, tool` (issue 18: import time):
+# pydantic itself (the essentials need only pydantic-core: `from_json`, `to_json`,
+# `ValidationError`), the response models, docstring-parser (read when a tool is defined), and
+# anyio's synchronization primitives and blocking portal (first client, first sync tool run).
+DEFERRED_BY_THE_ESSENTIALS = (
+    "pydantic",
+    "pydantic.main",
+    "pydantic.type_adapter",
+    "docstring_parser",
+    "agentkit.types._message",
+    "agentkit.types._batch",
+    "agentkit.client._file_models",
+    "agentkit.client._parse",
+    "anyio.from_thread",
+    "anyio._core._synchronization",
+)
+
+
 def test_the_agent_essentials_do_not_build_response_models() -> None:
-    """`from agentkit import Agent, Client, tool` leaves pydantic's model machinery and the
+    """`from agentkit import Agent, Client, tool` leaves pydantic, its model machinery and the
     response models for the first response (issue 18: import time)."""
     code = (
         "import sys; from agentkit import Agent, Client, tool; "
-        "print(sorted(m for m in ('pydantic.main', 'pydantic.type_adapter', 'docstring_parser', "
-        "'agentkit.types._message', 'agentkit.types._batch', 'agentkit.client._file_models', "
-        "'agentkit.client._parse') if m in sys.modules))"
+        f"print(sorted(m for m in {DEFERRED_BY_THE_ESSENTIALS!r} if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_the_deferred_modules_load_when_used() -> None:
+    """What the essentials defer loads where it is needed: anyio's limiter with an async
+    client, pydantic's models and docstring-parser with the first tool."""
+    code = textwrap.dedent(
+        '''
+        import sys
+        from agentkit import AsyncClient, tool
+
+        AsyncClient(api_key="k", max_in_flight=2)
+
+        @tool
+        def echo(text: str) -> str:
+            """Echo.
+
+            Args:
+                text: The text.
+            """
+            return text
+
+        print(sorted(m for m in ("pydantic", "pydantic.main", "docstring_parser",
+                                 "anyio._core._synchronization") if m not in sys.modules))
+        '''
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -17,12 +17,11 @@ import threading
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
-from typing import IO, Any, Final, Generic, Literal
+from typing import IO, TYPE_CHECKING, Any, Final, Generic, Literal, TypeAlias
 
 import anyio
 import httpx
-from pydantic import ValidationError
-from pydantic_core import from_json, to_json
+from pydantic_core import ValidationError, from_json, to_json
 from typing_extensions import Self, TypedDict, TypeVar, Unpack
 
 from .._exceptions import (
@@ -46,7 +45,6 @@ from ._retry import RetryPolicy
 
 __all__ = [
     "DEFAULT",
-    "AsyncInFlight",
     "DEFAULT_BASE_URL",
     "DEFAULT_LIMITS",
     "DEFAULT_MAX_IN_FLIGHT",
@@ -58,6 +56,8 @@ __all__ = [
     "InFlight",
     "LongRequestError",
     "Omitted",
+    "async_in_flight",
+    "in_flight",
     "RequestArgs",
     "RequestSpec",
     "decode_json",
@@ -511,8 +511,21 @@ to the pool's size) with `max_in_flight=`."""
 
 
 # What bounds the requests in flight of an async client and of a sync one (`_new_limiter`).
-AsyncInFlight = anyio.CapacityLimiter
+# The async one is made on first use: `anyio.CapacityLimiter` loads anyio's synchronization
+# module, a few milliseconds at import (issue 18).
+if TYPE_CHECKING:
+    AsyncInFlight: TypeAlias = anyio.CapacityLimiter
 InFlight = threading.Semaphore
+
+
+def async_in_flight(total: int) -> AsyncInFlight:
+    """A limiter of `total` requests in flight for an async client."""
+    return anyio.CapacityLimiter(total)
+
+
+def in_flight(total: int) -> InFlight:
+    """A limiter of `total` requests in flight for a sync client."""
+    return threading.Semaphore(total)
 
 
 class ClientOptions(TypedDict, Generic[H], total=False):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from contextlib import nullcontext
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 import httpx
 from typing_extensions import Self, Unpack
@@ -18,12 +18,12 @@ from ...streaming._core import EventCore
 from ...types._params import TimeoutTypes
 from .._base import (
     DEFAULT,
-    AsyncInFlight,
     BaseClient,
     Body,
     Omitted,
     RequestArgs,
     RequestSpec,
+    async_in_flight,
     response_mode,
     transport_error,
 )
@@ -40,8 +40,11 @@ __all__ = ["AsyncClient"]
 
 T = TypeVar("T")
 
-# What bounds a client's requests in flight (`max_in_flight`), or nothing.
-_Limiter = AsyncInFlight | nullcontext[None]
+if TYPE_CHECKING:
+    from .._base import AsyncInFlight
+
+    # What bounds a client's requests in flight (`max_in_flight`), or nothing.
+    _Limiter: TypeAlias = AsyncInFlight | nullcontext[None]
 
 
 class AsyncClient(BaseClient[httpx.AsyncClient]):
@@ -84,7 +87,7 @@ class AsyncClient(BaseClient[httpx.AsyncClient]):
     def _new_limiter(self, total: int | None) -> _Limiter:
         if total is None:
             return nullcontext()
-        return AsyncInFlight(total)
+        return async_in_flight(total)
 
     def _build_resources(self) -> None:
         self.messages = AsyncMessages(self)
