@@ -258,7 +258,10 @@ def test_import_agentkit_is_lazy() -> None:
 # Loaded on first use, not by `from agentkit import Agent, Client, tool` (issue 18: import time):
 # pydantic itself (the essentials need only pydantic-core: `from_json`, `to_json`,
 # `ValidationError`), the response models, docstring-parser (read when a tool is defined), and
-# anyio's synchronization primitives and blocking portal (first client, first sync tool run).
+# anyio's synchronization primitives and blocking portal (first client, first sync tool run),
+# and the standard library's uuid (a new conversation or run), platform (the user agent) and
+# difflib (an unknown keyword). httpx's command-line client, which imports uuid and platform
+# too, is hidden, as in an install without it.
 DEFERRED_BY_THE_ESSENTIALS = (
     "pydantic",
     "pydantic.main",
@@ -270,14 +273,18 @@ DEFERRED_BY_THE_ESSENTIALS = (
     "agentkit.client._parse",
     "anyio.from_thread",
     "anyio._core._synchronization",
+    "uuid",
+    "platform",
+    "difflib",
 )
+HIDE_HTTPX_CLI = "import sys; sys.modules.update(click=None, pygments=None, rich=None); "
 
 
 def test_the_agent_essentials_do_not_build_response_models() -> None:
     """`from agentkit import Agent, Client, tool` leaves pydantic, its model machinery and the
     response models for the first response (issue 18: import time)."""
     code = (
-        "import sys; from agentkit import Agent, Client, tool; "
+        f"{HIDE_HTTPX_CLI}from agentkit import Agent, Client, tool; "
         f"print(sorted(m for m in {DEFERRED_BY_THE_ESSENTIALS!r} if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -286,13 +293,19 @@ def test_the_agent_essentials_do_not_build_response_models() -> None:
 
 def test_the_deferred_modules_load_when_used() -> None:
     """What the essentials defer loads where it is needed: anyio's limiter with an async
-    client, pydantic's models and docstring-parser with the first tool."""
-    code = textwrap.dedent(
+    client (with platform, for its user agent), pydantic's models and docstring-parser with the
+    first tool, uuid with the first conversation, difflib with an unknown keyword."""
+    code = HIDE_HTTPX_CLI + textwrap.dedent(
         '''
         import sys
-        from agentkit import AsyncClient, tool
+        from agentkit import AsyncClient, Conversation, tool
 
         AsyncClient(api_key="k", max_in_flight=2)
+        Conversation()
+        try:
+            AsyncClient(api_key="k", max_inflight=2)
+        except TypeError:
+            pass
 
         @tool
         def echo(text: str) -> str:
@@ -304,7 +317,8 @@ def test_the_deferred_modules_load_when_used() -> None:
             return text
 
         print(sorted(m for m in ("pydantic", "pydantic.main", "docstring_parser",
-                                 "anyio._core._synchronization") if m not in sys.modules))
+                                 "anyio._core._synchronization", "uuid", "platform", "difflib")
+                     if m not in sys.modules))
         '''
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

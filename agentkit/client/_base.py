@@ -12,7 +12,6 @@ import enum
 import functools
 import logging
 import os
-import platform
 import threading
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
@@ -361,6 +360,8 @@ def pool_headers(http: object) -> dict[str, str]:
 @functools.cache
 def user_agent(client_name: str) -> str:
     """`agentkit/<version> (<ClientClass>; Python <version>)`."""
+    import platform  # once per client class (cached): not loaded at import (issue 18)
+
     return f"agentkit/{__version__} ({client_name}; Python {platform.python_version()})"
 
 
