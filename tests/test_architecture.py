@@ -256,13 +256,20 @@ def test_import_agentkit_is_lazy() -> None:
 
 
 # Loaded on first use, not by `from agentkit import Agent, Client, tool` (issue 18: import time):
-# pydantic itself (the essentials need only pydantic-core: `from_json`, `to_json`,
+# the agent loop, its drivers and events, the tool executor and the conversation (an agent is
+# made or run), pydantic itself (the essentials need only pydantic-core: `from_json`, `to_json`,
 # `ValidationError`), the response models, docstring-parser (read when a tool is defined), and
 # anyio's synchronization primitives and blocking portal (first client, first sync tool run),
 # and the standard library's uuid (a new conversation or run), platform (the user agent) and
 # difflib (an unknown keyword). httpx's command-line client, which imports uuid and platform
 # too, is hidden, as in an install without it.
 DEFERRED_BY_THE_ESSENTIALS = (
+    "agentkit.runner._loop",
+    "agentkit.runner._core",
+    "agentkit.runner._drivers",
+    "agentkit.runner._events",
+    "agentkit.tools._execute",
+    "agentkit.conversation",
     "pydantic",
     "pydantic.main",
     "pydantic.type_adapter",
@@ -294,11 +301,13 @@ def test_the_agent_essentials_do_not_build_response_models() -> None:
 def test_the_deferred_modules_load_when_used() -> None:
     """What the essentials defer loads where it is needed: anyio's limiter with an async
     client (with platform, for its user agent), pydantic's models and docstring-parser with the
-    first tool, uuid with the first conversation, difflib with an unknown keyword."""
+    first tool, uuid with the first conversation, difflib with an unknown keyword, the loop, the
+    executor and the conversation with the first agent, the drivers with its first run."""
     code = HIDE_HTTPX_CLI + textwrap.dedent(
         '''
         import sys
-        from agentkit import AsyncClient, Conversation, tool
+        from agentkit import Agent, AsyncClient, Client, Conversation, tool
+        from agentkit.testing import FakeClaude
 
         AsyncClient(api_key="k", max_in_flight=2)
         Conversation()
@@ -316,8 +325,14 @@ def test_the_deferred_modules_load_when_used() -> None:
             """
             return text
 
+        fake = FakeClaude(["done"])
+        client = Client(api_key="k", http_client=fake.http_client())
+        assert Agent("claude-sonnet-4-5", tools=[echo], client=client).run("hi").output == "done"
         print(sorted(m for m in ("pydantic", "pydantic.main", "docstring_parser",
-                                 "anyio._core._synchronization", "uuid", "platform", "difflib")
+                                 "anyio._core._synchronization", "uuid", "platform", "difflib",
+                                 "agentkit.runner._loop", "agentkit.runner._core",
+                                 "agentkit.runner._drivers", "agentkit.runner._events",
+                                 "agentkit.tools._execute", "agentkit.conversation")
                      if m not in sys.modules))
         '''
     )
