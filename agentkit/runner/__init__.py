@@ -36,26 +36,6 @@ if TYPE_CHECKING:
         beta_tool,
     )
 
-__all__ = [
-    "Agent",
-    "AgentEvent",
-    "BetaAsyncToolRunner",
-    "BetaToolRunner",
-    "CacheMissed",
-    "Hooks",
-    "Limits",
-    "RunFinished",
-    "RunResult",
-    "RunStatus",
-    "STOP_ACTIONS",
-    "ToolCallFinished",
-    "ToolCallStarted",
-    "TurnFinished",
-    "beta_async_tool",
-    "beta_tool",
-    "next_action",
-]
-
 _LAZY: dict[str, str] = {
     "Agent": "_agent",
     "AgentEvent": "_events",
@@ -76,8 +56,24 @@ _LAZY: dict[str, str] = {
     "next_action": "_loop",
 }
 
+__all__ = [
+    "Agent",
+    "AgentEvent",
+    "BetaAsyncToolRunner",
+    "BetaToolRunner",
+    "CacheMissed",
+    "Hooks",
+    "Limits",
+    "RunFinished",
+    "RunResult",
+    "RunStatus",
+    "STOP_ACTIONS",
+    "ToolCallFinished",
+    "ToolCallStarted",
+    "TurnFinished",
+    "beta_async_tool",
+    "beta_tool",
+    "next_action",
+]
+
 __getattr__ = lazy_getattr(__name__, _LAZY)
-
-
-def __dir__() -> list[str]:
-    return __all__

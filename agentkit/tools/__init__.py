@@ -102,7 +102,3 @@ _LAZY: dict[str, str] = dict.fromkeys(
 )
 
 __getattr__ = lazy_getattr(__name__, _LAZY)
-
-
-def __dir__() -> list[str]:
-    return __all__
