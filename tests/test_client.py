@@ -791,6 +791,50 @@ def test_default_httpx_clients_carry_agentkit_defaults() -> None:
     assert isinstance(client._http, DefaultHttpxClient)
 
 
+@pytest.mark.parametrize("name", ["Set-Cookie", "set-cookie2"])
+def test_the_pools_keep_cookies_and_skip_responses_that_set_none(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The jar reads a response only when it sets a cookie; what it keeps is what httpx's
+    keeps, and it goes back with the next request (also after `cookies=` is set again)."""
+    import http.cookiejar
+
+    from agentkit.client import DefaultAsyncHttpxClient, DefaultHttpxClient
+
+    reads: list[object] = []
+    extract = http.cookiejar.CookieJar.extract_cookies
+
+    def counted(jar: http.cookiejar.CookieJar, response: object, request: object) -> None:
+        reads.append(response)
+        extract(jar, response, request)
+
+    monkeypatch.setattr(http.cookiejar.CookieJar, "extract_cookies", counted)
+    sent: list[str | None] = []
+
+    def server(request: httpx.Request) -> httpx.Response:
+        sent.append(request.headers.get("cookie"))
+        if request.url.path == "/login":
+            value = "session=abc; Path=/" if name == "Set-Cookie" else 'session="abc"; Version=1'
+            return httpx.Response(200, headers={name: value}, json={})
+        return httpx.Response(200, json={})
+
+    plain = httpx.Client(transport=httpx.MockTransport(server))
+    plain.get("https://api.example.com/login")
+    reads.clear()
+    http_client = DefaultHttpxClient(transport=httpx.MockTransport(server))
+    http_client.get("https://api.example.com/v1/models")
+    assert reads == []  # no Set-Cookie: the standard library's parse is skipped
+    http_client.get("https://api.example.com/login")
+    assert len(reads) == 1  # read, and kept as httpx keeps it (Set-Cookie2 is ignored)
+    assert dict(http_client.cookies) == dict(plain.cookies)
+    http_client.get("https://api.example.com/v1/models")
+    assert sent[-1] == ("session=abc" if name == "Set-Cookie" else None)
+    http_client.cookies = {"other": "1"}
+    http_client.get("https://api.example.com/v1/models")
+    assert sent[-1] == "other=1"
+    assert type(http_client.cookies) is type(DefaultAsyncHttpxClient().cookies)
+
+
 def test_with_options_http_client_and_closing() -> None:
     from agentkit.testing import FakeClaude
 
@@ -908,6 +952,68 @@ def test_max_in_flight_bounds_the_requests_out_at_once() -> None:
 
     assert anyio.run(main) == [{"ok": True}] * 5
     assert most == 2
+
+
+def test_in_flight_slots_go_in_arrival_order_and_a_cancelled_waiter_passes_its_turn_on() -> None:
+    import anyio
+
+    from agentkit.client._inflight import AsyncInFlight
+
+    limiter = AsyncInFlight(1)
+    order: list[str] = []
+
+    async def hold(name: str, until: anyio.Event) -> None:
+        async with limiter:
+            order.append(name)
+            await until.wait()
+
+    async def main() -> None:
+        with anyio.fail_after(10):  # a slot lost to a cancelled waiter would hang the rest
+            await in_order()
+
+    async def in_order() -> None:
+        done = anyio.Event()
+        done.set()
+        first_held = anyio.Event()
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(hold, "a", first_held)
+            await anyio.wait_all_tasks_blocked()
+            assert order == ["a"]  # a free slot is taken at once
+            gone = anyio.CancelScope()
+
+            async def cancelled_in_line() -> None:
+                with gone:
+                    await hold("b", done)
+
+            tg.start_soon(cancelled_in_line)
+            await anyio.wait_all_tasks_blocked()
+            for name in "cd":
+                tg.start_soon(hold, name, done)
+                await anyio.wait_all_tasks_blocked()
+            gone.cancel()  # b leaves the line before its turn
+            await anyio.wait_all_tasks_blocked()
+            first_held.set()
+        assert order == ["a", "c", "d"]
+        # A waiter cancelled after the slot was handed to it hands it on.
+        async with limiter:
+            handed = anyio.CancelScope()
+
+            async def handed_then_cancelled() -> None:
+                with handed:
+                    await hold("e", done)
+
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(handed_then_cancelled)
+                tg.start_soon(hold, "f", done)
+                await anyio.wait_all_tasks_blocked()
+                handed.cancel()  # e is cancelled, and not yet awake ...
+                await limiter.__aexit__(None, None, None)  # ... when it is handed the slot
+            await limiter.__aenter__()  # the slot came back: the context's exit gives it up
+        assert order == ["a", "c", "d", "f"]
+        async with limiter:  # free again
+            pass
+
+    anyio.run(main)
 
 
 def test_a_parsed_message_keeps_the_body_it_came_in() -> None:

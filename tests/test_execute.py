@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import anyio
 import anyio.from_thread
+import anyio.to_thread
 import pytest
 from pydantic import BaseModel, Field
 from recordings import load
@@ -326,6 +327,99 @@ async def test_thread_and_concurrency_limits_serialize() -> None:
         started = time.perf_counter()
         await runtime.run_calls([use("block", {"label": n}, id=n) for n in "xyz"])
         assert time.perf_counter() - started >= 0.3
+
+
+async def test_a_lone_sync_call_runs_in_a_reused_worker_thread_with_the_callers_contextvars() -> (
+    None
+):
+    import contextvars
+    import threading
+
+    request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
+
+    @tool
+    def seen() -> str:
+        """The caller's request id and this thread, as this call sees them."""
+        seen = f"{request_id.get()} in {threading.current_thread().name}"
+        request_id.set("changed by the tool")  # in this call's copy of the context only
+        return seen
+
+    runtime = ToolRuntime([seen])
+    token = request_id.set("req-7")
+    try:
+        (first,) = await runtime.run_calls([use("seen", {})])
+        running = {t.name for t in threading.enumerate()}
+        (second,) = await runtime.run_calls([use("seen", {})])
+    finally:
+        request_id.reset(token)
+    assert first.result is not None and second.result is not None
+    assert str(first.result["content"]).startswith("req-7 in agentkit-tool-async-")
+    content = str(second.result["content"])
+    assert content.startswith("req-7 in agentkit-tool-async-")
+    assert content.removeprefix("req-7 in ") in running  # a thread idle again, not a new one
+
+
+async def test_a_lone_sync_call_that_fails_or_times_out_is_an_error_result() -> None:
+    import threading
+
+    release = threading.Event()
+
+    @tool(timeout=0.05)
+    def stuck() -> str:
+        """Wait for a release."""
+        release.wait(10)
+        return "late"
+
+    runtime = ToolRuntime([stuck, kaboom, echo])
+    try:
+        (timed_out,) = await runtime.run_calls([use("stuck", {})])
+        # The abandoned thread still runs: the next call gets another one.
+        (failed,) = await runtime.run_calls([use("kaboom", {"message": "no"})])
+        (fine,) = await runtime.run_calls([use("echo", {"text": "hi"})])
+    finally:
+        release.set()
+    assert timed_out.result == error("toolu_stuck", "Tool 'stuck' timed out after 0.05 seconds.")
+    assert failed.result == error("toolu_kaboom", "RuntimeError: no")
+    assert type(failed.exception) is RuntimeError
+    assert fine.result is not None and fine.result["content"] == "hi"
+
+
+async def test_a_base_exception_in_a_lone_sync_tool_escapes() -> None:
+    @tool
+    def abort() -> None:
+        """Abort."""
+        raise Abort
+
+    with pytest.raises(Abort):
+        await ToolRuntime([abort]).run_calls([use("abort", {})])
+
+
+async def test_cancelling_a_lone_sync_call_abandons_its_thread() -> None:
+    import threading
+
+    started, release, finished = threading.Event(), threading.Event(), threading.Event()
+
+    @tool
+    def stuck() -> str:
+        """Wait for a release."""
+        started.set()
+        release.wait(10)
+        finished.set()
+        return "late"
+
+    outcomes: list[ToolOutcome] = []
+    with anyio.fail_after(10):
+        async with anyio.create_task_group() as tg:
+
+            async def run() -> None:
+                outcomes.extend(await ToolRuntime([stuck]).run_calls([use("stuck", {})]))
+
+            tg.start_soon(run)
+            await anyio.to_thread.run_sync(started.wait)
+            tg.cancel_scope.cancel()  # the run ends now, not when the thread does
+    assert outcomes == [] and not finished.is_set()
+    release.set()
+    await anyio.to_thread.run_sync(finished.wait)  # it finished, unobserved
 
 
 async def test_sequential_tools_overlap_with_nothing() -> None:

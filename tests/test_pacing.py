@@ -88,6 +88,66 @@ def test_the_input_token_budget_paces_too() -> None:
     assert limiter.reserve(3_000)[1] == pytest.approx(20.0)
 
 
+def test_header_names_are_read_in_any_case_and_a_repeated_one_is_unreadable() -> None:
+    clock = Clock()
+    limiter = RateLimiter(clock=clock)
+    ticket, _ = limiter.reserve(10)
+    sent = budget_headers(clock.now, requests=60, left=50, tokens=100_000, tokens_left=90_000)
+    pairs = [(name.title(), value) for name, value in sent.items()]
+    # The token budget's remaining count comes twice: its two values joined are no number.
+    pairs.append(("anthropic-ratelimit-input-tokens-remaining", "89000"))
+    limiter.update(ticket, httpx.Headers(pairs), 200)
+    limits = limiter.limits
+    assert limits.requests is not None and limits.requests.remaining == 50
+    assert limits.input_tokens is None
+
+
+def test_the_combined_token_budget_is_reported_not_paced() -> None:
+    clock = Clock()
+    limiter = RateLimiter(clock=clock)
+    ticket, _ = limiter.reserve(1_000)
+    headers = budget_headers(clock.now, requests=1000, left=999, tokens=6_000, tokens_left=5_000)
+    headers |= {
+        "anthropic-ratelimit-tokens-limit": "8000",
+        "anthropic-ratelimit-tokens-remaining": "2000",
+        "anthropic-ratelimit-tokens-reset": stamp(clock.now + 45),
+    }
+    limiter.update(ticket, headers, 200)
+    tokens = limiter.limits.tokens
+    assert tokens is not None
+    assert (tokens.limit, tokens.remaining) == (8_000, 2_000)
+    assert tokens.reset == pytest.approx(clock.now + 45, abs=0.01)
+    # It refills towards its reset: 6,000 short over 45 s.
+    clock.now += 15
+    refilled = limiter.limits.tokens
+    assert refilled is not None and refilled.limit == 8_000 and refilled.reset == tokens.reset
+    assert refilled.remaining == pytest.approx(4_000)
+    # The input budget paces; the combined one (2,000 + refill left) does not hold 4,000 back.
+    assert limiter.reserve(4_000)[1] == 0
+
+
+def test_the_client_reports_every_budget_the_fake_sends() -> None:
+    fake = FakeClaude(
+        lambda body: "ok",
+        rate_limits=FakeRateLimits(
+            requests=50, input_tokens=20_000, output_tokens=4_000, tokens=24_000
+        ),
+    )
+    client = agentkit.Client(api_key="k", http_client=fake.http_client())
+    assert client.rate_limits is not None and client.rate_limits.tokens is None  # none yet
+    Agent(MODEL, client=client, max_tokens=64).run("hi")
+    limits = client.rate_limits
+    assert limits.requests is not None and limits.requests.limit == 50
+    assert limits.input_tokens is not None and limits.input_tokens.limit == 20_000
+    assert limits.output_tokens is not None and limits.output_tokens.limit == 4_000
+    assert limits.tokens is not None and limits.tokens.limit == 24_000
+    # The fake charged the request's input tokens to the combined budget as well.
+    assert limits.tokens.remaining < 24_000
+    assert limits.tokens.limit - limits.tokens.remaining == pytest.approx(
+        limits.input_tokens.limit - limits.input_tokens.remaining, abs=2
+    )
+
+
 def test_a_response_resyncs_without_drift_and_a_429_pauses_everyone() -> None:
     clock = Clock()
     waited: list[PacingWait] = []
@@ -113,6 +173,25 @@ def test_a_response_resyncs_without_drift_and_a_429_pauses_everyone() -> None:
     assert limiter.reserve(10, retry=True)[1] == 0
     clock.now += 8
     assert limiter.limits.paused_until is None
+
+
+@pytest.mark.parametrize("case", [str.lower, str.title, str.upper])
+def test_response_headers_are_read_in_any_casing(case: Any) -> None:
+    """The client hands the limiter the response's `httpx.Headers`; the API sends lower-case
+    names, and a proxy that recases them changes nothing."""
+    clock = Clock()
+    limiter = RateLimiter(clock=clock)
+    sent = budget_headers(clock.now, requests=60, left=30, tokens=100_000, tokens_left=90_000)
+    headers = httpx.Headers([(case(k), v) for k, v in [*sent.items(), ("Server", "x")]])
+    ticket, _ = limiter.reserve(10)
+    limiter.update(ticket, headers, 200)
+    limits = limiter.limits
+    assert limits.requests is not None and limits.requests.limit == 60
+    assert limits.requests.remaining == 30
+    assert limits.input_tokens is not None and limits.input_tokens.remaining == 90_000
+    later, _ = limiter.reserve(10)
+    limiter.update(later, httpx.Headers([(case("retry-after"), "7")]), 429)
+    assert limiter.limits.paused_until == clock.now + 7
 
 
 @pytest.mark.parametrize(

@@ -1232,3 +1232,68 @@ async def test_activities_continue_the_runs_trace(client: Client, queue: str) ->
     assert tool_span.attributes is not None and tool_span.attributes["gen_ai.tool.name"] == "record"
     assert chats[0].attributes is not None
     assert chats[0].attributes["gen_ai.response.finish_reasons"] == ("tool_use",)
+
+
+async def test_activities_explain_a_cache_miss(client: Client, queue: str) -> None:
+    """A durable run reports cache misses as a plain run does: a `CacheMissed` live event (to
+    `on_event`) and an `agentkit.cache.miss` event on the model call's `chat` span. Two agents
+    with different system prompts take turns on one conversation; a stable loop says nothing."""
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from agentkit.observability import Telemetry
+    from agentkit.runner import CacheMissed
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    telemetry = Telemetry(tracer_provider=provider)
+    live: list[StreamEvent] = []
+    script = [Reply.tool_use("record", {"note": "a"}), Reply.text("noted")] * 2
+    fake = FakeClaude(script)
+    store = MemoryStore()
+    with fake.serve() as server:
+        entries = [
+            TemporalAgent(
+                make_agent(server.url, store, system=system * 20, telemetry=telemetry),
+                name,
+                model=FAST,
+                on_event=live.append,
+            )
+            for name, system in [("terse", "You are terse. "), ("chatty", "You are chatty. ")]
+        ]
+        async with (
+            _client(entries[0].agent),
+            _client(entries[1].agent),
+            create_worker(client, queue, entries, sticky_queue_timeout=2.0),
+        ):
+            first = await start_run(client, "terse", "Note a", id="miss-1", task_queue=queue)
+            assert (await first.result()).text == "noted"
+            assert [e for e in live if isinstance(e.event, CacheMissed)] == []  # stable loop
+            second = await start_run(
+                client, "chatty", "Again", id="miss-2", task_queue=queue, conversation_id="miss-1"
+            )
+            assert (await second.result()).text == "noted"
+    misses = [e for e in live if isinstance(e.event, CacheMissed)]
+    assert [(e.workflow_id, e.step) for e in misses] == [("miss-2", misses[0].step)]
+    (missed,) = [e.event for e in misses]
+    assert isinstance(missed, CacheMissed)
+    assert (missed.miss.reason, missed.miss.index) == ("system", 0)
+    assert missed.message.usage.cache_read_input_tokens == 0
+    # The second run's next call reads the new prefix back: one miss, not two.
+    reads = [
+        e.meta["response"]["usage"]["cache_read_input_tokens"]
+        for e in store.load("miss-1").entries
+        if e.role == "assistant"
+    ]
+    assert len(reads) == 4 and reads[0] == 0 and reads[1] > 0 and reads[2] == 0 and reads[3] > 0
+    span_events = [
+        (span.name, event)
+        for span in exporter.get_finished_spans()
+        for event in span.events
+        if event.name == "agentkit.cache.miss"
+    ]
+    assert [name for name, _ in span_events] == ["chat claude-sonnet-4-5"]
+    attributes = span_events[0][1].attributes
+    assert attributes is not None and attributes["agentkit.cache.miss.reason"] == "system"

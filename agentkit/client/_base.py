@@ -16,9 +16,8 @@ import threading
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
-from typing import IO, TYPE_CHECKING, Any, Final, Generic, Literal, TypeAlias
+from typing import IO, Any, Final, Generic, Literal
 
-import anyio
 import httpx
 from pydantic_core import ValidationError, from_json, to_json
 from typing_extensions import Self, TypedDict, TypeVar, Unpack
@@ -39,11 +38,13 @@ from ..streaming._core import EventCore, EventDecoder
 from ..streaming._json_body import json_body_as_sse
 from ..streaming._sse import SSEDecoder
 from ..types._params import RequestOptions, TimeoutTypes
+from ._inflight import AsyncInFlight
 from ._pacing import RateLimiter, RateLimits, estimate_input_tokens
 from ._retry import RetryPolicy
 
 __all__ = [
     "DEFAULT",
+    "AsyncInFlight",
     "DEFAULT_BASE_URL",
     "DEFAULT_LIMITS",
     "DEFAULT_MAX_IN_FLIGHT",
@@ -57,9 +58,7 @@ __all__ = [
     "Omitted",
     "RequestArgs",
     "RequestSpec",
-    "async_in_flight",
     "decode_json",
-    "in_flight",
     "json_object",
     "model_parser",
     "spec_from_params",
@@ -512,21 +511,7 @@ to the pool's size) with `max_in_flight=`."""
 
 
 # What bounds the requests in flight of an async client and of a sync one (`_new_limiter`).
-# The async one is made on first use: `anyio.CapacityLimiter` loads anyio's synchronization
-# module, a few milliseconds at import (issue 18).
-if TYPE_CHECKING:
-    AsyncInFlight: TypeAlias = anyio.CapacityLimiter
 InFlight = threading.Semaphore
-
-
-def async_in_flight(total: int) -> AsyncInFlight:
-    """A limiter of `total` requests in flight for an async client."""
-    return anyio.CapacityLimiter(total)
-
-
-def in_flight(total: int) -> InFlight:
-    """A limiter of `total` requests in flight for a sync client."""
-    return threading.Semaphore(total)
 
 
 class ClientOptions(TypedDict, Generic[H], total=False):

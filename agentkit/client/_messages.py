@@ -48,10 +48,17 @@ __all__ = [
 
 
 def _validate_message(data: object) -> Message:
-    # The response models load on the first response, not at import (issue 18).
-    from ..types._message import Message
+    # The response models load on the first response, not at import (issue 18); then the
+    # validator is kept, so later responses pay no import statement.
+    global _message_validator
+    if _message_validator is None:
+        from ..types._message import Message
 
-    return Message.model_validate(data)
+        _message_validator = Message.model_validate
+    return _message_validator(data)
+
+
+_message_validator: Callable[[object], Message] | None = None
 
 
 def _validate_tokens_count(data: object) -> MessageTokensCount:

@@ -1,8 +1,8 @@
 """Rate-limit pacing: hold a request back until the organisation's limit has room for it.
 
 Every Messages API response says how much of the rate limit is left
-(`anthropic-ratelimit-{requests,input-tokens,output-tokens}-{limit,remaining,reset}`); the API
-refills each budget continuously, to full by its `reset` time. `RateLimiter` keeps a local
+(`anthropic-ratelimit-{requests,input-tokens,output-tokens,tokens}-{limit,remaining,reset}`); the
+API refills each budget continuously, to full by its `reset` time. `RateLimiter` keeps a local
 token bucket per budget from those headers: each request reserves one request and its estimated
 input tokens, and waits first when the bucket has not refilled enough. A response re-syncs the
 bucket to what the server counted, minus the requests sent since (so estimates never drift),
@@ -37,8 +37,16 @@ __all__ = [
 
 logger = logging.getLogger("agentkit")
 
-_KINDS = ("requests", "input-tokens", "output-tokens")
-_PREFIXES = ("anthropic-ratelimit-", "retry-after")
+# `tokens` is the combined budget (input and output together): reported in `rate_limits`, not
+# paced on (a request's output is not known before it is sent; its input paces the input budget).
+_KINDS = ("requests", "input-tokens", "output-tokens", "tokens")
+# Where each header the limiter reads goes: (index of its kind in `_KINDS`, index of its field
+# in (limit, remaining, reset)).
+_FIELDS = {
+    f"anthropic-ratelimit-{kind}-{field}".encode(): (k, f)
+    for k, kind in enumerate(_KINDS)
+    for f, field in enumerate(("limit", "remaining", "reset"))
+}
 _DEFAULT_PERIOD = 60.0  # the API's limits are per minute
 LEARNING_POLL = 0.02
 """Seconds between a waiting request's checks while the first response is awaited."""
@@ -71,12 +79,15 @@ class RateLimits:
         requests: Requests per minute.
         input_tokens: Input tokens per minute.
         output_tokens: Output tokens per minute.
+        tokens: Input and output tokens together per minute (`anthropic-ratelimit-tokens-*`);
+            reported as the API last counted it and refilled since, not paced on.
         paused_until: Unix time until which a 429's `retry-after` holds every request back.
     """
 
     requests: Budget | None
     input_tokens: Budget | None
     output_tokens: Budget | None
+    tokens: Budget | None
     paused_until: float | None
 
 
@@ -223,22 +234,21 @@ class RateLimiter:
 
         Headers that are missing or malformed are skipped: they never fail a request.
         """
-        # One pass over the headers, not a scan per name.
-        headers = {k: v for k, v in headers.items() if k.startswith(_PREFIXES)}
+        found = _rate_headers(headers)
         with self._lock:
             now = self._clock()
             own = self._pending.pop(ticket, None)
             later = [c for t, c in self._pending.items() if t > ticket]
             if not self._learned:
                 self._learned = True
-                self._calibrate(own, headers)
-            for kind in _KINDS:
-                prefix = f"anthropic-ratelimit-{kind}"
-                limit = _number(headers.get(f"{prefix}-limit"))
-                remaining = _number(headers.get(f"{prefix}-remaining"))
+                tokens = found[1]  # input tokens: (limit, remaining, reset)
+                self._calibrate(own, _number(tokens[0]), _number(tokens[1]))
+            for kind, (limit_text, remaining_text, reset_text) in zip(_KINDS, found, strict=True):
+                limit = _number(limit_text)
+                remaining = _number(remaining_text)
                 if limit is None or remaining is None or limit < 1:
                     continue
-                reset = _timestamp(headers.get(f"{prefix}-reset"))
+                reset = _timestamp(reset_text)
                 bucket = self._buckets.get(kind)
                 rate = bucket.rate if bucket is not None else limit / _DEFAULT_PERIOD
                 if reset is not None and reset > now and remaining < limit:
@@ -248,17 +258,18 @@ class RateLimiter:
                 bucket.limit, bucket.rate, bucket.stamp, bucket.reset = int(limit), rate, now, reset
                 # The server counted this request and every one sent before it; the requests
                 # sent after it are still ours to subtract.
-                bucket.level = min(remaining, limit) - sum(c.get(kind, 0.0) for c in later)
+                sent_since = sum(c.get(kind, 0.0) for c in later) if later else 0.0
+                bucket.level = min(remaining, limit) - sent_since
             if status == 429:
                 pause = _retry_after(headers, now)
                 if pause is not None:
                     self._paused_until = max(self._paused_until, now + pause)
 
-    def _calibrate(self, costs: dict[str, float] | None, headers: Mapping[str, str]) -> None:
+    def _calibrate(
+        self, costs: dict[str, float] | None, limit: float | None, remaining: float | None
+    ) -> None:
         """Scale the input-token estimate by what the server charged the first request (the
         budget was full before it, unless another process shares it: then it errs high)."""
-        limit = _number(headers.get("anthropic-ratelimit-input-tokens-limit"))
-        remaining = _number(headers.get("anthropic-ratelimit-input-tokens-remaining"))
         estimate = costs.get("input-tokens") if costs else None
         if limit is None or remaining is None or not estimate or remaining > limit:
             return
@@ -283,11 +294,36 @@ class RateLimiter:
                 found[kind] = Budget(bucket.limit, bucket.level, bucket.reset)
             paused = self._paused_until if self._paused_until > now else None
         return RateLimits(
-            found.get("requests"), found.get("input-tokens"), found.get("output-tokens"), paused
+            requests=found.get("requests"),
+            input_tokens=found.get("input-tokens"),
+            output_tokens=found.get("output-tokens"),
+            tokens=found.get("tokens"),
+            paused_until=paused,
         )
 
 
 def _retry_after(headers: Mapping[str, str], now: float) -> float | None:
     """The 429's `retry-after` in seconds (capped: a broken header must not stall the client)."""
-    seconds = parse_retry_after(httpx.Headers(headers), now)
+    seconds = parse_retry_after(_as_headers(headers), now)
     return None if seconds is None else min(seconds, MAX_PAUSE)
+
+
+def _rate_headers(headers: Mapping[str, str]) -> list[list[str | None]]:
+    """The `limit`, `remaining` and `reset` headers of each kind in `_KINDS`, in one pass.
+
+    Only those nine are decoded (not every header, as `Headers.items()` would). A header sent
+    twice reads as "" (unreadable), as its values joined with ", " would.
+    """
+    found: list[list[str | None]] = [[None, None, None] for _ in _KINDS]
+    message = _as_headers(headers)
+    encoding = message.encoding
+    for name, value in message.raw:
+        slot = _FIELDS.get(name.lower())
+        if slot is not None:
+            kind, field = slot
+            found[kind][field] = value.decode(encoding) if found[kind][field] is None else ""
+    return found
+
+
+def _as_headers(headers: Mapping[str, str]) -> httpx.Headers:
+    return headers if isinstance(headers, httpx.Headers) else httpx.Headers(headers)

@@ -137,7 +137,7 @@ def prefix_of(
     return PromptPrefix(
         tools=_hash(tools) if tools else 0,
         system=system_hashes,
-        messages=tuple(hash(m) for m in messages),
+        messages=tuple(map(hash, messages)),
         blocks=block_count,
         cached=bool(controls) or message_breakpoints > 0,
         ttl=ttl,
@@ -146,6 +146,8 @@ def prefix_of(
 
 
 def _first_difference(old: Sequence[int], new: Sequence[int]) -> int | None:
+    if len(old) <= len(new) and tuple(old) == tuple(new[: len(old)]):
+        return None  # the common case, compared at C speed
     for i, (a, b) in enumerate(zip(old, new, strict=False)):
         if a != b:
             return i

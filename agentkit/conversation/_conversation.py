@@ -77,11 +77,19 @@ class Entry:
         A response (a dict with `"type": "message"`, or a `Message`) keeps `role` and `content`
         as the message and the rest of the response in `meta["response"]`.
         """
-        from ..types._message import Message
+        if isinstance(message, dict):  # a param or a response's JSON: the common path
+            data = dict(message)
+            response_like = data.get("type") == "message"
+        else:
+            from ..types._message import Message
 
-        data = message.to_dict() if isinstance(message, Message) else dict(message)
+            if isinstance(message, Message):
+                data, response_like = message.to_dict(), True
+            else:
+                data = dict(message)
+                response_like = data.get("type") == "message"
         extra = dict(meta or {})
-        if data.get("type") == "message" or isinstance(message, Message):
+        if response_like:
             response = {k: v for k, v in data.items() if k not in ("role", "content")}
             extra.setdefault("response", response)
             data = {"role": data.get("role", "assistant"), "content": data.get("content", [])}

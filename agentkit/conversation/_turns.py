@@ -235,8 +235,15 @@ def merge_turns(messages: Sequence[object], memo: PreflightMemo | None = None) -
             while same < limit and old[same] is messages[same]:
                 same += 1
         # A turn is reused when the message after it is unchanged too, so it still ends where
-        # it did (that message had another role); the memo's last turn may grow, so it is not.
+        # it did (that message had another role); the memo's last turn may grow, so it is
+        # reused only when the first new message has another role (the common path: a reply
+        # after the tool results, results after a reply).
         kept = bisect.bisect_left(memo.ends, same, 0, len(memo.ends) - 1)
+        if same == len(old) < len(messages) and kept == len(memo.turns) - 1:
+            following = messages[same]
+            role = following.get("role") if isinstance(following, dict) else None
+            if isinstance(role, str) and role != memo.turns[-1].role:
+                kept += 1
         turns, ends = memo.turns[:kept], memo.ends[:kept]
         start = ends[-1] if ends else 0
     reused = len(turns)

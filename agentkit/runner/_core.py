@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Generator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
 from typing_extensions import assert_never
@@ -178,23 +178,21 @@ class RunParts:
 
     def context_factory(self, op: ToolCalls) -> Callable[[ToolCall], RunContext[object]]:
         """The `RunContext` of each call of a `ToolCalls`."""
-        base = RunContext(
-            deps=self.deps,
-            conversation_id=op.conversation.id,
-            run_id=self.run_id,
-            turn=op.effect.turn,
-            usage=op.effect.usage,
-            metadata=self.metadata,
-        )
+        conversation_id, turn, usage = op.conversation.id, op.effect.turn, op.effect.usage
 
         def context(call: ToolCall) -> RunContext[object]:
             # The same call keeps its id across a crash and resume (it is stored with the
             # assistant message), so this key is stable: a tool can make its effect happen once.
-            return replace(
-                base,
+            return RunContext(
+                deps=self.deps,
+                conversation_id=conversation_id,
+                run_id=self.run_id,
                 tool_use_id=call.id,
                 tool_name=call.name,
-                idempotency_key=f"{op.conversation.id}/{call.id}",
+                turn=turn,
+                usage=usage,
+                idempotency_key=f"{conversation_id}/{call.id}",
+                metadata=self.metadata,
             )
 
         return context

@@ -245,8 +245,12 @@ async def async_events(client: AsyncClient, parts: RunParts) -> AsyncGenerator[A
                 match op:
                     case Pending():
                         value = await async_value(op.value)
+                    case ModelCall() if not parts.streams_model():
+                        headers = beta_headers(parts.spec.betas)
+                        spec = message_spec(op.body(stream=False), headers=headers)
+                        value = await _kept(parts.lease, store, partial(client.call, spec))
                     case ModelCall():
-                        async for item in _call_async(client, parts, op, store):
+                        async for item in _streamed_call(client, parts, op, store):
                             if isinstance(item, Message):
                                 value = item
                             else:
@@ -257,7 +261,7 @@ async def async_events(client: AsyncClient, parts: RunParts) -> AsyncGenerator[A
                             entered = True
                         finished: list[ToolOutcome] = []
                         calls = partial(_run_calls, store, parts, op, finished)
-                        value = await _keeping(parts.lease, store, calls)
+                        value = await _kept(parts.lease, store, calls)
                         if parts.stream:
                             # After the whole step, not as each call finishes: see `Agent.astream`.
                             for outcome in finished:
@@ -284,17 +288,27 @@ async def async_events(client: AsyncClient, parts: RunParts) -> AsyncGenerator[A
 T = TypeVar("T")
 
 
-async def _keeping(
+def _kept(
     lease: Lease | None,
     store: ConversationStore | AsyncConversationStore | None,
+    work: Callable[[], Awaitable[T]],
+) -> Awaitable[T]:
+    """`work()`, with a task refreshing the lease meanwhile when the run holds one (without
+    one, `work()` itself: no coroutine between the run and the work)."""
+    if lease is None or store is None:
+        return work()
+    return _keeping(lease, store, work)
+
+
+async def _keeping(
+    lease: Lease,
+    store: ConversationStore | AsyncConversationStore,
     work: Callable[[], Awaitable[T]],
 ) -> T:
     """Await `work` while a task refreshes the lease every third of its time.
 
     No `yield` happens inside the task group (see `_run_calls` for why that matters).
     """
-    if lease is None or store is None:
-        return await work()
 
     async def keep() -> None:
         while True:
@@ -324,20 +338,14 @@ async def _refresh(lease: Lease, store: ConversationStore | AsyncConversationSto
     lease.refreshed_with(holder)
 
 
-async def _call_async(
+async def _streamed_call(
     client: AsyncClient,
     parts: RunParts,
     op: ModelCall,
     store: ConversationStore | AsyncConversationStore | None,
 ) -> AsyncGenerator[AgentEvent | Message, None]:
-    """The model call's events, then its message (the lease kept meanwhile)."""
+    """A streamed model call's events, then its message (the lease kept meanwhile)."""
     lease = parts.lease
-    if not parts.streams_model():
-        headers = beta_headers(parts.spec.betas)
-        spec = message_spec(op.body(stream=False), headers=headers)
-        message = await _keeping(lease, store, partial(client.call, spec))
-        yield message
-        return
     streamed = model_spec(client, op.body(stream=True), True, parts.spec.betas)
     manager = AsyncMessageStreamManager(
         partial(client.send, streamed, stream=True), **decoder_kwargs(client)

@@ -274,6 +274,15 @@ class Totals:
     tool_error_streak: int = 0
     output_retries: int = 0
 
+    # Built directly: `dataclasses.replace` costs several times as much, every turn.
+    def after_turn(self, usage: RunUsage) -> Totals:
+        """The totals after one more model call that brought the run's usage to `usage`."""
+        return Totals(self.turns + 1, usage, self.tool_error_streak, self.output_retries)
+
+    def with_streak(self, streak: int) -> Totals:
+        """The totals with this many tool errors in a row."""
+        return Totals(self.turns, self.usage, streak, self.output_retries)
+
 
 # -- effects and their results ------------------------------------------------------------------
 
@@ -586,7 +595,7 @@ def agent_loop(
         state.check(turn_limit(spec.limits, state.totals.turns))
         reply = yield from CallModel(state.container, state.totals)
         usage = state.totals.usage + reply.usage
-        state.totals = replace(state.totals, turns=state.totals.turns + 1, usage=usage)
+        state.totals = state.totals.after_turn(usage)
         state.reply = reply
         if reply.container is not None:
             state.container = reply.container
@@ -674,7 +683,7 @@ def _tool_step(
             state.count_output_retry(check.error)
     errors = sum(1 for r in reports if r.is_error)
     streak = tool_error_streak(state.totals.tool_error_streak, len(reports), errors)
-    state.totals = replace(state.totals, tool_error_streak=streak)
+    state.totals = state.totals.with_streak(streak)
     hit = streak_limit(spec.limits, streak)
     if hit is not None:
         yield from CommitUser("results")

@@ -9,6 +9,7 @@ answered; `RunParts.run_calls` asks `tool_scope` for each tool call's `execute_t
 
 from __future__ import annotations
 
+import operator
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from pydantic_core import from_json
 
-from ..conversation import Conversation
+from ..conversation import CachePolicy, Conversation, Entry
 from ..conversation._cachediff import PromptPrefix, explain_miss, prefix_of
 from ..observability._telemetry import DEFAULT_TELEMETRY
 from ..tools._execute import ToolCall, ToolOutcome, ToolScope
@@ -28,7 +29,14 @@ if TYPE_CHECKING:
     from ..observability._spans import ChatTrace, RunTrace
     from ..types._message import Message
 
-__all__ = ["observe", "provider_name", "tool_scope", "traced_call"]
+__all__ = [
+    "check_cache",
+    "fingerprint",
+    "observe",
+    "provider_name",
+    "tool_scope",
+    "traced_call",
+]
 
 
 # The last request of each recent conversation, so a run can explain a miss against the run
@@ -76,6 +84,7 @@ def observe(parts: RunParts, flow: Flow, client: object, *, current: bool = True
 def _observed(parts: RunParts, flow: Flow, run: RunTrace | None, current: bool) -> Flow:
     from ..types._message import Message  # on first use: the agent's import builds no model
 
+    tally = _Tally()
     try:
         value: object = None
         error: BaseException | None = None
@@ -96,7 +105,7 @@ def _observed(parts: RunParts, flow: Flow, run: RunTrace | None, current: bool) 
                 except BaseException as exc:
                     error = exc
                 continue
-            sent = _fingerprint(parts, op)
+            sent = fingerprint(op.params, parts.spec.cache, op.transcript.conversation, tally)
             chat = None if run is None else run.chat(op.params, _messages(op), attach=current)
             try:
                 value = yield op
@@ -108,7 +117,7 @@ def _observed(parts: RunParts, flow: Flow, run: RunTrace | None, current: bool) 
                 error = exc
                 continue
             if isinstance(value, Message):
-                miss = _check_cache(op.transcript.conversation.id, sent, value, chat)
+                miss = check_cache(op.transcript.conversation.id, sent, value, chat)
                 if chat is not None:
                     chat.close(value)
                 if miss is not None:
@@ -127,21 +136,26 @@ def _observed(parts: RunParts, flow: Flow, run: RunTrace | None, current: bool) 
 async def traced_call(
     run: RunTrace | None,
     params: Mapping[str, object],
-    messages: Callable[[], Sequence[Mapping[str, object]]],
+    conversation: Conversation,
+    policy: CachePolicy,
     call: Callable[[], Awaitable[Message]],
-) -> Message:
-    """`await call()` inside a `chat` span of `run` (for shells that call the model themselves:
-    Temporal's model-call activity)."""
+) -> tuple[Message, CacheMissed | None]:
+    """`await call()` inside a `chat` span of `run`, and its cache miss explained, for shells
+    that call the model themselves (Temporal's model-call activity): the message, and the
+    `CacheMissed` to report (None when it read from the cache or there is nothing to say)."""
+    sent = fingerprint(params, policy, conversation)
     if run is None:
-        return await call()
-    chat = run.chat(params, messages, attach=True)
+        message = await call()
+        return message, check_cache(conversation.id, sent, message, None)
+    chat = run.chat(params, lambda: conversation.messages, attach=True)
     try:
         message = await call()
     except BaseException as exc:
         chat.close(error=exc)
         raise
+    miss = check_cache(conversation.id, sent, message, chat)
     chat.close(message)
-    return message
+    return message, miss
 
 
 def _messages(op: ModelCall) -> Callable[[], list[Mapping[str, object]]]:
@@ -155,33 +169,64 @@ def _messages(op: ModelCall) -> Callable[[], list[Mapping[str, object]]]:
     return messages
 
 
-def _fingerprint(parts: RunParts, op: ModelCall) -> PromptPrefix:
-    """The request's prefix, kept as hashes (never the history itself, which a long-lived
-    process would otherwise hold for every recent conversation). Hashing a message's bytes is
-    cached by Python, so a turn costs one pass over the entries."""
-    params: Mapping[str, object] = op.params
-    policy = parts.spec.cache
+class _Tally:
+    """A run's request views so far, tallied once per entry: each turn adds only what it added.
+
+    A run's conversation only grows between its model calls, so the view of the next call
+    starts with the entries of the last one (the same objects); anything else (a compaction
+    moved the view's start, a failed step was taken back) starts the tally over.
+    """
+
+    __slots__ = ("blocks", "breakpoints", "entries", "raws")
+
+    def __init__(self) -> None:
+        self.entries: list[Entry] = []
+        self.raws: list[bytes] = []
+        self.blocks = self.breakpoints = 0
+
+    def add(self, view: Sequence[Entry]) -> None:
+        """Bring the tally to `view`."""
+        seen = self.entries
+        if len(seen) > len(view) or not all(map(operator.is_, seen, view)):
+            seen, self.raws, self.blocks, self.breakpoints = [], [], 0, 0
+            self.entries = seen
+        for entry in view[len(seen) :]:
+            content = entry.message.get("content")
+            self.blocks += len(content) if isinstance(content, list) else 1
+            self.breakpoints += entry.breakpoints
+            seen.append(entry)
+            self.raws.append(entry.raw)
+
+
+def fingerprint(
+    params: Mapping[str, object],
+    policy: CachePolicy,
+    conversation: Conversation,
+    tally: _Tally | None = None,
+) -> PromptPrefix:
+    """The prefix of a request with `params` (the hooks have run) over `conversation`, kept as
+    hashes (never the history itself, which a long-lived process would otherwise hold for every
+    recent conversation). Hashing a message's bytes is cached by Python, and a run's `tally`
+    counts each entry once (without one, the whole view is counted), so a turn costs one pass at
+    C speed over the entries."""
     if policy.mode == "auto" and "cache_control" not in params:
         params = {**params, "cache_control": policy.control()}
-    view = op.transcript.conversation.request_view()
-    blocks = breakpoints = 0
-    for entry in view:
-        content = entry.message.get("content")
-        blocks += len(content) if isinstance(content, list) else 1
-        breakpoints += entry.breakpoints
+    tally = tally if tally is not None else _Tally()
+    tally.add(conversation.request_view())
     return prefix_of(
         params,
-        [entry.raw for entry in view],
-        block_count=blocks,
-        message_breakpoints=breakpoints + (policy.mode == "explicit"),
+        tally.raws,
+        block_count=tally.blocks,
+        message_breakpoints=tally.breakpoints + (policy.mode == "explicit"),
         at=time.time(),
     )
 
 
-def _check_cache(
+def check_cache(
     conversation_id: str, sent: PromptPrefix, message: Message, chat: ChatTrace | None
 ) -> CacheMissed | None:
-    """Compare this request with the conversation's previous one; remember this one."""
+    """Compare this request (`sent`, its `fingerprint`) with the conversation's previous one in
+    this process, and remember this one; a miss is also an event on `chat`'s span."""
     previous = _PREFIXES.pop(conversation_id, None)
     _PREFIXES[conversation_id] = sent
     if len(_PREFIXES) > _MAX_PREFIXES:

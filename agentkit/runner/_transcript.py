@@ -227,10 +227,11 @@ def reply_of(entry: Entry, spec: RunSpec) -> Reply:
     usage = response.get("usage")
     model = str(response.get("model") or spec.params.get("model") or "")
     stop_reason = response.get("stop_reason")
-    text = "".join(str(b.get("text", "")) for b in entry.blocks if b.get("type") == "text")
+    blocks = entry.blocks
+    text = "".join(str(b.get("text", "")) for b in blocks if b.get("type") == "text")
     return Reply(
         stop_reason=stop_reason if isinstance(stop_reason, str) else None,
-        calls=[ToolCall.from_block(b) for b in entry.blocks if b.get("type") == "tool_use"],
+        calls=[ToolCall.from_block(b) for b in blocks if b.get("type") == "tool_use"],
         usage=RunUsage().add(
             usage if isinstance(usage, dict) else {}, model, prices=spec.price_table
         ),

@@ -232,12 +232,14 @@ class AgentActivities:
                 )
                 run = self._trace(params.agent, params.conversation_id)
                 stream = partial(self._stream, params.agent, body, params.step)
-                message = await traced_call(run, request, lambda: conversation.messages, stream)
+                message, miss = await traced_call(run, request, conversation, spec.cache, stream)
             except Exception as exc:
                 mapped = error_for(exc)
                 if mapped is exc:
                     raise
                 raise mapped from exc
+            if miss is not None and entry.on_event is not None:
+                await _emit(entry.on_event, params.step, miss)
             conversation.append(message, meta={STEP_KEY: key})
             try:
                 await store.commit(conversation)

@@ -27,8 +27,9 @@ class StreamEvent:
         workflow_id: The run.
         step: The run's step the activity works on (a model call, or a turn's tool calls).
         attempt: The activity's attempt, from 1.
-        event: `TextEvent`, `ThinkingEvent`, `ToolCallStarted`, `InputJsonEvent` (model calls)
-            or `ToolCallFinished` (tool calls).
+        event: `TextEvent`, `ThinkingEvent`, `ToolCallStarted`, `InputJsonEvent` and
+            `CacheMissed` (model calls; the miss after the reply has streamed) or
+            `ToolCallFinished` (tool calls).
     """
 
     workflow_id: str
@@ -51,10 +52,11 @@ class TemporalAgent:
         default_tool: Options of tool-call activities.
         tools: Options by tool name, e.g. `{"send_email": ActivityOptions(idempotent=False)}`.
         on_event: Called (sync or async) with each live `StreamEvent` (text and thinking
-            deltas, tool calls) as activities produce them, to forward to a UI (a Redis stream,
-            a websocket hub ...). It runs in the activity, which keeps heartbeating meanwhile;
-            a `ToolCallFinished` comes after the call's result is journaled, so a slow hook, or
-            a worker dying in one, never runs the tool again. Never let it fail.
+            deltas, tool calls, cache misses) as activities produce them, to forward to a UI (a
+            Redis stream, a websocket hub ...). It runs in the activity, which keeps
+            heartbeating meanwhile; a `ToolCallFinished` comes after the call's result is
+            journaled, so a slow hook, or a worker dying in one, never runs the tool again.
+            Never let it fail.
     """
 
     agent: Agent[Any, Any]

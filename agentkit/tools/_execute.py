@@ -34,6 +34,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias, TypeVar
 
 import anyio
+import anyio.lowlevel
 import anyio.to_thread
 import pydantic_core
 from typing_extensions import Self
@@ -47,6 +48,7 @@ from ._results import (
     truncate_content,
     valid_text,
 )
+from ._threads import in_worker
 from ._tool import (
     ResourceFactory,
     StopRun,
@@ -359,16 +361,15 @@ class ToolRuntime:
             One outcome per call, in the order of `calls`.
         """
         call_list, outcomes, batches = self._plan(calls)
-        # Made per turn, inside the event loop that runs it: anyio primitives belong to one loop.
-        slots = anyio.CapacityLimiter(self.max_concurrency)
-        threads = anyio.CapacityLimiter(self.max_threads)
         approvals = approvals or {}
         make_context = context_factory or _default_context
+        limits: _Limits | None = None
 
-        async def run(i: int, limit: bool = True) -> None:
+        async def run(i: int, limits: _Limits | None = None) -> None:
+            threads = None if limits is None else limits[1]
             one = partial(self._run_one, call_list[i], make_context, approvals, threads, scope)
-            if limit:
-                async with slots:
+            if limits is not None:
+                async with limits[0]:
                     outcome = await one()
             else:
                 outcome = await one()
@@ -378,16 +379,24 @@ class ToolRuntime:
 
         for batch in batches:
             if len(batch) == 1:  # nothing to run beside it, so no limit to respect
-                await run(batch[0], limit=False)
+                await run(batch[0])
                 continue
+            if limits is None:
+                # Made per turn, inside the event loop that runs it: anyio primitives belong
+                # to one loop.
+                limits = (
+                    anyio.CapacityLimiter(self.max_concurrency),
+                    anyio.CapacityLimiter(self.max_threads),
+                )
             # A failing hook or callback is the caller's error: the first one cancels the
             # batch and is raised as itself, not wrapped in an exception group.
             failures: list[Exception] = []
+            limited = partial(run, limits=limits)
 
             try:
                 async with anyio.create_task_group() as tg:
                     for i in batch:
-                        tg.start_soon(_guarded, run, i, failures, tg.cancel_scope)
+                        tg.start_soon(_guarded, limited, i, failures, tg.cancel_scope)
             except BaseExceptionGroup as group:
                 if len(group.exceptions) == 1:
                     raise group.exceptions[0] from None
@@ -440,7 +449,7 @@ class ToolRuntime:
         Hooks run in this thread. A batch of one call with no timeout runs its tool here too;
         the tools of a larger batch, and a tool with a timeout, run in `executor`'s worker
         threads (a timed-out one is abandoned, as in `run_calls`), each in a copy of the
-        caller's context (its contextvars), as `anyio.to_thread` runs them for `run_calls`.
+        caller's context (its contextvars), as `run_calls` runs them.
         With a `scope` (see `run_calls`), each call steps in a context of its own, in which
         its scope is entered: the calls of a batch interleave in this thread, and each one's
         span must be current for its own hooks and tool only.
@@ -559,13 +568,14 @@ class ToolRuntime:
         call: ToolCall,
         make_context: ContextFactory,
         approvals: Mapping[str, Approval],
-        threads: anyio.CapacityLimiter,
+        threads: anyio.CapacityLimiter | None,
         scope: ToolScope | None = None,
     ) -> ToolOutcome:
-        """The async shell of `_call_flow`: awaits hooks, runs sync tools in worker threads.
+        """The async shell of `_call_flow`: awaits hooks, runs sync tools in worker threads
+        (at most `threads`' tokens at once; None: a lone call, with nothing beside it).
 
         With a `scope`, the call runs inside it (its span current in this task, and so in the
-        worker thread `anyio.to_thread` copies the task's context to), hooks included.
+        worker thread `in_worker` copies the task's context to), hooks included.
         """
         if scope is not None:
             with scope(call) as record:
@@ -613,6 +623,8 @@ class _Invoke:
 
 
 _CallFlow: TypeAlias = Generator["_Await | _Invoke", object, ToolOutcome]
+# A turn's limits when calls run side by side: calls at once, sync tools at once.
+_Limits: TypeAlias = "tuple[anyio.CapacityLimiter, anyio.CapacityLimiter]"
 
 
 def _advance(
@@ -632,7 +644,7 @@ def _value(value: T | Awaitable[T]) -> Generator[_Await, object, T]:
     return value
 
 
-async def _invoke(op: _Invoke, threads: anyio.CapacityLimiter) -> object:
+async def _invoke(op: _Invoke, threads: anyio.CapacityLimiter | None) -> object:
     """Run the tool function in the event loop (async) or a worker thread (sync), timed.
 
     Raises:
@@ -645,12 +657,19 @@ async def _invoke(op: _Invoke, threads: anyio.CapacityLimiter) -> object:
     raise _TimedOut
 
 
-async def _call(op: _Invoke, threads: anyio.CapacityLimiter) -> object:
+async def _call(op: _Invoke, threads: anyio.CapacityLimiter | None) -> object:
     if op.tool.is_async:
         return await _maybe_await(op())
-    # abandon_on_cancel: a timed-out thread cannot be killed; it finishes unobserved while the
-    # turn moves on.
-    return await anyio.to_thread.run_sync(op, limiter=threads, abandon_on_cancel=True)
+    # A timed-out (or cancelled) call's thread cannot be killed: it finishes unobserved while
+    # the turn moves on, and gives its token back now. A cancel that came first stops the call
+    # before it starts; a call of a batch also lets the others start first (a checkpoint, as
+    # `anyio.to_thread.run_sync` takes), a lone call has no others to wait for.
+    if threads is None:
+        await anyio.lowlevel.checkpoint_if_cancelled()
+        return await in_worker(op)
+    await anyio.lowlevel.checkpoint()
+    async with threads:
+        return await in_worker(op)
 
 
 def _drive_sync(
@@ -688,7 +707,7 @@ def _drive_sync(
                 ready.appendleft((i, *_result_of(partial(context.run, op))))
             else:
                 deadline = math.inf if op.timeout is None else time.monotonic() + op.timeout
-                # The caller's contextvars go with the call, as `anyio.to_thread` takes them.
+                # The caller's contextvars go with the call, as `run_calls` takes them.
                 context = copy_context() if here is None else here.copy()
                 running[pool().submit(context.run, op)] = (i, deadline)
     finally:

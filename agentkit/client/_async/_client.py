@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from contextlib import nullcontext
-from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
+from typing import Any, TypeVar
 
 import httpx
 from typing_extensions import Self, Unpack
@@ -18,12 +18,12 @@ from ...streaming._core import EventCore
 from ...types._params import TimeoutTypes
 from .._base import (
     DEFAULT,
+    AsyncInFlight,
     BaseClient,
     Body,
     Omitted,
     RequestArgs,
     RequestSpec,
-    async_in_flight,
     response_mode,
     transport_error,
 )
@@ -40,11 +40,8 @@ __all__ = ["AsyncClient"]
 
 T = TypeVar("T")
 
-if TYPE_CHECKING:
-    from .._base import AsyncInFlight
-
-    # What bounds a client's requests in flight (`max_in_flight`), or nothing.
-    _Limiter: TypeAlias = AsyncInFlight | nullcontext[None]
+# What bounds a client's requests in flight (`max_in_flight`), or nothing.
+_Limiter = AsyncInFlight | nullcontext[None]
 
 
 class AsyncClient(BaseClient[httpx.AsyncClient]):
@@ -87,7 +84,7 @@ class AsyncClient(BaseClient[httpx.AsyncClient]):
     def _new_limiter(self, total: int | None) -> _Limiter:
         if total is None:
             return nullcontext()
-        return async_in_flight(total)
+        return AsyncInFlight(total)
 
     def _build_resources(self) -> None:
         self.messages = AsyncMessages(self)

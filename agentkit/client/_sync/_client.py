@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import nullcontext
-from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
+from typing import Any, TypeVar
 
 import httpx
 from typing_extensions import Self, Unpack
@@ -21,10 +21,10 @@ from .._base import (
     DEFAULT,
     BaseClient,
     Body,
+    InFlight,
     Omitted,
     RequestArgs,
     RequestSpec,
-    in_flight,
     response_mode,
     transport_error,
 )
@@ -41,11 +41,8 @@ __all__ = ["Client"]
 
 T = TypeVar("T")
 
-if TYPE_CHECKING:
-    from .._base import InFlight
-
-    # What bounds a client's requests in flight (`max_in_flight`), or nothing.
-    _Limiter: TypeAlias = InFlight | nullcontext[None]
+# What bounds a client's requests in flight (`max_in_flight`), or nothing.
+_Limiter = InFlight | nullcontext[None]
 
 
 class Client(BaseClient[httpx.Client]):
@@ -88,7 +85,7 @@ class Client(BaseClient[httpx.Client]):
     def _new_limiter(self, total: int | None) -> _Limiter:
         if total is None:
             return nullcontext()
-        return in_flight(total)
+        return InFlight(total)
 
     def _build_resources(self) -> None:
         self.messages = Messages(self)
