@@ -9,7 +9,6 @@ is allowed.
 
 from __future__ import annotations
 
-import difflib
 import functools
 import inspect
 from collections.abc import Callable, Collection, Iterable, Mapping
@@ -60,6 +59,8 @@ def unknown_option(name: str, valid: Iterable[str], *, where: str, kind: str = "
         where: What was called, e.g. `"Client()"`.
         kind: What a name is called there (`"option"`, `"argument"`).
     """
+    import difflib  # only an unknown keyword needs it: not loaded at import (issue 18)
+
     names = sorted(valid)
     close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
     if close:

@@ -8,6 +8,7 @@ import ast
 import importlib
 import subprocess
 import sys
+import textwrap
 from collections import defaultdict
 from pathlib import Path
 
@@ -254,14 +255,86 @@ def test_import_agentkit_is_lazy() -> None:
     assert out.stdout.strip() == "['agentkit._version']"
 
 
+# Loaded on first use, not by `from agentkit import Agent, Client, tool` (issue 18: import time):
+# the agent loop, its drivers and events, the tool executor and the conversation (an agent is
+# made or run), pydantic itself (the essentials need only pydantic-core: `from_json`, `to_json`,
+# `ValidationError`), the response models, docstring-parser (read when a tool is defined), and
+# anyio's synchronization primitives and blocking portal (first client, first sync tool run),
+# and the standard library's uuid (a new conversation or run), platform (the user agent) and
+# difflib (an unknown keyword). httpx's command-line client, which imports uuid and platform
+# too, is hidden, as in an install without it.
+DEFERRED_BY_THE_ESSENTIALS = (
+    "agentkit.runner._loop",
+    "agentkit.runner._core",
+    "agentkit.runner._drivers",
+    "agentkit.runner._events",
+    "agentkit.tools._execute",
+    "agentkit.conversation",
+    "pydantic",
+    "pydantic.main",
+    "pydantic.type_adapter",
+    "docstring_parser",
+    "agentkit.types._message",
+    "agentkit.types._batch",
+    "agentkit.client._file_models",
+    "agentkit.client._parse",
+    "anyio.from_thread",
+    "anyio._core._synchronization",
+    "uuid",
+    "platform",
+    "difflib",
+)
+HIDE_HTTPX_CLI = "import sys; sys.modules.update(click=None, pygments=None, rich=None); "
+
+
 def test_the_agent_essentials_do_not_build_response_models() -> None:
-    """`from agentkit import Agent, Client, tool` leaves pydantic's model machinery and the
+    """`from agentkit import Agent, Client, tool` leaves pydantic, its model machinery and the
     response models for the first response (issue 18: import time)."""
     code = (
-        "import sys; from agentkit import Agent, Client, tool; "
-        "print(sorted(m for m in ('pydantic.main', 'pydantic.type_adapter', 'docstring_parser', "
-        "'agentkit.types._message', 'agentkit.types._batch', 'agentkit.client._file_models', "
-        "'agentkit.client._parse') if m in sys.modules))"
+        f"{HIDE_HTTPX_CLI}from agentkit import Agent, Client, tool; "
+        f"print(sorted(m for m in {DEFERRED_BY_THE_ESSENTIALS!r} if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_the_deferred_modules_load_when_used() -> None:
+    """What the essentials defer loads where it is needed: anyio's limiter with an async
+    client (with platform, for its user agent), pydantic's models and docstring-parser with the
+    first tool, uuid with the first conversation, difflib with an unknown keyword, the loop, the
+    executor and the conversation with the first agent, the drivers with its first run."""
+    code = HIDE_HTTPX_CLI + textwrap.dedent(
+        '''
+        import sys
+        from agentkit import Agent, AsyncClient, Client, Conversation, tool
+        from agentkit.testing import FakeClaude
+
+        AsyncClient(api_key="k", max_in_flight=2)
+        Conversation()
+        try:
+            AsyncClient(api_key="k", max_inflight=2)
+        except TypeError:
+            pass
+
+        @tool
+        def echo(text: str) -> str:
+            """Echo.
+
+            Args:
+                text: The text.
+            """
+            return text
+
+        fake = FakeClaude(["done"])
+        client = Client(api_key="k", http_client=fake.http_client())
+        assert Agent("claude-sonnet-4-5", tools=[echo], client=client).run("hi").output == "done"
+        print(sorted(m for m in ("pydantic", "pydantic.main", "docstring_parser",
+                                 "anyio._core._synchronization", "uuid", "platform", "difflib",
+                                 "agentkit.runner._loop", "agentkit.runner._core",
+                                 "agentkit.runner._drivers", "agentkit.runner._events",
+                                 "agentkit.tools._execute", "agentkit.conversation")
+                     if m not in sys.modules))
+        '''
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

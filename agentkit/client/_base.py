@@ -12,7 +12,6 @@ import enum
 import functools
 import logging
 import os
-import platform
 import threading
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
@@ -20,8 +19,7 @@ from dataclasses import dataclass, field, replace
 from typing import IO, Any, Final, Generic, Literal
 
 import httpx
-from pydantic import ValidationError
-from pydantic_core import from_json, to_json
+from pydantic_core import ValidationError, from_json, to_json
 from typing_extensions import Self, TypedDict, TypeVar, Unpack
 
 from .._exceptions import (
@@ -362,6 +360,8 @@ def pool_headers(http: object) -> dict[str, str]:
 @functools.cache
 def user_agent(client_name: str) -> str:
     """`agentkit/<version> (<ClientClass>; Python <version>)`."""
+    import platform  # once per client class (cached): not loaded at import (issue 18)
+
     return f"agentkit/{__version__} ({client_name}; Python {platform.python_version()})"
 
 

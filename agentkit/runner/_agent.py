@@ -22,23 +22,26 @@ from .._exceptions import ConfigurationError
 from .._options import check_choice, check_number, check_options, strict
 from ..client import AsyncClient, Client
 from ..client._messages import CREATE_ARGUMENTS
-from ..conversation._cache import CachePolicy
-from ..conversation._conversation import Conversation
 from ..observability import Telemetry
 from ..tools import clean_schema, make_strict
-from ..tools._execute import Approval, ToolRuntime
 from ..tools._tool import ToolLike, Toolset
 from ..types import find_model
-from ..types._usage import ModelPrice
-from ._drivers import Journal, RunParts, async_events, sync_events
-from ._events import AgentEvent, RunFinished, RunResult
-from ._hooks import Hooks, Prompt, prompt_blocks
-from ._loop import Limits, OutputSpec, RunSpec
 
+# The loop, its drivers, events and hooks, the tool executor and the conversation load when an
+# agent is made or run, not with `from agentkit import Agent` (issue 18: import time): the
+# methods below import what they use.
 if TYPE_CHECKING:
     from concurrent.futures import Executor
 
+    from ..conversation._cache import CachePolicy
+    from ..conversation._conversation import Conversation
     from ..stores import AsyncConversationStore, ConversationStore
+    from ..tools._execute import Approval, ToolRuntime
+    from ..types._usage import ModelPrice
+    from ._drivers import Journal, RunParts
+    from ._events import AgentEvent, RunResult
+    from ._hooks import Hooks, Prompt
+    from ._loop import Limits, OutputSpec, RunSpec
 
 __all__ = ["Agent"]
 
@@ -124,6 +127,10 @@ class Agent(Generic[DepsT, OutputT]):
         output_mode: Literal["auto", "native", "tool"] = "auto",
         telemetry: Telemetry | None = None,
     ) -> None:
+        from ..conversation._cache import CachePolicy
+        from ._hooks import Hooks
+        from ._loop import Limits, RunSpec
+
         _check_agent(model, max_tokens, cache, tool_timeout, max_concurrency, on_max_tokens, betas)
         check_choice("Agent()", "output_mode", output_mode, ("auto", "native", "tool"))
         self.model = model
@@ -244,6 +251,8 @@ class Agent(Generic[DepsT, OutputT]):
 
     def tool_runtime(self) -> ToolRuntime:
         """A fresh runtime for this agent's tools (enter it around the calls of a run)."""
+        from ..tools._execute import ToolRuntime
+
         if self._tool_threads is None:
             from concurrent.futures import ThreadPoolExecutor  # 14 ms to import: on first use
 
@@ -298,6 +307,9 @@ class Agent(Generic[DepsT, OutputT]):
             OutputValidationError: The structured output never validated.
             APIError: The API failed after retries.
         """
+        from ._drivers import sync_events
+        from ._events import RunFinished
+
         client = self.sync_client()
         if client is None:
             arun = partial(self.arun, conversation=conversation, deps=deps, approvals=approvals)
@@ -316,6 +328,9 @@ class Agent(Generic[DepsT, OutputT]):
         approvals: Mapping[str, Approval] | None = None,
     ) -> RunResult[OutputT]:
         """Run the tool loop until the model stops (async); see `run`."""
+        from ._drivers import async_events
+        from ._events import RunFinished
+
         client = self.async_client()
         if client is None:
             run = partial(self.run, conversation=conversation, deps=deps, approvals=approvals)
@@ -339,6 +354,8 @@ class Agent(Generic[DepsT, OutputT]):
     ) -> Iterator[AgentEvent]:
         """Run the loop streaming: yields text and thinking deltas, tool calls as they start
         and finish, each finished turn, and last `RunFinished` with the result."""
+        from ._drivers import sync_events
+
         client = self.sync_client()
         if client is None:
             raise ConfigurationError("this agent has an async client: use `astream`")
@@ -359,6 +376,8 @@ class Agent(Generic[DepsT, OutputT]):
         calls have finished (in the order they finished), because an async generator cannot
         safely keep tasks running while its caller holds an event (PEP 789).
         """
+        from ._drivers import async_events
+
         client = self.async_client()
         if client is None:
             raise ConfigurationError("this agent has a sync client: use `stream`")
@@ -387,6 +406,9 @@ class Agent(Generic[DepsT, OutputT]):
         stream: bool = False,
         asynchronous: bool = False,
     ) -> RunParts:
+        from ._drivers import RunParts
+        from ._hooks import prompt_blocks
+
         spec = self._spec if not approvals else replace(self._spec, approvals=dict(approvals))
         hooks = self.hooks
         if self.toolset.sources:  # the sources' tools are read before every model call
@@ -466,6 +488,8 @@ def _output(
         ConfigurationError: `"native"` where it cannot be used, or `params` already setting
             `output_config.format`.
     """
+    from ._loop import OutputSpec
+
     config = request.get("output_config")
     if isinstance(config, Mapping) and "format" in config:
         raise ConfigurationError(
@@ -515,6 +539,8 @@ def _check_agent(
     Raises:
         ConfigurationError: the first value out of range.
     """
+    from ..conversation._cache import CachePolicy
+
     if not isinstance(model, str) or not model:
         raise ConfigurationError(f"Agent(): model must be a model id string, not {model!r}")
     for name, value in (("max_tokens", max_tokens), ("max_concurrency", max_concurrency)):

@@ -12,7 +12,6 @@ activities as its effects.
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Awaitable, Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
@@ -27,7 +26,7 @@ from .._exceptions import (
     StoreConflictError,
 )
 from ..client._messages import stream_spec
-from ..conversation._conversation import Conversation
+from ..conversation._conversation import Conversation, new_id
 from ..streaming._events import ContentBlockStartEvent, InputJsonEvent, TextEvent, ThinkingEvent
 from ..tools._context import RunContext
 from ..tools._execute import ToolCall, ToolOutcome, ToolRuntime, ToolScope
@@ -162,7 +161,7 @@ class RunParts:
     conversation: Conversation | str | None = None
     deps: object = None
     stream: bool = False
-    run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    run_id: str = field(default_factory=new_id)
     metadata: dict[str, object] = field(default_factory=dict)
     busy_timeout: float | None = None
     lease_ttl: float = LEASE_TTL

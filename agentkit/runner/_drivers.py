@@ -16,7 +16,6 @@ from functools import partial
 from typing import TYPE_CHECKING, TypeVar
 
 import anyio
-import anyio.from_thread
 import anyio.to_thread
 from typing_extensions import assert_never
 
@@ -34,6 +33,8 @@ from ._loop import Emit, journal_entries
 from ._telemetry import observe
 
 if TYPE_CHECKING:
+    import anyio.from_thread
+
     from ..client import AsyncClient, Client
     from ..stores import AsyncConversationStore, ConversationStore
     from ..types._message import Message
@@ -84,6 +85,10 @@ def sync_events(client: Client, parts: RunParts) -> Iterator[AgentEvent]:
                         value = yield from _tools_here(parts, op)
                     case ToolCalls():
                         if portal is None:
+                            # Loaded here, not at import: anyio's portal module costs a few
+                            # milliseconds of every cold start (issue 18).
+                            import anyio.from_thread
+
                             portal = stack.enter_context(anyio.from_thread.start_blocking_portal())
                         if not entered:
                             stack.enter_context(portal.wrap_async_context_manager(parts.runtime))

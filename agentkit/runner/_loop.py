@@ -16,7 +16,7 @@ from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeAlias, cast
 
-from pydantic import ValidationError
+from pydantic_core import ValidationError
 from typing_extensions import Self, TypeVar
 
 from .._exceptions import ConfigurationError, LimitExceededError, OutputValidationError

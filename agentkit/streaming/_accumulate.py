@@ -27,8 +27,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Literal
 
 import httpx
-from pydantic import ValidationError
-from pydantic_core import from_json
+from pydantic_core import ValidationError, from_json
 
 from .._exceptions import StreamError, make_status_error, request_id_of
 from ._events import (

@@ -4,22 +4,11 @@ run context, and the executor that turns tool calls into tool results.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from ..types._lazy import lazy_getattr
 from ._context import (
     RunContext,
-)
-from ._execute import (
-    AfterToolHook,
-    Allow,
-    Approval,
-    BeforeToolHook,
-    Decision,
-    Defer,
-    Deny,
-    OutcomeStatus,
-    ReplaceInput,
-    ToolCall,
-    ToolOutcome,
-    ToolRuntime,
 )
 from ._schema import (
     FunctionSchema,
@@ -43,6 +32,22 @@ from ._tool import (
     tool,
     tool_result,
 )
+
+if TYPE_CHECKING:
+    from ._execute import (
+        AfterToolHook,
+        Allow,
+        Approval,
+        BeforeToolHook,
+        Decision,
+        Defer,
+        Deny,
+        OutcomeStatus,
+        ReplaceInput,
+        ToolCall,
+        ToolOutcome,
+        ToolRuntime,
+    )
 
 __all__ = [
     "AfterToolHook",
@@ -75,3 +80,25 @@ __all__ = [
     "tool",
     "tool_result",
 ]
+
+# The executor (and its approval decisions) loads with the first run, not with `@tool`: a
+# program that defines tools pays for `_execute` when an agent first runs them (issue 18).
+_LAZY: dict[str, str] = dict.fromkeys(
+    (
+        "AfterToolHook",
+        "Allow",
+        "Approval",
+        "BeforeToolHook",
+        "Decision",
+        "Defer",
+        "Deny",
+        "OutcomeStatus",
+        "ReplaceInput",
+        "ToolCall",
+        "ToolOutcome",
+        "ToolRuntime",
+    ),
+    "_execute",
+)
+
+__getattr__ = lazy_getattr(__name__, _LAZY)

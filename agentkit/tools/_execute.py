@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeAlias, TypeVar
 import anyio
 import anyio.lowlevel
 import anyio.to_thread
-import pydantic
+import pydantic_core
 from typing_extensions import Self
 
 from .._exceptions import ToolError
@@ -530,7 +530,7 @@ class ToolRuntime:
     def _execute(self, t: Tool[..., object], call: ToolCall, ctx: RunContext[object]) -> _CallFlow:
         try:
             arguments = t.schema.validate(call.input)
-        except pydantic.ValidationError as exc:
+        except pydantic_core.ValidationError as exc:
             message = validation_error_content(t.name, exc)
             return ToolOutcome(call, "error", tool_result(call.id, message, is_error=True), exc)
         injected: dict[str, object] = {}

@@ -18,11 +18,6 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic.errors import (
-    PydanticInvalidForJsonSchema,
-    PydanticSchemaGenerationError,
-    PydanticUserError,
-)
 from pydantic_core import PydanticUndefined
 
 from .._exceptions import ToolDefinitionError
@@ -390,6 +385,7 @@ def _build(
 ) -> tuple[type[BaseModel] | None, dict[str, object]]:
     """Create the validating model and its JSON schema, or explain which parameters fail."""
     from pydantic import ConfigDict, TypeAdapter, create_model
+    from pydantic.errors import PydanticUserError
     from pydantic.json_schema import PydanticJsonSchemaWarning
 
     # Fields validate by alias (the parameter name) only, pydantic's default.
@@ -423,6 +419,8 @@ def _build(
 
 
 def _why_unsupported(exc: Exception) -> str:
+    from pydantic.errors import PydanticInvalidForJsonSchema, PydanticSchemaGenerationError
+
     if isinstance(exc, PydanticInvalidForJsonSchema):
         return "it has no JSON schema"
     if isinstance(exc, PydanticSchemaGenerationError):

@@ -20,7 +20,7 @@ from typing import (
     runtime_checkable,
 )
 
-import pydantic
+import pydantic_core
 from typing_extensions import ParamSpec, Self, Unpack
 
 from .._exceptions import ToolDefinitionError
@@ -515,7 +515,7 @@ def exception_content(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
 
 
-def validation_error_content(tool_name: str, error: pydantic.ValidationError) -> str:
+def validation_error_content(tool_name: str, error: pydantic_core.ValidationError) -> str:
     """The text invalid input becomes: one line per field error, so the model can fix its call.
 
     The input values are not echoed: the model has them, and they may be large. At most 20
