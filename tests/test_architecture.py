@@ -261,9 +261,12 @@ def test_import_agentkit_is_lazy() -> None:
 # `ValidationError`), the response models, docstring-parser (read when a tool is defined), and
 # anyio's synchronization primitives and blocking portal (first client, first sync tool run),
 # and the standard library's uuid (a new conversation or run), platform (the user agent) and
-# difflib (an unknown keyword). httpx's command-line client, which imports uuid and platform
-# too, is hidden, as in an install without it.
+# difflib (an unknown keyword), and httpcore with agentkit's lean pool (a client's first pool,
+# as httpx itself loads httpcore with its first transport). httpx's command-line client, which
+# imports uuid and platform too, is hidden, as in an install without it.
 DEFERRED_BY_THE_ESSENTIALS = (
+    "httpcore",
+    "agentkit.client._pool",
     "agentkit.runner._loop",
     "agentkit.runner._core",
     "agentkit.runner._drivers",
@@ -328,7 +331,8 @@ def test_the_deferred_modules_load_when_used() -> None:
         fake = FakeClaude(["done"])
         client = Client(api_key="k", http_client=fake.http_client())
         assert Agent("claude-sonnet-4-5", tools=[echo], client=client).run("hi").output == "done"
-        print(sorted(m for m in ("pydantic", "pydantic.main", "docstring_parser",
+        print(sorted(m for m in ("pydantic", "pydantic.main", "docstring_parser", "httpcore",
+                                 "agentkit.client._pool",
                                  "anyio._core._synchronization", "uuid", "platform", "difflib",
                                  "agentkit.runner._loop", "agentkit.runner._core",
                                  "agentkit.runner._drivers", "agentkit.runner._events",

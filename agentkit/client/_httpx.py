@@ -19,7 +19,6 @@ import httpx
 from httpx._utils import get_environment_proxies  # httpx's own reading of the proxy variables
 
 from ._base import DEFAULT_LIMITS, DEFAULT_TIMEOUT
-from ._pool import make_lean
 
 __all__ = [
     "AsyncOwnedPool",
@@ -74,7 +73,11 @@ def _with_defaults(
         }
         kwargs["mounts"] = {**proxies, **(kwargs.get("mounts") or {})}
     kwargs["transport"] = own = transport(**options)
-    make_lean(own)  # httpcore's pool, planning in time independent of its size (`_pool`)
+    # httpcore's pool, planning in time independent of its size; `_pool` imports httpcore,
+    # which httpx itself loads only with its first transport (16 ms at import).
+    from ._pool import make_lean
+
+    make_lean(own)
     return kwargs
 
 
