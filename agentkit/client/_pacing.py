@@ -51,9 +51,6 @@ _FIELDS = {
     for f, field in enumerate(("limit", "remaining", "reset"))
 }
 _DEFAULT_PERIOD = 60.0  # the API's limits are per minute
-# A response read within this share of the time from its request to the budget's reset sets
-# the refill rate; one read later only lowers it (see `update`).
-_PROMPT = 0.1
 LEARNING_POLL = 0.02
 """Seconds between a waiting request's checks while the first response is awaited."""
 MAX_SCALE = 4.0
@@ -188,7 +185,6 @@ class RateLimiter:
         # total minus the older ones, which are the few out before it, not every waiting one.
         self._pending: OrderedDict[int, dict[str, float]] = OrderedDict()
         self._pending_total = dict.fromkeys(_COST_KINDS, 0.0)
-        self._sent: dict[int, float] = {}  # when each pending request goes out, by ticket
         self._tickets = itertools.count(1)
         self._paused_until = 0.0
         self._learned = False  # a response (with or without budgets) has come back
@@ -235,7 +231,6 @@ class RateLimiter:
                 wait, reason = self._paused_until - now, "retry-after"
             ticket = next(self._tickets)
             self._pending[ticket] = costs
-            self._sent[ticket] = now + wait
             total = self._pending_total
             for kind, cost in costs.items():
                 total[kind] += cost
@@ -253,7 +248,6 @@ class RateLimiter:
         found = _rate_headers(headers)
         with self._lock:
             now = self._clock()
-            sent = self._sent.get(ticket)
             own = self._forget(ticket)
             later = self._reserved_after(ticket)
             if not self._learned:
@@ -269,13 +263,7 @@ class RateLimiter:
                 bucket = self._buckets.get(kind)
                 rate = bucket.rate if bucket is not None else limit / _DEFAULT_PERIOD
                 if reset is not None and reset > now and remaining < limit:
-                    estimate = (limit - remaining) / (reset - now)
-                    if bucket is None or sent is None or now - sent <= _PROMPT * (reset - sent):
-                        rate = estimate
-                    else:
-                        # Read late (a busy machine, a slow response): `reset - now` came out
-                        # short, so the estimate is too high; it may lower the rate, not raise it.
-                        rate = min(rate, estimate)
+                    rate = (limit - remaining) / (reset - now)
                 if bucket is None:
                     bucket = self._buckets[kind] = _Bucket(int(limit), remaining, rate, now)
                 bucket.limit, bucket.rate, bucket.stamp, bucket.reset = int(limit), rate, now, reset
@@ -308,7 +296,6 @@ class RateLimiter:
     def _forget(self, ticket: int) -> dict[str, float] | None:
         """Drop a pending reservation; its costs, or None if it was not pending."""
         costs = self._pending.pop(ticket, None)
-        self._sent.pop(ticket, None)
         if not self._pending:  # start again from exact zeros (no rounding carried over)
             self._pending_total = dict.fromkeys(_COST_KINDS, 0.0)
         elif costs is not None:
