@@ -43,6 +43,7 @@ logger = logging.getLogger("agentkit")
 # paced on (a request's output is not known before it is sent; its input paces the input budget).
 _KINDS = ("requests", "input-tokens", "output-tokens", "tokens")
 _COST_KINDS = ("requests", "input-tokens")  # what a request reserves (`reserve`)
+_PACED = [_KINDS.index(kind) for kind in _COST_KINDS]
 # Where each header the limiter reads goes: (index of its kind in `_KINDS`, index of its field
 # in (limit, remaining, reset)).
 _FIELDS = {
@@ -348,13 +349,13 @@ def _rate_headers(headers: Mapping[str, str]) -> list[list[str | None]]:
     """The `limit`, `remaining` and `reset` headers of each kind in `_KINDS`, in one pass.
 
     Only those are decoded (not every header, as `Headers.items()` would), and looked up by
-    the lower-case names the API sends; a response without every limit of the paced budgets
-    is looked up again with its names lowered. A header sent twice reads as "" (unreadable),
-    as its values joined with ", " would.
+    the lower-case names the API sends; a response missing the limit of a paced budget is
+    looked up again with its names lowered. A header sent twice reads as "" (unreadable), as
+    its values joined with ", " would.
     """
     raw = _as_headers(headers).raw
     found = _fill(raw, lower=False)
-    if all(budget[0] is not None for budget in found[:3]):  # the paced budgets' limits
+    if all(found[kind][0] is not None for kind in _PACED):
         return found
     return _fill(raw, lower=True)
 
