@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Union
 
 from pydantic_core import from_json, to_json
+from typing_extensions import TypeIs
 
 from ..types._usage import RunUsage
 from ._cache import CachePolicy, count_breakpoints, mark_last_block
@@ -77,19 +78,9 @@ class Entry:
         A response (a dict with `"type": "message"`, or a `Message`) keeps `role` and `content`
         as the message and the rest of the response in `meta["response"]`.
         """
-        if isinstance(message, dict):  # a param or a response's JSON: the common path
-            data = dict(message)
-            response_like = data.get("type") == "message"
-        else:
-            from ..types._message import Message
-
-            if isinstance(message, Message):
-                data, response_like = message.to_dict(), True
-            else:
-                data = dict(message)
-                response_like = data.get("type") == "message"
+        data = message.to_dict() if _is_message(message) else dict(message)
         extra = dict(meta or {})
-        if response_like:
+        if data.get("type") == "message":  # a response (a `Message`'s dict carries its type)
             response = {k: v for k, v in data.items() if k not in ("role", "content")}
             extra.setdefault("response", response)
             data = {"role": data.get("role", "assistant"), "content": data.get("content", [])}
@@ -384,6 +375,17 @@ class Conversation:
                 messages[-1] = last_message
             check_request({**head, "messages": messages}, betas=betas, memo=self._preflight_memo)
         return extend_json_object(to_json(head), {"messages": json_array(pieces)})
+
+
+def _is_message(value: object) -> TypeIs[Message]:
+    """Whether `value` is a `Message` model. A dict (a param or a response's JSON, the common
+    case) is told apart first: the model is then neither imported nor checked against, whose
+    metaclass check raises and swallows an AttributeError for anything else."""
+    if isinstance(value, dict):
+        return False
+    from ..types._message import Message
+
+    return isinstance(value, Message)
 
 
 def new_id() -> str:
