@@ -15,9 +15,16 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 import agentkit
 from agentkit import Agent, Conversation, tool
 from agentkit.cli import main
-from agentkit.conversation import CacheMiss, Entry, PromptPrefix, explain_miss, prefix_of
+from agentkit.conversation import (
+    CacheMiss,
+    Entry,
+    PromptPrefix,
+    explain_miss,
+    prefix_head,
+    prefix_of,
+)
 from agentkit.observability import Telemetry
-from agentkit.runner import CacheMissed
+from agentkit.runner import CacheMissed, Hooks
 from agentkit.stores import SQLiteStore
 from agentkit.testing import FakeClaude, Reply
 
@@ -173,6 +180,43 @@ def test_a_changed_prompt_is_explained(change: dict[str, Any], reason: str) -> N
     assert misses[0].message.usage.cache_read_input_tokens == 0
     if reason == "system":
         assert "the system prompt changed at block 0" in misses[0].miss.explanation
+
+
+def test_a_hook_changing_the_prompt_mid_run_is_explained() -> None:
+    # A run keeps the tools-and-system part of its fingerprint while it sends the same objects;
+    # a `before_model` hook replacing the system prompt on the third call must still be seen.
+    calls = 0
+
+    def switch(params: dict[str, Any], conversation: Any) -> dict[str, Any] | None:
+        nonlocal calls
+        calls += 1
+        return {**params, "system": "You are terse. " * 20} if calls >= 3 else None
+
+    fake = FakeClaude([Reply.tool_use("lookup", {"key": "a"})] * 3 + [Reply.text("done")])
+    misses, result = _events(_agent(fake, hooks=Hooks(before_model=(switch,))), "look up a")
+    assert result.turns == 4
+    assert [(m.miss.reason, m.miss.index) for m in misses] == [("system", 0)]
+    # The miss is on the third response; the fourth reads the new prefix again.
+    third = [e for e in result.conversation.entries if e.role == "assistant"][2]
+    assert misses[0].message.id == third.meta["response"]["id"]
+
+
+def test_the_prefix_head_is_the_same_kept_or_computed() -> None:
+    params: dict[str, Any] = {"system": [{"type": "text", "text": "s"}], "tools": [TOOL]}
+    head = prefix_head({**params, "cache_control": {"type": "ephemeral", "ttl": "1h"}})
+    assert (head.cached, head.ttl) == (True, 3600.0)
+    messages = (b'{"role":"user","content":"hi"}',)
+    kept = prefix_of(head, messages, block_count=1, message_breakpoints=0, at=1.0)
+    computed = prefix_of(
+        {**params, "cache_control": {"type": "ephemeral", "ttl": "1h"}},
+        messages,
+        block_count=1,
+        message_breakpoints=0,
+        at=1.0,
+    )
+    assert kept == computed
+    bare = prefix_of(prefix_head(params), messages, block_count=1, message_breakpoints=1, at=1.0)
+    assert (bare.cached, bare.ttl) == (True, 300.0)  # a message breakpoint asks for caching
 
 
 def test_an_edited_earlier_message_is_explained() -> None:

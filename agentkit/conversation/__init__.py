@@ -9,7 +9,15 @@ from ._cache import (
     CacheMode,
     CachePolicy,
 )
-from ._cachediff import CacheMiss, PromptPrefix, explain_miss, prefix_of
+from ._cachediff import (
+    CacheMiss,
+    PrefixHead,
+    PromptPrefix,
+    explain_miss,
+    prefix_from,
+    prefix_head,
+    prefix_of,
+)
 from ._conversation import (
     Conversation,
     Entry,
@@ -34,6 +42,7 @@ __all__ = [
     "Entry",
     "MAX_BREAKPOINTS",
     "MessageLike",
+    "PrefixHead",
     "PreflightMemo",
     "PromptPrefix",
     "check_request",
@@ -42,6 +51,8 @@ __all__ = [
     "json_array",
     "missing_tool_uses",
     "pending_tool_uses",
+    "prefix_from",
+    "prefix_head",
     "prefix_of",
     "preflight_problems",
     "tool_results_message",

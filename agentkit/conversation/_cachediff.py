@@ -6,16 +6,16 @@ conversation means the prefix changed (the first changed part names the cause), 
 expired (its TTL, 5 minutes by default, refreshed on each use), the breakpoint moved further
 than the API looks back for an entry (20 blocks), or the prefix is under the model's minimum
 cacheable length (the API then neither reads nor writes). `prefix_of` fingerprints a request
-from pieces the conversation already holds encoded (hashing a `bytes` object is cached by
-Python), so keeping one per request costs next to nothing; `explain_miss` compares only on a
-miss.
+from pieces the conversation already holds encoded (a run keeps each message's hash as the
+message is added, `prefix_from`), so keeping one per request costs next to nothing;
+`explain_miss` compares only on a miss.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from pydantic_core import to_json
 
@@ -23,8 +23,11 @@ __all__ = [
     "LOOKBACK_BLOCKS",
     "CacheMiss",
     "CacheMissReason",
+    "PrefixHead",
     "PromptPrefix",
     "explain_miss",
+    "prefix_from",
+    "prefix_head",
     "prefix_of",
 ]
 
@@ -34,9 +37,9 @@ LOOKBACK_BLOCKS = 20
 CacheMissReason = Literal["tools", "system", "message", "ttl", "too_short", "breakpoint", "evicted"]
 
 
-@dataclass(frozen=True, slots=True)
-class PromptPrefix:
-    """A request's cacheable prefix, fingerprinted.
+class PromptPrefix(NamedTuple):
+    """A request's cacheable prefix, fingerprinted (a named tuple: one is made every request,
+    and a frozen dataclass costs three times as much to build).
 
     Attributes:
         tools: A hash of the tool list (0 without tools).
@@ -106,23 +109,27 @@ def _controls(value: object) -> list[Mapping[str, object]]:
     return found
 
 
-def prefix_of(
-    params: Mapping[str, object],
-    messages: Sequence[bytes],
-    *,
-    block_count: int,
-    message_breakpoints: int,
-    at: float,
-) -> PromptPrefix:
-    """The prefix of a request with `params` (tools, system, ...) and these messages.
+@dataclass(frozen=True, slots=True)
+class PrefixHead:
+    """The part of a request's prefix that comes before the messages (see `prefix_head`).
 
-    Args:
-        params: Every request field but the messages.
-        messages: Each message's encoded JSON, in order.
-        block_count: How many content blocks the messages hold.
-        message_breakpoints: How many cache breakpoints the messages carry.
-        at: When the request is sent.
+    Attributes:
+        tools: A hash of the tool list (0 without tools).
+        system: A hash per system prompt block.
+        cached: Whether the tools, the system prompt or a top-level `cache_control` ask for
+            caching.
+        ttl: Their breakpoints' time to live in seconds (300, or 3600 if one says `"1h"`).
     """
+
+    tools: int
+    system: tuple[int, ...]
+    cached: bool
+    ttl: float
+
+
+def prefix_head(params: Mapping[str, object]) -> PrefixHead:
+    """The tools and system part of the prefix of a request with `params`; a caller sending
+    the same tools and system again (a run does, every turn) can keep it for `prefix_of`."""
     system = params.get("system")
     if isinstance(system, list):
         system_hashes = tuple(_hash(block) for block in system)
@@ -133,16 +140,54 @@ def prefix_of(
     top = params.get("cache_control")
     if isinstance(top, Mapping):
         controls.append(top)
-    ttl = 3600.0 if any(c.get("ttl") == "1h" for c in controls) else 300.0
-    return PromptPrefix(
+    return PrefixHead(
         tools=_hash(tools) if tools else 0,
         system=system_hashes,
-        messages=tuple(map(hash, messages)),
-        blocks=block_count,
-        cached=bool(controls) or message_breakpoints > 0,
-        ttl=ttl,
+        cached=bool(controls),
+        ttl=3600.0 if any(c.get("ttl") == "1h" for c in controls) else 300.0,
+    )
+
+
+def prefix_of(
+    params: Mapping[str, object] | PrefixHead,
+    messages: Sequence[bytes],
+    *,
+    block_count: int,
+    message_breakpoints: int,
+    at: float,
+) -> PromptPrefix:
+    """The prefix of a request with `params` (tools, system, ...) and these messages.
+
+    Args:
+        params: Every request field but the messages, or their `prefix_head` kept from an
+            earlier request with the same tools, system and top-level `cache_control`.
+        messages: Each message's encoded JSON, in order.
+        block_count: How many content blocks the messages hold.
+        message_breakpoints: How many cache breakpoints the messages carry.
+        at: When the request is sent.
+    """
+    head = params if isinstance(params, PrefixHead) else prefix_head(params)
+    return prefix_from(
+        head,
+        tuple(map(hash, messages)),
+        block_count=block_count,
+        message_breakpoints=message_breakpoints,
         at=at,
     )
+
+
+def prefix_from(
+    head: PrefixHead,
+    message_hashes: tuple[int, ...],
+    *,
+    block_count: int,
+    message_breakpoints: int,
+    at: float,
+) -> PromptPrefix:
+    """`prefix_of` from its parts: the `prefix_head` and each message's `hash` of its bytes
+    (for a caller that hashed the messages as they came: a run, whose history only grows)."""
+    cached = head.cached or message_breakpoints > 0
+    return PromptPrefix(head.tools, head.system, message_hashes, block_count, cached, head.ttl, at)
 
 
 def _first_difference(old: Sequence[int], new: Sequence[int]) -> int | None:

@@ -17,8 +17,16 @@ from typing import TYPE_CHECKING
 
 from pydantic_core import from_json
 
-from ..conversation import CachePolicy, Conversation, Entry
-from ..conversation._cachediff import PromptPrefix, explain_miss, prefix_of
+from ..conversation import (
+    CachePolicy,
+    Conversation,
+    Entry,
+    PrefixHead,
+    PromptPrefix,
+    explain_miss,
+    prefix_from,
+    prefix_head,
+)
 from ..observability._telemetry import DEFAULT_TELEMETRY
 from ..tools._execute import ToolCall, ToolOutcome, ToolScope
 from ._core import Flow, ModelCall, RunParts
@@ -174,28 +182,43 @@ class _Tally:
 
     A run's conversation only grows between its model calls, so the view of the next call
     starts with the entries of the last one (the same objects); anything else (a compaction
-    moved the view's start, a failed step was taken back) starts the tally over.
+    moved the view's start, a failed step was taken back) starts the tally over. The prefix's
+    head (tools, system) is kept too, while the run sends the same objects.
     """
 
-    __slots__ = ("blocks", "breakpoints", "entries", "raws")
+    __slots__ = ("blocks", "breakpoints", "entries", "hashes", "head", "head_of")
 
     def __init__(self) -> None:
         self.entries: list[Entry] = []
-        self.raws: list[bytes] = []
+        self.hashes: list[int] = []  # each entry's `hash(entry.raw)`
         self.blocks = self.breakpoints = 0
+        self.head: PrefixHead | None = None
+        # What `head` was computed from: the tools, system and cache_control objects, and the
+        # policy (held, so their ids stay theirs while compared).
+        self.head_of: tuple[object, ...] = ()
+
+    def head_for(self, params: Mapping[str, object], policy: CachePolicy) -> PrefixHead:
+        """`prefix_head` of `params` under `policy`, computed again only when one of the
+        objects it reads is another object than last time (the hooks may replace them)."""
+        key = (params.get("tools"), params.get("system"), params.get("cache_control"), policy)
+        if self.head is None or not all(map(operator.is_, key, self.head_of)):
+            if policy.mode == "auto" and "cache_control" not in params:
+                params = {**params, "cache_control": policy.control()}
+            self.head, self.head_of = prefix_head(params), key
+        return self.head
 
     def add(self, view: Sequence[Entry]) -> None:
         """Bring the tally to `view`."""
         seen = self.entries
         if len(seen) > len(view) or not all(map(operator.is_, seen, view)):
-            seen, self.raws, self.blocks, self.breakpoints = [], [], 0, 0
+            seen, self.hashes, self.blocks, self.breakpoints = [], [], 0, 0
             self.entries = seen
         for entry in view[len(seen) :]:
             content = entry.message.get("content")
             self.blocks += len(content) if isinstance(content, list) else 1
             self.breakpoints += entry.breakpoints
             seen.append(entry)
-            self.raws.append(entry.raw)
+            self.hashes.append(hash(entry.raw))
 
 
 def fingerprint(
@@ -206,16 +229,14 @@ def fingerprint(
 ) -> PromptPrefix:
     """The prefix of a request with `params` (the hooks have run) over `conversation`, kept as
     hashes (never the history itself, which a long-lived process would otherwise hold for every
-    recent conversation). Hashing a message's bytes is cached by Python, and a run's `tally`
-    counts each entry once (without one, the whole view is counted), so a turn costs one pass at
-    C speed over the entries."""
-    if policy.mode == "auto" and "cache_control" not in params:
-        params = {**params, "cache_control": policy.control()}
+    recent conversation). A run's `tally` counts and hashes each entry once (without one, the
+    whole view is counted), and keeps the tools-and-system part while those stay the same
+    objects, so a turn costs one pass at C speed over the entries."""
     tally = tally if tally is not None else _Tally()
     tally.add(conversation.request_view())
-    return prefix_of(
-        params,
-        tally.raws,
+    return prefix_from(
+        tally.head_for(params, policy),
+        tuple(tally.hashes),
         block_count=tally.blocks,
         message_breakpoints=tally.breakpoints + (policy.mode == "explicit"),
         at=time.time(),
