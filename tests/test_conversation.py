@@ -344,3 +344,31 @@ def test_usage_follows_changes_to_the_default_price_table(monkeypatch: pytest.Mo
     monkeypatch.delitem(DEFAULT_PRICES, "claude-haiku-4-5")
     monkeypatch.delitem(DEFAULT_PRICES, "claude-haiku-4")
     assert RunUsage().add(usage, "claude-haiku-4-5").unpriced == {"claude-haiku-4-5"}
+
+
+def test_added_usage_is_the_same_as_a_constructed_one() -> None:
+    # `add` and `+` build their result without the dataclass's `__init__` (issue 18): it must be
+    # indistinguishable from one the constructor made, field by field, and stay frozen.
+    import copy
+    import dataclasses
+    import pickle
+
+    from agentkit.types import RunUsage
+
+    usage = {
+        "input_tokens": 7,
+        "output_tokens": 11,
+        "cache_creation_input_tokens": 13,
+        "cache_read_input_tokens": 17,
+    }
+    one = RunUsage().add(usage, "claude-haiku-4-5")
+    built = RunUsage(1, 7, 11, 13, 17, one.cost_usd, frozenset())
+    assert one == built and hash(one) == hash(built)
+    assert dataclasses.asdict(one) == dataclasses.asdict(built)
+    assert [f.name for f in dataclasses.fields(one)] == list(vars(one))
+    two = one + RunUsage().add(usage, "not-a-model")
+    assert two == RunUsage(2, 14, 22, 26, 34, one.cost_usd, frozenset({"not-a-model"}))
+    assert copy.deepcopy(two) == two and pickle.loads(pickle.dumps(two)) == two
+    assert dataclasses.replace(two, requests=5).requests == 5
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        two.requests = 3  # type: ignore[misc]

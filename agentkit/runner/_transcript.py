@@ -103,10 +103,7 @@ class Transcript:
         # message is dumped).
         self.conversation.append(message.as_received() or message)
         self.last = message
-        reply = reply_of(self.conversation.entries[-1], self.spec)
-        return Reply(
-            reply.stop_reason, reply.calls, reply.usage, reply.container, reply.text, message
-        )
+        return reply_of(self.conversation.entries[-1], self.spec, message)
 
     def record(self, outcomes: list[ToolOutcome]) -> list[ToolReport]:
         """Keep the outcomes' results for the next commit; answer `RunTools`."""
@@ -221,8 +218,12 @@ def stored_message(entry: Entry) -> Message | None:
         return None
 
 
-def reply_of(entry: Entry, spec: RunSpec) -> Reply:
-    """The loop's view of a committed response (priced with the spec's prices)."""
+_NO_USAGE = RunUsage()  # immutable: every reply's totals start from it
+
+
+def reply_of(entry: Entry, spec: RunSpec, message: Message | None = None) -> Reply:
+    """The loop's view of a committed response (priced with the spec's prices); `message`,
+    the response as the driver holds it, goes with it."""
     response = _response(entry)
     usage = response.get("usage")
     model = str(response.get("model") or spec.params.get("model") or "")
@@ -232,11 +233,12 @@ def reply_of(entry: Entry, spec: RunSpec) -> Reply:
     return Reply(
         stop_reason=stop_reason if isinstance(stop_reason, str) else None,
         calls=[ToolCall.from_block(b) for b in blocks if b.get("type") == "tool_use"],
-        usage=RunUsage().add(
+        usage=_NO_USAGE.add(
             usage if isinstance(usage, dict) else {}, model, prices=spec.price_table
         ),
         container=_container(response),
         text=text,
+        message=message,
     )
 
 

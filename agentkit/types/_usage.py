@@ -140,9 +140,7 @@ class RunUsage:
                 / 1_000_000
                 * discount
             )
-        # The constructor, not `dataclasses.replace` (which inspects the fields on every call):
-        # this runs twice a turn (issue 18).
-        return RunUsage(
+        return _totals(
             self.requests + 1,
             self.input_tokens + inp,
             self.output_tokens + out,
@@ -153,7 +151,7 @@ class RunUsage:
         )
 
     def __add__(self, other: RunUsage) -> RunUsage:
-        return RunUsage(
+        return _totals(
             self.requests + other.requests,
             self.input_tokens + other.input_tokens,
             self.output_tokens + other.output_tokens,
@@ -162,3 +160,28 @@ class RunUsage:
             self.cost_usd + other.cost_usd,
             self.unpriced | other.unpriced,
         )
+
+
+def _totals(
+    requests: int,
+    input_tokens: int,
+    output_tokens: int,
+    cache_creation_input_tokens: int,
+    cache_read_input_tokens: int,
+    cost_usd: float,
+    unpriced: frozenset[str],
+) -> RunUsage:
+    """`RunUsage(...)` with every field given, built without the generated `__init__`: a frozen
+    dataclass sets each field through `object.__setattr__`, about three times the cost of
+    filling the instance's `__dict__`, and a run adds usage several times a turn (issue 18).
+    The result is the same object (tests compare it with the constructor's, field by field)."""
+    usage = object.__new__(RunUsage)
+    fields = usage.__dict__
+    fields["requests"] = requests
+    fields["input_tokens"] = input_tokens
+    fields["output_tokens"] = output_tokens
+    fields["cache_creation_input_tokens"] = cache_creation_input_tokens
+    fields["cache_read_input_tokens"] = cache_read_input_tokens
+    fields["cost_usd"] = cost_usd
+    fields["unpriced"] = unpriced
+    return usage
