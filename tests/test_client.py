@@ -144,6 +144,29 @@ def test_request_id_on_message() -> None:
     assert client.messages.create(**PARAMS).request_id == "req_abc"
 
 
+@respx.mock
+def test_request_id_and_body_survive_copies_pickles_and_count_in_equality() -> None:
+    import copy
+    import pickle
+
+    respx.post(f"{BASE}/v1/messages").mock(
+        return_value=httpx.Response(200, json=MESSAGE, headers={"request-id": "req_abc"})
+    )
+    client, _ = make_client()
+    message = client.messages.create(**PARAMS)
+    copies = [message.model_copy(), copy.copy(message), copy.deepcopy(message)]
+    for twin in [*copies, pickle.loads(pickle.dumps(message))]:
+        assert twin == message
+        assert twin._request_id == twin.request_id == "req_abc"
+        assert twin.as_received() == MESSAGE
+    copies[0]._request_id = "req_other"  # a copy's value is its own ...
+    assert message.request_id == "req_abc" and copies[0] != message  # ... and part of ==
+    built = Message.model_validate(MESSAGE)  # not from a response: no request id, no body
+    assert built.request_id is None and built.as_received() is None
+    built._request_id = "req_set"
+    assert built.request_id == "req_set" and built.model_copy().request_id == "req_set"
+
+
 @pytest.mark.parametrize(
     ("status", "cls", "kind"),
     [

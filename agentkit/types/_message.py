@@ -8,10 +8,11 @@ was absent, look at `model.model_fields_set` (or use `is_set(model, "field")`).
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Generic, Literal, TypeVar, overload
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, PrivateAttr, Tag
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 from pydantic_core import to_json
+from typing_extensions import Self
 
 __all__ = [
     "APIModel",
@@ -20,6 +21,7 @@ __all__ = [
     "Message",
     "MessageTokensCount",
     "ModelInfo",
+    "PrivateValue",
     "RedactedThinkingBlock",
     "ServerToolUseBlock",
     "StopReason",
@@ -45,12 +47,52 @@ StopReason = Literal[
 added later still parses (the runner stops on it and shows it)."""
 
 
+V = TypeVar("V")
+
+
+class PrivateValue(Generic[V]):
+    """A model's private value set after validation (`_request_id` ...), None until set.
+
+    Pydantic's `PrivateAttr` fills every new instance's private values in a Python
+    `model_post_init` call, a quarter of a `Message`'s validation (issue 18). This descriptor keeps
+    the value where `PrivateAttr` does, in `__pydantic_private__`, so copies, pickles and `==` see
+    it as before, and makes that dict on the first assignment instead.
+    """
+
+    def __set_name__(self, owner: type[BaseModel], name: str) -> None:
+        self._name = name
+
+    @overload
+    def __get__(self, model: None, owner: type[BaseModel]) -> Self: ...
+    @overload
+    def __get__(self, model: BaseModel, owner: type[BaseModel] | None = None) -> V | None: ...
+    def __get__(
+        self, model: BaseModel | None, owner: type[BaseModel] | None = None
+    ) -> Self | V | None:
+        if model is None:
+            return self
+        private: dict[str, Any] | None = model.__pydantic_private__
+        return None if private is None else private.get(self._name)
+
+    def __set__(self, model: BaseModel, value: V | None) -> None:
+        private: dict[str, Any] | None = model.__pydantic_private__
+        if private is None:
+            object.__setattr__(model, "__pydantic_private__", {self._name: value})
+        else:
+            private[self._name] = value
+
+
 class APIModel(BaseModel):
     """Base of every response model: extra fields kept, dumps only what was received."""
 
     # defer_build: the validators are built on first use, not at import (import stays cheap).
+    # ignored_types: a `PrivateValue` stays a descriptor (not a pydantic private attribute).
     model_config = ConfigDict(
-        extra="allow", populate_by_name=True, protected_namespaces=(), defer_build=True
+        extra="allow",
+        populate_by_name=True,
+        protected_namespaces=(),
+        defer_build=True,
+        ignored_types=(PrivateValue,),
     )
 
     def to_dict(self) -> dict[str, object]:
@@ -176,8 +218,8 @@ class Message(APIModel):
     stop_sequence: str | None = None
     usage: Usage = Field(default_factory=Usage)
 
-    _request_id: str | None = PrivateAttr(default=None)
-    _received: dict[str, object] | None = PrivateAttr(default=None)
+    _request_id = PrivateValue[str]()
+    _received = PrivateValue[dict[str, object]]()
 
     @property
     def request_id(self) -> str | None:
@@ -209,7 +251,7 @@ class MessageTokensCount(APIModel):
     input_tokens: int
 
     # The `request-id` header of the response (the official SDK's public `_request_id`).
-    _request_id: str | None = PrivateAttr(default=None)
+    _request_id = PrivateValue[str]()
 
 
 class ModelInfo(APIModel):
@@ -221,4 +263,4 @@ class ModelInfo(APIModel):
     created_at: str | None = None
 
     # The `request-id` header of the response (the official SDK's public `_request_id`).
-    _request_id: str | None = PrivateAttr(default=None)
+    _request_id = PrivateValue[str]()
