@@ -3,7 +3,8 @@ import time, and a program that never touches files never builds them (issue 18)
 
 from __future__ import annotations
 
-from ..types._message import APIModel, PrivateValue
+from ..types._message import APIModel
+from ..types._private import PrivateValue
 
 __all__ = ["DeletedFile", "FileMetadata"]
 

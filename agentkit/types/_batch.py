@@ -14,7 +14,8 @@ from pydantic import Discriminator, Field, Tag, ValidationError
 from pydantic_core import from_json
 
 from .._exceptions import APIError, APIResponseValidationError
-from ._message import APIModel, Message, PrivateValue
+from ._message import APIModel, Message
+from ._private import PrivateValue
 
 __all__ = [
     "BatchCanceledResult",

@@ -8,11 +8,12 @@ was absent, look at `model.model_fields_set` (or use `is_set(model, "field")`).
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Generic, Literal, TypeVar, overload
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 from pydantic_core import to_json
-from typing_extensions import Self
+
+from ._private import PrivateValue
 
 __all__ = [
     "APIModel",
@@ -21,7 +22,6 @@ __all__ = [
     "Message",
     "MessageTokensCount",
     "ModelInfo",
-    "PrivateValue",
     "RedactedThinkingBlock",
     "ServerToolUseBlock",
     "StopReason",
@@ -45,41 +45,6 @@ StopReason = Literal[
 ]
 """The stop reasons the API documents. `Message.stop_reason` is a plain `str` so that a reason
 added later still parses (the runner stops on it and shows it)."""
-
-
-V = TypeVar("V")
-
-
-class PrivateValue(Generic[V]):
-    """A model's private value set after validation (`_request_id` ...), None until set.
-
-    Pydantic's `PrivateAttr` fills every new instance's private values in a Python
-    `model_post_init` call, a quarter of a `Message`'s validation (issue 18). This descriptor keeps
-    the value where `PrivateAttr` does, in `__pydantic_private__`, so copies, pickles and `==` see
-    it as before, and makes that dict on the first assignment instead.
-    """
-
-    def __set_name__(self, owner: type[BaseModel], name: str) -> None:
-        self._name = name
-
-    @overload
-    def __get__(self, model: None, owner: type[BaseModel]) -> Self: ...
-    @overload
-    def __get__(self, model: BaseModel, owner: type[BaseModel] | None = None) -> V | None: ...
-    def __get__(
-        self, model: BaseModel | None, owner: type[BaseModel] | None = None
-    ) -> Self | V | None:
-        if model is None:
-            return self
-        private: dict[str, Any] | None = model.__pydantic_private__
-        return None if private is None else private.get(self._name)
-
-    def __set__(self, model: BaseModel, value: V | None) -> None:
-        private: dict[str, Any] | None = model.__pydantic_private__
-        if private is None:
-            object.__setattr__(model, "__pydantic_private__", {self._name: value})
-        else:
-            private[self._name] = value
 
 
 class APIModel(BaseModel):
