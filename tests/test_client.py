@@ -776,6 +776,25 @@ def test_undocumented_endpoints_cast_to_and_options() -> None:
         client.get("/v1/models", cast_to=42)
 
 
+def test_cast_to_a_model_of_yours_gets_the_request_id_in_its_private_attribute() -> None:
+    from pydantic import BaseModel, PrivateAttr
+
+    class Counted(BaseModel):  # the official SDK's models declare `_request_id` like this
+        input_tokens: int
+        _request_id: str | None = PrivateAttr(default=None)
+
+    class Plain(BaseModel):  # no `_request_id`: none is added
+        input_tokens: int
+
+    client, _ = fake_client()
+    body = {"model": "claude-haiku-4-5", "messages": PARAMS["messages"]}
+    counted = client.post("/v1/messages/count_tokens", cast_to=Counted, body=body)
+    assert counted._request_id is not None and counted._request_id.startswith("req_")
+    assert counted.__pydantic_private__ == {"_request_id": counted._request_id}
+    plain = client.post("/v1/messages/count_tokens", cast_to=Plain, body=body)
+    assert plain.input_tokens == counted.input_tokens and not hasattr(plain, "_request_id")
+
+
 @respx.mock
 def test_custom_request_options_reach_the_wire() -> None:
     route = respx.post(f"{BASE}/v1/foo").mock(return_value=httpx.Response(200, json={"ok": True}))

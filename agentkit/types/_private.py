@@ -6,14 +6,15 @@ before the response models do (issue 18).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast, overload
+import functools
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from typing_extensions import Self
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-__all__ = ["PrivateValue", "set_private"]
+__all__ = ["PrivateValue", "has_private", "set_private"]
 
 V = TypeVar("V")
 
@@ -50,15 +51,27 @@ class PrivateValue(Generic[V]):
             private[self._name] = value
 
 
-def set_private(model: object, name: str, value: object) -> None:
+@functools.lru_cache(maxsize=256)
+def _slot(cls: type, name: str) -> PrivateValue[Any] | None:
+    # Once per class and name: reading a descriptor from its class is a Python call.
+    slot = getattr(cls, name, None)
+    return slot if isinstance(slot, PrivateValue) else None
+
+
+def has_private(model: Any, name: str) -> bool:
+    """`hasattr(model, name)`, without reading a `PrivateValue` (a Python call)."""
+    return _slot(model.__class__, name) is not None or hasattr(model, name)
+
+
+def set_private(model: Any, name: str, value: object) -> None:
     """`setattr(model, name, value)`, where a `PrivateValue` takes the value directly.
 
     Pydantic's `BaseModel.__setattr__` costs about ten thousand instructions for a name that is
     not one of its private attributes (it memoizes no handler for such a name): as much as
     validating a content block (issue 18).
     """
-    slot = getattr(type(model), name, None)
-    if isinstance(slot, PrivateValue):
-        slot.__set__(cast("BaseModel", model), value)  # only models have a PrivateValue
-    else:
+    slot = _slot(model.__class__, name)
+    if slot is None:
         setattr(model, name, value)
+    else:
+        slot.__set__(model, value)
