@@ -144,6 +144,29 @@ def test_request_id_on_message() -> None:
     assert client.messages.create(**PARAMS).request_id == "req_abc"
 
 
+@respx.mock
+def test_request_id_and_body_survive_copies_pickles_and_count_in_equality() -> None:
+    import copy
+    import pickle
+
+    respx.post(f"{BASE}/v1/messages").mock(
+        return_value=httpx.Response(200, json=MESSAGE, headers={"request-id": "req_abc"})
+    )
+    client, _ = make_client()
+    message = client.messages.create(**PARAMS)
+    copies = [message.model_copy(), copy.copy(message), copy.deepcopy(message)]
+    for twin in [*copies, pickle.loads(pickle.dumps(message))]:
+        assert twin == message
+        assert twin._request_id == twin.request_id == "req_abc"
+        assert twin.as_received() == MESSAGE
+    copies[0]._request_id = "req_other"  # a copy's value is its own ...
+    assert message.request_id == "req_abc" and copies[0] != message  # ... and part of ==
+    built = Message.model_validate(MESSAGE)  # not from a response: no request id, no body
+    assert built.request_id is None and built.as_received() is None
+    built._request_id = "req_set"
+    assert built.request_id == "req_set" and built.model_copy().request_id == "req_set"
+
+
 @pytest.mark.parametrize(
     ("status", "cls", "kind"),
     [
@@ -751,6 +774,25 @@ def test_undocumented_endpoints_cast_to_and_options() -> None:
         client.get("/v1/models", options={"param": {"limit": 1}})
     with pytest.raises(TypeError, match="cast_to"):
         client.get("/v1/models", cast_to=42)
+
+
+def test_cast_to_a_model_of_yours_gets_the_request_id_in_its_private_attribute() -> None:
+    from pydantic import BaseModel, PrivateAttr
+
+    class Counted(BaseModel):  # the official SDK's models declare `_request_id` like this
+        input_tokens: int
+        _request_id: str | None = PrivateAttr(default=None)
+
+    class Plain(BaseModel):  # no `_request_id`: none is added
+        input_tokens: int
+
+    client, _ = fake_client()
+    body = {"model": "claude-haiku-4-5", "messages": PARAMS["messages"]}
+    counted = client.post("/v1/messages/count_tokens", cast_to=Counted, body=body)
+    assert counted._request_id is not None and counted._request_id.startswith("req_")
+    assert counted.__pydantic_private__ == {"_request_id": counted._request_id}
+    plain = client.post("/v1/messages/count_tokens", cast_to=Plain, body=body)
+    assert plain.input_tokens == counted.input_tokens and not hasattr(plain, "_request_id")
 
 
 @respx.mock

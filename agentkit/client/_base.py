@@ -38,6 +38,7 @@ from ..streaming._core import EventCore, EventDecoder
 from ..streaming._json_body import json_body_as_sse
 from ..streaming._sse import SSEDecoder
 from ..types._params import RequestOptions, TimeoutTypes
+from ..types._private import has_private, set_private
 from ._inflight import AsyncInFlight
 from ._pacing import RateLimiter, RateLimits, estimate_input_tokens
 from ._retry import RetryPolicy
@@ -259,10 +260,10 @@ def model_parser(
                 body=body,
             ) from exc
         request_id = request_id_of(response.headers)
-        if request_id is not None and hasattr(result, "_request_id"):
-            setattr(result, "_request_id", request_id)  # noqa: B010 (a model's private attribute)
+        if request_id is not None and has_private(result, "_request_id"):
+            set_private(result, "_request_id", request_id)
         if keep_body:
-            setattr(result, "_received", body)  # noqa: B010 (a model's private attribute)
+            set_private(result, "_received", body)
         return result
 
     return parse

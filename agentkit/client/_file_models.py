@@ -3,9 +3,8 @@ import time, and a program that never touches files never builds them (issue 18)
 
 from __future__ import annotations
 
-from pydantic import PrivateAttr
-
 from ..types._message import APIModel
+from ..types._private import PrivateValue
 
 __all__ = ["DeletedFile", "FileMetadata"]
 
@@ -21,7 +20,7 @@ class FileMetadata(APIModel):
     created_at: str | None = None
     downloadable: bool | None = None
 
-    _request_id: str | None = PrivateAttr(default=None)
+    _request_id = PrivateValue[str]()
 
     @property
     def request_id(self) -> str | None:
@@ -51,4 +50,4 @@ class DeletedFile(APIModel):
     type: str = "file_deleted"
 
     # The `request-id` header of the response (the official SDK's public `_request_id`).
-    _request_id: str | None = PrivateAttr(default=None)
+    _request_id = PrivateValue[str]()

@@ -30,6 +30,7 @@ import httpx
 from pydantic_core import ValidationError, from_json
 
 from .._exceptions import StreamError, make_status_error, request_id_of
+from ..types._private import set_private
 from ._events import (
     CitationEvent,
     CompactionEvent,
@@ -374,7 +375,7 @@ class MessageAccumulator:
                 request=self._request(),
             ) from exc
         if self._response is not None:
-            parsed._request_id = request_id_of(self._response.headers)
+            set_private(parsed, "_request_id", request_id_of(self._response.headers))
         return parsed
 
     def _order(self, event: dict[str, object], what: str) -> StreamError:

@@ -10,11 +10,12 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Annotated, Generic, Literal, TypedDict, TypeVar
 
 import httpx
-from pydantic import Discriminator, Field, PrivateAttr, Tag, ValidationError
+from pydantic import Discriminator, Field, Tag, ValidationError
 from pydantic_core import from_json
 
 from .._exceptions import APIError, APIResponseValidationError
 from ._message import APIModel, Message
+from ._private import PrivateValue
 
 __all__ = [
     "BatchCanceledResult",
@@ -73,7 +74,7 @@ class MessageBatch(APIModel):
     cancel_initiated_at: str | None = None
     results_url: str | None = None
 
-    _request_id: str | None = PrivateAttr(default=None)
+    _request_id = PrivateValue[str]()
 
     @property
     def request_id(self) -> str | None:
@@ -93,7 +94,7 @@ class DeletedMessageBatch(APIModel):
     type: str = "message_batch_deleted"
 
     # The `request-id` header of the response (the official SDK's public `_request_id`).
-    _request_id: str | None = PrivateAttr(default=None)
+    _request_id = PrivateValue[str]()
 
 
 class BatchSucceededResult(APIModel):

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, PrivateAttr, Tag
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 from pydantic_core import to_json
+
+from ._private import PrivateValue
 
 __all__ = [
     "APIModel",
@@ -49,8 +51,13 @@ class APIModel(BaseModel):
     """Base of every response model: extra fields kept, dumps only what was received."""
 
     # defer_build: the validators are built on first use, not at import (import stays cheap).
+    # ignored_types: a `PrivateValue` stays a descriptor (not a pydantic private attribute).
     model_config = ConfigDict(
-        extra="allow", populate_by_name=True, protected_namespaces=(), defer_build=True
+        extra="allow",
+        populate_by_name=True,
+        protected_namespaces=(),
+        defer_build=True,
+        ignored_types=(PrivateValue,),
     )
 
     def to_dict(self) -> dict[str, object]:
@@ -176,8 +183,8 @@ class Message(APIModel):
     stop_sequence: str | None = None
     usage: Usage = Field(default_factory=Usage)
 
-    _request_id: str | None = PrivateAttr(default=None)
-    _received: dict[str, object] | None = PrivateAttr(default=None)
+    _request_id = PrivateValue[str]()
+    _received = PrivateValue[dict[str, object]]()
 
     @property
     def request_id(self) -> str | None:
@@ -209,7 +216,7 @@ class MessageTokensCount(APIModel):
     input_tokens: int
 
     # The `request-id` header of the response (the official SDK's public `_request_id`).
-    _request_id: str | None = PrivateAttr(default=None)
+    _request_id = PrivateValue[str]()
 
 
 class ModelInfo(APIModel):
@@ -221,4 +228,4 @@ class ModelInfo(APIModel):
     created_at: str | None = None
 
     # The `request-id` header of the response (the official SDK's public `_request_id`).
-    _request_id: str | None = PrivateAttr(default=None)
+    _request_id = PrivateValue[str]()
