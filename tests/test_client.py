@@ -144,6 +144,28 @@ def test_request_id_on_message() -> None:
     assert client.messages.create(**PARAMS).request_id == "req_abc"
 
 
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ([(b"request-id", b"req_1")], "req_1"),
+        ([(b"Request-Id", b"req_2")], "req_2"),  # another spelling
+        ([(b"request-id", b"a"), (b"request-id", b"b")], "a, b"),  # sent twice: joined
+        ([(b"x-amzn-requestid", b"bedrock-1")], "bedrock-1"),
+        ([(b"request-id", b""), (b"x-amzn-requestid", b"bedrock-2")], "bedrock-2"),
+        ([(b"request-id", "r\u00e9q".encode())], "r\u00e9q"),  # not ASCII: httpx decodes it
+        ([(b"content-type", b"application/json")], None),
+    ],
+)
+def test_request_id_of_reads_headers_as_httpx_does(
+    headers: list[tuple[bytes, bytes]], expected: str | None
+) -> None:
+    from agentkit._exceptions import request_id_of
+
+    parsed = httpx.Headers(headers)
+    assert request_id_of(parsed) == expected
+    assert expected == (parsed.get("request-id") or parsed.get("x-amzn-requestid"))
+
+
 @respx.mock
 def test_request_id_and_body_survive_copies_pickles_and_count_in_equality() -> None:
     import copy
