@@ -16,9 +16,9 @@ error) says the API enforces it, so that preflight never blocks a request the AP
 
 from __future__ import annotations
 
-import operator
 import re
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping
+from collections.abc import Set as AbstractSet
 
 from .._exceptions import RequestValidationError
 from ..types import find_model
@@ -30,6 +30,7 @@ _THINKING_DOCS = "https://docs.claude.com/en/docs/build-with-claude/extended-thi
 _INTERLEAVED_BETA = "interleaved-thinking-2025-05-14"
 _MAX_BREAKPOINTS = 4
 _TOOL_ID = re.compile(r"^[a-zA-Z0-9_-]+$")
+_NO_IDS: frozenset[str] = frozenset()
 
 # The messages, exactly as the API words them. Where no API wording is known, the text is ours and
 # the key ends in "*" so a reader (and the tests) can tell.
@@ -160,23 +161,8 @@ def _parameter_problems(
     return problems
 
 
-def _message_sites(turns: list[Turn], memo: PreflightMemo | None) -> list[tuple[str, object]]:
-    """The cache breakpoints in the messages, in order; the settled turns' from the memo."""
-    cached = memo.sites if memo is not None else None
-    start = 0
-    sites: list[tuple[str, object]] = []
-    if cached is not None and _same_turns(turns, cached[0]):
-        start, sites = len(cached[0]), list(cached[1])
-    for n in range(start, len(turns)):
-        if memo is not None and n == len(turns) - 1:
-            memo.sites = (turns[:n], list(sites))  # all but the last, which is rebuilt
-        turn = turns[n]
-        sites += [(f"messages.{turn.index}.{p}", c) for p, c in turn.facts.cache_sites]
-    return sites
-
-
 def _cache_problems(
-    body: Mapping[str, object], turns: list[Turn], memo: PreflightMemo | None = None
+    body: Mapping[str, object], message_sites: list[tuple[str, object]]
 ) -> list[str]:
     """At most 4 breakpoints, and no 1h breakpoint after a 5m one (tools, system, messages)."""
     sites: list[tuple[str, object]] = []
@@ -188,7 +174,7 @@ def _cache_problems(
                 for i, item in enumerate(items)
                 if isinstance(item, dict) and "cache_control" in item
             ]
-    sites += _message_sites(turns, memo)
+    sites += message_sites
     # Automatic caching puts its breakpoint on the last cacheable block, i.e. last in order.
     if isinstance(body.get("cache_control"), dict):
         sites.append(("", body["cache_control"]))
@@ -234,13 +220,15 @@ def _own_problems(turn: Turn, previous: Turn | None) -> list[str]:
         ):
             problems.append(_rule("thinking_first_any", i=i, found=facts.first_type))
     elif turn.role == "user":
-        offered: set[str] = set()
+        offered: AbstractSet[str] = _NO_IDS
         if previous is not None and previous.role == "assistant":
-            offered = set(previous.facts.client_calls)
-        orphans = [(k, t) for k, t in facts.results if t not in offered]
-        if orphans:
-            ids = ", ".join(str(t) for _, t in orphans)
-            problems.append(_rule("result_without_tool_use", i=i, k=orphans[0][0], ids=ids))
+            offered = previous.facts.call_ids
+        # Every result answering an offered call is the common case, told by one set test.
+        if facts.result_ids is None or not facts.result_ids <= offered:
+            orphans = [(k, t) for k, t in facts.results if t not in offered]
+            if orphans:
+                ids = ", ".join(str(t) for _, t in orphans)
+                problems.append(_rule("result_without_tool_use", i=i, k=orphans[0][0], ids=ids))
         if facts.results and offered:
             other = facts.first_other_index
             if other is not None and other < facts.results[-1][0]:
@@ -249,61 +237,75 @@ def _own_problems(turn: Turn, previous: Turn | None) -> list[str]:
     return problems
 
 
-def _same_turns(turns: Sequence[Turn], scanned: Sequence[Turn]) -> bool:
-    if len(turns) < len(scanned):
-        return False
-    return all(map(operator.is_, turns, scanned))  # at C speed; `turns` may be longer
+def _check_turn(scan: Scan, turns: list[Turn], n: int, earlier_ids: Collection[str]) -> None:
+    """Add what the rules find in turn `n` to `scan` (`earlier_ids`: tool_use ids before it).
+
+    Reads turns `n - 1` to `n + 1` and nothing else, so a settled turn's findings stay true.
+    """
+    turn = turns[n]
+    facts, last = turn.facts, len(turns) - 1
+    problems = scan.problems
+    if turn.raw_empty and not (n == last and turn.role == "assistant"):
+        problems.append(_rule("empty_content", i=turn.index))
+    if facts.empty_text:
+        scan.empty_text = True
+    if facts.whitespace_text:
+        scan.whitespace_text = True
+    problems += _own_problems(turn, turns[n - 1] if n else None)
+    if turn.role == "assistant":
+        seen_ids = scan.seen_ids
+        for k, tool_id in facts.tool_ids:
+            if tool_id in seen_ids or tool_id in earlier_ids:
+                problems.append(_rule("tool_use_unique", i=turn.index, k=k))
+            seen_ids.add(tool_id)
+        # A final assistant message has no next message yet; the API reads it as a prefill.
+        if facts.client_calls and n < last:
+            nxt = turns[n + 1]
+            answered: AbstractSet[object] | None = (
+                nxt.facts.result_ids if nxt.role == "user" else _NO_IDS
+            )
+            if answered is None:
+                answered = {t for _, t in nxt.facts.results}
+            if not facts.call_ids <= answered:
+                missing = [c for c in facts.client_calls if c not in answered]
+                problems.append(
+                    _rule("tool_use_without_result", i=turn.index, ids=", ".join(missing))
+                )
+    if facts.cache_sites:
+        scan.sites += [(f"messages.{turn.index}.{p}", c) for p, c in facts.cache_sites]
 
 
-def _message_problems(turns: list[Turn], memo: PreflightMemo | None = None) -> list[str]:
+def _message_problems(
+    turns: list[Turn], memo: PreflightMemo | None = None
+) -> tuple[list[str], list[tuple[str, object]]]:
+    """The message rules' problems, and the cache breakpoints in the messages in order.
+
+    With a memo, the settled turns' findings are the memo's `Scan`, extended here: when the
+    conversation only grew, only the turns added since (and the last two, checked again) are
+    read. A view whose settled turns changed starts a new scan.
+    """
+    last = len(turns) - 1
+    scan = memo.scan if memo is not None else None
+    if scan is None or (memo is not None and scan.count and scan.count + 1 > memo.reused):
+        scan = Scan()
+        if memo is not None:
+            memo.scan = scan
+    # Settle the turns with two turns after them; the last two are checked apart (`tail`), on
+    # top of the settled ones, since the next request may extend or answer them.
+    for n in range(scan.count, last - 1):
+        _check_turn(scan, turns, n, _NO_IDS)
+    scan.count = max(scan.count, last - 1)
+    tail = Scan()
+    for n in range(scan.count, last + 1):
+        _check_turn(tail, turns, n, scan.seen_ids)
     problems: list[str] = []
     if turns[0].role != "user" and not turns[0].starts_with_compaction:
         problems.append(_rule("first_user"))
-    last = len(turns) - 1
-    empty_text = whitespace_text = False
-    seen_ids: set[str] = set()
-    start = 0
-    # The turns an earlier request scanned are the same objects when the conversation only
-    # grew (`merge_turns` reuses them), so the scan goes on from where that one stopped: the
-    # common path reads only the turns added since.
-    scan = memo.scan if memo is not None else None
-    if scan is not None and _same_turns(turns, scan.turns):
-        start = len(scan.turns) - 1
-        problems = list(scan.problems)
-        empty_text, whitespace_text = scan.empty_text, scan.whitespace_text
-        seen_ids = set(scan.seen_ids)
-    previous: Turn | None = turns[start - 1] if start else None
-    for n in range(start, last + 1):
-        turn = turns[n]
-        if memo is not None and n == last - 1:
-            # Turns before this one are settled (the last is rebuilt by the next request).
-            memo.scan = Scan(
-                turns[: n + 1], list(problems), empty_text, whitespace_text, set(seen_ids)
-            )
-        facts = turn.facts
-        if turn.raw_empty and not (n == last and turn.role == "assistant"):
-            problems.append(_rule("empty_content", i=turn.index))
-        empty_text = empty_text or facts.empty_text
-        whitespace_text = whitespace_text or facts.whitespace_text
-        problems += _own_problems(turn, previous)
-        if turn.role == "assistant":
-            for k, tool_id in facts.tool_ids:
-                if tool_id in seen_ids:
-                    problems.append(_rule("tool_use_unique", i=turn.index, k=k))
-                seen_ids.add(tool_id)
-            # A final assistant message has no next message yet; the API reads it as a prefill.
-            if facts.client_calls and n < last:
-                nxt = turns[n + 1]
-                answered = {t for _, t in nxt.facts.results} if nxt.role == "user" else set()
-                missing = [c for c in facts.client_calls if c not in answered]
-                if missing:
-                    problems.append(
-                        _rule("tool_use_without_result", i=turn.index, ids=", ".join(missing))
-                    )
-        previous = turn
-    if empty_text:
+    problems += scan.problems
+    problems += tail.problems
+    if scan.empty_text or tail.empty_text:
         problems.append(_rule("empty_text", where="messages"))
-    if whitespace_text:
+    if scan.whitespace_text or tail.whitespace_text:
         # Responses can contain whitespace-only text (a recorded adaptive-thinking reply starts
         # with "\n\n"), so only user text is held to this rule.
         problems.append(_rule("whitespace_text", where="messages"))
@@ -312,7 +314,7 @@ def _message_problems(turns: list[Turn], memo: PreflightMemo | None = None) -> l
         text = final.facts.last_text
         if final.facts.last_type == "text" and isinstance(text, str) and text != text.rstrip():
             problems.append(_rule("trailing_whitespace"))
-    return problems
+    return problems, scan.sites + tail.sites
 
 
 def _turn_opening(turns: list[Turn]) -> Turn | None:
@@ -403,10 +405,11 @@ def preflight_problems(
     if not messages:
         return [*problems, _rule("no_messages")]
     turns = merge_turns(messages, memo)
-    problems += _message_problems(turns, memo)
+    message_problems, message_sites = _message_problems(turns, memo)
+    problems += message_problems
     problems += _system_problems(body)
     problems += _thinking_problems(body, turns)
-    problems += _cache_problems(body, turns, memo)
+    problems += _cache_problems(body, message_sites)
     return problems
 
 
