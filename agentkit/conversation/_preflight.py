@@ -169,11 +169,9 @@ def _cache_problems(
     for key in ("tools", "system"):
         items = body.get(key)
         if isinstance(items, list):
-            sites += [
-                (f"{key}.{i}", item["cache_control"])
-                for i, item in enumerate(items)
-                if isinstance(item, dict) and "cache_control" in item
-            ]
+            for i, item in enumerate(items):
+                if isinstance(item, dict) and "cache_control" in item:
+                    sites.append((f"{key}.{i}", item["cache_control"]))
     sites += message_sites
     # Automatic caching puts its breakpoint on the last cacheable block, i.e. last in order.
     if isinstance(body.get("cache_control"), dict):
@@ -202,36 +200,36 @@ def _own_problems(turn: Turn, previous: Turn | None) -> list[str]:
     """Problems that depend only on this turn and the one before it (cached per pair)."""
     if turn.cached_problems is not None and turn.cached_problems[0] is previous:
         return turn.cached_problems[1]
-    facts, i = turn.facts, turn.index
+    i = turn.index
     problems: list[str] = []
     if turn.role not in ("user", "assistant"):
         problems.append(_rule("role", i=i))
     problems += [
-        _rule("thinking_cache_control*", i=i, k=k, type=t) for k, t in facts.thinking_cache_control
+        _rule("thinking_cache_control*", i=i, k=k, type=t) for k, t in turn.thinking_cache_control
     ]
     if turn.role == "assistant":
-        for k, tool_id in facts.tool_ids:
+        for k, tool_id in turn.tool_ids:
             if not _TOOL_ID.match(tool_id):
                 problems.append(_rule("tool_use_id_pattern", i=i, k=k))
         if (
-            facts.thinking
+            turn.thinking
             and not turn.starts_with_compaction
-            and facts.first_type not in THINKING_TYPES
+            and turn.first_type not in THINKING_TYPES
         ):
-            problems.append(_rule("thinking_first_any", i=i, found=facts.first_type))
+            problems.append(_rule("thinking_first_any", i=i, found=turn.first_type))
     elif turn.role == "user":
         offered: AbstractSet[str] = _NO_IDS
         if previous is not None and previous.role == "assistant":
-            offered = previous.facts.call_ids
+            offered = previous.call_ids
         # Every result answering an offered call is the common case, told by one set test.
-        if facts.result_ids is None or not facts.result_ids <= offered:
-            orphans = [(k, t) for k, t in facts.results if t not in offered]
+        if turn.result_ids is None or not turn.result_ids <= offered:
+            orphans = [(k, t) for k, t in turn.results if t not in offered]
             if orphans:
                 ids = ", ".join(str(t) for _, t in orphans)
                 problems.append(_rule("result_without_tool_use", i=i, k=orphans[0][0], ids=ids))
-        if facts.results and offered:
-            other = facts.first_other_index
-            if other is not None and other < facts.results[-1][0]:
+        if turn.results and offered:
+            other = turn.first_other_index
+            if other is not None and other < turn.results[-1][0]:
                 problems.append(_rule("tool_result_first*", i=i, k=other))
     turn.cached_problems = (previous, problems)
     return problems
@@ -243,36 +241,53 @@ def _check_turn(scan: Scan, turns: list[Turn], n: int, earlier_ids: Collection[s
     Reads turns `n - 1` to `n + 1` and nothing else, so a settled turn's findings stay true.
     """
     turn = turns[n]
-    facts, last = turn.facts, len(turns) - 1
+    last = len(turns) - 1
     problems = scan.problems
     if turn.raw_empty and not (n == last and turn.role == "assistant"):
         problems.append(_rule("empty_content", i=turn.index))
-    if facts.empty_text:
+    if turn.empty_text:
         scan.empty_text = True
-    if facts.whitespace_text:
+    if turn.whitespace_text:
         scan.whitespace_text = True
-    problems += _own_problems(turn, turns[n - 1] if n else None)
+    previous = turns[n - 1] if n else None
+    cached = turn.cached_problems
+    problems += (
+        cached[1] if cached is not None and cached[0] is previous else _own_problems(turn, previous)
+    )
     if turn.role == "assistant":
         seen_ids = scan.seen_ids
-        for k, tool_id in facts.tool_ids:
+        for k, tool_id in turn.tool_ids:
             if tool_id in seen_ids or tool_id in earlier_ids:
                 problems.append(_rule("tool_use_unique", i=turn.index, k=k))
             seen_ids.add(tool_id)
         # A final assistant message has no next message yet; the API reads it as a prefill.
-        if facts.client_calls and n < last:
+        if turn.client_calls and n < last:
             nxt = turns[n + 1]
-            answered: AbstractSet[object] | None = (
-                nxt.facts.result_ids if nxt.role == "user" else _NO_IDS
-            )
+            answered: AbstractSet[object] | None = nxt.result_ids if nxt.role == "user" else _NO_IDS
             if answered is None:
-                answered = {t for _, t in nxt.facts.results}
-            if not facts.call_ids <= answered:
-                missing = [c for c in facts.client_calls if c not in answered]
+                answered = {t for _, t in nxt.results}
+            if not turn.call_ids <= answered:
+                missing = [c for c in turn.client_calls if c not in answered]
                 problems.append(
                     _rule("tool_use_without_result", i=turn.index, ids=", ".join(missing))
                 )
-    if facts.cache_sites:
-        scan.sites += [(f"messages.{turn.index}.{p}", c) for p, c in facts.cache_sites]
+    if turn.cache_sites:
+        scan.sites += [(f"messages.{turn.index}.{p}", c) for p, c in turn.cache_sites]
+
+
+def _tail_settles(size: int, start: int, last: int, reused: int, turns: list[Turn]) -> bool:
+    """Whether the previous request's tail (its last two turns, from `start` on) still holds.
+
+    It holds when both turns are settled in this view (two turns follow them), they and the
+    turns they read are the same objects as then, and the one that was last is not an
+    assistant turn (the only role whose rules read whether it is last).
+    """
+    return (
+        size == 2
+        and start + 3 <= last
+        and start + 2 <= reused
+        and turns[start + 1].role != "assistant"
+    )
 
 
 def _message_problems(
@@ -286,18 +301,30 @@ def _message_problems(
     """
     last = len(turns) - 1
     scan = memo.scan if memo is not None else None
-    if scan is None or (memo is not None and scan.count and scan.count + 1 > memo.reused):
+    reused = memo.reused if memo is not None else 0
+    if scan is None or (scan.count and scan.count + 1 > reused):
         scan = Scan()
         if memo is not None:
             memo.scan = scan
+    start, tail = scan.count, scan.tail
+    if tail is not None and _tail_settles(tail.count - start, start, last, reused, turns):
+        # The previous request's last two turns are settled now, and what they were found to
+        # break is what they break here: take it instead of checking them again.
+        scan.problems += tail.problems
+        scan.empty_text = scan.empty_text or tail.empty_text
+        scan.whitespace_text = scan.whitespace_text or tail.whitespace_text
+        scan.seen_ids |= tail.seen_ids
+        scan.sites += tail.sites
+        scan.count = start = tail.count
     # Settle the turns with two turns after them; the last two are checked apart (`tail`), on
     # top of the settled ones, since the next request may extend or answer them.
-    for n in range(scan.count, last - 1):
+    for n in range(start, last - 1):
         _check_turn(scan, turns, n, _NO_IDS)
-    scan.count = max(scan.count, last - 1)
-    tail = Scan()
+    scan.count = max(start, last - 1)
+    tail = scan.tail = Scan()
     for n in range(scan.count, last + 1):
         _check_turn(tail, turns, n, scan.seen_ids)
+    tail.count = last + 1
     problems: list[str] = []
     if turns[0].role != "user" and not turns[0].starts_with_compaction:
         problems.append(_rule("first_user"))
@@ -311,8 +338,8 @@ def _message_problems(
         problems.append(_rule("whitespace_text", where="messages"))
     final = turns[last]
     if final.role == "assistant" and final.blocks:
-        text = final.facts.last_text
-        if final.facts.last_type == "text" and isinstance(text, str) and text != text.rstrip():
+        text = final.last_text
+        if final.last_type == "text" and isinstance(text, str) and text != text.rstrip():
             problems.append(_rule("trailing_whitespace"))
     return problems, scan.sites + tail.sites
 
@@ -329,8 +356,8 @@ def _turn_opening(turns: list[Turn]) -> Turn | None:
         return (
             user.role == "user"
             and assistant.role == "assistant"
-            and bool(user.facts.results)
-            and bool(assistant.facts.client_calls)
+            and bool(user.results)
+            and bool(assistant.client_calls)
         )
 
     n = len(turns) - 1
@@ -341,7 +368,7 @@ def _turn_opening(turns: list[Turn]) -> Turn | None:
     # Earlier pairs belong to the same turn while the user side holds tool results only (a
     # user message with anything else starts a new turn).
     while n >= 1 and not opening.starts_with_compaction and answers(turns[n], turns[n - 1]):
-        if not turns[n].facts.results_only:
+        if not turns[n].results_only:
             break
         opening = turns[n - 1]
         n -= 2
@@ -351,7 +378,7 @@ def _turn_opening(turns: list[Turn]) -> Turn | None:
 def _thinking_problems(body: Mapping[str, object], turns: list[Turn]) -> list[str]:
     problems: list[str] = []
     final = turns[-1]
-    if final.role == "assistant" and final.facts.last_type == "thinking":
+    if final.role == "assistant" and final.last_type == "thinking":
         problems.append(_rule("thinking_last_block", i=final.index))
     if _thinking_on(body):
         # When the request ends with tool results, the assistant turn they belong to must open
@@ -359,14 +386,12 @@ def _thinking_problems(body: Mapping[str, object], turns: list[Turn]) -> list[st
         # (without interleaved thinking the later messages of the loop carry none).
         opening = _turn_opening(turns)
         if opening is not None and not opening.starts_with_compaction and opening.blocks:
-            if opening.facts.first_type not in THINKING_TYPES:
+            if opening.first_type not in THINKING_TYPES:
                 problems.append(
-                    _rule("thinking_first_final", i=opening.index, found=opening.facts.first_type)
+                    _rule("thinking_first_final", i=opening.index, found=opening.first_type)
                 )
-    elif final.role == "assistant" and final.facts.thinking:
-        problems.append(
-            _rule("thinking_disabled_final", i=final.index, k=final.facts.thinking[0][0])
-        )
+    elif final.role == "assistant" and final.thinking:
+        problems.append(_rule("thinking_disabled_final", i=final.index, k=final.thinking[0][0]))
     return problems
 
 

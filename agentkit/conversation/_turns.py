@@ -9,7 +9,7 @@ Two API behaviours shape this view, and every preflight rule reads messages thro
 * **Compaction.** The API ignores every block before the latest `compaction` block, so
   `merge_turns` keeps only the messages from that block on.
 
-What the rules need from a turn's blocks is extracted once, in one pass (`Facts`), and a
+What the rules need from a turn's blocks is extracted once, in one pass (`Turn`), and a
 `PreflightMemo` carries the turns between requests of one conversation, so that a growing
 conversation only analyses its new turns.
 """
@@ -21,7 +21,7 @@ import operator
 from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 
-__all__ = ["THINKING_TYPES", "Facts", "PreflightMemo", "Scan", "Turn", "merge_turns"]
+__all__ = ["THINKING_TYPES", "PreflightMemo", "Scan", "Turn", "merge_turns"]
 
 THINKING_TYPES = frozenset({"thinking", "redacted_thinking"})
 
@@ -29,52 +29,12 @@ THINKING_TYPES = frozenset({"thinking", "redacted_thinking"})
 class Turn:
     """Consecutive same-role messages merged, as the API sees them, with what the rules need.
 
-    `blocks` pairs each block's index in the merged content with the block. A turn is complete
-    once `merge_turns` returns it, and is never changed after: everything derived from its blocks
-    is computed then (`facts`), and a memo reuses the object itself while the messages it was
-    merged from are unchanged. The preflight rules cache the problems that depend only on this
-    turn and the one before it against that previous turn (`cached_problems`).
-    """
-
-    __slots__ = (
-        "_trimmed",
-        "blocks",
-        "cached_problems",
-        "facts",
-        "index",
-        "raw_empty",
-        "role",
-        "starts_with_compaction",
-    )
-
-    def __init__(self, index: int, role: str, blocks: list[tuple[int, object]]) -> None:
-        self.index = index
-        self.role = role
-        self.blocks = blocks
-        self.raw_empty = not blocks
-        self.starts_with_compaction = False
-        self.cached_problems: tuple[Turn | None, list[str]] | None = None
-        self.facts: Facts = _NO_FACTS  # set by `merge_turns` once the turn is complete
-        self._trimmed: Turn | None = None
-
-    def trimmed(self, start: int) -> Turn:
-        """A copy holding the blocks from index `start` on (the API ignores those before).
-
-        The copy is kept, so every view cut at this turn's compaction block holds the same object
-        (a memo recognises the turns it has checked by identity).
-        """
-        cut = self._trimmed
-        if cut is None or cut.blocks[0][0] != start:
-            cut = Turn(self.index, self.role, [(k, b) for k, b in self.blocks if k >= start])
-            cut.raw_empty = self.raw_empty
-            cut.starts_with_compaction = True
-            cut.facts = Facts.of(cut)
-            self._trimmed = cut
-        return cut
-
-
-class Facts:
-    """What the rules read from one turn's blocks, extracted in one pass.
+    `blocks` pairs each block's index in the merged content with the block. A turn is built
+    once its messages are known and never changes after: what the rules read from its blocks
+    is extracted then, in one pass (the attributes below), and a memo reuses the object itself
+    while the messages it was merged from are unchanged. The preflight rules cache the problems
+    that depend only on this turn and the one before it against that previous turn
+    (`cached_problems`).
 
     Attributes:
         tool_ids: tool_use and server_tool_use ids, with their index.
@@ -96,18 +56,25 @@ class Facts:
     """
 
     __slots__ = (
+        "_trimmed",
+        "blocks",
         "cache_sites",
+        "cached_problems",
         "call_ids",
         "client_calls",
         "compaction_at",
         "empty_text",
         "first_other_index",
         "first_type",
+        "index",
         "last_text",
         "last_type",
+        "raw_empty",
         "result_ids",
         "results",
         "results_only",
+        "role",
+        "starts_with_compaction",
         "thinking",
         "thinking_cache_control",
         "tool_ids",
@@ -116,43 +83,19 @@ class Facts:
 
     def __init__(
         self,
-        tool_ids: list[tuple[int, str]],
-        client_calls: list[str],
-        results: list[tuple[int, object]],
-        results_only: bool,
-        first_other_index: int | None,
-        thinking: list[tuple[int, str]],
-        thinking_cache_control: list[tuple[int, str]],
-        first_type: object,
-        last_type: object,
-        last_text: object,
-        empty_text: bool,
-        whitespace_text: bool,
-        compaction_at: int | None,
-        cache_sites: list[tuple[str, object]],
-        call_ids: AbstractSet[str],
-        result_ids: AbstractSet[str] | None,
+        index: int,
+        role: str,
+        blocks: list[tuple[int, object]],
+        raw_empty: bool,
+        starts_with_compaction: bool = False,
     ) -> None:
-        self.tool_ids = tool_ids
-        self.client_calls = client_calls
-        self.results = results
-        self.results_only = results_only
-        self.first_other_index = first_other_index
-        self.thinking = thinking
-        self.thinking_cache_control = thinking_cache_control
-        self.first_type = first_type
-        self.last_type = last_type
-        self.last_text = last_text
-        self.empty_text = empty_text
-        self.whitespace_text = whitespace_text
-        self.compaction_at = compaction_at
-        self.cache_sites = cache_sites
-        self.call_ids = call_ids
-        self.result_ids = result_ids
-
-    @classmethod
-    def of(cls, turn: Turn) -> Facts:
-        """Extract the facts of one turn's blocks."""
+        self.index = index
+        self.role = role
+        self.blocks = blocks
+        self.raw_empty = raw_empty
+        self.starts_with_compaction = starts_with_compaction
+        self.cached_problems: tuple[Turn | None, list[str]] | None = None
+        self._trimmed: Turn | None = None
         tool_ids: list[tuple[int, str]] = []
         client_calls: list[str] = []
         call_ids: set[str] = set()
@@ -165,7 +108,7 @@ class Facts:
         empty_text = whitespace_text = False
         compaction_at: int | None = None
         sites: list[tuple[str, object]] = []
-        for k, block in turn.blocks:
+        for k, block in blocks:
             if type(block) is not dict:
                 if first_other is None:
                     first_other = k
@@ -216,7 +159,6 @@ class Facts:
                 sites.append((f"content.{k}", block["cache_control"]))
         if len(sites) > 1:
             sites.sort(key=_site_order)
-        blocks = turn.blocks
         last = blocks[-1][1] if blocks else None
         last_type = last_text = None
         if type(last) is dict:
@@ -224,33 +166,38 @@ class Facts:
         if first_type is None and blocks:
             first = blocks[0][1]
             first_type = first.get("type") if type(first) is dict else None
-        return cls(
-            tool_ids,
-            client_calls,
-            results,
-            bool(results) and len(results) == len(blocks),
-            first_other,
-            thinking,
-            thinking_cc,
-            first_type,
-            last_type,
-            last_text,
-            empty_text,
-            whitespace_text and turn.role == "user",
-            compaction_at,
-            sites,
-            call_ids,
-            result_ids,
-        )
+        self.tool_ids = tool_ids
+        self.client_calls = client_calls
+        self.call_ids: AbstractSet[str] = call_ids
+        self.results = results
+        self.result_ids: AbstractSet[str] | None = result_ids
+        self.results_only = bool(results) and len(results) == len(blocks)
+        self.first_other_index = first_other
+        self.thinking = thinking
+        self.thinking_cache_control = thinking_cc
+        self.first_type = first_type
+        self.last_type = last_type
+        self.last_text = last_text
+        self.empty_text = empty_text
+        self.whitespace_text = whitespace_text and role == "user"
+        self.compaction_at = compaction_at
+        self.cache_sites = sites
+
+    def trimmed(self, start: int) -> Turn:
+        """A copy holding the blocks from index `start` on (the API ignores those before).
+
+        The copy is kept, so every view cut at this turn's compaction block holds the same object
+        (a memo recognises the turns it has checked by identity).
+        """
+        cut = self._trimmed
+        if cut is None or cut.blocks[0][0] != start:
+            blocks = [(k, b) for k, b in self.blocks if k >= start]
+            cut = self._trimmed = Turn(self.index, self.role, blocks, self.raw_empty, True)
+        return cut
 
 
 def _site_order(site: tuple[str, object]) -> list[int]:
     return [int(p) for p in site[0].split(".")[1::2]]
-
-
-_NO_FACTS = Facts(
-    [], [], [], False, None, [], [], None, None, None, False, False, None, [], set(), set()
-)
 
 
 def _as_blocks(content: object) -> list[object]:
@@ -282,12 +229,15 @@ class Scan:
         whitespace_text: A user text block was whitespace only in them.
         seen_ids: Their tool_use ids.
         sites: Their cache breakpoints, as (path, cache_control).
+        tail: What the rules found in the view's last two turns (the turns that are not
+            settled yet), checked on top of these; its `count` is where the view ended.
     """
 
-    __slots__ = ("count", "empty_text", "problems", "seen_ids", "sites", "whitespace_text")
+    __slots__ = ("count", "empty_text", "problems", "seen_ids", "sites", "tail", "whitespace_text")
 
     def __init__(self) -> None:
         self.count = 0
+        self.tail: Scan | None = None
         self.problems: list[str] = []
         self.empty_text = False
         self.whitespace_text = False
@@ -343,27 +293,30 @@ def merge_turns(messages: Sequence[object], memo: PreflightMemo | None = None) -
         del turns[kept:], ends[kept:]
         while compactions and compactions[-1] >= kept:
             compactions.pop()
+    # Group the new messages into runs of one role, and build each run's turn once.
     start = ends[-1] if ends else 0
+    role, raw_empty = "", True
+    blocks: list[tuple[int, object]] = []
     for n in range(start, len(messages)):
         message = messages[n]
-        if type(message) is dict:  # the common case, read inline
-            role, content = message.get("role"), message.get("content")
-            role = role if type(role) is str else _role(message)
-            blocks = content if type(content) is list else _as_blocks(content)
+        if isinstance(message, dict):
+            kind, content = message.get("role"), message.get("content")
+            kind = kind if isinstance(kind, str) else "?"
+            found = content if type(content) is list else _as_blocks(content)
         else:
-            role, blocks = _role(message), _as_blocks(None)
-        if not turns or turns[-1].role != role:
-            turns.append(Turn(len(turns), role, list(enumerate(blocks))))
-            ends.append(n + 1)
-        else:
-            ends[-1] = n + 1
-            turn = turns[-1]
-            turn.blocks.extend(enumerate(blocks, len(turn.blocks)))
-            turn.raw_empty = turn.raw_empty and not blocks
-    # The new turns are complete: extract their facts once.
+            kind, found = "?", []
+        if kind != role and n > start:
+            turns.append(Turn(len(turns), role, blocks, raw_empty))
+            ends.append(n)
+            blocks, raw_empty = [], True
+        role = kind
+        blocks.extend(enumerate(found, len(blocks)))
+        raw_empty = raw_empty and not found
+    if len(messages) > start:
+        turns.append(Turn(len(turns), role, blocks, raw_empty))
+        ends.append(len(messages))
     for p in range(kept, len(turns)):
-        facts = turns[p].facts = Facts.of(turns[p])
-        if facts.compaction_at is not None:
+        if turns[p].compaction_at is not None:
             compactions.append(p)
     # The API drops every block before the latest compaction block, so nothing before it can
     # break a rule; the turn holding it is kept from the compaction block on.
@@ -371,12 +324,15 @@ def merge_turns(messages: Sequence[object], memo: PreflightMemo | None = None) -
     if memo is not None:
         # The view's first turns are the previous view's when it starts at the same turn and
         # those turns were kept (the cut turn's copy is kept on the turn, so it is the same too).
-        same_start = view_start == memo.view_start
-        memo.reused = max(0, kept - max(view_start, 0)) if same_start else 0
-        memo.view_start = view_start
+        if view_start != memo.view_start:
+            memo.reused, memo.view_start = 0, view_start
+        elif view_start < 0:
+            memo.reused = kept
+        else:
+            memo.reused = max(kept - view_start, 0)
     if view_start < 0:
         return turns
-    at = turns[view_start].facts.compaction_at
+    at = turns[view_start].compaction_at
     assert at is not None
     return [turns[view_start].trimmed(at), *turns[view_start + 1 :]]
 
