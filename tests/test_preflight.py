@@ -623,3 +623,14 @@ def test_a_memo_never_changes_the_answer_whatever_the_edits(
             blocks = [*final["content"], text("m", cache_control=EPHEMERAL)]
             request = body(*messages[:-1], {**final, "content": blocks}, **extra)
         assert preflight_problems(request, memo=memo) == preflight_problems(request)
+
+
+def test_a_memo_checks_a_final_assistant_turn_again_once_it_is_followed() -> None:
+    # A final assistant message is a prefill: no results are due yet and it may be empty. Once
+    # turns follow it, both rules apply, though nothing before it changed.
+    loop = _tool_loop(1)
+    later = [user("no results"), assistant(text("ok")), user("next")]
+    for final in (assistant(call("toolu_x")), {"role": "assistant", "content": []}):
+        found = _through_one_memo(body(*loop, final), body(*loop, final, *later))
+        assert found[0] == []
+        assert len(found[1]) == 1 and found[1][0].startswith("messages.3")

@@ -124,7 +124,7 @@ def _thinking_on(body: Mapping[str, object]) -> bool:
 
 
 def _parameter_problems(
-    body: Mapping[str, object], betas: Collection[str], count_tokens: bool
+    body: Mapping[str, object], betas: Collection[str], count_tokens: bool, thinking_on: bool
 ) -> list[str]:
     problems: list[str] = []
     # count_tokens takes the same body without max_tokens.
@@ -139,7 +139,7 @@ def _parameter_problems(
             _rule("max_tokens_limit", n=max_tokens, limit=spec.max_output, model=spec.id)
         )
     thinking = body.get("thinking")
-    if not _thinking_on(body) or not isinstance(thinking, dict):
+    if not thinking_on or not isinstance(thinking, dict):
         return problems
     budget = thinking.get("budget_tokens")
     max_tokens = body.get("max_tokens")
@@ -184,16 +184,19 @@ def _cache_problems(
             continue
         count += 1
         ttl = control.get("ttl", "5m") if isinstance(control, dict) else "5m"
-        path = f"{where}.cache_control.ttl" if where else "cache_control.ttl"
-        if ttl not in ("5m", "1h"):
-            problems.append(_rule("ttl_value", path=path))
-        elif ttl == "5m":
+        if ttl == "5m":
             seen_5m = True
+        elif ttl != "1h":
+            problems.append(_rule("ttl_value", path=_ttl_path(where)))
         elif seen_5m:
-            problems.append(_rule("ttl_order", path=path))
+            problems.append(_rule("ttl_order", path=_ttl_path(where)))
     if count > _MAX_BREAKPOINTS:
         problems.append(_rule("breakpoints", n=count))
     return problems
+
+
+def _ttl_path(where: str) -> str:
+    return f"{where}.cache_control.ttl" if where else "cache_control.ttl"
 
 
 def _own_problems(turn: Turn, previous: Turn | None) -> list[str]:
@@ -375,12 +378,12 @@ def _turn_opening(turns: list[Turn]) -> Turn | None:
     return opening
 
 
-def _thinking_problems(body: Mapping[str, object], turns: list[Turn]) -> list[str]:
+def _thinking_problems(turns: list[Turn], thinking_on: bool) -> list[str]:
     problems: list[str] = []
     final = turns[-1]
     if final.role == "assistant" and final.last_type == "thinking":
         problems.append(_rule("thinking_last_block", i=final.index))
-    if _thinking_on(body):
+    if thinking_on:
         # When the request ends with tool results, the assistant turn they belong to must open
         # with thinking. A tool loop counts as one turn, so only its first message is held to it
         # (without interleaved thinking the later messages of the loop carry none).
@@ -423,7 +426,8 @@ def preflight_problems(
     Returns:
         One line per problem, worded like the API's 400 message; empty when none was found.
     """
-    problems = _parameter_problems(body, betas, count_tokens)
+    thinking_on = _thinking_on(body)
+    problems = _parameter_problems(body, betas, count_tokens, thinking_on)
     messages = body.get("messages")
     if not isinstance(messages, list):
         return [*problems, _rule("messages_required")]
@@ -433,7 +437,7 @@ def preflight_problems(
     message_problems, message_sites = _message_problems(turns, memo)
     problems += message_problems
     problems += _system_problems(body)
-    problems += _thinking_problems(body, turns)
+    problems += _thinking_problems(turns, thinking_on)
     problems += _cache_problems(body, message_sites)
     return problems
 
