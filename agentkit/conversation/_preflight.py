@@ -342,7 +342,8 @@ def _message_problems(
     final = turns[last]
     if final.role == "assistant" and final.blocks:
         text = final.last_text
-        if final.last_type == "text" and isinstance(text, str) and text != text.rstrip():
+        # (What `rstrip()` would remove, read from the last character without copying.)
+        if final.last_type == "text" and isinstance(text, str) and text[-1:].isspace():
             problems.append(_rule("trailing_whitespace"))
     return problems, scan.sites + tail.sites
 

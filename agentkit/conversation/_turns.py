@@ -119,7 +119,7 @@ class Turn:
                 text = block.get("text")
                 if text == "":
                     empty_text = True
-                elif isinstance(text, str) and not text.strip():
+                elif isinstance(text, str) and text.isspace():  # stops at the first letter
                     whitespace_text = True
                     # Whitespace-only text does not count as the first block: the API itself
                     # returns adaptive-thinking replies that open with "\n\n" before the thinking
