@@ -634,3 +634,18 @@ def test_a_memo_checks_a_final_assistant_turn_again_once_it_is_followed() -> Non
         found = _through_one_memo(body(*loop, final), body(*loop, final, *later))
         assert found[0] == []
         assert len(found[1]) == 1 and found[1][0].startswith("messages.3")
+
+
+def test_a_memo_finds_the_opening_of_a_growing_tool_loop() -> None:
+    # Thinking on: the assistant message that opened the tool loop must start with thinking,
+    # however many rounds follow it, and replacing that message is seen.
+    loop = _tool_loop(5)
+    thinking_first = [*loop]
+    thinking_first[1] = assistant(THINK, text("adding"), call("toolu_0"))
+    requests = [body(*loop[:n], thinking=ON) for n in range(3, len(loop) + 1, 2)]
+    found = _through_one_memo(
+        *requests, body(*thinking_first, thinking=ON), body(*loop, thinking=ON)
+    )
+    assert found[-2] == []
+    assert found[:5] == [[_RULES["thinking_first_final"].format(i=1, found="text")]] * 5
+    assert found[-1] == found[4]

@@ -348,38 +348,57 @@ def _message_problems(
     return problems, scan.sites + tail.sites
 
 
-def _turn_opening(turns: list[Turn]) -> Turn | None:
+def _answers(user: Turn, assistant: Turn) -> bool:
+    return (
+        user.role == "user"
+        and assistant.role == "assistant"
+        and bool(user.results)
+        and bool(assistant.client_calls)
+    )
+
+
+def _turn_opening(turns: list[Turn], memo: PreflightMemo | None = None) -> Turn | None:
     """The first assistant message of the turn a request ending in tool results continues.
 
     A tool loop is one assistant turn: walking back over (assistant with tool_use, user with
     only tool results) pairs reaches the message that opened it. None unless the request ends
     with tool results.
+
+    Every user turn on the way leads to the same opening, so a memo keeps it for each of their
+    positions (`PreflightMemo.openings`): a growing tool loop then walks back one pair, not
+    the whole loop, per request.
     """
-
-    def answers(user: Turn, assistant: Turn) -> bool:
-        return (
-            user.role == "user"
-            and assistant.role == "assistant"
-            and bool(user.results)
-            and bool(assistant.client_calls)
-        )
-
     n = len(turns) - 1
-    if n < 1 or not answers(turns[n], turns[n - 1]):
+    if n < 1 or not _answers(turns[n], turns[n - 1]):
         return None
-    opening = turns[n - 1]
-    n -= 2
-    # Earlier pairs belong to the same turn while the user side holds tool results only (a
-    # user message with anything else starts a new turn).
-    while n >= 1 and not opening.starts_with_compaction and answers(turns[n], turns[n - 1]):
-        if not turns[n].results_only:
+    known = memo.openings if memo is not None else []
+    walked: list[int] = []
+    while True:
+        if n < len(known) and known[n] is not None:
+            opening = known[n]
             break
+        walked.append(n)
         opening = turns[n - 1]
+        # Earlier pairs belong to the same turn while the user side holds tool results only (a
+        # user message with anything else starts a new turn).
+        if (
+            n < 3
+            or opening.starts_with_compaction
+            or not _answers(turns[n - 2], turns[n - 3])
+            or not turns[n - 2].results_only
+        ):
+            break
         n -= 2
+    if memo is not None:
+        known.extend([None] * (walked[0] + 1 - len(known)))
+        for n in walked:
+            known[n] = opening
     return opening
 
 
-def _thinking_problems(turns: list[Turn], thinking_on: bool) -> list[str]:
+def _thinking_problems(
+    turns: list[Turn], thinking_on: bool, memo: PreflightMemo | None
+) -> list[str]:
     problems: list[str] = []
     final = turns[-1]
     if final.role == "assistant" and final.last_type == "thinking":
@@ -388,7 +407,7 @@ def _thinking_problems(turns: list[Turn], thinking_on: bool) -> list[str]:
         # When the request ends with tool results, the assistant turn they belong to must open
         # with thinking. A tool loop counts as one turn, so only its first message is held to it
         # (without interleaved thinking the later messages of the loop carry none).
-        opening = _turn_opening(turns)
+        opening = _turn_opening(turns, memo)
         if opening is not None and not opening.starts_with_compaction and opening.blocks:
             if opening.first_type not in THINKING_TYPES:
                 problems.append(
@@ -438,7 +457,7 @@ def preflight_problems(
     message_problems, message_sites = _message_problems(turns, memo)
     problems += message_problems
     problems += _system_problems(body)
-    problems += _thinking_problems(turns, thinking_on)
+    problems += _thinking_problems(turns, thinking_on, memo)
     problems += _cache_problems(body, message_sites)
     return problems
 

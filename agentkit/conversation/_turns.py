@@ -268,6 +268,10 @@ class PreflightMemo:
         self.view_start = -1
         self.reused = 0
         self.scan: Scan | None = None  # the message rules' settled state, for that view
+        # Per position of the view, the assistant turn a tool loop ending there opened with
+        # (None: not known). An entry holds while the turns up to its position are unchanged,
+        # so `merge_turns` drops those from the first changed turn on.
+        self.openings: list[Turn | None] = []
 
 
 def merge_turns(messages: Sequence[object], memo: PreflightMemo | None = None) -> list[Turn]:
@@ -330,6 +334,7 @@ def merge_turns(messages: Sequence[object], memo: PreflightMemo | None = None) -
             memo.reused = kept
         else:
             memo.reused = max(kept - view_start, 0)
+        del memo.openings[memo.reused :]
     if view_start < 0:
         return turns
     at = turns[view_start].compaction_at
