@@ -299,8 +299,9 @@ def _message_problems(
     """The message rules' problems, and the cache breakpoints in the messages in order.
 
     With a memo, the settled turns' findings are the memo's `Scan`, extended here: when the
-    conversation only grew, only the turns added since (and the last two, checked again) are
-    read. A view whose settled turns changed starts a new scan.
+    conversation only grew, only the turns added since are read (in a tool loop each turn is
+    checked once, as one of the last two, then taken as found). A view whose settled turns changed
+    starts a new scan.
     """
     last = len(turns) - 1
     scan = memo.scan if memo is not None else None

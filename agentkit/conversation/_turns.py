@@ -219,8 +219,9 @@ class Scan:
     Turn `n` of a view is settled once the view has two turns after it: it can no longer grow
     (turn `n + 1` follows it) nor be the final turn, and the turn it reads (`n + 1`, for the
     results of its tool calls) cannot grow either. What the rules found in `turns[:count]` then
-    holds for every later view whose first `count + 1` turns are the same objects; the last turns
-    are checked again by each request.
+    holds for every later view whose first `count + 1` turns are the same objects. The turns
+    after them (the last two) are checked on top of them by each request, into `tail`, which
+    joins the settled findings once those turns settle with nothing they read changed.
 
     Attributes:
         count: How many turns are settled.
