@@ -390,7 +390,7 @@ def _turn_opening(turns: list[Turn], memo: PreflightMemo | None = None) -> Turn 
         ):
             break
         n -= 2
-    if memo is not None:
+    if walked and memo is not None:
         known.extend([None] * (walked[0] + 1 - len(known)))
         for n in walked:
             known[n] = opening
