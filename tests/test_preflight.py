@@ -482,3 +482,171 @@ def test_a_memo_never_changes_the_answer(
     for n in [*range(1, len(messages) + 1), *cuts]:
         request = body(*messages[:n], **extra)
         assert preflight_problems(request, memo=memo) == preflight_problems(request)
+
+
+def _through_one_memo(*requests: dict[str, Any]) -> list[list[str]]:
+    """Each request's problems with one memo passed along, checked against the memo-less answer."""
+    memo = PreflightMemo()
+    found = []
+    for request in requests:
+        problems = preflight_problems(request, memo=memo)
+        assert problems == preflight_problems(request)
+        found.append(problems)
+    return found
+
+
+def _tool_loop(rounds: int) -> list[dict[str, Any]]:
+    messages = [user("go")]
+    for n in range(rounds):
+        messages += [assistant(text("adding"), call(f"toolu_{n}")), user(result(f"toolu_{n}"))]
+    return messages
+
+
+def test_a_memo_follows_a_growing_tool_loop() -> None:
+    loop = _tool_loop(6)
+    assert _through_one_memo(*(body(*loop[:n]) for n in range(1, len(loop) + 1, 2))) == [[]] * 7
+    # A duplicate id far into the loop is still found against the ids of the settled turns.
+    repeat = [*loop, assistant(call("toolu_1")), user(result("toolu_1"))]
+    found = _through_one_memo(*(body(*repeat[:n]) for n in range(1, len(repeat) + 1, 2)))
+    assert found[-1] == ["messages.13.content.0: `tool_use` ids must be unique"]
+
+
+def test_a_memo_sees_a_message_replaced_in_the_middle() -> None:
+    loop = _tool_loop(5)
+    edited = [*loop]
+    edited[4] = user(result("toolu_x"))  # the result of round 2 now answers nothing
+    found = _through_one_memo(body(*loop), body(*edited), body(*loop))
+    assert found[0] == found[2] == []
+    assert found[1] == [
+        "messages.3: `tool_use` ids were found without `tool_result` blocks immediately after: "
+        "toolu_1. Each `tool_use` block must have a corresponding `tool_result` block in the next "
+        "message.",
+        "messages.4.content.0: unexpected `tool_use_id` found in `tool_result` blocks: toolu_x. "
+        "Each `tool_result` block must have a corresponding `tool_use` block in the previous "
+        "message.",
+    ]
+
+
+def test_a_memo_sees_the_last_turn_grow() -> None:
+    # The tool results are answered later by another user message: the API merges the two, and
+    # the results still come first; a text before the results breaks the order.
+    loop = _tool_loop(3)
+    after = [*loop, user("and now?")]
+    before = [*loop[:-1], user("first"), loop[-1]]
+    found = _through_one_memo(body(*loop), body(*after), body(*loop), body(*before))
+    assert found[:3] == [[], [], []]
+    assert found[3] == [
+        "messages.6.content.0: `tool_result` blocks must come first in a user message that "
+        "answers `tool_use` blocks; other content must follow them"
+    ]
+
+
+def test_a_memo_sees_the_last_message_marked_for_caching_each_request() -> None:
+    # Explicit cache placement sends a marked copy of the last message, a new object each time.
+    loop = _tool_loop(4)
+    requests = []
+    for n in range(1, len(loop) + 1, 2):
+        *rest, final = loop[:n]
+        content = final["content"]
+        last = text(content) if isinstance(content, str) else content[-1]
+        marked = {**final, "content": [{**last, "cache_control": HOUR}]}
+        requests.append(body(*rest, marked, system=[text("s", cache_control=EPHEMERAL)]))
+    found = _through_one_memo(*requests)
+    assert found[-1] == [
+        "messages.8.content.0.cache_control.ttl: a ttl='1h' cache_control block must not come "
+        "after a ttl='5m' cache_control block. Note that blocks are processed in the following "
+        "order: `tools`, `system`, `messages`."
+    ]
+
+
+def test_a_memo_sees_a_compaction_block_appear_later() -> None:
+    compaction = {"type": "compaction", "content": "Summary so far."}
+    loop = _tool_loop(3)
+    broken = [*loop[:2]]  # round 0 is unanswered: a problem until it is compacted away
+    compacted = [*broken, assistant(compaction, text("Hello")), user("more")]
+    longer = [*compacted, assistant(call("toolu_9")), user(result("toolu_9"))]
+    found = _through_one_memo(
+        body(*broken, user("x")),
+        body(*compacted),
+        body(*longer),
+        body(*longer, assistant(call("toolu_9"))),
+        body(*broken, user("x")),
+    )
+    assert found[1:3] == [[], []]
+    assert found[0] == found[4] != []
+    assert found[3] == ["messages.5.content.0: `tool_use` ids must be unique"]
+
+
+def test_a_memo_is_reused_with_another_head() -> None:
+    loop = [*_tool_loop(2), assistant(THINK)]
+    found = _through_one_memo(
+        body(*loop), body(*loop, thinking=ON), body(*loop, max_tokens=10**9), body(*loop)
+    )
+    assert found[0] == found[3]
+    assert _RULES["thinking_last_block"].format(i=5) in found[0]
+    assert found[1] == [_RULES["thinking_last_block"].format(i=5)]
+    assert found[2][0].startswith("max_tokens: 1000000000 > ")
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["grow", "replace", "cut", "mark", "head"]),
+            st.sampled_from(["user", "assistant"]),
+            st.lists(st.sampled_from(range(len(BLOCKS))), max_size=3),
+            st.integers(min_value=0, max_value=11),
+        ),
+        min_size=1,
+        max_size=14,
+    )
+)
+def test_a_memo_never_changes_the_answer_whatever_the_edits(
+    steps: list[tuple[str, str, list[int], int]],
+) -> None:
+    memo = PreflightMemo()
+    messages: list[dict[str, Any]] = [user("go")]
+    extra: dict[str, Any] = {}
+    for op, role, picks, at in steps:
+        message = {"role": role, "content": [BLOCKS[i] for i in picks]}
+        if op == "grow":
+            messages = [*messages, message]
+        elif op == "replace":
+            messages = [*messages]
+            messages[at % len(messages)] = message
+        elif op == "cut":
+            messages = messages[: max(1, at % (len(messages) + 1))]
+        elif op == "head":
+            extra = {} if extra else {"thinking": ON, "system": [text("s", cache_control=HOUR)]}
+        request = body(*messages, **extra)
+        if op == "mark":  # a marked copy of the last message, as explicit caching sends it
+            final = messages[-1]
+            blocks = [*final["content"], text("m", cache_control=EPHEMERAL)]
+            request = body(*messages[:-1], {**final, "content": blocks}, **extra)
+        assert preflight_problems(request, memo=memo) == preflight_problems(request)
+
+
+def test_a_memo_checks_a_final_assistant_turn_again_once_it_is_followed() -> None:
+    # A final assistant message is a prefill: no results are due yet and it may be empty. Once
+    # turns follow it, both rules apply, though nothing before it changed.
+    loop = _tool_loop(1)
+    later = [user("no results"), assistant(text("ok")), user("next")]
+    for final in (assistant(call("toolu_x")), {"role": "assistant", "content": []}):
+        found = _through_one_memo(body(*loop, final), body(*loop, final, *later))
+        assert found[0] == []
+        assert len(found[1]) == 1 and found[1][0].startswith("messages.3")
+
+
+def test_a_memo_finds_the_opening_of_a_growing_tool_loop() -> None:
+    # Thinking on: the assistant message that opened the tool loop must start with thinking,
+    # however many rounds follow it, and replacing that message is seen.
+    loop = _tool_loop(5)
+    thinking_first = [*loop]
+    thinking_first[1] = assistant(THINK, text("adding"), call("toolu_0"))
+    requests = [body(*loop[:n], thinking=ON) for n in range(3, len(loop) + 1, 2)]
+    # The last request is sent twice (a retry): its opening is known from the first time.
+    found = _through_one_memo(
+        *requests, body(*thinking_first, thinking=ON), body(*loop, thinking=ON), requests[-1]
+    )
+    assert found[5] == []
+    assert found[:5] == [[_RULES["thinking_first_final"].format(i=1, found="text")]] * 5
+    assert found[6] == found[7] == found[4]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import json
+import operator
 import time
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -361,7 +362,7 @@ class Conversation:
         if any(e.empty_reply for e in flagged):
             view = _sendable(view)
         in_messages = sum(e.breakpoints for e in flagged)
-        pieces = [e.raw for e in view]
+        pieces = list(map(_RAW, view))  # at C speed: both lists are rebuilt every request
         last_message: dict[str, object] | None = None
         if view and policy.message_slot(params, in_messages):
             last_message = mark_last_block(view[-1].message, policy.control())
@@ -370,11 +371,15 @@ class Conversation:
                 in_messages += 1
         head = policy.apply(params, in_messages)
         if check:
-            messages = [e.message for e in view]
+            messages = list(map(_MESSAGE, view))
             if last_message is not None:
                 messages[-1] = last_message
             check_request({**head, "messages": messages}, betas=betas, memo=self._preflight_memo)
         return extend_json_object(to_json(head), {"messages": json_array(pieces)})
+
+
+_RAW = operator.attrgetter("raw")
+_MESSAGE = operator.attrgetter("message")
 
 
 def _is_message(value: object) -> TypeIs[Message]:

@@ -16,9 +16,9 @@ error) says the API enforces it, so that preflight never blocks a request the AP
 
 from __future__ import annotations
 
-import operator
 import re
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping
+from collections.abc import Set as AbstractSet
 
 from .._exceptions import RequestValidationError
 from ..types import find_model
@@ -30,6 +30,7 @@ _THINKING_DOCS = "https://docs.claude.com/en/docs/build-with-claude/extended-thi
 _INTERLEAVED_BETA = "interleaved-thinking-2025-05-14"
 _MAX_BREAKPOINTS = 4
 _TOOL_ID = re.compile(r"^[a-zA-Z0-9_-]+$")
+_NO_IDS: frozenset[str] = frozenset()
 
 # The messages, exactly as the API words them. Where no API wording is known, the text is ours and
 # the key ends in "*" so a reader (and the tests) can tell.
@@ -123,7 +124,7 @@ def _thinking_on(body: Mapping[str, object]) -> bool:
 
 
 def _parameter_problems(
-    body: Mapping[str, object], betas: Collection[str], count_tokens: bool
+    body: Mapping[str, object], betas: Collection[str], count_tokens: bool, thinking_on: bool
 ) -> list[str]:
     problems: list[str] = []
     # count_tokens takes the same body without max_tokens.
@@ -138,7 +139,7 @@ def _parameter_problems(
             _rule("max_tokens_limit", n=max_tokens, limit=spec.max_output, model=spec.id)
         )
     thinking = body.get("thinking")
-    if not _thinking_on(body) or not isinstance(thinking, dict):
+    if not thinking_on or not isinstance(thinking, dict):
         return problems
     budget = thinking.get("budget_tokens")
     max_tokens = body.get("max_tokens")
@@ -160,35 +161,18 @@ def _parameter_problems(
     return problems
 
 
-def _message_sites(turns: list[Turn], memo: PreflightMemo | None) -> list[tuple[str, object]]:
-    """The cache breakpoints in the messages, in order; the settled turns' from the memo."""
-    cached = memo.sites if memo is not None else None
-    start = 0
-    sites: list[tuple[str, object]] = []
-    if cached is not None and _same_turns(turns, cached[0]):
-        start, sites = len(cached[0]), list(cached[1])
-    for n in range(start, len(turns)):
-        if memo is not None and n == len(turns) - 1:
-            memo.sites = (turns[:n], list(sites))  # all but the last, which is rebuilt
-        turn = turns[n]
-        sites += [(f"messages.{turn.index}.{p}", c) for p, c in turn.facts.cache_sites]
-    return sites
-
-
 def _cache_problems(
-    body: Mapping[str, object], turns: list[Turn], memo: PreflightMemo | None = None
+    body: Mapping[str, object], message_sites: list[tuple[str, object]]
 ) -> list[str]:
     """At most 4 breakpoints, and no 1h breakpoint after a 5m one (tools, system, messages)."""
     sites: list[tuple[str, object]] = []
     for key in ("tools", "system"):
         items = body.get(key)
         if isinstance(items, list):
-            sites += [
-                (f"{key}.{i}", item["cache_control"])
-                for i, item in enumerate(items)
-                if isinstance(item, dict) and "cache_control" in item
-            ]
-    sites += _message_sites(turns, memo)
+            for i, item in enumerate(items):
+                if isinstance(item, dict) and "cache_control" in item:
+                    sites.append((f"{key}.{i}", item["cache_control"]))
+    sites += message_sites
     # Automatic caching puts its breakpoint on the last cacheable block, i.e. last in order.
     if isinstance(body.get("cache_control"), dict):
         sites.append(("", body["cache_control"]))
@@ -200,171 +184,238 @@ def _cache_problems(
             continue
         count += 1
         ttl = control.get("ttl", "5m") if isinstance(control, dict) else "5m"
-        path = f"{where}.cache_control.ttl" if where else "cache_control.ttl"
-        if ttl not in ("5m", "1h"):
-            problems.append(_rule("ttl_value", path=path))
-        elif ttl == "5m":
+        if ttl == "5m":
             seen_5m = True
+        elif ttl != "1h":
+            problems.append(_rule("ttl_value", path=_ttl_path(where)))
         elif seen_5m:
-            problems.append(_rule("ttl_order", path=path))
+            problems.append(_rule("ttl_order", path=_ttl_path(where)))
     if count > _MAX_BREAKPOINTS:
         problems.append(_rule("breakpoints", n=count))
     return problems
+
+
+def _ttl_path(where: str) -> str:
+    return f"{where}.cache_control.ttl" if where else "cache_control.ttl"
 
 
 def _own_problems(turn: Turn, previous: Turn | None) -> list[str]:
     """Problems that depend only on this turn and the one before it (cached per pair)."""
     if turn.cached_problems is not None and turn.cached_problems[0] is previous:
         return turn.cached_problems[1]
-    facts, i = turn.facts, turn.index
+    i = turn.index
     problems: list[str] = []
     if turn.role not in ("user", "assistant"):
         problems.append(_rule("role", i=i))
     problems += [
-        _rule("thinking_cache_control*", i=i, k=k, type=t) for k, t in facts.thinking_cache_control
+        _rule("thinking_cache_control*", i=i, k=k, type=t) for k, t in turn.thinking_cache_control
     ]
     if turn.role == "assistant":
-        for k, tool_id in facts.tool_ids:
+        for k, tool_id in turn.tool_ids:
             if not _TOOL_ID.match(tool_id):
                 problems.append(_rule("tool_use_id_pattern", i=i, k=k))
         if (
-            facts.thinking
+            turn.thinking
             and not turn.starts_with_compaction
-            and facts.first_type not in THINKING_TYPES
+            and turn.first_type not in THINKING_TYPES
         ):
-            problems.append(_rule("thinking_first_any", i=i, found=facts.first_type))
+            problems.append(_rule("thinking_first_any", i=i, found=turn.first_type))
     elif turn.role == "user":
-        offered: set[str] = set()
+        offered: AbstractSet[str] = _NO_IDS
         if previous is not None and previous.role == "assistant":
-            offered = set(previous.facts.client_calls)
-        orphans = [(k, t) for k, t in facts.results if t not in offered]
-        if orphans:
-            ids = ", ".join(str(t) for _, t in orphans)
-            problems.append(_rule("result_without_tool_use", i=i, k=orphans[0][0], ids=ids))
-        if facts.results and offered:
-            other = facts.first_other_index
-            if other is not None and other < facts.results[-1][0]:
+            offered = previous.call_ids
+        # Every result answering an offered call is the common case, told by one set test.
+        if turn.result_ids is None or not turn.result_ids <= offered:
+            orphans = [(k, t) for k, t in turn.results if t not in offered]
+            if orphans:
+                ids = ", ".join(str(t) for _, t in orphans)
+                problems.append(_rule("result_without_tool_use", i=i, k=orphans[0][0], ids=ids))
+        if turn.results and offered:
+            other = turn.first_other_index
+            if other is not None and other < turn.results[-1][0]:
                 problems.append(_rule("tool_result_first*", i=i, k=other))
     turn.cached_problems = (previous, problems)
     return problems
 
 
-def _same_turns(turns: Sequence[Turn], scanned: Sequence[Turn]) -> bool:
-    if len(turns) < len(scanned):
-        return False
-    return all(map(operator.is_, turns, scanned))  # at C speed; `turns` may be longer
+def _check_turn(scan: Scan, turns: list[Turn], n: int, earlier_ids: Collection[str]) -> None:
+    """Add what the rules find in turn `n` to `scan` (`earlier_ids`: tool_use ids before it).
+
+    Reads turns `n - 1` to `n + 1` and nothing else, so a settled turn's findings stay true.
+    """
+    turn = turns[n]
+    last = len(turns) - 1
+    problems = scan.problems
+    if turn.raw_empty and not (n == last and turn.role == "assistant"):
+        problems.append(_rule("empty_content", i=turn.index))
+    if turn.empty_text:
+        scan.empty_text = True
+    if turn.whitespace_text:
+        scan.whitespace_text = True
+    previous = turns[n - 1] if n else None
+    cached = turn.cached_problems
+    problems += (
+        cached[1] if cached is not None and cached[0] is previous else _own_problems(turn, previous)
+    )
+    if turn.role == "assistant":
+        seen_ids = scan.seen_ids
+        for k, tool_id in turn.tool_ids:
+            if tool_id in seen_ids or tool_id in earlier_ids:
+                problems.append(_rule("tool_use_unique", i=turn.index, k=k))
+            seen_ids.add(tool_id)
+        # A final assistant message has no next message yet; the API reads it as a prefill.
+        if turn.client_calls and n < last:
+            nxt = turns[n + 1]
+            answered: AbstractSet[object] | None = nxt.result_ids if nxt.role == "user" else _NO_IDS
+            if answered is None:
+                answered = {t for _, t in nxt.results}
+            if not turn.call_ids <= answered:
+                missing = [c for c in turn.client_calls if c not in answered]
+                problems.append(
+                    _rule("tool_use_without_result", i=turn.index, ids=", ".join(missing))
+                )
+    if turn.cache_sites:
+        scan.sites += [(f"messages.{turn.index}.{p}", c) for p, c in turn.cache_sites]
 
 
-def _message_problems(turns: list[Turn], memo: PreflightMemo | None = None) -> list[str]:
+def _tail_settles(size: int, start: int, last: int, reused: int, turns: list[Turn]) -> bool:
+    """Whether the previous request's tail (its last two turns, from `start` on) still holds.
+
+    It holds when both turns are settled in this view (two turns follow them), they and the
+    turns they read are the same objects as then, and the one that was last is not an
+    assistant turn (the only role whose rules read whether it is last).
+    """
+    return (
+        size == 2
+        and start + 3 <= last
+        and start + 2 <= reused
+        and turns[start + 1].role != "assistant"
+    )
+
+
+def _message_problems(
+    turns: list[Turn], memo: PreflightMemo | None = None
+) -> tuple[list[str], list[tuple[str, object]]]:
+    """The message rules' problems, and the cache breakpoints in the messages in order.
+
+    With a memo, the settled turns' findings are the memo's `Scan`, extended here: when the
+    conversation only grew, only the turns added since are read (in a tool loop each turn is
+    checked once, as one of the last two, then taken as found). A view whose settled turns changed
+    starts a new scan.
+    """
+    last = len(turns) - 1
+    scan = memo.scan if memo is not None else None
+    reused = memo.reused if memo is not None else 0
+    if scan is None or (scan.count and scan.count + 1 > reused):
+        scan = Scan()
+        if memo is not None:
+            memo.scan = scan
+    start, tail = scan.count, scan.tail
+    if tail is not None and _tail_settles(tail.count - start, start, last, reused, turns):
+        # The previous request's last two turns are settled now, and what they were found to
+        # break is what they break here: take it instead of checking them again.
+        scan.problems += tail.problems
+        scan.empty_text = scan.empty_text or tail.empty_text
+        scan.whitespace_text = scan.whitespace_text or tail.whitespace_text
+        scan.seen_ids |= tail.seen_ids
+        scan.sites += tail.sites
+        scan.count = start = tail.count
+    # Settle the turns with two turns after them; the last two are checked apart (`tail`), on
+    # top of the settled ones, since the next request may extend or answer them.
+    for n in range(start, last - 1):
+        _check_turn(scan, turns, n, _NO_IDS)
+    scan.count = max(start, last - 1)
+    tail = scan.tail = Scan()
+    for n in range(scan.count, last + 1):
+        _check_turn(tail, turns, n, scan.seen_ids)
+    tail.count = last + 1
     problems: list[str] = []
     if turns[0].role != "user" and not turns[0].starts_with_compaction:
         problems.append(_rule("first_user"))
-    last = len(turns) - 1
-    empty_text = whitespace_text = False
-    seen_ids: set[str] = set()
-    start = 0
-    # The turns an earlier request scanned are the same objects when the conversation only
-    # grew (`merge_turns` reuses them), so the scan goes on from where that one stopped: the
-    # common path reads only the turns added since.
-    scan = memo.scan if memo is not None else None
-    if scan is not None and _same_turns(turns, scan.turns):
-        start = len(scan.turns) - 1
-        problems = list(scan.problems)
-        empty_text, whitespace_text = scan.empty_text, scan.whitespace_text
-        seen_ids = set(scan.seen_ids)
-    previous: Turn | None = turns[start - 1] if start else None
-    for n in range(start, last + 1):
-        turn = turns[n]
-        if memo is not None and n == last - 1:
-            # Turns before this one are settled (the last is rebuilt by the next request).
-            memo.scan = Scan(
-                turns[: n + 1], list(problems), empty_text, whitespace_text, set(seen_ids)
-            )
-        facts = turn.facts
-        if turn.raw_empty and not (n == last and turn.role == "assistant"):
-            problems.append(_rule("empty_content", i=turn.index))
-        empty_text = empty_text or facts.empty_text
-        whitespace_text = whitespace_text or facts.whitespace_text
-        problems += _own_problems(turn, previous)
-        if turn.role == "assistant":
-            for k, tool_id in facts.tool_ids:
-                if tool_id in seen_ids:
-                    problems.append(_rule("tool_use_unique", i=turn.index, k=k))
-                seen_ids.add(tool_id)
-            # A final assistant message has no next message yet; the API reads it as a prefill.
-            if facts.client_calls and n < last:
-                nxt = turns[n + 1]
-                answered = {t for _, t in nxt.facts.results} if nxt.role == "user" else set()
-                missing = [c for c in facts.client_calls if c not in answered]
-                if missing:
-                    problems.append(
-                        _rule("tool_use_without_result", i=turn.index, ids=", ".join(missing))
-                    )
-        previous = turn
-    if empty_text:
+    problems += scan.problems
+    problems += tail.problems
+    if scan.empty_text or tail.empty_text:
         problems.append(_rule("empty_text", where="messages"))
-    if whitespace_text:
+    if scan.whitespace_text or tail.whitespace_text:
         # Responses can contain whitespace-only text (a recorded adaptive-thinking reply starts
         # with "\n\n"), so only user text is held to this rule.
         problems.append(_rule("whitespace_text", where="messages"))
     final = turns[last]
     if final.role == "assistant" and final.blocks:
-        text = final.facts.last_text
-        if final.facts.last_type == "text" and isinstance(text, str) and text != text.rstrip():
+        text = final.last_text
+        # (What `rstrip()` would remove, read from the last character without copying.)
+        if final.last_type == "text" and isinstance(text, str) and text[-1:].isspace():
             problems.append(_rule("trailing_whitespace"))
-    return problems
+    return problems, scan.sites + tail.sites
 
 
-def _turn_opening(turns: list[Turn]) -> Turn | None:
+def _answers(user: Turn, assistant: Turn) -> bool:
+    return (
+        user.role == "user"
+        and assistant.role == "assistant"
+        and bool(user.results)
+        and bool(assistant.client_calls)
+    )
+
+
+def _turn_opening(turns: list[Turn], memo: PreflightMemo | None = None) -> Turn | None:
     """The first assistant message of the turn a request ending in tool results continues.
 
     A tool loop is one assistant turn: walking back over (assistant with tool_use, user with
     only tool results) pairs reaches the message that opened it. None unless the request ends
     with tool results.
+
+    Every user turn on the way leads to the same opening, so a memo keeps it for each of their
+    positions (`PreflightMemo.openings`): a growing tool loop then walks back one pair, not
+    the whole loop, per request.
     """
-
-    def answers(user: Turn, assistant: Turn) -> bool:
-        return (
-            user.role == "user"
-            and assistant.role == "assistant"
-            and bool(user.facts.results)
-            and bool(assistant.facts.client_calls)
-        )
-
     n = len(turns) - 1
-    if n < 1 or not answers(turns[n], turns[n - 1]):
+    if n < 1 or not _answers(turns[n], turns[n - 1]):
         return None
-    opening = turns[n - 1]
-    n -= 2
-    # Earlier pairs belong to the same turn while the user side holds tool results only (a
-    # user message with anything else starts a new turn).
-    while n >= 1 and not opening.starts_with_compaction and answers(turns[n], turns[n - 1]):
-        if not turns[n].facts.results_only:
+    known = memo.openings if memo is not None else []
+    walked: list[int] = []
+    while True:
+        if n < len(known) and known[n] is not None:
+            opening = known[n]
             break
+        walked.append(n)
         opening = turns[n - 1]
+        # Earlier pairs belong to the same turn while the user side holds tool results only (a
+        # user message with anything else starts a new turn).
+        if (
+            n < 3
+            or opening.starts_with_compaction
+            or not _answers(turns[n - 2], turns[n - 3])
+            or not turns[n - 2].results_only
+        ):
+            break
         n -= 2
+    if walked and memo is not None:
+        known.extend([None] * (walked[0] + 1 - len(known)))
+        for n in walked:
+            known[n] = opening
     return opening
 
 
-def _thinking_problems(body: Mapping[str, object], turns: list[Turn]) -> list[str]:
+def _thinking_problems(
+    turns: list[Turn], thinking_on: bool, memo: PreflightMemo | None
+) -> list[str]:
     problems: list[str] = []
     final = turns[-1]
-    if final.role == "assistant" and final.facts.last_type == "thinking":
+    if final.role == "assistant" and final.last_type == "thinking":
         problems.append(_rule("thinking_last_block", i=final.index))
-    if _thinking_on(body):
+    if thinking_on:
         # When the request ends with tool results, the assistant turn they belong to must open
         # with thinking. A tool loop counts as one turn, so only its first message is held to it
         # (without interleaved thinking the later messages of the loop carry none).
-        opening = _turn_opening(turns)
+        opening = _turn_opening(turns, memo)
         if opening is not None and not opening.starts_with_compaction and opening.blocks:
-            if opening.facts.first_type not in THINKING_TYPES:
+            if opening.first_type not in THINKING_TYPES:
                 problems.append(
-                    _rule("thinking_first_final", i=opening.index, found=opening.facts.first_type)
+                    _rule("thinking_first_final", i=opening.index, found=opening.first_type)
                 )
-    elif final.role == "assistant" and final.facts.thinking:
-        problems.append(
-            _rule("thinking_disabled_final", i=final.index, k=final.facts.thinking[0][0])
-        )
+    elif final.role == "assistant" and final.thinking:
+        problems.append(_rule("thinking_disabled_final", i=final.index, k=final.thinking[0][0]))
     return problems
 
 
@@ -396,17 +447,19 @@ def preflight_problems(
     Returns:
         One line per problem, worded like the API's 400 message; empty when none was found.
     """
-    problems = _parameter_problems(body, betas, count_tokens)
+    thinking_on = _thinking_on(body)
+    problems = _parameter_problems(body, betas, count_tokens, thinking_on)
     messages = body.get("messages")
     if not isinstance(messages, list):
         return [*problems, _rule("messages_required")]
     if not messages:
         return [*problems, _rule("no_messages")]
     turns = merge_turns(messages, memo)
-    problems += _message_problems(turns, memo)
+    message_problems, message_sites = _message_problems(turns, memo)
+    problems += message_problems
     problems += _system_problems(body)
-    problems += _thinking_problems(body, turns)
-    problems += _cache_problems(body, turns, memo)
+    problems += _thinking_problems(turns, thinking_on, memo)
+    problems += _cache_problems(body, message_sites)
     return problems
 
 

@@ -9,7 +9,7 @@ Two API behaviours shape this view, and every preflight rule reads messages thro
 * **Compaction.** The API ignores every block before the latest `compaction` block, so
   `merge_turns` keeps only the messages from that block on.
 
-What the rules need from a turn's blocks is extracted once, in one pass (`Facts`), and a
+What the rules need from a turn's blocks is extracted once, in one pass (`Turn`), and a
 `PreflightMemo` carries the turns between requests of one conversation, so that a growing
 conversation only analyses its new turns.
 """
@@ -19,75 +19,88 @@ from __future__ import annotations
 import bisect
 import operator
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Set as AbstractSet
 
-__all__ = ["THINKING_TYPES", "Facts", "PreflightMemo", "Scan", "Turn", "merge_turns"]
+__all__ = ["THINKING_TYPES", "PreflightMemo", "Scan", "Turn", "merge_turns"]
 
 THINKING_TYPES = frozenset({"thinking", "redacted_thinking"})
 
 
-@dataclass(eq=False)
 class Turn:
     """Consecutive same-role messages merged, as the API sees them, with what the rules need.
 
-    `blocks` pairs each block's index in the merged content with the block. Everything derived
-    from the blocks is computed once per turn (`facts`), and the preflight rules cache the
-    problems that depend only on this turn and the one before it against that previous turn
-    (`cached_problems`), so a conversation that passes the same memo for each request re-checks
-    only new turns.
+    `blocks` pairs each block's index in the merged content with the block. A turn is built
+    once its messages are known and never changes after: what the rules read from its blocks
+    is extracted then, in one pass (the attributes below), and a memo reuses the object itself
+    while the messages it was merged from are unchanged. The preflight rules cache the problems
+    that depend only on this turn and the one before it against that previous turn
+    (`cached_problems`).
+
+    Attributes:
+        tool_ids: tool_use and server_tool_use ids, with their index.
+        client_calls: tool_use ids, in order.
+        call_ids: The same, as a set.
+        results: (index, tool_use_id) of each tool_result.
+        result_ids: Their tool_use_ids as a set; None unless all are strings.
+        results_only: Every block is a tool_result.
+        first_other_index: Index of the first block that is not a tool_result.
+        thinking: (index, type) of thinking and redacted_thinking blocks.
+        thinking_cache_control: The same, for those with cache_control.
+        first_type: Type of the first block, skipping whitespace-only text.
+        last_type: Type of the last block.
+        last_text: Text of the last block.
+        empty_text: A text block is empty.
+        whitespace_text: A user text block is whitespace only.
+        compaction_at: Index of the last compaction block.
+        cache_sites: (path below the message, cache_control), in order.
     """
 
-    index: int
-    role: str
-    blocks: list[tuple[int, object]] = field(default_factory=list)
-    raw_empty: bool = True
-    starts_with_compaction: bool = False
-    cached_problems: tuple[Turn | None, list[str]] | None = None
-    _facts: Facts | None = None
+    __slots__ = (
+        "_trimmed",
+        "blocks",
+        "cache_sites",
+        "cached_problems",
+        "call_ids",
+        "client_calls",
+        "compaction_at",
+        "empty_text",
+        "first_other_index",
+        "first_type",
+        "index",
+        "last_text",
+        "last_type",
+        "raw_empty",
+        "result_ids",
+        "results",
+        "results_only",
+        "role",
+        "starts_with_compaction",
+        "thinking",
+        "thinking_cache_control",
+        "tool_ids",
+        "whitespace_text",
+    )
 
-    @property
-    def facts(self) -> Facts:
-        """What the rules read from this turn's blocks (extracted on first use)."""
-        if self._facts is None:
-            self._facts = Facts.of(self)
-        return self._facts
-
-    def trimmed(self, start: int) -> Turn:
-        """A copy holding the blocks from index `start` on (the API ignores those before)."""
-        return Turn(
-            index=self.index,
-            role=self.role,
-            blocks=[(k, b) for k, b in self.blocks if k >= start],
-            raw_empty=self.raw_empty,
-            starts_with_compaction=True,
-        )
-
-
-@dataclass
-class Facts:
-    """What the rules read from one turn's blocks, extracted in one pass."""
-
-    tool_ids: list[tuple[int, str]]  # tool_use and server_tool_use ids, with their index
-    client_calls: list[str]  # tool_use ids, in order
-    results: list[tuple[int, object]]  # (index, tool_use_id) of each tool_result
-    results_only: bool  # every block is a tool_result
-    first_other_index: int | None  # index of the first block that is not a tool_result
-    thinking: list[tuple[int, str]]  # (index, type) of thinking and redacted_thinking blocks
-    thinking_cache_control: list[tuple[int, str]]
-    first_type: object  # type of the first block, skipping whitespace-only text
-    last_type: object
-    last_text: object
-    empty_text: bool
-    whitespace_text: bool
-    compaction_at: int | None  # index of the last compaction block
-    cache_sites: list[tuple[str, object]]  # (path below the message, cache_control)
-
-    @classmethod
-    def of(cls, turn: Turn) -> Facts:
-        """Extract the facts of one turn's blocks."""
+    def __init__(
+        self,
+        index: int,
+        role: str,
+        blocks: list[tuple[int, object]],
+        raw_empty: bool,
+        starts_with_compaction: bool = False,
+    ) -> None:
+        self.index = index
+        self.role = role
+        self.blocks = blocks
+        self.raw_empty = raw_empty
+        self.starts_with_compaction = starts_with_compaction
+        self.cached_problems: tuple[Turn | None, list[str]] | None = None
+        self._trimmed: Turn | None = None
         tool_ids: list[tuple[int, str]] = []
         client_calls: list[str] = []
+        call_ids: set[str] = set()
         results: list[tuple[int, object]] = []
+        result_ids: set[str] | None = set()
         first_other: int | None = None
         thinking: list[tuple[int, str]] = []
         thinking_cc: list[tuple[int, str]] = []
@@ -95,7 +108,7 @@ class Facts:
         empty_text = whitespace_text = False
         compaction_at: int | None = None
         sites: list[tuple[str, object]] = []
-        for k, block in turn.blocks:
+        for k, block in blocks:
             if type(block) is not dict:
                 if first_other is None:
                     first_other = k
@@ -106,7 +119,7 @@ class Facts:
                 text = block.get("text")
                 if text == "":
                     empty_text = True
-                elif isinstance(text, str) and not text.strip():
+                elif isinstance(text, str) and text.isspace():  # stops at the first letter
                     whitespace_text = True
                     # Whitespace-only text does not count as the first block: the API itself
                     # returns adaptive-thinking replies that open with "\n\n" before the thinking
@@ -115,7 +128,13 @@ class Facts:
             if first_type is None and kind_for_first is not None:
                 first_type = kind_for_first
             if kind == "tool_result":
-                results.append((k, block.get("tool_use_id")))
+                answers = block.get("tool_use_id")
+                results.append((k, answers))
+                if result_ids is not None:
+                    if type(answers) is str:
+                        result_ids.add(answers)
+                    else:
+                        result_ids = None
                 nested = block.get("content")
                 if isinstance(nested, list):
                     for j, inner in enumerate(nested):
@@ -123,12 +142,13 @@ class Facts:
                             sites.append((f"content.{k}.content.{j}", inner["cache_control"]))
             elif first_other is None:
                 first_other = k
-            if kind in ("tool_use", "server_tool_use"):
+            if kind == "tool_use" or kind == "server_tool_use":
                 tool_id = block.get("id")
                 if isinstance(tool_id, str):
                     tool_ids.append((k, tool_id))
                     if kind == "tool_use":
                         client_calls.append(tool_id)
+                        call_ids.add(tool_id)
             elif kind in THINKING_TYPES:
                 thinking.append((k, str(kind)))
                 if "cache_control" in block:
@@ -137,30 +157,47 @@ class Facts:
                 compaction_at = k
             if "cache_control" in block:
                 sites.append((f"content.{k}", block["cache_control"]))
-        sites.sort(key=lambda site: [int(p) for p in site[0].split(".")[1::2]])
-        last = turn.blocks[-1][1] if turn.blocks else None
+        if len(sites) > 1:
+            sites.sort(key=_site_order)
+        last = blocks[-1][1] if blocks else None
         last_type = last_text = None
         if type(last) is dict:
             last_type, last_text = last.get("type"), last.get("text")
-        if first_type is None and turn.blocks:
-            first = turn.blocks[0][1]
+        if first_type is None and blocks:
+            first = blocks[0][1]
             first_type = first.get("type") if type(first) is dict else None
-        return cls(
-            tool_ids=tool_ids,
-            client_calls=client_calls,
-            results=results,
-            results_only=bool(results) and len(results) == len(turn.blocks),
-            first_other_index=first_other,
-            thinking=thinking,
-            thinking_cache_control=thinking_cc,
-            first_type=first_type,
-            last_type=last_type,
-            last_text=last_text,
-            empty_text=empty_text,
-            whitespace_text=whitespace_text and turn.role == "user",
-            compaction_at=compaction_at,
-            cache_sites=sites,
-        )
+        self.tool_ids = tool_ids
+        self.client_calls = client_calls
+        self.call_ids: AbstractSet[str] = call_ids
+        self.results = results
+        self.result_ids: AbstractSet[str] | None = result_ids
+        self.results_only = bool(results) and len(results) == len(blocks)
+        self.first_other_index = first_other
+        self.thinking = thinking
+        self.thinking_cache_control = thinking_cc
+        self.first_type = first_type
+        self.last_type = last_type
+        self.last_text = last_text
+        self.empty_text = empty_text
+        self.whitespace_text = whitespace_text and role == "user"
+        self.compaction_at = compaction_at
+        self.cache_sites = sites
+
+    def trimmed(self, start: int) -> Turn:
+        """A copy holding the blocks from index `start` on (the API ignores those before).
+
+        The copy is kept, so every view cut at this turn's compaction block holds the same object
+        (a memo recognises the turns it has checked by identity).
+        """
+        cut = self._trimmed
+        if cut is None or cut.blocks[0][0] != start:
+            blocks = [(k, b) for k, b in self.blocks if k >= start]
+            cut = self._trimmed = Turn(self.index, self.role, blocks, self.raw_empty, True)
+        return cut
+
+
+def _site_order(site: tuple[str, object]) -> list[int]:
+    return [int(p) for p in site[0].split(".")[1::2]]
 
 
 def _as_blocks(content: object) -> list[object]:
@@ -171,44 +208,71 @@ def _as_blocks(content: object) -> list[object]:
     return []
 
 
+def _role(message: object) -> str:
+    role = message.get("role") if isinstance(message, dict) else None
+    return role if isinstance(role, str) else "?"
+
+
+class Scan:
+    """What the message rules found in the settled turns of a memo's view, extended in place.
+
+    Turn `n` of a view is settled once the view has two turns after it: it can no longer grow
+    (turn `n + 1` follows it) nor be the final turn, and the turn it reads (`n + 1`, for the
+    results of its tool calls) cannot grow either. What the rules found in `turns[:count]` then
+    holds for every later view whose first `count + 1` turns are the same objects. The turns
+    after them (the last two) are checked on top of them by each request, into `tail`, which
+    joins the settled findings once those turns settle with nothing they read changed.
+
+    Attributes:
+        count: How many turns are settled.
+        problems: What the rules found in them, in order.
+        empty_text: A user text block was empty in them.
+        whitespace_text: A user text block was whitespace only in them.
+        seen_ids: Their tool_use ids.
+        sites: Their cache breakpoints, as (path, cache_control).
+        tail: What the rules found in the view's last two turns (the turns that are not
+            settled yet), checked on top of these; its `count` is where the view ended.
+    """
+
+    __slots__ = ("count", "empty_text", "problems", "seen_ids", "sites", "tail", "whitespace_text")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.tail: Scan | None = None
+        self.problems: list[str] = []
+        self.empty_text = False
+        self.whitespace_text = False
+        self.seen_ids: set[str] = set()
+        self.sites: list[tuple[str, object]] = []
+
+
 class PreflightMemo:
     """Analysis of a growing message list, kept between requests of one conversation.
 
     Pass the same memo to `preflight_problems` for successive requests whose `messages` extend
     the previous list with the same message objects (as `Conversation.request_body` does): the
     turns already seen are not analysed again. Messages are matched by identity, so a message
-    dict must not be changed after it was checked (conversation entries never are).
+    dict must not be changed after it was checked (conversation entries never are). A request
+    whose messages differ from the previous one's reuses what is before the first difference.
     """
 
     def __init__(self) -> None:
+        # The previous request's messages and their turns (all of them, before any compaction
+        # cut), kept up to date in place.
         self.messages: list[object] = []
         self.turns: list[Turn] = []
         self.ends: list[int] = []  # message index where each turn ends (exclusive)
         self.compactions: list[int] = []  # positions of the turns holding a compaction block
-        self.scan: Scan | None = None
-        # The settled turns and the cache breakpoints in them.
-        self.sites: tuple[list[Turn], list[tuple[str, object]]] | None = (
-            None  # where the message rules' last scan can go on from
-        )
-
-
-@dataclass
-class Scan:
-    """Where the message rules (`_preflight._message_problems`) were after some turns.
-
-    Attributes:
-        turns: The turns scanned, and the one after them (whose results the last one read).
-        problems: What they found so far.
-        empty_text: A user text block was empty so far.
-        whitespace_text: A user text block was whitespace only so far.
-        seen_ids: The tool_use ids so far.
-    """
-
-    turns: list[Turn]
-    problems: list[str]
-    empty_text: bool
-    whitespace_text: bool
-    seen_ids: set[str]
+        # The view the last `merge_turns` returned: where it starts in `turns` (-1: not cut at a
+        # compaction block), and how many of its first turns are the same objects as in the view
+        # before it.
+        self.view_start = -1
+        self.reused = 0
+        self.scan: Scan | None = None  # the message rules' settled state, for that view
+        # Per position of the view, the assistant turn a tool loop ending there opened with
+        # (None: not known). An entry holds while the turns up to its position are unchanged,
+        # so `merge_turns` drops those from the first changed turn on.
+        self.openings: list[Turn | None] = []
 
 
 def merge_turns(messages: Sequence[object], memo: PreflightMemo | None = None) -> list[Turn]:
@@ -217,62 +281,89 @@ def merge_turns(messages: Sequence[object], memo: PreflightMemo | None = None) -
     Args:
         messages: The request's `messages` (anything; malformed entries become turns of role
             `"?"` with no blocks, for the rules to report).
-        memo: Turns of an earlier request of the same conversation to reuse; updated in place.
+        memo: Turns of an earlier request of the same conversation to reuse; updated in place
+            (with a memo, the list returned may be the memo's own: read it before the next call).
 
     Returns:
         The turns the API validates, numbered as the API numbers them.
     """
-    turns: list[Turn] = []
-    ends: list[int] = []
-    start = 0
-    if memo is not None and memo.turns:
-        old = memo.messages
-        if len(old) <= len(messages) and all(map(operator.is_, old, messages)):
-            same = len(old)  # the common case: the conversation only grew
-        else:
-            same = 0
-            limit = min(len(old), len(messages))
-            while same < limit and old[same] is messages[same]:
-                same += 1
-        # A turn is reused when the message after it is unchanged too, so it still ends where
-        # it did (that message had another role); the memo's last turn may grow, so it is
-        # reused only when the first new message has another role (the common path: a reply
-        # after the tool results, results after a reply).
-        kept = bisect.bisect_left(memo.ends, same, 0, len(memo.ends) - 1)
-        if same == len(old) < len(messages) and kept == len(memo.turns) - 1:
-            following = messages[same]
-            role = following.get("role") if isinstance(following, dict) else None
-            if isinstance(role, str) and role != memo.turns[-1].role:
-                kept += 1
-        turns, ends = memo.turns[:kept], memo.ends[:kept]
-        start = ends[-1] if ends else 0
-    reused = len(turns)
+    if memo is None:
+        turns: list[Turn] = []
+        ends: list[int] = []
+        compactions: list[int] = []
+        kept = 0
+    else:
+        turns, ends, compactions = memo.turns, memo.ends, memo.compactions
+        kept = _keep(memo, messages)
+        del turns[kept:], ends[kept:]
+        while compactions and compactions[-1] >= kept:
+            compactions.pop()
+    # Group the new messages into runs of one role, and build each run's turn once.
+    start = ends[-1] if ends else 0
+    role, raw_empty = "", True
+    blocks: list[tuple[int, object]] = []
     for n in range(start, len(messages)):
         message = messages[n]
-        role = message.get("role") if isinstance(message, dict) else None
-        role = role if isinstance(role, str) else "?"
-        blocks = _as_blocks(message.get("content") if isinstance(message, dict) else None)
-        if not turns or turns[-1].role != role:
-            turns.append(Turn(index=len(turns), role=role))
-            ends.append(n + 1)
+        if isinstance(message, dict):
+            kind, content = message.get("role"), message.get("content")
+            kind = kind if isinstance(kind, str) else "?"
+            found = content if type(content) is list else _as_blocks(content)
         else:
-            ends[-1] = n + 1
-        turn = turns[-1]
-        turn.blocks.extend(enumerate(blocks, len(turn.blocks)))
-        turn.raw_empty = turn.raw_empty and not blocks
-    # Where compaction blocks are: the memo's, for the turns reused; the new turns' own.
-    compactions = [p for p in (memo.compactions if memo is not None else []) if p < reused]
-    compactions += [
-        p for p in range(reused, len(turns)) if turns[p].facts.compaction_at is not None
-    ]
-    if memo is not None:
-        memo.messages, memo.turns, memo.ends = list(messages), list(turns), ends
-        memo.compactions = compactions
+            kind, found = "?", []
+        if kind != role and n > start:
+            turns.append(Turn(len(turns), role, blocks, raw_empty))
+            ends.append(n)
+            blocks, raw_empty = [], True
+        role = kind
+        blocks.extend(enumerate(found, len(blocks)))
+        raw_empty = raw_empty and not found
+    if len(messages) > start:
+        turns.append(Turn(len(turns), role, blocks, raw_empty))
+        ends.append(len(messages))
+    for p in range(kept, len(turns)):
+        if turns[p].compaction_at is not None:
+            compactions.append(p)
     # The API drops every block before the latest compaction block, so nothing before it can
     # break a rule; the turn holding it is kept from the compaction block on.
-    if compactions:
-        position = compactions[-1]
-        at = turns[position].facts.compaction_at
-        assert at is not None
-        return [turns[position].trimmed(at), *turns[position + 1 :]]
-    return turns
+    view_start = compactions[-1] if compactions else -1
+    if memo is not None:
+        # The view's first turns are the previous view's when it starts at the same turn and
+        # those turns were kept (the cut turn's copy is kept on the turn, so it is the same too).
+        if view_start != memo.view_start:
+            memo.reused, memo.view_start = 0, view_start
+        elif view_start < 0:
+            memo.reused = kept
+        else:
+            memo.reused = max(kept - view_start, 0)
+        del memo.openings[memo.reused :]
+    if view_start < 0:
+        return turns
+    at = turns[view_start].compaction_at
+    assert at is not None
+    return [turns[view_start].trimmed(at), *turns[view_start + 1 :]]
+
+
+def _keep(memo: PreflightMemo, messages: Sequence[object]) -> int:
+    """How many of the memo's turns this request still has; updates `memo.messages`.
+
+    A turn is kept when its messages are the same objects and the message after them is either
+    absent or of another role, so that the turn still ends where it did.
+    """
+    old = memo.messages
+    if len(old) <= len(messages) and all(map(operator.is_, old, messages)):
+        same = len(old)  # the common case: the conversation only grew
+        old.extend(messages[same:])
+    else:
+        same = 0
+        limit = min(len(old), len(messages))
+        while same < limit and old[same] is messages[same]:
+            same += 1
+        memo.messages = list(messages)
+    ends = memo.ends
+    kept = bisect.bisect_left(ends, same)  # the turns that end before the first change
+    if kept < len(ends) and ends[kept] == same:
+        # This turn ends just before the first change: it is unchanged unless the message
+        # there continues it (has its role).
+        if same == len(messages) or _role(messages[same]) != memo.turns[kept].role:
+            kept += 1
+    return kept
