@@ -117,7 +117,7 @@ class PacingWait:
 
 def estimate_input_tokens(body_size: int) -> int:
     """A request's input tokens before the API counts them: about four bytes of JSON a token."""
-    return max(1, math.ceil(body_size / 4))
+    return -(-body_size // 4) or 1  # (integer division rounded up)
 
 
 class _Bucket:
