@@ -42,7 +42,6 @@ logger = logging.getLogger("agentkit")
 # `tokens` is the combined budget (input and output together): reported in `rate_limits`, not
 # paced on (a request's output is not known before it is sent; its input paces the input budget).
 _KINDS = ("requests", "input-tokens", "output-tokens", "tokens")
-_COST_KINDS = ("requests", "input-tokens")  # what a request reserves (`reserve`)
 # The headers the limiter reads, three a kind in the order of `_KINDS`: limit, remaining, reset.
 _NAMES = tuple(
     f"anthropic-ratelimit-{kind}-{field}".encode()
@@ -54,7 +53,9 @@ _ALL_NAMES = operator.itemgetter(*_NAMES)
 # Where each kind's headers start in `_NAMES` (its limit; remaining and reset follow).
 _STARTS = tuple(3 * k for k in range(len(_KINDS)))
 _REQUESTS, _INPUT_TOKENS, _OUTPUT_TOKENS, _TOKENS = _STARTS
-_UNPACED = (_OUTPUT_TOKENS, _TOKENS)  # only reported: parsed when `limits` is read
+# A request reserves requests and input tokens (`reserve`); the other two are only reported,
+# their headers parsed when `limits` is read.
+_UNPACED = (_OUTPUT_TOKENS, _TOKENS)
 _INFINITY = math.inf
 _DEFAULT_PERIOD = 60.0  # the API's limits are per minute
 LEARNING_POLL = 0.02
