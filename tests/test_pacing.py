@@ -449,3 +449,107 @@ def test_200_concurrent_conversations_get_no_429_with_pacing(
     unpaced, unpaced_errors, _ = _burst(paced=False)
     # Without pacing the same burst collects 429s (benchmarks/bench_pacing.py reports how many).
     assert len(unpaced_errors) > 0 and unpaced.rate_limited == len(unpaced_errors)
+
+
+@pytest.mark.parametrize(
+    "reset",
+    [
+        "2026-12-05T01:00:00Z",
+        "2026-12-05T01:00:00.123Z",
+        "2026-12-05T01:00:00.999Z",
+        "2026-12-05T01:00:00.000Z",
+        "1969-12-31T23:59:59.001Z",
+        "2026-12-05T01:00:00.1Z",
+        "2026-12-05T01:00:00.123456Z",
+        "2026-12-05T01:00:00.123+00:00",
+        "2026-12-05T01:00:00.123+05:30",
+        "2026-12-05T01:00:00.123",
+        "2026-12-05 01:00:00.123Z",
+        "2026-12-05T01:00:00.12xZ",
+        "2026-12-05T01:00:00.1_2Z",
+        "2026-12-05T01:00:00. 12Z",
+        "2026-12-05T23:59:60.000Z",
+        "2026-13-05T01:00:00.123Z",
+        "2026-12-05T01:00:00.123z",
+        "2026-12-05T01:00:00.123ZZ",
+        "next tuesday",
+    ],
+)
+def test_a_reset_time_reads_as_fromisoformat_reads_it(reset: str) -> None:
+    """The API's forms of reset time are read from cached whole seconds: the same float as
+    `datetime.fromisoformat`, and any other form read by it (None when it reads none)."""
+    try:
+        expected: float | None = datetime.fromisoformat(reset.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        expected = None
+    limiter = RateLimiter(clock=Clock())
+    for _ in range(
+        2
+    ):  # the second time from the cache of whole seconds, if it is in the API's form
+        for api_form in ("2026-12-05T01:00:00.500Z", reset):
+            ticket, _ = limiter.reserve(10)
+            headers = {
+                "anthropic-ratelimit-requests-limit": "60",
+                "anthropic-ratelimit-requests-remaining": "59",
+                "anthropic-ratelimit-requests-reset": api_form,
+            }
+            limiter.update(ticket, headers, 200)
+        budget = limiter.limits.requests
+        assert budget is not None and budget.reset == expected
+
+
+def test_the_reported_budgets_are_read_from_the_last_response_that_sent_them() -> None:
+    """Nothing paces on the output and combined budgets: their headers are parsed when
+    `rate_limits` is read, as of the response that sent them, refilled since."""
+    clock = Clock()
+    limiter = RateLimiter(clock=clock)
+
+    def respond(**extra: str) -> None:
+        ticket, _ = limiter.reserve(10)
+        headers = budget_headers(clock.now, requests=60, left=50, tokens=10**6, tokens_left=10**6)
+        limiter.update(ticket, headers | extra, 200)
+
+    tokens = "anthropic-ratelimit-tokens"
+    respond(**{f"{tokens}-limit": "8000", f"{tokens}-remaining": "1000"})
+    respond(**{f"{tokens}-limit": "8000", f"{tokens}-remaining": "2000"})
+    at = clock.now
+    respond(**{f"{tokens}-reset": stamp(at + 99)})  # no limit: the budget is not in it
+    assert limiter.limits.output_tokens is None
+    # The last response with the budget: 2,000 of 8,000, refilling at 8,000 a minute since.
+    clock.now += 15
+    budget = limiter.limits.tokens
+    assert budget is not None and (budget.limit, budget.reset) == (8_000, None)
+    assert budget.remaining == pytest.approx(4_000)
+    respond(**{f"{tokens}-limit": "8000", f"{tokens}-remaining": "lots"})  # skipped
+    assert limiter.limits.tokens == budget
+    respond(
+        **{
+            f"{tokens}-limit": "9000",
+            f"{tokens}-remaining": "3000",
+            f"{tokens}-reset": stamp(clock.now + 30),
+            "anthropic-ratelimit-output-tokens-limit": "500",
+            "anthropic-ratelimit-output-tokens-remaining": "500",
+        }
+    )
+    clock.now += 10
+    limits = limiter.limits
+    assert limits.tokens is not None and limits.tokens.limit == 9_000
+    assert limits.tokens.remaining == pytest.approx(3_000 + 10 * 6_000 / 30)
+    assert limits.output_tokens == agentkit.client.Budget(500, 500.0, None)
+    assert "output-tokens" in repr(limiter) and "tokens" in repr(limiter)
+
+
+def test_a_header_sent_twice_is_unreadable_whichever_it_is() -> None:
+    clock = Clock()
+    limiter = RateLimiter(clock=clock)
+    ticket, _ = limiter.reserve(10)
+    sent = budget_headers(clock.now, requests=60, left=50, tokens=100_000, tokens_left=90_000)
+    pairs = [*sent.items(), ("set-cookie", "a=1"), ("set-cookie", "b=2")]
+    pairs += [("anthropic-ratelimit-tokens-limit", "8000")] * 2
+    pairs += [("anthropic-ratelimit-tokens-remaining", "7000")]
+    limiter.update(ticket, httpx.Headers(pairs), 200)
+    limits = limiter.limits
+    # Another header sent twice changes nothing; the budget's limit twice is no number.
+    assert limits.requests is not None and limits.requests.remaining == 50
+    assert limits.input_tokens is not None and limits.input_tokens.remaining == 90_000
+    assert limits.tokens is None
