@@ -111,15 +111,10 @@ def _controls(value: object) -> list[Mapping[str, object]]:
 
 @dataclass(frozen=True, slots=True)
 class PrefixHead:
-    """The part of a request's prefix that comes before the messages (see `prefix_head`).
-
-    Attributes:
-        tools: A hash of the tool list (0 without tools).
-        system: A hash per system prompt block.
-        cached: Whether the tools, the system prompt or a top-level `cache_control` ask for
-            caching.
-        ttl: Their breakpoints' time to live in seconds (300, or 3600 if one says `"1h"`).
-    """
+    """The part of a request's prefix that comes before the messages (see `prefix_head`):
+    `tools` and `system` as in `PromptPrefix`; `cached`, whether the tools, the system prompt or
+    a top-level `cache_control` ask for caching; `ttl`, their breakpoints' time to live in
+    seconds (300, or 3600 if one says `"1h"`)."""
 
     tools: int
     system: tuple[int, ...]
@@ -167,27 +162,18 @@ def prefix_of(
         at: When the request is sent.
     """
     head = params if isinstance(params, PrefixHead) else prefix_head(params)
-    return prefix_from(
-        head,
-        tuple(map(hash, messages)),
-        block_count=block_count,
-        message_breakpoints=message_breakpoints,
-        at=at,
-    )
+    hashes = tuple(map(hash, messages))
+    return prefix_from(head, hashes, block_count, message_breakpoints, at)
 
 
 def prefix_from(
-    head: PrefixHead,
-    message_hashes: tuple[int, ...],
-    *,
-    block_count: int,
-    message_breakpoints: int,
-    at: float,
+    head: PrefixHead, message_hashes: tuple[int, ...], blocks: int, breakpoints: int, at: float
 ) -> PromptPrefix:
-    """`prefix_of` from its parts: the `prefix_head` and each message's `hash` of its bytes
-    (for a caller that hashed the messages as they came: a run, whose history only grows)."""
-    cached = head.cached or message_breakpoints > 0
-    return PromptPrefix(head.tools, head.system, message_hashes, block_count, cached, head.ttl, at)
+    """`prefix_of` from its parts: the `prefix_head`, each message's `hash` of its bytes (for a
+    caller that hashed the messages as they came: a run, whose history only grows), the
+    messages' block count and breakpoints, and when the request is sent."""
+    cached = head.cached or breakpoints > 0
+    return PromptPrefix(head.tools, head.system, message_hashes, blocks, cached, head.ttl, at)
 
 
 def _first_difference(old: Sequence[int], new: Sequence[int]) -> int | None:

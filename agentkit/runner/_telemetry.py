@@ -237,9 +237,9 @@ def fingerprint(
     return prefix_from(
         tally.head_for(params, policy),
         tuple(tally.hashes),
-        block_count=tally.blocks,
-        message_breakpoints=tally.breakpoints + (policy.mode == "explicit"),
-        at=time.time(),
+        tally.blocks,
+        tally.breakpoints + (policy.mode == "explicit"),
+        time.time(),
     )
 
 
