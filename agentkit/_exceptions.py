@@ -83,6 +83,7 @@ __all__ = [
     "UnexpectedStopError",
     "UnprocessableEntityError",
     "make_status_error",
+    "raw_names",
     "request_id_of",
     "status_error_class",
 ]
@@ -417,14 +418,38 @@ def make_status_error(
     return cls(message, response=response, body=body, partial_message=partial_message)
 
 
+# The headers last indexed and their index. The pacer and the parser read the same response one
+# after the other (in one thread, or in one task); any other headers are indexed anew.
+_last: tuple[httpx.Headers, list[tuple[bytes, bytes]], dict[bytes, bytes]] | None = None
+
+
+def raw_names(headers: httpx.Headers) -> tuple[list[tuple[bytes, bytes]], dict[bytes, bytes]]:
+    """`headers.raw`, and a dict of it (a name sent twice keeps its last value; compare the
+    lengths to tell).
+
+    `Headers.raw` copies every pair out of httpx's list in Python, about as much work as the
+    lookups that follow; the last headers' result is kept, so a response's second reader gets
+    it for free (while it has as many pairs: a header added or removed since is seen; a value
+    replaced in place is not, and a response's headers are not changed between the send path
+    and its parser).
+    """
+    global _last
+    last = _last
+    if last is not None and last[0] is headers and len(last[1]) == len(headers):
+        return last[1], last[2]
+    raw = headers.raw
+    names = dict(raw)
+    _last = (headers, raw, names)
+    return raw, names
+
+
 def request_id_of(headers: httpx.Headers) -> str | None:
     """The request id a response carries: `request-id`, or `x-amzn-requestid` on Bedrock."""
     # Every response pays this: the API's lower-case name is looked up among the raw pairs at
     # C speed (`Headers.get` lowers and decodes every header: ~10k instructions a response);
     # another spelling, a name sent twice or a value that is empty or not ASCII goes the
     # general way.
-    pairs = headers.raw
-    names = dict(pairs)
+    pairs, names = raw_names(headers)
     found = names.get(b"request-id")
     if found and found.isascii() and len(names) == len(pairs):
         return found.decode("ascii")

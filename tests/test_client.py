@@ -1091,3 +1091,19 @@ def test_a_parsed_message_keeps_the_body_it_came_in() -> None:
     message.content.clear()  # a change to the model is not in what was received
     assert message.as_received() != message.to_dict()
     assert Message.model_validate(message.to_dict()).as_received() is None
+
+
+def test_raw_header_index_is_shared_and_sees_added_headers() -> None:
+    # The pacer and the request id read one response's raw pairs through one index (issue 18);
+    # a header added to the same object since is seen, other headers are indexed anew.
+    from agentkit._exceptions import raw_names, request_id_of
+
+    headers = httpx.Headers([(b"content-type", b"application/json")])
+    first = raw_names(headers)
+    assert raw_names(headers) is not None and raw_names(headers)[1] is first[1]
+    assert request_id_of(headers) is None
+    headers["request-id"] = "req_late"
+    assert request_id_of(headers) == "req_late"
+    other = httpx.Headers([(b"request-id", b"req_other")])
+    assert request_id_of(other) == "req_other"
+    assert request_id_of(headers) == "req_late"

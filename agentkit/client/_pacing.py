@@ -25,6 +25,7 @@ from datetime import datetime
 
 import httpx
 
+from .._exceptions import raw_names
 from .._options import strict_init
 from ._retry import parse_retry_after
 
@@ -455,8 +456,7 @@ def _rate_headers(headers: Mapping[str, str]) -> _Found:
     missing the limit of a paced budget is looked up again with its names lowered. A header sent
     twice reads as b"" (unreadable), as its values joined with ", " would.
     """
-    raw = _as_headers(headers).raw
-    table = dict(raw)
+    raw, table = raw_names(_as_headers(headers))
     if len(table) == len(raw):  # no name sent twice
         try:
             return _ALL_NAMES(table)  # type: ignore[no-any-return]
