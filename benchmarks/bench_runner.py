@@ -4,8 +4,11 @@ The fake (`_fake_server_proc.py`, its own process, so its CPU is never the clien
 tool `add` each round, checks every tool result it gets back, then answers `The sum is done.`.
 Every measured row runs in a fresh process of its own (so CPU time and peak memory are its own)
 and measures `time.process_time()` (all threads of that process) around each conversation only:
-building the client, the warm-up conversation and the checks are outside the figure. Each row
-builds ONE client per process and reuses it for every conversation, as a careful user would.
+building the client, the warm-up conversation and the checks are outside the figure, and so is
+the process's first full garbage collection, owed by its imports (one `gc.collect()` after the
+warm-up, in every row alike: else a row's figure holds it or not depending on how many objects
+its imports made and where the collector's counters happen to stand). Each row builds ONE
+client per process and reuses it for every conversation, as a careful user would.
 
 Every conversation is checked: its final text, its turns and its tool calls as the row itself
 reports them, and how often the `add` function really ran. A row that fails a check fails
@@ -65,6 +68,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import platform
@@ -571,6 +575,7 @@ def measure(row: Row, url: str, mode: str, conversations: int) -> dict[str, Any]
     if loop is not None:
         before = CALLS
         _check(loop.run(loop.prepare()), rounds, before)  # warm-up
+        gc.collect()  # the start-up's first full collection, not the turns' (module docstring)
         start_wall = time.perf_counter()
         for _ in range(conversations):
             state, before = loop.prepare(), CALLS
@@ -589,6 +594,7 @@ def measure(row: Row, url: str, mode: str, conversations: int) -> dict[str, Any]
             run: Callable[[Any], Awaitable[Outcome]] = loop.run
             before = CALLS
             _check(await run(loop.prepare()), rounds, before)  # warm-up
+            gc.collect()  # the start-up's first full collection, not the turns' (module docstring)
             extra["rss_before_mb"] = _rss_mb()
             start_wall = time.perf_counter()
             if mode == "concurrent":

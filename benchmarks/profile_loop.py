@@ -2,7 +2,9 @@
 
 `bench_runner.py` measures; this script is what a profiler watches: N conversations of the
 20-round tool loop against the loopback fake, in one process (`--mode sync`: `Agent.run` with a
-sync tool; `async`, `async-tool`; `raw-sync`, `raw-async`: the hand-written httpx loops). With
+sync tool; `async`, `async-tool`; `raw-sync`, `raw-async`: the hand-written httpx loops;
+`client`, `client-unpaced`: the raw sync loop on agentkit's `Client`, with and without pacing).
+It prints the loop's CPU per turn. With
 py-spy (not a dependency: `pip install py-spy` anywhere):
 
     py-spy record -r 1000 --gil -f raw -o run.raw --threads -- \\
@@ -24,6 +26,7 @@ import os
 import re
 import sys
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -81,6 +84,34 @@ def summarize(path: str, top: int) -> None:
             break
 
 
+def client_loop(url: str, system: str, *, paced: bool) -> Any:
+    """The raw sync loop with agentkit's `Client` in place of httpx (`client.messages.create`,
+    a validated `Message` per response), with or without rate-limit pacing: what the client
+    layer costs apart from the agent's."""
+    import bench_runner as br
+
+    from agentkit import Client
+
+    client = Client(api_key="bench", base_url=url, rate_limiter=None if paced else False)
+
+    def run(messages: list[Any]) -> tuple[str, int, int]:
+        turns = calls = 0
+        while True:
+            message = client.messages.create(
+                model=br.MODEL, max_tokens=1024, system=system, tools=br.TOOLS, messages=messages
+            )
+            turns += 1
+            content: Any = (message.as_received() or {})["content"]
+            messages.append({"role": "assistant", "content": content})
+            if message.stop_reason != "tool_use":
+                return br._text(content), turns, calls
+            results = br._tool_results(content)
+            calls += len(results)
+            messages.append({"role": "user", "content": results})
+
+    return br.Loop(br._start(None), run, client.close)
+
+
 def run(mode: str, conversations: int) -> None:
     import bench_runner as br
 
@@ -91,6 +122,8 @@ def run(mode: str, conversations: int) -> None:
             loop = br.raw_sync(fake.url, system, None, "httpx")
         elif mode == "raw-async":
             loop = br.raw_async(fake.url, system, None, "httpx")
+        elif mode in ("client", "client-unpaced"):
+            loop = client_loop(fake.url, system, paced=mode == "client")
         else:
             sync, async_tool = mode == "sync", mode == "async-tool"
             loop = br.agentkit_loop(fake.url, system, None, sync=sync, async_tool=async_tool)
@@ -131,7 +164,7 @@ def run(mode: str, conversations: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    modes = ["sync", "async", "async-tool", "raw-sync", "raw-async"]
+    modes = ["sync", "async", "async-tool", "raw-sync", "raw-async", "client", "client-unpaced"]
     parser.add_argument("--mode", choices=modes, default="sync")
     parser.add_argument("-n", type=int, default=60, help="conversations")
     parser.add_argument("--summarize", help="a py-spy raw profile to summarize instead")
