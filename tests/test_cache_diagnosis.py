@@ -20,6 +20,7 @@ from agentkit.conversation import (
     Entry,
     PromptPrefix,
     explain_miss,
+    prefix_from,
     prefix_head,
     prefix_of,
 )
@@ -206,7 +207,7 @@ def test_the_prefix_head_is_the_same_kept_or_computed() -> None:
     head = prefix_head({**params, "cache_control": {"type": "ephemeral", "ttl": "1h"}})
     assert (head.cached, head.ttl) == (True, 3600.0)
     messages = (b'{"role":"user","content":"hi"}',)
-    kept = prefix_of(head, messages, block_count=1, message_breakpoints=0, at=1.0)
+    kept = prefix_from(head, tuple(map(hash, messages)), 1, 0, 1.0)
     computed = prefix_of(
         {**params, "cache_control": {"type": "ephemeral", "ttl": "1h"}},
         messages,
@@ -215,7 +216,7 @@ def test_the_prefix_head_is_the_same_kept_or_computed() -> None:
         at=1.0,
     )
     assert kept == computed
-    bare = prefix_of(prefix_head(params), messages, block_count=1, message_breakpoints=1, at=1.0)
+    bare = prefix_from(prefix_head(params), tuple(map(hash, messages)), 1, 1, 1.0)
     assert (bare.cached, bare.ttl) == (True, 300.0)  # a message breakpoint asks for caching
 
 

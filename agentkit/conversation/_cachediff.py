@@ -124,7 +124,7 @@ class PrefixHead:
 
 def prefix_head(params: Mapping[str, object]) -> PrefixHead:
     """The tools and system part of the prefix of a request with `params`; a caller sending
-    the same tools and system again (a run does, every turn) can keep it for `prefix_of`."""
+    the same tools and system again (a run does, every turn) can keep it for `prefix_from`."""
     system = params.get("system")
     if isinstance(system, list):
         system_hashes = tuple(_hash(block) for block in system)
@@ -144,7 +144,7 @@ def prefix_head(params: Mapping[str, object]) -> PrefixHead:
 
 
 def prefix_of(
-    params: Mapping[str, object] | PrefixHead,
+    params: Mapping[str, object],
     messages: Sequence[bytes],
     *,
     block_count: int,
@@ -154,16 +154,14 @@ def prefix_of(
     """The prefix of a request with `params` (tools, system, ...) and these messages.
 
     Args:
-        params: Every request field but the messages, or their `prefix_head` kept from an
-            earlier request with the same tools, system and top-level `cache_control`.
+        params: Every request field but the messages.
         messages: Each message's encoded JSON, in order.
         block_count: How many content blocks the messages hold.
         message_breakpoints: How many cache breakpoints the messages carry.
         at: When the request is sent.
     """
-    head = params if isinstance(params, PrefixHead) else prefix_head(params)
     hashes = tuple(map(hash, messages))
-    return prefix_from(head, hashes, block_count, message_breakpoints, at)
+    return prefix_from(prefix_head(params), hashes, block_count, message_breakpoints, at)
 
 
 def prefix_from(

@@ -252,11 +252,7 @@ def _check_turn(scan: Scan, turns: list[Turn], n: int, earlier_ids: Collection[s
         scan.empty_text = True
     if turn.whitespace_text:
         scan.whitespace_text = True
-    previous = turns[n - 1] if n else None
-    cached = turn.cached_problems
-    problems += (
-        cached[1] if cached is not None and cached[0] is previous else _own_problems(turn, previous)
-    )
+    problems += _own_problems(turn, turns[n - 1] if n else None)
     if turn.role == "assistant":
         seen_ids = scan.seen_ids
         for k, tool_id in turn.tool_ids:
