@@ -1018,6 +1018,60 @@ def test_max_in_flight_bounds_the_requests_out_at_once() -> None:
     assert most == 2
 
 
+def test_a_sync_clients_max_in_flight_bounds_its_threads_and_gives_slots_back_on_errors() -> None:
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    active = 0
+    most = 0
+    lock = threading.Lock()
+    release = threading.Event()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal active, most
+        with lock:
+            active += 1
+            most = max(most, active)
+        release.wait(10)
+        with lock:
+            active -= 1
+        if request.url.path == "/v1/fail":
+            return httpx.Response(
+                400, json={"type": "error", "error": {"type": "x", "message": "no"}}
+            )
+        return httpx.Response(200, json={"ok": True})
+
+    http = httpx.Client(transport=httpx.MockTransport(handler))
+    client = agentkit.Client(
+        api_key="k", base_url="https://example.test", http_client=http, max_in_flight=2
+    )
+    with ThreadPoolExecutor(6) as pool:
+        futures = [pool.submit(client.get, "/v1/x") for _ in range(5)]
+        failing = pool.submit(client.get, "/v1/fail")
+        deadline = time.monotonic() + 10
+        while active < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.05)  # a third request, were it let through, would be in the handler now
+        assert active == 2
+        release.set()
+        assert [f.result(timeout=10) for f in futures] == [{"ok": True}] * 5
+        with pytest.raises(agentkit.BadRequestError):
+            failing.result(timeout=10)
+    assert most == 2
+    # Every slot came back, the failed request's too: two at once still go through.
+    release.clear()
+    with ThreadPoolExecutor(2) as pool:
+        pair = [pool.submit(client.get, "/v1/x") for _ in range(2)]
+        deadline = time.monotonic() + 10
+        while active < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert active == 2
+        release.set()
+        assert [f.result(timeout=10) for f in pair] == [{"ok": True}] * 2
+    client.close()
+
+
 def test_in_flight_slots_go_in_arrival_order_and_a_cancelled_waiter_passes_its_turn_on() -> None:
     import anyio
 

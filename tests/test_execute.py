@@ -868,6 +868,68 @@ async def test_run_calls_sync_gives_what_run_calls_gives() -> None:
     )
 
 
+def test_a_lone_call_with_no_hooks_skips_the_flow_and_ends_as_the_flow_ends(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A sync run's common turn (one call, no hooks) runs straight through in this thread; each
+    way a call can end gives the outcome the stepped flow gives (a hook that decides nothing
+    sends a call through the flow)."""
+
+    @tool
+    def stop(note: str) -> str:
+        """Stop the run."""
+        raise StopRun(f"stopped: {note}")
+
+    @tool
+    def refuse_it(why: str) -> str:
+        """Refuse."""
+        raise ToolError(f"no: {why}")
+
+    @tool
+    def whoami(ctx: RunContext[Any]) -> str:
+        """Name the call."""
+        return f"{ctx.tool_name} {ctx.tool_use_id}"
+
+    @tool
+    def unsendable() -> object:
+        """Return something that is not JSON."""
+        return object()
+
+    cases = [
+        use("book", {"city": "Oslo", "nights": 2, "guests": [{"name": "A", "age": 30}]}),
+        use("book", {"nights": 0}),  # invalid input
+        use("kaboom", {"message": "boom"}),  # a crash
+        use("stop", {"note": "done"}),
+        use("refuse_it", {"why": "policy"}),
+        use("whoami", {}),  # takes its RunContext
+        use("unsendable", {}),
+        use("echo", {"text": "x" * 50}),  # cut to max_result_chars
+        use("missing", {}),  # no such tool: the flow answers
+        use("delete", {"path": "/tmp/x"}),  # requires approval: the flow defers it
+    ]
+    tools = [book, kaboom, stop, refuse_it, whoami, unsendable, echo, delete]
+    flowed: list[str] = []
+    call_flow = ToolRuntime._call_flow
+
+    def counted(self: ToolRuntime, call: ToolCall, *args: Any) -> Any:
+        flowed.append(call.name)
+        return call_flow(self, call, *args)
+
+    monkeypatch.setattr(ToolRuntime, "_call_flow", counted)
+    for call in cases:
+        (lone,), _ = run_sync(ToolRuntime(tools, max_result_chars=20), [call])
+        hooked = ToolRuntime(tools, max_result_chars=20, before_tool=[lambda c, ctx: None])
+        (stepped,), _ = run_sync(hooked, [call])
+        assert (lone.status, lone.result, lone.stop, lone.reason, type(lone.exception)) == (
+            stepped.status, stepped.result, stepped.stop, stepped.reason, type(stepped.exception)
+        )  # fmt: skip
+        assert lone.duration > 0
+    # The hooked runtime stepped the flow for every call; the plain one only for the two calls
+    # the lone path leaves to it.
+    left = ("missing", "delete")
+    assert flowed == [n for c in cases for n in [c["name"]] * (2 if c["name"] in left else 1)]
+
+
 def test_run_calls_sync_runs_one_call_here_and_a_batch_in_the_pool() -> None:
     import threading
 

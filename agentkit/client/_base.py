@@ -12,7 +12,6 @@ import enum
 import functools
 import logging
 import os
-import threading
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
@@ -39,7 +38,7 @@ from ..streaming._json_body import json_body_as_sse
 from ..streaming._sse import SSEDecoder
 from ..types._params import RequestOptions, TimeoutTypes
 from ..types._private import has_private, set_private
-from ._inflight import AsyncInFlight
+from ._inflight import AsyncInFlight, InFlight
 from ._pacing import RateLimiter, RateLimits, estimate_input_tokens
 from ._retry import RetryPolicy
 
@@ -511,10 +510,6 @@ conversations on the default pool, a loaded 2-CPU machine), a turn cost 1.87 ms 
 with 48 in flight (48 connections), 1.74 with 96 and 2.25 with no limit (100 connections).
 For long requests to the real API, where throughput matters more than client CPU, raise it (up
 to the pool's size) with `max_in_flight=`."""
-
-
-# What bounds the requests in flight of an async client and of a sync one (`_new_limiter`).
-InFlight = threading.Semaphore
 
 
 class ClientOptions(TypedDict, Generic[H], total=False):

@@ -1,12 +1,14 @@
-"""`AsyncInFlight`: the bound on an async client's requests out at once (`max_in_flight`)."""
+"""`AsyncInFlight` and `InFlight`: the bound on a client's requests out at once
+(`max_in_flight`), async and sync."""
 
 from __future__ import annotations
 
+import queue
 from collections import deque
 
 import anyio
 
-__all__ = ["AsyncInFlight"]
+__all__ = ["AsyncInFlight", "InFlight"]
 
 
 class AsyncInFlight:
@@ -49,3 +51,28 @@ class AsyncInFlight:
             self._waiting.popleft().set()
         else:
             self._free += 1
+
+
+class InFlight:
+    """At most `total` threads hold a slot at once (a sync client's bound).
+
+    The slots are tokens in a `queue.SimpleQueue`: taking and giving one back is one call into
+    C each, where a `threading.Semaphore` runs its condition's Python code (about ten calls a
+    request). A thread waits only when all `total` are out.
+
+    Args:
+        total: How many may hold a slot at once (>= 1).
+    """
+
+    __slots__ = ("_tokens",)
+
+    def __init__(self, total: int) -> None:
+        self._tokens: queue.SimpleQueue[None] = queue.SimpleQueue()
+        for _ in range(total):
+            self._tokens.put(None)
+
+    def __enter__(self) -> None:
+        self._tokens.get()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._tokens.put(None)

@@ -12,7 +12,7 @@ activities as its effects.
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Generator, Sequence
+from collections.abc import Awaitable, Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
@@ -312,13 +312,19 @@ def run_flow(parts: RunParts, store: FlowStore | None) -> Flow:
                         journal = yield from Pending(store.journaled_tool_results(conv.id))
                     value = transcript.journaled(journal)
                 case CallModel():
-                    params = yield from before_model(hooks, transcript.params(effect), conv)
-                    yield from _keep_lease(parts, store)
+                    # The steps that may wait are skipped, not stepped through, when they have
+                    # nothing to do: every turn goes through here.
+                    params = transcript.params(effect)
+                    if hooks.before_model:
+                        params = yield from before_model(hooks, params, conv)
+                    if parts.lease is not None:
+                        yield from _keep_lease(parts, store)
                     message = yield from ModelCall(params, transcript)
                     _refuse_repeated_ids(message)
                     value = transcript.append_reply(message)
                     yield from _commit(parts, store, conv)
-                    yield from after_model(hooks, message, conv)
+                    if hooks.after_model:
+                        yield from after_model(hooks, message, conv)
                 case RunTools():
                     value = transcript.record((yield from ToolCalls(effect, conv)))
                 case CheckOutput():
@@ -449,14 +455,21 @@ def _open(
     return conv
 
 
-def _commit(
-    parts: RunParts, store: FlowStore | None, conversation: Conversation
-) -> Generator[Op, object, None]:
+def _commit(parts: RunParts, store: FlowStore | None, conversation: Conversation) -> Iterable[Op]:
+    """Commit the step: what to step through (nothing without a store: the run keeps the
+    conversation, and a generator's frame would be made and stepped every turn for nothing)."""
     if store is not None:
-        yield from _keep_lease(parts, store)
-        yield from Pending(store.commit(conversation))
-    else:
-        conversation.version = len(conversation)
+        return _stored(parts, store, conversation)
+    conversation.version = len(conversation)
+    parts.journal.pop(conversation.id, None)
+    return ()
+
+
+def _stored(
+    parts: RunParts, store: FlowStore, conversation: Conversation
+) -> Generator[Op, object, None]:
+    yield from _keep_lease(parts, store)
+    yield from Pending(store.commit(conversation))
     # The step is committed: its journaled results are part of the history now.
     parts.journal.pop(conversation.id, None)
 

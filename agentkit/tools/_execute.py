@@ -462,8 +462,15 @@ class ToolRuntime:
         """
         call_list, outcomes, batches = self._plan(calls)
         make_context = context_factory or _default_context
+        approvals = approvals or {}
         for batch in batches:
-            flows = {i: self._call_flow(call_list[i], make_context, approvals or {}) for i in batch}
+            if len(batch) == 1 and scope is None:
+                lone = self._lone_call(call_list[batch[0]], make_context, approvals)
+                if lone is not None:
+                    outcomes[batch[0]] = lone
+                    yield lone
+                    continue
+            flows = {i: self._call_flow(call_list[i], make_context, approvals) for i in batch}
             contexts: dict[int, Context] | None = None
             if scope is not None:
                 flows = {i: _scoped(flow, scope, call_list[i]) for i, flow in flows.items()}
@@ -528,6 +535,20 @@ class ToolRuntime:
         return (yield from self._execute(t, call, ctx))
 
     def _execute(self, t: Tool[..., object], call: ToolCall, ctx: RunContext[object]) -> _CallFlow:
+        op = self._invocation(t, call, ctx)
+        if isinstance(op, ToolOutcome):
+            return op
+        try:
+            content = result_content((yield op))
+        except Exception as exc:
+            return _failed(call, op, exc)
+        return ToolOutcome(call, "ok", tool_result(call.id, content))
+
+    def _invocation(
+        self, t: Tool[..., object], call: ToolCall, ctx: RunContext[object] | None
+    ) -> _Invoke | ToolOutcome:
+        """The function call a tool call makes, or the error outcome of its invalid input
+        (`ctx` may be None for a tool that takes no context)."""
         try:
             arguments = t.schema.validate(call.input)
         except pydantic_core.ValidationError as exc:
@@ -546,22 +567,43 @@ class ToolRuntime:
             injected[param] = self._resources[factory]
         args, kwargs = t.schema.bind(arguments, injected)
         timeout = t.timeout if t.timeout is not None else self.default_timeout
-        try:
-            value = yield _Invoke(t, args, kwargs, timeout)
-            content = result_content(value)
-        except _TimedOut:
-            message = f"Tool {t.name!r} timed out after {timeout:g} seconds."
-            return ToolOutcome(call, "error", tool_result(call.id, message, is_error=True))
-        except StopRun as exc:
-            result = tool_result(call.id, result_content(exc.content))
-            return ToolOutcome(call, "ok", result, exc, stop=True)
-        except ToolError as exc:
-            result = tool_result(call.id, result_content(exc.content), is_error=True)
-            return ToolOutcome(call, "error", result, exc)
-        except Exception as exc:
-            message = exception_content(exc)
-            return ToolOutcome(call, "error", tool_result(call.id, message, is_error=True), exc)
-        return ToolOutcome(call, "ok", tool_result(call.id, content))
+        return _Invoke(t, args, kwargs, timeout)
+
+    def _lone_call(
+        self, call: ToolCall, context: ContextFactory, approvals: Mapping[str, Approval]
+    ) -> ToolOutcome | None:
+        """`_call_flow`'s outcome, run straight through in this thread, for a call with nothing
+        to step between (no hooks, no decision, no timeout, a sync tool); None for any other.
+
+        The tool runs in a copy of the caller's context, as `_drive_sync` runs a lone call; its
+        `RunContext` is made only for a tool that takes one (no hook reads it here).
+        """
+        t = self.toolset.get(call.name)
+        if (
+            t is None
+            or self.before_tool
+            or self.after_tool
+            or call.id in approvals
+            or t.requires_approval
+            or t.is_async
+            or t.timeout is not None
+            or self.default_timeout is not None
+        ):
+            return None
+        started = time.perf_counter()
+        takes_context = t.schema.context_parameter is not None
+        op = self._invocation(t, call, context(call) if takes_context else None)
+        if isinstance(op, ToolOutcome):
+            outcome = op
+        else:
+            try:
+                content = result_content(copy_context().run(op))
+            except Exception as exc:
+                outcome = _failed(call, op, exc)
+            else:
+                outcome = ToolOutcome(call, "ok", tool_result(call.id, content))
+        outcome = sendable(outcome, self.max_result_chars)
+        return _with_duration(outcome, time.perf_counter() - started)
 
     async def _run_one(
         self,
@@ -837,3 +879,18 @@ def _with_duration(outcome: ToolOutcome, duration: float) -> ToolOutcome:
         outcome.stop,
         outcome.reason,
     )
+
+
+def _failed(call: ToolCall, op: _Invoke, exc: Exception) -> ToolOutcome:
+    """The outcome of a tool function that raised `exc` (a `StopRun` ends the run)."""
+    if isinstance(exc, _TimedOut):
+        message = f"Tool {op.tool.name!r} timed out after {op.timeout:g} seconds."
+        return ToolOutcome(call, "error", tool_result(call.id, message, is_error=True))
+    if isinstance(exc, StopRun):
+        result = tool_result(call.id, result_content(exc.content))
+        return ToolOutcome(call, "ok", result, exc, stop=True)
+    if isinstance(exc, ToolError):
+        result = tool_result(call.id, result_content(exc.content), is_error=True)
+        return ToolOutcome(call, "error", result, exc)
+    message = exception_content(exc)
+    return ToolOutcome(call, "error", tool_result(call.id, message, is_error=True), exc)
