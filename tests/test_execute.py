@@ -7,10 +7,12 @@ import functools
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from functools import partial
 from typing import Annotated, Any
 
 import anyio
 import anyio.from_thread
+import anyio.lowlevel
 import anyio.to_thread
 import pytest
 from pydantic import BaseModel, Field
@@ -868,12 +870,13 @@ async def test_run_calls_sync_gives_what_run_calls_gives() -> None:
     )
 
 
+@pytest.mark.parametrize("shell", ["sync", "async"])
 def test_a_lone_call_with_no_hooks_skips_the_flow_and_ends_as_the_flow_ends(
-    monkeypatch: pytest.MonkeyPatch,
+    shell: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A sync run's common turn (one call, no hooks) runs straight through in this thread; each
-    way a call can end gives the outcome the stepped flow gives (a hook that decides nothing
-    sends a call through the flow)."""
+    """A run's common turn (one call, no hooks) runs straight through, in this thread (sync) or
+    this task (async); each way a call can end gives the outcome the stepped flow gives (a hook
+    that decides nothing sends a call through the flow)."""
 
     @tool
     def stop(note: str) -> str:
@@ -895,6 +898,12 @@ def test_a_lone_call_with_no_hooks_skips_the_flow_and_ends_as_the_flow_ends(
         """Return something that is not JSON."""
         return object()
 
+    @tool
+    async def later(text: str) -> str:
+        """Answer from the event loop."""
+        await anyio.lowlevel.checkpoint()
+        return text.upper()
+
     cases = [
         use("book", {"city": "Oslo", "nights": 2, "guests": [{"name": "A", "age": 30}]}),
         use("book", {"nights": 0}),  # invalid input
@@ -908,6 +917,10 @@ def test_a_lone_call_with_no_hooks_skips_the_flow_and_ends_as_the_flow_ends(
         use("delete", {"path": "/tmp/x"}),  # requires approval: the flow defers it
     ]
     tools = [book, kaboom, stop, refuse_it, whoami, unsendable, echo, delete]
+    left = ["missing", "delete"]  # what the lone path leaves to the flow
+    if shell == "async":
+        tools.append(later)
+        cases.append(use("later", {"text": "hi"}))
     flowed: list[str] = []
     call_flow = ToolRuntime._call_flow
 
@@ -915,19 +928,28 @@ def test_a_lone_call_with_no_hooks_skips_the_flow_and_ends_as_the_flow_ends(
         flowed.append(call.name)
         return call_flow(self, call, *args)
 
+    def run(runtime: ToolRuntime, call: dict[str, Any]) -> ToolOutcome:
+        if shell == "sync":
+            (outcome,), _ = run_sync(runtime, [call])
+            return outcome
+        (outcome,) = anyio.run(partial(runtime.run_calls, [call]))
+        return outcome
+
     monkeypatch.setattr(ToolRuntime, "_call_flow", counted)
     for call in cases:
-        (lone,), _ = run_sync(ToolRuntime(tools, max_result_chars=20), [call])
-        hooked = ToolRuntime(tools, max_result_chars=20, before_tool=[lambda c, ctx: None])
-        (stepped,), _ = run_sync(hooked, [call])
+        lone = run(ToolRuntime(tools, max_result_chars=20), call)
+        stepped = run(
+            ToolRuntime(tools, max_result_chars=20, before_tool=[lambda c, ctx: None]), call
+        )
         assert (lone.status, lone.result, lone.stop, lone.reason, type(lone.exception)) == (
             stepped.status, stepped.result, stepped.stop, stepped.reason, type(stepped.exception)
         )  # fmt: skip
         assert lone.duration > 0
-    # The hooked runtime stepped the flow for every call; the plain one only for the two calls
-    # the lone path leaves to it.
-    left = ("missing", "delete")
+    # The hooked runtime stepped the flow for every call, the plain one only for those left.
     assert flowed == [n for c in cases for n in [c["name"]] * (2 if c["name"] in left else 1)]
+    assert run(ToolRuntime(tools), use("whoami", {}, "t1")).result == {
+        "type": "tool_result", "tool_use_id": "t1", "content": "whoami t1", "is_error": False
+    }  # fmt: skip
 
 
 def test_run_calls_sync_runs_one_call_here_and_a_batch_in_the_pool() -> None:

@@ -504,6 +504,10 @@ class ToolRuntime:
             replacement = yield from _value(hook(outcome.call, outcome, ctx))
             if replacement is not None:
                 outcome = replacement
+        return self._finished(outcome, started)
+
+    def _finished(self, outcome: ToolOutcome, started: float) -> ToolOutcome:
+        """A call's outcome as sent: a sendable result, and the call's duration."""
         outcome = sendable(outcome, self.max_result_chars)
         return _with_duration(outcome, time.perf_counter() - started)
 
@@ -539,10 +543,10 @@ class ToolRuntime:
         if isinstance(op, ToolOutcome):
             return op
         try:
-            content = result_content((yield op))
+            value, error = (yield op), None
         except Exception as exc:
-            return _failed(call, op, exc)
-        return ToolOutcome(call, "ok", tool_result(call.id, content))
+            value, error = None, exc
+        return _ended(call, op, value, error)
 
     def _invocation(
         self, t: Tool[..., object], call: ToolCall, ctx: RunContext[object] | None
@@ -569,14 +573,20 @@ class ToolRuntime:
         timeout = t.timeout if t.timeout is not None else self.default_timeout
         return _Invoke(t, args, kwargs, timeout)
 
-    def _lone_call(
-        self, call: ToolCall, context: ContextFactory, approvals: Mapping[str, Approval]
-    ) -> ToolOutcome | None:
-        """`_call_flow`'s outcome, run straight through in this thread, for a call with nothing
-        to step between (no hooks, no decision, no timeout, a sync tool); None for any other.
+    def _straight(
+        self,
+        call: ToolCall,
+        context: ContextFactory,
+        approvals: Mapping[str, Approval],
+        *,
+        sync_only: bool,
+    ) -> _Invoke | ToolOutcome | None:
+        """`_call_flow`'s first step for a lone call with nothing to step between (no hooks,
+        no decision, no timeout): the function call to make, or its invalid input's outcome;
+        None for any other call (the flow runs it).
 
-        The tool runs in a copy of the caller's context, as `_drive_sync` runs a lone call; its
-        `RunContext` is made only for a tool that takes one (no hook reads it here).
+        Its `RunContext` is made only for a tool that takes one (no hook reads it here).
+        `sync_only`: an async tool's call goes to the flow too (the caller runs no event loop).
         """
         t = self.toolset.get(call.name)
         if (
@@ -585,25 +595,41 @@ class ToolRuntime:
             or self.after_tool
             or call.id in approvals
             or t.requires_approval
-            or t.is_async
+            or (sync_only and t.is_async)
             or t.timeout is not None
             or self.default_timeout is not None
         ):
             return None
-        started = time.perf_counter()
         takes_context = t.schema.context_parameter is not None
-        op = self._invocation(t, call, context(call) if takes_context else None)
-        if isinstance(op, ToolOutcome):
-            outcome = op
-        else:
-            try:
-                content = result_content(copy_context().run(op))
-            except Exception as exc:
-                outcome = _failed(call, op, exc)
-            else:
-                outcome = ToolOutcome(call, "ok", tool_result(call.id, content))
-        outcome = sendable(outcome, self.max_result_chars)
-        return _with_duration(outcome, time.perf_counter() - started)
+        return self._invocation(t, call, context(call) if takes_context else None)
+
+    def _lone_call(
+        self, call: ToolCall, context: ContextFactory, approvals: Mapping[str, Approval]
+    ) -> ToolOutcome | None:
+        """A lone call run straight through in this thread (see `_straight`), the tool in a
+        copy of the caller's context as `_drive_sync` runs one; None: the flow runs it."""
+        started = time.perf_counter()
+        op = self._straight(call, context, approvals, sync_only=True)
+        if op is None:
+            return None
+        if isinstance(op, _Invoke):
+            op = _ended(call, op, *_result_of(partial(copy_context().run, op)))
+        return self._finished(op, started)
+
+    async def _run_lone(
+        self, call: ToolCall, context: ContextFactory, approvals: Mapping[str, Approval]
+    ) -> ToolOutcome | None:
+        """`_lone_call` in the event loop: an async tool runs in this task, a sync one in a
+        worker thread (as `_call` runs them); None: the flow runs it."""
+        started = time.perf_counter()
+        first = self._straight(call, context, approvals, sync_only=False)
+        if not isinstance(first, _Invoke):
+            return None if first is None else self._finished(first, started)
+        try:
+            value = await _call(first, None)
+        except Exception as exc:
+            return self._finished(_ended(call, first, None, exc), started)
+        return self._finished(_ended(call, first, value, None), started)
 
     async def _run_one(
         self,
@@ -624,6 +650,10 @@ class ToolRuntime:
                 outcome = await self._run_one(call, make_context, approvals, threads)
                 record(outcome)
             return outcome
+        if threads is None:  # a lone call: straight through when nothing steps between
+            lone = await self._run_lone(call, make_context, approvals)
+            if lone is not None:
+                return lone
         flow = self._call_flow(call, make_context, approvals)
         try:
             op = _advance(flow, None, None)
@@ -879,6 +909,16 @@ def _with_duration(outcome: ToolOutcome, duration: float) -> ToolOutcome:
         outcome.stop,
         outcome.reason,
     )
+
+
+def _ended(call: ToolCall, op: _Invoke, value: object, error: Exception | None) -> ToolOutcome:
+    """The outcome of a tool function that returned `value` or raised `error`."""
+    if error is None:
+        try:
+            return ToolOutcome(call, "ok", tool_result(call.id, result_content(value)))
+        except Exception as exc:  # the value cannot be a result
+            error = exc
+    return _failed(call, op, error)
 
 
 def _failed(call: ToolCall, op: _Invoke, exc: Exception) -> ToolOutcome:
