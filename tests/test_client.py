@@ -980,6 +980,37 @@ def test_base64_source_data_may_be_a_path_or_a_binary_file(tmp_path: object) -> 
         )
 
 
+def test_requests_carry_the_headers_httpx_would_add_in_its_order() -> None:
+    """agentkit adds `Host` and `Content-Length` itself (httpx's `content=` path re-parses every
+    header): the request on the wire is the one httpx would build, byte for byte."""
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"ok": True})
+
+    http = httpx.Client(transport=httpx.MockTransport(handler))
+    client = agentkit.Client(api_key="k", base_url="https://example.test:8443", http_client=http)
+    client.post("/v1/x", body={"a": 1})
+    client.post("/v1/empty")
+    client.get("/v1/y", query={"q": "1"})
+    client.get("https://elsewhere.test/v1/z")
+    for request in seen:
+        added = (b"host", b"content-length")
+        given = [(k, v) for k, v in request.headers.raw if k.lower() not in added]
+        body = request.content or None
+        expected = httpx.Request(request.method, request.url, headers=given, content=body)
+        assert request.headers.raw == expected.headers.raw
+        assert request.content == expected.content
+    assert seen[0].headers.raw[0] == (b"Host", b"example.test:8443")
+    assert seen[0].headers["content-length"] == str(len(b'{"a":1}'))
+    assert seen[0].content == b'{"a":1}'
+    assert seen[1].headers["content-length"] == "0"
+    assert "content-length" not in seen[2].headers and seen[2].url.params["q"] == "1"
+    assert seen[3].headers["host"] == "elsewhere.test"
+    client.close()
+
+
 def test_max_in_flight_bounds_the_requests_out_at_once() -> None:
     import anyio
 

@@ -15,7 +15,7 @@ import os
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
-from typing import IO, Any, Final, Generic, Literal
+from typing import IO, Any, Final, Generic, Literal, TypeAlias
 
 import httpx
 from pydantic_core import ValidationError, from_json, to_json
@@ -512,6 +512,10 @@ For long requests to the real API, where throughput matters more than client CPU
 to the pool's size) with `max_in_flight=`."""
 
 
+# The default headers as given, parsed, and parsed after each host's `Host` (`_header_base`).
+_HeaderCache: TypeAlias = "tuple[dict[str, str], httpx.Headers, dict[bytes, httpx.Headers]]"
+
+
 class ClientOptions(TypedDict, Generic[H], total=False):
     """The constructor options every client takes, first-party or cloud host.
 
@@ -560,7 +564,7 @@ class BaseClient(Generic[H]):
     _in_flight: object  # each shell names the type of its own `_new_limiter`
     # Parsed once, reused by every request (see `_header_base` and `_url`); `with_options`
     # copies share them, which is safe: each entry is checked against what it was made from.
-    _headers_cache: tuple[dict[str, str], httpx.Headers] | None = None
+    _headers_cache: _HeaderCache | None = None
     _url_cache: dict[str, httpx.URL]
     _rate_limiter: RateLimiter | None
 
@@ -787,7 +791,16 @@ class BaseClient(Generic[H]):
 
     def _build_request(self, spec: RequestSpec[T], retries_taken: int) -> httpx.Request:
         spec = self._adapt(spec)
-        headers = self._header_base().copy()
+        url = self._url(spec.path)
+        content: bytes | None = None
+        if spec.files is None and isinstance(spec.body, bytes):
+            content = spec.body
+        elif spec.files is None and spec.body is not None:
+            content = to_json(spec.body)
+        # A JSON body's request gets the headers httpx adds for `content=` from here: `Host`
+        # first (in the base) and `Content-Length` last. httpx's way parses every header again
+        # and raises a KeyError inside a `setdefault`: half a request's construction (issue 18).
+        headers = self._header_base(url if content is not None else None).copy()
         headers["x-agentkit-retry-count"] = str(retries_taken)
         for name, value in spec.headers.items():
             if value is None:
@@ -795,44 +808,57 @@ class BaseClient(Generic[H]):
             else:
                 headers[name] = value
         timeout = self._config.timeout if spec.timeout is None else to_timeout(spec.timeout)
-        url = self._url(spec.path)
-        content: bytes | None = None
+        extensions = {"timeout": timeout.as_dict()}
+        params = _query(spec.query)
+        stream: httpx.ByteStream | None = None
         data: Mapping[str, object] | None = None
-        if spec.files is not None:
-            data = spec.body if isinstance(spec.body, Mapping) else None
-        elif isinstance(spec.body, bytes):
-            content = spec.body
+        if content is not None:
             headers["content-type"] = "application/json"
-        elif spec.body is not None:
-            content = to_json(spec.body)
-            headers["content-type"] = "application/json"
+            headers["Content-Length"] = str(len(content))
+            stream = httpx.ByteStream(content)
+        elif isinstance(spec.body, Mapping):  # a multipart body's fields: httpx adds the headers
+            data = spec.body
         request = httpx.Request(
             spec.method,
             url,
-            params=_query(spec.query),
+            params=params,
             headers=headers,
-            content=content,
             data=data,
             files=spec.files,
-            extensions={"timeout": timeout.as_dict()},
+            stream=stream,
+            extensions=extensions,
         )
+        if stream is not None:
+            request.read()  # `request.content` is there, as with `content=` (SigV4 signs it)
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug(
                 "request %s %s headers=%s", spec.method, url, redact_headers(dict(request.headers))
             )
         return request
 
-    def _header_base(self) -> httpx.Headers:
-        """The default headers as `httpx.Headers`, parsed once while they stay the same.
+    def _header_base(self, url: httpx.URL | None) -> httpx.Headers:
+        """The default headers as `httpx.Headers`, after the `Host` of `url` (first, where
+        httpx puts it) when there is one, parsed once while they stay the same.
 
         `_default_headers()` is asked every time (a host's may change with its attributes);
         only its parsing, the costly part, is reused.
         """
         defaults = self._default_headers()
-        cached = self._headers_cache
+        cached: _HeaderCache | None = self._headers_cache
         if cached is None or cached[0] != defaults:
-            cached = self._headers_cache = (defaults, httpx.Headers(defaults))
-        return cached[1]
+            cached = (defaults, httpx.Headers(defaults), {})
+            self._headers_cache = cached
+        if url is None or not url.host:
+            return cached[1]
+        hosted = cached[2]
+        host: bytes = url.netloc
+        headers = hosted.get(host)
+        if headers is None:
+            if len(hosted) >= 16:  # full URLs to other hosts (downloads) would grow it
+                hosted.clear()
+            raw: list[tuple[bytes, bytes]] = cached[1].raw
+            headers = hosted[host] = httpx.Headers([(b"Host", host), *raw])
+        return headers
 
     def _url(self, path: str) -> httpx.URL:
         """The URL of a path below the base URL (or a full URL), parsed once per path."""
