@@ -301,6 +301,29 @@ def test_same_result_through_every_driver() -> None:
     assert [type(e) for e in async_events] == kinds
 
 
+def test_run_makes_no_event_it_would_drop() -> None:
+    """`run()` and `arun()` keep only the result: their drivers yield `RunFinished` alone (the
+    step events of `stream()` are not made), with the same result as `stream()`."""
+    from agentkit.runner._drivers import async_events, sync_events
+
+    agent = make_agent(FakeClaude(_script(), seed=1))
+    client = agent.sync_client()
+    assert client is not None
+    events = list(sync_events(client, agent._parts("go", None, None, None)))
+    assert [type(e) for e in events] == [RunFinished]
+    streamed = list(make_agent(FakeClaude(_script(), seed=1)).stream("go"))
+    assert _summary(events[-1].result) == _summary(streamed[-1].result)  # type: ignore[union-attr]
+
+    async def async_run() -> list[Any]:
+        agent = make_agent(FakeClaude(_script(), seed=1), sync=False)
+        client = agent.async_client()
+        assert client is not None
+        parts = agent._parts("go", None, None, None, asynchronous=True)
+        return [e async for e in async_events(client, parts)]
+
+    assert [type(e) for e in anyio.run(async_run)] == [RunFinished]
+
+
 def test_max_turns_limit_carries_partial_result() -> None:
     fake = FakeClaude([Reply.tool_use("add", {"a": 1, "b": 1})] * 5)
     agent = make_agent(fake, limits=Limits(max_turns=2))

@@ -139,7 +139,8 @@ class RunParts:
         prompt: The new user message's blocks, or None to continue the conversation.
         conversation: A `Conversation`, a stored conversation's id, or None for a new one.
         deps: Handed to tools through `RunContext.deps`.
-        stream: Whether the caller wants model deltas (else only the events of whole steps).
+        stream: Whether the caller reads the run's events, model deltas too (`stream()`);
+            else it keeps only the result (`run()`), and no event but `RunFinished` is made.
         run_id: Names the run in `RunContext`.
         metadata: Handed to tools through `RunContext.metadata`.
         busy_timeout: Seconds to wait for a conversation another run holds (0: fail at once
@@ -334,7 +335,8 @@ def run_flow(parts: RunParts, store: FlowStore | None) -> Flow:
                     if not effect.with_reply:
                         yield from _commit(parts, store, conv)
                 case Emit():
-                    yield effect
+                    if parts.stream:  # else the caller keeps only the result: nothing reads it
+                        yield effect
                 case _:
                     assert_never(effect)
             effect = loop.send(value)

@@ -180,7 +180,8 @@ def _tools_here(parts: RunParts, op: ToolCalls) -> Generator[AgentEvent, None, l
                 else:
                     write = store.journal_tool_result
                     sync_value(write(conversation.id, block, version=conversation.version))
-            yield ToolCallFinished(outcome)
+            if parts.stream:
+                yield ToolCallFinished(outcome)
     except StopIteration as stop:
         outcomes: list[ToolOutcome] = stop.value
         return outcomes
@@ -215,7 +216,8 @@ def _sync_tools(
     future.add_done_callback(lambda _: finished.put(None))
     try:
         while (outcome := finished.get()) is not None:
-            yield ToolCallFinished(outcome)
+            if parts.stream:
+                yield ToolCallFinished(outcome)
     finally:
         if not ended.is_set():
             # Left early (the caller closed the stream, or an interrupt): cancel the calls and

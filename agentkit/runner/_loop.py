@@ -688,7 +688,9 @@ def _tool_step(
     if hit is not None:
         yield from CommitUser("results")
         state.check(hit)
-    if any(r.stop for r in reports) or any(stop_marker(c.id) in journaled for c in calls):
+    if any(r.stop for r in reports) or (
+        journaled and any(stop_marker(c.id) in journaled for c in calls)
+    ):
         # A journaled call that stopped the run (before a crash) stops the resumed run too.
         yield from CommitUser("results")
         return state.end("stopped")

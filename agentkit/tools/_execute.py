@@ -428,7 +428,8 @@ class ToolRuntime:
     def runs_without_loop(self, calls: Iterable[ToolCall | Mapping[str, object]]) -> bool:
         """Whether `run_calls_sync` can run these calls: each tool they name is a sync function
         holding no resource, and no hook is an async function (those need an event loop)."""
-        if any(_is_async_callable(h) for h in (*self.before_tool, *self.after_tool)):
+        hooks = (*self.before_tool, *self.after_tool)
+        if hooks and any(_is_async_callable(h) for h in hooks):
             return False
         for call in calls:
             t = self.toolset.get(call.name if isinstance(call, ToolCall) else str(call["name"]))
