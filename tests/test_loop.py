@@ -267,7 +267,7 @@ def test_a_tool_that_stops_the_run_commits_its_results_first() -> None:
     assert s.end is not None and s.end.status == "stopped"
 
 
-def test_the_reply_message_is_emitted_when_the_driver_holds_it() -> None:
+def test_the_reply_message_is_emitted_when_the_driver_holds_it_and_reads_events() -> None:
     from agentkit.types import Message
 
     message = Message.model_validate(
@@ -287,3 +287,11 @@ def test_the_reply_message_is_emitted_when_the_driver_holds_it() -> None:
     assert isinstance(effect, Emit) and effect.event.message is message
     assert effect.event.usage == r.usage
     assert s.send() is None
+
+    # A driver that reads no events (`run()`) gets none: the turn ends without an Emit.
+    quiet = Stepper(agent_loop(RunSpec(params={}), PROMPT, events=False))
+    quiet.send(Opening())
+    quiet.send()
+    assert isinstance(quiet.effect, CallModel)
+    assert quiet.send(Reply(r.stop_reason, [], r.usage, None, "hi", message)) is None
+    assert quiet.end is not None and quiet.end.text == "hi"

@@ -298,7 +298,7 @@ def run_flow(parts: RunParts, store: FlowStore | None) -> Flow:
     conv = yield from _open(store, parts.conversation, fresh=parts.lease is not None)
     transcript = Transcript(parts.spec, conv)
     hooks = parts.hooks
-    loop = agent_loop(parts.spec, parts.prompt)
+    loop = agent_loop(parts.spec, parts.prompt, events=parts.stream)
     try:
         effect = next(loop)
         while True:
@@ -335,8 +335,7 @@ def run_flow(parts: RunParts, store: FlowStore | None) -> Flow:
                     if not effect.with_reply:
                         yield from _commit(parts, store, conv)
                 case Emit():
-                    if parts.stream:  # else the caller keeps only the result: nothing reads it
-                        yield effect
+                    yield effect
                 case _:
                     assert_never(effect)
             effect = loop.send(value)

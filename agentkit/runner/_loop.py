@@ -520,7 +520,11 @@ class _State:
 
 
 def agent_loop(
-    spec: RunSpec, prompt: list[dict[str, Any]] | None, totals: Totals | None = None
+    spec: RunSpec,
+    prompt: list[dict[str, Any]] | None,
+    totals: Totals | None = None,
+    *,
+    events: bool = True,
 ) -> Loop:
     """Run the tool loop until the stop reason says stop.
 
@@ -529,6 +533,8 @@ def agent_loop(
         prompt: Content blocks of the new user message, or None to continue the conversation
             (after approvals, a crash, or a paused turn).
         totals: Totals to start from (a durable run restarting its loop); zero by default.
+        events: Emit `TurnFinished` after each reply; False for a driver nobody reads events
+            from (`run()`), which then is not made.
 
     Returns:
         How the run ended (the generator's return value).
@@ -599,7 +605,7 @@ def agent_loop(
         state.reply = reply
         if reply.container is not None:
             state.container = reply.container
-        if reply.message is not None:
+        if events and reply.message is not None:
             yield from Emit(TurnFinished(reply.message, state.totals.usage))
         state.check(budget_limit(spec.limits, state.totals.usage))
 

@@ -107,7 +107,7 @@ class FunctionSchema:
     lint_issues: tuple[LintIssue, ...]
     model: type[BaseModel]
 
-    @property
+    @functools.cached_property
     def context_parameter(self) -> str | None:
         """The name of the parameter that receives the `RunContext`, if there is one."""
         for p in self.parameters:
