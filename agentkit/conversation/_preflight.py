@@ -118,11 +118,6 @@ def _rule(key: str, **fields: object) -> str:
     return _RULES[key].format(**fields)
 
 
-def _thinking_on(body: Mapping[str, object]) -> bool:
-    thinking = body.get("thinking")
-    return isinstance(thinking, dict) and thinking.get("type") in ("enabled", "adaptive")
-
-
 def _parameter_problems(
     body: Mapping[str, object], betas: Collection[str], count_tokens: bool, thinking_on: bool
 ) -> list[str]:
@@ -424,12 +419,10 @@ def _thinking_problems(
     return problems
 
 
-def _system_problems(body: Mapping[str, object]) -> list[str]:
-    system = body.get("system")
-    if isinstance(system, list):
-        for block in system:
-            if isinstance(block, dict) and block.get("type") == "text" and block.get("text") == "":
-                return [_rule("empty_text", where="system")]
+def _system_problems(system: list[object]) -> list[str]:
+    for block in system:
+        if isinstance(block, dict) and block.get("type") == "text" and block.get("text") == "":
+            return [_rule("empty_text", where="system")]
     return []
 
 
@@ -452,7 +445,8 @@ def preflight_problems(
     Returns:
         One line per problem, worded like the API's 400 message; empty when none was found.
     """
-    thinking_on = _thinking_on(body)
+    thinking = body.get("thinking")
+    thinking_on = isinstance(thinking, dict) and thinking.get("type") in ("enabled", "adaptive")
     problems = _parameter_problems(body, betas, count_tokens, thinking_on)
     messages = body.get("messages")
     if not isinstance(messages, list):
@@ -462,7 +456,9 @@ def preflight_problems(
     turns = merge_turns(messages, memo)
     message_problems, message_sites = _message_problems(turns, memo)
     problems += message_problems
-    problems += _system_problems(body)
+    system = body.get("system")
+    if isinstance(system, list):
+        problems += _system_problems(system)
     problems += _thinking_problems(turns, thinking_on, memo)
     problems += _cache_problems(body, message_sites)
     return problems
