@@ -122,10 +122,11 @@ def _parameter_problems(
     body: Mapping[str, object], betas: Collection[str], count_tokens: bool, thinking_on: bool
 ) -> list[str]:
     problems: list[str] = []
+    if "model" not in body:
+        problems.append(_rule("model_required"))
     # count_tokens takes the same body without max_tokens.
-    for key in ("model",) if count_tokens else ("model", "max_tokens"):
-        if key not in body:
-            problems.append(_rule(f"{key}_required"))
+    if not count_tokens and "max_tokens" not in body:
+        problems.append(_rule("max_tokens_required"))
     # The model table knows each model's output limit (an unknown model is the API's to judge).
     model, max_tokens = body.get("model"), body.get("max_tokens")
     spec = find_model(model) if isinstance(model, str) else None
