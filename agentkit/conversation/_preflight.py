@@ -325,7 +325,12 @@ def _message_problems(
     for n in range(start, last - 1):
         _check_turn(scan, turns, n, _NO_IDS)
     scan.count = start = max(start, last - 1)
-    tail = scan.tail = Scan()
+    # The new tail reuses the old one's object when nothing but tool_use ids was found in it.
+    tail = scan.tail
+    if tail is None or tail.problems or tail.sites or tail.empty_text or tail.whitespace_text:
+        tail = scan.tail = Scan()
+    else:
+        tail.seen_ids.clear()
     for n in range(start, last + 1):
         _check_turn(tail, turns, n, scan.seen_ids)
     tail.count = last + 1
