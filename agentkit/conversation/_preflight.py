@@ -465,7 +465,8 @@ def preflight_problems(
     system = body.get("system")
     if isinstance(system, list):
         problems += _system_problems(system)
-    problems += _thinking_problems(turns, thinking_on, memo)
+    if thinking_on or turns[-1].role == "assistant":  # (else no thinking rule applies)
+        problems += _thinking_problems(turns, thinking_on, memo)
     problems += _cache_problems(body, message_sites)
     return problems
 
