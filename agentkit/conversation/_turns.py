@@ -334,21 +334,18 @@ def merge_turns(messages: Sequence[object], memo: PreflightMemo | None = None) -
         else:
             kind, found = "?", []
         if kind != role and n > start:
-            turn = Turn(len(turns), role, blocks, raw_empty)
-            if turn.compaction_at is not None:
-                compactions.append(len(turns))
-            turns.append(turn)
+            turns.append(Turn(len(turns), role, blocks, raw_empty))
             ends.append(n)
             blocks, raw_empty = [], True
         role = kind
         blocks.extend(enumerate(found, len(blocks)))
         raw_empty = raw_empty and not found
     if len(messages) > start:
-        turn = Turn(len(turns), role, blocks, raw_empty)
-        if turn.compaction_at is not None:
-            compactions.append(len(turns))
-        turns.append(turn)
+        turns.append(Turn(len(turns), role, blocks, raw_empty))
         ends.append(len(messages))
+    for p in range(kept, len(turns)):
+        if turns[p].compaction_at is not None:
+            compactions.append(p)
     # The API drops every block before the latest compaction block, so nothing before it can
     # break a rule; the turn holding it is kept from the compaction block on.
     view_start = compactions[-1] if compactions else -1
