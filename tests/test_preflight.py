@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from recordings import RECORDINGS_DIR
 
-from agentkit import RequestValidationError
+from agentkit import Conversation, RequestValidationError
 from agentkit.conversation import PreflightMemo, check_request, preflight_problems
 from agentkit.conversation._preflight import _RULES
 
@@ -650,3 +650,60 @@ def test_a_memo_finds_the_opening_of_a_growing_tool_loop() -> None:
     assert found[5] == []
     assert found[:5] == [[_RULES["thinking_first_final"].format(i=1, found="text")]] * 5
     assert found[6] == found[7] == found[4]
+
+
+def test_a_memo_sees_tools_and_system_changed_in_place() -> None:
+    # A before_model hook may change the request's tools or system list in place between
+    # requests: the same objects, other contents. Their rules are read again every request.
+    tools: list[dict[str, Any]] = [{"name": "add", "input_schema": {"type": "object"}}]
+    system: list[dict[str, Any]] = [text("Be brief.")]
+    loop = _tool_loop(3)
+    memo = PreflightMemo()
+
+    def check(rounds: int) -> list[str]:
+        request = body(*loop[: 2 * rounds + 1], tools=tools, system=system)
+        problems = preflight_problems(request, memo=memo)
+        assert problems == preflight_problems(request)
+        return problems
+
+    assert check(0) == []
+    tools[0]["cache_control"] = {"type": "ephemeral", "ttl": "2h"}
+    assert check(1) == [_RULES["ttl_value"].format(path="tools.0.cache_control.ttl")]
+    del tools[0]["cache_control"]
+    assert check(2) == []
+    system.append(text(""))
+    assert check(3) == [_RULES["empty_text"].format(where="system")]
+
+
+def test_a_conversation_checks_params_changed_in_place_between_requests() -> None:
+    tools: list[dict[str, Any]] = [{"name": "add", "input_schema": {"type": "object"}}]
+    system: list[dict[str, Any]] = [text("Be brief.")]
+    params: dict[str, Any] = {"model": "claude-sonnet-4-5", "max_tokens": 1024}
+    params.update(tools=tools, system=system)
+    conversation = Conversation([user("go")])
+    conversation.request_body(params)
+    conversation.append(assistant(text("adding"), call("toolu_0")))
+    conversation.append(user(result("toolu_0")))
+    system.append(text(""))  # in place, as a hook could
+    with pytest.raises(RequestValidationError) as caught:
+        conversation.request_body(params)
+    assert caught.value.problems == [_RULES["empty_text"].format(where="system")]
+    system.pop()
+    tools[0]["cache_control"] = {"type": "ephemeral", "ttl": "2h"}
+    conversation.append(assistant(text("done")))
+    conversation.append(user("thanks"))
+    with pytest.raises(RequestValidationError) as caught:
+        conversation.request_body(params)
+    assert caught.value.problems == [_RULES["ttl_value"].format(path="tools.0.cache_control.ttl")]
+
+
+def test_whitespace_text_with_cache_control_is_a_breakpoint() -> None:
+    # Whitespace-only text is skipped when finding a message's first block, not as a breakpoint.
+    request = body(
+        user(text("hi", cache_control=EPHEMERAL)),
+        assistant(text("\n\n", cache_control=HOUR), text("hello")),
+        user("more"),
+    )
+    assert preflight_problems(request) == [
+        _RULES["ttl_order"].format(path="messages.1.content.0.cache_control.ttl")
+    ]

@@ -357,12 +357,14 @@ class Conversation:
             raise ValueError("pass messages through the conversation, not in params")
         policy = cache or CachePolicy()
         start = self._compaction_at or 0
-        flagged = [self._log[p] for p in self._flagged if p >= start]
         view = self.request_view()
-        if any(e.empty_reply for e in flagged):
-            view = _sendable(view)
-        in_messages = sum(e.breakpoints for e in flagged)
-        pieces = list(map(_RAW, view))  # at C speed: both lists are rebuilt every request
+        in_messages = 0
+        if self._flagged:  # (most conversations have no flagged entry: nothing to read then)
+            flagged = [self._log[p] for p in self._flagged if p >= start]
+            if any(e.empty_reply for e in flagged):
+                view = _sendable(view)
+            in_messages = sum(e.breakpoints for e in flagged)
+        pieces = [e.raw for e in view]  # both lists are rebuilt every request
         last_message: dict[str, object] | None = None
         if view and policy.message_slot(params, in_messages):
             last_message = mark_last_block(view[-1].message, policy.control())
@@ -371,7 +373,7 @@ class Conversation:
                 in_messages += 1
         head = policy.apply(params, in_messages)
         if check:
-            messages = list(map(_MESSAGE, view))
+            messages = [e.message for e in view]
             if last_message is not None:
                 messages[-1] = last_message
             check_request({**head, "messages": messages}, betas=betas, memo=self._preflight_memo)

@@ -118,19 +118,15 @@ def _rule(key: str, **fields: object) -> str:
     return _RULES[key].format(**fields)
 
 
-def _thinking_on(body: Mapping[str, object]) -> bool:
-    thinking = body.get("thinking")
-    return isinstance(thinking, dict) and thinking.get("type") in ("enabled", "adaptive")
-
-
 def _parameter_problems(
     body: Mapping[str, object], betas: Collection[str], count_tokens: bool, thinking_on: bool
 ) -> list[str]:
     problems: list[str] = []
+    if "model" not in body:
+        problems.append(_rule("model_required"))
     # count_tokens takes the same body without max_tokens.
-    for key in ("model",) if count_tokens else ("model", "max_tokens"):
-        if key not in body:
-            problems.append(_rule(f"{key}_required"))
+    if not count_tokens and "max_tokens" not in body:
+        problems.append(_rule("max_tokens_required"))
     # The model table knows each model's output limit (an unknown model is the API's to judge).
     model, max_tokens = body.get("model"), body.get("max_tokens")
     spec = find_model(model) if isinstance(model, str) else None
@@ -201,16 +197,17 @@ def _ttl_path(where: str) -> str:
 
 def _own_problems(turn: Turn, previous: Turn | None) -> list[str]:
     """Problems that depend only on this turn and the one before it (cached per pair)."""
-    if turn.cached_problems is not None and turn.cached_problems[0] is previous:
-        return turn.cached_problems[1]
     i = turn.index
     problems: list[str] = []
-    if turn.role not in ("user", "assistant"):
+    role = turn.role
+    if role != "user" and role != "assistant":
         problems.append(_rule("role", i=i))
-    problems += [
-        _rule("thinking_cache_control*", i=i, k=k, type=t) for k, t in turn.thinking_cache_control
-    ]
-    if turn.role == "assistant":
+    if turn.thinking_cache_control:
+        problems += [
+            _rule("thinking_cache_control*", i=i, k=k, type=t)
+            for k, t in turn.thinking_cache_control
+        ]
+    if role == "assistant":
         for k, tool_id in turn.tool_ids:
             if not _TOOL_ID.match(tool_id):
                 problems.append(_rule("tool_use_id_pattern", i=i, k=k))
@@ -220,7 +217,7 @@ def _own_problems(turn: Turn, previous: Turn | None) -> list[str]:
             and turn.first_type not in THINKING_TYPES
         ):
             problems.append(_rule("thinking_first_any", i=i, found=turn.first_type))
-    elif turn.role == "user":
+    elif role == "user":
         offered: AbstractSet[str] = _NO_IDS
         if previous is not None and previous.role == "assistant":
             offered = previous.call_ids
@@ -252,13 +249,20 @@ def _check_turn(scan: Scan, turns: list[Turn], n: int, earlier_ids: Collection[s
         scan.empty_text = True
     if turn.whitespace_text:
         scan.whitespace_text = True
-    problems += _own_problems(turn, turns[n - 1] if n else None)
+    previous = turns[n - 1] if n else None
+    cached = turn.cached_problems
+    own = cached[1] if cached is not None and cached[0] is previous else None
+    if own is None:
+        own = _own_problems(turn, previous)
+    if own:
+        problems += own
     if turn.role == "assistant":
-        seen_ids = scan.seen_ids
-        for k, tool_id in turn.tool_ids:
-            if tool_id in seen_ids or tool_id in earlier_ids:
-                problems.append(_rule("tool_use_unique", i=turn.index, k=k))
-            seen_ids.add(tool_id)
+        if turn.tool_ids:
+            seen_ids = scan.seen_ids
+            for k, tool_id in turn.tool_ids:
+                if tool_id in seen_ids or tool_id in earlier_ids:
+                    problems.append(_rule("tool_use_unique", i=turn.index, k=k))
+                seen_ids.add(tool_id)
         # A final assistant message has no next message yet; the API reads it as a prefill.
         if turn.client_calls and n < last:
             nxt = turns[n + 1]
@@ -274,21 +278,6 @@ def _check_turn(scan: Scan, turns: list[Turn], n: int, earlier_ids: Collection[s
         scan.sites += [(f"messages.{turn.index}.{p}", c) for p, c in turn.cache_sites]
 
 
-def _tail_settles(size: int, start: int, last: int, reused: int, turns: list[Turn]) -> bool:
-    """Whether the previous request's tail (its last two turns, from `start` on) still holds.
-
-    It holds when both turns are settled in this view (two turns follow them), they and the
-    turns they read are the same objects as then, and the one that was last is not an
-    assistant turn (the only role whose rules read whether it is last).
-    """
-    return (
-        size == 2
-        and start + 3 <= last
-        and start + 2 <= reused
-        and turns[start + 1].role != "assistant"
-    )
-
-
 def _message_problems(
     turns: list[Turn], memo: PreflightMemo | None = None
 ) -> tuple[list[str], list[tuple[str, object]]]:
@@ -300,34 +289,54 @@ def _message_problems(
     starts a new scan.
     """
     last = len(turns) - 1
-    scan = memo.scan if memo is not None else None
+    kept = memo.scan if memo is not None else None
     reused = memo.reused if memo is not None else 0
-    if scan is None or (scan.count and scan.count + 1 > reused):
-        scan = Scan()
+    if kept is None or (kept.count and kept.count + 1 > reused):
+        kept = Scan()
         if memo is not None:
-            memo.scan = scan
+            memo.scan = kept
+    scan = kept
     start, tail = scan.count, scan.tail
-    if tail is not None and _tail_settles(tail.count - start, start, last, reused, turns):
-        # The previous request's last two turns are settled now, and what they were found to
-        # break is what they break here: take it instead of checking them again.
-        scan.problems += tail.problems
-        scan.empty_text = scan.empty_text or tail.empty_text
-        scan.whitespace_text = scan.whitespace_text or tail.whitespace_text
-        scan.seen_ids |= tail.seen_ids
-        scan.sites += tail.sites
+    # The previous request's tail (its last two turns, from `start` on) still holds when both
+    # are settled in this view (two turns follow them), they and the turns they read are the
+    # same objects as then, and the one that was last is not an assistant turn (the only role
+    # whose rules read whether it is last): what they were found to break is what they break
+    # here, so take it instead of checking them again.
+    if (
+        tail is not None
+        and tail.count - start == 2
+        and start + 3 <= last
+        and start + 2 <= reused
+        and turns[start + 1].role != "assistant"
+    ):
+        if tail.problems:
+            scan.problems += tail.problems
+        if tail.empty_text:
+            scan.empty_text = True
+        if tail.whitespace_text:
+            scan.whitespace_text = True
+        if tail.seen_ids:
+            scan.seen_ids |= tail.seen_ids
+        if tail.sites:
+            scan.sites += tail.sites
         scan.count = start = tail.count
     # Settle the turns with two turns after them; the last two are checked apart (`tail`), on
     # top of the settled ones, since the next request may extend or answer them.
     for n in range(start, last - 1):
         _check_turn(scan, turns, n, _NO_IDS)
-    scan.count = max(start, last - 1)
-    tail = scan.tail = Scan()
-    for n in range(scan.count, last + 1):
+    scan.count = start = max(start, last - 1)
+    # The new tail reuses the old one's object when nothing but tool_use ids was found in it.
+    tail = scan.tail
+    if tail is None or tail.problems or tail.sites or tail.empty_text or tail.whitespace_text:
+        tail = scan.tail = Scan()
+    else:
+        tail.seen_ids.clear()
+    for n in range(start, last + 1):
         _check_turn(tail, turns, n, scan.seen_ids)
     tail.count = last + 1
-    problems: list[str] = []
-    if turns[0].role != "user" and not turns[0].starts_with_compaction:
-        problems.append(_rule("first_user"))
+    problems = (
+        [] if turns[0].role == "user" or turns[0].starts_with_compaction else [_rule("first_user")]
+    )
     problems += scan.problems
     problems += tail.problems
     if scan.empty_text or tail.empty_text:
@@ -342,7 +351,8 @@ def _message_problems(
         # (What `rstrip()` would remove, read from the last character without copying.)
         if final.last_type == "text" and isinstance(text, str) and text[-1:].isspace():
             problems.append(_rule("trailing_whitespace"))
-    return problems, scan.sites + tail.sites
+    sites = scan.sites + tail.sites if tail.sites else scan.sites
+    return problems, sites
 
 
 def _answers(user: Turn, assistant: Turn) -> bool:
@@ -415,12 +425,10 @@ def _thinking_problems(
     return problems
 
 
-def _system_problems(body: Mapping[str, object]) -> list[str]:
-    system = body.get("system")
-    if isinstance(system, list):
-        for block in system:
-            if isinstance(block, dict) and block.get("type") == "text" and block.get("text") == "":
-                return [_rule("empty_text", where="system")]
+def _system_problems(system: list[object]) -> list[str]:
+    for block in system:
+        if isinstance(block, dict) and block.get("type") == "text" and block.get("text") == "":
+            return [_rule("empty_text", where="system")]
     return []
 
 
@@ -443,7 +451,8 @@ def preflight_problems(
     Returns:
         One line per problem, worded like the API's 400 message; empty when none was found.
     """
-    thinking_on = _thinking_on(body)
+    thinking = body.get("thinking")
+    thinking_on = isinstance(thinking, dict) and thinking.get("type") in ("enabled", "adaptive")
     problems = _parameter_problems(body, betas, count_tokens, thinking_on)
     messages = body.get("messages")
     if not isinstance(messages, list):
@@ -453,8 +462,11 @@ def preflight_problems(
     turns = merge_turns(messages, memo)
     message_problems, message_sites = _message_problems(turns, memo)
     problems += message_problems
-    problems += _system_problems(body)
-    problems += _thinking_problems(turns, thinking_on, memo)
+    system = body.get("system")
+    if isinstance(system, list):
+        problems += _system_problems(system)
+    if thinking_on or turns[-1].role == "assistant":  # (else no thinking rule applies)
+        problems += _thinking_problems(turns, thinking_on, memo)
     problems += _cache_problems(body, message_sites)
     return problems
 

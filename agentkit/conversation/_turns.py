@@ -24,6 +24,7 @@ from collections.abc import Set as AbstractSet
 __all__ = ["THINKING_TYPES", "PreflightMemo", "Scan", "Turn", "merge_turns"]
 
 THINKING_TYPES = frozenset({"thinking", "redacted_thinking"})
+_NO_IDS: frozenset[str] = frozenset()
 
 
 class Turn:
@@ -96,68 +97,90 @@ class Turn:
         self.starts_with_compaction = starts_with_compaction
         self.cached_problems: tuple[Turn | None, list[str]] | None = None
         self._trimmed: Turn | None = None
-        tool_ids: list[tuple[int, str]] = []
-        client_calls: list[str] = []
-        call_ids: set[str] = set()
-        results: list[tuple[int, object]] = []
-        result_ids: set[str] | None = set()
+        # Most lists stay empty (a tool loop's turns hold text, tool_use or tool_result blocks):
+        # each is made on its first item, and an empty one is a shared constant.
+        tool_ids: list[tuple[int, str]] | None = None
+        client_calls: list[str] | None = None
+        call_ids: set[str] | None = None
+        results: list[tuple[int, object]] | None = None
+        result_ids: set[str] | None = None
+        all_str = True
         first_other: int | None = None
-        thinking: list[tuple[int, str]] = []
-        thinking_cc: list[tuple[int, str]] = []
+        thinking: list[tuple[int, str]] | None = None
+        thinking_cc: list[tuple[int, str]] | None = None
         first_type: object = None
         empty_text = whitespace_text = False
         compaction_at: int | None = None
-        sites: list[tuple[str, object]] = []
+        sites: list[tuple[str, object]] | None = None
         for k, block in blocks:
             if type(block) is not dict:
                 if first_other is None:
                     first_other = k
                 continue
             kind = block.get("type")
-            kind_for_first = kind
             if kind == "text":
                 text = block.get("text")
-                if text == "":
-                    empty_text = True
-                elif isinstance(text, str) and text.isspace():  # stops at the first letter
+                if isinstance(text, str) and text.isspace():  # stops at the first letter
                     whitespace_text = True
                     # Whitespace-only text does not count as the first block: the API itself
                     # returns adaptive-thinking replies that open with "\n\n" before the thinking
                     # block (recording text-nonstream-adaptive-thinking-leading-text).
-                    kind_for_first = None
-            if first_type is None and kind_for_first is not None:
-                first_type = kind_for_first
-            if kind == "tool_result":
-                answers = block.get("tool_use_id")
-                results.append((k, answers))
-                if result_ids is not None:
+                elif first_type is None:
+                    first_type = kind
+                if text == "":
+                    empty_text = True
+                if first_other is None:
+                    first_other = k
+            else:
+                if first_type is None:
+                    first_type = kind
+                if kind == "tool_result":
+                    answers = block.get("tool_use_id")
+                    if results is None:
+                        results = []
+                    results.append((k, answers))
                     if type(answers) is str:
+                        if result_ids is None:
+                            result_ids = set()
                         result_ids.add(answers)
                     else:
-                        result_ids = None
-                nested = block.get("content")
-                if isinstance(nested, list):
-                    for j, inner in enumerate(nested):
-                        if isinstance(inner, dict) and "cache_control" in inner:
-                            sites.append((f"content.{k}.content.{j}", inner["cache_control"]))
-            elif first_other is None:
-                first_other = k
-            if kind == "tool_use" or kind == "server_tool_use":
-                tool_id = block.get("id")
-                if isinstance(tool_id, str):
-                    tool_ids.append((k, tool_id))
-                    if kind == "tool_use":
-                        client_calls.append(tool_id)
-                        call_ids.add(tool_id)
-            elif kind in THINKING_TYPES:
-                thinking.append((k, str(kind)))
-                if "cache_control" in block:
-                    thinking_cc.append((k, str(kind)))
-            elif kind == "compaction":
-                compaction_at = k
+                        all_str = False
+                    nested = block.get("content")
+                    if isinstance(nested, list):
+                        for j, inner in enumerate(nested):
+                            if isinstance(inner, dict) and "cache_control" in inner:
+                                if sites is None:
+                                    sites = []
+                                sites.append((f"content.{k}.content.{j}", inner["cache_control"]))
+                else:
+                    if first_other is None:
+                        first_other = k
+                    if kind == "tool_use" or kind == "server_tool_use":
+                        tool_id = block.get("id")
+                        if isinstance(tool_id, str):
+                            if tool_ids is None:
+                                tool_ids = []
+                            tool_ids.append((k, tool_id))
+                            if kind == "tool_use":
+                                if client_calls is None or call_ids is None:
+                                    client_calls, call_ids = [], set()
+                                client_calls.append(tool_id)
+                                call_ids.add(tool_id)
+                    elif kind in THINKING_TYPES:
+                        if thinking is None:
+                            thinking = []
+                        thinking.append((k, str(kind)))
+                        if "cache_control" in block:
+                            if thinking_cc is None:
+                                thinking_cc = []
+                            thinking_cc.append((k, str(kind)))
+                    elif kind == "compaction":
+                        compaction_at = k
             if "cache_control" in block:
+                if sites is None:
+                    sites = []
                 sites.append((f"content.{k}", block["cache_control"]))
-        if len(sites) > 1:
+        if sites is not None and len(sites) > 1:
             sites.sort(key=_site_order)
         last = blocks[-1][1] if blocks else None
         last_type = last_text = None
@@ -166,22 +189,22 @@ class Turn:
         if first_type is None and blocks:
             first = blocks[0][1]
             first_type = first.get("type") if type(first) is dict else None
-        self.tool_ids = tool_ids
-        self.client_calls = client_calls
-        self.call_ids: AbstractSet[str] = call_ids
-        self.results = results
-        self.result_ids: AbstractSet[str] | None = result_ids
-        self.results_only = bool(results) and len(results) == len(blocks)
+        self.tool_ids: Sequence[tuple[int, str]] = tool_ids or ()
+        self.client_calls: Sequence[str] = client_calls or ()
+        self.call_ids: AbstractSet[str] = call_ids or _NO_IDS
+        self.results: Sequence[tuple[int, object]] = results or ()
+        self.result_ids: AbstractSet[str] | None = (result_ids or _NO_IDS) if all_str else None
+        self.results_only = results is not None and len(results) == len(blocks)
         self.first_other_index = first_other
-        self.thinking = thinking
-        self.thinking_cache_control = thinking_cc
+        self.thinking: Sequence[tuple[int, str]] = thinking or ()
+        self.thinking_cache_control: Sequence[tuple[int, str]] = thinking_cc or ()
         self.first_type = first_type
         self.last_type = last_type
         self.last_text = last_text
         self.empty_text = empty_text
         self.whitespace_text = whitespace_text and role == "user"
         self.compaction_at = compaction_at
-        self.cache_sites = sites
+        self.cache_sites: Sequence[tuple[str, object]] = sites or ()
 
     def trimmed(self, start: int) -> Turn:
         """A copy holding the blocks from index `start` on (the API ignores those before).
