@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import functools
 import json
-import operator
 import time
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -380,10 +379,6 @@ class Conversation:
         return extend_json_object(to_json(head), {"messages": json_array(pieces)})
 
 
-_RAW = operator.attrgetter("raw")
-_MESSAGE = operator.attrgetter("message")
-
-
 def _is_message(value: object) -> TypeIs[Message]:
     """Whether `value` is a `Message` model. A dict (a param or a response's JSON, the common
     case) is told apart first: the model is then neither imported nor checked against, whose
@@ -410,7 +405,7 @@ def _name(name: str) -> bytes:
 
 def json_array(items: Iterable[bytes]) -> bytes:
     """A JSON array of already-encoded JSON values."""
-    return b"[" + b",".join(items) + b"]"
+    return b"".join((b"[", b",".join(items), b"]"))  # the items are copied twice, not thrice
 
 
 def extend_json_object(encoded: bytes, members: Mapping[str, bytes]) -> bytes:
@@ -432,11 +427,16 @@ def extend_json_object(encoded: bytes, members: Mapping[str, bytes]) -> bytes:
     """
     if not (encoded.startswith(b"{") and encoded.endswith(b"}")):
         raise ValueError("extend_json_object needs an encoded JSON object")
-    tail = b",".join(_name(name) + b":" + value for name, value in members.items())
-    if not tail:
+    if not members:
         return encoded
+    # One join: each `+` would copy the whole body again (a request's history, every turn).
+    parts = [encoded[:-1]]
     separator = b"," if encoded[1:-1].strip() else b""
-    return encoded[:-1] + separator + tail + b"}"
+    for name, value in members.items():
+        parts += (separator, _name(name), b":", value)
+        separator = b","
+    parts.append(b"}")
+    return b"".join(parts)
 
 
 def _sendable(view: Sequence[Entry]) -> Sequence[Entry]:
