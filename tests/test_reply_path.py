@@ -253,3 +253,43 @@ def test_a_streamed_reply_is_appended_from_its_model() -> None:
     assert conversation.usage == RunUsage().add(_usage(1), MODEL)
     assert [c.id for c in reply.calls] == ["toolu_1a", "toolu_1b"]
     assert DEFAULT_PRICES  # the default table is untouched by a run's prices
+
+
+def test_every_change_to_the_default_table_is_seen() -> None:
+    # `price_for` keeps what it found while the table counts no change: every way of changing
+    # the table must count.
+    from agentkit.types import price_for
+
+    table = DEFAULT_PRICES
+    saved = dict(table)
+    dearer = ModelPrice.from_base(30.0, 150.0)
+    try:
+        assert price_for(MODEL) == saved[MODEL]
+        table[MODEL] = dearer
+        assert price_for(MODEL) is dearer
+        del table[MODEL]
+        assert price_for(MODEL) == saved["claude-haiku-4"]  # the family prefix
+        table.update({MODEL: dearer})
+        assert price_for(MODEL) is dearer
+        table.pop(MODEL)
+        assert price_for(MODEL) == saved["claude-haiku-4"]
+        table |= {MODEL: dearer}
+        assert price_for(MODEL) is dearer
+        table.pop(MODEL, None)
+        table.setdefault(MODEL, saved[MODEL])
+        assert price_for(MODEL) == saved[MODEL]
+        table.clear()
+        assert price_for(MODEL) is None
+        table.update(haiku=dearer)  # keyword form
+        table.setdefault("claude-haiku-4-5", dearer)
+        assert price_for(MODEL) is dearer
+        while table:
+            table.popitem()
+        assert price_for(MODEL) is None
+    finally:
+        table.clear()
+        table.update(saved)
+    assert price_for(MODEL) == saved[MODEL]
+    # Still a plain dict to its users: copies and unions of it are dicts.
+    assert type(table | {}) is dict and type(dict(table)) is dict
+    assert isinstance(table, dict) and table == saved
