@@ -293,3 +293,15 @@ def test_every_change_to_the_default_table_is_seen() -> None:
     # Still a plain dict to its users: copies and unions of it are dicts.
     assert type(table | {}) is dict and type(dict(table)) is dict
     assert isinstance(table, dict) and table == saved
+
+
+def test_a_user_message_after_the_reply_was_taken_back() -> None:
+    # A reply appended, then dropped with everything uncommitted: the user message that follows
+    # answers what the conversation holds (nothing), not the dropped reply's calls.
+    spec = RunSpec(params={"model": MODEL, "max_tokens": 64})
+    conversation = Conversation()
+    transcript = Transcript(spec, conversation)
+    transcript.append_reply(_received(_body(1)))
+    conversation.discard_uncommitted(0)
+    transcript.append_user("results", [{"type": "text", "text": "hi"}])
+    assert conversation.messages == [{"role": "user", "content": [{"type": "text", "text": "hi"}]}]

@@ -114,9 +114,8 @@ class Transcript:
         usage = received.get("usage")
         named = received.get("model")
         model = str(named or spec.params.get("model") or "")
-        priced = _NO_USAGE.add(
-            usage if isinstance(usage, dict) else {}, model, prices=spec.price_table
-        )
+        table = spec.price_table if spec.prices is not None else None  # (no call for none)
+        priced = _NO_USAGE.add(usage if isinstance(usage, dict) else {}, model, prices=table)
         # Priced at the default prices for the model the response names: the conversation's
         # totals add the same value (not a second pricing of the same usage).
         shared = priced if spec.prices is None and named else None
@@ -146,8 +145,12 @@ class Transcript:
         conversation = self.conversation
         replied = self._replied
         pending = None
-        if replied is not None and len(conversation) and conversation[-1] is replied[0]:
-            pending = [call.block for call in replied[1]]
+        if replied is not None:
+            try:
+                if conversation[-1] is replied[0]:
+                    pending = [call.block for call in replied[1]]
+            except IndexError:  # emptied since (`discard_uncommitted`)
+                pass
         content = user_content(conversation, answer, self.results, blocks, pending)
         self.results.clear()
         self._replied = None
@@ -273,13 +276,13 @@ def _reply(
             elif kind == "tool_use":
                 calls.append(ToolCall.from_block(block))
     stop_reason = response.get("stop_reason")
-    return Reply(
-        stop_reason=stop_reason if isinstance(stop_reason, str) else None,
-        calls=calls,
-        usage=usage,
-        container=_container(response),
-        text="".join(texts),
-        message=message,
+    return Reply(  # by position (a turn's reply): stop_reason, calls, usage, container, text
+        stop_reason if isinstance(stop_reason, str) else None,
+        calls,
+        usage,
+        _container(response),
+        "".join(texts),
+        message,
     )
 
 
