@@ -120,7 +120,7 @@ class Transcript:
         # totals add the same value (not a second pricing of the same usage).
         shared = priced if spec.prices is None and named else None
         entry = conversation.append(received, usage=shared)
-        reply = _reply(entry, _response(entry), priced, message)
+        reply = _reply(entry, received, priced, message)  # its fields: the response's
         self._replied = entry, reply.calls
         return reply
 
