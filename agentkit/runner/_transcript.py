@@ -9,7 +9,7 @@ to the conversation they load from the store.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from pydantic_core import ValidationError
@@ -144,14 +144,19 @@ class Transcript:
         """
         conversation = self.conversation
         replied = self._replied
-        pending = None
+        calls = None
         if replied is not None:
             try:
                 if conversation[-1] is replied[0]:
-                    pending = [call.block for call in replied[1]]
+                    calls = replied[1]
             except IndexError:  # emptied since (`discard_uncommitted`)
                 pass
-        content = user_content(conversation, answer, self.results, blocks, pending)
+        if calls is not None and answer == "results":
+            # The reply's calls are the pending ones: `tool_results_message` without a lookup.
+            content = [dict(self.results[call.id]) for call in calls]
+            content.extend(blocks)
+        else:
+            content = user_content(conversation, answer, self.results, blocks)
         self.results.clear()
         self._replied = None
         conversation.append({"role": "user", "content": content})
@@ -287,25 +292,15 @@ def _reply(
 
 
 def user_content(
-    conversation: Conversation,
-    answer: Answer,
-    results: Mapping[str, Block],
-    blocks: list[Block],
-    pending: Sequence[Mapping[str, Any]] | None = None,
+    conversation: Conversation, answer: Answer, results: Mapping[str, Block], blocks: list[Block]
 ) -> list[Block]:
-    """The content of a `CommitUser`'s message: answers to the pending calls, then `blocks`.
-
-    `pending`, when the caller knows them, are `pending_tool_uses(conversation)`.
-    """
-    if pending is None:
-        pending = pending_tool_uses(conversation)
-    content: list[Block]
+    """The content of a `CommitUser`'s message: answers to the pending calls, then `blocks`."""
+    pending = pending_tool_uses(conversation)
+    content: list[Block] = []
     if answer == "results":
-        content = tool_results_message(pending, results)["content"]
+        content.extend(tool_results_message(pending, results)["content"])
     elif answer == "cut_off":
-        content = [tool_result(b["id"], CUT_OFF_RESULT, is_error=True) for b in pending]
-    else:
-        content = []
+        content.extend(tool_result(b["id"], CUT_OFF_RESULT, is_error=True) for b in pending)
     content.extend(blocks)
     return content
 
