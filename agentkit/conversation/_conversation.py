@@ -96,7 +96,8 @@ class Entry:
         else:
             own = dict(data)
         raw = to_json(own)
-        if b'"cache_control"' in raw or b'"compaction"' in raw:
+        # (`find`, not `in`: a bytes `in` tries its operand as an int first, raising inside.)
+        if raw.find(b'"cache_control"') >= 0 or raw.find(b'"compaction"') >= 0:
             return cls._build(own, raw, extra, time.time())
         # Neither a breakpoint nor a compaction block: JSON we encoded would name them. (Every
         # field by position: keywords cost the generated `__init__` more, twice a turn.)
