@@ -78,13 +78,30 @@ class Entry:
         A response (a dict with `"type": "message"`, or a `Message`) keeps `role` and `content`
         as the message and the rest of the response in `meta["response"]`.
         """
-        data = message.to_dict() if _is_message(message) else dict(message)
-        extra = dict(meta or {})
+        # The entry's dicts are its own (the caller keeps theirs), not what they hold: a
+        # response dict is only read, a param dict is copied.
+        if isinstance(message, dict):
+            data: Mapping[str, object] = message
+        else:
+            data = message.to_dict() if _is_message(message) else message
+        extra = dict(meta) if meta else {}
         if data.get("type") == "message":  # a response (a `Message`'s dict carries its type)
-            response = {k: v for k, v in data.items() if k not in ("role", "content")}
+            response = dict(data)
+            own = {
+                "role": response.pop("role", "assistant"),
+                "content": response.pop("content", []),
+            }
             extra.setdefault("response", response)
-            data = {"role": data.get("role", "assistant"), "content": data.get("content", [])}
-        return cls._build(data, to_json(data), extra, time.time())
+        else:
+            own = dict(data)
+        raw = to_json(own)
+        # (`find`, not `in`: a bytes `in` tries its operand as an int first, raising inside.)
+        if raw.find(b'"cache_control"') >= 0 or raw.find(b'"compaction"') >= 0:
+            return cls._build(own, raw, extra, time.time())
+        # Neither a breakpoint nor a compaction block: JSON we encoded would name them. (Every
+        # field by position: keywords cost the generated `__init__` more, twice a turn.)
+        empty = own.get("role") == "assistant" and not own.get("content")
+        return cls(own, raw, extra, time.time(), 0, False, empty)
 
     @classmethod
     def from_raw(cls, raw: bytes, meta: Mapping[str, object] | None, created_at: float) -> Entry:
@@ -98,15 +115,13 @@ class Entry:
         content = message.get("content")
         blocks = content if isinstance(content, list) else []
         return cls(
-            message=message,
-            raw=raw,
-            meta=meta,
-            created_at=created_at,
-            breakpoints=count_breakpoints(blocks),
-            has_compaction=any(
-                isinstance(b, dict) and b.get("type") == "compaction" for b in blocks
-            ),
-            empty_reply=message.get("role") == "assistant" and not content,
+            message,
+            raw,
+            meta,
+            created_at,
+            count_breakpoints(blocks),  # breakpoints
+            any(isinstance(b, dict) and b.get("type") == "compaction" for b in blocks),
+            message.get("role") == "assistant" and not content,  # empty_reply
         )
 
     @property
@@ -237,19 +252,28 @@ class Conversation:
 
     # -- writing -------------------------------------------------------------------------------
 
-    def append(self, message: MessageLike, *, meta: Mapping[str, object] | None = None) -> Entry:
+    def append(
+        self,
+        message: MessageLike,
+        *,
+        meta: Mapping[str, object] | None = None,
+        usage: RunUsage | None = None,
+    ) -> Entry:
         """Append a message, encoding it once.
 
         Args:
             message: A message param (`{"role", "content"}`), a response dict or a `Message`
                 (its JSON is kept as received; the response fields go to `entry.meta`).
             meta: Extra data to keep with the message.
+            usage: For a response with a `usage` object, that usage already priced at the
+                default prices (`RunUsage().add(usage, model)`, `model` as the response names
+                it), when the caller has it: the totals add it rather than price it again.
 
         Returns:
             The new entry.
         """
         entry = Entry.of(message, meta)
-        self._push(entry)
+        self._push(entry, usage)
         self.updated_at = entry.created_at
         return entry
 
@@ -257,7 +281,7 @@ class Conversation:
         """Append several messages in order."""
         return [self.append(m) for m in messages]
 
-    def _push(self, entry: Entry) -> None:
+    def _push(self, entry: Entry, usage: RunUsage | None = None) -> None:
         if self._len != len(self._log):
             # Another conversation shares our list and has appended past our end: copy on write.
             self._log = self._log[: self._len]
@@ -269,7 +293,10 @@ class Conversation:
         self._len += 1
         response = entry.meta.get("response")
         if isinstance(response, dict) and isinstance(response.get("usage"), dict):
-            self.usage = self.usage.add(response["usage"], str(response.get("model", "")))
+            if usage is None:
+                self.usage = self.usage.add(response["usage"], str(response.get("model", "")))
+            else:  # the same totals (`RunUsage.add` is that sum field by field)
+                self.usage = self.usage + usage
 
     def discard_uncommitted(self, keep: int) -> None:
         """Drop the uncommitted messages after the first `keep` (what a failed run appended).

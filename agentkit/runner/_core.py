@@ -373,7 +373,12 @@ def _refuse_repeated_ids(message: Message) -> None:
     Raises:
         APIError: The reply repeats an id.
     """
-    ids = [b.id for b in message.tool_uses]
+    if len(message.content) < 2:
+        return  # nearly every reply: nothing to repeat
+    uses = message.tool_uses
+    if len(uses) < 2:
+        return
+    ids = [b.id for b in uses]
     repeated = sorted({i for i in ids if ids.count(i) > 1})
     if repeated:
         raise APIError(

@@ -67,6 +67,8 @@ class Transcript:
         self.start = len(conversation)
         self.results: dict[str, Block] = {}
         self.last: Message | None = None
+        # The last response appended and its calls (the calls the next user message answers).
+        self._replied: tuple[Entry, list[ToolCall]] | None = None
 
     def opening(self) -> Opening:
         """Answer `Open` (with the last response, which a finished run returns again)."""
@@ -101,9 +103,26 @@ class Transcript:
         """Append the response (the driver commits next); answer `CallModel`."""
         # As received when the client parsed it: no second dump of the model (a stream's
         # message is dumped).
-        self.conversation.append(message.as_received() or message)
+        received = message.as_received()
+        conversation = self.conversation
         self.last = message
-        return reply_of(self.conversation.entries[-1], self.spec, message)
+        if received is None or received.get("type") != "message":
+            entry = conversation.append(received or message)
+            self._replied = None
+            return reply_of(entry, self.spec, message)
+        spec = self.spec
+        usage = received.get("usage")
+        named = received.get("model")
+        model = str(named or spec.params.get("model") or "")
+        table = spec.price_table if spec.prices is not None else None  # (no call for none)
+        priced = _NO_USAGE.add(usage if isinstance(usage, dict) else {}, model, prices=table)
+        # Priced at the default prices for the model the response names: the conversation's
+        # totals add the same value (not a second pricing of the same usage).
+        shared = priced if spec.prices is None and named else None
+        entry = conversation.append(received, usage=shared)
+        reply = _reply(entry, received, priced, message)  # its fields: the response's
+        self._replied = entry, reply.calls
+        return reply
 
     def record(self, outcomes: list[ToolOutcome]) -> list[ToolReport]:
         """Keep the outcomes' results for the next commit; answer `RunTools`."""
@@ -123,9 +142,24 @@ class Transcript:
         A run that fails before committing it takes it back (`run_flow`), so running the same
         `Conversation` object again appends its prompt once.
         """
-        content = user_content(self.conversation, answer, self.results, blocks)
+        conversation = self.conversation
+        replied = self._replied
+        calls = None
+        if replied is not None:
+            try:
+                if conversation[-1] is replied[0]:
+                    calls = replied[1]
+            except IndexError:  # emptied since (`discard_uncommitted`)
+                pass
+        if calls is not None and answer == "results":
+            # The reply's calls are the pending ones: `tool_results_message` without a lookup.
+            content = [dict(self.results[call.id]) for call in calls]
+            content.extend(blocks)
+        else:
+            content = user_content(conversation, answer, self.results, blocks)
         self.results.clear()
-        self.conversation.append({"role": "user", "content": content})
+        self._replied = None
+        conversation.append({"role": "user", "content": content})
 
     def result(self, end: LoopEnd) -> RunResult[Any]:
         """The run's result: the loop's end plus the content."""
@@ -227,18 +261,33 @@ def reply_of(entry: Entry, spec: RunSpec, message: Message | None = None) -> Rep
     response = _response(entry)
     usage = response.get("usage")
     model = str(response.get("model") or spec.params.get("model") or "")
+    priced = _NO_USAGE.add(usage if isinstance(usage, dict) else {}, model, prices=spec.price_table)
+    return _reply(entry, response, priced, message)
+
+
+def _reply(
+    entry: Entry, response: Mapping[str, Any], usage: RunUsage, message: Message | None
+) -> Reply:
+    """`reply_of` with the response's usage priced: the text and calls in one pass."""
+    content = entry.message.get("content")
+    blocks = content if isinstance(content, list) else entry.blocks
+    texts: list[str] = []
+    calls: list[ToolCall] = []
+    for block in blocks:
+        if isinstance(block, dict):
+            kind = block.get("type")
+            if kind == "text":
+                texts.append(str(block.get("text", "")))
+            elif kind == "tool_use":
+                calls.append(ToolCall.from_block(block))
     stop_reason = response.get("stop_reason")
-    blocks = entry.blocks
-    text = "".join(str(b.get("text", "")) for b in blocks if b.get("type") == "text")
-    return Reply(
-        stop_reason=stop_reason if isinstance(stop_reason, str) else None,
-        calls=[ToolCall.from_block(b) for b in blocks if b.get("type") == "tool_use"],
-        usage=_NO_USAGE.add(
-            usage if isinstance(usage, dict) else {}, model, prices=spec.price_table
-        ),
-        container=_container(response),
-        text=text,
-        message=message,
+    return Reply(  # by position (a turn's reply): stop_reason, calls, usage, container, text
+        stop_reason if isinstance(stop_reason, str) else None,
+        calls,
+        usage,
+        _container(response),
+        "".join(texts),
+        message,
     )
 
 
