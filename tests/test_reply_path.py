@@ -256,8 +256,8 @@ def test_a_streamed_reply_is_appended_from_its_model() -> None:
 
 
 def test_every_change_to_the_default_table_is_seen() -> None:
-    # `price_for` keeps what it found while the table counts no change: every way of changing
-    # the table must count.
+    # `price_for` keeps what it found while the table stays as it was: every way of changing
+    # the table is seen, the dict methods called on it directly too.
     from agentkit.types import price_for
 
     table = DEFAULT_PRICES
@@ -286,6 +286,8 @@ def test_every_change_to_the_default_table_is_seen() -> None:
         while table:
             table.popitem()
         assert price_for(MODEL) is None
+        dict.update(table, {MODEL: dearer})
+        assert price_for(MODEL) is dearer
     finally:
         table.clear()
         table.update(saved)

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, cast
-
-from typing_extensions import Self
 
 from ._models_table import MODEL_TABLE, ModelPrice
 
@@ -29,55 +26,9 @@ _FAMILIES: dict[str, ModelPrice] = {
     "claude-3-5-haiku": ModelPrice.from_base(0.8, 4.0),
     "claude-3-haiku": ModelPrice.from_base(0.25, 1.25),
 }
-
-
-class _PriceTable(dict[str, ModelPrice]):
-    """A dict that counts the changes made to it through its methods (`changes`).
-
-    `price_for` remembers what it found in the default table and uses it while the count stays
-    the same, instead of comparing the whole table at every call (issue 18: a response is
-    priced every turn).
-    """
-
-    changes = 0
-
-    def __setitem__(self, key: str, value: ModelPrice) -> None:
-        self.changes += 1
-        super().__setitem__(key, value)
-
-    def __delitem__(self, key: str) -> None:
-        self.changes += 1
-        super().__delitem__(key)
-
-    def __ior__(self, other: Any) -> Self:  # type: ignore[misc,override]  # as typeshed's
-        self.changes += 1
-        return super().__ior__(other)
-
-    def clear(self) -> None:
-        self.changes += 1
-        super().clear()
-
-    def pop(self, *args: Any) -> Any:
-        self.changes += 1
-        return super().pop(*args)
-
-    def popitem(self) -> tuple[str, ModelPrice]:
-        self.changes += 1
-        return super().popitem()
-
-    def setdefault(self, key: str, default: ModelPrice) -> ModelPrice:
-        self.changes += 1
-        return super().setdefault(key, default)
-
-    def update(self, *args: Any, **kwargs: ModelPrice) -> None:
-        self.changes += 1
-        super().update(*args, **kwargs)
-
-
-DEFAULT_PRICES: dict[str, ModelPrice] = _PriceTable(
-    _FAMILIES
-    | {name: info.price for info in MODEL_TABLE if info.price is not None for name in info.ids}
-)
+DEFAULT_PRICES: dict[str, ModelPrice] = _FAMILIES | {
+    name: info.price for info in MODEL_TABLE if info.price is not None for name in info.ids
+}
 
 
 def price_for(model: str, prices: dict[str, ModelPrice] | None = None) -> ModelPrice | None:
@@ -85,11 +36,11 @@ def price_for(model: str, prices: dict[str, ModelPrice] | None = None) -> ModelP
     if prices is not None:
         return _longest_prefix(model, prices)
     # Every response is priced (once a turn in a run): each model is looked up once while the
-    # default table stays as it was.
-    global _seen_changes
+    # default table stays as it was (comparing it is much cheaper than the prefix search).
+    global _seen_table
     known = _seen_prices
-    if _DEFAULTS.changes != _seen_changes:
-        _seen_changes = _DEFAULTS.changes
+    if DEFAULT_PRICES != _seen_table:
+        _seen_table = dict(DEFAULT_PRICES)
         known.clear()
     if model not in known:
         if len(known) >= 256:
@@ -98,9 +49,8 @@ def price_for(model: str, prices: dict[str, ModelPrice] | None = None) -> ModelP
     return known[model]
 
 
-# The default table's changes when it was last seen, and the prices found in it by model.
-_DEFAULTS = cast(_PriceTable, DEFAULT_PRICES)
-_seen_changes = 0
+# The default table as last seen, and the prices found in it by model.
+_seen_table: dict[str, ModelPrice] = {}
 _seen_prices: dict[str, ModelPrice | None] = {}
 
 
