@@ -9,7 +9,7 @@ to the conversation they load from the store.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from pydantic_core import ValidationError
@@ -114,8 +114,9 @@ class Transcript:
         usage = received.get("usage")
         named = received.get("model")
         model = str(named or spec.params.get("model") or "")
-        table = spec.price_table if spec.prices is not None else None  # (no call for none)
-        priced = _NO_USAGE.add(usage if isinstance(usage, dict) else {}, model, prices=table)
+        priced = _NO_USAGE.add(
+            usage if isinstance(usage, dict) else {}, model, prices=spec.price_table
+        )
         # Priced at the default prices for the model the response names: the conversation's
         # totals add the same value (not a second pricing of the same usage).
         shared = priced if spec.prices is None and named else None
@@ -144,19 +145,11 @@ class Transcript:
         """
         conversation = self.conversation
         replied = self._replied
-        calls = None
-        if replied is not None:
-            try:
-                if conversation[-1] is replied[0]:
-                    calls = replied[1]
-            except IndexError:  # emptied since (`discard_uncommitted`)
-                pass
-        if calls is not None and answer == "results":
-            # The reply's calls are the pending ones: `tool_results_message` without a lookup.
-            content = [dict(self.results[call.id]) for call in calls]
-            content.extend(blocks)
-        else:
-            content = user_content(conversation, answer, self.results, blocks)
+        pending = None
+        if replied is not None and len(conversation) and conversation[-1] is replied[0]:
+            # The reply is still last: its calls are the pending ones, found when it came.
+            pending = [call.block for call in replied[1]]
+        content = user_content(conversation, answer, self.results, blocks, pending)
         self.results.clear()
         self._replied = None
         conversation.append({"role": "user", "content": content})
@@ -292,10 +285,16 @@ def _reply(
 
 
 def user_content(
-    conversation: Conversation, answer: Answer, results: Mapping[str, Block], blocks: list[Block]
+    conversation: Conversation,
+    answer: Answer,
+    results: Mapping[str, Block],
+    blocks: list[Block],
+    pending: Sequence[Mapping[str, Any]] | None = None,
 ) -> list[Block]:
-    """The content of a `CommitUser`'s message: answers to the pending calls, then `blocks`."""
-    pending = pending_tool_uses(conversation)
+    """The content of a `CommitUser`'s message: answers to the pending calls (`pending`, the
+    conversation's `pending_tool_uses` when not given), then `blocks`."""
+    if pending is None:
+        pending = pending_tool_uses(conversation)
     content: list[Block] = []
     if answer == "results":
         content.extend(tool_results_message(pending, results)["content"])
